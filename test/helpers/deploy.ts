@@ -44,7 +44,7 @@ export function provider(rpcUrl: string, chainId: number): JsonRpcProvider {
 }
 
 /** Wallets for the first `n` anvil dev accounts. */
-export function wallets(p: JsonRpcProvider, n = ANVIL_KEYS.length): Wallet[] {
+export function wallets(p: JsonRpcProvider, n: number = ANVIL_KEYS.length): Wallet[] {
   return ANVIL_KEYS.slice(0, n).map((k) => new Wallet(k, p));
 }
 

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ethers, type Contract, type TransactionReceipt } from 'ethers';
+import { increaseTime } from '../helpers/anvil.js';
+import { channelFixture, type ChannelFixture } from '../helpers/channels.js';
+import { deployPlain } from '../helpers/deploy.js';
+
+const NO_SECRET = '0x';
+
+/**
+ * Gas used per operation, printed as a table. Gas is deterministic for a given build, so the
+ * caps below are regressions checks with headroom, not timings.
+ */
+describe('PaymentChannels: gas', () => {
+  let f: ChannelFixture;
+  const gas: Record<string, bigint> = {};
+  const mined = async (p: Promise<{ wait(): Promise<unknown> }>) => ((await (await p).wait()) as TransactionReceipt).gasUsed;
+
+  beforeAll(async () => {
+    f = await channelFixture();
+  });
+  afterAll(async () => {
+    console.table(Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, { gas: Number(v) }])));
+    await f?.anvil.stop();
+  });
+
+  it('native lifecycle: open, deposit, update, settle, collect', async () => {
+    const { id, receipt } = await f.open({ amount: 1000n, settleDelay: 60n });
+    gas['open (native)'] = receipt.gasUsed;
+    gas['deposit (native)'] = await mined(f.as(f.payer).deposit(id, 10n, { value: 10n }));
+    const s1 = await f.signed({ channelId: id, nonce: 1n, amount: 100n });
+    gas['update (new lane)'] = await mined(f.as(f.payee).update(s1.v, s1.sig, NO_SECRET));
+    const s2 = await f.signed({ channelId: id, nonce: 2n, amount: 200n });
+    gas['update (same lane)'] = await mined(f.as(f.payee).update(s2.v, s2.sig, NO_SECRET));
+    gas['settle'] = await mined(f.as(f.payer).settle(id));
+    await increaseTime(f.anvil.rpcUrl, 61);
+    gas['collect (native)'] = await mined(f.as(f.payer).collect(id));
+    expect(gas['open (native)']).toBeLessThan(150_000n);
+    expect(gas['update (new lane)']).toBeLessThan(100_000n);
+    expect(gas['collect (native)']).toBeLessThan(80_000n);
+  });
+
+  it('close and closeMany per channel, native and ERC-20', async () => {
+    const { id } = await f.open({ amount: 1000n });
+    const s = await f.signed({ channelId: id, amount: 100n });
+    gas['close (native)'] = await mined(f.as(f.payee).close(s.v, s.sig, NO_SECRET));
+
+    const token = await deployPlain(f.deployer, 'TestToken');
+    const tokenAddress = await token.getAddress();
+    await mined((token.connect(f.deployer) as Contract).mint(f.payer.address, 1_000_000n));
+    await mined((token.connect(f.payer) as Contract).approve(await f.pc.getAddress(), ethers.MaxUint256));
+    await mined((token.connect(f.deployer) as Contract).mint(f.payee.address, 1n)); // like a merchant who already holds the token
+    const t = await f.open({ token: tokenAddress, amount: 1000n });
+    gas['open (ERC-20)'] = t.receipt.gasUsed;
+    const ts = await f.signed({ channelId: t.id, amount: 100n });
+    gas['close (ERC-20)'] = await mined(f.as(f.payee).close(ts.v, ts.sig, NO_SECRET));
+
+    for (const n of [1, 5, 10]) {
+      const ids = [];
+      for (let i = 0; i < n; i++) ids.push((await f.open({ amount: 1000n })).id);
+      const signed = await Promise.all(ids.map((channelId) => f.signed({ channelId, amount: 100n })));
+      const used = await mined(f.as(f.payee).closeMany(signed.map((x) => x.v), signed.map((x) => x.sig), signed.map(() => NO_SECRET)));
+      gas[`closeMany ×${n} (native), per channel`] = used / BigInt(n);
+    }
+    expect(gas['closeMany ×10 (native), per channel']).toBeLessThan(gas['close (native)']);
+  });
+});
