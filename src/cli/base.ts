@@ -1,0 +1,99 @@
+/**
+ * Base of every command: the shared flags (`--json`, `--network`, `--rpc-url`, `--key`),
+ * lazy access to the wallet (config, store, manager), and the one place that maps
+ * errors to exit codes and to the `--json` error object
+ * (`{status, error: {name, code, message, details, data}}`, Salesforce
+ * `computeErrorCode` style).
+ */
+import { Command, Flags, Interfaces } from '@oclif/core'
+import { Config } from '../core/config.js'
+import { Store } from '../core/store/index.js'
+import { ChannelManager } from '../core/channel/manager.js'
+import { ChannelsError, ExitCode } from '../core/errors.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    network: Flags.string({ char: 'n', summary: 'Network name from config (default: the configured default, "devnet").', helpGroup: 'GLOBAL' }),
+    'rpc-url': Flags.string({ summary: 'JSON-RPC URL overriding the network\'s.', env: 'CHANNELS_RPC_URL', helpGroup: 'GLOBAL' }),
+    key: Flags.string({ char: 'k', summary: 'Key to use (default: the default key).', helpGroup: 'GLOBAL' }),
+  }
+
+  protected flags!: BaseFlags<T>
+  private walletConfig?: Config
+  private walletStore?: Store
+  private walletManager?: ChannelManager
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const { flags } = await this.parse({ flags: this.ctor.flags, baseFlags: (this.ctor as typeof BaseCommand).baseFlags, args: this.ctor.args, strict: this.ctor.strict })
+    this.flags = flags as BaseFlags<T>
+  }
+
+  /** The wallet's config under `$CHANNELS_HOME`. */
+  protected get walletConf(): Config {
+    this.walletConfig ??= new Config()
+    return this.walletConfig
+  }
+
+  /** The wallet database (opened on first use). */
+  protected get store(): Store {
+    this.walletStore ??= Store.open(this.walletConf.home)
+    return this.walletStore
+  }
+
+  /** The channel manager for `--network`/`--rpc-url`/`--key`. */
+  protected get manager(): ChannelManager {
+    if (!this.walletManager) {
+      const f = this.flags as unknown as { network?: string; 'rpc-url'?: string; key?: string }
+      this.walletManager = new ChannelManager(this.walletConf, this.store, this.walletConf.network(f.network, f['rpc-url']), f.key)
+    }
+    return this.walletManager
+  }
+
+  /** Progress on stderr, only for humans at a terminal. */
+  protected progress(message: string): void {
+    if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write(`${message}\n`)
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    const code = exitCodeOf(err)
+    process.exitCode = code
+    if (this.jsonEnabled()) {
+      this.logJson({ status: code, error: errorJson(err) })
+      return
+    }
+    if (err instanceof ChannelsError) {
+      process.stderr.write(`Error: ${err.message}\n`)
+      return
+    }
+    if (err.oclif) throw err // parse errors: let oclif print usage help
+    process.stderr.write(`Error: ${err.message}\n`)
+    if (process.env.DEBUG) process.stderr.write(`${err.stack}\n`)
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    const backend = this.walletManager && (this.walletManager as unknown as { backendInstance?: { provider?: { destroy(): void } } }).backendInstance
+    backend?.provider?.destroy()
+    this.walletStore?.close()
+    return super.finally(err)
+  }
+}
+
+/** Exit code for any error (DESIGN §9). */
+export function exitCodeOf(err: { exitCode?: number; oclif?: { exit?: number } }): number {
+  if (err instanceof ChannelsError) return err.exitCode
+  if (err.oclif?.exit !== undefined) return err.oclif.exit === 0 ? 0 : ExitCode.usage
+  return ExitCode.unexpected
+}
+
+/** The `error` object of `--json` output. */
+export function errorJson(err: Error): Record<string, unknown> {
+  if (err instanceof ChannelsError) {
+    return { name: err.name, code: err.code, message: err.shortMessage, details: err.details, hints: err.metaMessages, data: err.data }
+  }
+  return { name: err.name, code: 'UNEXPECTED', message: err.message }
+}

@@ -1,0 +1,55 @@
+/**
+ * Output helpers shared by commands: JSON shapes (amounts as decimal strings) and
+ * cli-table3 tables for humans.
+ */
+import Table from 'cli-table3'
+import { ZeroAddress } from 'ethers'
+import type { ChannelStatus } from '../core/channel/manager.js'
+import { formatUnits } from '../core/units.js'
+import { voucherToWire } from '../core/channel/voucher.js'
+
+/** Human amount for an asset: native amounts in eth, tokens in base units. */
+export function amount(value: bigint, asset: string = ZeroAddress): string {
+  return asset === ZeroAddress ? formatUnits(value, 18, 'eth') : `${value} units`
+}
+
+/** The `--json` shape of a channel's status. */
+export function statusJson(s: ChannelStatus) {
+  const c = s.channel
+  return {
+    channelId: c.id,
+    network: c.network,
+    direction: c.direction,
+    state: c.state,
+    payer: c.payer,
+    payee: c.payee,
+    asset: c.asset,
+    contract: c.contract,
+    deposit: c.deposit.toString(),
+    spent: s.spent.toString(),
+    available: s.available.toString(),
+    charged: c.charged.toString(),
+    redeemed: c.redeemed.toString(),
+    vouchers: s.vouchers,
+    settleDelay: c.settleDelay,
+    settleAt: c.settleAt ?? null,
+    endpoint: c.endpoint ?? null,
+    openTx: c.openTx ?? null,
+    closeTx: c.closeTx ?? null,
+    best: s.best.map(voucherToWire),
+  }
+}
+
+/** A two-column table of label → value. */
+export function keyValueTable(rows: [string, string][]): string {
+  const t = new Table({ style: { head: [], border: [] } })
+  for (const r of rows) t.push(r)
+  return t.toString()
+}
+
+/** A table with a header row. */
+export function table(head: string[], rows: string[][]): string {
+  const t = new Table({ head, style: { head: [], border: [] } })
+  for (const r of rows) t.push(r)
+  return t.toString()
+}

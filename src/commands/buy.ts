@@ -1,0 +1,69 @@
+import { Args, Flags } from '@oclif/core'
+import { writeFileSync } from 'node:fs'
+import { BaseCommand } from '../cli/base.js'
+import { buy } from '../core/http402/client.js'
+import { parseAmount } from '../core/units.js'
+import { UsageError } from '../core/errors.js'
+
+export default class Buy extends BaseCommand<typeof Buy> {
+  static override summary = 'Fetch a URL, paying its HTTP 402 over a payment channel, and print the body.'
+  static override description =
+    'curl-like. On a 402 whose price is at most --max-price, pays with the next voucher on an open channel to the ' +
+    'merchant, opening one (deposit --deposit) when none can pay and --yes (or config buy.autoOpen) allows it. ' +
+    'The voucher is recorded before it is sent. Exit codes: 3 price above --max-price, 4 payment refused, ' +
+    '5 no channel can pay / insufficient funds, 6 merchant or chain unreachable.'
+  static override examples = [
+    '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 5000 --deposit 0.01eth --yes',
+    '<%= config.bin %> buy http://127.0.0.1:4021/joke -o joke.txt --json',
+    '<%= config.bin %> buy https://api.example/search -X POST -H "content-type: application/json" -d \'{"q":"x"}\'',
+  ]
+  static override args = { url: Args.string({ required: true, description: 'URL to fetch.' }) }
+  static override flags = {
+    request: Flags.string({ char: 'X', summary: 'HTTP method.', default: 'GET' }),
+    header: Flags.string({ char: 'H', summary: 'Extra request header "Name: value" (repeatable).', multiple: true }),
+    data: Flags.string({ char: 'd', summary: 'Request body.' }),
+    output: Flags.string({ char: 'o', summary: 'Write the body to this file instead of stdout.' }),
+    include: Flags.boolean({ char: 'i', summary: 'Print the response status and headers before the body.' }),
+    'max-price': Flags.string({ summary: 'Highest price to pay for this request (default: config buy.maxPrice).' }),
+    deposit: Flags.string({ summary: 'Deposit of a channel opened by this call (default: config buy.deposit).' }),
+    'settle-delay': Flags.integer({ summary: 'Settle delay of a channel opened by this call, seconds.', min: 1 }),
+    yes: Flags.boolean({ char: 'y', summary: 'Open a channel without asking when none can pay.' }),
+  }
+
+  async run() {
+    const { args, flags } = await this.parse(Buy)
+    const policy = this.walletConf.get('buy')
+    const headers: Record<string, string> = {}
+    for (const h of flags.header ?? []) {
+      const i = h.indexOf(':')
+      if (i < 1) throw new UsageError(`Invalid header "${h}"; expected "Name: value".`)
+      headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim()
+    }
+    const r = await buy(this.manager, args.url, {
+      method: flags.request.toUpperCase(), headers, body: flags.data,
+      maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price') : BigInt(policy.maxPrice),
+      deposit: flags.deposit !== undefined ? parseAmount(flags.deposit, '--deposit') : BigInt(policy.deposit),
+      settleDelay: flags['settle-delay'] ?? policy.settleDelay,
+      autoOpen: flags.yes || policy.autoOpen,
+      onProgress: (s) => this.progress(s),
+    })
+    if (flags.output) writeFileSync(flags.output, r.body)
+    if (!this.jsonEnabled()) {
+      if (flags.include) {
+        process.stdout.write(`HTTP ${r.status}\n`)
+        for (const [k, v] of Object.entries(r.headers)) process.stdout.write(`${k}: ${Array.isArray(v) ? v.join(', ') : v}\n`)
+        process.stdout.write('\n')
+      }
+      if (!flags.output) process.stdout.write(r.body)
+    }
+    if (r.status >= 400) process.exitCode = 1
+    return {
+      status: r.status,
+      ...(flags.output ? { file: flags.output } : { body: r.body.toString('utf8') }),
+      paid: r.paid.toString(),
+      channelId: r.channelId ?? null,
+      voucher: r.voucher ?? null,
+      opened: r.opened ?? null,
+    }
+  }
+}

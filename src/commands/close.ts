@@ -1,0 +1,32 @@
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { closeChannel } from '../core/http402/cooperative.js'
+import { amount } from '../cli/render.js'
+
+export default class Close extends BaseCommand<typeof Close> {
+  static override summary = 'Close a channel: the payee redeems its best voucher and the rest is refunded, in one transaction.'
+  static override description =
+    'Run by the payee: redeems the best voucher and collects at once. Run by the payer: asks the merchant endpoint bound ' +
+    'to the channel to do that (a signed request), checks the result on chain, and if the merchant cannot, starts the ' +
+    'settlement period instead (then `channels collect` after it ends).'
+  static override examples = ['<%= config.bin %> close 0x3f2a', '<%= config.bin %> close 0x3f2a --json']
+  static override args = { channel: Args.string({ required: true, description: 'Channel id or unique prefix.' }) }
+
+  async run() {
+    const { args } = await this.parse(Close)
+    const m = this.manager
+    const c = m.channel(args.channel)
+    const r = await closeChannel(m, c, (s) => this.progress(s))
+    if (r.result === 'closed') {
+      this.log(`Closed ${c.id} (tx ${r.transaction}).`)
+      this.log(`  paid to payee ${amount(r.paidToPayee ?? 0n, c.asset)}, refunded to payer ${amount(r.refundedToPayer ?? 0n, c.asset)}`)
+    } else {
+      this.log(`Could not close cooperatively (${r.fallbackReason}); settling instead (tx ${r.transaction}).`)
+      this.log(`  Collect after ${new Date((r.settleAt ?? 0) * 1000).toISOString()} with \`channels collect ${c.id.slice(0, 10)}\`.`)
+    }
+    return {
+      channelId: r.channelId, result: r.result, transaction: r.transaction,
+      paidToPayee: r.paidToPayee?.toString(), refundedToPayer: r.refundedToPayer?.toString(), settleAt: r.settleAt, fallbackReason: r.fallbackReason,
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../../cli/base.js'
+import { keyInfo, revealMnemonic, type KeyInfo } from '../../core/keys/wallet.js'
+import { keyValueTable } from '../../cli/render.js'
+
+export default class KeysShow extends BaseCommand<typeof KeysShow> {
+  static override summary = 'Show a key\'s address (and its mnemonic with --reveal).'
+  static override examples = ['<%= config.bin %> keys show', '<%= config.bin %> keys show alice --json', '<%= config.bin %> keys show alice --reveal']
+  static override args = { name: Args.string({ description: 'Key name (default: the default key).' }) }
+  static override flags = { reveal: Flags.boolean({ summary: 'Also print the secret mnemonic (unlocks the key).' }) }
+
+  async run(): Promise<KeyInfo & { mnemonic?: string }> {
+    const { args, flags } = await this.parse(KeysShow)
+    const info = keyInfo(this.walletConf, args.name ?? this.flags.key)
+    const out: KeyInfo & { mnemonic?: string } = { ...info }
+    if (flags.reveal) out.mnemonic = await revealMnemonic(this.walletConf, info.name)
+    const rows: [string, string][] = [['name', info.name], ['address', info.address], ['keystore', info.keystore + (info.file ? ` (${info.file})` : '')], ['default', String(info.isDefault)]]
+    if (out.mnemonic) rows.push(['mnemonic', out.mnemonic])
+    this.log(keyValueTable(rows))
+    return out
+  }
+}

@@ -1,0 +1,50 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { parseAmount } from '../core/units.js'
+import { encodeVoucher, voucherToWire } from '../core/channel/voucher.js'
+import { deliverVoucher } from '../core/http402/cooperative.js'
+import { NotFoundError, UsageError } from '../core/errors.js'
+import { amount as fmt } from '../cli/render.js'
+
+export default class Pay extends BaseCommand<typeof Pay> {
+  static override summary = 'Pay <amount> more on a channel: sign the next voucher, deliver or print it.'
+  static override description =
+    'Creates the next voucher on the channel (cumulative amount = previous + <amount>), commits it to the database, ' +
+    'then delivers it to the merchant endpoint bound to the channel, or prints it (--no-deliver, or no endpoint). ' +
+    'Concurrent `channels pay` processes on one channel never reuse a nonce nor exceed the deposit. ' +
+    '<channel|url> is a channel id (prefix) or the URL of a merchant whose endpoint a channel is bound to.'
+  static override examples = [
+    '<%= config.bin %> pay 0x3f2a 1000',
+    '<%= config.bin %> pay http://127.0.0.1:4021 0.001eth --json',
+    '<%= config.bin %> pay 0x3f2a 50 --no-deliver   # prints the encoded voucher',
+  ]
+  static override args = {
+    target: Args.string({ required: true, description: 'Channel id prefix, or merchant URL.' }),
+    amount: Args.string({ required: true, description: 'Amount to add (e.g. 1000 or 0.001eth).' }),
+  }
+  static override flags = {
+    lane: Flags.integer({ summary: 'Lane to pay on.', default: 0, min: 0 }),
+    deliver: Flags.boolean({ summary: 'Deliver to the bound endpoint (default when one is bound).', default: true, allowNo: true }),
+  }
+
+  async run() {
+    const { args, flags } = await this.parse(Pay)
+    const delta = parseAmount(args.amount, 'amount')
+    if (delta === 0n) throw new UsageError('The amount must be above zero.')
+    const m = this.manager
+    let c
+    if (/^https?:\/\//.test(args.target)) {
+      const origin = new URL(args.target).origin
+      c = m.list({ direction: 'outbound', state: 'open' }).map((s) => s.channel).find((x) => x.endpoint && new URL(x.endpoint).origin === origin)
+      if (!c) throw new NotFoundError(`No open channel is bound to ${origin}.`, { metaMessages: ['Open one with `channels open … --url` or `channels buy`.'] })
+    } else c = m.channel(args.target)
+    const v = await m.createVoucher(c, (prev) => prev + delta, BigInt(flags.lane))
+    let charged: string | undefined
+    const deliver = flags.deliver && c.endpoint
+    if (deliver) charged = (await deliverVoucher(m, c, v)).toString()
+    const token = encodeVoucher(v)
+    if (deliver) this.log(`Paid ${fmt(delta, c.asset)} on ${c.id.slice(0, 18)} (lane ${v.lane}, nonce ${v.nonce}, total ${fmt(v.amount, c.asset)}); delivered.`)
+    else this.log(token)
+    return { channelId: c.id, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), paid: delta.toString(), delivered: Boolean(deliver), charged, voucher: voucherToWire(v), encoded: token }
+  }
+}

@@ -1,0 +1,47 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { startPaywall } from '../core/http402/server.js'
+import { parseAmount } from '../core/units.js'
+
+export default class Serve extends BaseCommand<typeof Serve> {
+  static override summary = 'Run a paywall: answer HTTP 402, take vouchers, serve demo resources or proxy an upstream.'
+  static override description =
+    'Payments go to the key --key (default key). Every voucher is verified and committed before the resource is served; ' +
+    'a request whose handler fails is not charged. Without --upstream it serves GET /weather and GET /joke. ' +
+    'POST /.well-known/channels/close lets a payer ask for a cooperative close. With --json it prints one line ' +
+    '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.'
+  static override examples = [
+    '<%= config.bin %> serve --network devnet --port 4021 --price 1000',
+    '<%= config.bin %> serve --upstream http://127.0.0.1:8080 --price 0.0001eth --route /api',
+  ]
+  static override flags = {
+    port: Flags.integer({ summary: 'Port to listen on.', default: 4021, min: 0, max: 65535 }),
+    host: Flags.string({ summary: 'Address to listen on.', default: '127.0.0.1' }),
+    price: Flags.string({ summary: 'Price of one request (e.g. 1000 or 0.000001eth).', required: true }),
+    route: Flags.string({ summary: 'Path prefix that costs --price (repeatable; default: every path).', multiple: true }),
+    upstream: Flags.string({ summary: 'Reverse-proxy paid requests to this base URL.' }),
+    'min-deposit': Flags.string({ summary: 'Smallest deposit accepted on a new channel (default 100 × price).' }),
+    'min-settle-delay': Flags.integer({ summary: 'Smallest settle delay accepted on a new channel, seconds.', default: 3600, min: 1 }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Serve)
+    const m = this.manager
+    await m.backend.verifyContract()
+    await m.signer() // unlock now: closing needs it, and a locked key should fail at start, not mid-close
+    const price = parseAmount(flags.price, '--price')
+    const paywall = await startPaywall({
+      manager: m, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
+      minDeposit: flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit') : undefined,
+      minSettleDelay: flags['min-settle-delay'],
+    })
+    const info = { url: paywall.url, payTo: m.address, network: m.network.caip2, price: price.toString(), contract: m.backend.contract }
+    if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
+    else this.log(`Paywall on ${paywall.url} (${info.network}), ${price} base units per request, paid to ${info.payTo}. Ctrl-C stops it.`)
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    await paywall.close()
+  }
+}

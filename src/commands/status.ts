@@ -1,0 +1,32 @@
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { statusJson, keyValueTable, amount, table } from '../cli/render.js'
+
+export default class Status extends BaseCommand<typeof Status> {
+  static override summary = 'Show one channel in full, or a summary of all channels.'
+  static override description =
+    'Reads the local database: direction, payer, payee, deposit, spent (latest voucher per lane), available, ' +
+    'charged by the merchant, redeemed on chain, settle time and state. `channels sync` refreshes it from the chain.'
+  static override examples = ['<%= config.bin %> status 0x3f2a', '<%= config.bin %> status --json']
+  static override args = { channel: Args.string({ description: 'Channel id or unique prefix.' }) }
+
+  async run() {
+    const { args } = await this.parse(Status)
+    const m = this.manager
+    if (!args.channel) {
+      const all = m.list()
+      this.log(all.length ? table(['channel', 'dir', 'state', 'deposit', 'available'], all.map((s) => [s.channel.id.slice(0, 18), s.channel.direction, s.channel.state, amount(s.channel.deposit, s.channel.asset), amount(s.available, s.channel.asset)])) : 'No channels on this network.')
+      return { channels: all.map(statusJson) }
+    }
+    const s = m.statusOf(m.channel(args.channel))
+    const c = s.channel
+    this.log(keyValueTable([
+      ['channel', c.id], ['network', c.network], ['direction', c.direction], ['state', c.state],
+      ['payer', c.payer], ['payee', c.payee], ['deposit', amount(c.deposit, c.asset)], ['spent', amount(s.spent, c.asset)],
+      ['available', amount(s.available, c.asset)], ['charged', amount(c.charged, c.asset)], ['redeemed', amount(c.redeemed, c.asset)],
+      ['vouchers', String(s.vouchers)], ['settle delay', `${c.settleDelay} s`],
+      ['settle at', c.settleAt ? new Date(c.settleAt * 1000).toISOString() : '-'], ['endpoint', c.endpoint ?? '-'],
+    ]))
+    return statusJson(s)
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The seam between the channel manager and a chain (Lotus `ManagerNodeAPI`): only
+ * what the manager needs. EVM implements it in `evm/backend.ts`; the Bitcoin family
+ * will implement it in `bitcoin/`.
+ */
+import type { Voucher } from '../channel/voucher.js'
+import type { HDNodeWallet } from 'ethers'
+
+/** A channel as the chain holds it. Amounts in base units, times in unix seconds. */
+export interface OnChainChannel {
+  payer: string
+  payee: string
+  asset: string
+  deposit: bigint
+  redeemed: bigint
+  settleDelay: number
+  /** 0 while open. */
+  settleAt: number
+  minSettleAt: number
+}
+
+/** A mined transaction's essentials. */
+export interface TxResult {
+  hash: string
+  /** Gas used × effective gas price, in wei. */
+  fee: bigint
+  gasUsed: bigint
+}
+
+export interface OpenParams {
+  payee: string
+  /** Token address; zero address = native currency. */
+  asset: string
+  /** Deposit in base units. */
+  amount: bigint
+  /** Seconds. */
+  settleDelay: number
+  /** bytes32 hex. */
+  salt: string
+}
+
+export interface ChainBackend {
+  /** CAIP-2 id of the chain. */
+  readonly caip2: string
+  /** Address of the channel contract. */
+  readonly contract: string
+  /** Chain id as EIP-712 wants it. */
+  readonly chainId: bigint
+  /** @throws {NetworkError} unreachable node or a node for another chain */
+  checkNetwork(): Promise<void>
+  /** @throws {ChannelsError} when the contract's code is not the build we ship */
+  verifyContract(): Promise<void>
+  /** Native balance in base units. */
+  balance(address: string): Promise<bigint>
+  /** Unix seconds of the latest block. */
+  now(): Promise<number>
+  channelIdOf(payer: string, p: OpenParams): string
+  getChannel(channelId: string): Promise<OnChainChannel | undefined>
+  open(signer: HDNodeWallet, p: OpenParams, onSent?: (hash: string) => void): Promise<TxResult>
+  settle(signer: HDNodeWallet, channelId: string): Promise<TxResult>
+  collect(signer: HDNodeWallet, channelId: string): Promise<TxResult>
+  /** Payee: redeem `voucher` and collect in one transaction. */
+  close(signer: HDNodeWallet, voucher: Voucher, secret?: string): Promise<TxResult>
+  /** Amounts a closing transaction paid out (its `ChannelCollected` event), if it holds one for `channelId`. */
+  collectedBy(txHash: string, channelId: string): Promise<{ paidToPayee: bigint; refundedToPayer: bigint } | undefined>
+  /** Payee: redeem without closing. */
+  update(signer: HDNodeWallet, voucher: Voucher, secret?: string): Promise<TxResult>
+}

@@ -1,0 +1,269 @@
+/**
+ * The channel manager: the public API of the wallet (after Lotus paychmgr and the
+ * payment-channel manager API seed). It owns the rules; the store only persists and
+ * the backend only talks to the chain.
+ *
+ * Money rules (DESIGN §7): a payer's voucher is committed (nonce allocated, row
+ * written) in one `BEGIN IMMEDIATE` transaction before it leaves the process; a
+ * payee's voucher is committed, with the price charged, before content is served.
+ */
+import { hexlify, randomBytes, getAddress, ZeroAddress, type HDNodeWallet } from 'ethers'
+import type { Config, NetworkConfig } from '../config.js'
+import type { Store, ChannelRecord, VoucherRecord } from '../store/index.js'
+import type { ChainBackend, TxResult } from '../chains/backend.js'
+import { EvmBackend } from '../chains/evm/backend.js'
+import { loadEvmSigner } from '../keys/wallet.js'
+import { ChannelsError, ChannelStateError, InsufficientFundsError, UsageError } from '../errors.js'
+import { transition, canPay, type ChannelState, type ChannelEvent } from './state.js'
+import { ZERO_HASH, signVoucher, type Voucher } from './voucher.js'
+
+/** What `status` reports (after Lotus `PaychStatus`). Amounts in base units. */
+export interface ChannelStatus {
+  channel: ChannelRecord
+  /** Sum of the latest voucher amount of every lane (what the payee can redeem). */
+  spent: bigint
+  /** `deposit − spent`: what can still be paid. */
+  available: bigint
+  /** Number of vouchers stored. */
+  vouchers: number
+  /** Best voucher per lane. */
+  best: VoucherRecord[]
+}
+
+export interface OpenRequest {
+  payee: string
+  /** Base units. */
+  deposit: bigint
+  /** Token address; default the native currency. */
+  asset?: string
+  /** Seconds. */
+  settleDelay: number
+  /** Merchant endpoint to bind. */
+  endpoint?: string
+  /** Called with the transaction hash as soon as it is broadcast. */
+  onSent?: (hash: string) => void
+}
+
+export class ChannelManager {
+  private signerPromise?: Promise<HDNodeWallet>
+  private backendInstance?: ChainBackend
+
+  constructor(
+    readonly config: Config,
+    readonly store: Store,
+    readonly network: NetworkConfig & { name: string },
+    readonly keyName?: string,
+  ) {}
+
+  /** The chain backend of this manager's network (created lazily; no I/O). */
+  get backend(): ChainBackend {
+    this.backendInstance ??= new EvmBackend(this.network.caip2, this.network.rpcUrl, this.network.contract)
+    return this.backendInstance
+  }
+
+  /** Our address (from config; does not unlock the key). */
+  get address(): string {
+    return this.config.key(this.keyName).address
+  }
+
+  /** The unlocked signer (prompts or reads the passphrase once). @throws {KeystoreError} */
+  signer(): Promise<HDNodeWallet> {
+    this.signerPromise ??= loadEvmSigner(this.config, this.keyName)
+    return this.signerPromise
+  }
+
+  /**
+   * Finds a channel by unique id prefix on this manager's network.
+   * @throws {NotFoundError} @throws {UsageError} ambiguous prefix
+   */
+  channel(prefix: string): ChannelRecord {
+    return this.store.channels.find(prefix, this.network.caip2)
+  }
+
+  /** Applies a state-machine event and persists the new state. @throws {IllegalTransitionError} */
+  private move(c: ChannelRecord, event: ChannelEvent, fields: Partial<ChannelRecord> = {}): ChannelState {
+    const state = transition(c.state, event)
+    this.store.channels.update(c.network, c.id, { ...fields, state })
+    return state
+  }
+
+  // ── payer ────────────────────────────────────────────────────────────────
+
+  /**
+   * Opens an outbound channel: checks the contract's code, records the channel as
+   * `opening` before broadcasting, then `open` once mined (`failed` if it reverts).
+   * @returns the channel as stored after confirmation
+   * @throws {ContractMismatchError} @throws {NetworkError} @throws {ChannelStateError}
+   */
+  async open(req: OpenRequest): Promise<ChannelRecord> {
+    const payee = checkedAddress(req.payee, 'payee')
+    if (req.deposit <= 0n) throw new UsageError('The deposit must be above zero.')
+    if (payee === this.address) throw new UsageError('The payee is this wallet\'s own key.')
+    await this.backend.verifyContract()
+    const signer = await this.signer()
+    const params = { payee, asset: req.asset ?? ZeroAddress, amount: req.deposit, settleDelay: req.settleDelay, salt: hexlify(randomBytes(32)) }
+    const id = this.backend.channelIdOf(this.address, params)
+    const balance = await this.backend.balance(this.address)
+    if (params.asset === ZeroAddress && balance < req.deposit) {
+      throw new InsufficientFundsError(`${this.address} holds ${balance} wei, less than the deposit of ${req.deposit}.`, req.deposit - balance, {
+        metaMessages: ['Fund the key (`channels keys show` prints its address) or choose a smaller --deposit.'],
+      })
+    }
+    const record = this.store.channels.insert({
+      network: this.network.caip2, id, direction: 'outbound', payer: this.address, payee, asset: params.asset,
+      contract: this.backend.contract, deposit: req.deposit, redeemed: 0n, charged: 0n, settleDelay: req.settleDelay,
+      state: 'opening', endpoint: req.endpoint, keyName: this.config.key(this.keyName).name, salt: params.salt,
+    })
+    let tx: TxResult
+    try {
+      tx = await this.backend.open(signer, params, (hash) => {
+        this.store.channels.update(record.network, id, { openTx: hash })
+        req.onSent?.(hash)
+      })
+    } catch (err) {
+      // Only a refusal by the chain is final; a network error leaves `opening` for `sync`.
+      if (err instanceof ChannelStateError) this.move(record, 'fail')
+      throw err
+    }
+    this.move(record, 'confirm', { openTx: tx.hash })
+    return this.store.channels.get(record.network, id)!
+  }
+
+  /** Outbound open channels to `payee` that can still pay `minAvailable`, fullest first. */
+  payableChannels(payee: string, minAvailable: bigint, asset = ZeroAddress): ChannelStatus[] {
+    return this.store.channels
+      .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: getAddress(payee), asset })
+      .filter((c) => c.contract === this.backend.contract)
+      .map((c) => this.statusOf(c))
+      .filter((s) => s.available >= minAvailable)
+      .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
+  }
+
+  /**
+   * Creates, signs and commits the next voucher on a lane (Lotus `PaychVoucherCreate`).
+   * The new cumulative amount is `target(previous amount on the lane, charged)`; the
+   * nonce is the lane's last + 1. All of it happens under the database write lock,
+   * so concurrent processes never reuse a nonce or exceed the deposit.
+   * @param target - computes the new cumulative lane amount from the lane's previous one
+   * @throws {InsufficientFundsError} with the shortfall when the deposit cannot cover it
+   * @throws {ChannelStateError} when the channel is not open
+   */
+  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n): Promise<VoucherRecord> {
+    if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create vouchers on it.')
+    const signer = await this.signer()
+    const chainId = this.backend.chainId
+    return this.store.immediate(() => {
+      const ch = this.store.channels.get(c.network, c.id)!
+      if (!canPay(ch.state)) throw new ChannelStateError(`Channel ${short(ch.id)} is ${ch.state}; it cannot pay.`)
+      const last = this.store.vouchers.latest(ch.network, ch.id, lane)
+      const previous = last?.amount ?? 0n
+      const amount = target(previous, ch.charged)
+      if (amount <= previous) throw new UsageError(`The new amount ${amount} is not above the lane's previous ${previous}.`)
+      const others = this.store.vouchers.latestPerLane(ch.network, ch.id).filter((v) => v.lane !== lane).reduce((s, v) => s + v.amount, 0n)
+      const total = others + amount
+      if (total > ch.deposit) {
+        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot cover ${total} (deposit ${ch.deposit}).`, total - ch.deposit, {
+          metaMessages: ['Add funds with `channels fund`, or open a new channel.'],
+        })
+      }
+      const unsigned = {
+        channelId: ch.id, lane, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: ZERO_HASH,
+        timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [],
+      }
+      const voucher = signVoucher(unsigned, signer, chainId, ch.contract)
+      this.store.vouchers.insert(ch.network, voucher)
+      return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
+    })
+  }
+
+  /** Records what the payee acknowledged: the voucher was delivered and its `charged`. */
+  acknowledge(c: ChannelRecord, v: Voucher, charged: bigint): void {
+    this.store.immediate(() => {
+      this.store.vouchers.markDelivered(c.network, c.id, v.lane, v.nonce)
+      const ch = this.store.channels.get(c.network, c.id)!
+      if (charged > ch.charged) this.store.channels.update(c.network, c.id, { charged })
+    })
+  }
+
+  /**
+   * Starts the settlement period of a channel (payer or payee).
+   * @throws {ChannelStateError} not open, or refused by the contract
+   */
+  async settle(c: ChannelRecord): Promise<{ tx: TxResult; settleAt: number }> {
+    transition(c.state, 'settle')
+    const tx = await this.backend.settle(await this.signer(), c.id)
+    const on = await this.backend.getChannel(c.id)
+    const settleAt = on?.settleAt ?? 0
+    this.move(c, 'settle', { settleAt })
+    return { tx, settleAt }
+  }
+
+  /**
+   * Collects a settled channel: the payee gets what was redeemed, the payer the rest.
+   * @throws {ChannelStateError} before `settleAt` (says when it will be possible)
+   */
+  async collect(c: ChannelRecord): Promise<{ tx: TxResult }> {
+    if (c.state !== 'settling' && c.state !== 'settled') transition(c.state, 'collect')
+    const on = await this.backend.getChannel(c.id)
+    if (!on) throw new ChannelStateError(`Channel ${short(c.id)} is not on chain any more; run \`channels sync\`.`)
+    const now = await this.backend.now()
+    if (on.settleAt === 0 || now < on.settleAt) {
+      const when = on.settleAt === 0 ? 'after `channels settle` and its delay' : `at ${new Date(on.settleAt * 1000).toISOString()} (in ${on.settleAt - now} s)`
+      throw new ChannelStateError(`Channel ${short(c.id)} cannot be collected yet; possible ${when}.`, { data: { settleAt: on.settleAt, now } })
+    }
+    const tx = await this.backend.collect(await this.signer(), c.id)
+    if (c.state === 'settling') this.move(c, 'elapse')
+    this.store.channels.update(c.network, c.id, { state: 'closed', redeemed: on.redeemed, closeTx: tx.hash })
+    return { tx }
+  }
+
+  /**
+   * Payee: redeems the best voucher and collects at once (contract `close`).
+   * @throws {ChannelStateError} no voucher to redeem, or the channel is not open/settling
+   */
+  async closeAsPayee(c: ChannelRecord): Promise<{ tx: TxResult; redeemed: bigint }> {
+    if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee can close a channel with a voucher.')
+    transition(c.state, 'close')
+    const best = this.store.vouchers.latestPerLane(c.network, c.id)
+    if (best.length === 0) throw new ChannelStateError(`No voucher to redeem on channel ${short(c.id)}.`)
+    if (best.length > 1) throw new ChannelsError('Closing a multi-lane channel needs merged vouchers; not supported by close yet.')
+    const v = best[0]
+    const tx = await this.backend.close(await this.signer(), v)
+    this.store.immediate(() => {
+      this.store.vouchers.markSubmitted(c.network, c.id, v.lane, v.nonce, tx.hash)
+      this.move(c, 'close', { redeemed: v.amount, closeTx: tx.hash })
+    })
+    return { tx, redeemed: v.amount }
+  }
+
+  /** Marks an outbound channel closed after the payee closed it on chain. */
+  markClosed(c: ChannelRecord, redeemed: bigint, txHash: string): void {
+    this.move(c, 'close', { redeemed, closeTx: txHash })
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────
+
+  /** Status of a channel from the local database (Lotus `PaychStatus`). */
+  statusOf(c: ChannelRecord): ChannelStatus {
+    const best = this.store.vouchers.latestPerLane(c.network, c.id)
+    const spent = best.reduce((s, v) => s + v.amount, 0n)
+    return { channel: c, spent, available: c.deposit > spent ? c.deposit - spent : 0n, vouchers: this.store.vouchers.count(c.network, c.id), best }
+  }
+
+  list(filter: { direction?: 'outbound' | 'inbound'; state?: ChannelState } = {}): ChannelStatus[] {
+    return this.store.channels.list({ network: this.network.caip2, ...filter }).map((c) => this.statusOf(c))
+  }
+}
+
+/** First 10 hex digits of an id, for messages. */
+export function short(id: string): string {
+  return id.slice(0, 10)
+}
+
+function checkedAddress(a: string, what: string): string {
+  try {
+    return getAddress(a)
+  } catch {
+    throw new UsageError(`Invalid ${what} address "${a}".`)
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The buyer (DESIGN §6): fetches a URL, answers a 402 by paying over a channel to
+ * the merchant (opening one if the policy allows), and returns the resource.
+ *
+ * The voucher is committed to the database before it is sent. The next voucher's
+ * cumulative amount is `max(previous amount, charged the merchant reported) + price`.
+ * A corrective 402 is trusted only for a voucher this wallet itself signed.
+ */
+import { request, type Dispatcher } from 'undici'
+import { getAddress } from 'ethers'
+import type { ChannelManager } from '../channel/manager.js'
+import type { ChannelRecord, VoucherRecord } from '../store/index.js'
+import { ChannelsError, InsufficientFundsError, NetworkError, PaymentRefusedError, PriceTooHighError, UsageError } from '../errors.js'
+import { parseBaseUnits } from '../units.js'
+import { recoverVoucherSigner, voucherFromWire, voucherToWire, type VoucherWire } from '../channel/voucher.js'
+import {
+  DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, decodePaymentRequired, decodePaymentResponse, encodePaymentSignature,
+  type ChannelRequirement, type PaymentRequired,
+} from './protocol.js'
+
+export interface BuyOptions {
+  method?: string
+  headers?: Record<string, string>
+  body?: string | Buffer
+  /** Highest price paid for this request, base units. */
+  maxPrice: bigint
+  /** Open a channel when none can pay. */
+  autoOpen: boolean
+  /** Deposit of a channel opened here, base units. */
+  deposit: bigint
+  /** Settle delay of a channel opened here, seconds. */
+  settleDelay: number
+  /** Progress messages (channel opening, waiting). */
+  onProgress?: (message: string) => void
+}
+
+export interface BuyResult {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+  /** Price paid for this request, base units (0n when the resource was free). */
+  paid: bigint
+  channelId?: string
+  voucher?: VoucherWire
+  /** Set when this call opened a channel. */
+  opened?: { channelId: string; tx?: string }
+}
+
+/**
+ * Buys `url`: GET (or `method`) it, pay a 402 over a channel, return the response.
+ * @throws {PriceTooHighError} exit 3 · {@link PaymentRefusedError} exit 4 ·
+ *   {@link InsufficientFundsError} exit 5 · {@link NetworkError} exit 6
+ */
+export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promise<BuyResult> {
+  let target: URL
+  try {
+    target = new URL(url)
+  } catch {
+    throw new UsageError(`Invalid URL "${url}".`)
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`Unsupported URL scheme "${target.protocol}".`)
+
+  const first = await send(target, o)
+  if (first.statusCode !== 402) return { ...(await result(first)), paid: 0n }
+  const challenge = readChallenge(first)
+  await first.body.dump()
+  const entry = pickEntry(m, challenge, o.maxPrice)
+  const price = parseBaseUnits(entry.amount, 'price')
+
+  let opened: BuyResult['opened']
+  let channel = m.payableChannels(entry.payTo, price)[0]?.channel
+  if (!channel) {
+    if (!o.autoOpen) {
+      throw new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${price}.`, price, {
+        metaMessages: ['Rerun with --yes to open one (deposit: --deposit), or open it with `channels open`.'],
+      })
+    }
+    const minDeposit = parseBaseUnits(entry.extra.minDeposit ?? '0', 'minDeposit')
+    const deposit = o.deposit > minDeposit ? o.deposit : minDeposit
+    o.onProgress?.(`Opening a channel to ${entry.payTo} with a deposit of ${deposit} base units…`)
+    channel = await m.open({
+      payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0),
+      endpoint: new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target).href,
+      onSent: (hash) => o.onProgress?.(`Open transaction ${hash} sent; waiting for it to be mined…`),
+    })
+    opened = { channelId: channel.id, tx: channel.openTx }
+  }
+
+  for (let attempt = 0; ; attempt++) {
+    const voucher = await m.createVoucher(channel, (prev, charged) => (prev > charged ? prev : charged) + price)
+    const type = m.store.vouchers.list(channel.network, channel.id).some((v) => v.delivered) ? 'voucher' : 'open'
+    const res = await send(target, o, encodePaymentSignature(entry, { type, channelId: channel.id, voucher }))
+    if (res.statusCode !== 402) {
+      const receiptHeader = res.headers[HEADER.response]
+      if (typeof receiptHeader === 'string') {
+        const receipt = decodePaymentResponse(receiptHeader)
+        m.acknowledge(channel, voucher, parseBaseUnits(receipt.extra?.charged ?? '0', 'charged'))
+      }
+      const charged = typeof receiptHeader === 'string'
+      return { ...(await result(res)), paid: charged ? price : 0n, channelId: channel.id, voucher: voucherToWire(voucher), opened }
+    }
+    const refusal = readChallenge(res)
+    await res.body.dump()
+    const state = refusal.accepts.find((a) => a.scheme === SCHEME)?.extra?.channelState
+    if (attempt === 0 && state && state.channelId === channel.id && resync(m, channel, voucher, state)) {
+      channel = m.store.channels.get(channel.network, channel.id)!
+      continue
+    }
+    throw new PaymentRefusedError(`The merchant refused the payment: ${refusal.error ?? 'no reason given'}`, {
+      data: { channelId: channel.id, nonce: voucher.nonce.toString(), amount: voucher.amount.toString() },
+      metaMessages: ['The voucher stays recorded locally; `channels status` shows the channel.'],
+    })
+  }
+}
+
+/**
+ * Applies a corrective 402: accepts the merchant's `charged` and last voucher only if
+ * that voucher is one this wallet signed and is ahead of what the database knows.
+ * @returns whether anything changed (so a retry can succeed)
+ */
+function resync(m: ChannelManager, c: ChannelRecord, mine: VoucherRecord, state: NonNullable<ChannelRequirement['extra']['channelState']>): boolean {
+  let charged: bigint
+  try {
+    charged = parseBaseUnits(state.charged, 'charged')
+  } catch {
+    return false
+  }
+  if (!state.voucher) return false
+  let theirs
+  try {
+    theirs = voucherFromWire(state.voucher)
+  } catch {
+    return false
+  }
+  if (theirs.channelId !== c.id || recoverVoucherSigner(theirs, m.backend.chainId, c.contract) !== c.payer) return false
+  // Our own signature on a voucher at or beyond ours: the database was behind.
+  if (theirs.lane !== mine.lane || theirs.nonce < mine.nonce) return false
+  const changed = m.store.immediate(() => {
+    const known = m.store.vouchers.list(c.network, c.id).some((v) => v.lane === theirs.lane && v.nonce === theirs.nonce)
+    if (!known) m.store.vouchers.insert(c.network, theirs, { delivered: true })
+    const ch = m.store.channels.get(c.network, c.id)!
+    if (charged > ch.charged) m.store.channels.update(c.network, c.id, { charged })
+    return !known || charged > ch.charged
+  })
+  return changed
+}
+
+function pickEntry(m: ChannelManager, challenge: PaymentRequired, maxPrice: bigint): ChannelRequirement {
+  const ours = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === m.network.caip2)
+  if (ours.length === 0) {
+    const offered = challenge.accepts.map((a) => `${a.scheme} on ${a.network}`).join(', ')
+    throw new PaymentRefusedError(`The merchant takes no payment this wallet can make on ${m.network.caip2}.`, {
+      details: `Offered: ${offered}.`,
+      metaMessages: ['Choose another network with --network.'],
+    })
+  }
+  const priced = ours.map((a) => ({ a, price: parseBaseUnits(a.amount, 'price') })).sort((x, y) => (x.price < y.price ? -1 : 1))
+  const cheapest = priced[0]
+  if (cheapest.price > maxPrice) {
+    throw new PriceTooHighError(`The price ${cheapest.price} is above --max-price ${maxPrice}.`, {
+      data: { price: cheapest.price.toString(), maxPrice: maxPrice.toString() },
+      metaMessages: ['Raise --max-price to pay it.'],
+    })
+  }
+  const entry = cheapest.a
+  try {
+    entry.payTo = getAddress(entry.payTo)
+  } catch {
+    throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not an address.`)
+  }
+  if (entry.extra?.contract && getAddress(entry.extra.contract) !== m.backend.contract) {
+    throw new PaymentRefusedError(`The merchant uses channel contract ${entry.extra.contract}; this wallet trusts only ${m.backend.contract}.`)
+  }
+  return entry
+}
+
+function readChallenge(res: Dispatcher.ResponseData): PaymentRequired {
+  const h = res.headers[HEADER.required]
+  if (typeof h !== 'string') throw new PaymentRefusedError('The merchant answered 402 without a PAYMENT-REQUIRED header.')
+  return decodePaymentRequired(h)
+}
+
+async function send(url: URL, o: BuyOptions, signature?: string): Promise<Dispatcher.ResponseData> {
+  const headers: Record<string, string> = { ...o.headers }
+  if (signature) headers[HEADER.signature] = signature
+  try {
+    return await request(url, { method: (o.method ?? 'GET') as 'GET', headers, body: o.body, headersTimeout: 60_000, bodyTimeout: 60_000 })
+  } catch (err) {
+    throw new NetworkError(`Cannot reach ${url.origin}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+async function result(res: Dispatcher.ResponseData): Promise<Omit<BuyResult, 'paid'>> {
+  return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) }
+}
+

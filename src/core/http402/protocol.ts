@@ -1,0 +1,188 @@
+/**
+ * The HTTP 402 protocol of DESIGN §6: x402 version 2 transport (headers
+ * `PAYMENT-REQUIRED`, `PAYMENT-SIGNATURE`, `PAYMENT-RESPONSE`, base64 JSON) with our
+ * scheme `channel`. Envelopes are encoded, decoded and validated with `@x402/core`;
+ * this module adds the `channel` payload rules and the size limits.
+ */
+import {
+  encodePaymentRequiredHeader, decodePaymentRequiredHeader, encodePaymentSignatureHeader,
+  decodePaymentSignatureHeader, encodePaymentResponseHeader, decodePaymentResponseHeader,
+} from '@x402/core/http'
+import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
+import { z } from 'zod'
+import { ChannelsError } from '../errors.js'
+import { voucherFromWire, voucherToWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
+
+export const SCHEME = 'channel'
+export const X402_VERSION = 2
+/** Largest `PAYMENT-SIGNATURE` header accepted, in bytes (larger: HTTP 431). */
+export const MAX_SIGNATURE_HEADER = 8192
+/** Default path of the merchant's channel endpoint (cooperative close). */
+export const DEFAULT_ENDPOINT_PATH = '/.well-known/channels'
+
+export const HEADER = {
+  required: 'payment-required',
+  signature: 'payment-signature',
+  response: 'payment-response',
+} as const
+
+/** `extra` of a `channel` entry for an EVM network. */
+export interface ChannelExtra {
+  /** PaymentChannels contract address. */
+  contract: string
+  /** Smallest deposit the merchant accepts on a new channel, base units. */
+  minDeposit: string
+  /** Smallest settle delay accepted, seconds. */
+  minSettleDelay: number
+  /** Merchant channel endpoint (absolute URL or path). */
+  endpoint: string
+  /** Corrective 402: the merchant's view of the channel named by the refused voucher. */
+  channelState?: ChannelStateWire
+}
+
+/** The merchant's view of a channel, sent back in a corrective 402. */
+export interface ChannelStateWire {
+  channelId: string
+  lane: string
+  nonce: string
+  amount: string
+  charged: string
+  /** The last voucher the merchant accepted on the lane, signed by the payer. */
+  voucher?: VoucherWire
+}
+
+/** One `accepts` entry of scheme `channel`. Amounts are decimal strings of base units. */
+export interface ChannelRequirement {
+  scheme: typeof SCHEME
+  network: string
+  amount: string
+  asset: string
+  payTo: string
+  maxTimeoutSeconds: number
+  extra: ChannelExtra
+}
+
+export interface PaymentRequired {
+  x402Version: 2
+  error?: string
+  resource: { url: string; description?: string; mimeType?: string }
+  accepts: ChannelRequirement[]
+}
+
+/** `payload` of a `PAYMENT-SIGNATURE` for scheme `channel`. */
+export interface ChannelPayload {
+  type: 'voucher' | 'open'
+  channelId: string
+  voucher: Voucher
+}
+
+/** A header the paywall cannot read. `status` is the HTTP status to answer with. */
+export class PaymentHeaderError extends ChannelsError {
+  override name = 'Paywall.PaymentHeaderError'
+  override code = 'BAD_PAYMENT_HEADER'
+  constructor(message: string, readonly status: 400 | 431) {
+    super(message)
+  }
+}
+
+const PayloadSchema = z
+  .object({ type: z.enum(['voucher', 'open']), channelId: z.string(), voucher: z.unknown() })
+  .strict()
+
+export function encodePaymentRequired(p: PaymentRequired): string {
+  return encodePaymentRequiredHeader(p as never)
+}
+
+/**
+ * Decodes and validates a `PAYMENT-REQUIRED` header (client side).
+ * @throws {ChannelsError} not base64 JSON or not an x402 v2 challenge
+ */
+export function decodePaymentRequired(header: string): PaymentRequired {
+  if (header.length > 65536) throw new ChannelsError('The PAYMENT-REQUIRED header is too large.')
+  let raw: unknown
+  try {
+    raw = decodePaymentRequiredHeader(header)
+  } catch (err) {
+    throw new ChannelsError('The merchant sent an unreadable PAYMENT-REQUIRED header.', { cause: err })
+  }
+  const r = PaymentRequiredV2Schema.safeParse(raw)
+  if (!r.success) throw new ChannelsError(`The merchant's 402 is not x402 version 2: ${r.error.issues[0]?.message}`)
+  return raw as PaymentRequired
+}
+
+/** Encodes a `PAYMENT-SIGNATURE` header for a voucher. */
+export function encodePaymentSignature(accepted: ChannelRequirement, payload: ChannelPayload): string {
+  return encodePaymentSignatureHeader({
+    x402Version: X402_VERSION,
+    accepted,
+    payload: { type: payload.type, channelId: payload.channelId, voucher: voucherToWire(payload.voucher) },
+  } as never)
+}
+
+/**
+ * Decodes a `PAYMENT-SIGNATURE` header (paywall side): size, base64, JSON, x402 v2
+ * envelope, scheme, and the voucher's fields.
+ * @throws {PaymentHeaderError} 431 when oversized, 400 for everything else
+ */
+export function decodePaymentSignature(header: string): { accepted: ChannelRequirement; payload: ChannelPayload } {
+  if (Buffer.byteLength(header) > MAX_SIGNATURE_HEADER) {
+    throw new PaymentHeaderError(`PAYMENT-SIGNATURE is larger than ${MAX_SIGNATURE_HEADER} bytes.`, 431)
+  }
+  let raw: unknown
+  try {
+    raw = decodePaymentSignatureHeader(header.trim())
+  } catch {
+    throw new PaymentHeaderError('PAYMENT-SIGNATURE is not base64-encoded JSON.', 400)
+  }
+  const env = PaymentPayloadV2Schema.safeParse(raw)
+  if (!env.success) {
+    throw new PaymentHeaderError(`PAYMENT-SIGNATURE is not an x402 version 2 payload: ${env.error.issues[0]?.path.join('.')} ${env.error.issues[0]?.message}`, 400)
+  }
+  if (env.data.accepted.scheme !== SCHEME) throw new PaymentHeaderError(`Unsupported scheme "${env.data.accepted.scheme}"; this paywall takes "${SCHEME}".`, 400)
+  const p = PayloadSchema.safeParse(env.data.payload)
+  if (!p.success) throw new PaymentHeaderError(`Malformed channel payload: ${p.error.issues[0]?.path.join('.')} ${p.error.issues[0]?.message}`, 400)
+  let voucher: Voucher
+  try {
+    voucher = voucherFromWire(p.data.voucher)
+  } catch (err) {
+    throw new PaymentHeaderError((err as Error).message, 400)
+  }
+  if (voucher.channelId !== p.data.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
+  return { accepted: env.data.accepted as unknown as ChannelRequirement, payload: { type: p.data.type, channelId: voucher.channelId, voucher } }
+}
+
+/** `extra` of a `PAYMENT-RESPONSE` for scheme `channel`. */
+export interface ChannelReceipt {
+  channelId: string
+  lane: string
+  nonce: string
+  amount: string
+  charged: string
+}
+
+export interface PaymentResponse {
+  success: boolean
+  network: string
+  payer: string
+  transaction: string
+  errorReason?: string
+  extra: ChannelReceipt
+}
+
+export function encodePaymentResponse(r: PaymentResponse): string {
+  return encodePaymentResponseHeader(r as never)
+}
+
+/** @throws {ChannelsError} unreadable header */
+export function decodePaymentResponse(header: string): PaymentResponse {
+  try {
+    return decodePaymentResponseHeader(header) as unknown as PaymentResponse
+  } catch (err) {
+    throw new ChannelsError('The merchant sent an unreadable PAYMENT-RESPONSE header.', { cause: err })
+  }
+}
+
+/** Message a payer signs (EIP-191) to ask the payee for a cooperative close. */
+export function closeRequestMessage(caip2: string, channelId: string): string {
+  return `channels: close ${channelId} on ${caip2}`
+}

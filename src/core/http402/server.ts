@@ -1,0 +1,278 @@
+/**
+ * The merchant's paywall (DESIGN §6): an HTTP server that answers unpaid requests
+ * with 402, verifies `PAYMENT-SIGNATURE` vouchers, commits each voucher (and the
+ * price charged) before running the handler, and serves either built-in demo
+ * resources or a reverse-proxied upstream. `POST <endpoint>/close` lets a payer ask
+ * for a cooperative close.
+ *
+ * Statuses: 402 unpaid or voucher refused (a corrective 402 carries
+ * `extra.channelState`), 400 malformed header, 431 header over 8 KiB, 502 upstream
+ * unreachable, 503 chain unreachable. A paid request whose handler answers ≥ 400 is
+ * not charged: the price is given back and the response says `x-channels-charged: false`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { request as undiciRequest } from 'undici'
+import { ZeroAddress, verifyMessage } from 'ethers'
+import type { ChannelManager } from '../channel/manager.js'
+import { acceptVoucher, refundCharge, VoucherRefusedError } from '../channel/inbound.js'
+import { voucherToWire } from '../channel/voucher.js'
+import { ChannelsError } from '../errors.js'
+import {
+  DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, PaymentHeaderError, decodePaymentSignature, encodePaymentRequired,
+  encodePaymentResponse, closeRequestMessage, type ChannelRequirement, type ChannelStateWire,
+} from './protocol.js'
+import { demoResource } from './resources.js'
+
+export interface PaywallOptions {
+  /** The payee's manager (its key receives the payments). */
+  manager: ChannelManager
+  /** Price of one request, in base units (wei). */
+  price: bigint
+  /** Paths that cost `price` (prefix match); default: every path. */
+  routes?: string[]
+  /** Reverse-proxy every path to this base URL instead of the demo resources. */
+  upstream?: string
+  /** Smallest deposit for a new channel, base units. Default 100 × price. */
+  minDeposit?: bigint
+  /** Smallest settle delay for a new channel, seconds. Default 3600. */
+  minSettleDelay?: number
+  host?: string
+  port?: number
+  /** Called for each paid request (for logs). */
+  onPaid?: (e: { channelId: string; nonce: bigint; amount: bigint; charged: bigint; path: string }) => void
+}
+
+export interface Paywall {
+  url: string
+  server: Server
+  close(): Promise<void>
+}
+
+/**
+ * Starts the paywall. Resolves once it listens.
+ * @throws {Error} when the port is taken
+ */
+export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
+  const m = o.manager
+  const payTo = m.address
+  const minSettleDelay = o.minSettleDelay ?? 3600
+  const minDeposit = o.minDeposit ?? o.price * 100n
+  const policy = { minSettleDelay, asset: ZeroAddress }
+
+  const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => ({
+    scheme: SCHEME,
+    network: m.network.caip2,
+    amount: o.price.toString(),
+    asset: ZeroAddress,
+    payTo,
+    maxTimeoutSeconds: 60,
+    extra: { contract: m.backend.contract, minDeposit: minDeposit.toString(), minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
+  })
+
+  const challenge = (res: ServerResponse, url: string, error: string, state?: ChannelStateWire) => {
+    const body = { error }
+    res.statusCode = 402
+    res.setHeader('cache-control', 'no-store')
+    res.setHeader(HEADER.required, encodePaymentRequired({
+      x402Version: 2,
+      error,
+      resource: { url, description: 'Paid resource', mimeType: 'application/json' },
+      accepts: [requirement(state ? { channelState: state } : {})],
+    }))
+    json(res, 402, body)
+  }
+
+  const isPaid = (path: string) => !o.routes?.length || o.routes.some((r) => path === r || path.startsWith(r.endsWith('/') ? r : r + '/'))
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
+    if (url.pathname.startsWith(DEFAULT_ENDPOINT_PATH)) return endpoint(req, res, url.pathname.slice(DEFAULT_ENDPOINT_PATH.length))
+    if (!isPaid(url.pathname)) {
+      await serveContent(req, res, url)
+      return
+    }
+
+    const header = req.headers[HEADER.signature]
+    if (header === undefined) return challenge(res, url.href, 'Payment required.')
+    let decoded
+    try {
+      decoded = decodePaymentSignature(Array.isArray(header) ? header.join(',') : header)
+    } catch (err) {
+      if (err instanceof PaymentHeaderError) return json(res, err.status, { error: err.message })
+      throw err
+    }
+    const { accepted, payload } = decoded
+    if (accepted.network !== m.network.caip2 || accepted.payTo !== payTo || accepted.amount !== o.price.toString()) {
+      return challenge(res, url.href, 'The payment names another network, payee or price than this paywall offers.')
+    }
+    let accepted2
+    try {
+      accepted2 = await acceptVoucher(m, payload.voucher, o.price, policy)
+    } catch (err) {
+      if (err instanceof VoucherRefusedError) {
+        const c = err.corrective
+        const state = c && {
+          channelId: c.channel.id, lane: payload.voucher.lane.toString(), nonce: (c.last?.nonce ?? 0n).toString(),
+          amount: (c.last?.amount ?? 0n).toString(), charged: c.channel.charged.toString(),
+          ...(c.last ? { voucher: voucherToWire(c.last) } : {}),
+        }
+        return challenge(res, url.href, err.message, state)
+      }
+      if (err instanceof ChannelsError && err.exitCode === 6) return json(res, 503, { error: err.shortMessage })
+      throw err
+    }
+    const { channel, charged } = accepted2
+    // The voucher is committed: from here a failure must give the price back.
+    let ok = false
+    try {
+      ok = await serveContent(req, res, url, {
+        success: true, network: m.network.caip2, payer: channel.payer, transaction: '',
+        extra: { channelId: channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: charged.toString() },
+      })
+    } finally {
+      if (!ok) refundCharge(m, channel, o.price)
+    }
+    if (ok) o.onPaid?.({ channelId: channel.id, nonce: payload.voucher.nonce, amount: payload.voucher.amount, charged, path: url.pathname })
+  }
+
+  /** Serves the resource; returns whether it succeeded (2xx–3xx). */
+  async function serveContent(req: IncomingMessage, res: ServerResponse, url: URL, receipt?: Parameters<typeof encodePaymentResponse>[0]): Promise<boolean> {
+    let status: number, headers: Record<string, string>, body: Buffer
+    if (o.upstream) {
+      try {
+        const up = await undiciRequest(new URL(url.pathname + url.search, o.upstream), {
+          method: req.method as 'GET',
+          headers: forwardHeaders(req),
+          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
+        })
+        status = up.statusCode
+        body = Buffer.from(await up.body.arrayBuffer())
+        headers = {}
+        for (const [k, v] of Object.entries(up.headers)) {
+          if (!HOP.has(k) && typeof v === 'string') headers[k] = v
+        }
+      } catch (err) {
+        json(res, 502, { error: `Upstream failed: ${(err as Error).message}. Nothing was charged.` })
+        return false
+      }
+    } else {
+      const r = demoResource(req.method ?? 'GET', url.pathname)
+      ;({ status, headers, body } = r)
+    }
+    const ok = status < 400
+    if (ok && receipt) res.setHeader(HEADER.response, encodePaymentResponse(receipt))
+    if (!ok && receipt) headers['x-channels-charged'] = 'false'
+    res.writeHead(status, headers)
+    res.end(body)
+    return ok
+  }
+
+  async function endpoint(req: IncomingMessage, res: ServerResponse, sub: string): Promise<void> {
+    if (req.method === 'GET' && (sub === '' || sub === '/')) {
+      return json(res, 200, { network: m.network.caip2, payTo, contract: m.backend.contract, price: o.price.toString() })
+    }
+    if (req.method === 'POST' && sub === '/voucher') {
+      // A payer's top-up voucher (`channels pay`): stored, nothing served, nothing charged.
+      const header = req.headers[HEADER.signature]
+      if (typeof header !== 'string') return json(res, 400, { error: 'Missing PAYMENT-SIGNATURE header.' })
+      try {
+        const { payload } = decodePaymentSignature(header)
+        const r = await acceptVoucher(m, payload.voucher, 0n, policy)
+        return json(res, 200, { channelId: r.channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: r.charged.toString() })
+      } catch (err) {
+        if (err instanceof PaymentHeaderError) return json(res, err.status, { error: err.message })
+        if (err instanceof VoucherRefusedError) return json(res, 409, { error: err.message, reason: err.reason })
+        throw err
+      }
+    }
+    if (req.method === 'POST' && sub === '/close') {
+      const body = await readBody(req, 4096)
+      let parsed: { channelId?: unknown; signature?: unknown }
+      try {
+        parsed = JSON.parse(body)
+      } catch {
+        return json(res, 400, { error: 'Body must be JSON {channelId, signature}.' })
+      }
+      if (typeof parsed.channelId !== 'string' || !/^0x[0-9a-f]{64}$/.test(parsed.channelId) || typeof parsed.signature !== 'string') {
+        return json(res, 400, { error: 'Body must be JSON {channelId, signature}.' })
+      }
+      const channel = m.store.channels.get(m.network.caip2, parsed.channelId)
+      if (!channel || channel.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.' })
+      let signer = ''
+      try {
+        signer = verifyMessage(closeRequestMessage(m.network.caip2, channel.id), parsed.signature)
+      } catch {
+        /* fall through */
+      }
+      if (signer !== channel.payer) return json(res, 403, { error: 'The close request is not signed by the channel\'s payer.' })
+      if (channel.state === 'closed') return json(res, 200, { channelId: channel.id, transaction: channel.closeTx, redeemed: channel.redeemed.toString() })
+      const r = await closeOnce(channel.id)
+      return json(res, 200, { channelId: channel.id, transaction: r.tx.hash, redeemed: r.redeemed.toString() })
+    }
+    return json(res, 404, { error: 'Not found.' })
+  }
+
+  // One close at a time per channel, so two requests do not send two transactions.
+  const closing = new Map<string, Promise<{ tx: { hash: string }; redeemed: bigint }>>()
+  function closeOnce(id: string) {
+    let p = closing.get(id)
+    if (!p) {
+      p = m.closeAsPayee(m.store.channels.get(m.network.caip2, id)!).finally(() => closing.delete(id))
+      closing.set(id, p)
+    }
+    return p
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) json(res, 500, { error: err instanceof ChannelsError ? err.shortMessage : 'Internal error.' })
+      else res.destroy()
+      if (!(err instanceof ChannelsError)) process.stderr.write(`paywall: ${(err as Error).stack}\n`)
+    })
+  })
+  server.keepAliveTimeout = 5000
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => ok())
+  })
+  const addr = server.address() as AddressInfo
+  return {
+    url: `http://${addr.address}:${addr.port}`,
+    server,
+    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()) }),
+  }
+}
+
+const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length'])
+
+function forwardHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (HOP.has(k) || k === 'host' || k === HEADER.signature || v === undefined) continue
+    out[k] = Array.isArray(v) ? v.join(', ') : v
+  }
+  return out
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((ok, fail) => {
+    let size = 0
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) {
+        fail(new ChannelsError('Request body too large.'))
+        req.destroy()
+      } else chunks.push(c)
+    })
+    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', fail)
+  })
+}

@@ -1,0 +1,105 @@
+/**
+ * Key management: create, list, show and unlock keys. A key is a BIP39 mnemonic; its
+ * EVM account is derived at m/44'/60'/0'/0/0 (ethers' default path). The secret
+ * lives in the OS keychain or in an encrypted file; `config.json` only records the
+ * name, address and keystore kind, so listing keys never unlocks anything.
+ */
+import { HDNodeWallet, Mnemonic, Wallet } from 'ethers'
+import type { Config, KeystoreKind } from '../config.js'
+import { UsageError, KeystoreError } from '../errors.js'
+import { keychainStore, keychainLoad, keychainDelete } from './keychain.js'
+import { fileStore, fileLoad, fileDelete, keyFilePath } from './file.js'
+import { readPassphrase } from './passphrase.js'
+
+/** EVM derivation path of a key (BIP44, coin type 60). */
+export const EVM_PATH = "m/44'/60'/0'/0/0"
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+
+/** What `keys list`/`keys show` print about a key. */
+export interface KeyInfo {
+  name: string
+  /** EIP-55 address. */
+  address: string
+  keystore: KeystoreKind
+  /** Path of the key file (file keystore only). */
+  file?: string
+  isDefault: boolean
+}
+
+/**
+ * Creates a key (or imports `mnemonic`) and stores its secret.
+ * @param kind - `keychain` or `file`; default: the wallet's `keystore` setting
+ * @throws {UsageError} bad or duplicate name, invalid mnemonic
+ * @throws {KeystoreError} keychain unreachable or no passphrase for a file keystore
+ */
+export async function createKey(config: Config, name: string, kind?: KeystoreKind, mnemonic?: string): Promise<KeyInfo> {
+  if (!NAME.test(name)) {
+    throw new UsageError(`Invalid key name "${name}".`, { metaMessages: ['Use letters, digits, "-", "_" or ".", up to 64 characters.'] })
+  }
+  if (config.keys()[name]) throw new UsageError(`Key "${name}" exists already.`)
+  const keystore = kind ?? config.get('keystore')
+  let phrase: string
+  try {
+    phrase = mnemonic ? Mnemonic.fromPhrase(mnemonic.trim().replace(/\s+/g, ' ')).phrase : Wallet.createRandom().mnemonic!.phrase
+  } catch (err) {
+    throw new UsageError('Invalid BIP39 mnemonic.', { cause: err })
+  }
+  const wallet = HDNodeWallet.fromPhrase(phrase, undefined, EVM_PATH)
+  if (keystore === 'keychain') keychainStore(config.home, name, phrase)
+  else await fileStore(config.home, name, phrase, await readPassphrase(`new key "${name}"`, true))
+  config.addKey(name, { address: wallet.address, keystore, createdAt: Math.floor(Date.now() / 1000) })
+  return keyInfo(config, name)
+}
+
+/** Lists the wallet's keys without unlocking them. */
+export function listKeys(config: Config): KeyInfo[] {
+  return Object.keys(config.keys()).sort().map((n) => keyInfo(config, n))
+}
+
+/** One key's public information. @throws {NotFoundError} unknown key */
+export function keyInfo(config: Config, name?: string): KeyInfo {
+  const rec = config.key(name)
+  return {
+    name: rec.name,
+    address: rec.address,
+    keystore: rec.keystore,
+    ...(rec.keystore === 'file' ? { file: keyFilePath(config.home, rec.name) } : {}),
+    isDefault: config.get('defaultKey') === rec.name,
+  }
+}
+
+/**
+ * Unlocks a key and returns its mnemonic phrase (for `keys show --reveal`).
+ * @throws {KeystoreError} keychain locked/unreachable, wrong passphrase
+ */
+export async function revealMnemonic(config: Config, name?: string): Promise<string> {
+  const rec = config.key(name)
+  return rec.keystore === 'keychain'
+    ? keychainLoad(config.home, rec.name)
+    : fileLoad(config.home, rec.name, await readPassphrase(`key "${rec.name}"`))
+}
+
+/**
+ * Unlocks a key and returns its EVM signer (not connected to a provider).
+ * @throws {KeystoreError} keychain locked/unreachable, wrong passphrase, or the
+ *   unlocked secret does not match the recorded address
+ */
+export async function loadEvmSigner(config: Config, name?: string): Promise<HDNodeWallet> {
+  const rec = config.key(name)
+  const wallet = HDNodeWallet.fromPhrase(await revealMnemonic(config, rec.name), undefined, EVM_PATH)
+  if (wallet.address !== rec.address) {
+    throw new KeystoreError(`Key "${rec.name}" unlocked to ${wallet.address}, but the wallet recorded ${rec.address}.`)
+  }
+  return wallet
+}
+
+/** Removes a key's secret and record. @throws {KeystoreError} keychain unreachable */
+export function removeKey(config: Config, name: string): void {
+  const rec = config.key(name)
+  if (rec.keystore === 'keychain') keychainDelete(config.home, name)
+  else fileDelete(config.home, name)
+  const keys = { ...config.keys() }
+  delete keys[name]
+  config.set('keys', keys)
+}

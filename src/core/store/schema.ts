@@ -1,0 +1,53 @@
+/**
+ * Schema migrations, applied in order; index + 1 is the `user_version` after each.
+ * Amounts are TEXT decimal strings of base units (they exceed SQLite's 64-bit
+ * INTEGER); lanes and nonces are INTEGER (kept below 2^63 at the boundary).
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE channels (
+    network      TEXT NOT NULL,              -- CAIP-2 id, e.g. eip155:31337
+    id           TEXT NOT NULL,              -- bytes32 hex (EVM channel id)
+    direction    TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+    payer        TEXT NOT NULL,              -- EIP-55 address
+    payee        TEXT NOT NULL,              -- EIP-55 address
+    asset        TEXT NOT NULL,              -- token address; 0x000…0 = native currency
+    contract     TEXT NOT NULL,              -- PaymentChannels address
+    deposit      TEXT NOT NULL,              -- confirmed deposit, base units
+    redeemed     TEXT NOT NULL DEFAULT '0',  -- redeemed on chain, base units
+    charged      TEXT NOT NULL DEFAULT '0',  -- payee: sum of prices served; payer: last charged the payee reported
+    settle_delay INTEGER NOT NULL,           -- seconds
+    settle_at    INTEGER,                    -- unix seconds, set once settling
+    state        TEXT NOT NULL CHECK (state IN ('opening','open','settling','settled','closed','expired','failed')),
+    endpoint     TEXT,                       -- merchant endpoint bound to the channel (payer side)
+    key_name     TEXT NOT NULL,              -- wallet key that is our side of the channel
+    salt         TEXT,                       -- bytes32 salt used to open (payer side)
+    open_tx      TEXT,
+    close_tx     TEXT,
+    created_at   INTEGER NOT NULL,           -- unix seconds
+    updated_at   INTEGER NOT NULL,           -- unix seconds
+    PRIMARY KEY (network, id)
+  ) STRICT;
+  CREATE INDEX channels_peer ON channels (network, direction, payee, state);
+
+  CREATE TABLE vouchers (
+    network       TEXT NOT NULL,
+    channel_id    TEXT NOT NULL,
+    lane          INTEGER NOT NULL,
+    nonce         INTEGER NOT NULL,
+    amount        TEXT NOT NULL,             -- cumulative on the lane, base units
+    secret_hash   TEXT NOT NULL,
+    time_lock_min INTEGER NOT NULL,
+    time_lock_max INTEGER NOT NULL,
+    min_settle_at INTEGER NOT NULL,
+    merges        TEXT NOT NULL,             -- JSON [{lane, nonce}] as decimal strings
+    signature     TEXT NOT NULL,
+    price         TEXT,                      -- payee: price of the request it paid for; NULL for pure top-ups
+    delivered     INTEGER NOT NULL DEFAULT 0,-- payer: the merchant confirmed it
+    submitted_tx  TEXT,                      -- redeemed on chain by this transaction
+    created_at    INTEGER NOT NULL,
+    PRIMARY KEY (network, channel_id, lane, nonce),
+    FOREIGN KEY (network, channel_id) REFERENCES channels (network, id)
+  ) STRICT;
+  `,
+]

@@ -1,0 +1,126 @@
+/**
+ * Voucher repository: persists vouchers (payer: the ones we signed; payee: the ones we
+ * accepted). Reads use safe integers so lanes and nonces come back as bigint.
+ */
+import type { Db } from './db.js'
+import type { Voucher } from '../channel/voucher.js'
+
+/** A stored voucher with its bookkeeping. */
+export interface VoucherRecord extends Voucher {
+  network: string
+  /** Payee: price of the request it paid for (base units); undefined for a top-up. */
+  price?: bigint
+  /** Payer: the merchant acknowledged it. */
+  delivered: boolean
+  /** Transaction that redeemed it on chain. */
+  submittedTx?: string
+  createdAt: number
+}
+
+interface Row {
+  network: string
+  channel_id: string
+  lane: bigint
+  nonce: bigint
+  amount: string
+  secret_hash: string
+  time_lock_min: bigint
+  time_lock_max: bigint
+  min_settle_at: bigint
+  merges: string
+  signature: string
+  price: string | null
+  delivered: bigint
+  submitted_tx: string | null
+  created_at: bigint
+}
+
+function fromRow(r: Row): VoucherRecord {
+  return {
+    network: r.network,
+    channelId: r.channel_id,
+    lane: r.lane,
+    nonce: r.nonce,
+    amount: BigInt(r.amount),
+    secretHash: r.secret_hash,
+    timeLockMin: r.time_lock_min,
+    timeLockMax: r.time_lock_max,
+    minSettleAt: r.min_settle_at,
+    merges: (JSON.parse(r.merges) as { lane: string; nonce: string }[]).map((m) => ({ lane: BigInt(m.lane), nonce: BigInt(m.nonce) })),
+    signature: r.signature,
+    price: r.price === null ? undefined : BigInt(r.price),
+    delivered: r.delivered === 1n,
+    submittedTx: r.submitted_tx ?? undefined,
+    createdAt: Number(r.created_at),
+  }
+}
+
+export class VoucherRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Inserts a voucher; the (network, channel, lane, nonce) primary key refuses a reused nonce. */
+  insert(network: string, v: Voucher, extra: { price?: bigint; delivered?: boolean } = {}): void {
+    this.db
+      .prepare(
+        `INSERT INTO vouchers (network, channel_id, lane, nonce, amount, secret_hash, time_lock_min, time_lock_max,
+           min_settle_at, merges, signature, price, delivered, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        network, v.channelId, v.lane, v.nonce, v.amount.toString(), v.secretHash, v.timeLockMin, v.timeLockMax,
+        v.minSettleAt, JSON.stringify(v.merges.map((m) => ({ lane: m.lane.toString(), nonce: m.nonce.toString() }))),
+        v.signature, extra.price === undefined ? null : extra.price.toString(), extra.delivered ? 1 : 0,
+        Math.floor(Date.now() / 1000),
+      )
+  }
+
+  /** The voucher with the highest nonce on a lane. */
+  latest(network: string, channelId: string, lane: bigint): VoucherRecord | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? AND lane = ? ORDER BY nonce DESC LIMIT 1')
+      .safeIntegers(true)
+      .get(network, channelId, lane) as Row | undefined
+    return r && fromRow(r)
+  }
+
+  /** The latest voucher of every lane of a channel (the best spendable set). */
+  latestPerLane(network: string, channelId: string): VoucherRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT v.* FROM vouchers v JOIN (SELECT lane, MAX(nonce) AS nonce FROM vouchers WHERE network = ? AND channel_id = ? GROUP BY lane) m
+           ON v.lane = m.lane AND v.nonce = m.nonce WHERE v.network = ? AND v.channel_id = ? ORDER BY v.lane`,
+      )
+      .safeIntegers(true)
+      .all(network, channelId, network, channelId) as Row[]
+    return rows.map(fromRow)
+  }
+
+  /** All vouchers of a channel, by lane then nonce. */
+  list(network: string, channelId: string): VoucherRecord[] {
+    const rows = this.db
+      .prepare('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? ORDER BY lane, nonce')
+      .safeIntegers(true)
+      .all(network, channelId) as Row[]
+    return rows.map(fromRow)
+  }
+
+  count(network: string, channelId: string): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM vouchers WHERE network = ? AND channel_id = ?').get(network, channelId) as { n: number }).n)
+  }
+
+  markDelivered(network: string, channelId: string, lane: bigint, nonce: bigint): void {
+    this.db.prepare('UPDATE vouchers SET delivered = 1 WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').run(network, channelId, lane, nonce)
+  }
+
+  /**
+   * Marks a voucher redeemed by `tx`, only if it was not already (idempotent redeem).
+   * @returns whether this call marked it
+   */
+  markSubmitted(network: string, channelId: string, lane: bigint, nonce: bigint, tx: string): boolean {
+    return (
+      this.db
+        .prepare('UPDATE vouchers SET submitted_tx = ? WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ? AND submitted_tx IS NULL')
+        .run(tx, network, channelId, lane, nonce).changes === 1
+    )
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * `channels` as a library: the core without the CLI (`import { … } from 'channels'`).
+ */
+export * from './core/errors.js'
+export * from './core/units.js'
+export { Config, walletHome, BUILTIN_NETWORKS, type NetworkConfig, type WalletConfig, type KeyRecord } from './core/config.js'
+export { Store, type ChannelRecord, type VoucherRecord } from './core/store/index.js'
+export { transition, CHANNEL_STATES, IllegalTransitionError, type ChannelState, type ChannelEvent } from './core/channel/state.js'
+export * from './core/channel/voucher.js'
+export { ChannelManager, type ChannelStatus, type OpenRequest } from './core/channel/manager.js'
+export { acceptVoucher, refundCharge, VoucherRefusedError } from './core/channel/inbound.js'
+export type { ChainBackend, OnChainChannel } from './core/chains/backend.js'
+export { EvmBackend, ContractMismatchError } from './core/chains/evm/backend.js'
+export { contractAddress, deployPaymentChannels, CREATE2_PROXY } from './core/chains/evm/deploy.js'
+export * from './core/http402/protocol.js'
+export { buy, type BuyOptions, type BuyResult } from './core/http402/client.js'
+export { startPaywall, type PaywallOptions, type Paywall } from './core/http402/server.js'
+export { closeChannel, deliverVoucher } from './core/http402/cooperative.js'
+export { startAnvil, prepareDevnet, ANVIL_DEV_KEY } from './core/devnet.js'
+export { createKey, listKeys, keyInfo, loadEvmSigner } from './core/keys/wallet.js'
