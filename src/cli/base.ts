@@ -11,6 +11,11 @@ import { Store } from '../core/store/index.js'
 import { ChannelManager } from '../core/channel/manager.js'
 import { ChannelsError, ExitCode } from '../core/errors.js'
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FlagOutput = { [name: string]: any }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ArgOutput = { [name: string]: any }
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
@@ -27,10 +32,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private walletStore?: Store
   private walletManager?: ChannelManager
 
-  public override async init(): Promise<void> {
-    await super.init()
-    const { flags } = await this.parse({ flags: this.ctor.flags, baseFlags: (this.ctor as typeof BaseCommand).baseFlags, args: this.ctor.args, strict: this.ctor.strict })
-    this.flags = flags as BaseFlags<T>
+  /** Parses like oclif, and keeps the flags for the wallet accessors below. */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const out = await super.parse<F, B, A>(options, argv)
+    this.flags = out.flags as unknown as BaseFlags<T>
+    return out
   }
 
   /** The wallet's config under `$CHANNELS_HOME`. */

@@ -162,8 +162,8 @@ export class ChannelManager {
       const others = this.store.vouchers.latestPerLane(ch.network, ch.id).filter((v) => v.lane !== lane).reduce((s, v) => s + v.amount, 0n)
       const total = others + amount
       if (total > ch.deposit) {
-        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot cover ${total} (deposit ${ch.deposit}).`, total - ch.deposit, {
-          metaMessages: ['Add funds with `channels fund`, or open a new channel.'],
+        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot cover ${total} (deposit ${ch.deposit}); shortfall ${total - ch.deposit}.`, total - ch.deposit, {
+          metaMessages: ['Open a channel with a larger deposit (`channels open`, or `channels buy --deposit`).'],
         })
       }
       const unsigned = {

@@ -14,7 +14,7 @@ function entry(home: string, name: string): Entry {
 
 function unavailable(err: unknown): KeystoreError {
   return new KeystoreError('The OS keychain is not reachable.', {
-    details: (err as Error)?.message ?? String(err),
+    details: ((err as Error)?.message ?? String(err)).split('\n')[0],
     metaMessages: [
       'Use an encrypted key file instead: `--keystore file` (or `channels config set keystore file`),',
       'with the passphrase in CHANNELS_PASSWORD, CHANNELS_PASSWORD_FILE or typed at a prompt.',

@@ -36,7 +36,7 @@ export function evmChainId(caip2: string): bigint {
 export function makeProvider(rpcUrl: string, chainId: bigint): JsonRpcProvider {
   const req = new FetchRequest(rpcUrl)
   req.timeout = RPC_TIMEOUT_MS
-  return new JsonRpcProvider(req, Network.from(chainId), { staticNetwork: true, pollingInterval: 250, batchMaxCount: 1 })
+  return new JsonRpcProvider(req, Network.from(chainId), { staticNetwork: true, pollingInterval: 250, batchMaxCount: 1, cacheTimeout: -1 })
 }
 
 function unreachable(rpcUrl: string, err: unknown): NetworkError {
