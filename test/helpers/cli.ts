@@ -1,0 +1,151 @@
+/**
+ * End-to-end harness: the real `channels` binary (bin/run.js, built by `npm test`)
+ * run in temporary `CHANNELS_HOME`s against a real anvil and a real `channels serve`.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
+import { ANVIL_KEYS, REPO_ROOT, startAnvil, type Anvil } from './anvil.js';
+import { deployPaymentChannels, provider } from './deploy.js';
+
+export const BIN = join(REPO_ROOT, 'bin', 'run.js');
+export const PASSWORD = 'correct horse battery staple';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON when it is JSON. */
+  json?: any;
+}
+
+/** A wallet: a temporary CHANNELS_HOME with one file-keystore key. */
+export interface TestWallet {
+  home: string;
+  address: string;
+  env: NodeJS.ProcessEnv;
+  /** Runs `channels <args>` in this wallet; never throws on a non-zero exit. */
+  run(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<RunResult>;
+}
+
+export function runBin(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, maxBuffer: 16 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
+      let json: any;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        /* not JSON */
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
+
+/** Creates a wallet with a key named `name` (file keystore) on `rpcUrl`. */
+export async function makeWallet(name: string, rpcUrl: string): Promise<TestWallet> {
+  const home = mkdtempSync(join(tmpdir(), `channels-${name}-`));
+  const env = { ...process.env, CHANNELS_HOME: home, CHANNELS_PASSWORD: PASSWORD, CHANNELS_RPC_URL: rpcUrl };
+  delete env.CHANNELS_PASSWORD_FILE;
+  const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runBin(args, { ...env, ...extraEnv });
+  const r = await run(['keys', 'new', name, '--keystore', 'file', '--json']);
+  if (r.code !== 0) throw new Error(`keys new failed: ${r.stdout}${r.stderr}`);
+  return { home, address: r.json.address, env, run };
+}
+
+/** A local chain with the contract deployed (CREATE2) and a funder. */
+export interface Chain {
+  anvil: Anvil;
+  provider: JsonRpcProvider;
+  fund(address: string, eth?: string): Promise<void>;
+  balance(address: string): Promise<bigint>;
+  stop(): Promise<void>;
+}
+
+export async function startChain(): Promise<Chain> {
+  const anvil = await startAnvil();
+  const p = provider(anvil.rpcUrl, anvil.chainId);
+  const funder = new Wallet(ANVIL_KEYS[0], p);
+  await deployPaymentChannels(funder);
+  let queue = Promise.resolve();
+  return {
+    anvil,
+    provider: p,
+    fund: (address, eth = '10') => {
+      // one funding transaction at a time: the funder's nonce is shared
+      queue = queue.then(async () => {
+        const tx = await funder.sendTransaction({ to: address, value: parseEther(eth) });
+        await tx.wait();
+      });
+      return queue;
+    },
+    balance: (address) => p.getBalance(address),
+    stop: async () => {
+      p.destroy();
+      await anvil.stop();
+    },
+  };
+}
+
+/** A running `channels serve`. */
+export interface Serve {
+  url: string;
+  payTo: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `channels serve` for `wallet` and waits for its JSON ready line. */
+export function startServe(wallet: TestWallet, args: string[] = ['--price', '1000']): Promise<Serve> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--min-settle-delay', '60', ...args], { env: wallet.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}${err}`)), 30_000);
+    child.stderr!.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line && out.includes('\n')) {
+        clearTimeout(timer);
+        const info = JSON.parse(line);
+        resolve({
+          url: info.url,
+          payTo: info.payTo,
+          process: child,
+          stop: () =>
+            new Promise((ok) => {
+              if (child.exitCode !== null) return ok();
+              child.once('exit', () => ok());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${out}${err}`));
+    });
+  });
+}
+
+/** Every row of the wallet's channels and vouchers tables, as text (to prove nothing changed). */
+export function dbSnapshot(home: string): string {
+  const db = new Database(join(home, 'channels.db'), { readonly: true, fileMustExist: true });
+  try {
+    const channels = db.prepare('SELECT * FROM channels ORDER BY network, id').all();
+    const vouchers = db.prepare('SELECT * FROM vouchers ORDER BY network, channel_id, lane, nonce').all();
+    return JSON.stringify({ channels, vouchers });
+  } finally {
+    db.close();
+  }
+}
+
+/** The wallet's config.json. */
+export function readConfig(home: string): any {
+  return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
+}
