@@ -92,7 +92,7 @@ export class EvmBackend implements ChainBackend {
         metaMessages: ['Deploy it with `channels deploy`, or start a local chain with `channels devnet`.'],
       })
     }
-    if (keccak256(maskImmutables(code)) !== keccak256(maskImmutables(deployedBytecode))) {
+    if (code.length !== deployedBytecode.length || keccak256(maskImmutables(code)) !== keccak256(maskImmutables(deployedBytecode))) {
       throw new ContractMismatchError(`The code at ${this.contract} on ${this.caip2} is not the PaymentChannels contract this channels ships.`, {
         metaMessages: ['Refusing to deposit into an unknown contract.'],
       })
