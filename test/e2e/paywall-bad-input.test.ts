@@ -121,6 +121,7 @@ const CASES: Case[] = [
     status: 402,
     error: /Nonce \d+ on lane 0 is not above the last accepted \d+/,
     corrective: (state) => {
+      expect(state.lane).toBe('0');
       expect(state.nonce).toBe(last.nonce.toString());
       expect(state.amount).toBe(last.amount.toString());
       expect(state.voucher).toEqual(voucherToWire(last));
@@ -131,28 +132,39 @@ const CASES: Case[] = [
     header: () => header(sign(unsigned({ nonce: last.nonce, amount: last.amount + 5n * PRICE }))),
     status: 402,
     error: /is not above the last accepted/,
-    corrective: (state) => expect(state.nonce).toBe(last.nonce.toString()),
+    corrective: (state) => expect(state).toMatchObject({ lane: '0', nonce: last.nonce.toString(), voucher: voucherToWire(last) }),
   },
   {
     name: 'lower nonce',
     header: () => header(sign(unsigned({ nonce: last.nonce - 1n, amount: last.amount + PRICE }))),
     status: 402,
     error: /is not above the last accepted/,
-    corrective: (state) => expect(state.nonce).toBe(last.nonce.toString()),
+    corrective: (state) => expect(state).toMatchObject({ lane: '0', nonce: last.nonce.toString(), voucher: voucherToWire(last) }),
   },
   {
     name: 'too low an amount (higher nonce, amount < charged + price)',
     header: () => header(sign(unsigned({ amount: last.amount + PRICE - 1n }))),
     status: 402,
     error: /covers \d+; \d+ is due/,
-    corrective: (state) => expect(state.nonce).toBe(last.nonce.toString()),
+    corrective: (state) => expect(state).toMatchObject({ lane: '0', nonce: last.nonce.toString(), voucher: voucherToWire(last) }),
   },
   {
     name: 'amount below the lane\'s last (higher nonce)',
     header: () => header(sign(unsigned({ amount: last.amount - 1n }))),
     status: 402,
     error: /is below the lane's last/,
-    corrective: (state) => expect(state.amount).toBe(last.amount.toString()),
+    corrective: (state) => expect(state).toMatchObject({ lane: '0', amount: last.amount.toString(), voucher: voucherToWire(last) }),
+  },
+  {
+    name: 'new lane whose amount leaves the channel total below charged + price',
+    // lane 1 adds 500 to lane 0's 1000: total 1500 < charged 1000 + price 1000
+    header: () => header(sign(unsigned({ lane: 1n, nonce: 1n, amount: PRICE / 2n }))),
+    status: 402,
+    error: /covers 1500; 2000 is due/,
+    corrective: (state) => {
+      expect(state).toMatchObject({ lane: '1', nonce: '0', amount: '0' });
+      expect(state.voucher).toBeUndefined();
+    },
   },
   {
     name: 'amount above the deposit',
@@ -252,9 +264,9 @@ describe('paywall: bad PAYMENT-SIGNATURE headers change nothing', () => {
       c.challenge?.(pr);
       const state = pr.accepts[0].extra.channelState as any;
       if (c.corrective) {
-        expect(state).toMatchObject({ channelId, lane: '0', charged: '1000' });
-        // the corrective carries the payer's own last voucher, which the payer can verify
-        expect(recoverVoucherSigner(voucherFromWire(state.voucher), CHAIN_ID, contract)).toBe(payer.address);
+        expect(state).toMatchObject({ channelId, charged: '1000' });
+        // the corrective carries the payer's own last voucher on the lane, which the payer can verify
+        if (state.voucher) expect(recoverVoucherSigner(voucherFromWire(state.voucher), CHAIN_ID, contract)).toBe(payer.address);
         c.corrective(state);
       } else {
         expect(state).toBeUndefined();

@@ -129,8 +129,8 @@ describe('parseBaseUnits', () => {
     expect(() => parseBaseUnits(input, 'amount')).toThrow(UsageError);
     expect(() => parseBaseUnits(input, 'amount')).toThrow(expect.objectContaining({ exitCode: ExitCode.usage }));
     // the bad value appears in the message (JSON-quoted, or quoted when above 2^256 − 1)
-    const shown = typeof input === 'bigint' ? undefined : JSON.stringify(input);
-    if (shown !== undefined) expect(() => parseBaseUnits(input, 'amount')).toThrow(shown);
+    const shown = typeof input === 'bigint' ? String(input) : JSON.stringify(input);
+    expect(() => parseBaseUnits(input, 'amount')).toThrow(shown);
     if (message) expect(() => parseBaseUnits(input, 'amount')).toThrow(message);
   });
 });
