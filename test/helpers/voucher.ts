@@ -3,48 +3,20 @@
  */
 import { Signature, ethers, type Signer, type TypedDataDomain } from 'ethers';
 
-export interface Merge {
-  lane: bigint;
-  nonce: bigint;
-}
-
-export interface Voucher {
-  channelId: string;
-  lane: bigint;
-  nonce: bigint;
-  /** Cumulative amount of the lane, in base units (wei or token units). */
-  amount: bigint;
-  secretHash: string;
-  timeLockMin: bigint;
-  timeLockMax: bigint;
-  minSettleAt: bigint;
-  merges: Merge[];
-}
-
-export const VOUCHER_TYPES = {
-  Voucher: [
-    { name: 'channelId', type: 'bytes32' },
-    { name: 'lane', type: 'uint64' },
-    { name: 'nonce', type: 'uint64' },
-    { name: 'amount', type: 'uint256' },
-    { name: 'secretHash', type: 'bytes32' },
-    { name: 'timeLockMin', type: 'uint64' },
-    { name: 'timeLockMax', type: 'uint64' },
-    { name: 'minSettleAt', type: 'uint64' },
-    { name: 'merges', type: 'Merge[]' },
-  ],
-  Merge: [
-    { name: 'lane', type: 'uint64' },
-    { name: 'nonce', type: 'uint64' },
-  ],
-};
+// The voucher model and its EIP-712 types are the wallet's own (src/core/channel/voucher.ts);
+// test/unit/voucher.test.ts ties that encoding to the contract's `voucherDigest`.
+import type { Merge, UnsignedVoucher } from '../../src/core/channel/voucher.js';
+import { VOUCHER_TYPES, voucherDomain } from '../../src/core/channel/voucher.js';
+export { VOUCHER_TYPES };
+export type { Merge };
+export type Voucher = UnsignedVoucher;
 
 /** secp256k1 group order. */
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 /** The EIP-712 domain of a PaymentChannels deployment. */
 export function domain(chainId: bigint | number, verifyingContract: string): TypedDataDomain {
-  return { name: 'PaymentChannels', version: '1', chainId, verifyingContract };
+  return voucherDomain(BigInt(chainId), verifyingContract);
 }
 
 /** A voucher with zero locks and no merges, overridden by `fields`. */

@@ -69,7 +69,8 @@ export const VOUCHER_TYPES = {
   ],
 }
 
-function message(v: UnsignedVoucher) {
+/** A voucher without its signature, as EIP-712 `message` and as the contract's `Voucher` struct. */
+export function voucherMessage(v: UnsignedVoucher) {
   return {
     channelId: v.channelId,
     lane: v.lane,
@@ -85,7 +86,7 @@ function message(v: UnsignedVoucher) {
 
 /** EIP-712 digest of a voucher (what the contract's `voucherDigest` returns). */
 export function voucherDigest(v: UnsignedVoucher, chainId: bigint, contract: string): string {
-  return TypedDataEncoder.hash(voucherDomain(chainId, contract), VOUCHER_TYPES, message(v))
+  return TypedDataEncoder.hash(voucherDomain(chainId, contract), VOUCHER_TYPES, voucherMessage(v))
 }
 
 /**

@@ -11,7 +11,7 @@ import {
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
 import type { ChainBackend, OnChainChannel, OpenParams, TxResult } from '../backend.js'
 import { ChannelsError, ChannelStateError, NetworkError } from '../../errors.js'
-import type { Voucher } from '../../channel/voucher.js'
+import { voucherMessage, type Voucher } from '../../channel/voucher.js'
 import { contractAddress } from './deploy.js'
 
 const ERC20_ABI = ['function approve(address spender, uint256 amount) returns (bool)', 'function balanceOf(address) view returns (uint256)']
@@ -152,7 +152,7 @@ export class EvmBackend implements ChainBackend {
   }
 
   async close(signer: HDNodeWallet, voucher: Voucher, secret = '0x'): Promise<TxResult> {
-    return this.send(signer, (c) => c.close(voucherTuple(voucher), voucher.signature, secret))
+    return this.send(signer, (c) => c.close(voucherMessage(voucher), voucher.signature, secret))
   }
 
   async collectedBy(txHash: string, channelId: string): Promise<{ paidToPayee: bigint; refundedToPayer: bigint } | undefined> {
@@ -169,7 +169,7 @@ export class EvmBackend implements ChainBackend {
   }
 
   async update(signer: HDNodeWallet, voucher: Voucher, secret = '0x'): Promise<TxResult> {
-    return this.send(signer, (c) => c.update(voucherTuple(voucher), voucher.signature, secret))
+    return this.send(signer, (c) => c.update(voucherMessage(voucher), voucher.signature, secret))
   }
 
   /** Sends a contract call, waits for its receipt and turns reverts into typed errors. */
@@ -220,21 +220,6 @@ export class EvmBackend implements ChainBackend {
     }
     if (err instanceof ChannelsError) return err
     return new ChannelsError(e.shortMessage ?? e.message ?? String(err), { cause: err })
-  }
-}
-
-/** The Voucher struct as the contract ABI wants it. */
-export function voucherTuple(v: Voucher) {
-  return {
-    channelId: v.channelId,
-    lane: v.lane,
-    nonce: v.nonce,
-    amount: v.amount,
-    secretHash: v.secretHash,
-    timeLockMin: v.timeLockMin,
-    timeLockMax: v.timeLockMax,
-    minSettleAt: v.minSettleAt,
-    merges: v.merges.map((m) => ({ lane: m.lane, nonce: m.nonce })),
   }
 }
 
