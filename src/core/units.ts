@@ -71,11 +71,21 @@ export function parseAmount(input: string, what = 'amount'): bigint {
  */
 export function parseBaseUnits(input: unknown, what = 'amount'): bigint {
   if (typeof input !== 'string' || !/^(0|[1-9]\d{0,77})$/.test(input)) {
-    throw new UsageError(`Invalid ${what} ${JSON.stringify(input)}: expected a decimal string of base units.`)
+    throw new UsageError(`Invalid ${what} ${show(input)}: expected a decimal string of base units.`)
   }
   const value = BigInt(input)
   if (value > MAX_UINT256) throw new UsageError(`Invalid ${what} "${input}": above 2^256 − 1.`)
   return value
+}
+
+/** A value for an error message: JSON where possible, never throwing, at most 100 characters. */
+function show(x: unknown): string {
+  if (typeof x === 'bigint') return String(x)
+  try {
+    return (JSON.stringify(x) ?? String(x)).slice(0, 100)
+  } catch {
+    return Object.prototype.toString.call(x)
+  }
 }
 
 /**

@@ -49,7 +49,7 @@ export function runBin(args: string[], env: NodeJS.ProcessEnv): Promise<RunResul
 /** Creates a wallet with a key named `name` (file keystore) on `rpcUrl`. */
 export async function makeWallet(name: string, rpcUrl: string): Promise<TestWallet> {
   const home = mkdtempSync(join(tmpdir(), `channels-${name}-`));
-  const env = { ...process.env, CHANNELS_HOME: home, CHANNELS_PASSWORD: PASSWORD, CHANNELS_RPC_URL: rpcUrl };
+  const env: NodeJS.ProcessEnv = { ...process.env, CHANNELS_HOME: home, CHANNELS_PASSWORD: PASSWORD, CHANNELS_RPC_URL: rpcUrl };
   delete env.CHANNELS_PASSWORD_FILE;
   const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runBin(args, { ...env, ...extraEnv });
   const r = await run(['keys', 'new', name, '--keystore', 'file', '--json']);

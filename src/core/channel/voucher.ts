@@ -121,7 +121,7 @@ const uintString = (max: bigint, what: string) =>
   z.string().max(78).transform((s, ctx) => {
     try {
       const n = parseBaseUnits(s, what)
-      if (n > max) throw new UsageError(`${what} too large`)
+      if (n > max) throw new UsageError(`${what} ${s} is too large (max ${max})`)
       return n
     } catch (err) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message })

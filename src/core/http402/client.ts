@@ -68,26 +68,39 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
   const price = parseBaseUnits(entry.amount, 'price')
 
   let opened: BuyResult['opened']
-  let channel = m.payableChannels(entry.payTo, price)[0]?.channel
-  if (!channel) {
-    if (!o.autoOpen) {
-      throw new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${price}.`, price, {
-        metaMessages: ['Rerun with --yes to open one (deposit: --deposit), or open it with `channels open`.'],
-      })
-    }
+  const openChannel = async () => {
     const minDeposit = parseBaseUnits(entry.extra.minDeposit ?? '0', 'minDeposit')
     const deposit = o.deposit > minDeposit ? o.deposit : minDeposit
     o.onProgress?.(`Opening a channel to ${entry.payTo} with a deposit of ${deposit} base units…`)
-    channel = await m.open({
+    const c = await m.open({
       payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0),
       endpoint: new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target).href,
       onSent: (hash) => o.onProgress?.(`Open transaction ${hash} sent; waiting for it to be mined…`),
     })
-    opened = { channelId: channel.id, tx: channel.openTx }
+    opened = { channelId: c.id, tx: c.openTx }
+    return c
+  }
+  const noChannel = () =>
+    new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${price}.`, price, {
+      metaMessages: ['Rerun with --yes to open one (deposit: --deposit), or open it with `channels open`.'],
+    })
+  let channel = m.payableChannels(entry.payTo, price)[0]?.channel
+  if (!channel) {
+    if (!o.autoOpen) throw noChannel()
+    channel = await openChannel()
   }
 
   for (let attempt = 0; ; attempt++) {
-    const voucher = await m.createVoucher(channel, (prev, charged) => (prev > charged ? prev : charged) + price)
+    const next = (prev: bigint, charged: bigint) => (prev > charged ? prev : charged) + price
+    let voucher: VoucherRecord
+    try {
+      voucher = await m.createVoucher(channel, next)
+    } catch (err) {
+      // The channel cannot cover one more request: open a fresh one if allowed.
+      if (!(err instanceof InsufficientFundsError) || opened || !o.autoOpen) throw err
+      channel = await openChannel()
+      voucher = await m.createVoucher(channel, next)
+    }
     const type = m.store.vouchers.list(channel.network, channel.id).some((v) => v.delivered) ? 'voucher' : 'open'
     const res = await send(target, o, encodePaymentSignature(entry, { type, channelId: channel.id, voucher }))
     if (res.statusCode !== 402) {
