@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// npm run bench [-- --json]: performance figures measured side by side in one run on
+// this machine, against a real anvil and a real `channels serve` (durable SQLite).
+// Never part of npm test; prints ratios, asserts nothing.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { performance } from 'node:perf_hooks'
+import { Pool, request } from 'undici'
+import { Contract, HDNodeWallet, JsonRpcProvider, Wallet, ZeroAddress, ZeroHash, concat, hexlify, randomBytes, recoverAddress, parseEther, Signature } from 'ethers'
+import {
+  Config, Store, ChannelManager, createKey, startAnvil, prepareDevnet, buy, signVoucher, voucherDigest,
+  decodePaymentRequired, encodePaymentSignature, contractAddress, ZERO_HASH,
+} from '../dist/index.js'
+
+const JSON_OUT = process.argv.includes('--json')
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const BIN = join(ROOT, 'bin', 'run.js')
+const PRICE = 1000n
+const PASSWORD = 'bench-password'
+const log = (...a) => { if (!JSON_OUT) console.log(...a) }
+const tmp = mkdtempSync(join(tmpdir(), 'channels-bench-'))
+const children = []
+process.env.CHANNELS_PASSWORD = PASSWORD
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] }
+const median = (xs) => pct(xs, 50)
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d
+
+function timeCmd(args, env = {}) {
+  const t = performance.now()
+  execFileSync(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  return performance.now() - t
+}
+
+function startServe(home, rpcUrl) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--price', String(PRICE), '--json', '--min-settle-delay', '60'], {
+      env: { ...process.env, CHANNELS_HOME: home, CHANNELS_RPC_URL: rpcUrl }, stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    children.push(c)
+    let out = ''
+    c.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0])) })
+    c.once('exit', (code) => reject(new Error(`serve exited ${code}`)))
+  })
+}
+
+async function main() {
+  const anvil = await startAnvil()
+  children.push(anvil.process)
+  const rpcUrl = anvil.rpcUrl
+  const chainId = BigInt(anvil.chainId)
+  const contract = contractAddress()
+
+  // Wallets: a payee running the real paywall, a payer used in-process through the library.
+  const payeeHome = join(tmp, 'payee'), payerHome = join(tmp, 'payer')
+  execFileSync(process.execPath, [BIN, 'keys', 'new', 'shop', '--keystore', 'file'], { env: { ...process.env, CHANNELS_HOME: payeeHome } })
+  const payerConfig = new Config(payerHome)
+  const payerKey = await createKey(payerConfig, 'payer', 'file')
+  await prepareDevnet(rpcUrl, anvil.chainId, [payerKey.address], parseEther('1000'))
+  const serve = await startServe(payeeHome, rpcUrl)
+  const store = Store.open(payerHome)
+  const m = new ChannelManager(payerConfig, store, payerConfig.network('devnet', rpcUrl))
+  const signer = await m.signer()
+
+  // The paywall's offer, as a client would read it.
+  const first = await request(`${serve.url}/weather`)
+  await first.body.dump()
+  const accepted = decodePaymentRequired(first.headers['payment-required']).accepts[0]
+
+  // 1. Bare secp256k1 recover per second (ethers / noble-curves, the library the paywall uses).
+  const sample = signVoucher({ channelId: ZeroHash, lane: 0n, nonce: 1n, amount: 1n, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [] }, signer, chainId, contract)
+  const digest = voucherDigest(sample, chainId, contract)
+  const sig = Signature.from(sample.signature)
+  let n = 0
+  const t0 = performance.now()
+  while (performance.now() - t0 < 1500) { recoverAddress(digest, sig); n++ }
+  const recoverRps = n / ((performance.now() - t0) / 1000)
+
+  // 2. Paywall throughput: paid requests/s, each voucher committed with fsync before serving.
+  async function throughput(concurrency, perWorker) {
+    const channels = []
+    for (let i = 0; i < concurrency; i++) channels.push(await m.open({ payee: serve.payTo, deposit: parseEther('1'), settleDelay: 3600 }))
+    const headers = channels.map((c) => {
+      const hs = []
+      for (let k = 1n; k <= BigInt(perWorker); k++) {
+        const v = signVoucher({ channelId: c.id, lane: 0n, nonce: k, amount: k * PRICE, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [] }, signer, chainId, contract)
+        hs.push(encodePaymentSignature(accepted, { type: k === 1n ? 'open' : 'voucher', channelId: c.id, voucher: v }))
+      }
+      return hs
+    })
+    const pool = new Pool(serve.url, { connections: concurrency, pipelining: 1 })
+    let ok = 0, failed = 0
+    const start = performance.now()
+    await Promise.all(headers.map(async (hs) => {
+      for (const h of hs) {
+        const r = await pool.request({ path: '/weather', method: 'GET', headers: { 'payment-signature': h } })
+        await r.body.dump()
+        if (r.statusCode === 200) ok++; else failed++
+      }
+    }))
+    const secs = (performance.now() - start) / 1000
+    await pool.close()
+    if (failed) throw new Error(`${failed} paid requests failed at concurrency ${concurrency}`)
+    return ok / secs
+  }
+  log('measuring paywall throughput…')
+  const rpsC1 = await throughput(1, 800)
+  const rpsC8 = await throughput(8, 250)
+
+  // 3. Pay round trip through the library's buy() vs a bare HTTP request + sign + verify.
+  log('measuring pay round trips…')
+  const rtt = [], base = []
+  const opts = { maxPrice: PRICE, autoOpen: true, deposit: parseEther('1'), settleDelay: 3600 }
+  for (let i = 0; i < 300; i++) {
+    let t = performance.now()
+    const r = await buy(m, `${serve.url}/weather`, opts)
+    rtt.push(performance.now() - t)
+    if (r.status !== 200) throw new Error(`buy answered ${r.status}`)
+    t = performance.now()
+    const bare = await request(`${serve.url}/.well-known/channels`)
+    await bare.body.dump()
+    const v = signVoucher({ ...sample, nonce: BigInt(i + 2) }, signer, chainId, contract)
+    recoverAddress(voucherDigest(v, chainId, contract), v.signature)
+    base.push(performance.now() - t)
+  }
+
+  // 4. Cold starts against node -e 0.
+  log('measuring cold starts…')
+  const nodeT = [], statusT = [], buyT = []
+  for (let i = 0; i < 7; i++) {
+    nodeT.push(timeCmd(['-e', '0']))
+    statusT.push(timeCmd([BIN, 'status', '--json'], { CHANNELS_HOME: payerHome, CHANNELS_RPC_URL: rpcUrl }))
+    buyT.push(timeCmd([BIN, 'buy', `${serve.url}/joke`, '--max-price', String(PRICE), '--json'], { CHANNELS_HOME: payerHome, CHANNELS_RPC_URL: rpcUrl }))
+  }
+
+  // 5. Gas of each contract operation (anvil dev accounts 1 = payer, 2 = payee).
+  log('measuring gas…')
+  const provider = new JsonRpcProvider(rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1 })
+  const artifacts = JSON.parse(readFileSync(join(ROOT, 'artifacts', 'contracts.json'), 'utf8'))
+  const payerW = HDNodeWallet.fromPhrase('test test test test test test test test test test test junk', undefined, "m/44'/60'/0'/0/1").connect(provider)
+  const payeeW = HDNodeWallet.fromPhrase('test test test test test test test test test test test junk', undefined, "m/44'/60'/0'/0/2").connect(provider)
+  const pc = new Contract(contract, artifacts.PaymentChannels.abi, provider)
+  const gasOf = async (p) => (await (await p).wait()).gasUsed
+  const openOne = async () => {
+    const salt = hexlify(randomBytes(32))
+    const gas = await gasOf(pc.connect(payerW).open(payeeW.address, ZeroAddress, parseEther('1'), 60, salt, { value: parseEther('1') }))
+    return { id: await pc.channelIdOf(payerW.address, payeeW.address, ZeroAddress, salt), gas }
+  }
+  const voucherFor = (id, nonce = 1n) => {
+    const v = { channelId: id, lane: 0n, nonce, amount: 1000n * nonce, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [] }
+    return { v, s: signVoucher(v, payerW, chainId, contract).signature }
+  }
+  const gas = {}
+  const a = await openOne()
+  gas.open = a.gas
+  gas.deposit = await gasOf(pc.connect(payerW).deposit(a.id, parseEther('0.1'), { value: parseEther('0.1') }))
+  let { v, s } = voucherFor(a.id)
+  gas.update = await gasOf(pc.connect(payeeW).update(v, s, '0x'))
+  gas.settle = await gasOf(pc.connect(payerW).settle(a.id))
+  await provider.send('evm_increaseTime', [61]); await provider.send('evm_mine', [])
+  gas.collect = await gasOf(pc.connect(payerW).collect(a.id))
+  const b = await openOne()
+  ;({ v, s } = voucherFor(b.id))
+  gas.close = await gasOf(pc.connect(payeeW).close(v, s, '0x'))
+  const many = []
+  for (let i = 0; i < 10; i++) many.push(voucherFor((await openOne()).id))
+  gas.closeMany_per_channel = (await gasOf(pc.connect(payeeW).closeMany(many.map((x) => x.v), many.map((x) => x.s), many.map(() => '0x')))) / 10n
+  provider.destroy()
+  store.close()
+
+  const result = {
+    paywall_rps_c1: round(rpsC1, 1),
+    paywall_rps_c8: round(rpsC8, 1),
+    recover_rps: round(recoverRps, 1),
+    paywall_c8_to_recover_ratio: round(rpsC8 / recoverRps, 3),
+    pay_rtt_p50_ms: round(median(rtt)),
+    pay_rtt_p99_ms: round(pct(rtt, 99)),
+    http_rtt_p50_ms: round(median(base)),
+    pay_rtt_ratio: round(median(rtt) / median(base)),
+    node_cold_ms: round(median(nodeT)),
+    status_cold_ms: round(median(statusT)),
+    status_cold_ratio: round(median(statusT) / median(nodeT)),
+    buy_cold_ms: round(median(buyT)),
+    buy_cold_ratio: round(median(buyT) / median(nodeT)),
+    gas: Object.fromEntries(Object.entries(gas).map(([k, g]) => [k, Number(g)])),
+  }
+  if (JSON_OUT) console.log(JSON.stringify(result))
+  else {
+    console.log(`\npaywall, durable (fsync per voucher): ${result.paywall_rps_c1} paid req/s at concurrency 1, ${result.paywall_rps_c8} at 8`)
+    console.log(`bare secp256k1 recover (ethers):       ${result.recover_rps} /s  → paywall c8 / recover = ${result.paywall_c8_to_recover_ratio}`)
+    console.log(`pay round trip (buy, loopback):        p50 ${result.pay_rtt_p50_ms} ms, p99 ${result.pay_rtt_p99_ms} ms; bare HTTP+sign+verify p50 ${result.http_rtt_p50_ms} ms → ×${result.pay_rtt_ratio}`)
+    console.log(`cold start: node -e 0 ${result.node_cold_ms} ms; channels status --json ${result.status_cold_ms} ms (×${result.status_cold_ratio}); channels buy ${result.buy_cold_ms} ms (×${result.buy_cold_ratio})`)
+    console.log('gas:', Object.entries(result.gas).map(([k, g]) => `${k} ${g}`).join(', '))
+  }
+}
+
+try {
+  await main()
+} finally {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
+  rmSync(tmp, { recursive: true, force: true })
+}
