@@ -141,7 +141,8 @@ export class ChannelManager {
 
   /**
    * Creates, signs and commits the next voucher on a lane (Lotus `PaychVoucherCreate`).
-   * The new cumulative amount is `target(previous amount on the lane, charged)`; the
+   * The new cumulative amount is `target(previous amount on the lane, charged)`, at
+   * least the previous one; the
    * nonce is the lane's last + 1. All of it happens under the database write lock,
    * so concurrent processes never reuse a nonce or exceed the deposit.
    * @param target - computes the new cumulative lane amount from the lane's previous one
@@ -158,7 +159,8 @@ export class ChannelManager {
       const last = this.store.vouchers.latest(ch.network, ch.id, lane)
       const previous = last?.amount ?? 0n
       const amount = target(previous, ch.charged)
-      if (amount <= previous) throw new UsageError(`The new amount ${amount} is not above the lane's previous ${previous}.`)
+      // Equal is allowed: a new nonce re-spends credit the payee did not charge.
+      if (amount < previous) throw new UsageError(`The new amount ${amount} is below the lane's previous ${previous}.`)
       const others = this.store.vouchers.latestPerLane(ch.network, ch.id).filter((v) => v.lane !== lane).reduce((s, v) => s + v.amount, 0n)
       const total = others + amount
       if (total > ch.deposit) {

@@ -3,7 +3,9 @@
  * the merchant (opening one if the policy allows), and returns the resource.
  *
  * The voucher is committed to the database before it is sent. The next voucher's
- * cumulative amount is `max(previous amount, charged the merchant reported) + price`.
+ * cumulative amount is `max(previous amount, charged + price)`, where `charged` is what
+ * the merchant last reported it charged: credit left by a request it did not charge
+ * (its handler failed) pays for the next one.
  * A corrective 402 is trusted only for a voucher this wallet itself signed.
  */
 import { request, type Dispatcher } from 'undici'
@@ -91,7 +93,8 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
   }
 
   for (let attempt = 0; ; attempt++) {
-    const next = (prev: bigint, charged: bigint) => (prev > charged ? prev : charged) + price
+    // Reuse credit left by a request the merchant did not charge (its handler failed).
+    const next = (prev: bigint, charged: bigint) => (prev > charged + price ? prev : charged + price)
     let voucher: VoucherRecord
     try {
       voucher = await m.createVoucher(channel, next)
@@ -105,12 +108,13 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
     const res = await send(target, o, encodePaymentSignature(entry, { type, channelId: channel.id, voucher }))
     if (res.statusCode !== 402) {
       const receiptHeader = res.headers[HEADER.response]
+      let paid = 0n
       if (typeof receiptHeader === 'string') {
         const receipt = decodePaymentResponse(receiptHeader)
         m.acknowledge(channel, voucher, parseBaseUnits(receipt.extra?.charged ?? '0', 'charged'))
+        if (receipt.success) paid = price
       }
-      const charged = typeof receiptHeader === 'string'
-      return { ...(await result(res)), paid: charged ? price : 0n, channelId: channel.id, voucher: voucherToWire(voucher), opened }
+      return { ...(await result(res)), paid, channelId: channel.id, voucher: voucherToWire(voucher), opened }
     }
     const refusal = readChallenge(res)
     await res.body.dump()

@@ -89,7 +89,9 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
     if (url.pathname.startsWith(DEFAULT_ENDPOINT_PATH)) return endpoint(req, res, url.pathname.slice(DEFAULT_ENDPOINT_PATH.length))
     if (!isPaid(url.pathname)) {
-      await serveContent(req, res, url)
+      const r = await produce(req, url)
+      res.writeHead(r.status, r.headers)
+      res.end(r.body)
       return
     }
 
@@ -123,49 +125,53 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       throw err
     }
     const { channel, charged } = accepted2
-    // The voucher is committed: from here a failure must give the price back.
-    let ok = false
+    // The voucher and the charge are committed. Produce the resource; if that fails,
+    // give the price back before answering, and say so in PAYMENT-RESPONSE.
+    let r: Produced | undefined
     try {
-      ok = await serveContent(req, res, url, {
-        success: true, network: m.network.caip2, payer: channel.payer, transaction: '',
-        extra: { channelId: channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: charged.toString() },
-      })
+      r = await produce(req, url)
     } finally {
-      if (!ok) refundCharge(m, channel, o.price)
+      if (!r || r.status >= 400) refundCharge(m, channel, o.price)
     }
+    const ok = r.status < 400
+    res.setHeader(HEADER.response, encodePaymentResponse({
+      success: ok, network: m.network.caip2, payer: channel.payer, transaction: '',
+      ...(ok ? {} : { errorReason: 'resource_failed' }),
+      extra: {
+        channelId: channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(),
+        amount: payload.voucher.amount.toString(), charged: (ok ? charged : charged - o.price).toString(),
+      },
+    }))
+    if (!ok) r.headers['x-channels-charged'] = 'false'
+    res.writeHead(r.status, r.headers)
+    res.end(r.body)
     if (ok) o.onPaid?.({ channelId: channel.id, nonce: payload.voucher.nonce, amount: payload.voucher.amount, charged, path: url.pathname })
   }
 
-  /** Serves the resource; returns whether it succeeded (2xx–3xx). */
-  async function serveContent(req: IncomingMessage, res: ServerResponse, url: URL, receipt?: Parameters<typeof encodePaymentResponse>[0]): Promise<boolean> {
-    let status: number, headers: Record<string, string>, body: Buffer
-    if (o.upstream) {
-      try {
-        const up = await undiciRequest(new URL(url.pathname + url.search, o.upstream), {
-          method: req.method as 'GET',
-          headers: forwardHeaders(req),
-          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
-        })
-        status = up.statusCode
-        body = Buffer.from(await up.body.arrayBuffer())
-        headers = {}
-        for (const [k, v] of Object.entries(up.headers)) {
-          if (!HOP.has(k) && typeof v === 'string') headers[k] = v
-        }
-      } catch (err) {
-        json(res, 502, { error: `Upstream failed: ${(err as Error).message}. Nothing was charged.` })
-        return false
+  interface Produced {
+    status: number
+    headers: Record<string, string>
+    body: Buffer
+  }
+
+  /** The resource: the upstream's answer (502 when unreachable) or a demo resource. */
+  async function produce(req: IncomingMessage, url: URL): Promise<Produced> {
+    if (!o.upstream) return demoResource(req.method ?? 'GET', url.pathname)
+    try {
+      const up = await undiciRequest(new URL(url.pathname + url.search, o.upstream), {
+        method: req.method as 'GET',
+        headers: forwardHeaders(req),
+        body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
+      })
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(up.headers)) {
+        if (!HOP.has(k) && typeof v === 'string') headers[k] = v
       }
-    } else {
-      const r = demoResource(req.method ?? 'GET', url.pathname)
-      ;({ status, headers, body } = r)
+      return { status: up.statusCode, headers, body: Buffer.from(await up.body.arrayBuffer()) }
+    } catch (err) {
+      const text = JSON.stringify({ error: `Upstream failed: ${(err as Error).message}. Nothing was charged.` })
+      return { status: 502, headers: { 'content-type': 'application/json' }, body: Buffer.from(text) }
     }
-    const ok = status < 400
-    if (ok && receipt) res.setHeader(HEADER.response, encodePaymentResponse(receipt))
-    if (!ok && receipt) headers['x-channels-charged'] = 'false'
-    res.writeHead(status, headers)
-    res.end(body)
-    return ok
   }
 
   async function endpoint(req: IncomingMessage, res: ServerResponse, sub: string): Promise<void> {
