@@ -57,6 +57,10 @@ export interface ChainBackend {
   channelIdOf(payer: string, p: OpenParams): string
   getChannel(channelId: string): Promise<OnChainChannel | undefined>
   open(signer: HDNodeWallet, p: OpenParams, onSent?: (hash: string) => void): Promise<TxResult>
+  /** Payer: add `amount` base units to a channel. */
+  deposit(signer: HDNodeWallet, channelId: string, asset: string, amount: bigint, onSent?: (hash: string) => void): Promise<TxResult>
+  /** A lane's state on chain (Filecoin `LaneState`): highest redeemed nonce and amount. */
+  getLane(channelId: string, lane: bigint): Promise<{ nonce: bigint; redeemed: bigint }>
   settle(signer: HDNodeWallet, channelId: string): Promise<TxResult>
   collect(signer: HDNodeWallet, channelId: string): Promise<TxResult>
   /** Payee: redeem `voucher` and collect in one transaction. */

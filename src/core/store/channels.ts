@@ -20,6 +20,8 @@ export interface ChannelRecord {
   contract: string
   /** Confirmed deposit in base units (wei). */
   deposit: bigint
+  /** Deposits sent but not yet mined, base units. */
+  pendingDeposit: bigint
   /** Amount redeemed on chain, base units. */
   redeemed: bigint
   /** Payee: sum of prices served; payer: the last `charged` the payee reported. Base units. */
@@ -49,6 +51,7 @@ interface Row {
   asset: string
   contract: string
   deposit: string
+  pending_deposit: string
   redeemed: string
   charged: string
   settle_delay: number
@@ -73,6 +76,7 @@ function fromRow(r: Row): ChannelRecord {
     asset: r.asset,
     contract: r.contract,
     deposit: BigInt(r.deposit),
+    pendingDeposit: BigInt(r.pending_deposit),
     redeemed: BigInt(r.redeemed),
     charged: BigInt(r.charged),
     settleDelay: r.settle_delay,
@@ -94,18 +98,19 @@ export class ChannelRepository {
   constructor(private readonly db: Db) {}
 
   /** Inserts a new channel. */
-  insert(c: Omit<ChannelRecord, 'createdAt' | 'updatedAt'>): ChannelRecord {
+  insert(c: Omit<ChannelRecord, 'createdAt' | 'updatedAt' | 'pendingDeposit'> & { pendingDeposit?: bigint }): ChannelRecord {
     const t = now()
     this.db
       .prepare(
-        `INSERT INTO channels (network, id, direction, payer, payee, asset, contract, deposit, redeemed, charged,
+        `INSERT INTO channels (network, id, direction, payer, payee, asset, contract, deposit, pending_deposit, redeemed, charged,
            settle_delay, settle_at, state, endpoint, key_name, salt, open_tx, close_tx, created_at, updated_at)
-         VALUES (@network, @id, @direction, @payer, @payee, @asset, @contract, @deposit, @redeemed, @charged,
+         VALUES (@network, @id, @direction, @payer, @payee, @asset, @contract, @deposit, @pendingDeposit, @redeemed, @charged,
            @settleDelay, @settleAt, @state, @endpoint, @keyName, @salt, @openTx, @closeTx, @t, @t)`,
       )
       .run({
         ...c,
         deposit: c.deposit.toString(),
+        pendingDeposit: (c.pendingDeposit ?? 0n).toString(),
         redeemed: c.redeemed.toString(),
         charged: c.charged.toString(),
         settleAt: c.settleAt ?? null,
@@ -115,13 +120,13 @@ export class ChannelRepository {
         closeTx: c.closeTx ?? null,
         t,
       })
-    return { ...c, createdAt: t, updatedAt: t }
+    return { ...c, pendingDeposit: c.pendingDeposit ?? 0n, createdAt: t, updatedAt: t }
   }
 
   /** Updates some fields of a channel. */
-  update(network: string, id: string, fields: Partial<Pick<ChannelRecord, 'deposit' | 'redeemed' | 'charged' | 'settleAt' | 'state' | 'endpoint' | 'openTx' | 'closeTx'>>): void {
+  update(network: string, id: string, fields: Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'state' | 'endpoint' | 'openTx' | 'closeTx'>>): void {
     const cols: Record<string, string> = {
-      deposit: 'deposit', redeemed: 'redeemed', charged: 'charged', settleAt: 'settle_at',
+      deposit: 'deposit', pendingDeposit: 'pending_deposit', redeemed: 'redeemed', charged: 'charged', settleAt: 'settle_at',
       state: 'state', endpoint: 'endpoint', openTx: 'open_tx', closeTx: 'close_tx',
     }
     const sets: string[] = []

@@ -49,5 +49,8 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (network, channel_id, lane, nonce),
     FOREIGN KEY (network, channel_id) REFERENCES channels (network, id)
   ) STRICT;
+  `,  `
+  -- Deposit transactions sent but not yet mined (payer side), base units.
+  ALTER TABLE channels ADD COLUMN pending_deposit TEXT NOT NULL DEFAULT '0';
   `,
 ]

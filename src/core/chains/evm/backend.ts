@@ -143,6 +143,18 @@ export class EvmBackend implements ChainBackend {
     return this.send(signer, (c) => c.open(p.payee, p.asset, p.amount, p.settleDelay, p.salt), onSent)
   }
 
+  async deposit(signer: HDNodeWallet, channelId: string, asset: string, amount: bigint, onSent?: (hash: string) => void): Promise<TxResult> {
+    if (asset === ZeroAddress) return this.send(signer, (c) => c.deposit(channelId, amount, { value: amount }), onSent)
+    const token = new Contract(asset, ERC20_ABI, signer.connect(this.provider))
+    await this.send(signer, () => token.approve(this.contract, amount))
+    return this.send(signer, (c) => c.deposit(channelId, amount), onSent)
+  }
+
+  async getLane(channelId: string, lane: bigint): Promise<{ nonce: bigint; redeemed: bigint }> {
+    const [nonce, redeemed] = await this.rpc(() => this.channels.getLane(channelId, lane))
+    return { nonce, redeemed }
+  }
+
   async settle(signer: HDNodeWallet, channelId: string): Promise<TxResult> {
     return this.send(signer, (c) => c.settle(channelId))
   }
