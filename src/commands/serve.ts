@@ -2,13 +2,15 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { startPaywall } from '../core/http402/server.js'
 import { parseAmount } from '../core/units.js'
+import { startSettler } from '../core/channel/settler.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
   static override summary = 'Run a paywall: answer HTTP 402, take vouchers, serve demo resources or proxy an upstream.'
   static override description =
     'Payments go to the key --key (default key). Every voucher is verified and committed before the resource is served; ' +
     'a request whose handler fails is not charged. Without --upstream it serves GET /weather and GET /joke. ' +
-    'POST /.well-known/channels/close lets a payer ask for a cooperative close. With --json it prints one line ' +
+    'POST /.well-known/channels/close lets a payer ask for a cooperative close. A watcher redeems the best voucher of ' +
+    'any channel that starts settling before its settleAt (every --watch-interval seconds). With --json it prints one line ' +
     '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.'
   static override examples = [
     '<%= config.bin %> serve --network devnet --port 4021 --price 1000',
@@ -22,6 +24,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     upstream: Flags.string({ summary: 'Reverse-proxy paid requests to this base URL.' }),
     'min-deposit': Flags.string({ summary: 'Smallest deposit accepted on a new channel (default 100 × price).' }),
     'min-settle-delay': Flags.integer({ summary: 'Smallest settle delay accepted on a new channel, seconds.', default: 3600, min: 1 }),
+    'watch-interval': Flags.integer({ summary: 'Seconds between checks for settling channels to redeem before settleAt.', default: 30, min: 1 }),
   }
 
   async run(): Promise<void> {
@@ -35,6 +38,9 @@ export default class Serve extends BaseCommand<typeof Serve> {
       minDeposit: flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit') : undefined,
       minSettleDelay: flags['min-settle-delay'],
     })
+    const settler = startSettler(m, flags['watch-interval'], (e) => {
+      if (!this.jsonEnabled()) process.stderr.write(`watcher: ${e.kind} ${e.channelId.slice(0, 18)}: ${e.detail}\n`)
+    })
     const info = { url: paywall.url, payTo: m.address, network: m.network.caip2, price: price.toString(), contract: m.backend.contract }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
     else this.log(`Paywall on ${paywall.url} (${info.network}), ${price} base units per request, paid to ${info.payTo}. Ctrl-C stops it.`)
@@ -42,6 +48,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
+    settler.stop()
     await paywall.close()
   }
 }

@@ -1,12 +1,15 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { statusJson, keyValueTable, amount, table } from '../cli/render.js'
+import { fullStatus } from '../core/channel/operations.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show one channel in full, or a summary of all channels.'
   static override description =
-    'Reads the local database: direction, payer, payee, deposit, spent (latest voucher per lane), available, ' +
-    'charged by the merchant, redeemed on chain, settle time and state. `channels sync` refreshes it from the chain.'
+    'Reads the local database (Lotus PaychStatus): direction, payer, payee, confirmed deposit, pending deposits (sent, ' +
+    'not mined), queued (always 0: each deposit is sent at once), reserved (vouchers signed but not acknowledged by the ' +
+    'merchant), spent (latest voucher per lane), available, charged by the merchant, redeemed on chain, settle time and ' +
+    'state. `channels sync` refreshes it from the chain.'
   static override examples = ['<%= config.bin %> status 0x3f2a', '<%= config.bin %> status --json']
   static override args = { channel: Args.string({ description: 'Channel id or unique prefix.' }) }
 
@@ -20,13 +23,15 @@ export default class Status extends BaseCommand<typeof Status> {
     }
     const s = m.statusOf(m.channel(args.channel))
     const c = s.channel
+    const f = fullStatus(m, c)
     this.log(keyValueTable([
       ['channel', c.id], ['network', c.network], ['direction', c.direction], ['state', c.state],
-      ['payer', c.payer], ['payee', c.payee], ['deposit', amount(c.deposit, c.asset)], ['spent', amount(s.spent, c.asset)],
-      ['available', amount(s.available, c.asset)], ['charged', amount(c.charged, c.asset)], ['redeemed', amount(c.redeemed, c.asset)],
+      ['payer', c.payer], ['payee', c.payee], ['confirmed deposit', amount(f.confirmed, c.asset)], ['pending', amount(f.pending, c.asset)],
+      ['queued', amount(f.queued, c.asset)], ['reserved', amount(f.reserved, c.asset)], ['spent', amount(s.spent, c.asset)],
+      ['available', amount(f.available, c.asset)], ['charged', amount(c.charged, c.asset)], ['redeemed', amount(c.redeemed, c.asset)],
       ['vouchers', String(s.vouchers)], ['settle delay', `${c.settleDelay} s`],
       ['settle at', c.settleAt ? new Date(c.settleAt * 1000).toISOString() : '-'], ['endpoint', c.endpoint ?? '-'],
     ]))
-    return statusJson(s)
+    return { ...statusJson(s), confirmed: f.confirmed.toString(), pending: f.pending.toString(), queued: f.queued.toString(), reserved: f.reserved.toString() }
   }
 }

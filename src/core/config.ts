@@ -166,6 +166,33 @@ export class Config {
     this.conf.set(key, value)
   }
 
+  /** Removes a top-level or dotted key (e.g. `defaultKey`, `networks.sepolia`). */
+  delete(path: string): void {
+    this.conf.delete(path as never)
+  }
+
+  /** Reads a dotted path, e.g. `buy.maxPrice`. */
+  getPath(path: string): unknown {
+    return this.conf.get(path as never)
+  }
+
+  /**
+   * Writes a dotted path; the schema validates the whole config.
+   * @throws {UsageError} when the result breaks the schema (nothing is written)
+   */
+  setPath(path: string, value: unknown): void {
+    try {
+      this.conf.set(path as never, value as never)
+    } catch (err) {
+      throw new UsageError(`Invalid value for ${path}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** The whole stored config (built-in networks not included). */
+  all(): WalletConfig {
+    return this.conf.store
+  }
+
   /** All networks: built-in ones overlaid by configured ones. */
   networks(): Record<string, NetworkConfig> {
     return { ...BUILTIN_NETWORKS, ...this.conf.get('networks') }

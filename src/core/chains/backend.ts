@@ -67,6 +67,8 @@ export interface ChainBackend {
   close(signer: HDNodeWallet, voucher: Voucher, secret?: string): Promise<TxResult>
   /** Amounts a closing transaction paid out (its `ChannelCollected` event), if it holds one for `channelId`. */
   collectedBy(txHash: string, channelId: string): Promise<{ paidToPayee: bigint; refundedToPayer: bigint } | undefined>
+  /** Whether a transaction was mined successfully, reverted, or is unknown to the node. */
+  transactionStatus(hash: string): Promise<'mined' | 'failed' | 'unknown'>
   /** Payee: redeem without closing. */
   update(signer: HDNodeWallet, voucher: Voucher, secret?: string): Promise<TxResult>
 }

@@ -87,7 +87,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
-    if (url.pathname.startsWith(DEFAULT_ENDPOINT_PATH)) return endpoint(req, res, url.pathname.slice(DEFAULT_ENDPOINT_PATH.length))
+    if (url.pathname.startsWith(DEFAULT_ENDPOINT_PATH)) return endpoint(req, res, url.pathname.slice(DEFAULT_ENDPOINT_PATH.length), url)
     if (!isPaid(url.pathname)) {
       const r = await produce(req, url)
       res.writeHead(r.status, r.headers)
@@ -174,9 +174,23 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     }
   }
 
-  async function endpoint(req: IncomingMessage, res: ServerResponse, sub: string): Promise<void> {
+  async function endpoint(req: IncomingMessage, res: ServerResponse, sub: string, url: URL): Promise<void> {
     if (req.method === 'GET' && (sub === '' || sub === '/')) {
       return json(res, 200, { network: m.network.caip2, payTo, contract: m.backend.contract, price: o.price.toString() })
+    }
+    const stateMatch = /^\/channels\/(0x[0-9a-f]{64})$/.exec(sub)
+    if (req.method === 'GET' && stateMatch) {
+      // The merchant's view of a channel, for `channels sync`: the same shape as a corrective 402.
+      const c = m.store.channels.get(m.network.caip2, stateMatch[1])
+      if (!c || c.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.' })
+      const laneParam = url.searchParams.get('lane') ?? '0'
+      if (!/^\d{1,18}$/.test(laneParam)) return json(res, 400, { error: 'lane must be a decimal integer.' })
+      const lane = BigInt(laneParam)
+      const last = m.store.vouchers.latest(c.network, c.id, lane)
+      return json(res, 200, {
+        channelId: c.id, lane: lane.toString(), nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(),
+        charged: c.charged.toString(), state: c.state, ...(last ? { voucher: voucherToWire(last) } : {}),
+      })
     }
     if (req.method === 'POST' && sub === '/voucher') {
       // A payer's top-up voucher (`channels pay`): stored, nothing served, nothing charged.

@@ -150,6 +150,11 @@ export class EvmBackend implements ChainBackend {
     return this.send(signer, (c) => c.deposit(channelId, amount), onSent)
   }
 
+  async transactionStatus(hash: string): Promise<'mined' | 'failed' | 'unknown'> {
+    const r = await this.rpc(() => this.provider.getTransactionReceipt(hash))
+    return !r ? 'unknown' : r.status === 1 ? 'mined' : 'failed'
+  }
+
   async getLane(channelId: string, lane: bigint): Promise<{ nonce: bigint; redeemed: bigint }> {
     const [nonce, redeemed] = await this.rpc(() => this.channels.getLane(channelId, lane))
     return { nonce, redeemed }

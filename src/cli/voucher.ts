@@ -1,0 +1,22 @@
+/** Shared bits of the `channels voucher …` commands. */
+import { Args } from '@oclif/core'
+import { decodeVoucher, encodeVoucher, voucherToWire, type Voucher } from '../core/channel/voucher.js'
+import type { VoucherRecord } from '../core/store/index.js'
+
+export const channelArg = Args.string({ required: true, description: 'Channel id or unique prefix.' })
+export const voucherArg = Args.string({ required: true, description: 'Encoded voucher (as printed by `voucher create` or `pay --no-deliver`).' })
+
+/** Decodes a voucher argument. @throws {UsageError} naming what is wrong */
+export function readVoucher(token: string): Voucher {
+  return decodeVoucher(token.trim())
+}
+
+/** JSON shape of a voucher: wire fields + its encoding (+ bookkeeping when stored). */
+export function voucherJson(v: Voucher | VoucherRecord) {
+  const rec = v as Partial<VoucherRecord>
+  return {
+    ...voucherToWire(v),
+    encoded: encodeVoucher(v),
+    ...(rec.createdAt !== undefined ? { delivered: Boolean(rec.delivered), submittedTx: rec.submittedTx ?? null, price: rec.price?.toString() ?? null } : {}),
+  }
+}

@@ -1,0 +1,23 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../cli/base.js'
+import { channelArg, voucherArg, readVoucher } from '../../cli/voucher.js'
+import { addVoucher } from '../../core/channel/operations.js'
+import { parseAmount } from '../../core/units.js'
+
+export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
+  static override summary = 'Store a voucher received from the payer (payee side) and print what it adds.'
+  static override description = 'Checks it like `voucher check`; refuses (exit 2) an invalid voucher or one adding less than --min-delta.'
+  static override examples = ['<%= config.bin %> voucher add 0x3f2a eyJj…', '<%= config.bin %> voucher add 0x3f2a eyJj… --min-delta 1000 --json']
+  static override args = { channel: channelArg, voucher: voucherArg }
+  static override flags = { 'min-delta': Flags.string({ summary: 'Smallest acceptable increase over the stored amount.', default: '0' }) }
+
+  async run() {
+    const { args, flags } = await this.parse(VoucherAdd)
+    const minDelta = parseAmount(flags['min-delta'], '--min-delta')
+    const m = this.manager
+    const v = readVoucher(args.voucher)
+    const delta = await addVoucher(m, m.channel(args.channel), v, minDelta)
+    this.log(`Stored voucher lane ${v.lane} nonce ${v.nonce}; it adds ${delta}.`)
+    return { channelId: v.channelId, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), delta: delta.toString() }
+  }
+}

@@ -1,0 +1,19 @@
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../../cli/base.js'
+import { channelArg, readVoucher } from '../../cli/voucher.js'
+import { submitVouchers } from '../../core/channel/operations.js'
+
+export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
+  static override summary = 'Redeem vouchers on chain (payee): the given one, or the best of each lane.'
+  static override description = 'Idempotent: a voucher already redeemed is skipped. The channel stays open; `close` redeems and collects at once.'
+  static override examples = ['<%= config.bin %> voucher submit 0x3f2a', '<%= config.bin %> voucher submit 0x3f2a eyJj… --json']
+  static override args = { channel: channelArg, voucher: Args.string({ description: 'Encoded voucher (default: the best stored per lane).' }) }
+
+  async run() {
+    const { args } = await this.parse(VoucherSubmit)
+    const m = this.manager
+    const r = await submitVouchers(m, m.channel(args.channel), args.voucher ? readVoucher(args.voucher) : undefined)
+    this.log(r.txs.length ? `Submitted in ${r.txs.join(', ')}; redeemed on chain: ${r.redeemed}.` : `Nothing new to submit; redeemed on chain: ${r.redeemed}.`)
+    return { transactions: r.txs, redeemed: r.redeemed.toString() }
+  }
+}
