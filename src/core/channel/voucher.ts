@@ -6,10 +6,10 @@
  * paych `UpdateChannelState`). On the wire every integer is a decimal string.
  */
 import { z } from 'zod'
-import { Signature, TypedDataEncoder, recoverAddress, getAddress } from 'ethers'
 import type { HDNodeWallet } from 'ethers'
 import { UsageError } from '../errors.js'
 import { parseBaseUnits } from '../units.js'
+import { recoverDigestSigner, voucherDigestBytes } from './recover.js'
 
 export interface Merge {
   lane: bigint
@@ -42,8 +42,6 @@ export const ZERO_HASH = '0x' + '0'.repeat(64)
 const UINT64_MAX = (1n << 64n) - 1n
 /** Nonces and lanes are stored in SQLite INTEGER columns: keep them below 2^63. */
 const INDEX_MAX = (1n << 63n) - 1n
-/** secp256k1 group order / 2: signatures with a higher s are malleable twins. */
-const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n
 
 /** EIP-712 domain of the PaymentChannels contract. */
 export function voucherDomain(chainId: bigint, contract: string) {
@@ -84,9 +82,15 @@ export function voucherMessage(v: UnsignedVoucher) {
   }
 }
 
-/** EIP-712 digest of a voucher (what the contract's `voucherDigest` returns). */
+/**
+ * EIP-712 digest of a voucher (what the contract's `voucherDigest` returns), hashed
+ * from precomputed type hashes and a cached domain separator (see `recover.ts`); equal
+ * to ethers' `TypedDataEncoder.hash(voucherDomain(…), VOUCHER_TYPES, voucherMessage(v))`.
+ * @returns 0x-prefixed 32-byte hex
+ * @throws {UsageError} a field out of its Solidity type's range
+ */
 export function voucherDigest(v: UnsignedVoucher, chainId: bigint, contract: string): string {
-  return TypedDataEncoder.hash(voucherDomain(chainId, contract), VOUCHER_TYPES, voucherMessage(v))
+  return '0x' + Buffer.from(voucherDigestBytes(v, chainId, contract)).toString('hex')
 }
 
 /**
@@ -99,22 +103,15 @@ export function signVoucher(v: UnsignedVoucher, signer: HDNodeWallet, chainId: b
 }
 
 /**
- * Recovers the signer of a voucher, refusing malformed and high-s signatures (the
- * contract uses OpenZeppelin ECDSA, which refuses them too).
+ * Recovers the signer of a voucher, refusing malformed, high-s and bad-v signatures
+ * (the contract uses OpenZeppelin ECDSA, which refuses them too). Uses libsecp256k1
+ * (native) when it loads, else ethers (`verifierBackend()` says which).
  * @returns the EIP-55 address of the signer
  * @throws {UsageError} malformed or malleable signature
  */
 export function recoverVoucherSigner(v: Voucher, chainId: bigint, contract: string): string {
-  if (!/^0x[0-9a-fA-F]{130}$/.test(v.signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
-  const s = BigInt('0x' + v.signature.slice(66, 130))
-  if (s > HALF_N) throw new UsageError('Voucher signature has a high s value (malleable twin); refused.')
-  const vByte = parseInt(v.signature.slice(130, 132), 16)
-  if (vByte !== 27 && vByte !== 28) throw new UsageError('Voucher signature has an invalid recovery byte.')
-  try {
-    return getAddress(recoverAddress(voucherDigest(v, chainId, contract), Signature.from(v.signature)))
-  } catch (err) {
-    throw new UsageError('Voucher signature does not recover to an address.', { cause: err })
-  }
+  if (typeof v.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(v.signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
+  return recoverDigestSigner(voucherDigestBytes(v, chainId, contract), v.signature)
 }
 
 const uintString = (max: bigint, what: string) =>
