@@ -1,7 +1,10 @@
 /** Shared bits of the `channels voucher …` commands. */
 import { Args } from '@oclif/core'
 import { decodeVoucher, encodeVoucher, voucherToWire, type Voucher } from '../core/channel/voucher.js'
-import type { VoucherRecord } from '../core/store/index.js'
+import type { ChannelRecord, VoucherRecord } from '../core/store/index.js'
+import type { ChannelManager } from '../core/channel/manager.js'
+import { learnChannel } from '../core/channel/inbound.js'
+import { NotFoundError } from '../core/errors.js'
 
 export const channelArg = Args.string({ required: true, description: 'Channel id or unique prefix.' })
 export const voucherArg = Args.string({ required: true, description: 'Encoded voucher (as printed by `voucher create` or `pay --no-deliver`).' })
@@ -18,5 +21,20 @@ export function voucherJson(v: Voucher | VoucherRecord) {
     ...voucherToWire(v),
     encoded: encodeVoucher(v),
     ...(rec.createdAt !== undefined ? { delivered: Boolean(rec.delivered), submittedTx: rec.submittedTx ?? null, price: rec.price?.toString() ?? null } : {}),
+  }
+}
+
+/**
+ * The channel a voucher command names. A payee may name a channel it has not seen yet:
+ * when the voucher's channel id starts with the prefix, the channel is learned from
+ * the chain (it must pay this wallet's key), as Lotus `PaychVoucherAdd` does.
+ */
+export async function resolveChannel(m: ChannelManager, prefix: string, v: Voucher): Promise<ChannelRecord> {
+  try {
+    return m.channel(prefix)
+  } catch (err) {
+    const p = prefix.toLowerCase().replace(/^(0x)?/, '0x')
+    if (!(err instanceof NotFoundError) || !v.channelId.startsWith(p)) throw err
+    return learnChannel(m, v.channelId, { minSettleDelay: 1 })
   }
 }

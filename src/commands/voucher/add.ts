@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
-import { channelArg, voucherArg, readVoucher } from '../../cli/voucher.js'
+import { channelArg, voucherArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
 import { addVoucher } from '../../core/channel/operations.js'
 import { parseAmount } from '../../core/units.js'
 
@@ -16,7 +16,7 @@ export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
     const minDelta = parseAmount(flags['min-delta'], '--min-delta')
     const m = this.manager
     const v = readVoucher(args.voucher)
-    const delta = await addVoucher(m, m.channel(args.channel), v, minDelta)
+    const delta = await addVoucher(m, await resolveChannel(m, args.channel, v), v, minDelta)
     this.log(`Stored voucher lane ${v.lane} nonce ${v.nonce}; it adds ${delta}.`)
     return { channelId: v.channelId, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), delta: delta.toString() }
   }

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../../cli/base.js'
-import { channelArg, voucherArg, readVoucher } from '../../cli/voucher.js'
+import { channelArg, voucherArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
 import { checkVoucher } from '../../core/channel/operations.js'
 
 export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
@@ -15,7 +15,7 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
     const { args } = await this.parse(VoucherCheck)
     const m = this.manager
     const v = readVoucher(args.voucher)
-    const r = await checkVoucher(m, m.channel(args.channel), v)
+    const r = await checkVoucher(m, await resolveChannel(m, args.channel, v), v)
     const who = r.own ? 'your own voucher (you are the payer)' : 'a voucher from the payer'
     this.log(r.valid ? `Valid: ${who}; redeeming it adds ${r.redeemable} on chain.` : `Invalid: ${r.reason}. (${who})`)
     return { valid: r.valid, reason: r.reason ?? null, own: r.own, redeemable: r.redeemable.toString(), delta: r.delta.toString(), lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString() }

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
-import { channelArg, readVoucher } from '../../cli/voucher.js'
+import { channelArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
 import { submitVouchers } from '../../core/channel/operations.js'
 
 export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
@@ -12,7 +12,9 @@ export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
   async run() {
     const { args } = await this.parse(VoucherSubmit)
     const m = this.manager
-    const r = await submitVouchers(m, m.channel(args.channel), args.voucher ? readVoucher(args.voucher) : undefined)
+    const v = args.voucher ? readVoucher(args.voucher) : undefined
+    const c = v ? await resolveChannel(m, args.channel, v) : m.channel(args.channel)
+    const r = await submitVouchers(m, c, v)
     this.log(r.txs.length ? `Submitted in ${r.txs.join(', ')}; redeemed on chain: ${r.redeemed}.` : `Nothing new to submit; redeemed on chain: ${r.redeemed}.`)
     return { transactions: r.txs, redeemed: r.redeemed.toString() }
   }

@@ -11,7 +11,8 @@
 import { ZeroAddress } from 'ethers'
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
-import { ChannelsError, ChannelStateError } from '../errors.js'
+import { groupCommit } from '../store/group-commit.js'
+import { ChannelsError, ChannelStateError, ExitCode } from '../errors.js'
 import { ZERO_HASH, recoverVoucherSigner, type Voucher } from './voucher.js'
 import { short } from './manager.js'
 
@@ -19,6 +20,7 @@ import { short } from './manager.js'
 export class VoucherRefusedError extends ChannelsError {
   override name = 'Paywall.VoucherRefusedError'
   override code = 'VOUCHER_REFUSED'
+  override exitCode: ExitCode = ExitCode.paymentRefused
   constructor(
     message: string,
     readonly reason: string,
@@ -95,7 +97,8 @@ export async function acceptVoucher(m: ChannelManager, v: Voucher, price: bigint
     }
   }
 
-  return m.store.immediate(() => {
+  // One fsync for all the vouchers that arrived meanwhile; still committed before serving.
+  return groupCommit(m.store, () => {
     const ch = m.store.channels.get(channel.network, channel.id)!
     const last = m.store.vouchers.latest(ch.network, ch.id, v.lane)
     if (last && v.nonce <= last.nonce) {
