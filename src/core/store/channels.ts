@@ -2,6 +2,7 @@
  * Channel repository: persists channel rows and nothing else (no chain, no rules).
  */
 import type { Db } from './db.js'
+import { StatementCache } from './statements.js'
 import type { ChannelState } from '../channel/state.js'
 import { NotFoundError, UsageError } from '../errors.js'
 
@@ -95,13 +96,17 @@ function fromRow(r: Row): ChannelRecord {
 const now = () => Math.floor(Date.now() / 1000)
 
 export class ChannelRepository {
-  constructor(private readonly db: Db) {}
+  private readonly sql: StatementCache
+
+  constructor(db: Db) {
+    this.sql = new StatementCache(db)
+  }
 
   /** Inserts a new channel. */
   insert(c: Omit<ChannelRecord, 'createdAt' | 'updatedAt' | 'pendingDeposit'> & { pendingDeposit?: bigint }): ChannelRecord {
     const t = now()
-    this.db
-      .prepare(
+    this.sql
+      .get(
         `INSERT INTO channels (network, id, direction, payer, payee, asset, contract, deposit, pending_deposit, redeemed, charged,
            settle_delay, settle_at, state, endpoint, key_name, salt, open_tx, close_tx, created_at, updated_at)
          VALUES (@network, @id, @direction, @payer, @payee, @asset, @contract, @deposit, @pendingDeposit, @redeemed, @charged,
@@ -136,11 +141,11 @@ export class ChannelRepository {
       params[k] = typeof v === 'bigint' ? v.toString() : (v ?? null)
     }
     if (!sets.length) return
-    this.db.prepare(`UPDATE channels SET ${sets.join(', ')}, updated_at = @t WHERE network = @network AND id = @id`).run(params)
+    this.sql.get(`UPDATE channels SET ${sets.join(', ')}, updated_at = @t WHERE network = @network AND id = @id`).run(params)
   }
 
   get(network: string, id: string): ChannelRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM channels WHERE network = ? AND id = ?').get(network, id) as Row | undefined
+    const r = this.sql.get('SELECT * FROM channels WHERE network = ? AND id = ?').get(network, id) as Row | undefined
     return r && fromRow(r)
   }
 
@@ -153,8 +158,8 @@ export class ChannelRepository {
     const p = prefix.toLowerCase().startsWith('0x') ? prefix.toLowerCase() : '0x' + prefix.toLowerCase()
     if (!/^0x[0-9a-f]{1,64}$/.test(p)) throw new UsageError(`Invalid channel id "${prefix}": expected hex.`)
     const rows = (network
-      ? this.db.prepare('SELECT * FROM channels WHERE network = ? AND substr(id, 1, ?) = ? LIMIT 2').all(network, p.length, p)
-      : this.db.prepare('SELECT * FROM channels WHERE substr(id, 1, ?) = ? LIMIT 2').all(p.length, p)) as Row[]
+      ? this.sql.get('SELECT * FROM channels WHERE network = ? AND substr(id, 1, ?) = ? LIMIT 2').all(network, p.length, p)
+      : this.sql.get('SELECT * FROM channels WHERE substr(id, 1, ?) = ? LIMIT 2').all(p.length, p)) as Row[]
     if (rows.length === 0) {
       throw new NotFoundError(`No channel matches "${prefix}".`, { metaMessages: ['`channels list` shows your channels.'] })
     }
@@ -172,6 +177,6 @@ export class ChannelRepository {
       params[k] = v
     }
     const sql = `SELECT * FROM channels ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id`
-    return (this.db.prepare(sql).all(params) as Row[]).map(fromRow)
+    return (this.sql.get(sql).all(params) as Row[]).map(fromRow)
   }
 }

@@ -3,6 +3,7 @@
  * accepted). Reads use safe integers so lanes and nonces come back as bigint.
  */
 import type { Db } from './db.js'
+import { StatementCache } from './statements.js'
 import type { Voucher } from '../channel/voucher.js'
 
 /** A stored voucher with its bookkeeping. */
@@ -56,12 +57,16 @@ function fromRow(r: Row): VoucherRecord {
 }
 
 export class VoucherRepository {
-  constructor(private readonly db: Db) {}
+  private readonly sql: StatementCache
+
+  constructor(db: Db) {
+    this.sql = new StatementCache(db)
+  }
 
   /** Inserts a voucher; the (network, channel, lane, nonce) primary key refuses a reused nonce. */
   insert(network: string, v: Voucher, extra: { price?: bigint; delivered?: boolean } = {}): void {
-    this.db
-      .prepare(
+    this.sql
+      .get(
         `INSERT INTO vouchers (network, channel_id, lane, nonce, amount, secret_hash, time_lock_min, time_lock_max,
            min_settle_at, merges, signature, price, delivered, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -76,40 +81,50 @@ export class VoucherRepository {
 
   /** The voucher with the highest nonce on a lane. */
   latest(network: string, channelId: string, lane: bigint): VoucherRecord | undefined {
-    const r = this.db
-      .prepare('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? AND lane = ? ORDER BY nonce DESC LIMIT 1')
+    const r = this.sql
+      .get('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? AND lane = ? ORDER BY nonce DESC LIMIT 1')
       .safeIntegers(true)
       .get(network, channelId, lane) as Row | undefined
     return r && fromRow(r)
   }
 
-  /** The latest voucher of every lane of a channel (the best spendable set). */
+  /**
+   * The latest voucher of every lane of a channel (the best spendable set), by lane.
+   * Skip-scans the primary-key index lane by lane (a recursive CTE), so the cost grows
+   * with the number of lanes, not with the number of vouchers the channel has seen.
+   */
   latestPerLane(network: string, channelId: string): VoucherRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT v.* FROM vouchers v JOIN (SELECT lane, MAX(nonce) AS nonce FROM vouchers WHERE network = ? AND channel_id = ? GROUP BY lane) m
-           ON v.lane = m.lane AND v.nonce = m.nonce WHERE v.network = ? AND v.channel_id = ? ORDER BY v.lane`,
+    const rows = this.sql
+      .get(
+        `WITH RECURSIVE lanes(lane) AS (
+           SELECT (SELECT MIN(lane) FROM vouchers WHERE network = @network AND channel_id = @channelId)
+           UNION ALL
+           SELECT (SELECT MIN(lane) FROM vouchers WHERE network = @network AND channel_id = @channelId AND lane > lanes.lane)
+             FROM lanes WHERE lanes.lane IS NOT NULL)
+         SELECT v.* FROM lanes JOIN vouchers v ON v.rowid = (
+           SELECT rowid FROM vouchers WHERE network = @network AND channel_id = @channelId AND lane = lanes.lane ORDER BY nonce DESC LIMIT 1)
+         ORDER BY v.lane`,
       )
       .safeIntegers(true)
-      .all(network, channelId, network, channelId) as Row[]
+      .all({ network, channelId }) as Row[]
     return rows.map(fromRow)
   }
 
   /** All vouchers of a channel, by lane then nonce. */
   list(network: string, channelId: string): VoucherRecord[] {
-    const rows = this.db
-      .prepare('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? ORDER BY lane, nonce')
+    const rows = this.sql
+      .get('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? ORDER BY lane, nonce')
       .safeIntegers(true)
       .all(network, channelId) as Row[]
     return rows.map(fromRow)
   }
 
   count(network: string, channelId: string): number {
-    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM vouchers WHERE network = ? AND channel_id = ?').get(network, channelId) as { n: number }).n)
+    return Number((this.sql.get('SELECT COUNT(*) AS n FROM vouchers WHERE network = ? AND channel_id = ?').get(network, channelId) as { n: number }).n)
   }
 
   markDelivered(network: string, channelId: string, lane: bigint, nonce: bigint): void {
-    this.db.prepare('UPDATE vouchers SET delivered = 1 WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').run(network, channelId, lane, nonce)
+    this.sql.get('UPDATE vouchers SET delivered = 1 WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').run(network, channelId, lane, nonce)
   }
 
   /**
@@ -118,8 +133,8 @@ export class VoucherRepository {
    */
   markSubmitted(network: string, channelId: string, lane: bigint, nonce: bigint, tx: string): boolean {
     return (
-      this.db
-        .prepare('UPDATE vouchers SET submitted_tx = ? WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ? AND submitted_tx IS NULL')
+      this.sql
+        .get('UPDATE vouchers SET submitted_tx = ? WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ? AND submitted_tx IS NULL')
         .run(tx, network, channelId, lane, nonce).changes === 1
     )
   }

@@ -1,0 +1,69 @@
+/**
+ * Group commit (src/core/store/group-commit.ts): units queued in one event-loop turn
+ * share one transaction, each in its own savepoint, and settle after the COMMIT.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Store } from '../../src/core/store/index.js';
+import { groupCommit } from '../../src/core/store/group-commit.js';
+
+let home: string;
+let store: Store;
+beforeEach(() => {
+  home = mkdtempSync(join(tmpdir(), 'channels-gc-'));
+  store = Store.open(home);
+  store.db.exec('CREATE TABLE t (x INTEGER NOT NULL)');
+});
+afterEach(() => {
+  store.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const rows = () => (store.db.prepare('SELECT x FROM t ORDER BY x').all() as { x: number }[]).map((r) => r.x);
+/** What another connection (another process) sees: only committed rows. */
+const committed = () => {
+  const other = new Database(join(home, 'channels.db'), { readonly: true });
+  try {
+    return (other.prepare('SELECT x FROM t ORDER BY x').all() as { x: number }[]).map((r) => r.x);
+  } finally {
+    other.close();
+  }
+};
+
+describe('groupCommit', () => {
+  it('runs units in order in one transaction; a throwing unit is undone alone and rejects', async () => {
+    const seen: number[][] = [];
+    const insert = (x: number) => () => {
+      store.db.prepare('INSERT INTO t (x) VALUES (?)').run(x);
+      seen.push(rows());
+      return x;
+    };
+    const a = groupCommit(store, insert(1));
+    const b = groupCommit(store, () => {
+      insert(2)();
+      throw new Error('refused');
+    });
+    const c = groupCommit(store, insert(3));
+    await expect(a).resolves.toBe(1);
+    await expect(b).rejects.toThrow('refused');
+    await expect(c).resolves.toBe(3);
+    expect(seen).toEqual([[1], [1, 2], [1, 3]]);
+    expect(committed()).toEqual([1, 3]);
+  });
+
+  it('settles a unit only once its writes are visible to other connections', async () => {
+    const x = await groupCommit(store, () => store.db.prepare('INSERT INTO t (x) VALUES (7)').run().changes);
+    expect(x).toBe(1);
+    expect(committed()).toEqual([7]);
+  });
+
+  it('later turns get their own transaction', async () => {
+    await groupCommit(store, () => store.db.prepare('INSERT INTO t (x) VALUES (1)').run());
+    await expect(groupCommit(store, () => { throw new Error('no'); })).rejects.toThrow('no');
+    await groupCommit(store, () => store.db.prepare('INSERT INTO t (x) VALUES (2)').run());
+    expect(committed()).toEqual([1, 2]);
+  });
+});
