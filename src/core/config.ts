@@ -3,14 +3,15 @@
  *
  * Everything a wallet keeps lives under one directory, `$CHANNELS_HOME` (default: the
  * OS data directory from env-paths, e.g. `~/.local/share/channels`): `config.json`
- * (through `conf`, schema-validated), `channels.db` (SQLite) and `keys/` (encrypted
+ * (written through `conf`, schema-validated; read directly, see {@link Config}), `channels.db` (SQLite) and `keys/` (encrypted
  * key files). Directories are created 0700.
  */
-import { mkdirSync, chmodSync } from 'node:fs'
+import { mkdirSync, chmodSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
-import Conf from 'conf'
+import type Conf from 'conf'
 import envPaths from 'env-paths'
-import { UsageError, NotFoundError } from './errors.js'
+import { ChannelsError, UsageError, NotFoundError } from './errors.js'
 
 /** A chain the wallet can use. */
 export interface NetworkConfig {
@@ -132,25 +133,104 @@ export function homePath(home: string, ...parts: string[]): string {
   return p
 }
 
-/** Typed access to `config.json` under the wallet home. */
+// conf (with ajv, which compiles its JSON-schema meta-schema on every construction) costs
+// ≈80 ms of a CLI start; only commands that write the config load it. Reads parse
+// config.json directly and check it against the same SCHEMA (see `schemaError`).
+const require = createRequire(import.meta.url)
+type ConfClass = typeof Conf
+let ConfModule: ConfClass | undefined
+
+function confClass(): ConfClass {
+  if (!ConfModule) {
+    try {
+      ConfModule = (require('conf') as { default: ConfClass }).default
+    } catch (err) {
+      throw new ChannelsError('Cannot load `conf` synchronously on this Node.js; call `await preloadConf()` first (or use Node.js ≥ 20.19).', { cause: err })
+    }
+  }
+  return ConfModule
+}
+
+/**
+ * Loads `conf` ahead of a config write on a Node.js that cannot `require()` ES modules
+ * (before 20.19); a no-op elsewhere (it then loads on the first write).
+ */
+export async function preloadConf(): Promise<void> {
+  if (!(process.features as { require_module?: boolean }).require_module) ConfModule ??= (await import('conf')).default
+}
+
+type Schema = {
+  type?: string
+  enum?: readonly unknown[]
+  pattern?: string
+  minLength?: number
+  minimum?: number
+  required?: readonly string[]
+  properties?: Record<string, Schema>
+  additionalProperties?: Schema
+}
+
+/**
+ * The first violation of `schema` by `value` (the JSON-schema subset SCHEMA uses), in
+ * conf's words, or undefined.
+ */
+function schemaError(schema: Schema, value: unknown, path: string): string | undefined {
+  const at = `\`${path.slice(1)}\``
+  if (schema.enum && !schema.enum.includes(value)) return `Config schema violation: ${at} must be equal to one of the allowed values`
+  const t = schema.type
+  if (t === 'string' && typeof value !== 'string') return `Config schema violation: ${at} must be string`
+  if (t === 'boolean' && typeof value !== 'boolean') return `Config schema violation: ${at} must be boolean`
+  if (t === 'integer' && !Number.isInteger(value)) return `Config schema violation: ${at} must be integer`
+  if (t === 'object' && (typeof value !== 'object' || value === null || Array.isArray(value))) return `Config schema violation: ${at} must be object`
+  if (typeof value === 'string') {
+    if (schema.minLength !== undefined && value.length < schema.minLength) return `Config schema violation: ${at} must NOT have fewer than ${schema.minLength} characters`
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) return `Config schema violation: ${at} must match pattern "${schema.pattern}"`
+  }
+  if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) return `Config schema violation: ${at} must be >= ${schema.minimum}`
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>
+    for (const r of schema.required ?? []) if (!(r in o)) return `Config schema violation: ${at} must have required property '${r}'`
+    for (const [k, v] of Object.entries(o)) {
+      const sub = schema.properties?.[k] ?? schema.additionalProperties
+      const e = sub && schemaError(sub, v, `${path}/${k}`)
+      if (e) return e
+    }
+  }
+  return undefined
+}
+
+/**
+ * Typed access to `config.json` under the wallet home. Reads come from one parse of
+ * the file, validated against the schema; writes go through `conf` (atomic write,
+ * mode 0600, schema validation), loaded on the first write.
+ */
 export class Config {
   readonly home: string
-  private readonly conf: Conf<WalletConfig>
+  private data: WalletConfig
+  private writer?: Conf<WalletConfig>
 
+  /** @throws {UsageError} config.json is not JSON or breaks the schema */
   constructor(home: string = walletHome()) {
     this.home = home
+    this.data = this.load()
+  }
+
+  private load(): WalletConfig {
+    const file = join(this.home, 'config.json')
     try {
-      this.conf = new Conf<WalletConfig>({
-        cwd: home,
-        configName: 'config',
-        projectSuffix: '',
-        defaults: DEFAULTS,
-        schema: SCHEMA as never,
-        clearInvalidConfig: false,
-        configFileMode: 0o600,
-      })
+      let text = ''
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      }
+      const stored = text.trim() ? (JSON.parse(text) as Partial<WalletConfig>) : {}
+      const data = { ...DEFAULTS, ...stored } as WalletConfig
+      const violation = schemaError({ type: 'object', properties: SCHEMA as Record<string, Schema> }, data, '')
+      if (violation) throw new Error(violation)
+      return data
     } catch (err) {
-      throw new UsageError(`Invalid configuration in ${join(home, 'config.json')}.`, {
+      throw new UsageError(`Invalid configuration in ${file}.`, {
         details: (err as Error).message,
         metaMessages: ['Fix or remove the file; `channels config list` shows the values in use.'],
         cause: err,
@@ -158,22 +238,61 @@ export class Config {
     }
   }
 
+  /** conf, for writes (created on first use); reads are re-parsed after each write. */
+  private get conf(): Conf<WalletConfig> {
+    if (!this.writer) {
+      const ConfCtor = confClass()
+      try {
+        this.writer = new ConfCtor<WalletConfig>({
+          cwd: this.home,
+          configName: 'config',
+          projectSuffix: '',
+          defaults: DEFAULTS,
+          schema: SCHEMA as never,
+          clearInvalidConfig: false,
+          configFileMode: 0o600,
+        })
+      } catch (err) {
+        throw new UsageError(`Invalid configuration in ${join(this.home, 'config.json')}.`, {
+          details: (err as Error).message,
+          metaMessages: ['Fix or remove the file; `channels config list` shows the values in use.'],
+          cause: err,
+        })
+      }
+    }
+    return this.writer
+  }
+
+  /** Runs a write through conf, then refreshes the parsed copy. */
+  private write(fn: (conf: Conf<WalletConfig>) => void): void {
+    try {
+      fn(this.conf)
+    } finally {
+      this.data = this.load()
+    }
+  }
+
   get<K extends keyof WalletConfig>(key: K): WalletConfig[K] {
-    return this.conf.get(key)
+    return clone(this.data[key])
   }
 
   set<K extends keyof WalletConfig>(key: K, value: WalletConfig[K]): void {
-    this.conf.set(key, value)
+    this.write((c) => c.set(key, value))
   }
 
   /** Removes a top-level or dotted key (e.g. `defaultKey`, `networks.sepolia`). */
   delete(path: string): void {
-    this.conf.delete(path as never)
+    this.write((c) => c.delete(path as never))
   }
 
   /** Reads a dotted path, e.g. `buy.maxPrice`. */
   getPath(path: string): unknown {
-    return this.conf.get(path as never)
+    let v: unknown = this.data
+    for (const part of path.split('.')) {
+      if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(v, part)) return undefined
+      v = (v as Record<string, unknown>)[part]
+    }
+    return clone(v)
   }
 
   /**
@@ -182,20 +301,21 @@ export class Config {
    */
   setPath(path: string, value: unknown): void {
     try {
-      this.conf.set(path as never, value as never)
+      this.write((c) => c.set(path as never, value as never))
     } catch (err) {
+      if (err instanceof UsageError) throw err
       throw new UsageError(`Invalid value for ${path}: ${(err as Error).message}`, { cause: err })
     }
   }
 
   /** The whole stored config (built-in networks not included). */
   all(): WalletConfig {
-    return this.conf.store
+    return clone(this.data)
   }
 
   /** All networks: built-in ones overlaid by configured ones. */
   networks(): Record<string, NetworkConfig> {
-    return { ...BUILTIN_NETWORKS, ...this.conf.get('networks') }
+    return { ...BUILTIN_NETWORKS, ...clone(this.data.networks) }
   }
 
   /**
@@ -204,7 +324,7 @@ export class Config {
    * @throws {NotFoundError} for an unknown network name
    */
   network(name?: string, rpcUrl?: string): NetworkConfig & { name: string } {
-    const n = name ?? this.conf.get('defaultNetwork')
+    const n = name ?? this.data.defaultNetwork
     const net = this.networks()[n]
     if (!net) {
       throw new NotFoundError(`Unknown network "${n}".`, {
@@ -215,16 +335,18 @@ export class Config {
   }
 
   setNetwork(name: string, net: NetworkConfig): void {
-    this.conf.set(`networks.${name}` as never, net as never)
+    this.write((c) => c.set(`networks.${name}` as never, net as never))
   }
 
   keys(): Record<string, KeyRecord> {
-    return this.conf.get('keys')
+    return clone(this.data.keys)
   }
 
   addKey(name: string, rec: KeyRecord): void {
-    this.conf.set(`keys.${name}` as never, rec as never)
-    if (!this.conf.get('defaultKey')) this.conf.set('defaultKey', name)
+    this.write((c) => {
+      c.set(`keys.${name}` as never, rec as never)
+      if (!c.get('defaultKey')) c.set('defaultKey', name)
+    })
   }
 
   /**
@@ -232,7 +354,7 @@ export class Config {
    * @throws {NotFoundError} when there is none
    */
   key(name?: string): KeyRecord & { name: string } {
-    const n = name ?? this.conf.get('defaultKey')
+    const n = name ?? this.data.defaultKey
     if (!n) {
       throw new NotFoundError('No key in this wallet.', {
         metaMessages: ['Create one with `channels keys new <name>`.'],
@@ -246,4 +368,9 @@ export class Config {
     }
     return { ...rec, name: n }
   }
+}
+
+/** A copy, so callers cannot change the parsed config behind the store's back (conf re-reads the file on every get). */
+function clone<T>(v: T): T {
+  return typeof v === 'object' && v !== null ? structuredClone(v) : v
 }
