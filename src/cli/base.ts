@@ -6,7 +6,7 @@
  * `computeErrorCode` style).
  */
 import { Command, Flags, Interfaces } from '@oclif/core'
-import { Config } from '../core/config.js'
+import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
 import { ChannelManager } from '../core/channel/manager.js'
 import { ChannelsError, ExitCode } from '../core/errors.js'
@@ -31,6 +31,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private walletConfig?: Config
   private walletStore?: Store
   private walletManager?: ChannelManager
+
+  /** Before 20.19, Node.js cannot require() conf when a command first writes the config: load it now. */
+  protected override async init(): Promise<void> {
+    await super.init()
+    await preloadConf()
+  }
 
   /** Parses like oclif, and keeps the flags for the wallet accessors below. */
   protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
