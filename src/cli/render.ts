@@ -3,10 +3,12 @@
  * cli-table3 tables for humans.
  */
 import Table from 'cli-table3'
-import { ZeroAddress } from 'ethers'
 import type { ChannelStatus } from '../core/channel/manager.js'
 import { formatUnits } from '../core/units.js'
 import { voucherToWire } from '../core/channel/voucher.js'
+
+/** The native-currency asset (ethers' ZeroAddress, without loading ethers for a table). */
+const ZeroAddress = '0x0000000000000000000000000000000000000000'
 
 /** Human amount for an asset: native amounts in eth, tokens in base units. */
 export function amount(value: bigint, asset: string = ZeroAddress): string {
