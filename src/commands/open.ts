@@ -28,11 +28,13 @@ export default class Open extends BaseCommand<typeof Open> {
     const { args, flags } = await this.parse(Open)
     const deposit = parseAmount(args.amount, 'deposit')
     if (flags.url) {
+      let u: URL | undefined
       try {
-        new URL(flags.url)
+        u = new URL(flags.url)
       } catch {
-        throw new UsageError(`Invalid --url "${flags.url}".`)
+        /* reported below */
       }
+      if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new UsageError(`Invalid --url "${flags.url}": expected an http(s) URL.`)
     }
     const m = this.manager
     const c = await m.open({

@@ -29,13 +29,15 @@ export default class Serve extends BaseCommand<typeof Serve> {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve)
+    // Flags first: a bad value is a usage error before any node or key is touched.
+    const price = parseAmount(flags.price, '--price')
+    const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit') : undefined
     const m = this.manager
     await m.backend.verifyContract()
     await m.signer() // unlock now: closing needs it, and a locked key should fail at start, not mid-close
-    const price = parseAmount(flags.price, '--price')
     const paywall = await startPaywall({
       manager: m, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
-      minDeposit: flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit') : undefined,
+      minDeposit,
       minSettleDelay: flags['min-settle-delay'],
     })
     const settler = startSettler(m, flags['watch-interval'], (e) => {

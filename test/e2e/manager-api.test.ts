@@ -78,7 +78,8 @@ describe('vouchers between two wallets', () => {
     expect(replay.code).toBe(2);
     expect(replay.json.error.message).toMatch(/not newer than the stored voucher/);
     const stale = await payee.run(['voucher', 'check', id, v1.encoded, '--json']);
-    expect(stale.json).toMatchObject({ valid: false, own: false });
+    expect(stale.code).toBe(2);
+    expect(stale.json.error.data).toMatchObject({ valid: false, own: false });
 
     const best = await payee.run(['voucher', 'best', id, '--json']);
     expect(best.json.vouchers.map((v: any) => [v.lane, v.nonce, v.amount])).toEqual([['0', '2', '3000']]);
@@ -93,8 +94,9 @@ describe('vouchers between two wallets', () => {
     expect(again.code).toBe(8); // nothing unsubmitted: idempotent, no second transaction
     // Redeemed on chain, the payer's own voucher is no longer submittable.
     const spent = await payer.run(['voucher', 'check', id, v2.encoded, '--json']);
-    expect(spent.json.valid).toBe(false);
-    expect(spent.json.reason).toMatch(/not above the lane's on-chain nonce 2/);
+    expect(spent.code).toBe(2);
+    expect(spent.json.error.data).toMatchObject({ valid: false, own: true });
+    expect(spent.json.error.data.reason).toMatch(/not above the lane's on-chain nonce 2/);
 
     const v3 = (await payer.run(['voucher', 'create', id, '4500', '--json'])).json;
     await payee.run(['voucher', 'add', id, v3.encoded, '--json']);
@@ -113,8 +115,8 @@ describe('vouchers between two wallets', () => {
     const vb = (await payer.run(['voucher', 'create', b, '100', '--json'])).json;
     await payee.run(['voucher', 'add', b, vb.encoded, '--json']);
     const cross = await payee.run(['voucher', 'check', b, va.encoded, '--json']);
-    expect(cross.json).toMatchObject({ valid: false });
-    expect(cross.json.reason).toMatch(/the voucher is for channel/);
+    expect(cross.code).toBe(2);
+    expect(cross.json.error.data.reason).toMatch(/the voucher is for channel/);
     // The same voucher fields signed for chain 1 instead of 31337.
     const { decodeVoucher, encodeVoucher, signVoucher } = await import('../../dist/index.js');
     const { HDNodeWallet } = await import('ethers');
@@ -123,8 +125,8 @@ describe('vouchers between two wallets', () => {
     const v = decodeVoucher(va.encoded);
     const other = signVoucher({ ...v, nonce: 5n, amount: 200n }, w, 1n, v.channelId.length ? (await payee.run(['status', a, '--json'])).json.contract : '');
     const wrongChain = await payee.run(['voucher', 'check', a, encodeVoucher(other), '--json']);
-    expect(wrongChain.json.valid).toBe(false);
-    expect(wrongChain.json.reason).toMatch(/not by the payer .* another chain/);
+    expect(wrongChain.code).toBe(2);
+    expect(wrongChain.json.error.data.reason).toMatch(/not by the payer .* another chain/);
   });
 });
 

@@ -1,13 +1,13 @@
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, voucherArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
-import { checkVoucher } from '../../core/channel/operations.js'
+import { checkVoucher, InvalidVoucherError } from '../../core/channel/operations.js'
 
 export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
   static override summary = 'Check whether a voucher is valid for submission (either side of the channel).'
   static override description =
     'Checks the payer\'s signature, the channel on chain, time locks, the lane nonce on chain, merges and the deposit. ' +
     'On the payee\'s side the voucher must also be newer than the stored ones; on the payer\'s side it reports that the ' +
-    'voucher is the wallet\'s own. Prints valid or the reason; exits 0 either way (the answer is the output).'
+    'voucher is the wallet\'s own. Exits 0 when valid, 2 with the reason when not (as `lotus paych voucher check`).'
   static override examples = ['<%= config.bin %> voucher check 0x3f2a eyJjaGFubmVsSWQiOi…', '<%= config.bin %> voucher check 0x3f2a eyJj… --json']
   static override args = { channel: channelArg, voucher: voucherArg }
 
@@ -17,7 +17,12 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
     const v = readVoucher(args.voucher)
     const r = await checkVoucher(m, await resolveChannel(m, args.channel, v), v)
     const who = r.own ? 'your own voucher (you are the payer)' : 'a voucher from the payer'
-    this.log(r.valid ? `Valid: ${who}; redeeming it adds ${r.redeemable} on chain.` : `Invalid: ${r.reason}. (${who})`)
+    if (!r.valid) {
+      throw new InvalidVoucherError(`Invalid voucher (${who}): ${r.reason}.`, {
+        data: { valid: false, reason: r.reason, own: r.own, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString() },
+      })
+    }
+    this.log(`Valid: ${who}; redeeming it adds ${r.redeemable} on chain.`)
     return { valid: r.valid, reason: r.reason ?? null, own: r.own, redeemable: r.redeemable.toString(), delta: r.delta.toString(), lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString() }
   }
 }

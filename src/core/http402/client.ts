@@ -149,17 +149,25 @@ function resync(m: ChannelManager, c: ChannelRecord, mine: VoucherRecord, state:
   } catch {
     return false
   }
-  if (theirs.channelId !== c.id || recoverVoucherSigner(theirs, m.backend.chainId, c.contract) !== c.payer) return false
-  // Our own signature on a voucher at or beyond ours: the database was behind.
-  if (theirs.lane !== mine.lane || theirs.nonce < mine.nonce) return false
-  const changed = m.store.immediate(() => {
+  let signer = ''
+  try {
+    signer = recoverVoucherSigner(theirs, m.backend.chainId, c.contract)
+  } catch {
+    return false
+  }
+  if (theirs.channelId !== c.id || signer !== c.payer || theirs.lane !== mine.lane) return false
+  // The merchant's `charged` is believed only as far as a voucher this wallet signed
+  // authorizes it; its nonce may be below ours (we crashed after it was served, before
+  // the receipt) or above (our database was restored from an older copy).
+  if (charged > theirs.amount) return false
+  return m.store.immediate(() => {
     const known = m.store.vouchers.list(c.network, c.id).some((v) => v.lane === theirs.lane && v.nonce === theirs.nonce)
     if (!known) m.store.vouchers.insert(c.network, theirs, { delivered: true })
+    else m.store.vouchers.markDelivered(c.network, c.id, theirs.lane, theirs.nonce)
     const ch = m.store.channels.get(c.network, c.id)!
     if (charged > ch.charged) m.store.channels.update(c.network, c.id, { charged })
     return !known || charged > ch.charged
   })
-  return changed
 }
 
 function pickEntry(m: ChannelManager, challenge: PaymentRequired, maxPrice: bigint): ChannelRequirement {
