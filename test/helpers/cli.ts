@@ -93,6 +93,8 @@ export async function startChain(): Promise<Chain> {
 
 /** A running `channels serve`. */
 export interface Serve {
+  /** Everything the paywall printed on stderr so far (watcher events, errors). */
+  stderr(): string;
   url: string;
   payTo: string;
   process: ChildProcess;
@@ -117,6 +119,7 @@ export function startServe(wallet: TestWallet, args: string[] = ['--price', '100
           url: info.url,
           payTo: info.payTo,
           process: child,
+          stderr: () => err,
           stop: () =>
             new Promise((ok) => {
               if (child.exitCode !== null) return ok();
