@@ -41,7 +41,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
       minSettleDelay: flags['min-settle-delay'],
     })
     const settler = startSettler(m, flags['watch-interval'], (e) => {
-      if (!this.jsonEnabled()) process.stderr.write(`watcher: ${e.kind} ${e.channelId.slice(0, 18)}: ${e.detail}\n`)
+      // stderr in both modes: --json keeps stdout for the one ready line.
+      process.stderr.write(this.jsonEnabled() ? JSON.stringify({ watcher: e }) + '\n' : `watcher: ${e.kind} ${e.channelId.slice(0, 18)}: ${e.detail}\n`)
     })
     const info = { url: paywall.url, payTo: m.address, network: m.network.caip2, price: price.toString(), contract: m.backend.contract }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
