@@ -100,11 +100,12 @@ export async function acceptVoucher(m: ChannelManager, v: Voucher, price: bigint
   // One fsync for all the vouchers that arrived meanwhile; still committed before serving.
   return groupCommit(m.store, () => {
     const ch = m.store.channels.get(channel.network, channel.id)!
-    const last = m.store.vouchers.latest(ch.network, ch.id, v.lane)
+    const lanes = m.store.vouchers.latestPerLane(ch.network, ch.id) // one read for the lane's last and the total
+    const last = lanes.find((x) => x.lane === v.lane)
     if (last && v.nonce <= last.nonce) {
       throw new VoucherRefusedError(`Nonce ${v.nonce} on lane ${v.lane} is not above the last accepted ${last.nonce}.`, 'nonce_too_low', { channel: ch, last })
     }
-    const total = totalFor(ch)
+    const total = lanes.filter((x) => x.lane !== v.lane).reduce((s, x) => s + x.amount, 0n) + v.amount
     if (last && v.amount < last.amount) {
       throw new VoucherRefusedError(`Amount ${v.amount} is below the lane's last ${last.amount}.`, 'amount_decreased', { channel: ch, last })
     }

@@ -67,8 +67,8 @@ const NAME_HASH = keccak_256(utf8('PaymentChannels'))
 const VERSION_HASH = keccak_256(utf8('1'))
 const NO_MERGES_HASH = keccak_256(new Uint8Array(0))
 
-/** Domain separators by `chainId:contract` (a paywall sees one or two). */
-const domains = new Map<string, Uint8Array>()
+/** Domain separators by chain id, then contract (a paywall sees one or two). */
+const domains = new Map<bigint, Map<string, Uint8Array>>()
 
 function putUint(buf: Buffer, offset: number, value: bigint, max: bigint, what: string): void {
   if (typeof value !== 'bigint' || value < 0n || value > max) throw new UsageError(`Voucher ${what} ${String(value)} is out of range.`)
@@ -88,8 +88,8 @@ function putBytes32(buf: Buffer, offset: number, hex: string, what: string): voi
  * @throws {UsageError} the contract is not an address (or has a bad EIP-55 checksum)
  */
 export function domainSeparator(chainId: bigint, contract: string): Uint8Array {
-  const key = `${chainId}:${contract}`
-  let sep = domains.get(key)
+  let byContract = domains.get(chainId)
+  let sep = byContract?.get(contract)
   if (!sep) {
     if (!ADDRESS_RE.test(contract)) throw new UsageError(`Contract address ${contract} is not 20 bytes of hex.`)
     const lower = contract.slice(2).toLowerCase()
@@ -103,8 +103,10 @@ export function domainSeparator(chainId: bigint, contract: string): Uint8Array {
     putUint(buf, 96, chainId, UINT256_MAX, 'chainId')
     buf.write(lower, 140, 20, 'hex')
     sep = keccak_256(buf)
-    if (domains.size > 64) domains.clear()
-    domains.set(key, sep)
+    if (domains.size > 16) domains.clear()
+    if (!byContract || !domains.has(chainId)) domains.set(chainId, (byContract = new Map()))
+    if (byContract.size > 64) byContract.clear()
+    byContract.set(contract, sep)
   }
   return sep
 }

@@ -47,6 +47,17 @@ function flush(store: Store): void {
   const queue = queues.get(store)
   queues.delete(store)
   if (!queue?.length) return
+  if (queue.length === 1) {
+    // alone: its own transaction, no savepoint needed
+    const [unit] = queue
+    let value: unknown
+    try {
+      value = store.immediate(unit.fn)
+    } catch (err) {
+      return unit.reject(err)
+    }
+    return unit.resolve(value)
+  }
   const outcomes: { ok: boolean; value: unknown }[] = []
   try {
     store.immediate(() => {
