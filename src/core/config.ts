@@ -6,7 +6,7 @@
  * (written through `conf`, schema-validated; read directly, see {@link Config}), `channels.db` (SQLite) and `keys/` (encrypted
  * key files). Directories are created 0700.
  */
-import { mkdirSync, chmodSync, readFileSync } from 'node:fs'
+import { mkdirSync, chmodSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import type Conf from 'conf'
@@ -206,17 +206,36 @@ function schemaError(schema: Schema, value: unknown, path: string): string | und
  */
 export class Config {
   readonly home: string
-  private data: WalletConfig
+  private parsed: WalletConfig
+  /** Identity of the config.json that `parsed` came from (inode, size, mtime). */
+  private stamp = ''
   private writer?: Conf<WalletConfig>
 
   /** @throws {UsageError} config.json is not JSON or breaks the schema */
   constructor(home: string = walletHome()) {
     this.home = home
-    this.data = this.load()
+    this.parsed = this.load()
+    // A new wallet: let conf write config.json with the defaults (mode 0600), as it always has.
+    if (this.stamp === 'none') this.write(() => undefined)
+  }
+
+  private fileStamp(): string {
+    const st = statSync(join(this.home, 'config.json'), { throwIfNoEntry: false })
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : 'none'
+  }
+
+  /**
+   * The parsed config, re-read when config.json changed since (another process or
+   * another Config wrote it), as conf, which reads the file on every access, would see it.
+   */
+  private get data(): WalletConfig {
+    if (this.fileStamp() !== this.stamp) this.parsed = this.load()
+    return this.parsed
   }
 
   private load(): WalletConfig {
     const file = join(this.home, 'config.json')
+    const stamp = this.fileStamp()
     try {
       let text = ''
       try {
@@ -228,6 +247,7 @@ export class Config {
       const data = { ...DEFAULTS, ...stored } as WalletConfig
       const violation = schemaError({ type: 'object', properties: SCHEMA as Record<string, Schema> }, data, '')
       if (violation) throw new Error(violation)
+      this.stamp = stamp
       return data
     } catch (err) {
       throw new UsageError(`Invalid configuration in ${file}.`, {
@@ -268,7 +288,7 @@ export class Config {
     try {
       fn(this.conf)
     } finally {
-      this.data = this.load()
+      this.parsed = this.load()
     }
   }
 
