@@ -8,7 +8,8 @@
 import { Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
-import { ChannelManager } from '../core/channel/manager.js'
+import type { ChannelManager } from '../core/channel/manager.js'
+import { ChannelReader } from '../core/channel/reader.js'
 import { ChannelsError, ExitCode } from '../core/errors.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -30,6 +31,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   private walletConfig?: Config
   private walletStore?: Store
+  private walletReader?: ChannelReader
   private walletManager?: ChannelManager
 
   /** Before 20.19, Node.js cannot require() conf when a command first writes the config: load it now. */
@@ -60,11 +62,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.walletStore
   }
 
-  /** The channel manager for `--network`/`--rpc-url`/`--key`. */
-  protected get manager(): ChannelManager {
+  private walletArgs(): [Config, Store, ReturnType<Config['network']>, string | undefined] {
+    const f = this.flags as unknown as { network?: string; 'rpc-url'?: string; key?: string }
+    return [this.walletConf, this.store, this.walletConf.network(f.network, f['rpc-url']), f.key]
+  }
+
+  /** Read-only access to channels for `--network`/`--key` (loads no chain library). */
+  protected get reader(): ChannelReader {
+    this.walletReader ??= this.walletManager ?? new ChannelReader(...this.walletArgs())
+    return this.walletReader
+  }
+
+  /**
+   * The channel manager for `--network`/`--rpc-url`/`--key`. Loaded on demand, so
+   * commands that only read never load ethers and the chain backend.
+   */
+  protected async manager(): Promise<ChannelManager> {
     if (!this.walletManager) {
-      const f = this.flags as unknown as { network?: string; 'rpc-url'?: string; key?: string }
-      this.walletManager = new ChannelManager(this.walletConf, this.store, this.walletConf.network(f.network, f['rpc-url']), f.key)
+      const { ChannelManager } = await import('../core/channel/manager.js')
+      this.walletManager = new ChannelManager(...this.walletArgs())
     }
     return this.walletManager
   }

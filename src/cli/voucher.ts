@@ -3,7 +3,6 @@ import { Args } from '@oclif/core'
 import { decodeVoucher, encodeVoucher, voucherToWire, type Voucher } from '../core/channel/voucher.js'
 import type { ChannelRecord, VoucherRecord } from '../core/store/index.js'
 import type { ChannelManager } from '../core/channel/manager.js'
-import { learnChannel } from '../core/channel/inbound.js'
 import { NotFoundError } from '../core/errors.js'
 
 export const channelArg = Args.string({ required: true, description: 'Channel id or unique prefix.' })
@@ -35,6 +34,7 @@ export async function resolveChannel(m: ChannelManager, prefix: string, v: Vouch
   } catch (err) {
     const p = prefix.toLowerCase().replace(/^(0x)?/, '0x')
     if (!(err instanceof NotFoundError) || !v.channelId.startsWith(p)) throw err
+    const { learnChannel } = await import('../core/channel/inbound.js')
     return learnChannel(m, v.channelId, { minSettleDelay: 1 })
   }
 }

@@ -39,7 +39,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
       if (i < 1) throw new UsageError(`Invalid header "${h}"; expected "Name: value".`)
       headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim()
     }
-    const r = await buy(this.manager, args.url, {
+    const r = await buy(await this.manager(), args.url, {
       method: flags.request.toUpperCase(), headers, body: flags.data,
       maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price') : BigInt(policy.maxPrice),
       deposit: flags.deposit !== undefined ? parseAmount(flags.deposit, '--deposit') : BigInt(policy.deposit),

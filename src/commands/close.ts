@@ -14,7 +14,7 @@ export default class Close extends BaseCommand<typeof Close> {
 
   async run() {
     const { args } = await this.parse(Close)
-    const m = this.manager
+    const m = await this.manager()
     const c = m.channel(args.channel)
     const r = await closeChannel(m, c, (s) => this.progress(s))
     if (r.result === 'closed') {

@@ -9,7 +9,7 @@ export default class Collect extends BaseCommand<typeof Collect> {
 
   async run() {
     const { args } = await this.parse(Collect)
-    const m = this.manager
+    const m = await this.manager()
     const c = m.channel(args.channel)
     const r = await m.collect(c)
     const after = m.channel(c.id)

@@ -11,7 +11,7 @@ export default class Deploy extends BaseCommand<typeof Deploy> {
 
   async run() {
     await this.parse(Deploy)
-    const m = this.manager
+    const m = await this.manager()
     const backend = new EvmBackend(m.network.caip2, m.network.rpcUrl, contractAddress())
     await backend.checkNetwork()
     this.progress(`Deploying PaymentChannels to ${m.network.name} (${m.network.caip2})…`)

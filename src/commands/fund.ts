@@ -15,7 +15,7 @@ export default class Fund extends BaseCommand<typeof Fund> {
   async run() {
     const { args } = await this.parse(Fund)
     const amount = parseAmount(args.amount, 'amount')
-    const m = this.manager
+    const m = await this.manager()
     const c = m.channel(args.channel)
     const r = await fundChannel(m, c, amount, (h) => this.progress(`Sent ${h}; waiting for it to be mined…`))
     this.log(`Added ${amount} to ${c.id} (tx ${r.tx.hash}); deposit now ${r.deposit}.`)

@@ -15,7 +15,7 @@ export default class List extends BaseCommand<typeof List> {
   async run() {
     const { flags } = await this.parse(List)
     const direction = flags.inbound ? 'inbound' : flags.outbound ? 'outbound' : undefined
-    const all = this.manager.list({ direction, state: flags.state as ChannelState | undefined })
+    const all = this.reader.list({ direction, state: flags.state as ChannelState | undefined })
     if (all.length === 0) this.log('No channels match.')
     else {
       this.log(table(['channel', 'dir', 'state', 'peer', 'deposit', 'spent', 'available'], all.map((s) => {

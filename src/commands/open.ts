@@ -36,7 +36,7 @@ export default class Open extends BaseCommand<typeof Open> {
       }
       if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new UsageError(`Invalid --url "${flags.url}": expected an http(s) URL.`)
     }
-    const m = this.manager
+    const m = await this.manager()
     const c = await m.open({
       payee: args.payee, deposit, asset: flags.asset ?? ZeroAddress,
       settleDelay: flags['settle-delay'] ?? this.walletConf.get('buy').settleDelay, endpoint: flags.url,

@@ -31,7 +31,7 @@ export default class Pay extends BaseCommand<typeof Pay> {
     const { args, flags } = await this.parse(Pay)
     const delta = parseAmount(args.amount, 'amount')
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
-    const m = this.manager
+    const m = await this.manager()
     let c
     if (/^https?:\/\//.test(args.target)) {
       const origin = new URL(args.target).origin

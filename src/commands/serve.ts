@@ -32,7 +32,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     // Flags first: a bad value is a usage error before any node or key is touched.
     const price = parseAmount(flags.price, '--price')
     const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit') : undefined
-    const m = this.manager
+    const m = await this.manager()
     await m.backend.verifyContract()
     await m.signer() // unlock now: closing needs it, and a locked key should fail at start, not mid-close
     const paywall = await startPaywall({

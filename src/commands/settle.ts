@@ -11,7 +11,7 @@ export default class Settle extends BaseCommand<typeof Settle> {
 
   async run() {
     const { args } = await this.parse(Settle)
-    const m = this.manager
+    const m = await this.manager()
     const c = m.channel(args.channel)
     const r = await m.settle(c)
     this.log(`Settling ${c.id} (tx ${r.tx.hash}); collect after ${new Date(r.settleAt * 1000).toISOString()}.`)

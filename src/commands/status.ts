@@ -15,7 +15,7 @@ export default class Status extends BaseCommand<typeof Status> {
 
   async run() {
     const { args } = await this.parse(Status)
-    const m = this.manager
+    const m = this.reader
     if (!args.channel) {
       const all = m.list()
       this.log(all.length ? table(['channel', 'dir', 'state', 'deposit', 'available'], all.map((s) => [s.channel.id.slice(0, 18), s.channel.direction, s.channel.state, amount(s.channel.deposit, s.channel.asset), amount(s.available, s.channel.asset)])) : 'No channels on this network.')

@@ -13,7 +13,7 @@ export default class Sync extends BaseCommand<typeof Sync> {
 
   async run() {
     const { args } = await this.parse(Sync)
-    const m = this.manager
+    const m = await this.manager()
     const reports = args.channel ? [await syncChannel(m, m.channel(args.channel))] : await syncAll(m)
     for (const r of reports) {
       this.log(`${r.channelId.slice(0, 18)} ${r.stateBefore === r.state ? r.state : `${r.stateBefore} → ${r.state}`}${r.changes.length ? '' : ' (up to date)'}`)

@@ -133,6 +133,9 @@ describe('vouchers between two wallets', () => {
 describe('settlement: sync and the paywall watcher', () => {
   it('a payer that settles early still pays in full: the watcher redeems before settleAt', async () => {
     const serve = await startServe(payee, ['--price', '1000', '--watch-interval', '1']);
+    // A payer of its own: the shared one already has channels to this payee with vouchers on them.
+    const payer = await makeWallet('early-settler', chain.anvil.rpcUrl);
+    await chain.fund(payer.address, '1');
     try {
       let id = '';
       for (let i = 0; i < 3; i++) {

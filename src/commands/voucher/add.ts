@@ -14,7 +14,7 @@ export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
   async run() {
     const { args, flags } = await this.parse(VoucherAdd)
     const minDelta = parseAmount(flags['min-delta'], '--min-delta')
-    const m = this.manager
+    const m = await this.manager()
     const v = readVoucher(args.voucher)
     const delta = await addVoucher(m, await resolveChannel(m, args.channel, v), v, minDelta)
     this.log(`Stored voucher lane ${v.lane} nonce ${v.nonce}; it adds ${delta}.`)

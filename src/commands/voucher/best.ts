@@ -9,7 +9,7 @@ export default class VoucherBest extends BaseCommand<typeof VoucherBest> {
 
   async run() {
     const { args } = await this.parse(VoucherBest)
-    const m = this.manager
+    const m = this.reader
     const c = m.channel(args.channel)
     const best = bestVouchers(m, c).map(voucherJson)
     for (const v of best) this.log(`lane ${v.lane} nonce ${v.nonce} amount ${v.amount}\n${v.encoded}`)

@@ -13,7 +13,7 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
 
   async run() {
     const { args } = await this.parse(VoucherCheck)
-    const m = this.manager
+    const m = await this.manager()
     const v = readVoucher(args.voucher)
     const r = await checkVoucher(m, await resolveChannel(m, args.channel, v), v)
     const who = r.own ? 'your own voucher (you are the payer)' : 'a voucher from the payer'

@@ -15,7 +15,7 @@ export default class VoucherCreate extends BaseCommand<typeof VoucherCreate> {
   async run() {
     const { args, flags } = await this.parse(VoucherCreate)
     const amount = parseAmount(args.amount, 'amount')
-    const m = this.manager
+    const m = await this.manager()
     const v = await m.createVoucher(m.channel(args.channel), () => amount, BigInt(flags.lane))
     const out = voucherJson(v)
     this.log(out.encoded)

@@ -9,7 +9,7 @@ export default class VoucherList extends BaseCommand<typeof VoucherList> {
 
   async run() {
     const { args } = await this.parse(VoucherList)
-    const m = this.manager
+    const m = this.reader
     const c = m.channel(args.channel)
     const all = m.store.vouchers.list(c.network, c.id)
     this.log(all.length ? table(['lane', 'nonce', 'amount', 'delivered', 'submitted'], all.map((v) => [String(v.lane), String(v.nonce), String(v.amount), v.delivered ? 'yes' : 'no', v.submittedTx ?? '-'])) : 'No vouchers.')

@@ -11,7 +11,7 @@ export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
 
   async run() {
     const { args } = await this.parse(VoucherSubmit)
-    const m = this.manager
+    const m = await this.manager()
     const v = args.voucher ? readVoucher(args.voucher) : undefined
     const c = v ? await resolveChannel(m, args.channel, v) : m.channel(args.channel)
     const r = await submitVouchers(m, c, v)

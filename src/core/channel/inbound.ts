@@ -14,7 +14,7 @@ import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { groupCommit } from '../store/group-commit.js'
 import { ChannelsError, ChannelStateError, ExitCode } from '../errors.js'
 import { ZERO_HASH, recoverVoucherSigner, type Voucher } from './voucher.js'
-import { short } from './manager.js'
+import { short } from './reader.js'
 
 /** Why a voucher was refused; `corrective` ones carry our state so the payer can resync. */
 export class VoucherRefusedError extends ChannelsError {

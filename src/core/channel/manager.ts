@@ -8,27 +8,16 @@
  * payee's voucher is committed, with the price charged, before content is served.
  */
 import { hexlify, randomBytes, getAddress, ZeroAddress, type HDNodeWallet } from 'ethers'
-import type { Config, NetworkConfig } from '../config.js'
-import type { Store, ChannelRecord, VoucherRecord } from '../store/index.js'
+import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { ChainBackend, TxResult } from '../chains/backend.js'
 import { EvmBackend } from '../chains/evm/backend.js'
 import { loadEvmSigner } from '../keys/wallet.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, UsageError } from '../errors.js'
-import { transition, canPay, type ChannelState, type ChannelEvent } from './state.js'
-import { ZERO_HASH, signVoucher, type Voucher } from './voucher.js'
+import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
+import { ChannelReader, short, type ChannelStatus } from './reader.js'
 
-/** What `status` reports (after Lotus `PaychStatus`). Amounts in base units. */
-export interface ChannelStatus {
-  channel: ChannelRecord
-  /** Sum of the latest voucher amount of every lane (what the payee can redeem). */
-  spent: bigint
-  /** `deposit − spent`: what can still be paid. */
-  available: bigint
-  /** Number of vouchers stored. */
-  vouchers: number
-  /** Best voucher per lane. */
-  best: VoucherRecord[]
-}
+export { ChannelReader, short, type ChannelStatus }
+import { ZERO_HASH, signVoucher, type Voucher } from './voucher.js'
 
 export interface OpenRequest {
   payee: string
@@ -44,16 +33,9 @@ export interface OpenRequest {
   onSent?: (hash: string) => void
 }
 
-export class ChannelManager {
+export class ChannelManager extends ChannelReader {
   private signerPromise?: Promise<HDNodeWallet>
   private backendInstance?: ChainBackend
-
-  constructor(
-    readonly config: Config,
-    readonly store: Store,
-    readonly network: NetworkConfig & { name: string },
-    readonly keyName?: string,
-  ) {}
 
   /** The chain backend of this manager's network (created lazily; no I/O). */
   get backend(): ChainBackend {
@@ -61,23 +43,10 @@ export class ChannelManager {
     return this.backendInstance
   }
 
-  /** Our address (from config; does not unlock the key). */
-  get address(): string {
-    return this.config.key(this.keyName).address
-  }
-
   /** The unlocked signer (prompts or reads the passphrase once). @throws {KeystoreError} */
   signer(): Promise<HDNodeWallet> {
     this.signerPromise ??= loadEvmSigner(this.config, this.keyName)
     return this.signerPromise
-  }
-
-  /**
-   * Finds a channel by unique id prefix on this manager's network.
-   * @throws {NotFoundError} @throws {UsageError} ambiguous prefix
-   */
-  channel(prefix: string): ChannelRecord {
-    return this.store.channels.find(prefix, this.network.caip2)
   }
 
   /** Applies a state-machine event and persists the new state. @throws {IllegalTransitionError} */
@@ -242,24 +211,6 @@ export class ChannelManager {
   markClosed(c: ChannelRecord, redeemed: bigint, txHash: string): void {
     this.move(c, 'close', { redeemed, closeTx: txHash })
   }
-
-  // ── reads ────────────────────────────────────────────────────────────────
-
-  /** Status of a channel from the local database (Lotus `PaychStatus`). */
-  statusOf(c: ChannelRecord): ChannelStatus {
-    const best = this.store.vouchers.latestPerLane(c.network, c.id)
-    const spent = best.reduce((s, v) => s + v.amount, 0n)
-    return { channel: c, spent, available: c.deposit > spent ? c.deposit - spent : 0n, vouchers: this.store.vouchers.count(c.network, c.id), best }
-  }
-
-  list(filter: { direction?: 'outbound' | 'inbound'; state?: ChannelState } = {}): ChannelStatus[] {
-    return this.store.channels.list({ network: this.network.caip2, ...filter }).map((c) => this.statusOf(c))
-  }
-}
-
-/** First 10 hex digits of an id, for messages. */
-export function short(id: string): string {
-  return id.slice(0, 10)
 }
 
 function checkedAddress(a: string, what: string): string {

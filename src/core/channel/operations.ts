@@ -4,7 +4,8 @@
  * Rules follow Filecoin paych `UpdateChannelState` and Lotus `paychmgr`.
  */
 import type { ChannelManager } from './manager.js'
-import { short } from './manager.js'
+import type { ChannelReader } from './reader.js'
+import { short } from './reader.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { TxResult } from '../chains/backend.js'
 import { ChannelsError, ChannelStateError, UsageError } from '../errors.js'
@@ -120,7 +121,7 @@ export async function addVoucher(m: ChannelManager, c: ChannelRecord, v: Voucher
 }
 
 /** The best (highest-nonce) voucher of every lane (Lotus `PaychVoucherList` + best). */
-export function bestVouchers(m: ChannelManager, c: ChannelRecord): VoucherRecord[] {
+export function bestVouchers(m: ChannelReader, c: ChannelRecord): VoucherRecord[] {
   return m.store.vouchers.latestPerLane(c.network, c.id)
 }
 
@@ -174,7 +175,7 @@ export interface FullStatus {
 }
 
 /** Computes {@link FullStatus} from the database (no chain access; `sync` refreshes it). */
-export function fullStatus(m: ChannelManager, c: ChannelRecord): FullStatus {
+export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   const all = m.store.vouchers.list(c.network, c.id)
   const best = new Map<bigint, bigint>()
   const acked = new Map<bigint, bigint>()

@@ -5,7 +5,7 @@
  * early still pays in full. It also marks channels that left the chain as closed.
  */
 import type { ChannelManager } from './manager.js'
-import { short } from './manager.js'
+import { short } from './reader.js'
 import { submitVouchers } from './operations.js'
 
 export interface SettlerEvent {

@@ -1,0 +1,59 @@
+/**
+ * The read-only half of the channel manager: finding channels and computing their
+ * status from the database. It loads no chain library, so commands that only read
+ * (`status`, `list`, `voucher list|best`) start fast; {@link ChannelManager} extends it.
+ */
+import type { Config, NetworkConfig } from '../config.js'
+import type { Store, ChannelRecord, VoucherRecord } from '../store/index.js'
+import type { ChannelState } from './state.js'
+
+/** What `status` reports (after Lotus `PaychStatus`). Amounts in base units. */
+export interface ChannelStatus {
+  channel: ChannelRecord
+  /** Sum of the latest voucher amount of every lane (what the payee can redeem). */
+  spent: bigint
+  /** `deposit − spent`: what can still be paid. */
+  available: bigint
+  /** Number of vouchers stored. */
+  vouchers: number
+  /** Best voucher per lane. */
+  best: VoucherRecord[]
+}
+
+export class ChannelReader {
+  constructor(
+    readonly config: Config,
+    readonly store: Store,
+    readonly network: NetworkConfig & { name: string },
+    readonly keyName?: string,
+  ) {}
+
+  /** Our address (from config; does not unlock the key). */
+  get address(): string {
+    return this.config.key(this.keyName).address
+  }
+
+  /**
+   * Finds a channel by unique id prefix on this network.
+   * @throws {NotFoundError} @throws {UsageError} ambiguous prefix
+   */
+  channel(prefix: string): ChannelRecord {
+    return this.store.channels.find(prefix, this.network.caip2)
+  }
+
+  /** Status of a channel from the local database (Lotus `PaychStatus`). */
+  statusOf(c: ChannelRecord): ChannelStatus {
+    const best = this.store.vouchers.latestPerLane(c.network, c.id)
+    const spent = best.reduce((s, v) => s + v.amount, 0n)
+    return { channel: c, spent, available: c.deposit > spent ? c.deposit - spent : 0n, vouchers: this.store.vouchers.count(c.network, c.id), best }
+  }
+
+  list(filter: { direction?: 'outbound' | 'inbound'; state?: ChannelState } = {}): ChannelStatus[] {
+    return this.store.channels.list({ network: this.network.caip2, ...filter }).map((c) => this.statusOf(c))
+  }
+}
+
+/** First 10 hex digits of an id, for messages. */
+export function short(id: string): string {
+  return id.slice(0, 10)
+}
