@@ -66,42 +66,58 @@ export function anvilBinary(): string {
  * @throws {ChannelsError} anvil missing · {@link NetworkError} it did not come up in 30 s
  */
 export async function startAnvil(o: { port?: number; chainId?: number } = {}): Promise<AnvilNode> {
-  const port = o.port ?? (await freePort())
+  const bin = anvilBinary()
   const chainId = o.chainId ?? 31337
-  const child = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--silent'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()))
-  const rpcUrl = `http://127.0.0.1:${port}`
+  for (let attempt = 0; ; attempt++) {
+    const port = o.port ?? (await freePort())
+    const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--silent'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr!.on('data', (d) => (stderr += d))
+    const exited = new Promise<void>((ok) => child.once('exit', () => ok()))
+    const stop = async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL')
+        await exited
+      }
+    }
+    const rpcUrl = `http://127.0.0.1:${port}`
+    try {
+      await waitReady(child, rpcUrl, chainId, () => stderr)
+      return { rpcUrl, port, chainId, process: child, stop }
+    } catch (err) {
+      await stop()
+      // Another process may have taken a free port between freePort() and anvil's bind.
+      if (o.port === undefined && attempt < 2 && /address already in use/i.test(stderr)) continue
+      throw err
+    }
+  }
+}
+
+/** Waits until anvil answers `eth_chainId` with `chainId`. @throws {NetworkError} */
+async function waitReady(child: ChildProcess, rpcUrl: string, chainId: number, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 30_000
   for (;;) {
-    if (child.exitCode !== null) throw new NetworkError(`anvil exited with code ${child.exitCode}: ${stderr.trim()}`)
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new NetworkError(`anvil exited (${child.exitCode ?? child.signalCode}) before answering: ${stderr().trim()}`)
+    }
+    let id: string | undefined
     try {
       const r = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' })
-      if (r.ok) break
+      id = ((await r.json()) as { result?: string }).result
     } catch {
       /* not up yet */
     }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new NetworkError(`anvil did not answer on ${rpcUrl} within 30 s.`)
+    if (id !== undefined) {
+      if (Number(id) !== chainId) throw new NetworkError(`anvil at ${rpcUrl} reports chain ${Number(id)}, expected ${chainId}.`)
+      return
     }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return {
-    rpcUrl,
-    port,
-    chainId,
-    process: child,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      }
-    },
+    if (Date.now() > deadline) throw new NetworkError(`anvil did not answer on ${rpcUrl} within 30 s: ${stderr().trim()}`)
+    await new Promise((r) => setTimeout(r, 50))
   }
 }
 

@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Contract, ContractFactory, JsonRpcProvider, Wallet, ethers, type InterfaceAbi, type Signer } from 'ethers';
 import { ANVIL_KEYS, REPO_ROOT } from './anvil.js';
+import { deployPaymentChannels as deployCreate2 } from '../../src/core/chains/evm/deploy.js';
 
 /** Arachnid's deterministic deployment proxy, preinstalled on anvil. */
 export const CREATE2_PROXY = '0x4e59b44847b379578588920cA78FbF26c0B4956C';
@@ -49,25 +50,16 @@ export function wallets(p: JsonRpcProvider, n: number = ANVIL_KEYS.length): Wall
 }
 
 /**
- * Deploys PaymentChannels with CREATE2 through the deterministic deployment proxy, salt zero,
- * so it lands at the same address on every chain. Idempotent: returns the existing
- * deployment when the address already has code.
- * @throws {Error} when the proxy is absent or the deployment leaves no code
+ * Deploys PaymentChannels with CREATE2 through the deterministic deployment proxy, salt
+ * zero, with the wallet's own deploy code (src/core/chains/evm/deploy.ts), so it lands at
+ * the same address on every chain. Idempotent.
+ * @throws when the proxy is absent or the deployment leaves no code
  */
-export async function deployPaymentChannels(signer: Signer, salt: string = ZERO_SALT): Promise<Contract> {
-  const p = signer.provider;
+export async function deployPaymentChannels(signer: Signer): Promise<Contract> {
+  const p = signer.provider as JsonRpcProvider | null;
   if (!p) throw new Error('deployPaymentChannels: signer has no provider');
-  if ((await p.getCode(CREATE2_PROXY)) === '0x') {
-    throw new Error(`no deterministic deployment proxy at ${CREATE2_PROXY} on this chain; deploy it first`);
-  }
-  const { abi, bytecode } = artifact('PaymentChannels');
-  const address = ethers.getCreate2Address(CREATE2_PROXY, salt, ethers.keccak256(bytecode));
-  if ((await p.getCode(address)) === '0x') {
-    const tx = await signer.sendTransaction({ to: CREATE2_PROXY, data: ethers.concat([salt, bytecode]) });
-    await tx.wait();
-    if ((await p.getCode(address)) === '0x') throw new Error(`CREATE2 deployment left no code at ${address}`);
-  }
-  return new Contract(address, abi, signer);
+  const { address } = await deployCreate2(signer, p);
+  return new Contract(address, artifact('PaymentChannels').abi, signer);
 }
 
 /** Deploys contract `name` with plain CREATE. */
