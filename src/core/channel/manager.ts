@@ -99,11 +99,15 @@ export class ChannelManager extends ChannelReader {
   }
 
   /** Outbound open channels to `payee` that can still pay `minAvailable`, fullest first. */
-  payableChannels(payee: string, minAvailable: bigint, asset = ZeroAddress): ChannelStatus[] {
+  payableChannels(payee: string, minAvailable: bigint, asset = ZeroAddress): { channel: ChannelRecord; available: bigint }[] {
+    // On the pay path: only the latest voucher per lane is read, never every voucher.
     return this.store.channels
       .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: getAddress(payee), asset })
       .filter((c) => c.contract === this.backend.contract)
-      .map((c) => this.statusOf(c))
+      .map((c) => {
+        const spent = this.store.vouchers.latestPerLane(c.network, c.id).reduce((s, v) => s + v.amount, 0n)
+        return { channel: c, available: c.deposit > spent ? c.deposit - spent : 0n }
+      })
       .filter((s) => s.available >= minAvailable)
       .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
   }

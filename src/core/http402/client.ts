@@ -104,7 +104,8 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
       channel = await openChannel()
       voucher = await m.createVoucher(channel, next)
     }
-    const type = m.store.vouchers.list(channel.network, channel.id).some((v) => v.delivered) ? 'voucher' : 'open'
+    // The first voucher of a channel announces it ("open"); the paywall treats both alike.
+    const type = voucher.lane === 0n && voucher.nonce === 1n ? 'open' : 'voucher'
     const res = await send(target, o, encodePaymentSignature(entry, { type, channelId: channel.id, voucher }))
     if (res.statusCode !== 402) {
       const receiptHeader = res.headers[HEADER.response]
