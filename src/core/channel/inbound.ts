@@ -13,7 +13,7 @@ import type { ChannelManager } from './manager.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { groupCommit } from '../store/group-commit.js'
 import { ChannelsError, ChannelStateError, ExitCode } from '../errors.js'
-import { ZERO_HASH, recoverVoucherSigner, type Voucher } from './voucher.js'
+import { ZERO_HASH, recoverVoucherSigner, spentAcrossLanes, type Voucher } from './voucher.js'
 import { short } from './reader.js'
 
 /** Why a voucher was refused; `corrective` ones carry our state so the payer can resync. */
@@ -87,8 +87,7 @@ export async function acceptVoucher(m: ChannelManager, v: Voucher, price: bigint
   if (signer !== channel.payer) throw new VoucherRefusedError(`Voucher signed by ${signer}, not by the payer ${channel.payer}.`, 'wrong_signer')
 
   // A voucher above the deposit we know may follow a top-up: re-read the chain once.
-  const totalFor = (c: ChannelRecord) =>
-    m.store.vouchers.latestPerLane(c.network, c.id).filter((x) => x.lane !== v.lane).reduce((s, x) => s + x.amount, 0n) + v.amount
+  const totalFor = (c: ChannelRecord) => spentAcrossLanes(m.store.vouchers.latestPerLane(c.network, c.id), v.lane) + v.amount
   if (totalFor(channel) > channel.deposit) {
     const on = await m.backend.getChannel(channel.id)
     if (on && on.deposit > channel.deposit) {
@@ -105,7 +104,7 @@ export async function acceptVoucher(m: ChannelManager, v: Voucher, price: bigint
     if (last && v.nonce <= last.nonce) {
       throw new VoucherRefusedError(`Nonce ${v.nonce} on lane ${v.lane} is not above the last accepted ${last.nonce}.`, 'nonce_too_low', { channel: ch, last })
     }
-    const total = lanes.filter((x) => x.lane !== v.lane).reduce((s, x) => s + x.amount, 0n) + v.amount
+    const total = spentAcrossLanes(lanes, v.lane) + v.amount
     if (last && v.amount < last.amount) {
       throw new VoucherRefusedError(`Amount ${v.amount} is below the lane's last ${last.amount}.`, 'amount_decreased', { channel: ch, last })
     }

@@ -15,9 +15,9 @@ import { loadEvmSigner } from '../keys/wallet.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, UsageError } from '../errors.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
 import { ChannelReader, short, type ChannelStatus } from './reader.js'
+import { ZERO_HASH, signVoucher, spentAcrossLanes, type Voucher } from './voucher.js'
 
 export { ChannelReader, short, type ChannelStatus }
-import { ZERO_HASH, signVoucher, type Voucher } from './voucher.js'
 
 export interface OpenRequest {
   payee: string
@@ -105,7 +105,7 @@ export class ChannelManager extends ChannelReader {
       .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: getAddress(payee), asset })
       .filter((c) => c.contract === this.backend.contract)
       .map((c) => {
-        const spent = this.store.vouchers.latestPerLane(c.network, c.id).reduce((s, v) => s + v.amount, 0n)
+        const spent = spentAcrossLanes(this.store.vouchers.latestPerLane(c.network, c.id))
         return { channel: c, available: c.deposit > spent ? c.deposit - spent : 0n }
       })
       .filter((s) => s.available >= minAvailable)
@@ -134,7 +134,7 @@ export class ChannelManager extends ChannelReader {
       const amount = target(previous, ch.charged)
       // Equal is allowed: a new nonce re-spends credit the payee did not charge.
       if (amount < previous) throw new UsageError(`The new amount ${amount} is below the lane's previous ${previous}.`)
-      const others = this.store.vouchers.latestPerLane(ch.network, ch.id).filter((v) => v.lane !== lane).reduce((s, v) => s + v.amount, 0n)
+      const others = spentAcrossLanes(this.store.vouchers.latestPerLane(ch.network, ch.id), lane)
       const total = others + amount
       if (total > ch.deposit) {
         throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot cover ${total} (deposit ${ch.deposit}); shortfall ${total - ch.deposit}.`, total - ch.deposit, {
@@ -178,7 +178,7 @@ export class ChannelManager extends ChannelReader {
    * @throws {ChannelStateError} before `settleAt` (says when it will be possible)
    */
   async collect(c: ChannelRecord): Promise<{ tx: TxResult }> {
-    if (c.state !== 'settling' && c.state !== 'settled') transition(c.state, 'collect')
+    transition(c.state, 'collect')
     const on = await this.backend.getChannel(c.id)
     if (!on) throw new ChannelStateError(`Channel ${short(c.id)} is not on chain any more; run \`channels sync\`.`)
     const now = await this.backend.now()
@@ -187,8 +187,7 @@ export class ChannelManager extends ChannelReader {
       throw new ChannelStateError(`Channel ${short(c.id)} cannot be collected yet; possible ${when}.`, { data: { settleAt: on.settleAt, now } })
     }
     const tx = await this.backend.collect(await this.signer(), c.id)
-    if (c.state === 'settling') this.move(c, 'elapse')
-    this.store.channels.update(c.network, c.id, { state: 'closed', redeemed: on.redeemed, closeTx: tx.hash })
+    this.move(c, 'collect', { redeemed: on.redeemed, closeTx: tx.hash })
     return { tx }
   }
 

@@ -6,6 +6,7 @@
 import type { Config, NetworkConfig } from '../config.js'
 import type { Store, ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { ChannelState } from './state.js'
+import { spentAcrossLanes } from './voucher.js'
 
 /** What `status` reports (after Lotus `PaychStatus`). Amounts in base units. */
 export interface ChannelStatus {
@@ -44,7 +45,7 @@ export class ChannelReader {
   /** Status of a channel from the local database (Lotus `PaychStatus`). */
   statusOf(c: ChannelRecord): ChannelStatus {
     const best = this.store.vouchers.latestPerLane(c.network, c.id)
-    const spent = best.reduce((s, v) => s + v.amount, 0n)
+    const spent = spentAcrossLanes(best)
     return { channel: c, spent, available: c.deposit > spent ? c.deposit - spent : 0n, vouchers: this.store.vouchers.count(c.network, c.id), best }
   }
 

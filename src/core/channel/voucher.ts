@@ -43,6 +43,17 @@ const UINT64_MAX = (1n << 64n) - 1n
 /** Nonces and lanes are stored in SQLite INTEGER columns: keep them below 2^63. */
 const INDEX_MAX = (1n << 63n) - 1n
 
+/**
+ * What a channel owes its payee: the sum of the latest voucher amount of every lane,
+ * optionally leaving one lane out (to add a new voucher for it). Base units.
+ * @param latest - the latest voucher of each lane (`VoucherRepository.latestPerLane`)
+ */
+export function spentAcrossLanes(latest: readonly { lane: bigint; amount: bigint }[], exceptLane?: bigint): bigint {
+  let sum = 0n
+  for (const v of latest) if (v.lane !== exceptLane) sum += v.amount
+  return sum
+}
+
 /** EIP-712 domain of the PaymentChannels contract. */
 export function voucherDomain(chainId: bigint, contract: string) {
   return { name: 'PaymentChannels', version: '1', chainId, verifyingContract: contract }

@@ -82,13 +82,13 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
     opened = { channelId: c.id, tx: c.openTx }
     return c
   }
-  const noChannel = () =>
-    new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${price}.`, price, {
-      metaMessages: ['Rerun with --yes to open one (deposit: --deposit), or open it with `channels open`.'],
-    })
   let channel = m.payableChannels(entry.payTo, price)[0]?.channel
   if (!channel) {
-    if (!o.autoOpen) throw noChannel()
+    if (!o.autoOpen) {
+      throw new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${price}.`, price, {
+        metaMessages: ['Rerun with --yes to open one (deposit: --deposit), or open it with `channels open`.'],
+      })
+    }
     channel = await openChannel()
   }
 
