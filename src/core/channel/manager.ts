@@ -15,7 +15,7 @@ import { loadEvmSigner } from '../keys/wallet.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, UsageError } from '../errors.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
 import { ChannelReader, short, type ChannelStatus } from './reader.js'
-import { ZERO_HASH, signVoucher, spentAcrossLanes, type Voucher } from './voucher.js'
+import { ZERO_HASH, recoverVoucherSigner, signVoucher, spentAcrossLanes, type Voucher } from './voucher.js'
 
 export { ChannelReader, short, type ChannelStatus }
 
@@ -151,12 +151,34 @@ export class ChannelManager extends ChannelReader {
     })
   }
 
-  /** Records what the payee acknowledged: the voucher was delivered and its `charged`. */
-  acknowledge(c: ChannelRecord, v: Voucher, charged: bigint): void {
-    this.store.immediate(() => {
-      this.store.vouchers.markDelivered(c.network, c.id, v.lane, v.nonce)
+  /** Whether `v` is a voucher of channel `c` signed by its payer (this wallet, on the payer's side). */
+  signedByPayer(c: ChannelRecord, v: Voucher): boolean {
+    try {
+      return v.channelId === c.id && recoverVoucherSigner(v, this.backend.chainId, c.contract) === c.payer
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Records the merchant's view of a voucher this wallet signed (a receipt, a corrective
+   * 402, `sync`): marks it delivered, storing it if the database lacks it (restored from
+   * an older copy), and raises `charged` — believed only up to what the vouchers this
+   * wallet signed add up to, since no merchant can have charged more than that.
+   * The caller checks {@link signedByPayer} for vouchers that came from the merchant.
+   * @param charged - the merchant's claim, base units
+   * @returns whether the voucher was new here or `charged` rose
+   */
+  acknowledge(c: ChannelRecord, v: Voucher, charged: bigint): boolean {
+    return this.store.immediate(() => {
+      const known = this.store.vouchers.markDelivered(c.network, c.id, v.lane, v.nonce)
+      if (!known) this.store.vouchers.insert(c.network, v, { delivered: true })
+      const authorized = spentAcrossLanes(this.store.vouchers.latestPerLane(c.network, c.id))
+      const believed = charged < authorized ? charged : authorized
       const ch = this.store.channels.get(c.network, c.id)!
-      if (charged > ch.charged) this.store.channels.update(c.network, c.id, { charged })
+      const raised = believed > ch.charged
+      if (raised) this.store.channels.update(c.network, c.id, { charged: believed })
+      return !known || raised
     })
   }
 

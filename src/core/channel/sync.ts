@@ -12,7 +12,7 @@
 import { request } from 'undici'
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../store/index.js'
-import { recoverVoucherSigner, voucherFromWire } from './voucher.js'
+import { voucherFromWire } from './voucher.js'
 import { deliverVoucher } from '../http402/cooperative.js'
 import { parseBaseUnits } from '../units.js'
 
@@ -118,21 +118,11 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
       report.warnings.push('the merchant claims a newer voucher but sent none readable; ignored')
       return
     }
-    let signer = ''
-    try {
-      signer = recoverVoucherSigner(theirs, m.backend.chainId, c.contract)
-    } catch {
-      /* refused below */
-    }
-    if (theirs.channelId !== c.id || signer !== c.payer || theirs.nonce !== theirNonce) {
+    if (!m.signedByPayer(c, theirs) || theirs.nonce !== theirNonce) {
       report.warnings.push('the merchant claims a voucher this wallet did not sign; ignored')
       return
     }
-    m.store.immediate(() => {
-      m.store.vouchers.insert(c.network, theirs, { delivered: true })
-      const ch = m.store.channels.get(c.network, c.id)!
-      if (charged > ch.charged) m.store.channels.update(c.network, c.id, { charged })
-    })
+    m.acknowledge(c, theirs, charged)
     report.changes.push(`adopted the merchant's voucher nonce ${theirs.nonce} (amount ${theirs.amount}), signed by this wallet`)
   } else if (mine && myNonce > theirNonce) {
     // We committed a voucher the merchant never stored: deliver it so both sides agree.
@@ -143,11 +133,9 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
     } catch (err) {
       report.warnings.push(`could not deliver voucher nonce ${mine.nonce}: ${(err as Error).message}`)
     }
-  } else if (mine && !mine.delivered) {
+  } else if (mine) {
     m.acknowledge(c, mine, charged)
   }
-  const ch = m.store.channels.get(c.network, c.id)!
-  if (charged > ch.charged) m.store.channels.update(c.network, c.id, { charged })
   const last = m.store.vouchers.latest(c.network, c.id, 0n)
   report.merchant = { nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(), charged: charged.toString() }
 }

@@ -14,7 +14,7 @@ import type { ChannelManager } from '../channel/manager.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { ChannelsError, InsufficientFundsError, NetworkError, PaymentRefusedError, PriceTooHighError, UsageError } from '../errors.js'
 import { parseBaseUnits } from '../units.js'
-import { recoverVoucherSigner, voucherFromWire, voucherToWire, type VoucherWire } from '../channel/voucher.js'
+import { voucherFromWire, voucherToWire, type VoucherWire } from '../channel/voucher.js'
 import {
   DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, decodePaymentRequired, decodePaymentResponse, encodePaymentSignature,
   type ChannelRequirement, type PaymentRequired,
@@ -150,25 +150,12 @@ function resync(m: ChannelManager, c: ChannelRecord, mine: VoucherRecord, state:
   } catch {
     return false
   }
-  let signer = ''
-  try {
-    signer = recoverVoucherSigner(theirs, m.backend.chainId, c.contract)
-  } catch {
-    return false
-  }
-  if (theirs.channelId !== c.id || signer !== c.payer || theirs.lane !== mine.lane) return false
+  if (!m.signedByPayer(c, theirs) || theirs.lane !== mine.lane) return false
   // The merchant's `charged` is believed only as far as a voucher this wallet signed
   // authorizes it; its nonce may be below ours (we crashed after it was served, before
   // the receipt) or above (our database was restored from an older copy).
   if (charged > theirs.amount) return false
-  return m.store.immediate(() => {
-    const known = m.store.vouchers.list(c.network, c.id).some((v) => v.lane === theirs.lane && v.nonce === theirs.nonce)
-    if (!known) m.store.vouchers.insert(c.network, theirs, { delivered: true })
-    else m.store.vouchers.markDelivered(c.network, c.id, theirs.lane, theirs.nonce)
-    const ch = m.store.channels.get(c.network, c.id)!
-    if (charged > ch.charged) m.store.channels.update(c.network, c.id, { charged })
-    return !known || charged > ch.charged
-  })
+  return m.acknowledge(c, theirs, charged)
 }
 
 function pickEntry(m: ChannelManager, challenge: PaymentRequired, maxPrice: bigint): ChannelRequirement {

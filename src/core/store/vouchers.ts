@@ -123,8 +123,9 @@ export class VoucherRepository {
     return Number((this.sql.get('SELECT COUNT(*) AS n FROM vouchers WHERE network = ? AND channel_id = ?').get(network, channelId) as { n: number }).n)
   }
 
-  markDelivered(network: string, channelId: string, lane: bigint, nonce: bigint): void {
-    this.sql.get('UPDATE vouchers SET delivered = 1 WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').run(network, channelId, lane, nonce)
+  /** Marks a voucher delivered. @returns whether the voucher is stored */
+  markDelivered(network: string, channelId: string, lane: bigint, nonce: bigint): boolean {
+    return this.sql.get('UPDATE vouchers SET delivered = 1 WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').run(network, channelId, lane, nonce).changes === 1
   }
 
   /**
