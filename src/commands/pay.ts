@@ -35,7 +35,7 @@ export default class Pay extends BaseCommand<typeof Pay> {
     let c
     if (/^https?:\/\//.test(args.target)) {
       const origin = new URL(args.target).origin
-      c = m.list({ direction: 'outbound', state: 'open' }).map((s) => s.channel).find((x) => x.endpoint && new URL(x.endpoint).origin === origin)
+      c = m.boundTo(origin)
       if (!c) throw new NotFoundError(`No open channel is bound to ${origin}.`, { metaMessages: ['Open one with `channels open … --url` or `channels buy`.'] })
     } else c = m.channel(args.target)
     const v = await m.createVoucher(c, (prev) => prev + delta, BigInt(flags.lane))

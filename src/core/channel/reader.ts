@@ -49,6 +49,13 @@ export class ChannelReader {
     return { channel: c, spent, available: c.deposit > spent ? c.deposit - spent : 0n, vouchers: this.store.vouchers.count(c.network, c.id), best }
   }
 
+  /** The open outbound channel bound to a merchant at `origin` (e.g. `http://127.0.0.1:4021`), if any. */
+  boundTo(origin: string): ChannelRecord | undefined {
+    return this.store.channels
+      .list({ network: this.network.caip2, direction: 'outbound', state: 'open' })
+      .find((c) => c.endpoint !== undefined && new URL(c.endpoint).origin === origin)
+  }
+
   list(filter: { direction?: 'outbound' | 'inbound'; state?: ChannelState } = {}): ChannelStatus[] {
     return this.store.channels.list({ network: this.network.caip2, ...filter }).map((c) => this.statusOf(c))
   }

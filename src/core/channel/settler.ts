@@ -30,7 +30,7 @@ export function startSettler(m: ChannelManager, intervalSeconds: number, onEvent
   let running: Promise<SettlerEvent[]> | undefined
   const round = async (): Promise<SettlerEvent[]> => {
     const events: SettlerEvent[] = []
-    const channels = m.list({ direction: 'inbound' }).map((s) => s.channel).filter((c) => c.state === 'open' || c.state === 'settling')
+    const channels = m.store.channels.list({ network: m.network.caip2, direction: 'inbound' }).filter((c) => c.state === 'open' || c.state === 'settling')
     for (const c of channels) {
       try {
         const on = await m.backend.getChannel(c.id)

@@ -143,9 +143,9 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
 /** Syncs every channel of the manager's network that is not final. */
 export async function syncAll(m: ChannelManager): Promise<SyncReport[]> {
   const out: SyncReport[] = []
-  for (const s of m.list()) {
-    if (s.channel.state === 'closed' || s.channel.state === 'failed') continue
-    out.push(await syncChannel(m, s.channel))
+  for (const c of m.store.channels.list({ network: m.network.caip2 })) {
+    if (c.state === 'closed' || c.state === 'failed') continue
+    out.push(await syncChannel(m, c))
   }
   return out
 }

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net'
 import { request as undiciRequest } from 'undici'
 import { ZeroAddress, verifyMessage } from 'ethers'
 import type { ChannelManager } from '../channel/manager.js'
+import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { acceptVoucher, refundCharge, VoucherRefusedError } from '../channel/inbound.js'
 import { voucherToWire } from '../channel/voucher.js'
 import { ChannelsError } from '../errors.js'
@@ -114,12 +115,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     } catch (err) {
       if (err instanceof VoucherRefusedError) {
         const c = err.corrective
-        const state = c && {
-          channelId: c.channel.id, lane: payload.voucher.lane.toString(), nonce: (c.last?.nonce ?? 0n).toString(),
-          amount: (c.last?.amount ?? 0n).toString(), charged: c.channel.charged.toString(),
-          ...(c.last ? { voucher: voucherToWire(c.last) } : {}),
-        }
-        return challenge(res, url.href, err.message, state)
+        return challenge(res, url.href, err.message, c && channelState(c.channel, payload.voucher.lane, c.last))
       }
       if (err instanceof ChannelsError && err.exitCode === 6) return json(res, 503, { error: err.shortMessage })
       throw err
@@ -188,8 +184,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       const lane = BigInt(laneParam)
       const last = m.store.vouchers.latest(c.network, c.id, lane)
       return json(res, 200, {
-        channelId: c.id, lane: lane.toString(), nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(),
-        charged: c.charged.toString(), state: c.state, ...(last ? { voucher: voucherToWire(last) } : {}),
+        ...channelState(c, lane, last), state: c.state,
       })
     }
     if (req.method === 'POST' && sub === '/voucher') {
@@ -261,6 +256,14 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     url: `http://${addr.address}:${addr.port}`,
     server,
     close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()) }),
+  }
+}
+
+/** The merchant's view of one lane of a channel (corrective 402 and `GET …/channels/<id>`). */
+function channelState(c: ChannelRecord, lane: bigint, last?: VoucherRecord): ChannelStateWire {
+  return {
+    channelId: c.id, lane: lane.toString(), nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(),
+    charged: c.charged.toString(), ...(last ? { voucher: voucherToWire(last) } : {}),
   }
 }
 
