@@ -66,6 +66,18 @@ describe('serve --upstream', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).path).toBe('/anything/else');
   });
 
+  it('pay <merchant url> finds the bound channel and delivers a top-up voucher (charged unchanged)', async () => {
+    const before = (await payee.run(['list', '--inbound', '--json'])).json.channels[0];
+    const r = await payer.run(['pay', serve.url, '100', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ channelId: before.channelId, paid: '100', delivered: true, charged: before.charged });
+    const after = (await payee.run(['list', '--inbound', '--json'])).json.channels[0];
+    expect(BigInt(after.spent)).toBe(BigInt(before.spent) + 100n);
+    const none = await payer.run(['pay', 'http://127.0.0.1:9', '100', '--json']);
+    expect(none.code).toBe(2);
+    expect(none.json.error.message).toMatch(/No open channel is bound to http:\/\/127.0.0.1:9/);
+  });
+
   it('an upstream failure is not charged: the next purchase pays no more than before', async () => {
     const before = await payee.run(['list', '--inbound', '--json']);
     const charged = BigInt(before.json.channels[0].charged);
