@@ -2,7 +2,7 @@
 // npm run bench [-- --json]: performance figures measured side by side in one run on
 // this machine, against a real anvil and a real `channels serve` (durable SQLite).
 // Never part of npm test; prints ratios, asserts nothing.
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -14,15 +14,14 @@ import {
   Config, Store, ChannelManager, createKey, startAnvil, prepareDevnet, buy, signVoucher, voucherDigest,
   decodePaymentRequired, encodePaymentSignature, contractAddress, ZERO_HASH, recoverVoucherSigner, verifierBackend, loadEvmSigner,
 } from '../dist/index.js'
+import { BIN, children, startChannels, stopAll } from './processes.mjs'
 
 const JSON_OUT = process.argv.includes('--json')
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = join(ROOT, 'bin', 'run.js')
 const PRICE = 1000n
 const PASSWORD = 'bench-password'
 const log = (...a) => { if (!JSON_OUT) console.log(...a) }
 const tmp = mkdtempSync(join(tmpdir(), 'channels-bench-'))
-const children = []
 process.env.CHANNELS_PASSWORD = PASSWORD
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] }
@@ -35,17 +34,8 @@ function timeCmd(args, env = {}) {
   return performance.now() - t
 }
 
-function startServe(home, rpcUrl) {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--price', String(PRICE), '--json', '--min-settle-delay', '60'], {
-      env: { ...process.env, CHANNELS_HOME: home, CHANNELS_RPC_URL: rpcUrl }, stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    children.push(c)
-    let out = ''
-    c.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0])) })
-    c.once('exit', (code) => reject(new Error(`serve exited ${code}`)))
-  })
-}
+const startServe = (home, rpcUrl) =>
+  startChannels(['serve', '--port', '0', '--price', String(PRICE), '--json', '--min-settle-delay', '60'], { CHANNELS_HOME: home, CHANNELS_RPC_URL: rpcUrl })
 
 async function main() {
   const anvil = await startAnvil()
@@ -231,12 +221,6 @@ async function main() {
 try {
   await main()
 } finally {
-  // Stop every process this run started and wait for each to be gone (SIGKILL after 5 s).
-  await Promise.all(children.map((c) => new Promise((done) => {
-    if (c.exitCode !== null || c.signalCode !== null) return done()
-    const kill = setTimeout(() => c.kill('SIGKILL'), 5000)
-    c.once('exit', () => { clearTimeout(kill); done() })
-    c.kill('SIGTERM')
-  })))
+  await stopAll()
   rmSync(tmp, { recursive: true, force: true })
 }

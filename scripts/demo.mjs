@@ -2,21 +2,18 @@
 // npm run demo: a real local chain (anvil via `channels devnet`), a real paywall
 // (`channels serve`), the real `channels buy` 24 times over one payment channel, a
 // cooperative close, and a table whose numbers reconcile to the wei, read from the chain.
-import { spawn, execFile } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Table from 'cli-table3'
 import { JsonRpcProvider, Wallet, parseEther, formatEther } from 'ethers'
-import { ANVIL_DEV_KEY } from '../dist/core/devnet.js'
-import { freePort } from '../dist/core/devnet.js'
+import { ANVIL_DEV_KEY, freePort } from '../dist/core/devnet.js'
+import { BIN, startChannels, stopAll } from './processes.mjs'
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js')
 const PURCHASES = 24
 const PRICE = 1_000_000_000_000n // wei per request (0.000001 ETH)
-const started = []
 const tmp = mkdtempSync(join(tmpdir(), 'channels-demo-'))
 const password = randomBytes(16).toString('hex')
 
@@ -30,29 +27,13 @@ function run(home, args, env = {}) {
 }
 const runJson = async (...a) => JSON.parse(await run(...a))
 
-/** Starts a long-running `channels` command and resolves with its first JSON line. */
-function background(home, args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CHANNELS_HOME: home, CHANNELS_PASSWORD: password, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-    started.push(child)
-    let out = ''
-    child.stdout.on('data', (d) => {
-      out += d
-      const nl = out.indexOf('\n')
-      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)))
-    })
-    child.once('exit', (code) => reject(new Error(`channels ${args[0]} exited with ${code}`)))
-  })
-}
-
-async function stopAll() {
-  await Promise.all(started.map((c) => new Promise((ok) => {
-    if (c.exitCode !== null || c.signalCode !== null) return ok()
-    c.once('exit', ok)
-    c.kill('SIGTERM')
-  })))
+async function cleanUp() {
+  await stopAll()
   rmSync(tmp, { recursive: true, force: true })
 }
+
+/** Starts a long-running `channels` command in `home` and resolves with its ready line. */
+const background = (home, args, env) => startChannels(args, { CHANNELS_HOME: home, CHANNELS_PASSWORD: password, ...env })
 
 async function main() {
   const step = (s) => console.log(`\n▸ ${s}`)
@@ -131,10 +112,10 @@ async function main() {
 
 try {
   await main()
-  await stopAll()
+  await cleanUp()
   console.log('\nDemo finished; every process it started is stopped.')
 } catch (err) {
   console.error(`\ndemo failed: ${err.message}`)
-  await stopAll()
+  await cleanUp()
   process.exit(1)
 }
