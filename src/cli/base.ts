@@ -9,6 +9,7 @@ import { Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
 import type { ChannelManager } from '../core/channel/manager.js'
+import type { BitcoinChannelManager } from '../core/channel/bitcoin.js'
 import { ChannelReader } from '../core/channel/reader.js'
 import { ChannelsError, ExitCode } from '../core/errors.js'
 
@@ -33,6 +34,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private walletStore?: Store
   private walletReader?: ChannelReader
   private walletManager?: ChannelManager
+  private walletBitcoin?: BitcoinChannelManager
 
   /** Before 20.19, Node.js cannot require() conf when a command first writes the config: load it now. */
   protected override async init(): Promise<void> {
@@ -83,6 +85,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.walletManager = new ChannelManager(...this.walletArgs())
     }
     return this.walletManager
+  }
+
+  /** Whether `--network` names a Bitcoin-family network (two1 channels over Bitcoin Core RPC). */
+  protected get isBitcoin(): boolean {
+    return this.walletArgs()[2].kind === 'bitcoin'
+  }
+
+  /** The Bitcoin channel manager for `--network`/`--rpc-url`/`--key` (loaded on demand). */
+  protected async bitcoin(): Promise<BitcoinChannelManager> {
+    if (!this.walletBitcoin) {
+      const { BitcoinChannelManager } = await import('../core/channel/bitcoin.js')
+      this.walletBitcoin = new BitcoinChannelManager(...this.walletArgs())
+    }
+    return this.walletBitcoin
   }
 
   /** Progress on stderr, only for humans at a terminal. */

@@ -12,7 +12,7 @@ const ZeroAddress = '0x0000000000000000000000000000000000000000'
 
 /** Human amount for an asset: native amounts in eth, tokens in base units. */
 export function amount(value: bigint, asset: string = ZeroAddress): string {
-  return asset === ZeroAddress ? formatUnits(value, 18, 'eth') : `${value} units`
+  return asset === ZeroAddress ? formatUnits(value, 18, 'eth') : asset === 'sat' ? `${value} sat` : `${value} units`
 }
 
 /** The `--json` shape of a channel's status. */
@@ -35,6 +35,7 @@ export function statusJson(s: ChannelStatus) {
     vouchers: s.vouchers,
     settleDelay: c.settleDelay,
     settleAt: c.settleAt ?? null,
+    expiry: c.expiry ?? null,
     endpoint: c.endpoint ?? null,
     openTx: c.openTx ?? null,
     closeTx: c.closeTx ?? null,

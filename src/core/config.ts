@@ -13,16 +13,39 @@ import type Conf from 'conf'
 import envPaths from 'env-paths'
 import { ChannelsError, UsageError, NotFoundError } from './errors.js'
 
+/**
+ * Address and key prefixes of a Bitcoin-family chain (Bitcoin Core's
+ * `base58Prefixes`, `bech32_hrp`), plus the BIP44 coin type of its keys.
+ */
+export interface BitcoinParamsConfig {
+  /** Bech32 human-readable part (`bc`, `tb`, `bcrt`, `rltc`). */
+  bech32: string
+  /** Base58 version byte of P2PKH addresses. */
+  pubKeyHash: number
+  /** Base58 version byte of P2SH addresses. */
+  scriptHash: number
+  /** Version byte of WIF keys. */
+  wif: number
+  /** BIP44 coin type of the channel key path m/84'/<coinType>'/0'/0/0: 0 on Bitcoin mainnet, 1 on test networks. */
+  coinType: number
+}
+
 /** A chain the wallet can use. */
 export interface NetworkConfig {
-  /** Backend family. */
-  kind: 'evm'
-  /** CAIP-2 id, e.g. `eip155:31337`. */
+  /** Backend family: `evm` (PaymentChannels contract) or `bitcoin` (two1 CLTV channels over Bitcoin Core RPC). */
+  kind: 'evm' | 'bitcoin'
+  /** CAIP-2 id, e.g. `eip155:31337`, `bip122:000000000019d6689c085ae165831e93`. */
   caip2: string
-  /** JSON-RPC URL of a node. */
+  /** JSON-RPC URL of a node (Bitcoin: `http://user:password@host:port`, or with `rpcCookieFile`). */
   rpcUrl: string
-  /** Address of the PaymentChannels contract; default: the deterministic CREATE2 address. */
+  /** EVM: address of the PaymentChannels contract; default: the deterministic CREATE2 address. */
   contract?: string
+  /** Bitcoin: address prefixes and coin type (required for `kind: bitcoin`). */
+  bitcoin?: BitcoinParamsConfig
+  /** Bitcoin: path of the node's `.cookie` file when the URL carries no credentials. */
+  rpcCookieFile?: string
+  /** Bitcoin: fee rate when the node has no estimate, sat/vB (default 2). */
+  fallbackFeeRate?: number
 }
 
 /** Where a key's secret is kept. */
@@ -32,6 +55,8 @@ export type KeystoreKind = 'keychain' | 'file'
 export interface KeyRecord {
   /** EVM address (EIP-55) derived at m/44'/60'/0'/0/0. */
   address: string
+  /** Bitcoin channel pubkeys (compressed, hex) at m/84'/<coin type>'/0'/0/0, keyed by coin type ("0", "1"). */
+  bitcoinPubkeys?: Record<string, string>
   keystore: KeystoreKind
   /** Unix seconds. */
   createdAt: number
@@ -82,10 +107,23 @@ const SCHEMA = {
       type: 'object',
       required: ['kind', 'caip2', 'rpcUrl'],
       properties: {
-        kind: { enum: ['evm'] },
+        kind: { enum: ['evm', 'bitcoin'] },
         caip2: { type: 'string', pattern: '^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$' },
         rpcUrl: { type: 'string', pattern: '^(https?|wss?)://' },
         contract: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$' },
+        bitcoin: {
+          type: 'object',
+          required: ['bech32', 'pubKeyHash', 'scriptHash', 'wif', 'coinType'],
+          properties: {
+            bech32: { type: 'string', pattern: '^[a-z]{1,16}$' },
+            pubKeyHash: { type: 'integer', minimum: 0 },
+            scriptHash: { type: 'integer', minimum: 0 },
+            wif: { type: 'integer', minimum: 0 },
+            coinType: { type: 'integer', minimum: 0 },
+          },
+        },
+        rpcCookieFile: { type: 'string', minLength: 1 },
+        fallbackFeeRate: { type: 'integer', minimum: 1 },
       },
     },
   },
@@ -96,6 +134,7 @@ const SCHEMA = {
       required: ['address', 'keystore', 'createdAt'],
       properties: {
         address: { type: 'string' },
+        bitcoinPubkeys: { type: 'object', additionalProperties: { type: 'string', pattern: '^0[23][0-9a-f]{64}$' } },
         keystore: { enum: ['keychain', 'file'] },
         createdAt: { type: 'integer' },
       },

@@ -20,6 +20,11 @@ const UNITS: Record<string, number> = {
   ltc: 8,
 }
 
+/** Units of each chain family; a unit of the other family is refused when the family is known. */
+const FAMILY_UNITS: Record<'evm' | 'bitcoin', string[]> = { evm: ['wei', 'gwei', 'eth', 'ether'], bitcoin: ['sat', 'sats', 'btc', 'ltc'] }
+/** Bitcoin amounts never exceed 21 million coins: 2.1 × 10^15 satoshis. */
+export const MAX_SATOSHIS = 2_100_000_000_000_000n
+
 const AMOUNT = /^(\d+)(?:\.(\d+))?\s*([a-z]*)$/i
 
 /**
@@ -32,11 +37,12 @@ const AMOUNT = /^(\d+)(?:\.(\d+))?\s*([a-z]*)$/i
  *
  * @param input - text as typed by a user or read from config
  * @param what - name of the value, used in error messages (e.g. `"--deposit"`)
+ * @param family - the network's family: its units only, and at most 21 million coins on Bitcoin
  * @returns the amount in base units
  * @throws {UsageError} naming the bad value
  * @example parseAmount('0.5eth') // 500000000000000000n
  */
-export function parseAmount(input: string, what = 'amount'): bigint {
+export function parseAmount(input: string, what = 'amount', family?: 'evm' | 'bitcoin'): bigint {
   const text = input.trim()
   const m = AMOUNT.exec(text)
   if (!m) {
@@ -57,11 +63,17 @@ export function parseAmount(input: string, what = 'amount'): bigint {
       metaMessages: [`Known units: ${Object.keys(UNITS).join(', ')}.`],
     })
   }
+  if (family && unit && !FAMILY_UNITS[family].includes(unit)) {
+    throw new UsageError(`Invalid ${what} "${input}": ${unit} is not a unit of this ${family === 'evm' ? 'EVM' : 'Bitcoin-family'} network.`, {
+      metaMessages: [`Use ${FAMILY_UNITS[family].join(', ')} or base units.`],
+    })
+  }
   if (frac.length > decimals) {
     throw new UsageError(`Invalid ${what} "${input}": ${unit} has at most ${decimals} decimals.`)
   }
   const value = BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0')
   if (value > MAX_UINT256) throw new UsageError(`Invalid ${what} "${input}": above 2^256 − 1.`)
+  if (family === 'bitcoin' && value > MAX_SATOSHIS) throw new UsageError(`Invalid ${what} "${input}": above 21 million coins.`)
   return value
 }
 

@@ -15,6 +15,7 @@ import { loadEvmSigner } from '../keys/wallet.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, UsageError } from '../errors.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
 import { ChannelReader, short, type ChannelStatus } from './reader.js'
+import { acknowledgeVoucher } from './acknowledge.js'
 import { ZERO_HASH, recoverVoucherSigner, signVoucher, spentAcrossLanes, type Voucher } from './voucher.js'
 
 export { ChannelReader, short, type ChannelStatus }
@@ -160,26 +161,9 @@ export class ChannelManager extends ChannelReader {
     }
   }
 
-  /**
-   * Records the merchant's view of a voucher this wallet signed (a receipt, a corrective
-   * 402, `sync`): marks it delivered, storing it if the database lacks it (restored from
-   * an older copy), and raises `charged` — believed only up to what the vouchers this
-   * wallet signed add up to, since no merchant can have charged more than that.
-   * The caller checks {@link signedByPayer} for vouchers that came from the merchant.
-   * @param charged - the merchant's claim, base units
-   * @returns whether the voucher was new here or `charged` rose
-   */
+  /** Records the merchant's view of a voucher this wallet signed (see {@link acknowledgeVoucher}). */
   acknowledge(c: ChannelRecord, v: Voucher, charged: bigint): boolean {
-    return this.store.immediate(() => {
-      const known = this.store.vouchers.markDelivered(c.network, c.id, v.lane, v.nonce)
-      if (!known) this.store.vouchers.insert(c.network, v, { delivered: true })
-      const authorized = spentAcrossLanes(this.store.vouchers.latestPerLane(c.network, c.id))
-      const believed = charged < authorized ? charged : authorized
-      const ch = this.store.channels.get(c.network, c.id)!
-      const raised = believed > ch.charged
-      if (raised) this.store.channels.update(c.network, c.id, { charged: believed })
-      return !known || raised
-    })
+    return acknowledgeVoucher(this.store, c, v, charged)
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { ChannelManager } from './manager.js'
 import type { ChannelReader } from './reader.js'
-import { short } from './reader.js'
+import { availableOf, short } from './reader.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { TxResult } from '../chains/backend.js'
 import { ChannelsError, ChannelStateError, UsageError } from '../errors.js'
@@ -197,6 +197,6 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
     reserved,
     spent,
     redeemed: c.redeemed,
-    available: confirmed > spent ? confirmed - spent : 0n,
+    available: availableOf(c, spent, confirmed),
   }
 }

@@ -46,7 +46,7 @@ export class ChannelReader {
   statusOf(c: ChannelRecord): ChannelStatus {
     const best = this.store.vouchers.latestPerLane(c.network, c.id)
     const spent = spentAcrossLanes(best)
-    return { channel: c, spent, available: c.deposit > spent ? c.deposit - spent : 0n, vouchers: this.store.vouchers.count(c.network, c.id), best }
+    return { channel: c, spent, available: availableOf(c, spent), vouchers: this.store.vouchers.count(c.network, c.id), best }
   }
 
   /** The open outbound channel bound to a merchant at `origin` (e.g. `http://127.0.0.1:4021`), if any. */
@@ -59,6 +59,15 @@ export class ChannelReader {
   list(filter: { direction?: 'outbound' | 'inbound'; state?: ChannelState } = {}): ChannelStatus[] {
     return this.store.channels.list({ network: this.network.caip2, ...filter }).map((c) => this.statusOf(c))
   }
+}
+
+/**
+ * What a channel can still pay, base units: `deposit − spent`; on Bitcoin also less
+ * the fee every payment leaves for the close (`bitcoin.closeFee`).
+ */
+export function availableOf(c: ChannelRecord, spent: bigint, deposit = c.deposit): bigint {
+  const left = deposit - spent - (c.bitcoin ? BigInt(c.bitcoin.closeFee) : 0n)
+  return left > 0n ? left : 0n
 }
 
 /** First 10 hex digits of an id, for messages. */

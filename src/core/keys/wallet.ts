@@ -14,6 +14,22 @@ import { readPassphrase } from './passphrase.js'
 /** EVM derivation path of a key (BIP44, coin type 60). */
 export const EVM_PATH = "m/44'/60'/0'/0/0"
 
+/** Bitcoin channel key path (BIP84): coin type 0 on Bitcoin mainnet, 1 on test networks (DESIGN §8). */
+export const bitcoinPath = (coinType: number): string => `m/84'/${coinType}'/0'/0/0`
+
+/** The Bitcoin channel key of a mnemonic (bip32 over the BIP39 seed). */
+export async function bitcoinKeyOf(phrase: string, coinType: number) {
+  const { BIP32 } = await import('../chains/bitcoin/ecc.js')
+  return BIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrase).computeSeed().slice(2), 'hex')).derivePath(bitcoinPath(coinType))
+}
+
+/** Pubkeys recorded for coin types 0 and 1, so `keys show` and the paywall need no unlock. */
+async function bitcoinPubkeysOf(phrase: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const coin of [0, 1]) out[String(coin)] = Buffer.from((await bitcoinKeyOf(phrase, coin)).publicKey).toString('hex')
+  return out
+}
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 /** What `keys list`/`keys show` print about a key. */
@@ -21,6 +37,8 @@ export interface KeyInfo {
   name: string
   /** EIP-55 address. */
   address: string
+  /** Bitcoin channel pubkeys by coin type (absent for keys made before they were recorded). */
+  bitcoinPubkeys?: Record<string, string>
   keystore: KeystoreKind
   /** Path of the key file (file keystore only). */
   file?: string
@@ -48,7 +66,7 @@ export async function createKey(config: Config, name: string, kind?: KeystoreKin
   const wallet = HDNodeWallet.fromPhrase(phrase, undefined, EVM_PATH)
   if (keystore === 'keychain') keychainStore(config.home, name, phrase)
   else await fileStore(config.home, name, phrase, await readPassphrase(`new key "${name}"`, true))
-  config.addKey(name, { address: wallet.address, keystore, createdAt: Math.floor(Date.now() / 1000) })
+  config.addKey(name, { address: wallet.address, bitcoinPubkeys: await bitcoinPubkeysOf(phrase), keystore, createdAt: Math.floor(Date.now() / 1000) })
   return keyInfo(config, name)
 }
 
@@ -63,6 +81,7 @@ export function keyInfo(config: Config, name?: string): KeyInfo {
   return {
     name: rec.name,
     address: rec.address,
+    ...(rec.bitcoinPubkeys ? { bitcoinPubkeys: rec.bitcoinPubkeys } : {}),
     keystore: rec.keystore,
     ...(rec.keystore === 'file' ? { file: keyFilePath(config.home, rec.name) } : {}),
     isDefault: config.get('defaultKey') === rec.name,
@@ -92,6 +111,25 @@ export async function loadEvmSigner(config: Config, name?: string): Promise<HDNo
     throw new KeystoreError(`Key "${rec.name}" unlocked to ${wallet.address}, but the wallet recorded ${rec.address}.`)
   }
   return wallet
+}
+
+/**
+ * Unlocks a key and returns its Bitcoin channel key (a bip32 node: `publicKey`, `sign`).
+ * @param coinType - BIP44 coin type of the network (0 mainnet, 1 test networks)
+ * @throws {KeystoreError} keychain locked/unreachable, wrong passphrase, or a recorded pubkey that does not match
+ */
+export async function loadBitcoinSigner(config: Config, coinType: number, name?: string) {
+  const rec = config.key(name)
+  const phrase = await revealMnemonic(config, rec.name)
+  const key = await bitcoinKeyOf(phrase, coinType)
+  const pub = Buffer.from(key.publicKey).toString('hex')
+  const recorded = rec.bitcoinPubkeys?.[String(coinType)]
+  if (recorded && recorded !== pub) throw new KeystoreError(`Key "${rec.name}" unlocked to Bitcoin pubkey ${pub}, but the wallet recorded ${recorded}.`)
+  if (!recorded && HDNodeWallet.fromPhrase(phrase, undefined, EVM_PATH).address === rec.address) {
+    // A key made before Bitcoin pubkeys were recorded: record them now (public data).
+    config.addKey(rec.name, { ...config.keys()[rec.name]!, bitcoinPubkeys: await bitcoinPubkeysOf(phrase) })
+  }
+  return key
 }
 
 /** Removes a key's secret and record. @throws {KeystoreError} keychain unreachable */

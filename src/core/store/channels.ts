@@ -6,6 +6,22 @@ import { StatementCache } from './statements.js'
 import type { ChannelState } from '../channel/state.js'
 import { NotFoundError, UsageError } from '../errors.js'
 
+/** What a Bitcoin channel keeps besides the common fields (DESIGN §5). Hex strings; values in satoshis. */
+export interface BitcoinChannelData {
+  /** The two1 redeem script. */
+  redeemScript: string
+  /** Index of the channel output in the deposit transaction. */
+  depositVout: number
+  /** The whole deposit transaction (needed to spend a P2SH deposit, and by the payee to check it). */
+  depositTx: string
+  /** Payer: the fully signed refund, kept before the deposit was broadcast. */
+  refundTx?: string
+  /** P2SH (two1-compatible) rather than P2WSH. */
+  p2sh: boolean
+  /** Fee every payment leaves for the payee's close, satoshis (decimal string). */
+  closeFee: string
+}
+
 /** A channel as the wallet remembers it (DESIGN §3). */
 export interface ChannelRecord {
   /** CAIP-2 network id. */
@@ -39,6 +55,10 @@ export interface ChannelRecord {
   salt?: string
   openTx?: string
   closeTx?: string
+  /** Bitcoin: unix seconds after which the payer can take the refund. */
+  expiry?: number
+  /** Bitcoin: the channel's scripts and transactions. */
+  bitcoin?: BitcoinChannelData
   createdAt: number
   updatedAt: number
 }
@@ -63,6 +83,8 @@ interface Row {
   salt: string | null
   open_tx: string | null
   close_tx: string | null
+  expiry: number | null
+  bitcoin: string | null
   created_at: number
   updated_at: number
 }
@@ -88,6 +110,8 @@ function fromRow(r: Row): ChannelRecord {
     salt: r.salt ?? undefined,
     openTx: r.open_tx ?? undefined,
     closeTx: r.close_tx ?? undefined,
+    ...(r.expiry !== null ? { expiry: r.expiry } : {}),
+    ...(r.bitcoin !== null ? { bitcoin: JSON.parse(r.bitcoin) as BitcoinChannelData } : {}),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }
@@ -108,9 +132,9 @@ export class ChannelRepository {
     this.sql
       .get(
         `INSERT INTO channels (network, id, direction, payer, payee, asset, contract, deposit, pending_deposit, redeemed, charged,
-           settle_delay, settle_at, state, endpoint, key_name, salt, open_tx, close_tx, created_at, updated_at)
+           settle_delay, settle_at, state, endpoint, key_name, salt, open_tx, close_tx, expiry, bitcoin, created_at, updated_at)
          VALUES (@network, @id, @direction, @payer, @payee, @asset, @contract, @deposit, @pendingDeposit, @redeemed, @charged,
-           @settleDelay, @settleAt, @state, @endpoint, @keyName, @salt, @openTx, @closeTx, @t, @t)`,
+           @settleDelay, @settleAt, @state, @endpoint, @keyName, @salt, @openTx, @closeTx, @expiry, @bitcoin, @t, @t)`,
       )
       .run({
         ...c,
@@ -123,22 +147,24 @@ export class ChannelRepository {
         salt: c.salt ?? null,
         openTx: c.openTx ?? null,
         closeTx: c.closeTx ?? null,
+        expiry: c.expiry ?? null,
+        bitcoin: c.bitcoin ? JSON.stringify(c.bitcoin) : null,
         t,
       })
     return { ...c, pendingDeposit: c.pendingDeposit ?? 0n, createdAt: t, updatedAt: t }
   }
 
   /** Updates some fields of a channel. */
-  update(network: string, id: string, fields: Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'state' | 'endpoint' | 'openTx' | 'closeTx'>>): void {
+  update(network: string, id: string, fields: Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'state' | 'endpoint' | 'openTx' | 'closeTx' | 'bitcoin'>>): void {
     const cols: Record<string, string> = {
       deposit: 'deposit', pendingDeposit: 'pending_deposit', redeemed: 'redeemed', charged: 'charged', settleAt: 'settle_at',
-      state: 'state', endpoint: 'endpoint', openTx: 'open_tx', closeTx: 'close_tx',
+      state: 'state', endpoint: 'endpoint', openTx: 'open_tx', closeTx: 'close_tx', bitcoin: 'bitcoin',
     }
     const sets: string[] = []
     const params: Record<string, unknown> = { network, id, t: now() }
     for (const [k, v] of Object.entries(fields)) {
       sets.push(`${cols[k]} = @${k}`)
-      params[k] = typeof v === 'bigint' ? v.toString() : (v ?? null)
+      params[k] = typeof v === 'bigint' ? v.toString() : k === 'bitcoin' && v ? JSON.stringify(v) : (v ?? null)
     }
     if (!sets.length) return
     this.sql.get(`UPDATE channels SET ${sets.join(', ')}, updated_at = @t WHERE network = @network AND id = @id`).run(params)

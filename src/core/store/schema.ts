@@ -53,4 +53,10 @@ export const MIGRATIONS: string[] = [
   -- Deposit transactions sent but not yet mined (payer side), base units.
   ALTER TABLE channels ADD COLUMN pending_deposit TEXT NOT NULL DEFAULT '0';
   `,
+  `
+  -- Bitcoin channels: the expiry (unix seconds, CLTV of the refund branch) and the
+  -- channel's transactions as JSON {redeemScript, depositVout, depositTx, refundTx, p2sh, closeFee}.
+  ALTER TABLE channels ADD COLUMN expiry INTEGER;
+  ALTER TABLE channels ADD COLUMN bitcoin TEXT;
+  `,
 ]

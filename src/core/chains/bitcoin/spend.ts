@@ -128,3 +128,18 @@ export function dustThreshold(script: Uint8Array): bigint {
 
 /** A PSBT for these network parameters, version 2. */
 export const newPsbt = (network: Network): Psbt => new Psbt({ network }).setVersion(2)
+
+/**
+ * Virtual size of a fully signed close (the countersigned payment) with a payee and a
+ * change output, both P2WPKH: what a payment's fee must cover at the chosen rate.
+ */
+export function closeVsize(redeemScript: Uint8Array, p2sh: boolean): number {
+  const tx = new Transaction()
+  tx.version = 2
+  tx.addInput(new Uint8Array(32), 0, SEQUENCE_FINAL)
+  const p2wpkh = new Uint8Array(22)
+  p2wpkh[1] = 20
+  tx.addOutput(p2wpkh, 0n)
+  tx.addOutput(p2wpkh, 0n)
+  return estimateVsize(tx, 2, redeemScript, p2sh)
+}

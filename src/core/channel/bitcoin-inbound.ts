@@ -1,0 +1,215 @@
+/**
+ * The payee's side of a Bitcoin channel (two1 merchant: "verify and save the
+ * payment"), and the chain half of `sync` for Bitcoin channels.
+ *
+ * A payment pays for a request when: the channel's deposit is confirmed and pays the
+ * redeem script whose payee key is ours, with enough time left before the expiry; the
+ * payment passes every rule of `verifyPaymentTransaction` (payer signature
+ * SIGHASH_ALL, the deposit as sole input through the IF branch, final, outputs,
+ * dust, fee floor and cap); its payee amount is above the last one and at least
+ * `charged + price`. The payment and the new `charged` are committed in one write
+ * transaction before the handler runs.
+ */
+import { Transaction } from 'bitcoinjs-lib'
+import type { BitcoinChannelManager } from './bitcoin.js'
+import { bitcoinData, depositOf, SAT } from './bitcoin.js'
+import type { ChannelRecord } from '../store/index.js'
+import type { SyncReport } from './sync.js'
+import { VoucherRefusedError } from './inbound.js'
+import { groupCommit } from '../store/group-commit.js'
+import { ZERO_HASH, type Voucher } from './voucher.js'
+import { short } from './reader.js'
+import { keyOutputScript, parseRedeemScript, toBytes, toHex } from '../chains/bitcoin/script.js'
+import { depositScriptPubkey } from '../chains/bitcoin/spend.js'
+import { verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
+import { PaymentTransactionError } from '../chains/bitcoin/errors.js'
+import { DEFAULT_MAX_FEE_RATE, DEFAULT_MIN_FEE_RATE } from '../chains/bitcoin/verify.js'
+
+/** Payee's policy for Bitcoin channels. Amounts in satoshis, times in seconds. */
+export interface BitcoinAcceptPolicy {
+  /** Least time between now and the channel's expiry when it is first seen (default 4 days, DESIGN §6). */
+  minExpirySeconds: number
+  /** Payments stop being accepted this long before the expiry; the watcher closes then. */
+  closeMargin: number
+  /** Smallest deposit accepted. */
+  minDeposit: bigint
+  /** Confirmations the deposit needs (default 1). */
+  minConf: number
+  /** Fee floor and cap of the close, sat/vB. */
+  minFeeRate?: number
+  maxFeeRate?: number
+}
+
+/** What an `open` payload adds: the deposit and the script, so the payee can check and later spend it. */
+export interface BitcoinOpenPayload {
+  /** The deposit transaction, hex. */
+  depositTx: string
+  /** Index of the channel output. */
+  vout: number
+  /** The two1 redeem script, hex. */
+  redeemScript: string
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000)
+
+/**
+ * Learns a channel from its `open` payload the first time a payment names it.
+ * @throws {VoucherRefusedError} not for us, wrong script or outpoint, too small, expiry too soon, unconfirmed
+ */
+export async function learnBitcoinChannel(m: BitcoinChannelManager, channelId: string, open: BitcoinOpenPayload | undefined, policy: BitcoinAcceptPolicy): Promise<ChannelRecord> {
+  const known = m.store.channels.get(m.network.caip2, channelId)
+  if (known) return known
+  if (!open) throw new VoucherRefusedError(`Channel ${short(channelId)} is unknown here; its first payment must carry the deposit (type "open").`, 'unknown_channel')
+  let script: ReturnType<typeof parseRedeemScript>
+  let tx: Transaction
+  try {
+    script = parseRedeemScript(open.redeemScript)
+    tx = Transaction.fromHex(open.depositTx)
+  } catch (err) {
+    throw new VoucherRefusedError(`The channel's script or deposit does not decode: ${(err as Error).message}`, 'bad_open')
+  }
+  const ours = await m.pubkey()
+  if (toHex(script.payeePubkey) !== ours) throw new VoucherRefusedError(`The redeem script pays ${toHex(script.payeePubkey)}, not this merchant (${ours}).`, 'wrong_payee')
+  if ('0x' + tx.getId() !== channelId) throw new VoucherRefusedError('The deposit transaction is not the channel\'s (its txid differs from the channel id).', 'wrong_outpoint')
+  const out = tx.outs[open.vout]
+  const redeem = toBytes(open.redeemScript)
+  const p2wsh = depositScriptPubkey(redeem, false)
+  const p2sh = depositScriptPubkey(redeem, true)
+  const isP2sh = out !== undefined && toHex(out.script) === toHex(p2sh)
+  if (!out || (toHex(out.script) !== toHex(p2wsh) && !isP2sh)) {
+    throw new VoucherRefusedError(`Output ${open.vout} of the deposit does not pay the redeem script (P2WSH or P2SH).`, 'wrong_script')
+  }
+  if (out.value < policy.minDeposit) throw new VoucherRefusedError(`The deposit of ${out.value} sat is below the ${policy.minDeposit} sat this merchant needs.`, 'deposit_too_small')
+  const left = script.expiry - nowSeconds()
+  if (left < policy.minExpirySeconds) {
+    throw new VoucherRefusedError(`The channel expires in ${left} s; this merchant needs at least ${policy.minExpirySeconds} s.`, 'expiry_too_soon')
+  }
+  const status = await m.backend.outputStatus(tx.getId(), open.vout)
+  if (!status.unspent) throw new VoucherRefusedError('The deposit output is spent or unknown to the node.', 'deposit_spent')
+  if (status.confirmations < policy.minConf) {
+    throw new VoucherRefusedError(`The deposit has ${status.confirmations} confirmations; ${policy.minConf} are needed.`, 'unconfirmed')
+  }
+  return m.store.immediate(() => {
+    const again = m.store.channels.get(m.network.caip2, channelId)
+    if (again) return again
+    return m.store.channels.insert({
+      network: m.network.caip2, id: channelId, direction: 'inbound', payer: toHex(script.payerPubkey), payee: ours, asset: SAT,
+      contract: '', deposit: out.value, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'open', keyName: m.config.key(m.keyName).name,
+      openTx: tx.getId(), expiry: script.expiry,
+      bitcoin: { redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0' },
+    })
+  })
+}
+
+/**
+ * Verifies and commits a payment paying `price` for one request.
+ * @param price - satoshis charged for this request (0n for a pure top-up)
+ * @throws {VoucherRefusedError} for every rule above (reason = the verifier's rule); nothing is stored then
+ */
+export async function acceptBitcoinPayment(
+  m: BitcoinChannelManager, v: Voucher, open: BitcoinOpenPayload | undefined, price: bigint, policy: BitcoinAcceptPolicy,
+): Promise<{ channel: ChannelRecord; charged: bigint }> {
+  const channel = await learnBitcoinChannel(m, v.channelId, open, policy)
+  if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
+  if (channel.state !== 'open') throw new VoucherRefusedError(`Channel ${short(channel.id)} is ${channel.state}.`, 'channel_state')
+  if (v.lane !== 0n) throw new VoucherRefusedError('Bitcoin channels have one lane (0).', 'lane')
+  if ((channel.expiry ?? 0) - policy.closeMargin <= nowSeconds()) {
+    throw new VoucherRefusedError(`Channel ${short(channel.id)} is too close to its expiry; the merchant is closing it.`, 'expiring')
+  }
+  const b = bitcoinData(channel)
+  let payeeAmount: bigint
+  try {
+    payeeAmount = verifyPaymentTransaction({
+      redeemScript: b.redeemScript, deposit: depositOf(channel), paymentTx: v.signature, p2sh: b.p2sh,
+      minFeeRate: policy.minFeeRate ?? DEFAULT_MIN_FEE_RATE, maxFeeRate: policy.maxFeeRate ?? DEFAULT_MAX_FEE_RATE,
+    }).payeeAmount
+  } catch (err) {
+    if (err instanceof PaymentTransactionError) throw new VoucherRefusedError(`Payment refused: ${err.shortMessage}`, err.code.toLowerCase())
+    throw err
+  }
+  if (payeeAmount !== v.amount) throw new VoucherRefusedError(`The payment pays ${payeeAmount} sat, not the ${v.amount} it states.`, 'amount_mismatch')
+
+  return groupCommit(m.store, () => {
+    const ch = m.store.channels.get(channel.network, channel.id)!
+    const last = m.store.vouchers.latest(ch.network, ch.id, 0n)
+    if (last && v.nonce <= last.nonce) {
+      throw new VoucherRefusedError(`Nonce ${v.nonce} is not above the last accepted ${last.nonce}.`, 'nonce_too_low', { channel: ch, last })
+    }
+    if (last && v.amount <= last.amount) {
+      throw new VoucherRefusedError(`The payment's ${v.amount} sat is not above the last one's ${last.amount} sat.`, 'amount_not_increased', { channel: ch, last })
+    }
+    if (v.amount < ch.charged + price) {
+      throw new VoucherRefusedError(`The payment covers ${v.amount} sat; ${ch.charged + price} is due (charged ${ch.charged} + price ${price}).`, 'amount_too_low', { channel: ch, last })
+    }
+    m.store.vouchers.insert(ch.network, v, { price })
+    const charged = ch.charged + price
+    m.store.channels.update(ch.network, ch.id, { charged })
+    return { channel: { ...ch, charged }, charged }
+  })
+}
+
+/** A payment as the payee stores it, for the wire: lane 0, plain. */
+export function bitcoinVoucher(channelId: string, nonce: bigint, amount: bigint, paymentTx: string): Voucher {
+  return { channelId, lane: 0n, nonce, amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: paymentTx }
+}
+
+/**
+ * The chain half of `sync` for a Bitcoin channel: the deposit confirmed (opening →
+ * open), spent by the refund (→ closed, nothing redeemed) or by a payment (→ closed,
+ * redeemed = its payee output), or past its expiry (open → expired, payer side).
+ * @throws {NetworkError} node unreachable
+ */
+export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRecord): Promise<SyncReport> {
+  const changes: string[] = []
+  const warnings: string[] = []
+  const b = bitcoinData(c)
+  const txid = c.id.slice(2)
+  const set = (fields: Partial<ChannelRecord>, what: string) => {
+    m.store.channels.update(c.network, c.id, fields)
+    changes.push(what)
+  }
+  if (c.state === 'closed' || c.state === 'failed') return { channelId: c.id, stateBefore: c.state, state: c.state, changes, warnings }
+  const out = await m.backend.outputStatus(txid, b.depositVout)
+  if (out.unspent) {
+    if (c.state === 'opening' && out.confirmations > 0) set({ state: 'open' }, 'opening → open')
+    else if (c.state === 'opening') warnings.push('the deposit is not mined yet; run sync again later')
+    const tip = await m.backend.tip()
+    const now = m.store.channels.get(c.network, c.id)!.state
+    if (now === 'open' && c.direction === 'outbound' && tip.medianTime >= (c.expiry ?? Infinity)) set({ state: 'expired' }, 'open → expired (the refund can be collected)')
+  } else {
+    const depositTx = await m.backend.getTransaction(txid)
+    if (!depositTx) {
+      if (c.state === 'opening') warnings.push('the node does not know the deposit; it may have been dropped — run sync again or check the node')
+    } else {
+      const candidates = [b.refundTx, c.closeTx, ...m.store.vouchers.list(c.network, c.id).map((v) => v.signature)]
+        .filter((x): x is string => !!x)
+        .map((hex) => (hex.length === 64 ? hex : safeTxid(hex)))
+        .filter((x): x is string => !!x)
+      let fromHeight = 0
+      if (depositTx.blockhash) fromHeight = (await m.backend.rpc.call<{ height: number }>('getblockheader', [depositTx.blockhash])).height
+      const spender = await m.backend.findSpender(txid, b.depositVout, candidates, fromHeight)
+      if (!spender) warnings.push('the deposit is spent in the mempool; run sync again once it is mined')
+      else {
+        const payeeScript = toHex(depositPayeeScript(c))
+        const paid = spender.tx.outs.filter((o) => toHex(o.script) === payeeScript).reduce((s, o) => s + o.value, 0n)
+        const isRefund = spender.tx.ins[0]!.sequence !== 0xffffffff
+        set({ state: 'closed', redeemed: isRefund ? 0n : paid, closeTx: spender.tx.getId() },
+          `${c.state} → closed (${isRefund ? 'refunded to the payer' : `the payee closed with ${paid} sat`} in ${spender.tx.getId()})`)
+      }
+    }
+  }
+  return { channelId: c.id, stateBefore: c.state, state: m.store.channels.get(c.network, c.id)!.state, changes, warnings }
+}
+
+function safeTxid(hex: string): string | undefined {
+  try {
+    return Transaction.fromHex(hex).getId()
+  } catch {
+    return undefined
+  }
+}
+
+/** The payee's P2WPKH output script (payments pay it by default). */
+function depositPayeeScript(c: ChannelRecord): Uint8Array {
+  return keyOutputScript(parseRedeemScript(bitcoinData(c).redeemScript).payeePubkey)
+}

@@ -1,0 +1,318 @@
+/**
+ * The Bitcoin-family channel manager (DESIGN §5, after two1's `channels` client):
+ * the same public shape as the EVM {@link ChannelManager} where the concepts match
+ * (open, payableChannels, createVoucher, acknowledge, signedByPayer, closeAsPayee,
+ * collect), over a two1 CLTV channel on a Bitcoin Core node.
+ *
+ * - A channel's id is `0x` + the deposit txid. Its "vouchers" are half-signed payment
+ *   transactions: lane 0, a nonce counted by the payer, `amount` = the payee output
+ *   (cumulative, satoshis), `signature` = the payment transaction (hex).
+ * - Money rules: the fully signed refund is stored before the deposit is broadcast; a
+ *   payment is committed (nonce + row, one `BEGIN IMMEDIATE`) before it leaves the
+ *   process. Every payment leaves the same fee (`closeFee`) for the payee's close.
+ */
+import type { BIP32Interface } from 'bip32'
+import { payments } from 'bitcoinjs-lib'
+import type { ChannelRecord, VoucherRecord } from '../store/index.js'
+import { ChannelReader, availableOf, short } from './reader.js'
+import { acknowledgeVoucher } from './acknowledge.js'
+import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
+import { ZERO_HASH, type Voucher } from './voucher.js'
+import { ChannelStateError, ChannelsError, InsufficientFundsError, UsageError } from '../errors.js'
+import { loadBitcoinSigner } from '../keys/wallet.js'
+import { BitcoinBackend } from '../chains/bitcoin/backend.js'
+import { buildDepositTransaction } from '../chains/bitcoin/deposit.js'
+import { buildPaymentTransaction, buildRefundTransaction, countersignPayment, verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
+import { buildRedeemScript, keyOutputScript, toHex, toBytes } from '../chains/bitcoin/script.js'
+import { toBitcoinjsNetwork, type BitcoinNetworkParams } from '../chains/bitcoin/networks.js'
+import { closeVsize, dustThreshold, type DepositOutpoint } from '../chains/bitcoin/spend.js'
+import { ecc } from '../chains/bitcoin/ecc.js'
+
+/** The unit of Bitcoin-family amounts in records and on the wire. */
+export const SAT = 'sat'
+
+export interface BitcoinOpenRequest {
+  /** Payee's compressed pubkey, hex (the 402's `payTo`). */
+  payee: string
+  /** Satoshis. */
+  deposit: bigint
+  /** Unix seconds after which the payer may take the refund. */
+  expiry: number
+  /** Deposit to P2SH (two1-compatible) instead of P2WSH. */
+  p2sh?: boolean
+  /** Merchant endpoint to bind. */
+  endpoint?: string
+  /** Called with the deposit txid once broadcast. */
+  onSent?: (txid: string) => void
+  /** Progress while waiting for the confirmation. */
+  onProgress?: (message: string) => void
+  /** Wait for `minConf` confirmations (default true). */
+  wait?: boolean
+  /** Default 1. */
+  minConf?: number
+  /** Give up waiting after this many ms (default 30 min); the channel stays `opening` for `sync`. */
+  timeoutMs?: number
+}
+
+/** Checks a compressed secp256k1 pubkey in hex. @throws {UsageError} */
+export function checkedPubkey(hex: string, what: string): string {
+  const h = hex.toLowerCase()
+  if (!/^0[23][0-9a-f]{64}$/.test(h) || !ecc.isPoint(Buffer.from(h, 'hex'))) {
+    throw new UsageError(`Invalid ${what} "${hex}": expected a compressed public key (66 hex digits).`)
+  }
+  return h
+}
+
+/** The deposit outpoint of a Bitcoin channel. */
+export function depositOf(c: ChannelRecord): DepositOutpoint {
+  const b = bitcoinData(c)
+  return { txid: c.id.slice(2), vout: b.depositVout, value: c.deposit, txHex: b.depositTx }
+}
+
+/** The Bitcoin fields of a channel. @throws {ChannelsError} when it is not a Bitcoin channel */
+export function bitcoinData(c: ChannelRecord): NonNullable<ChannelRecord['bitcoin']> {
+  if (!c.bitcoin) throw new ChannelsError(`Channel ${short(c.id)} has no Bitcoin data.`)
+  return c.bitcoin
+}
+
+
+export class BitcoinChannelManager extends ChannelReader {
+  private signerPromise?: Promise<BIP32Interface>
+  private backendInstance?: BitcoinBackend
+
+  /** Address prefixes and coin type of this network. @throws {UsageError} not a Bitcoin network */
+  get params(): BitcoinNetworkParams & { coinType: number } {
+    const b = this.network.bitcoin
+    if (this.network.kind !== 'bitcoin' || !b) throw new UsageError(`Network "${this.network.name}" is not a Bitcoin-family network.`)
+    return { name: this.network.name, ...b }
+  }
+
+  get backend(): BitcoinBackend {
+    this.backendInstance ??= new BitcoinBackend(this.network.caip2, this.network.rpcUrl, this.network.fallbackFeeRate ?? 2, {
+      cookieFile: this.network.rpcCookieFile,
+    })
+    return this.backendInstance
+  }
+
+  /** The unlocked channel key at m/84'/<coin>'/0'/0/0. @throws {KeystoreError} */
+  signer(): Promise<BIP32Interface> {
+    this.signerPromise ??= loadBitcoinSigner(this.config, this.params.coinType, this.keyName)
+    return this.signerPromise
+  }
+
+  /** Our channel pubkey (hex): recorded in config, else read by unlocking the key. */
+  async pubkey(): Promise<string> {
+    return this.config.key(this.keyName).bitcoinPubkeys?.[String(this.params.coinType)] ?? toHex((await this.signer()).publicKey)
+  }
+
+  /** The P2WPKH address of our channel key, where the payer's coins and change live. */
+  async fundingAddress(): Promise<string> {
+    return payments.p2wpkh({ pubkey: Buffer.from(await this.pubkey(), 'hex'), network: toBitcoinjsNetwork(this.params) }).address!
+  }
+
+  private move(c: ChannelRecord, events: ChannelEvent[], fields: Partial<ChannelRecord> = {}): ChannelState {
+    let state = c.state
+    for (const e of events) state = transition(state, e)
+    this.store.channels.update(c.network, c.id, { ...fields, state })
+    return state
+  }
+
+  // ── payer ────────────────────────────────────────────────────────────────
+
+  /**
+   * Opens an outbound channel: funds the deposit from the key's P2WPKH coins, signs
+   * the refund and stores it with the channel (`opening`) before broadcasting the
+   * deposit; `open` once confirmed.
+   * @throws {UsageError} bad payee or expiry · {@link InsufficientFundsError} coins short (with the shortfall)
+   * @throws {NetworkError} node unreachable or another chain · {@link ChannelStateError} the node refused the deposit
+   */
+  async open(req: BitcoinOpenRequest): Promise<ChannelRecord> {
+    const payee = checkedPubkey(req.payee, 'payee')
+    if (req.deposit <= 0n) throw new UsageError('The deposit must be above zero.')
+    await this.backend.checkNetwork()
+    const key = await this.signer()
+    const payer = toHex(key.publicKey)
+    if (payee === payer) throw new UsageError('The payee is this wallet\'s own key.')
+    const redeemScript = buildRedeemScript({ payeePubkey: toBytes(payee), payerPubkey: key.publicKey, expiry: req.expiry })
+    const p2sh = req.p2sh ?? false
+    const feeRate = await this.backend.feeRate()
+    const closeFee = BigInt(Math.ceil(closeVsize(redeemScript, p2sh) * feeRate))
+    const payeeDust = dustThreshold(keyOutputScript(toBytes(payee)))
+    if (req.deposit < closeFee + payeeDust) {
+      throw new UsageError(`A deposit of ${req.deposit} sat cannot pay anything: the close fee is ${closeFee} sat and the payee's least output ${payeeDust} sat.`)
+    }
+    const utxos = await this.backend.utxos(toHex(keyOutputScript(key.publicKey)))
+    const network = this.params
+    const d = buildDepositTransaction({ payerKey: key, utxos, redeemScript, amount: req.deposit, feeRate, p2sh, network })
+    const refund = buildRefundTransaction({
+      redeemScript, deposit: { txid: d.txid, vout: d.vout, value: d.value, txHex: d.txHex }, p2sh, payerKey: key,
+      refundAddress: await this.fundingAddress(), feeRate, network,
+    })
+    const address = payments[p2sh ? 'p2sh' : 'p2wsh']({ redeem: { output: redeemScript }, network: toBitcoinjsNetwork(network) }).address!
+    const record = this.store.channels.insert({
+      network: this.network.caip2, id: '0x' + d.txid, direction: 'outbound', payer, payee, asset: SAT, contract: address,
+      deposit: req.deposit, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'opening', endpoint: req.endpoint,
+      keyName: this.config.key(this.keyName).name, openTx: d.txid, expiry: req.expiry,
+      bitcoin: { redeemScript: toHex(redeemScript), depositVout: d.vout, depositTx: d.txHex, refundTx: refund.txHex, p2sh, closeFee: closeFee.toString() },
+    })
+    try {
+      await this.backend.broadcast(d.txHex)
+    } catch (err) {
+      if (err instanceof ChannelStateError) this.move(record, ['fail'])
+      throw err
+    }
+    req.onSent?.(d.txid)
+    if (req.wait === false) return record
+    await this.waitConfirmed(record, req.minConf ?? 1, req.onProgress, req.timeoutMs)
+    return this.store.channels.get(record.network, record.id)!
+  }
+
+  /**
+   * Waits until the deposit has `minConf` confirmations, then marks the channel open.
+   * @throws {ChannelStateError} not confirmed within `timeoutMs` (it stays `opening`; `channels sync` picks it up)
+   */
+  async waitConfirmed(c: ChannelRecord, minConf = 1, onProgress?: (m: string) => void, timeoutMs = 30 * 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    let said = -1
+    for (;;) {
+      const s = await this.backend.outputStatus(c.id.slice(2), bitcoinData(c).depositVout)
+      if (s.confirmations >= minConf) {
+        this.move(this.store.channels.get(c.network, c.id)!, ['confirm'])
+        return
+      }
+      if (s.confirmations !== said) onProgress?.(`Deposit ${c.id.slice(2)}: ${s.confirmations}/${minConf} confirmations…`)
+      said = s.confirmations
+      if (Date.now() > deadline) {
+        throw new ChannelStateError(`The deposit of channel ${short(c.id)} is not confirmed after ${Math.round(timeoutMs / 1000)} s.`, {
+          metaMessages: ['It stays `opening`; `channels sync` marks it open once it is mined.'],
+        })
+      }
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+
+  /** Outbound open channels to `payee` that can still pay `minAvailable` and are not within `margin` s of expiry, fullest first. */
+  payableChannels(payee: string, minAvailable: bigint, margin = 0): { channel: ChannelRecord; available: bigint }[] {
+    const now = Math.floor(Date.now() / 1000)
+    return this.store.channels
+      .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: payee.toLowerCase() })
+      .filter((c) => c.bitcoin && (c.expiry ?? 0) - margin > now)
+      .map((c) => ({ channel: c, available: availableOf(c, this.store.vouchers.latest(c.network, c.id, 0n)?.amount ?? 0n) }))
+      .filter((s) => s.available >= minAvailable)
+      .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
+  }
+
+  /**
+   * Creates, signs and commits the next payment (the Bitcoin voucher). The payee amount
+   * is `target(previous, charged)`, raised to at least previous + 1 (each payment must
+   * pay more) and the payee output's dust threshold.
+   * @throws {InsufficientFundsError} the deposit minus the close fee cannot cover it (with the shortfall)
+   * @throws {ChannelStateError} not open, or not ours to pay on
+   */
+  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint): Promise<VoucherRecord> {
+    if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create payments on it.')
+    const key = await this.signer()
+    const network = this.params
+    return this.store.immediate(() => {
+      const ch = this.store.channels.get(c.network, c.id)!
+      if (!canPay(ch.state)) throw new ChannelStateError(`Channel ${short(ch.id)} is ${ch.state}; it cannot pay.`)
+      const b = bitcoinData(ch)
+      const last = this.store.vouchers.latest(ch.network, ch.id, 0n)
+      const previous = last?.amount ?? 0n
+      const dust = dustThreshold(keyOutputScript(toBytes(ch.payee)))
+      let amount = target(previous, ch.charged)
+      if (amount < previous) throw new UsageError(`The new amount ${amount} is below the previous payment's ${previous}.`)
+      if (amount <= previous) amount = previous + 1n
+      if (amount < dust) amount = dust
+      const fee = BigInt(b.closeFee)
+      if (amount + fee > ch.deposit) {
+        const shortfall = amount + fee - ch.deposit
+        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot pay ${amount} sat plus the ${fee} sat close fee (deposit ${ch.deposit}); shortfall ${shortfall}.`, shortfall, {
+          metaMessages: ['Open a channel with a larger deposit (`channels open`, or `channels buy --deposit`).'],
+        })
+      }
+      const payment = buildPaymentTransaction({
+        redeemScript: b.redeemScript, deposit: depositOf(ch), p2sh: b.p2sh, payerKey: key, payeeAmount: amount, fee, network,
+      })
+      const voucher: Voucher = {
+        channelId: ch.id, lane: 0n, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: ZERO_HASH,
+        timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: payment.txHex,
+      }
+      this.store.vouchers.insert(ch.network, voucher)
+      return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
+    })
+  }
+
+  /** Whether `v` is a payment of channel `c` signed by its payer (lane 0, the stated amount). */
+  signedByPayer(c: ChannelRecord, v: Voucher): boolean {
+    if (v.channelId !== c.id || v.lane !== 0n || !c.bitcoin) return false
+    try {
+      const b = c.bitcoin
+      const r = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh, minFeeRate: 0 })
+      return r.payeeAmount === v.amount
+    } catch {
+      return false
+    }
+  }
+
+  /** See {@link acknowledgeVoucher}. */
+  acknowledge(c: ChannelRecord, v: Voucher, charged: bigint): boolean {
+    return acknowledgeVoucher(this.store, c, v, charged)
+  }
+
+  /**
+   * Payer: broadcasts the refund once the chain's median time past reaches the expiry
+   * (two1 "refund after the lock time").
+   * @throws {ChannelStateError} before the expiry (says when), not the payer, or the deposit is spent already
+   */
+  async collect(c: ChannelRecord): Promise<{ tx: { hash: string; fee: bigint }; refunded: bigint }> {
+    if (c.direction !== 'outbound') {
+      throw new ChannelStateError('On a Bitcoin channel only the payer collects (the refund); the payee closes with `channels close`.')
+    }
+    if (c.state !== 'open' && c.state !== 'expired') throw new ChannelStateError(`Channel ${short(c.id)} is ${c.state}; there is nothing to collect.`)
+    const b = bitcoinData(c)
+    if (!b.refundTx) throw new ChannelStateError(`Channel ${short(c.id)} has no stored refund.`)
+    const tip = await this.backend.tip()
+    const expiry = c.expiry ?? 0
+    if (tip.medianTime < expiry) {
+      throw new ChannelStateError(
+        `Channel ${short(c.id)} cannot be refunded yet; possible once the chain's median time past reaches ${new Date(expiry * 1000).toISOString()} (in about ${expiry - tip.medianTime} s).`,
+        { data: { expiry, medianTime: tip.medianTime } },
+      )
+    }
+    const deposit = await this.backend.outputStatus(c.id.slice(2), b.depositVout)
+    if (!deposit.unspent) {
+      throw new ChannelStateError(`The deposit of channel ${short(c.id)} is already spent (the payee closed, or the refund is in flight); run \`channels sync\`.`)
+    }
+    const hash = await this.backend.broadcast(b.refundTx)
+    const refundTx = (await import('bitcoinjs-lib')).Transaction.fromHex(b.refundTx)
+    const refunded = refundTx.outs.reduce((s, o) => s + o.value, 0n)
+    this.move(c, c.state === 'open' ? ['expire', 'collect'] : ['collect'], { redeemed: 0n, closeTx: hash })
+    return { tx: { hash, fee: c.deposit - refunded }, refunded }
+  }
+
+  // ── payee ────────────────────────────────────────────────────────────────
+
+  /**
+   * Payee: countersigns the best payment and broadcasts it (two1 merchant close).
+   * @returns the close transaction and the payee amount, satoshis
+   * @throws {ChannelStateError} not the payee, no payment, or the node refused it
+   */
+  async closeAsPayee(c: ChannelRecord): Promise<{ tx: { hash: string; fee: bigint }; redeemed: bigint }> {
+    if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee closes a Bitcoin channel with a payment; the payer collects the refund after expiry.')
+    transition(c.state, 'close')
+    const best = this.store.vouchers.latest(c.network, c.id, 0n)
+    if (!best) throw new ChannelStateError(`No payment to close channel ${short(c.id)} with.`)
+    const b = bitcoinData(c)
+    const full = countersignPayment({
+      redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: best.signature, p2sh: b.p2sh, payeeKey: await this.signer(), network: this.params, minFeeRate: 0,
+    })
+    const hash = await this.backend.broadcast(full)
+    const tx = (await import('bitcoinjs-lib')).Transaction.fromHex(full)
+    this.store.immediate(() => {
+      this.store.vouchers.markSubmitted(c.network, c.id, best.lane, best.nonce, hash)
+      this.move(c, ['close'], { redeemed: best.amount, closeTx: hash })
+    })
+    return { tx: { hash, fee: c.deposit - tx.outs.reduce((s, o) => s + o.value, 0n) }, redeemed: best.amount }
+  }
+}
