@@ -6,12 +6,12 @@
  */
 import {
   encodePaymentRequiredHeader, decodePaymentRequiredHeader, encodePaymentSignatureHeader,
-  decodePaymentSignatureHeader, encodePaymentResponseHeader, decodePaymentResponseHeader,
+  decodePaymentSignatureHeader, decodePaymentResponseHeader,
 } from '@x402/core/http'
 import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
 import { z } from 'zod'
 import { ChannelsError } from '../errors.js'
-import { voucherFromWire, voucherToWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
+import { VoucherWireSchema, voucherToWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
 
 export const SCHEME = 'channel'
 export const X402_VERSION = 2
@@ -85,9 +85,13 @@ export class PaymentHeaderError extends ChannelsError {
   }
 }
 
-const PayloadSchema = z
-  .object({ type: z.enum(['voucher', 'open']), channelId: z.string(), voucher: z.unknown() })
-  .strict()
+/**
+ * A `PAYMENT-SIGNATURE` envelope of scheme `channel`: x402's v2 payload schema with our
+ * payload and voucher schemas inside, so a header is validated in one pass.
+ */
+const SignatureSchema = PaymentPayloadV2Schema.extend({
+  payload: z.object({ type: z.enum(['voucher', 'open']), channelId: z.string(), voucher: VoucherWireSchema }).strict(),
+})
 
 export function encodePaymentRequired(p: PaymentRequired): string {
   return encodePaymentRequiredHeader(p as never)
@@ -134,21 +138,23 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
   } catch {
     throw new PaymentHeaderError('PAYMENT-SIGNATURE is not base64-encoded JSON.', 400)
   }
-  const env = PaymentPayloadV2Schema.safeParse(raw)
-  if (!env.success) {
-    throw new PaymentHeaderError(`PAYMENT-SIGNATURE is not an x402 version 2 payload: ${env.error.issues[0]?.path.join('.')} ${env.error.issues[0]?.message}`, 400)
+  const r = SignatureSchema.safeParse(raw)
+  // Reported in order: the x402 envelope, the scheme, our payload, the voucher.
+  const issues = r.success ? [] : r.error.issues
+  const envelope = issues.find((i) => i.path[0] !== 'payload' || i.path.length === 1)
+  if (envelope) throw new PaymentHeaderError(`PAYMENT-SIGNATURE is not an x402 version 2 payload: ${envelope.path.join('.')} ${envelope.message}`, 400)
+  const scheme = (raw as { accepted: { scheme: string } }).accepted.scheme
+  if (scheme !== SCHEME) throw new PaymentHeaderError(`Unsupported scheme "${scheme}"; this paywall takes "${SCHEME}".`, 400)
+  const payload = issues.find((i) => i.path[1] !== 'voucher')
+  if (payload) throw new PaymentHeaderError(`Malformed channel payload: ${payload.path.slice(1).join('.')} ${payload.message}`, 400)
+  if (!r.success) {
+    const v = issues[0] // as voucherFromWire words it
+    throw new PaymentHeaderError(`Malformed voucher: ${v.path.slice(2).join('.') || 'voucher'}: ${v.message}`, 400)
   }
-  if (env.data.accepted.scheme !== SCHEME) throw new PaymentHeaderError(`Unsupported scheme "${env.data.accepted.scheme}"; this paywall takes "${SCHEME}".`, 400)
-  const p = PayloadSchema.safeParse(env.data.payload)
-  if (!p.success) throw new PaymentHeaderError(`Malformed channel payload: ${p.error.issues[0]?.path.join('.')} ${p.error.issues[0]?.message}`, 400)
-  let voucher: Voucher
-  try {
-    voucher = voucherFromWire(p.data.voucher)
-  } catch (err) {
-    throw new PaymentHeaderError((err as Error).message, 400)
-  }
-  if (voucher.channelId !== p.data.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
-  return { accepted: env.data.accepted as unknown as ChannelRequirement, payload: { type: p.data.type, channelId: voucher.channelId, voucher } }
+  const { accepted, payload: p } = r.data
+  const voucher = p.voucher as Voucher
+  if (voucher.channelId !== p.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
+  return { accepted: accepted as unknown as ChannelRequirement, payload: { type: p.type, channelId: voucher.channelId, voucher } }
 }
 
 /** `extra` of a `PAYMENT-RESPONSE` for scheme `channel`. */
@@ -169,8 +175,13 @@ export interface PaymentResponse {
   extra: ChannelReceipt
 }
 
+/**
+ * Encodes a `PAYMENT-RESPONSE` header: base64 of the JSON, as `@x402/core` encodes it,
+ * through Buffer (x402's encoder builds a string per byte for `btoa`; this runs on
+ * every paid request).
+ */
 export function encodePaymentResponse(r: PaymentResponse): string {
-  return encodePaymentResponseHeader(r as never)
+  return Buffer.from(JSON.stringify(r)).toString('base64')
 }
 
 /** @throws {ChannelsError} unreadable header */
