@@ -90,10 +90,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
     if (url.pathname.startsWith(DEFAULT_ENDPOINT_PATH)) return endpoint(req, res, url.pathname.slice(DEFAULT_ENDPOINT_PATH.length), url)
     if (!isPaid(url.pathname)) {
-      const r = await produce(req, url)
-      res.writeHead(r.status, r.headers)
-      res.end(r.body)
-      return
+      return send(req, res, await produce(req, url))
     }
 
     const header = req.headers[HEADER.signature]
@@ -130,17 +127,16 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       if (!r || r.status >= 400) refundCharge(m, channel, o.price)
     }
     const ok = r.status < 400
-    res.setHeader(HEADER.response, encodePaymentResponse({
+    r.headers[HEADER.response] = encodePaymentResponse({
       success: ok, network: m.network.caip2, payer: channel.payer, transaction: '',
       ...(ok ? {} : { errorReason: 'resource_failed' }),
       extra: {
         channelId: channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(),
         amount: payload.voucher.amount.toString(), charged: (ok ? charged : charged - o.price).toString(),
       },
-    }))
+    })
     if (!ok) r.headers['x-channels-charged'] = 'false'
-    res.writeHead(r.status, r.headers)
-    res.end(r.body)
+    send(req, res, r)
     if (ok) o.onPaid?.({ channelId: channel.id, nonce: payload.voucher.nonce, amount: payload.voucher.amount, charged, path: url.pathname })
   }
 
@@ -276,6 +272,13 @@ function forwardHeaders(req: IncomingMessage): Record<string, string> {
     out[k] = Array.isArray(v) ? v.join(', ') : v
   }
   return out
+}
+
+/** Writes a produced response in one piece: with its length, headers and body go out in one write, unchunked. */
+function send(req: IncomingMessage, res: ServerResponse, r: { status: number; headers: Record<string, string>; body: Buffer }): void {
+  if (req.method !== 'HEAD') r.headers['content-length'] = String(r.body.length)
+  res.writeHead(r.status, r.headers)
+  res.end(r.body)
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
