@@ -86,17 +86,26 @@ export async function acceptVoucher(m: ChannelManager, v: Voucher, price: bigint
   }
   if (signer !== channel.payer) throw new VoucherRefusedError(`Voucher signed by ${signer}, not by the payer ${channel.payer}.`, 'wrong_signer')
 
-  // A voucher above the deposit we know may follow a top-up: re-read the chain once.
-  const totalFor = (c: ChannelRecord) => spentAcrossLanes(m.store.vouchers.latestPerLane(c.network, c.id), v.lane) + v.amount
-  if (totalFor(channel) > channel.deposit) {
+  try {
+    return await commitVoucher(m, channel, v, price)
+  } catch (err) {
+    if (!(err instanceof VoucherRefusedError && err.reason === 'above_deposit')) throw err
+    // A voucher above the deposit we know may follow a top-up: re-read the chain once.
     const on = await m.backend.getChannel(channel.id)
-    if (on && on.deposit > channel.deposit) {
-      m.store.channels.update(channel.network, channel.id, { deposit: on.deposit })
-      channel = { ...channel, deposit: on.deposit }
-    }
+    if (!on || on.deposit <= channel.deposit) throw err
+    m.store.channels.update(channel.network, channel.id, { deposit: on.deposit })
+    channel = { ...channel, deposit: on.deposit }
+    return commitVoucher(m, channel, v, price)
   }
+}
 
-  // One fsync for all the vouchers that arrived meanwhile; still committed before serving.
+/**
+ * The checks against what is stored (nonce, amount, total due, deposit) and the commit
+ * of the voucher with the new `charged`, in one write transaction shared with the other
+ * vouchers that arrived meanwhile (one fsync for all; still committed before serving).
+ * @throws {VoucherRefusedError} `above_deposit` when the total exceeds the stored deposit
+ */
+function commitVoucher(m: ChannelManager, channel: ChannelRecord, v: Voucher, price: bigint): Promise<{ channel: ChannelRecord; charged: bigint }> {
   return groupCommit(m.store, () => {
     const ch = m.store.channels.get(channel.network, channel.id)!
     const lanes = m.store.vouchers.latestPerLane(ch.network, ch.id) // one read for the lane's last and the total
