@@ -5,7 +5,7 @@
 import Table from 'cli-table3'
 import type { ChannelStatus } from '../core/channel/manager.js'
 import { formatUnits } from '../core/units.js'
-import { voucherToWire } from '../core/channel/voucher.js'
+import { anyVoucherToWire } from '../core/channel/voucher.js'
 
 /** The native-currency asset (ethers' ZeroAddress, without loading ethers for a table). */
 const ZeroAddress = '0x0000000000000000000000000000000000000000'
@@ -39,7 +39,7 @@ export function statusJson(s: ChannelStatus) {
     endpoint: c.endpoint ?? null,
     openTx: c.openTx ?? null,
     closeTx: c.closeTx ?? null,
-    best: s.best.map(voucherToWire),
+    best: s.best.map(anyVoucherToWire),
   }
 }
 

@@ -1,6 +1,6 @@
 /** Shared bits of the `channels voucher …` commands. */
 import { Args } from '@oclif/core'
-import { decodeVoucher, encodeVoucher, voucherToWire, type Voucher } from '../core/channel/voucher.js'
+import { decodeVoucher, encodeVoucher, anyVoucherToWire, type Voucher } from '../core/channel/voucher.js'
 import type { ChannelRecord, VoucherRecord } from '../core/store/index.js'
 import type { ChannelManager } from '../core/channel/manager.js'
 import { NotFoundError } from '../core/errors.js'
@@ -17,7 +17,7 @@ export function readVoucher(token: string): Voucher {
 export function voucherJson(v: Voucher | VoucherRecord) {
   const rec = v as Partial<VoucherRecord>
   return {
-    ...voucherToWire(v),
+    ...anyVoucherToWire(v),
     encoded: encodeVoucher(v),
     ...(rec.createdAt !== undefined ? { delivered: Boolean(rec.delivered), submittedTx: rec.submittedTx ?? null, price: rec.price?.toString() ?? null } : {}),
   }

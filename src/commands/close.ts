@@ -2,18 +2,31 @@ import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { closeChannel } from '../core/http402/cooperative.js'
 import { amount } from '../cli/render.js'
+import { ChannelStateError } from '../core/errors.js'
 
 export default class Close extends BaseCommand<typeof Close> {
   static override summary = 'Close a channel: the payee redeems its best voucher and the rest is refunded, in one transaction.'
   static override description =
     'Run by the payee: redeems the best voucher and collects at once. Run by the payer: asks the merchant endpoint bound ' +
     'to the channel to do that (a signed request), checks the result on chain, and if the merchant cannot, starts the ' +
-    'settlement period instead (then `channels collect` after it ends).'
+    'settlement period instead (then `channels collect` after it ends).\n\n' +
+    'On a Bitcoin channel the payee countersigns the best payment and broadcasts it; the payer cannot close early ' +
+    '(exit 8 says when it can collect the refund).'
   static override examples = ['<%= config.bin %> close 0x3f2a', '<%= config.bin %> close 0x3f2a --json']
   static override args = { channel: Args.string({ required: true, description: 'Channel id or unique prefix.' }) }
 
   async run() {
     const { args } = await this.parse(Close)
+    if (this.isBitcoin) {
+      const b = await this.bitcoin()
+      const c = b.channel(args.channel)
+      if (c.direction === 'outbound') {
+        throw new ChannelStateError(`A Bitcoin channel is closed by its payee (it holds the payments); as the payer, wait for the expiry (${new Date((c.expiry ?? 0) * 1000).toISOString()}) and run \`channels collect ${c.id.slice(0, 10)}\`.`)
+      }
+      const r = await b.closeAsPayee(c)
+      this.log(`Closed ${c.id} (tx ${r.tx.hash}): ${r.redeemed} sat to the payee, ${c.deposit - r.redeemed - r.tx.fee} sat back to the payer, fee ${r.tx.fee} sat.`)
+      return { channelId: c.id, result: 'closed', transaction: r.tx.hash, paidToPayee: r.redeemed.toString(), refundedToPayer: (c.deposit - r.redeemed - r.tx.fee).toString(), fee: r.tx.fee.toString() }
+    }
     const m = await this.manager()
     const c = m.channel(args.channel)
     const r = await closeChannel(m, c, (s) => this.progress(s))

@@ -5,14 +5,21 @@ import { parseAmount } from '../core/units.js'
 import { statusJson, amount } from '../cli/render.js'
 import { UsageError } from '../core/errors.js'
 
+/** Default lifetime of a Bitcoin channel opened by `open`/`buy`: 4 days, the paywall's default minimum (DESIGN §6). */
+export const DEFAULT_BITCOIN_EXPIRY = 345600
+
 export default class Open extends BaseCommand<typeof Open> {
   static override summary = 'Open an outbound payment channel on chain.'
   static override description =
     'Deposits <amount> into a new channel to <payee>. Checks that the contract at the network\'s address is the ' +
-    'PaymentChannels build this channels ships before depositing. Amounts take units: 0.1eth, 2gwei, or base units.'
+    'PaymentChannels build this channels ships before depositing. Amounts take units: 0.1eth, 2gwei, or base units.\n\n' +
+    'On a Bitcoin-family network (kind bitcoin), <payee> is the payee\'s channel pubkey (hex) and <amount> is in sat/btc/ltc: ' +
+    'the deposit is paid from the key\'s P2WPKH coins to a two1 CLTV channel script (P2WSH, or P2SH with --p2sh); the signed ' +
+    'refund is stored before the deposit is broadcast, and the payer can take it with `channels collect` after --expiry.'
   static override examples = [
     '<%= config.bin %> open 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 0.1eth',
     '<%= config.bin %> open 0x7099…79C8 0.5eth --settle-delay 3600 --url http://127.0.0.1:4021/.well-known/channels --json',
+    '<%= config.bin %> open 02c0ffee…(66 hex) 100000sat --network regtest --expiry 345600',
   ]
   static override args = {
     payee: Args.string({ required: true, description: 'Payee address.' }),
@@ -22,11 +29,14 @@ export default class Open extends BaseCommand<typeof Open> {
     asset: Flags.string({ summary: 'ERC-20 token address (default: the native currency).' }),
     'settle-delay': Flags.integer({ summary: 'Seconds between settle and collect (default: config buy.settleDelay).', min: 1 }),
     url: Flags.string({ summary: 'Merchant channel endpoint to bind (for pay and close).' }),
+    expiry: Flags.integer({ summary: 'Bitcoin: seconds from now until the payer may take the refund (default 345600 = 4 days).', min: 60 }),
+    p2sh: Flags.boolean({ summary: 'Bitcoin: deposit to P2SH (two1-compatible) instead of P2WSH.' }),
+    wait: Flags.boolean({ summary: 'Bitcoin: wait for the deposit to confirm.', default: true, allowNo: true }),
   }
 
   async run() {
     const { args, flags } = await this.parse(Open)
-    const deposit = parseAmount(args.amount, 'deposit')
+    const deposit = parseAmount(args.amount, 'deposit', this.isBitcoin ? 'bitcoin' : 'evm')
     if (flags.url) {
       let u: URL | undefined
       try {
@@ -36,6 +46,20 @@ export default class Open extends BaseCommand<typeof Open> {
       }
       if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new UsageError(`Invalid --url "${flags.url}": expected an http(s) URL.`)
     }
+    if (this.isBitcoin) {
+      if (flags.asset || flags['settle-delay']) throw new UsageError('--asset and --settle-delay are EVM options; Bitcoin channels take --expiry and --p2sh.')
+      const b = await this.bitcoin()
+      const c = await b.open({
+        payee: args.payee, deposit, expiry: Math.floor(Date.now() / 1000) + (flags.expiry ?? DEFAULT_BITCOIN_EXPIRY), p2sh: flags.p2sh,
+        endpoint: flags.url, wait: flags.wait,
+        onSent: (txid) => this.progress(`Deposit ${txid} broadcast; waiting for a confirmation…`),
+        onProgress: (msg) => this.progress(msg),
+      })
+      this.log(`${c.state === 'open' ? 'Opened' : 'Opening'} channel ${c.id}`)
+      this.log(`  to ${c.payee} with ${amount(c.deposit, c.asset)} (deposit ${c.openTx}, refund after ${new Date((c.expiry ?? 0) * 1000).toISOString()})`)
+      return statusJson(b.statusOf(c))
+    }
+    if (flags.expiry || flags.p2sh) throw new UsageError('--expiry and --p2sh are Bitcoin options; EVM channels take --settle-delay.')
     const m = await this.manager()
     const c = await m.open({
       payee: args.payee, deposit, asset: flags.asset ?? ZeroAddress,

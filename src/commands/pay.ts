@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseAmount } from '../core/units.js'
-import { encodeVoucher, voucherToWire } from '../core/channel/voucher.js'
+import { encodeVoucher, anyVoucherToWire } from '../core/channel/voucher.js'
 import { deliverVoucher } from '../core/http402/cooperative.js'
 import { NotFoundError, UsageError } from '../core/errors.js'
 import { amount as fmt } from '../cli/render.js'
@@ -29,9 +29,10 @@ export default class Pay extends BaseCommand<typeof Pay> {
 
   async run() {
     const { args, flags } = await this.parse(Pay)
-    const delta = parseAmount(args.amount, 'amount')
+    const delta = parseAmount(args.amount, 'amount', this.isBitcoin ? 'bitcoin' : 'evm')
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
-    const m = await this.manager()
+    if (this.isBitcoin && flags.lane !== 0) throw new UsageError('Bitcoin channels have one lane (0).')
+    const m = this.isBitcoin ? await this.bitcoin() : await this.manager()
     let c
     if (/^https?:\/\//.test(args.target)) {
       const origin = new URL(args.target).origin
@@ -39,12 +40,14 @@ export default class Pay extends BaseCommand<typeof Pay> {
       if (!c) throw new NotFoundError(`No open channel is bound to ${origin}.`, { metaMessages: ['Open one with `channels open … --url` or `channels buy`.'] })
     } else c = m.channel(args.target)
     const v = await m.createVoucher(c, (prev) => prev + delta, BigInt(flags.lane))
+    // On Bitcoin the payment may pay more than asked (the payee output's dust threshold).
+    const paid = v.amount - (m.store.vouchers.list(c.network, c.id).filter((x) => x.lane === v.lane && x.nonce < v.nonce).at(-1)?.amount ?? 0n)
     let charged: string | undefined
     const deliver = flags.deliver && c.endpoint
     if (deliver) charged = (await deliverVoucher(m, c, v)).toString()
     const token = encodeVoucher(v)
-    if (deliver) this.log(`Paid ${fmt(delta, c.asset)} on ${c.id.slice(0, 18)} (lane ${v.lane}, nonce ${v.nonce}, total ${fmt(v.amount, c.asset)}); delivered.`)
+    if (deliver) this.log(`Paid ${fmt(paid, c.asset)} on ${c.id.slice(0, 18)} (lane ${v.lane}, nonce ${v.nonce}, total ${fmt(v.amount, c.asset)}); delivered.`)
     else this.log(token)
-    return { channelId: c.id, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), paid: delta.toString(), delivered: Boolean(deliver), charged, voucher: voucherToWire(v), encoded: token }
+    return { channelId: c.id, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), paid: paid.toString(), delivered: Boolean(deliver), charged, voucher: anyVoucherToWire(v), encoded: token }
   }
 }

@@ -29,8 +29,11 @@ export default class Status extends BaseCommand<typeof Status> {
       ['payer', c.payer], ['payee', c.payee], ['confirmed deposit', amount(f.confirmed, c.asset)], ['pending', amount(f.pending, c.asset)],
       ['queued', amount(f.queued, c.asset)], ['reserved', amount(f.reserved, c.asset)], ['spent', amount(s.spent, c.asset)],
       ['available', amount(f.available, c.asset)], ['charged', amount(c.charged, c.asset)], ['redeemed', amount(c.redeemed, c.asset)],
-      ['vouchers', String(s.vouchers)], ['settle delay', `${c.settleDelay} s`],
-      ['settle at', c.settleAt ? new Date(c.settleAt * 1000).toISOString() : '-'], ['endpoint', c.endpoint ?? '-'],
+      ['vouchers', String(s.vouchers)],
+      ...((c.bitcoin
+        ? [['expiry', new Date((c.expiry ?? 0) * 1000).toISOString()], ['deposit script', c.bitcoin.p2sh ? 'P2SH' : 'P2WSH'], ['close fee', amount(BigInt(c.bitcoin.closeFee), c.asset)]]
+        : [['settle delay', `${c.settleDelay} s`], ['settle at', c.settleAt ? new Date(c.settleAt * 1000).toISOString() : '-']]) as [string, string][]),
+      ['endpoint', c.endpoint ?? '-'],
     ]))
     return { ...statusJson(s), confirmed: f.confirmed.toString(), pending: f.pending.toString(), queued: f.queued.toString(), reserved: f.reserved.toString() }
   }

@@ -13,8 +13,17 @@ export default class Sync extends BaseCommand<typeof Sync> {
 
   async run() {
     const { args } = await this.parse(Sync)
-    const m = await this.manager()
-    const reports = args.channel ? [await syncChannel(m, m.channel(args.channel))] : await syncAll(m)
+    let reports
+    if (this.isBitcoin) {
+      const b = await this.bitcoin()
+      const { syncBitcoinChannel } = await import('../core/channel/bitcoin-inbound.js')
+      const targets = args.channel ? [b.channel(args.channel)] : b.store.channels.list({ network: b.network.caip2 }).filter((c) => c.state !== 'closed' && c.state !== 'failed')
+      reports = []
+      for (const c of targets) reports.push(await syncBitcoinChannel(b, c))
+    } else {
+      const m = await this.manager()
+      reports = args.channel ? [await syncChannel(m, m.channel(args.channel))] : await syncAll(m)
+    }
     for (const r of reports) {
       this.log(`${r.channelId.slice(0, 18)} ${r.stateBefore === r.state ? r.state : `${r.stateBefore} → ${r.state}`}${r.changes.length ? '' : ' (up to date)'}`)
       for (const c of r.changes) this.log(`  ${c}`)

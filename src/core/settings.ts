@@ -4,7 +4,7 @@
  * values with an error naming them, before anything is written.
  */
 import { getAddress } from 'ethers'
-import type { Config, NetworkConfig } from './config.js'
+import type { BitcoinParamsConfig, Config, NetworkConfig } from './config.js'
 import { BUILTIN_NETWORKS } from './config.js'
 import { UsageError } from './errors.js'
 import { parseAmount } from './units.js'
@@ -32,8 +32,47 @@ const url: Parser = (v) => {
   return v
 }
 const caip2: Parser = (v) => {
-  if (!/^eip155:[1-9]\d{0,19}$/.test(v)) throw new UsageError(`Invalid network id "${v}"; expected eip155:<chain id>.`)
+  if (!/^eip155:[1-9]\d{0,19}$/.test(v) && !/^bip122:[0-9a-f]{32}$/.test(v)) {
+    throw new UsageError(`Invalid network id "${v}"; expected eip155:<chain id> or bip122:<first 32 hex digits of the genesis hash>.`)
+  }
   return v
+}
+
+/** Address prefixes and coin types of the Bitcoin-family chains we know (Bitcoin Core / Litecoin Core chainparams). */
+export const BITCOIN_PRESETS: Record<string, BitcoinParamsConfig> = {
+  bitcoin: { bech32: 'bc', pubKeyHash: 0x00, scriptHash: 0x05, wif: 0x80, coinType: 0 },
+  'bitcoin-testnet': { bech32: 'tb', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef, coinType: 1 },
+  'bitcoin-regtest': { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef, coinType: 1 },
+  'litecoin-regtest': { bech32: 'rltc', pubKeyHash: 0x6f, scriptHash: 0x3a, wif: 0xef, coinType: 1 },
+}
+
+/** Presets by CAIP-2 id (genesis hash prefix), so `config set networks.x <url> bip122:…` needs no --params for these. */
+const KNOWN_GENESIS: Record<string, string> = {
+  'bip122:000000000019d6689c085ae165831e93': 'bitcoin',
+  'bip122:000000000933ea01ad0ee984209779ba': 'bitcoin-testnet', // testnet3
+  'bip122:00000000da84f2bafbbc53dee25a72ae': 'bitcoin-testnet', // testnet4
+  'bip122:0f9188f13cb7b2c71f2a335e3a4fc328': 'bitcoin-regtest',
+  'bip122:530827f38f93b43ed12af0b3ad25a288': 'litecoin-regtest',
+}
+
+/**
+ * Bitcoin parameters from a preset name or a JSON object `{bech32, pubKeyHash, scriptHash, wif, coinType}`.
+ * @throws {UsageError} unknown preset or malformed JSON
+ */
+export function bitcoinParams(v: string): BitcoinParamsConfig {
+  if (BITCOIN_PRESETS[v]) return { ...BITCOIN_PRESETS[v] }
+  let o: Record<string, unknown>
+  try {
+    o = JSON.parse(v)
+  } catch {
+    throw new UsageError(`Unknown Bitcoin parameters "${v}"; use ${Object.keys(BITCOIN_PRESETS).join(', ')} or JSON {bech32, pubKeyHash, scriptHash, wif, coinType}.`)
+  }
+  const int = (k: string) => {
+    if (!Number.isInteger(o[k]) || (o[k] as number) < 0 || (o[k] as number) > 255) throw new UsageError(`Bitcoin parameter ${k} must be an integer 0–255.`)
+    return o[k] as number
+  }
+  if (typeof o.bech32 !== 'string' || !/^[a-z]{1,16}$/.test(o.bech32)) throw new UsageError('Bitcoin parameter bech32 must be 1–16 lowercase letters.')
+  return { bech32: o.bech32, pubKeyHash: int('pubKeyHash'), scriptHash: int('scriptHash'), wif: int('wif'), coinType: int('coinType') }
 }
 const address: Parser = (v) => {
   try {
@@ -92,7 +131,10 @@ export function setSetting(config: Config, key: string, value: string): unknown 
     const [, name, field] = m
     const parsed = NETWORK_FIELDS[field](value, config)
     const current: Partial<NetworkConfig> = config.all().networks[name] ?? BUILTIN_NETWORKS[name] ?? { kind: 'evm' }
-    const next = { ...current, kind: 'evm' as const, [field]: parsed }
+    const next = { ...current, kind: current.kind ?? 'evm', [field]: parsed }
+    if (field === 'caip2' && (next.kind === 'bitcoin') !== String(parsed).startsWith('bip122:')) {
+      throw new UsageError(`Network "${name}" is ${next.kind}; ${String(parsed)} belongs to another chain family. Re-add it with \`config set networks.${name} <rpcUrl> <caip2>\`.`)
+    }
     if (!next.caip2 || !next.rpcUrl) {
       throw new UsageError(`Network "${name}" needs both caip2 and rpcUrl.`, {
         metaMessages: [`Set the chain first: channels config set networks.${name}.caip2 eip155:<chain id> … then rpcUrl; or both at once with \`config set networks.${name} <rpcUrl> <caip2>\`.`],
@@ -104,10 +146,20 @@ export function setSetting(config: Config, key: string, value: string): unknown 
   throw new UsageError(`Unknown setting "${key}".`, { metaMessages: [`Settings: ${[...Object.keys(FIXED), 'networks.<name>.rpcUrl|caip2|contract'].join(', ')}.`] })
 }
 
-/** Adds or replaces a network in one call. @throws {UsageError} */
-export function setNetwork(config: Config, name: string, rpcUrl: string, id: string, contract?: string): NetworkConfig {
+/**
+ * Adds or replaces a network in one call. A `bip122:` id makes a Bitcoin-family network;
+ * its parameters come from `params` (preset or JSON) or from the known genesis hashes.
+ * @throws {UsageError}
+ */
+export function setNetwork(config: Config, name: string, rpcUrl: string, id: string, contract?: string, params?: string): NetworkConfig {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) throw new UsageError(`Invalid network name "${name}".`)
-  const net: NetworkConfig = { kind: 'evm', caip2: caip2(id, config) as string, rpcUrl: url(rpcUrl, config) as string }
+  const chain = caip2(id, config) as string
+  const net: NetworkConfig = { kind: chain.startsWith('bip122:') ? 'bitcoin' : 'evm', caip2: chain, rpcUrl: url(rpcUrl, config) as string }
+  if (net.kind === 'bitcoin') {
+    const preset = params ?? KNOWN_GENESIS[chain]
+    if (!preset) throw new UsageError(`Unknown Bitcoin-family chain ${chain}: give its address parameters with --params (${Object.keys(BITCOIN_PRESETS).join(', ')} or JSON).`)
+    net.bitcoin = bitcoinParams(preset)
+  } else if (params) throw new UsageError('--params applies to Bitcoin-family (bip122) networks only.')
   if (contract) net.contract = address(contract, config) as string
   config.setNetwork(name, net)
   return net

@@ -15,6 +15,7 @@ export default class KeysShow extends BaseCommand<typeof KeysShow> {
     const out: KeyInfo & { mnemonic?: string } = { ...info }
     if (flags.reveal) out.mnemonic = await revealMnemonic(this.walletConf, info.name)
     const rows: [string, string][] = [['name', info.name], ['address', info.address], ['keystore', info.keystore + (info.file ? ` (${info.file})` : '')], ['default', String(info.isDefault)]]
+    for (const [coin, pub] of Object.entries(info.bitcoinPubkeys ?? {})) rows.push([`bitcoin pubkey (coin type ${coin})`, pub])
     if (out.mnemonic) rows.push(['mnemonic', out.mnemonic])
     this.log(keyValueTable(rows))
     return out

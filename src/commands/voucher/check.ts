@@ -7,15 +7,23 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
   static override description =
     'Checks the payer\'s signature, the channel on chain, time locks, the lane nonce on chain, merges and the deposit. ' +
     'On the payee\'s side the voucher must also be newer than the stored ones; on the payer\'s side it reports that the ' +
-    'voucher is the wallet\'s own. Exits 0 when valid, 2 with the reason when not (as `lotus paych voucher check`).'
+    'voucher is the wallet\'s own. Exits 0 when valid, 2 with the reason when not (as `lotus paych voucher check`). ' +
+    'On a Bitcoin channel the voucher is a half-signed payment: every payee rule is checked, plus the deposit unspent and the expiry not reached.'
   static override examples = ['<%= config.bin %> voucher check 0x3f2a eyJjaGFubmVsSWQiOi…', '<%= config.bin %> voucher check 0x3f2a eyJj… --json']
   static override args = { channel: channelArg, voucher: voucherArg }
 
   async run() {
     const { args } = await this.parse(VoucherCheck)
-    const m = await this.manager()
     const v = readVoucher(args.voucher)
-    const r = await checkVoucher(m, await resolveChannel(m, args.channel, v), v)
+    let r
+    if (this.isBitcoin) {
+      const b = await this.bitcoin()
+      const { checkBitcoinVoucher } = await import('../../core/channel/bitcoin-inbound.js')
+      r = await checkBitcoinVoucher(b, b.channel(args.channel), v)
+    } else {
+      const m = await this.manager()
+      r = await checkVoucher(m, await resolveChannel(m, args.channel, v), v)
+    }
     const who = r.own ? 'your own voucher (you are the payer)' : 'a voucher from the payer'
     if (!r.valid) {
       throw new InvalidVoucherError(`Invalid voucher (${who}): ${r.reason}.`, {

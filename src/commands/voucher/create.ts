@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core'
+import { UsageError } from '../../core/errors.js'
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, voucherJson } from '../../cli/voucher.js'
 import { parseAmount } from '../../core/units.js'
@@ -14,8 +15,9 @@ export default class VoucherCreate extends BaseCommand<typeof VoucherCreate> {
 
   async run() {
     const { args, flags } = await this.parse(VoucherCreate)
-    const amount = parseAmount(args.amount, 'amount')
-    const m = await this.manager()
+    const amount = parseAmount(args.amount, 'amount', this.isBitcoin ? 'bitcoin' : 'evm')
+    if (this.isBitcoin && flags.lane !== 0) throw new UsageError('Bitcoin channels have one lane (0).')
+    const m = this.isBitcoin ? await this.bitcoin() : await this.manager()
     const v = await m.createVoucher(m.channel(args.channel), () => amount, BigInt(flags.lane))
     const out = voucherJson(v)
     this.log(out.encoded)

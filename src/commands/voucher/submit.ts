@@ -1,4 +1,5 @@
 import { Args } from '@oclif/core'
+import { UsageError } from '../../core/errors.js'
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
 import { submitVouchers } from '../../core/channel/operations.js'
@@ -11,6 +12,13 @@ export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
 
   async run() {
     const { args } = await this.parse(VoucherSubmit)
+    if (this.isBitcoin) {
+      if (args.voucher) throw new UsageError('On a Bitcoin channel the payee broadcasts its best stored payment: run `channels voucher submit <channel>` without a voucher (or `channels close`).')
+      const b = await this.bitcoin()
+      const r = await b.closeAsPayee(b.channel(args.channel))
+      this.log(`Submitted in ${r.tx.hash}; the payee receives ${r.redeemed} sat.`)
+      return { transactions: [r.tx.hash], redeemed: r.redeemed.toString() }
+    }
     const m = await this.manager()
     const v = args.voucher ? readVoucher(args.voucher) : undefined
     const c = v ? await resolveChannel(m, args.channel, v) : m.channel(args.channel)

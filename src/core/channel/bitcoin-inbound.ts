@@ -10,11 +10,12 @@
  * `charged + price`. The payment and the new `charged` are committed in one write
  * transaction before the handler runs.
  */
-import { Transaction } from 'bitcoinjs-lib'
+import { Transaction, script as bscript } from 'bitcoinjs-lib'
 import type { BitcoinChannelManager } from './bitcoin.js'
 import { bitcoinData, depositOf, SAT } from './bitcoin.js'
 import type { ChannelRecord } from '../store/index.js'
 import type { SyncReport } from './sync.js'
+import type { VoucherCheck } from './operations.js'
 import { VoucherRefusedError } from './inbound.js'
 import { groupCommit } from '../store/group-commit.js'
 import { ZERO_HASH, type Voucher } from './voucher.js'
@@ -212,4 +213,59 @@ function safeTxid(hex: string): string | undefined {
 /** The payee's P2WPKH output script (payments pay it by default). */
 function depositPayeeScript(c: ChannelRecord): Uint8Array {
   return keyOutputScript(parseRedeemScript(bitcoinData(c).redeemScript).payeePubkey)
+}
+
+/**
+ * `voucher check` for a Bitcoin payment (either side): the payer's signature and every
+ * rule of `verifyPaymentTransaction`, the deposit still unspent on the node and the
+ * expiry not reached; on the payee's side it must also pay more than the stored best.
+ * `redeemable` is what closing with it pays the payee, satoshis.
+ * @throws {NetworkError} node unreachable; an invalid payment is `{valid: false}`
+ */
+export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRecord, v: Voucher): Promise<VoucherCheck> {
+  const own = c.direction === 'outbound'
+  const bad = (reason: string): VoucherCheck => ({ valid: false, reason, own, redeemable: 0n, delta: 0n })
+  if (v.channelId !== c.id) return bad(`the payment is for channel ${short(v.channelId)}, not ${short(c.id)}`)
+  const b = bitcoinData(c)
+  let amount: bigint
+  try {
+    amount = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh }).payeeAmount
+  } catch (err) {
+    return bad(err instanceof PaymentTransactionError ? err.shortMessage : (err as Error).message)
+  }
+  if (amount !== v.amount) return bad(`it pays ${amount} sat, not the ${v.amount} it states`)
+  const out = await m.backend.outputStatus(c.id.slice(2), b.depositVout)
+  if (!out.unspent) return bad('the deposit is spent (the channel is closed or refunded)')
+  const tip = await m.backend.tip()
+  if (tip.medianTime >= (c.expiry ?? 0)) return bad('the channel is past its expiry; the payer can take the refund')
+  const stored = m.store.vouchers.latest(c.network, c.id, 0n)
+  const delta = amount - (stored?.amount ?? 0n)
+  if (!own && stored && amount <= stored.amount) return { valid: false, reason: `not above the stored payment (${stored.amount} sat)`, own, redeemable: amount, delta }
+  return { valid: true, own, redeemable: amount, delta }
+}
+
+/**
+ * The `open` data of a channel read from one of its payments: the deposit outpoint
+ * is the payment's input, the redeem script is the last item of its witness (P2WSH)
+ * or scriptSig (P2SH), and the deposit transaction comes from the node
+ * (`getrawtransaction`; the node needs `-txindex` once the deposit is mined).
+ * What `voucher add` uses when the payee has not seen the channel yet.
+ * @throws {VoucherRefusedError} the payment does not decode or the node does not know the deposit
+ */
+export async function openFromPayment(m: BitcoinChannelManager, v: Voucher): Promise<BitcoinOpenPayload> {
+  let tx: Transaction
+  try {
+    tx = Transaction.fromHex(v.signature)
+  } catch {
+    throw new VoucherRefusedError('The payment transaction does not decode.', 'malformed')
+  }
+  const input = tx.ins[0]
+  if (!input) throw new VoucherRefusedError('The payment has no input.', 'malformed')
+  const chunks = input.witness.length ? input.witness : (bscript.decompile(input.script) ?? []).filter((c): c is Uint8Array => c instanceof Uint8Array)
+  const redeem = chunks.at(-1)
+  if (!redeem) throw new VoucherRefusedError('The payment carries no redeem script.', 'wrong_script')
+  const txid = Buffer.from(input.hash).reverse().toString('hex')
+  const deposit = await m.backend.getTransaction(txid)
+  if (!deposit) throw new VoucherRefusedError(`The node does not know the deposit ${txid} (it needs -txindex once the deposit is mined).`, 'unknown_channel')
+  return { depositTx: deposit.hex, vout: input.index, redeemScript: toHex(redeem) }
 }

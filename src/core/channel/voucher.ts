@@ -156,6 +156,46 @@ export const VoucherWireSchema = z
 
 export type VoucherWire = z.input<typeof VoucherWireSchema>
 
+/**
+ * Wire form of a Bitcoin payment (DESIGN §6: "Bitcoin `voucher` carries the half-signed
+ * payment transaction hex"): lane 0, the payer's nonce, the payee amount in satoshis.
+ */
+export const BitcoinVoucherWireSchema = z
+  .object({
+    channelId: bytes32,
+    lane: z.literal('0').default('0'),
+    nonce: uintString(INDEX_MAX, 'nonce'),
+    amount: uintString(2_100_000_000_000_000n, 'amount'),
+    paymentTx: z.string().max(8000).regex(/^(?:[0-9a-fA-F]{2})+$/, 'expected transaction hex').transform((s) => s.toLowerCase()),
+  })
+  .strict()
+
+export type BitcoinVoucherWire = z.input<typeof BitcoinVoucherWireSchema>
+
+/** Whether a voucher is a Bitcoin payment (its `signature` holds the payment transaction, not an EIP-712 signature). */
+export const isBitcoinVoucher = (v: Pick<Voucher, 'signature'>): boolean => !v.signature.startsWith('0x')
+
+/** A Bitcoin payment's wire form. */
+export function bitcoinVoucherToWire(v: Voucher): BitcoinVoucherWire {
+  return { channelId: v.channelId, lane: '0', nonce: v.nonce.toString(), amount: v.amount.toString(), paymentTx: v.signature }
+}
+
+/** Parses a Bitcoin payment's wire form. @throws {UsageError} naming the first bad field */
+export function bitcoinVoucherFromWire(input: unknown): Voucher {
+  const r = BitcoinVoucherWireSchema.safeParse(input)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    throw new UsageError(`Malformed payment: ${issue.path.join('.') || 'payment'}: ${issue.message}`)
+  }
+  const w = r.data
+  return { channelId: w.channelId, lane: 0n, nonce: w.nonce, amount: w.amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: w.paymentTx }
+}
+
+/** The wire form of either kind of voucher (what `--json` and tokens carry). */
+export function anyVoucherToWire(v: Voucher): VoucherWire | BitcoinVoucherWire {
+  return isBitcoinVoucher(v) ? bitcoinVoucherToWire(v) : voucherToWire(v)
+}
+
 /** Converts a voucher to its wire form (decimal strings). */
 export function voucherToWire(v: Voucher): VoucherWire {
   return {
@@ -185,19 +225,20 @@ export function voucherFromWire(input: unknown): Voucher {
   return r.data as Voucher
 }
 
-/** Encodes a voucher as one base64url token (for `channels pay` output and the CLI). */
+/** Encodes a voucher (EVM or Bitcoin) as one base64url token (for `channels pay` output and the CLI). */
 export function encodeVoucher(v: Voucher): string {
-  return Buffer.from(JSON.stringify(voucherToWire(v))).toString('base64url')
+  return Buffer.from(JSON.stringify(anyVoucherToWire(v))).toString('base64url')
 }
 
 /** Decodes a token made by {@link encodeVoucher}. @throws {UsageError} */
 export function decodeVoucher(token: string): Voucher {
-  if (token.length > 8192 || !/^[A-Za-z0-9_-]+$/.test(token)) throw new UsageError('Malformed voucher: not a base64url token.')
+  if (token.length > 16384 || !/^[A-Za-z0-9_-]+$/.test(token)) throw new UsageError('Malformed voucher: not a base64url token.')
   let json: unknown
   try {
     json = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'))
   } catch {
     throw new UsageError('Malformed voucher: not JSON inside.')
   }
+  if (typeof json === 'object' && json !== null && 'paymentTx' in json) return bitcoinVoucherFromWire(json)
   return voucherFromWire(json)
 }

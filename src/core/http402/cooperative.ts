@@ -34,7 +34,7 @@ async function post(url: string, headers: Record<string, string>, body?: string)
  * @returns the merchant's `charged` for the channel
  * @throws {PaymentRefusedError} the merchant refused it · {@link NetworkError}
  */
-export async function deliverVoucher(m: ChannelManager, c: ChannelRecord, v: VoucherRecord): Promise<bigint> {
+export async function deliverVoucher(m: Pick<ChannelManager, 'acknowledge'>, c: ChannelRecord, v: VoucherRecord): Promise<bigint> {
   if (!c.endpoint) throw new ChannelStateError(`Channel ${short(c.id)} has no merchant endpoint bound.`)
   const header = encodePaymentSignature(
     { scheme: SCHEME, network: c.network, amount: '0', asset: c.asset ?? ZeroAddress, payTo: c.payee, maxTimeoutSeconds: 60, extra: { contract: c.contract, minDeposit: '0', minSettleDelay: 0, endpoint: c.endpoint } },

@@ -9,10 +9,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { address as baddress, payments } from 'bitcoinjs-lib'
 import { ChannelsError, NetworkError } from '../../errors.js'
 import { freePort } from '../../devnet.js'
 import { BitcoinRpc } from './rpc.js'
-import { LITECOIN_REGTEST, type BitcoinNetworkParams } from './networks.js'
+import { LITECOIN_REGTEST, toBitcoinjsNetwork, type BitcoinNetworkParams } from './networks.js'
 
 export interface RegtestNode {
   /** RPC URL with credentials (`http://user:pass@127.0.0.1:port`). */
@@ -111,4 +112,46 @@ async function waitReady(child: ChildProcess, rpc: BitcoinRpc, stderr: () => str
     if (Date.now() > deadline) throw new NetworkError(`litecoind did not answer RPC within 60 s: ${stderr().trim()}`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/**
+ * Funds channel keys on a fresh regtest node: one coinbase (50 coins) to each key's
+ * P2WPKH address, then 100 blocks so they mature.
+ * @param pubkeys - compressed pubkeys (hex) to fund
+ * @returns the funded P2WPKH addresses
+ */
+export async function fundRegtestKeys(node: RegtestNode, pubkeys: string[]): Promise<string[]> {
+  const network = toBitcoinjsNetwork(node.params)
+  const addresses = pubkeys.map((p) => payments.p2wpkh({ pubkey: Buffer.from(p, 'hex'), network }).address!)
+  for (const a of addresses) await node.mine(1, a)
+  await node.mine(100, burnAddress(node))
+  return addresses
+}
+
+/** The P2WSH address of 32 zero bytes: valid, and nobody knows a script for it. Devnet's blocks pay it. */
+export function burnAddress(node: RegtestNode): string {
+  return baddress.toBech32(new Uint8Array(32), 0, node.params.bech32)
+}
+
+/**
+ * Mines a block whenever the node's mempool holds transactions (checked every
+ * `intervalMs`), as a real chain would confirm them: what `channels devnet` runs so
+ * deposits and closes confirm without anyone calling `generatetoaddress`.
+ * @returns a function that stops the miner
+ */
+export function startAutoMiner(node: RegtestNode, intervalMs = 1000): () => void {
+  let busy = false
+  const timer = setInterval(async () => {
+    if (busy) return
+    busy = true
+    try {
+      const pool = await node.rpc.call<{ size: number }>('getmempoolinfo')
+      if (pool.size > 0) await node.mine(1, burnAddress(node))
+    } catch {
+      /* node stopping */
+    } finally {
+      busy = false
+    }
+  }, intervalMs)
+  return () => clearInterval(timer)
 }

@@ -1,0 +1,149 @@
+/**
+ * Issue 4 point 3 and point 6: the lifecycle of a Bitcoin channel through the real
+ * `channels` binary on a real litecoind regtest node, P2WSH and P2SH — open (deposit
+ * confirmed, refund stored), 20 payments delivered as tokens and added by the payee,
+ * the payee's close (countersigned payment mined, amounts exact), the payer's refund
+ * (`collect` exits 8 before the expiry and says when; accepted after it, time moved
+ * with setmocktime + blocks), and status/list/sync/settle/voucher list|check|best on
+ * Bitcoin channels with the EVM JSON shapes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { Transaction } from 'bitcoinjs-lib';
+import { startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
+import { dbSnapshot } from '../helpers/cli.js';
+
+const DEPOSIT = 1_000_000n;
+const PRICE = 1000n;
+
+function row(home: string, id: string): any {
+  const db = new Database(join(home, 'channels.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM channels WHERE id = ?').get(id);
+  } finally {
+    db.close();
+  }
+}
+
+describe.each([false, true])('Bitcoin channel lifecycle on litecoind regtest (p2sh=%s)', (p2sh) => {
+  let chain: BitcoinChain;
+  let payer: BitcoinWallet;
+  let payee: BitcoinWallet;
+  const flags = p2sh ? ['--p2sh'] : [];
+
+  beforeAll(async () => {
+    chain = await startBitcoinChain();
+    payer = await makeBitcoinWallet('payer', chain);
+    payee = await makeBitcoinWallet('payee', chain, { fund: false });
+  }, 120_000);
+  afterAll(async () => {
+    await chain?.stop();
+  });
+
+  let channel: string;
+  let closeFee: bigint;
+
+  it('opens: the deposit is confirmed and the signed refund is stored with the channel', async () => {
+    const r = await payer.run(['open', payee.pubkey, `${DEPOSIT}sat`, '--expiry', '7200', ...flags, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.state).toBe('open');
+    expect(r.json.asset).toBe('sat');
+    expect(r.json.deposit).toBe(DEPOSIT.toString());
+    expect(r.json.payee).toBe(payee.pubkey);
+    channel = r.json.channelId;
+    const txid = channel.slice(2);
+    const deposit = await chain.backend.getTransaction(txid);
+    expect(deposit!.confirmations).toBeGreaterThanOrEqual(1);
+    expect(deposit!.tx.outs[0]!.value).toBe(DEPOSIT);
+    expect(deposit!.tx.outs[0]!.script.length).toBe(p2sh ? 23 : 34);
+    const b = JSON.parse(row(payer.home, channel).bitcoin);
+    const refund = Transaction.fromHex(b.refundTx);
+    expect(Buffer.from(refund.ins[0]!.hash).reverse().toString('hex')).toBe(txid);
+    expect(refund.locktime).toBe(r.json.expiry);
+    expect(refund.ins[0]!.sequence).toBe(0xfffffffe);
+    expect(b.p2sh).toBe(p2sh);
+    closeFee = BigInt(b.closeFee);
+    expect(BigInt(r.json.available)).toBe(DEPOSIT - closeFee);
+  });
+
+  it('20 payments: each token is added by the payee, which learns the channel from the first', async () => {
+    let last: any;
+    for (let i = 1; i <= 20; i++) {
+      const p = await payer.run(['pay', channel, `${PRICE}sat`, '--json']);
+      expect(p.code, p.stderr).toBe(0);
+      expect(p.json.nonce).toBe(String(i));
+      expect(p.json.amount).toBe(String(PRICE * BigInt(i)));
+      expect(p.json.voucher.paymentTx).toMatch(/^[0-9a-f]+$/);
+      const a = await payee.run(['voucher', 'add', channel.slice(0, 12), p.json.encoded, '--json']);
+      expect(a.code, a.stdout + a.stderr).toBe(0);
+      expect(a.json.delta).toBe(String(PRICE));
+      last = p.json;
+    }
+    // A replay of an older payment is refused on the payee's side, and nothing changes.
+    const before = dbSnapshot(payee.home);
+    const replay = await payee.run(['voucher', 'add', channel, last.encoded, '--json']);
+    expect(replay.code).toBe(2);
+    expect(replay.json.error.message).toMatch(/not above the stored payment/);
+    expect(dbSnapshot(payee.home)).toBe(before);
+
+    const best = await payee.run(['voucher', 'best', channel, '--json']);
+    expect(best.json.vouchers).toHaveLength(1);
+    expect(best.json.vouchers[0]).toMatchObject({ lane: '0', nonce: '20', amount: '20000' });
+    const list = await payer.run(['voucher', 'list', channel, '--json']);
+    expect(list.json.vouchers).toHaveLength(20);
+    const check = await payer.run(['voucher', 'check', channel, last.encoded, '--json']);
+    expect(check.code).toBe(0);
+    expect(check.json).toMatchObject({ valid: true, own: true, redeemable: '20000' });
+    const st = await payer.run(['status', channel, '--json']);
+    expect(st.json).toMatchObject({ direction: 'outbound', state: 'open', spent: '20000', available: String(DEPOSIT - closeFee - 20000n) });
+    const ls = await payee.run(['list', '--inbound', '--json']);
+    expect(ls.json.channels.map((c: any) => c.channelId)).toEqual([channel]);
+  }, 240_000);
+
+  it('settle is not applicable on Bitcoin and says what to do instead (exit 2)', async () => {
+    const r = await payer.run(['settle', channel, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.json.error.message).toMatch(/no settlement period.*close.*collect/s);
+  });
+
+  it('the payer cannot close early; the payee closes: the countersigned payment is mined with exact amounts', async () => {
+    const early = await payer.run(['close', channel, '--json']);
+    expect(early.code).toBe(8);
+    const r = await payee.run(['close', channel, '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ result: 'closed', paidToPayee: '20000' });
+    await chain.mine(1);
+    const tx = await chain.backend.getTransaction(r.json.transaction);
+    expect(tx!.confirmations).toBeGreaterThanOrEqual(1);
+    expect(tx!.tx.outs[0]!.value).toBe(20000n);
+    expect(tx!.tx.outs[1]!.value).toBe(DEPOSIT - 20000n - closeFee);
+    const sync = await payer.run(['sync', channel, '--json']);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.json.state).toBe('closed');
+    const st = await payer.run(['status', channel, '--json']);
+    expect(st.json).toMatchObject({ state: 'closed', redeemed: '20000', closeTx: r.json.transaction });
+    const again = await payer.run(['collect', channel, '--json']);
+    expect(again.code).toBe(8);
+  });
+
+  it('the payer takes the refund only after the expiry (exit 8 before, saying when)', async () => {
+    const o = await payer.run(['open', payee.pubkey, '200000sat', '--expiry', '3600', ...flags, '--json']);
+    expect(o.code, o.stderr).toBe(0);
+    const id = o.json.channelId;
+    const early = await payer.run(['collect', id, '--json']);
+    expect(early.code).toBe(8);
+    expect(early.json.error.message).toMatch(/cannot be refunded yet; possible once .*median time past reaches \d{4}-\d\d-\d\dT/);
+    expect(early.json.error.data.expiry).toBe(o.json.expiry);
+    await chain.warpTo(o.json.expiry + 600);
+    const r = await payer.run(['collect', id, '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(BigInt(r.json.refundedToPayer) + BigInt(r.json.fee)).toBe(200000n);
+    await chain.mine(1);
+    const tx = await chain.backend.getTransaction(r.json.transaction);
+    expect(tx!.confirmations).toBeGreaterThanOrEqual(1);
+    const st = await payer.run(['status', id, '--json']);
+    expect(st.json.state).toBe('closed');
+    expect(st.json.redeemed).toBe('0');
+  });
+});

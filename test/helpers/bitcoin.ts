@@ -1,0 +1,65 @@
+/**
+ * A real litecoind regtest node for the Bitcoin tests, and wallets configured for it
+ * through the real `channels config set` (network "regtest", the default network).
+ */
+import { startLitecoind, fundRegtestKeys, startAutoMiner, burnAddress, type RegtestNode } from '../../src/core/chains/bitcoin/regtest.js';
+import { BitcoinBackend } from '../../src/core/chains/bitcoin/backend.js';
+import { makeWallet, type TestWallet } from './cli.js';
+
+export interface BitcoinChain {
+  node: RegtestNode;
+  backend: BitcoinBackend;
+  /** Mines `n` blocks to an address nobody holds. */
+  mine(n?: number): Promise<void>;
+  /** Moves the node's clock to `time` (unix s) and mines 11 blocks so the median time past follows. */
+  warpTo(time: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts litecoind -regtest. With `autoMine`, a block is mined whenever the mempool
+ * holds transactions (as `channels devnet` does), so `open` and `close` confirm.
+ * Fails loudly when litecoind is not installed (`.ci/run` installs it).
+ */
+export async function startBitcoinChain(o: { autoMine?: boolean } = {}): Promise<BitcoinChain> {
+  const node = await startLitecoind();
+  const stopMiner = o.autoMine === false ? () => {} : startAutoMiner(node, 200);
+  const backend = new BitcoinBackend(node.caip2, node.rpcUrl);
+  const mine = async (n = 1) => {
+    await node.mine(n, burnAddress(node));
+  };
+  return {
+    node, backend, mine,
+    warpTo: async (time) => {
+      await node.rpc.call('setmocktime', [time]);
+      await mine(11);
+    },
+    stop: async () => {
+      stopMiner();
+      await node.stop();
+    },
+  };
+}
+
+export interface BitcoinWallet extends TestWallet {
+  /** Channel pubkey (coin type 1), hex. */
+  pubkey: string;
+}
+
+/**
+ * A wallet (file keystore) whose default network is the regtest node, added with
+ * `config set networks.regtest <rpcUrl> <bip122 id>`; `fund` gives it one mature coinbase.
+ */
+export async function makeBitcoinWallet(name: string, chain: BitcoinChain, o: { fund?: boolean } = {}): Promise<BitcoinWallet> {
+  const w = await makeWallet(name, 'http://127.0.0.1:1');
+  delete w.env.CHANNELS_RPC_URL;
+  const set = await w.run(['config', 'set', 'networks.regtest', chain.node.rpcUrl, chain.node.caip2, '--json']);
+  if (set.code !== 0) throw new Error(`config set networks.regtest failed: ${set.stdout}${set.stderr}`);
+  const def = await w.run(['config', 'set', 'defaultNetwork', 'regtest']);
+  if (def.code !== 0) throw new Error(`config set defaultNetwork failed: ${def.stdout}${def.stderr}`);
+  const show = await w.run(['keys', 'show', '--json']);
+  const pubkey = show.json?.bitcoinPubkeys?.['1'];
+  if (!pubkey) throw new Error(`keys show printed no Bitcoin pubkey: ${show.stdout}${show.stderr}`);
+  if (o.fund !== false) await fundRegtestKeys(chain.node, [pubkey]);
+  return { ...w, pubkey };
+}
