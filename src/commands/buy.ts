@@ -11,10 +11,13 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'curl-like. On a 402 whose price is at most --max-price, pays with the next voucher on an open channel to the ' +
     'merchant, opening one (deposit --deposit) when none can pay and --yes (or config buy.autoOpen) allows it. ' +
     'The voucher is recorded before it is sent. Exit codes: 3 price above --max-price, 4 payment refused, ' +
-    '5 no channel can pay / insufficient funds, 6 merchant or chain unreachable.'
+    '5 no channel can pay / insufficient funds, 6 merchant or chain unreachable.\n\n' +
+    'With a Bitcoin-family --network the merchant\'s bip122 entry is paid: a two1 CLTV channel is opened to its pubkey ' +
+    '(waiting for the deposit to confirm) and each request carries a half-signed payment transaction.'
   static override examples = [
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 5000 --deposit 0.01eth --yes',
     '<%= config.bin %> buy http://127.0.0.1:4021/joke -o joke.txt --json',
+    '<%= config.bin %> buy http://127.0.0.1:4021/weather --network regtest --max-price 2000sat --deposit 100000sat --yes',
     '<%= config.bin %> buy https://api.example/search -X POST -H "content-type: application/json" -d \'{"q":"x"}\'',
   ]
   static override args = { url: Args.string({ required: true, description: 'URL to fetch.' }) }
@@ -27,6 +30,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'max-price': Flags.string({ summary: 'Highest price to pay for this request (default: config buy.maxPrice).' }),
     deposit: Flags.string({ summary: 'Deposit of a channel opened by this call (default: config buy.deposit).' }),
     'settle-delay': Flags.integer({ summary: 'Settle delay of a channel opened by this call, seconds.', min: 1 }),
+    expiry: Flags.integer({ summary: 'Bitcoin: lifetime of a channel opened by this call, seconds (default: config buy.bitcoinExpiry).', min: 60 }),
     yes: Flags.boolean({ char: 'y', summary: 'Open a channel without asking when none can pay.' }),
   }
 
@@ -39,11 +43,14 @@ export default class Buy extends BaseCommand<typeof Buy> {
       if (i < 1) throw new UsageError(`Invalid header "${h}"; expected "Name: value".`)
       headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim()
     }
-    const r = await buy(await this.manager(), args.url, {
+    const bitcoin = this.isBitcoin
+    const family = bitcoin ? 'bitcoin' : 'evm'
+    const r = await buy(bitcoin ? await this.bitcoin() : await this.manager(), args.url, {
       method: flags.request.toUpperCase(), headers, body: flags.data,
-      maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price') : BigInt(policy.maxPrice),
-      deposit: flags.deposit !== undefined ? parseAmount(flags.deposit, '--deposit') : BigInt(policy.deposit),
+      maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', family) : BigInt(bitcoin ? policy.bitcoinMaxPrice : policy.maxPrice),
+      deposit: flags.deposit !== undefined ? parseAmount(flags.deposit, '--deposit', family) : BigInt(bitcoin ? policy.bitcoinDeposit : policy.deposit),
       settleDelay: flags['settle-delay'] ?? policy.settleDelay,
+      expirySeconds: flags.expiry ?? policy.bitcoinExpiry,
       autoOpen: flags.yes || policy.autoOpen,
       onProgress: (s) => this.progress(s),
     })

@@ -72,6 +72,12 @@ export interface BuyPolicy {
   maxPrice: string
   /** Settlement delay of channels opened by `buy`, in seconds. */
   settleDelay: number
+  /** Bitcoin-family networks: deposit of a channel opened by `buy`, satoshis. */
+  bitcoinDeposit: string
+  /** Bitcoin-family networks: highest price `buy` pays without `--max-price`, satoshis. */
+  bitcoinMaxPrice: string
+  /** Bitcoin-family networks: lifetime of a channel opened by `buy` (until the refund), seconds. */
+  bitcoinExpiry: number
 }
 
 export interface WalletConfig {
@@ -93,7 +99,10 @@ const DEFAULTS: WalletConfig = {
   keystore: 'keychain',
   networks: {},
   keys: {},
-  buy: { autoOpen: false, deposit: '100000000000000000', maxPrice: '10000000000000', settleDelay: 86400 },
+  buy: {
+    autoOpen: false, deposit: '100000000000000000', maxPrice: '10000000000000', settleDelay: 86400,
+    bitcoinDeposit: '1000000', bitcoinMaxPrice: '10000', bitcoinExpiry: 604800,
+  },
 }
 
 const decimal = { type: 'string', pattern: '^(0|[1-9][0-9]{0,77})$' } as const
@@ -147,6 +156,9 @@ const SCHEMA = {
       deposit: decimal,
       maxPrice: decimal,
       settleDelay: { type: 'integer', minimum: 1 },
+      bitcoinDeposit: decimal,
+      bitcoinMaxPrice: decimal,
+      bitcoinExpiry: { type: 'integer', minimum: 60 },
     },
   },
 } as const
@@ -283,7 +295,7 @@ export class Config {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       }
       const stored = text.trim() ? (JSON.parse(text) as Partial<WalletConfig>) : {}
-      const data = { ...DEFAULTS, ...stored } as WalletConfig
+      const data = { ...DEFAULTS, ...stored, buy: { ...DEFAULTS.buy, ...stored.buy } } as WalletConfig
       const violation = schemaError({ type: 'object', properties: SCHEMA as Record<string, Schema> }, data, '')
       if (violation) throw new Error(violation)
       this.stamp = stamp

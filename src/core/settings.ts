@@ -109,6 +109,9 @@ const FIXED: Record<string, { parse: Parser; describe: string }> = {
   'buy.deposit': { describe: 'deposit of channels opened by buy (e.g. 0.01eth)', parse: amount('buy.deposit') },
   'buy.maxPrice': { describe: 'highest price buy pays without --max-price', parse: amount('buy.maxPrice') },
   'buy.settleDelay': { describe: 'settle delay of channels opened by buy, seconds', parse: seconds },
+  'buy.bitcoinDeposit': { describe: 'Bitcoin networks: deposit of channels opened by buy (e.g. 0.01btc, 100000sat)', parse: (v) => parseAmount(v, 'buy.bitcoinDeposit', 'bitcoin').toString() },
+  'buy.bitcoinMaxPrice': { describe: 'Bitcoin networks: highest price buy pays without --max-price (satoshis)', parse: (v) => parseAmount(v, 'buy.bitcoinMaxPrice', 'bitcoin').toString() },
+  'buy.bitcoinExpiry': { describe: 'Bitcoin networks: lifetime of channels opened by buy, seconds', parse: seconds },
 }
 
 /** Fields of `networks.<name>.<field>`. */

@@ -129,7 +129,7 @@ function commitVoucher(m: ChannelManager, channel: ChannelRecord, v: Voucher, pr
 }
 
 /** Gives back the price of a request whose handler failed (nothing is charged). */
-export function refundCharge(m: ChannelManager, channel: ChannelRecord, price: bigint): void {
+export function refundCharge(m: Pick<ChannelManager, 'store'>, channel: ChannelRecord, price: bigint): void {
   m.store.immediate(() => {
     const ch = m.store.channels.get(channel.network, channel.id)
     if (!ch) throw new ChannelStateError(`Channel ${short(channel.id)} vanished from the database.`)

@@ -5,6 +5,7 @@
  * early still pays in full. It also marks channels that left the chain as closed.
  */
 import type { ChannelManager } from './manager.js'
+import type { BitcoinChannelManager } from './bitcoin.js'
 import { short } from './reader.js'
 import { submitVouchers } from './operations.js'
 
@@ -27,7 +28,6 @@ export interface Settler {
  * @param onEvent - called for every action or error
  */
 export function startSettler(m: ChannelManager, intervalSeconds: number, onEvent: (e: SettlerEvent) => void = () => {}): Settler {
-  let running: Promise<SettlerEvent[]> | undefined
   const round = async (): Promise<SettlerEvent[]> => {
     const events: SettlerEvent[] = []
     const channels = m.store.channels.list({ network: m.network.caip2, direction: 'inbound' }).filter((c) => c.state === 'open' || c.state === 'settling')
@@ -51,10 +51,61 @@ export function startSettler(m: ChannelManager, intervalSeconds: number, onEvent
         events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: ${(err as Error).message.split('\n')[0]}` })
       }
     }
-    events.forEach(onEvent)
     return events
   }
-  const tick = () => (running ??= round().finally(() => (running = undefined)))
+  return schedule(round, intervalSeconds, onEvent)
+}
+
+/**
+ * The Bitcoin payee's watcher (two1 merchant: close before the refund becomes valid):
+ * for each open inbound Bitcoin channel whose expiry is within `closeMargin` seconds —
+ * by the later of the wall clock and the chain tip's time — it countersigns and
+ * broadcasts the best payment. It also marks channels whose deposit was spent
+ * otherwise (the payer's refund) as closed.
+ * @param closeMargin - seconds before the expiry at which to close
+ */
+export function startBitcoinWatcher(m: BitcoinChannelManager, intervalSeconds: number, closeMargin: number, onEvent: (e: SettlerEvent) => void = () => {}): Settler {
+  const round = async (): Promise<SettlerEvent[]> => {
+    const events: SettlerEvent[] = []
+    const channels = m.store.channels.list({ network: m.network.caip2, direction: 'inbound', state: 'open' })
+    if (channels.length === 0) return events
+    let now: number
+    try {
+      now = Math.max(Math.floor(Date.now() / 1000), (await m.backend.tip()).time)
+    } catch (err) {
+      return [{ channelId: channels[0]!.id, kind: 'error', detail: `node: ${(err as Error).message.split('\n')[0]}` }]
+    }
+    for (const c of channels) {
+      if ((c.expiry ?? 0) - closeMargin > now) continue
+      try {
+        if (!m.store.vouchers.latest(c.network, c.id, 0n)) continue
+        const deposit = await m.backend.outputStatus(c.id.slice(2), c.bitcoin!.depositVout)
+        if (!deposit.unspent) {
+          m.store.channels.update(c.network, c.id, { state: 'closed' })
+          events.push({ channelId: c.id, kind: 'closed', detail: 'the deposit was spent by another transaction (the payer\'s refund)' })
+          continue
+        }
+        const r = await m.closeAsPayee(c)
+        events.push({ channelId: c.id, kind: 'redeemed', detail: `closed with ${r.redeemed} sat before the expiry ${c.expiry} (tx ${r.tx.hash})` })
+      } catch (err) {
+        events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: ${(err as Error).message.split('\n')[0]}` })
+      }
+    }
+    return events
+  }
+  return schedule(round, intervalSeconds, onEvent)
+}
+
+/** Runs `round` every `intervalSeconds` (never two at once), reporting its events. */
+function schedule(round: () => Promise<SettlerEvent[]>, intervalSeconds: number, onEvent: (e: SettlerEvent) => void): Settler {
+  let running: Promise<SettlerEvent[]> | undefined
+  const tick = () =>
+    (running ??= round()
+      .then((events) => {
+        events.forEach(onEvent)
+        return events
+      })
+      .finally(() => (running = undefined)))
   const timer = setInterval(() => void tick(), intervalSeconds * 1000)
   timer.unref()
   return { tick, stop: () => clearInterval(timer) }

@@ -11,13 +11,14 @@
 import { request, type Dispatcher } from 'undici'
 import { getAddress } from 'ethers'
 import type { ChannelManager } from '../channel/manager.js'
+import type { BitcoinChannelManager } from '../channel/bitcoin.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { ChannelsError, InsufficientFundsError, NetworkError, PaymentRefusedError, PriceTooHighError, UsageError } from '../errors.js'
 import { parseBaseUnits } from '../units.js'
-import { voucherFromWire, voucherToWire, type VoucherWire } from '../channel/voucher.js'
+import { anyVoucherToWire, bitcoinVoucherFromWire, voucherFromWire, type BitcoinVoucherWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
 import {
   DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, decodePaymentRequired, decodePaymentResponse, encodePaymentSignature,
-  type ChannelRequirement, type PaymentRequired,
+  type ChannelPayload, type ChannelRequirement, type PaymentRequired,
 } from './protocol.js'
 
 export interface BuyOptions {
@@ -32,6 +33,8 @@ export interface BuyOptions {
   deposit: bigint
   /** Settle delay of a channel opened here, seconds. */
   settleDelay: number
+  /** Bitcoin: lifetime of a channel opened here, seconds from now (raised to the merchant's minimum + margin). */
+  expirySeconds?: number
   /** Progress messages (channel opening, waiting). */
   onProgress?: (message: string) => void
 }
@@ -43,7 +46,7 @@ export interface BuyResult {
   /** Price paid for this request, base units (0n when the resource was free). */
   paid: bigint
   channelId?: string
-  voucher?: VoucherWire
+  voucher?: VoucherWire | BitcoinVoucherWire
   /** Set when this call opened a channel. */
   opened?: { channelId: string; tx?: string }
 }
@@ -53,7 +56,83 @@ export interface BuyResult {
  * @throws {PriceTooHighError} exit 3 · {@link PaymentRefusedError} exit 4 ·
  *   {@link InsufficientFundsError} exit 5 · {@link NetworkError} exit 6
  */
-export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promise<BuyResult> {
+/**
+ * What the buyer needs from a payer, EVM or Bitcoin: the two managers share these
+ * names; only opening and the entry checks differ.
+ */
+interface Payer {
+  readonly m: ChannelManager | BitcoinChannelManager
+  checkEntry(entry: ChannelRequirement): void
+  payable(payTo: string, price: bigint): ChannelRecord | undefined
+  open(entry: ChannelRequirement, deposit: bigint, endpoint: string, onProgress?: (s: string) => void): Promise<ChannelRecord>
+  createVoucher(c: ChannelRecord, next: (prev: bigint, charged: bigint) => bigint): Promise<VoucherRecord>
+  /** Extra payload fields announcing a channel the merchant may not know (Bitcoin: deposit and script). */
+  announce(c: ChannelRecord, v: VoucherRecord): Partial<ChannelPayload>
+  fromWire(w: unknown): Voucher
+}
+
+function evmPayer(m: ChannelManager, o: BuyOptions): Payer {
+  return {
+    m,
+    checkEntry(entry) {
+      try {
+        entry.payTo = getAddress(entry.payTo)
+      } catch {
+        throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not an address.`)
+      }
+      if (entry.extra?.contract && getAddress(entry.extra.contract) !== m.backend.contract) {
+        throw new PaymentRefusedError(`The merchant uses channel contract ${entry.extra.contract}; this wallet trusts only ${m.backend.contract}.`)
+      }
+    },
+    payable: (payTo, price) => m.payableChannels(payTo, price)[0]?.channel,
+    open: (entry, deposit, endpoint, onProgress) =>
+      m.open({
+        payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0), endpoint,
+        onSent: (hash) => onProgress?.(`Open transaction ${hash} sent; waiting for it to be mined…`),
+      }),
+    createVoucher: (c, next) => m.createVoucher(c, next),
+    announce: () => ({}),
+    fromWire: voucherFromWire,
+  }
+}
+
+async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Payer> {
+  const { checkedPubkey } = await import('../channel/bitcoin.js')
+  const margin = (entry: ChannelRequirement) => (entry.extra.closeMargin ?? 0) + 60
+  let current: ChannelRequirement | undefined
+  return {
+    m,
+    checkEntry(entry) {
+      try {
+        entry.payTo = checkedPubkey(entry.payTo, 'payTo')
+      } catch {
+        throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not a channel pubkey.`)
+      }
+      if (entry.asset !== 'sat') throw new PaymentRefusedError(`The merchant asks for asset "${entry.asset}" on a Bitcoin-family network; only "sat" is paid.`)
+      current = entry
+    },
+    payable: (payTo, price) => m.payableChannels(payTo, price, current ? margin(current) : 0)[0]?.channel,
+    open: (entry, deposit, endpoint, onProgress) => {
+      const lifetime = Math.max(o.expirySeconds ?? 0, (entry.extra.minExpirySeconds ?? 0) + margin(entry) + 3600)
+      return m.open({
+        payee: entry.payTo, deposit, expiry: Math.floor(Date.now() / 1000) + lifetime, p2sh: entry.extra.p2sh === true, endpoint,
+        onSent: (txid) => onProgress?.(`Deposit ${txid} broadcast; waiting for a confirmation…`), onProgress,
+      })
+    },
+    createVoucher: (c, next) => m.createVoucher(c, next),
+    announce: (c) => {
+      // Until the merchant has acknowledged a payment, every payment carries the deposit and script.
+      if (c.charged > 0n) return {}
+      const b = c.bitcoin!
+      return { type: 'open', open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } }
+    },
+    fromWire: bitcoinVoucherFromWire,
+  }
+}
+
+export async function buy(manager: ChannelManager | BitcoinChannelManager, url: string, o: BuyOptions): Promise<BuyResult> {
+  const payer = manager.network.kind === 'bitcoin' ? await bitcoinPayer(manager as BitcoinChannelManager, o) : evmPayer(manager as ChannelManager, o)
+  const m = payer.m
   let target: URL
   try {
     target = new URL(url)
@@ -66,7 +145,7 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
   if (first.statusCode !== 402) return { ...(await result(first)), paid: 0n }
   const challenge = readChallenge(first)
   await first.body.dump()
-  const entry = pickEntry(m, challenge, o.maxPrice)
+  const entry = pickEntry(payer, challenge, o.maxPrice)
   const price = parseBaseUnits(entry.amount, 'price')
 
   let opened: BuyResult['opened']
@@ -74,15 +153,11 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
     const minDeposit = parseBaseUnits(entry.extra.minDeposit ?? '0', 'minDeposit')
     const deposit = o.deposit > minDeposit ? o.deposit : minDeposit
     o.onProgress?.(`Opening a channel to ${entry.payTo} with a deposit of ${deposit} base units…`)
-    const c = await m.open({
-      payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0),
-      endpoint: new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target).href,
-      onSent: (hash) => o.onProgress?.(`Open transaction ${hash} sent; waiting for it to be mined…`),
-    })
+    const c = await payer.open(entry, deposit, new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target).href, o.onProgress)
     opened = { channelId: c.id, tx: c.openTx }
     return c
   }
-  let channel = m.payableChannels(entry.payTo, price)[0]?.channel
+  let channel = payer.payable(entry.payTo, price)
   if (!channel) {
     if (!o.autoOpen) {
       throw new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${price}.`, price, {
@@ -97,16 +172,16 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
     const next = (prev: bigint, charged: bigint) => (prev > charged + price ? prev : charged + price)
     let voucher: VoucherRecord
     try {
-      voucher = await m.createVoucher(channel, next)
+      voucher = await payer.createVoucher(channel, next)
     } catch (err) {
       // The channel cannot cover one more request: open a fresh one if allowed.
       if (!(err instanceof InsufficientFundsError) || opened || !o.autoOpen) throw err
       channel = await openChannel()
-      voucher = await m.createVoucher(channel, next)
+      voucher = await payer.createVoucher(channel, next)
     }
     // The first voucher of a channel announces it ("open"); the paywall treats both alike.
     const type = voucher.lane === 0n && voucher.nonce === 1n ? 'open' : 'voucher'
-    const res = await send(target, o, encodePaymentSignature(entry, { type, channelId: channel.id, voucher }))
+    const res = await send(target, o, encodePaymentSignature(entry, { type, channelId: channel.id, voucher, ...payer.announce(channel, voucher) }))
     if (res.statusCode !== 402) {
       const receiptHeader = res.headers[HEADER.response]
       let paid = 0n
@@ -115,12 +190,12 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
         m.acknowledge(channel, voucher, parseBaseUnits(receipt.extra?.charged ?? '0', 'charged'))
         if (receipt.success) paid = price
       }
-      return { ...(await result(res)), paid, channelId: channel.id, voucher: voucherToWire(voucher), opened }
+      return { ...(await result(res)), paid, channelId: channel.id, voucher: anyVoucherToWire(voucher), opened }
     }
     const refusal = readChallenge(res)
     await res.body.dump()
     const state = refusal.accepts.find((a) => a.scheme === SCHEME)?.extra?.channelState
-    if (attempt === 0 && state && state.channelId === channel.id && resync(m, channel, voucher, state)) {
+    if (attempt === 0 && state && state.channelId === channel.id && resync(payer, channel, voucher, state)) {
       channel = m.store.channels.get(channel.network, channel.id)!
       continue
     }
@@ -136,7 +211,8 @@ export async function buy(m: ChannelManager, url: string, o: BuyOptions): Promis
  * that voucher is one this wallet signed and is ahead of what the database knows.
  * @returns whether anything changed (so a retry can succeed)
  */
-function resync(m: ChannelManager, c: ChannelRecord, mine: VoucherRecord, state: NonNullable<ChannelRequirement['extra']['channelState']>): boolean {
+function resync(payer: Payer, c: ChannelRecord, mine: VoucherRecord, state: NonNullable<ChannelRequirement['extra']['channelState']>): boolean {
+  const m = payer.m
   let charged: bigint
   try {
     charged = parseBaseUnits(state.charged, 'charged')
@@ -146,7 +222,7 @@ function resync(m: ChannelManager, c: ChannelRecord, mine: VoucherRecord, state:
   if (!state.voucher) return false
   let theirs
   try {
-    theirs = voucherFromWire(state.voucher)
+    theirs = payer.fromWire(state.voucher)
   } catch {
     return false
   }
@@ -158,7 +234,8 @@ function resync(m: ChannelManager, c: ChannelRecord, mine: VoucherRecord, state:
   return m.acknowledge(c, theirs, charged)
 }
 
-function pickEntry(m: ChannelManager, challenge: PaymentRequired, maxPrice: bigint): ChannelRequirement {
+function pickEntry(payer: Payer, challenge: PaymentRequired, maxPrice: bigint): ChannelRequirement {
+  const m = payer.m
   const ours = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === m.network.caip2)
   if (ours.length === 0) {
     const offered = challenge.accepts.map((a) => `${a.scheme} on ${a.network}`).join(', ')
@@ -176,14 +253,7 @@ function pickEntry(m: ChannelManager, challenge: PaymentRequired, maxPrice: bigi
     })
   }
   const entry = cheapest.a
-  try {
-    entry.payTo = getAddress(entry.payTo)
-  } catch {
-    throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not an address.`)
-  }
-  if (entry.extra?.contract && getAddress(entry.extra.contract) !== m.backend.contract) {
-    throw new PaymentRefusedError(`The merchant uses channel contract ${entry.extra.contract}; this wallet trusts only ${m.backend.contract}.`)
-  }
+  payer.checkEntry(entry)
   return entry
 }
 

@@ -11,7 +11,9 @@ import {
 import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
 import { z } from 'zod'
 import { ChannelsError } from '../errors.js'
-import { VoucherWireSchema, voucherToWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
+import {
+  BitcoinVoucherWireSchema, VoucherWireSchema, ZERO_HASH, anyVoucherToWire, type BitcoinVoucherWire, type Voucher, type VoucherWire,
+} from '../channel/voucher.js'
 
 export const SCHEME = 'channel'
 export const X402_VERSION = 2
@@ -26,14 +28,20 @@ export const HEADER = {
   response: 'payment-response',
 } as const
 
-/** `extra` of a `channel` entry for an EVM network. */
+/** `extra` of a `channel` entry: EVM fields (`contract`, `minSettleDelay`) or Bitcoin ones (`minExpirySeconds`, `p2sh`). */
 export interface ChannelExtra {
-  /** PaymentChannels contract address. */
-  contract: string
+  /** EVM: PaymentChannels contract address. */
+  contract?: string
   /** Smallest deposit the merchant accepts on a new channel, base units. */
   minDeposit: string
-  /** Smallest settle delay accepted, seconds. */
-  minSettleDelay: number
+  /** EVM: smallest settle delay accepted, seconds. */
+  minSettleDelay?: number
+  /** Bitcoin: least time from now to a new channel's expiry, seconds. */
+  minExpirySeconds?: number
+  /** Bitcoin: the merchant stops accepting payments (and closes) this long before the expiry, seconds. */
+  closeMargin?: number
+  /** Bitcoin: whether the merchant asks for a P2SH deposit (two1); P2WSH otherwise (both are accepted). */
+  p2sh?: boolean
   /** Merchant channel endpoint (absolute URL or path). */
   endpoint: string
   /** Corrective 402: the merchant's view of the channel named by the refused voucher. */
@@ -47,8 +55,8 @@ export interface ChannelStateWire {
   nonce: string
   amount: string
   charged: string
-  /** The last voucher the merchant accepted on the lane, signed by the payer. */
-  voucher?: VoucherWire
+  /** The last voucher the merchant accepted on the lane, signed by the payer (Bitcoin: the half-signed payment). */
+  voucher?: VoucherWire | BitcoinVoucherWire
 }
 
 /** One `accepts` entry of scheme `channel`. Amounts are decimal strings of base units. */
@@ -69,11 +77,21 @@ export interface PaymentRequired {
   accepts: ChannelRequirement[]
 }
 
+/** What a Bitcoin `open` payload adds: the deposit transaction (hex), the channel output's index and the redeem script (hex). */
+export interface BitcoinOpenWire {
+  depositTx: string
+  vout: number
+  redeemScript: string
+}
+
 /** `payload` of a `PAYMENT-SIGNATURE` for scheme `channel`. */
 export interface ChannelPayload {
   type: 'voucher' | 'open'
   channelId: string
+  /** EVM: an EIP-712 voucher; Bitcoin: a payment whose `signature` is the half-signed transaction. */
   voucher: Voucher
+  /** Bitcoin `open`: the deposit and script, so the merchant can check and later spend it. */
+  open?: BitcoinOpenWire
 }
 
 /** A header the paywall cannot read. `status` is the HTTP status to answer with. */
@@ -91,6 +109,18 @@ export class PaymentHeaderError extends ChannelsError {
  */
 const SignatureSchema = PaymentPayloadV2Schema.extend({
   payload: z.object({ type: z.enum(['voucher', 'open']), channelId: z.string(), voucher: VoucherWireSchema }).strict(),
+})
+
+const hex = (max: number) => z.string().max(max).regex(/^(?:[0-9a-fA-F]{2})+$/, 'expected hex').transform((x) => x.toLowerCase())
+
+/** The same envelope for a `bip122:` network: the payment and, on `open`, the deposit and script. */
+const BitcoinSignatureSchema = PaymentPayloadV2Schema.extend({
+  payload: z.object({
+    type: z.enum(['voucher', 'open']),
+    channelId: z.string(),
+    voucher: BitcoinVoucherWireSchema,
+    open: z.object({ depositTx: hex(6000), vout: z.number().int().min(0).max(10_000), redeemScript: hex(200) }).strict().optional(),
+  }).strict(),
 })
 
 export function encodePaymentRequired(p: PaymentRequired): string {
@@ -119,7 +149,7 @@ export function encodePaymentSignature(accepted: ChannelRequirement, payload: Ch
   return encodePaymentSignatureHeader({
     x402Version: X402_VERSION,
     accepted,
-    payload: { type: payload.type, channelId: payload.channelId, voucher: voucherToWire(payload.voucher) },
+    payload: { type: payload.type, channelId: payload.channelId, voucher: anyVoucherToWire(payload.voucher), ...(payload.open ? { open: payload.open } : {}) },
   } as never)
 }
 
@@ -138,7 +168,9 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
   } catch {
     throw new PaymentHeaderError('PAYMENT-SIGNATURE is not base64-encoded JSON.', 400)
   }
-  const r = SignatureSchema.safeParse(raw)
+  const network = (raw as { accepted?: { network?: unknown } } | null)?.accepted?.network
+  const bitcoin = typeof network === 'string' && network.startsWith('bip122:')
+  const r = (bitcoin ? BitcoinSignatureSchema : SignatureSchema).safeParse(raw)
   // Reported in order: the x402 envelope, the scheme, our payload, the voucher.
   const issues = r.success ? [] : r.error.issues
   const envelope = issues.find((i) => i.path[0] !== 'payload' || i.path.length === 1)
@@ -152,9 +184,14 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
     throw new PaymentHeaderError(`Malformed voucher: ${v.path.slice(2).join('.') || 'voucher'}: ${v.message}`, 400)
   }
   const { accepted, payload: p } = r.data
-  const voucher = p.voucher as Voucher
+  let voucher: Voucher
+  if (bitcoin) {
+    const w = p.voucher as unknown as { channelId: string; nonce: bigint; amount: bigint; paymentTx: string }
+    voucher = { channelId: w.channelId, lane: 0n, nonce: w.nonce, amount: w.amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: w.paymentTx }
+  } else voucher = p.voucher as Voucher
   if (voucher.channelId !== p.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
-  return { accepted: accepted as unknown as ChannelRequirement, payload: { type: p.type, channelId: voucher.channelId, voucher } }
+  const open = 'open' in p ? (p.open as BitcoinOpenWire | undefined) : undefined
+  return { accepted: accepted as unknown as ChannelRequirement, payload: { type: p.type, channelId: voucher.channelId, voucher, ...(open ? { open } : {}) } }
 }
 
 /** `extra` of a `PAYMENT-RESPONSE` for scheme `channel`. */

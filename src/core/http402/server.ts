@@ -17,18 +17,20 @@ import { ZeroAddress, verifyMessage } from 'ethers'
 import type { ChannelManager } from '../channel/manager.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { acceptVoucher, refundCharge, VoucherRefusedError } from '../channel/inbound.js'
-import { voucherToWire } from '../channel/voucher.js'
+import { anyVoucherToWire } from '../channel/voucher.js'
+import type { BitcoinChannelManager } from '../channel/bitcoin.js'
+import type { BitcoinAcceptPolicy } from '../channel/bitcoin-inbound.js'
 import { ChannelsError } from '../errors.js'
 import {
   DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, PaymentHeaderError, decodePaymentSignature, encodePaymentRequired,
-  encodePaymentResponse, closeRequestMessage, type ChannelRequirement, type ChannelStateWire,
+  encodePaymentResponse, closeRequestMessage, type ChannelPayload, type ChannelRequirement, type ChannelStateWire,
 } from './protocol.js'
 import { demoResource } from './resources.js'
 
 export interface PaywallOptions {
-  /** The payee's manager (its key receives the payments). */
-  manager: ChannelManager
-  /** Price of one request, in base units (wei). */
+  /** The payee's manager (its key receives the payments): EVM, or Bitcoin-family for a `bip122` network. */
+  manager: ChannelManager | BitcoinChannelManager
+  /** Price of one request, in base units (wei, satoshis). */
   price: bigint
   /** Paths that cost `price` (prefix match); default: every path. */
   routes?: string[]
@@ -38,6 +40,12 @@ export interface PaywallOptions {
   minDeposit?: bigint
   /** Smallest settle delay for a new channel, seconds. Default 3600. */
   minSettleDelay?: number
+  /** Bitcoin: least time from now to a new channel's expiry, seconds. Default 345600 (4 days, DESIGN §6). */
+  minExpirySeconds?: number
+  /** Bitcoin: payments are refused (and the watcher closes) this long before the expiry, seconds. Default 86400. */
+  closeMargin?: number
+  /** Bitcoin: confirmations the deposit needs. Default 1. */
+  minConf?: number
   host?: string
   port?: number
   /** Called for each paid request (for logs). */
@@ -56,19 +64,29 @@ export interface Paywall {
  */
 export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const m = o.manager
-  const payTo = m.address
+  // Bitcoin-family networks (DESIGN §5): the payTo is the payee's channel pubkey, vouchers are half-signed payments.
+  const bitcoin = m.network.kind === 'bitcoin' ? { m: m as BitcoinChannelManager, ...(await import('../channel/bitcoin-inbound.js')) } : undefined
+  const evm = m as ChannelManager
+  const payTo = bitcoin ? await bitcoin.m.pubkey() : evm.address
   const minSettleDelay = o.minSettleDelay ?? 3600
   const minDeposit = o.minDeposit ?? o.price * 100n
   const policy = { minSettleDelay, asset: ZeroAddress }
+  const bitcoinPolicy: BitcoinAcceptPolicy = {
+    minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minDeposit, minConf: o.minConf ?? 1,
+  }
+  const accept = (payload: ChannelPayload, price: bigint) =>
+    bitcoin ? bitcoin.acceptBitcoinPayment(bitcoin.m, payload.voucher, payload.open, price, bitcoinPolicy) : acceptVoucher(evm, payload.voucher, price, policy)
 
   const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => ({
     scheme: SCHEME,
     network: m.network.caip2,
     amount: o.price.toString(),
-    asset: ZeroAddress,
+    asset: bitcoin ? 'sat' : ZeroAddress,
     payTo,
     maxTimeoutSeconds: 60,
-    extra: { contract: m.backend.contract, minDeposit: minDeposit.toString(), minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
+    extra: bitcoin
+      ? { minDeposit: minDeposit.toString(), minExpirySeconds: bitcoinPolicy.minExpirySeconds, closeMargin: bitcoinPolicy.closeMargin, p2sh: false, endpoint: DEFAULT_ENDPOINT_PATH, ...extra }
+      : { contract: evm.backend.contract, minDeposit: minDeposit.toString(), minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
   })
 
   const challenge = (res: ServerResponse, url: string, error: string, state?: ChannelStateWire) => {
@@ -108,7 +126,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     }
     let accepted2
     try {
-      accepted2 = await acceptVoucher(m, payload.voucher, o.price, policy)
+      accepted2 = await accept(payload, o.price)
     } catch (err) {
       if (err instanceof VoucherRefusedError) {
         const c = err.corrective
@@ -168,7 +186,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
 
   async function endpoint(req: IncomingMessage, res: ServerResponse, sub: string, url: URL): Promise<void> {
     if (req.method === 'GET' && (sub === '' || sub === '/')) {
-      return json(res, 200, { network: m.network.caip2, payTo, contract: m.backend.contract, price: o.price.toString() })
+      return json(res, 200, { network: m.network.caip2, payTo, ...(bitcoin ? {} : { contract: evm.backend.contract }), price: o.price.toString() })
     }
     const stateMatch = /^\/channels\/(0x[0-9a-f]{64})$/.exec(sub)
     if (req.method === 'GET' && stateMatch) {
@@ -189,7 +207,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       if (typeof header !== 'string') return json(res, 400, { error: 'Missing PAYMENT-SIGNATURE header.' })
       try {
         const { payload } = decodePaymentSignature(header)
-        const r = await acceptVoucher(m, payload.voucher, 0n, policy)
+        const r = await accept(payload, 0n)
         return json(res, 200, { channelId: r.channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: r.charged.toString() })
       } catch (err) {
         if (err instanceof PaymentHeaderError) return json(res, err.status, { error: err.message })
@@ -210,6 +228,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       }
       const channel = m.store.channels.get(m.network.caip2, parsed.channelId)
       if (!channel || channel.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.' })
+      if (bitcoin) return json(res, 400, { error: 'Bitcoin channels are closed by the merchant before their expiry; no close request is needed.' })
       let signer = ''
       try {
         signer = verifyMessage(closeRequestMessage(m.network.caip2, channel.id), parsed.signature)
@@ -259,7 +278,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
 function channelState(c: ChannelRecord, lane: bigint, last?: VoucherRecord): ChannelStateWire {
   return {
     channelId: c.id, lane: lane.toString(), nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(),
-    charged: c.charged.toString(), ...(last ? { voucher: voucherToWire(last) } : {}),
+    charged: c.charged.toString(), ...(last ? { voucher: anyVoucherToWire(last) } : {}),
   }
 }
 
