@@ -2,7 +2,8 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { startPaywall } from '../core/http402/server.js'
 import { parseAmount } from '../core/units.js'
-import { startSettler } from '../core/channel/settler.js'
+import { startBitcoinWatcher, startSettler, type SettlerEvent } from '../core/channel/settler.js'
+import type { ChannelManager } from '../core/channel/manager.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
   static override summary = 'Run a paywall: answer HTTP 402, take vouchers, serve demo resources or proxy an upstream.'
@@ -11,10 +12,15 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'a request whose handler fails is not charged. Without --upstream it serves GET /weather and GET /joke. ' +
     'POST /.well-known/channels/close lets a payer ask for a cooperative close. A watcher redeems the best voucher of ' +
     'any channel that starts settling before its settleAt (every --watch-interval seconds). With --json it prints one line ' +
-    '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.'
+    '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.\n\n' +
+    'On a Bitcoin-family network the 402 offers a bip122 entry (payTo = this key\'s channel pubkey, price in satoshis); ' +
+    'payments are half-signed transactions checked against every payee rule (signature, script, outpoint, amount, ' +
+    'dust, fee floor and cap, finality) before serving, and the watcher countersigns and broadcasts the best payment ' +
+    'of a channel once its expiry is within --close-margin.'
   static override examples = [
     '<%= config.bin %> serve --network devnet --port 4021 --price 1000',
     '<%= config.bin %> serve --upstream http://127.0.0.1:8080 --price 0.0001eth --route /api',
+    '<%= config.bin %> serve --network regtest --price 1000sat --min-expiry 86400 --close-margin 3600',
   ]
   static override flags = {
     port: Flags.integer({ summary: 'Port to listen on.', default: 4021, min: 0, max: 65535 }),
@@ -24,29 +30,42 @@ export default class Serve extends BaseCommand<typeof Serve> {
     upstream: Flags.string({ summary: 'Reverse-proxy paid requests to this base URL.' }),
     'min-deposit': Flags.string({ summary: 'Smallest deposit accepted on a new channel (default 100 × price).' }),
     'min-settle-delay': Flags.integer({ summary: 'Smallest settle delay accepted on a new channel, seconds.', default: 3600, min: 1 }),
+    'min-expiry': Flags.integer({ summary: 'Bitcoin: least time from now to a new channel\'s expiry, seconds.', default: 345600, min: 0 }),
+    'close-margin': Flags.integer({ summary: 'Bitcoin: close (and refuse payments) this long before a channel\'s expiry, seconds.', default: 86400, min: 0 }),
+    'min-conf': Flags.integer({ summary: 'Bitcoin: confirmations a deposit needs before its channel is accepted.', default: 1, min: 0 }),
     'watch-interval': Flags.integer({ summary: 'Seconds between checks for settling channels to redeem before settleAt.', default: 30, min: 1 }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve)
     // Flags first: a bad value is a usage error before any node or key is touched.
-    const price = parseAmount(flags.price, '--price')
-    const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit') : undefined
-    const m = await this.manager()
-    await m.backend.verifyContract()
+    const family = this.isBitcoin ? 'bitcoin' : 'evm'
+    const price = parseAmount(flags.price, '--price', family)
+    const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', family) : undefined
+    const bitcoin = this.isBitcoin ? await this.bitcoin() : undefined
+    const m = bitcoin ?? (await this.manager())
+    if (bitcoin) await bitcoin.backend.checkNetwork()
+    else await (m as ChannelManager).backend.verifyContract()
     await m.signer() // unlock now: closing needs it, and a locked key should fail at start, not mid-close
     const paywall = await startPaywall({
       manager: m, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
       minDeposit,
       minSettleDelay: flags['min-settle-delay'],
+      minExpirySeconds: flags['min-expiry'], closeMargin: flags['close-margin'], minConf: flags['min-conf'],
     })
-    const settler = startSettler(m, flags['watch-interval'], (e) => {
+    const report = (e: SettlerEvent) => {
       // stderr in both modes: --json keeps stdout for the one ready line.
       process.stderr.write(this.jsonEnabled() ? JSON.stringify({ watcher: e }) + '\n' : `watcher: ${e.kind} ${e.channelId.slice(0, 18)}: ${e.detail}\n`)
-    })
-    const info = { url: paywall.url, payTo: m.address, network: m.network.caip2, price: price.toString(), contract: m.backend.contract }
+    }
+    const settler = bitcoin
+      ? startBitcoinWatcher(bitcoin, flags['watch-interval'], flags['close-margin'], report)
+      : startSettler(m as ChannelManager, flags['watch-interval'], report)
+    const info = {
+      url: paywall.url, payTo: bitcoin ? await bitcoin.pubkey() : (m as ChannelManager).address, network: m.network.caip2, price: price.toString(),
+      ...(bitcoin ? { asset: 'sat' } : { contract: (m as ChannelManager).backend.contract }),
+    }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
-    else this.log(`Paywall on ${paywall.url} (${info.network}), ${price} base units per request, paid to ${info.payTo}. Ctrl-C stops it.`)
+    else this.log(`Paywall on ${paywall.url} (${info.network}), ${price} ${bitcoin ? 'sat' : 'base units'} per request, paid to ${info.payTo}. Ctrl-C stops it.`)
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
