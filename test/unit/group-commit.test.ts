@@ -60,6 +60,14 @@ describe('groupCommit', () => {
     expect(committed()).toEqual([7]);
   });
 
+  it('commits with synchronous=NORMAL only inside the group: the connection stays FULL for every other write', async () => {
+    const full = store.db.pragma('synchronous', { simple: true });
+    await groupCommit(store, () => store.db.prepare('INSERT INTO t (x) VALUES (1)').run());
+    await expect(groupCommit(store, () => { throw new Error('no'); })).rejects.toThrow('no');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(full);
+    expect(full).toBe(2);
+  });
+
   it('later turns get their own transaction', async () => {
     await groupCommit(store, () => store.db.prepare('INSERT INTO t (x) VALUES (1)').run());
     await expect(groupCommit(store, () => { throw new Error('no'); })).rejects.toThrow('no');
