@@ -4,16 +4,18 @@
 // Never part of npm test; prints ratios, asserts nothing.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
-import { Pool, request } from 'undici'
+import { request } from 'undici'
+import { connect } from 'node:net'
 import { Contract, HDNodeWallet, JsonRpcProvider, Wallet, ZeroAddress, ZeroHash, concat, hexlify, randomBytes, recoverAddress, parseEther, Signature } from 'ethers'
 import {
   Config, Store, ChannelManager, createKey, startAnvil, prepareDevnet, buy, signVoucher, voucherDigest,
   decodePaymentRequired, encodePaymentSignature, contractAddress, ZERO_HASH, recoverVoucherSigner, verifierBackend, loadEvmSigner,
 } from '../dist/index.js'
+import Database from 'better-sqlite3'
 import { BIN, children, startChannels, stopAll } from './processes.mjs'
 
 const JSON_OUT = process.argv.includes('--json')
@@ -27,6 +29,54 @@ process.env.CHANNELS_PASSWORD = PASSWORD
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] }
 const median = (xs) => pct(xs, 50)
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d
+
+/** A keep-alive TCP connection to the paywall. */
+const keepAlive = (url) => new Promise((resolve, reject) => {
+  const socket = connect(Number(url.port), url.hostname, () => resolve(socket))
+  socket.setNoDelay(true)
+  socket.once('error', reject)
+})
+
+/**
+ * The load generator: on one keep-alive connection, one GET at a time, each carrying the
+ * next pre-signed voucher, read back to its content-length. Nothing but the bytes: the
+ * bench client shares this machine's cores with the paywall, and an HTTP client
+ * library's per-request work (undici: ≈170 µs here) would be measured as paywall time.
+ * @returns how many answered 200, and the status line of each that did not
+ */
+function paidRequests(socket, host, path, vouchers) {
+  return new Promise((resolve, reject) => {
+    let i = 0, ok = 0, buf = Buffer.alloc(0)
+    const failed = []
+    const send = () => socket.write(`GET ${path} HTTP/1.1\r\nhost: ${host}\r\npayment-signature: ${vouchers[i]}\r\n\r\n`)
+    socket.on('error', reject)
+    socket.on('data', (d) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d
+      const end = buf.indexOf('\r\n\r\n')
+      if (end < 0) return
+      const head = buf.toString('latin1', 0, end)
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head)
+      if (!length) return reject(new Error(`paywall answered without content-length: ${head.split('\r\n')[0]}`))
+      const total = end + 4 + Number(length[1])
+      if (buf.length < total) return
+      if (head.startsWith('HTTP/1.1 200 ')) ok++
+      else failed.push(head.split('\r\n')[0])
+      buf = buf.subarray(total)
+      if (++i < vouchers.length) send()
+      else {
+        socket.end()
+        resolve({ ok, failed })
+      }
+    })
+    send()
+  })
+}
+
+/** CPU time (user + system, all threads) a process has used, in seconds (Linux /proc). */
+const cpuSeconds = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
 
 function timeCmd(args, env = {}) {
   const t = performance.now()
@@ -51,6 +101,7 @@ async function main() {
   const payerKey = await createKey(payerConfig, 'payer', 'file')
   await prepareDevnet(rpcUrl, anvil.chainId, [payerKey.address], parseEther('1000'))
   const serve = await startServe(payeeHome, rpcUrl)
+  const servePid = children.at(-1).pid
   const store = Store.open(payerHome)
   const m = new ChannelManager(payerConfig, store, payerConfig.network('devnet', rpcUrl))
   const signer = await m.signer()
@@ -76,7 +127,6 @@ async function main() {
 
   // The disk's durable commit rate (WAL, synchronous=FULL, one row per transaction) on the
   // payee's file system, measured now: without group commit it bounds the paywall.
-  const Database = (await import('better-sqlite3')).default
   const fsyncDb = new Database(join(tmp, 'fsync.db'))
   fsyncDb.pragma('journal_mode = WAL')
   fsyncDb.pragma('synchronous = FULL')
@@ -98,21 +148,24 @@ async function main() {
       }
       return hs
     })
-    const pool = new Pool(serve.url, { connections: concurrency, pipelining: 1 })
-    let ok = 0, failed = 0
+    const url = new URL(serve.url)
+    const sockets = await Promise.all(headers.map(() => keepAlive(url)))
+    const c0 = process.cpuUsage(), s0 = cpuSeconds(servePid)
     const start = performance.now()
-    await Promise.all(headers.map(async (hs) => {
-      for (const h of hs) {
-        const r = await pool.request({ path: '/weather', method: 'GET', headers: { 'payment-signature': h } })
-        await r.body.dump()
-        if (r.statusCode === 200) ok++; else failed++
-      }
-    }))
+    const answers = await Promise.all(headers.map((hs, i) => paidRequests(sockets[i], url.host, '/weather', hs)))
     const secs = (performance.now() - start) / 1000
-    await pool.close()
-    if (failed) throw new Error(`${failed} paid requests failed at concurrency ${concurrency}`)
+    const cpu = process.cpuUsage(c0), serveCpu = cpuSeconds(servePid) - s0
+    const ok = answers.reduce((n, a) => n + a.ok, 0), failed = answers.reduce((n, a) => n + a.failed.length, 0)
+    if (failed) throw new Error(`${failed} paid requests failed at concurrency ${concurrency}: ${answers.flatMap((a) => a.failed)[0]}`)
+    // Every answer was paid for by a voucher the paywall stored: count them in its database.
+    const payeeDb = new Database(join(payeeHome, 'channels.db'), { readonly: true })
+    const stored = channels.reduce((n, c) => n + payeeDb.prepare('SELECT COUNT(*) AS n FROM vouchers WHERE channel_id = ?').get(c.id).n, 0)
+    payeeDb.close()
+    if (stored !== ok) throw new Error(`the paywall stored ${stored} vouchers for ${ok} paid requests`)
+    cpuPerRequest[concurrency] = { paywall: (serveCpu * 1e6) / ok, client: (cpu.user + cpu.system) / ok }
     return ok / secs
   }
+  const cpuPerRequest = {}
   log('measuring paywall throughput…')
   const rpsC1 = await throughput(1, 800)
   const rpsC8 = await throughput(8, 250)
@@ -192,6 +245,8 @@ async function main() {
     recover_rps: round(recoverRps, 1),
     recover_backend: verifierBackend(),
     recover_rps_ethers: round(ethersRecoverRps, 1),
+    paywall_cpu_us_per_req_c8: round(cpuPerRequest[8].paywall, 0),
+    load_client_cpu_us_per_req_c8: round(cpuPerRequest[8].client, 0),
     paywall_c8_to_recover_ratio: round(rpsC8 / recoverRps, 3),
     fsync_commits_per_s: round(commitRps, 1),
     paywall_c8_to_fsync_ratio: round(rpsC8 / commitRps, 2),
@@ -210,6 +265,7 @@ async function main() {
   if (JSON_OUT) console.log(JSON.stringify(result))
   else {
     console.log(`\npaywall, durable (committed before served): ${result.paywall_rps_c1} paid req/s at concurrency 1, ${result.paywall_rps_c8} at 8`)
+    console.log(`CPU per paid request at concurrency 8: paywall ${result.paywall_cpu_us_per_req_c8} µs, load generator ${result.load_client_cpu_us_per_req_c8} µs (${cpus().length} cores shared)`)
     console.log(`disk: ${result.fsync_commits_per_s} durable commits/s (WAL, synchronous=FULL) → paywall c8 / commits = ${result.paywall_c8_to_fsync_ratio} (group commit)`)
     console.log(`voucher verify (${result.recover_backend}):       ${result.recover_rps} /s (ethers recoverAddress ${result.recover_rps_ethers} /s) → paywall c8 / verify = ${result.paywall_c8_to_recover_ratio}`)
     console.log(`pay round trip (buy, loopback):        p50 ${result.pay_rtt_p50_ms} ms, p99 ${result.pay_rtt_p99_ms} ms; bare HTTP+sign+verify p50 ${result.http_rtt_p50_ms} ms → ×${result.pay_rtt_ratio}`)
