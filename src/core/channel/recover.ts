@@ -13,11 +13,16 @@
  */
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import { keccak_256 } from '@noble/hashes/sha3'
 import { UsageError } from '../errors.js'
 import type { UnsignedVoucher } from './voucher.js'
 
 const require = createRequire(import.meta.url)
+/**
+ * noble's pure-JS keccak-256, loaded on first use: commands that import this module and
+ * never hash (`status`, `list`) do not pay for loading it and hashing the type strings.
+ */
+let nobleKeccak: ((data: Uint8Array) => Uint8Array) | undefined
+const keccak_256 = (data: Uint8Array): Uint8Array => (nobleKeccak ??= (require('@noble/hashes/sha3') as typeof import('@noble/hashes/sha3')).keccak_256)(data)
 const UINT64_MAX = (1n << 64n) - 1n
 const UINT256_MAX = (1n << 256n) - 1n
 /** secp256k1 group order / 2: signatures with a higher s are malleable twins. */
@@ -57,15 +62,22 @@ let keccak = (data: Uint8Array): Uint8Array => {
   return keccak(data)
 }
 
-const DOMAIN_TYPEHASH = keccak_256(utf8('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'))
-const MERGE_TYPEHASH = keccak_256(utf8('Merge(uint64 lane,uint64 nonce)'))
-const VOUCHER_TYPEHASH = keccak_256(utf8(
-  'Voucher(bytes32 channelId,uint64 lane,uint64 nonce,uint256 amount,bytes32 secretHash,uint64 timeLockMin,' +
-  'uint64 timeLockMax,uint64 minSettleAt,Merge[] merges)Merge(uint64 lane,uint64 nonce)',
-))
-const NAME_HASH = keccak_256(utf8('PaymentChannels'))
-const VERSION_HASH = keccak_256(utf8('1'))
-const NO_MERGES_HASH = keccak_256(new Uint8Array(0))
+/** The EIP-712 type hashes and the domain's name and version hashes (computed on first use). */
+let constants: ReturnType<typeof typeHashes> | undefined
+const hashes = () => (constants ??= typeHashes())
+function typeHashes() {
+  return {
+    DOMAIN_TYPEHASH: keccak_256(utf8('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)')),
+    MERGE_TYPEHASH: keccak_256(utf8('Merge(uint64 lane,uint64 nonce)')),
+    VOUCHER_TYPEHASH: keccak_256(utf8(
+      'Voucher(bytes32 channelId,uint64 lane,uint64 nonce,uint256 amount,bytes32 secretHash,uint64 timeLockMin,' +
+      'uint64 timeLockMax,uint64 minSettleAt,Merge[] merges)Merge(uint64 lane,uint64 nonce)',
+    )),
+    NAME_HASH: keccak_256(utf8('PaymentChannels')),
+    VERSION_HASH: keccak_256(utf8('1')),
+    NO_MERGES_HASH: keccak_256(new Uint8Array(0)),
+  }
+}
 
 /** Domain separators by chain id, then contract (a paywall sees one or two). */
 const domains = new Map<bigint, Map<string, Uint8Array>>()
@@ -96,6 +108,7 @@ export function domainSeparator(chainId: bigint, contract: string): Uint8Array {
     if (contract.slice(2) !== lower && contract.slice(2) !== lower.toUpperCase() && checksumAddress(lower) !== contract) {
       throw new UsageError(`Contract address ${contract} has a bad EIP-55 checksum.`)
     }
+    const { DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH } = hashes()
     const buf = Buffer.alloc(160)
     buf.set(DOMAIN_TYPEHASH, 0)
     buf.set(NAME_HASH, 32)
@@ -117,6 +130,7 @@ export function domainSeparator(chainId: bigint, contract: string): Uint8Array {
  */
 export function voucherDigestBytes(v: UnsignedVoucher, chainId: bigint, contract: string): Uint8Array {
   const sep = domainSeparator(chainId, contract)
+  const { NO_MERGES_HASH, MERGE_TYPEHASH, VOUCHER_TYPEHASH } = hashes()
   let mergesHash = NO_MERGES_HASH
   if (v.merges.length) {
     const all = Buffer.alloc(32 * v.merges.length)
