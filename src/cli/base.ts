@@ -11,7 +11,7 @@ import { Store } from '../core/store/index.js'
 import type { ChannelManager } from '../core/channel/manager.js'
 import type { BitcoinChannelManager } from '../core/channel/bitcoin.js'
 import { ChannelReader } from '../core/channel/reader.js'
-import { ChannelsError, ExitCode } from '../core/errors.js'
+import { ChannelsError, ExitCode, UsageError } from '../core/errors.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FlagOutput = { [name: string]: any }
@@ -81,6 +81,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected async manager(): Promise<ChannelManager> {
     if (!this.walletManager) {
+      const net = this.walletArgs()[2]
+      if (net.kind === 'bitcoin') {
+        throw new UsageError(`\`${this.id?.replace(/:/g, ' ') ?? 'this command'}\` works on EVM networks only; "${net.name}" is a Bitcoin-family network.`, {
+          metaMessages: ['A Bitcoin channel\'s deposit is fixed at open (open another channel to pay more); there is no contract to deploy.'],
+        })
+      }
       const { ChannelManager } = await import('../core/channel/manager.js')
       this.walletManager = new ChannelManager(...this.walletArgs())
     }

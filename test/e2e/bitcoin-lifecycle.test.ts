@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
-import { startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
+import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
 import { dbSnapshot } from '../helpers/cli.js';
 
 const DEPOSIT = 1_000_000n;
@@ -26,7 +26,7 @@ function row(home: string, id: string): any {
   }
 }
 
-describe.each([false, true])('Bitcoin channel lifecycle on litecoind regtest (p2sh=%s)', (p2sh) => {
+describeBitcoin.each([false, true])('Bitcoin channel lifecycle on litecoind regtest (p2sh=%s)', (p2sh) => {
   let chain: BitcoinChain;
   let payer: BitcoinWallet;
   let payee: BitcoinWallet;
@@ -101,10 +101,18 @@ describe.each([false, true])('Bitcoin channel lifecycle on litecoind regtest (p2
     expect(ls.json.channels.map((c: any) => c.channelId)).toEqual([channel]);
   }, 240_000);
 
-  it('settle is not applicable on Bitcoin and says what to do instead (exit 2)', async () => {
+  it('settle and fund are not applicable on Bitcoin and say what to do instead (exit 2); keys show gives the funding address', async () => {
     const r = await payer.run(['settle', channel, '--json']);
     expect(r.code).toBe(2);
     expect(r.json.error.message).toMatch(/no settlement period.*close.*collect/s);
+    const f = await payer.run(['fund', channel, '1000sat', '--json']);
+    expect(f.code).toBe(2);
+    expect(f.json.error.message).toMatch(/EVM networks only; "regtest" is a Bitcoin-family network/);
+    const eth = await payer.run(['pay', channel, '0.1eth', '--json']);
+    expect(eth.code).toBe(2);
+    expect(eth.json.error.message).toMatch(/eth is not a unit of this Bitcoin-family network/);
+    const k = await payer.run(['keys', 'show', '--json']);
+    expect(k.json.fundingAddress).toMatch(/^rltc1q[0-9a-z]{38}$/);
   });
 
   it('the payer cannot close early; the payee closes: the countersigned payment is mined with exact amounts', async () => {

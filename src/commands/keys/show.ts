@@ -9,13 +9,20 @@ export default class KeysShow extends BaseCommand<typeof KeysShow> {
   static override args = { name: Args.string({ description: 'Key name (default: the default key).' }) }
   static override flags = { reveal: Flags.boolean({ summary: 'Also print the secret mnemonic (unlocks the key).' }) }
 
-  async run(): Promise<KeyInfo & { mnemonic?: string }> {
+  async run(): Promise<KeyInfo & { mnemonic?: string; fundingAddress?: string }> {
     const { args, flags } = await this.parse(KeysShow)
     const info = keyInfo(this.walletConf, args.name ?? this.flags.key)
-    const out: KeyInfo & { mnemonic?: string } = { ...info }
+    const out: KeyInfo & { mnemonic?: string; fundingAddress?: string } = { ...info }
     if (flags.reveal) out.mnemonic = await revealMnemonic(this.walletConf, info.name)
     const rows: [string, string][] = [['name', info.name], ['address', info.address], ['keystore', info.keystore + (info.file ? ` (${info.file})` : '')], ['default', String(info.isDefault)]]
     for (const [coin, pub] of Object.entries(info.bitcoinPubkeys ?? {})) rows.push([`bitcoin pubkey (coin type ${coin})`, pub])
+    const flagsNet = this.flags as unknown as { network?: string }
+    const net = this.walletConf.network(flagsNet.network)
+    if (net.kind === 'bitcoin' && net.bitcoin && info.bitcoinPubkeys?.[String(net.bitcoin.coinType)]) {
+      const { fundingAddressOf } = await import('../../core/channel/bitcoin.js')
+      out.fundingAddress = fundingAddressOf(info.bitcoinPubkeys[String(net.bitcoin.coinType)]!, net.bitcoin)
+      rows.push([`funding address (${net.name})`, out.fundingAddress])
+    }
     if (out.mnemonic) rows.push(['mnemonic', out.mnemonic])
     this.log(keyValueTable(rows))
     return out

@@ -76,6 +76,11 @@ export function bitcoinData(c: ChannelRecord): NonNullable<ChannelRecord['bitcoi
 }
 
 
+/** The P2WPKH address of a channel pubkey (hex) on a network: where its coins for deposits go. */
+export function fundingAddressOf(pubkey: string, params: BitcoinNetworkParams | Omit<BitcoinNetworkParams, 'name'>): string {
+  return payments.p2wpkh({ pubkey: Buffer.from(pubkey, 'hex'), network: toBitcoinjsNetwork({ name: '', ...params }) }).address!
+}
+
 export class BitcoinChannelManager extends ChannelReader {
   private signerPromise?: Promise<BIP32Interface>
   private backendInstance?: BitcoinBackend
@@ -107,7 +112,7 @@ export class BitcoinChannelManager extends ChannelReader {
 
   /** The P2WPKH address of our channel key, where the payer's coins and change live. */
   async fundingAddress(): Promise<string> {
-    return payments.p2wpkh({ pubkey: Buffer.from(await this.pubkey(), 'hex'), network: toBitcoinjsNetwork(this.params) }).address!
+    return fundingAddressOf(await this.pubkey(), this.params)
   }
 
   private move(c: ChannelRecord, events: ChannelEvent[], fields: Partial<ChannelRecord> = {}): ChannelState {
