@@ -2,7 +2,8 @@
  * Output helpers shared by commands: JSON shapes (amounts as decimal strings) and
  * cli-table3 tables for humans.
  */
-import Table from 'cli-table3'
+import { createRequire } from 'node:module'
+import type TableClass from 'cli-table3'
 import type { ChannelStatus } from '../core/channel/manager.js'
 import { formatUnits } from '../core/units.js'
 import { anyVoucherToWire } from '../core/channel/voucher.js'
@@ -43,16 +44,21 @@ export function statusJson(s: ChannelStatus) {
   }
 }
 
+/** cli-table3, loaded when a table is drawn: a command that prints JSON or one line never loads it. */
+let Table: typeof TableClass | undefined
+const newTable = (options: ConstructorParameters<typeof TableClass>[0]) =>
+  new (Table ??= createRequire(import.meta.url)('cli-table3') as typeof TableClass)(options)
+
 /** A two-column table of label → value. */
 export function keyValueTable(rows: [string, string][]): string {
-  const t = new Table({ style: { head: [], border: [] } })
+  const t = newTable({ style: { head: [], border: [] } })
   for (const r of rows) t.push(r)
   return t.toString()
 }
 
 /** A table with a header row. */
 export function table(head: string[], rows: string[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] } })
+  const t = newTable({ head, style: { head: [], border: [] } })
   for (const r of rows) t.push(r)
   return t.toString()
 }

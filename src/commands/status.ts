@@ -18,13 +18,13 @@ export default class Status extends BaseCommand<typeof Status> {
     const m = this.reader
     if (!args.channel) {
       const all = m.list()
-      this.log(all.length ? table(['channel', 'dir', 'state', 'deposit', 'available'], all.map((s) => [s.channel.id.slice(0, 18), s.channel.direction, s.channel.state, amount(s.channel.deposit, s.channel.asset), amount(s.available, s.channel.asset)])) : 'No channels on this network.')
+      if (!this.jsonEnabled()) this.log(all.length ? table(['channel', 'dir', 'state', 'deposit', 'available'], all.map((s) => [s.channel.id.slice(0, 18), s.channel.direction, s.channel.state, amount(s.channel.deposit, s.channel.asset), amount(s.available, s.channel.asset)])) : 'No channels on this network.')
       return { channels: all.map(statusJson) }
     }
     const s = m.statusOf(m.channel(args.channel))
     const c = s.channel
     const f = fullStatus(m, c)
-    this.log(keyValueTable([
+    if (!this.jsonEnabled()) this.log(keyValueTable([
       ['channel', c.id], ['network', c.network], ['direction', c.direction], ['state', c.state],
       ['payer', c.payer], ['payee', c.payee], ['confirmed deposit', amount(f.confirmed, c.asset)], ['pending', amount(f.pending, c.asset)],
       ['queued', amount(f.queued, c.asset)], ['reserved', amount(f.reserved, c.asset)], ['spent', amount(s.spent, c.asset)],
