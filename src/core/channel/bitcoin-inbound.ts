@@ -12,7 +12,7 @@
  */
 import { Transaction, script as bscript } from 'bitcoinjs-lib'
 import type { BitcoinChannelManager } from './bitcoin.js'
-import { bitcoinData, depositOf, SAT } from './bitcoin.js'
+import { bitcoinData, depositAddress, depositOf, SAT } from './bitcoin.js'
 import type { ChannelRecord } from '../store/index.js'
 import type { SyncReport } from './sync.js'
 import type { VoucherCheck } from './operations.js'
@@ -24,6 +24,7 @@ import { keyOutputScript, parseRedeemScript, toBytes, toHex } from '../chains/bi
 import { depositScriptPubkey } from '../chains/bitcoin/spend.js'
 import { verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
 import { PaymentTransactionError } from '../chains/bitcoin/errors.js'
+import { ChannelStateError } from '../errors.js'
 import { DEFAULT_MAX_FEE_RATE, DEFAULT_MIN_FEE_RATE } from '../chains/bitcoin/verify.js'
 
 /** Payee's policy for Bitcoin channels. Amounts in satoshis, times in seconds. */
@@ -95,7 +96,7 @@ export async function learnBitcoinChannel(m: BitcoinChannelManager, channelId: s
     if (again) return again
     return m.store.channels.insert({
       network: m.network.caip2, id: channelId, direction: 'inbound', payer: toHex(script.payerPubkey), payee: ours, asset: SAT,
-      contract: '', deposit: out.value, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'open', keyName: m.config.key(m.keyName).name,
+      contract: depositAddress(redeem, isP2sh, m.params), deposit: out.value, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'open', keyName: m.config.key(m.keyName).name,
       openTx: tx.getId(), expiry: script.expiry,
       bitcoin: { redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0' },
     })
@@ -180,7 +181,16 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
   } else {
     const depositTx = await m.backend.getTransaction(txid)
     if (!depositTx) {
-      if (c.state === 'opening') warnings.push('the node does not know the deposit; it may have been dropped — run sync again or check the node')
+      if (c.state === 'opening' && c.direction === 'outbound') {
+        // Stored but never broadcast (a crash or a dead node at open), or dropped: send it again.
+        try {
+          await m.backend.broadcast(b.depositTx)
+          changes.push('the deposit was not on the node; broadcast it again')
+        } catch (err) {
+          if (!(err instanceof ChannelStateError)) throw err
+          set({ state: 'failed' }, `opening → failed (the node refuses the deposit: ${err.shortMessage})`)
+        }
+      } else if (c.state === 'opening') warnings.push('the node does not know the deposit; run sync again later')
     } else {
       const candidates = [b.refundTx, c.closeTx, ...m.store.vouchers.list(c.network, c.id).map((v) => v.signature)]
         .filter((x): x is string => !!x)

@@ -76,6 +76,11 @@ export function bitcoinData(c: ChannelRecord): NonNullable<ChannelRecord['bitcoi
 }
 
 
+/** The address of a channel's deposit output (P2WSH, or P2SH, of its redeem script). */
+export function depositAddress(redeem: Uint8Array, p2sh: boolean, params: BitcoinNetworkParams): string {
+  return payments[p2sh ? 'p2sh' : 'p2wsh']({ redeem: { output: redeem }, network: toBitcoinjsNetwork(params) }).address!
+}
+
 /** The P2WPKH address of a channel pubkey (hex) on a network: where its coins for deposits go. */
 export function fundingAddressOf(pubkey: string, params: BitcoinNetworkParams | Omit<BitcoinNetworkParams, 'name'>): string {
   return payments.p2wpkh({ pubkey: Buffer.from(pubkey, 'hex'), network: toBitcoinjsNetwork({ name: '', ...params }) }).address!
@@ -153,7 +158,7 @@ export class BitcoinChannelManager extends ChannelReader {
       redeemScript, deposit: { txid: d.txid, vout: d.vout, value: d.value, txHex: d.txHex }, p2sh, payerKey: key,
       refundAddress: await this.fundingAddress(), feeRate, network,
     })
-    const address = payments[p2sh ? 'p2sh' : 'p2wsh']({ redeem: { output: redeemScript }, network: toBitcoinjsNetwork(network) }).address!
+    const address = depositAddress(redeemScript, p2sh, network)
     const record = this.store.channels.insert({
       network: this.network.caip2, id: '0x' + d.txid, direction: 'outbound', payer, payee, asset: SAT, contract: address,
       deposit: req.deposit, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'opening', endpoint: req.endpoint,
