@@ -155,3 +155,25 @@ describeBitcoin.each([false, true])('Bitcoin channel lifecycle on litecoind regt
     expect(st.json.redeemed).toBe('0');
   });
 });
+
+describeBitcoin('open stores the refund before broadcasting the deposit', () => {
+  let chain: BitcoinChain;
+  afterAll(async () => {
+    await chain?.stop();
+  });
+  it('a deposit the node refuses (fee below its relay minimum) leaves the channel failed, with its refund stored', async () => {
+    chain = await startBitcoinChain({ extraArgs: ['-minrelaytxfee=0.001'] }); // 100 sat/vB; the wallet pays 2
+    const payer = await makeBitcoinWallet('payer', chain);
+    const payee = await makeBitcoinWallet('payee', chain, { fund: false });
+    const r = await payer.run(['open', payee.pubkey, '100000sat', '--expiry', '3600', '--json']);
+    expect(r.code).toBe(8);
+    expect(r.json.error.message).toMatch(/The node refused transaction [0-9a-f]{64}: .*min relay fee not met/);
+    const list = await payer.run(['list', '--json']);
+    expect(list.json.channels).toHaveLength(1);
+    const c = list.json.channels[0];
+    expect(c.state).toBe('failed');
+    expect(await chain.backend.getTransaction(c.channelId.slice(2))).toBeUndefined();
+    const b = JSON.parse(row(payer.home, c.channelId).bitcoin);
+    expect(Buffer.from(Transaction.fromHex(b.refundTx).ins[0]!.hash).reverse().toString('hex')).toBe(c.channelId.slice(2));
+  }, 60_000);
+});

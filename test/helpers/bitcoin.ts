@@ -22,8 +22,8 @@ export interface BitcoinChain {
  * holds transactions (as `channels devnet` does), so `open` and `close` confirm.
  * Fails loudly when litecoind is not installed (`.ci/run` installs it).
  */
-export async function startBitcoinChain(o: { autoMine?: boolean } = {}): Promise<BitcoinChain> {
-  const node = await startLitecoind();
+export async function startBitcoinChain(o: { autoMine?: boolean; extraArgs?: string[] } = {}): Promise<BitcoinChain> {
+  const node = await startLitecoind({ extraArgs: o.extraArgs });
   const stopMiner = o.autoMine === false ? () => {} : startAutoMiner(node, 200);
   const backend = new BitcoinBackend(node.caip2, node.rpcUrl);
   const mine = async (n = 1) => {

@@ -44,9 +44,10 @@ export const bip122Id = (genesisHash: string): string => `bip122:${genesisHash.s
 /**
  * Starts `litecoind -regtest` and waits until it answers RPC.
  * @param o.datadir - default: a new temporary directory, removed by `stop()`
+ * @param o.extraArgs - more litecoind options (tests: relay policy)
  * @throws {ChannelsError} litecoind not installed · {@link NetworkError} it did not come up in 60 s
  */
-export async function startLitecoind(o: { datadir?: string } = {}): Promise<RegtestNode> {
+export async function startLitecoind(o: { datadir?: string; extraArgs?: string[] } = {}): Promise<RegtestNode> {
   const bin = litecoindBinary()
   if (!bin) {
     throw new ChannelsError('litecoind is not installed.', { metaMessages: ['Install it with `apt-get install -y litecoind` (Debian), then retry.'] })
@@ -60,7 +61,7 @@ export async function startLitecoind(o: { datadir?: string } = {}): Promise<Regt
     const child = spawn(bin, [
       '-regtest', `-datadir=${datadir}`, '-server=1', '-listen=0', '-dnsseed=0', '-disablewallet=1', '-txindex=1',
       `-rpcbind=127.0.0.1`, '-rpcallowip=127.0.0.1', `-rpcport=${rpcPort}`, `-port=${p2pPort}`, `-rpcuser=${user}`, `-rpcpassword=${password}`,
-      '-printtoconsole=0', '-fallbackfee=0.0001',
+      '-printtoconsole=0', '-fallbackfee=0.0001', ...(o.extraArgs ?? []),
     ], { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr!.on('data', (d) => (stderr += d))
