@@ -232,7 +232,7 @@ export function encodeVoucher(v: Voucher): string {
 
 /** Decodes a token made by {@link encodeVoucher}. @throws {UsageError} */
 export function decodeVoucher(token: string): Voucher {
-  if (token.length > 16384 || !/^[A-Za-z0-9_-]+$/.test(token)) throw new UsageError('Malformed voucher: not a base64url token.')
+  if (token.length > 8192 || !/^[A-Za-z0-9_-]+$/.test(token)) throw new UsageError('Malformed voucher: not a base64url token.')
   let json: unknown
   try {
     json = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'))
