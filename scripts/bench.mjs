@@ -17,6 +17,7 @@ import {
 } from '../dist/index.js'
 import Database from 'better-sqlite3'
 import { BIN, children, startChannels, stopAll } from './processes.mjs'
+import { bitcoinSizes } from './bitcoin-sizes.mjs'
 
 const JSON_OUT = process.argv.includes('--json')
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -239,6 +240,9 @@ async function main() {
   provider.destroy()
   store.close()
 
+  // Bitcoin channel transaction sizes (built and signed offline; issue 4 point 5).
+  const bitcoinVsize = await bitcoinSizes(ROOT)
+
   const result = {
     paywall_rps_c1: round(rpsC1, 1),
     paywall_rps_c8: round(rpsC8, 1),
@@ -261,6 +265,7 @@ async function main() {
     buy_cold_ratio: round(median(buyT) / median(nodeT)),
     buy_key_unlock_ms: round(median(unlockT)),
     gas: Object.fromEntries(Object.entries(gas).map(([k, g]) => [k, Number(g)])),
+    bitcoin_vsize: bitcoinVsize,
   }
   if (JSON_OUT) console.log(JSON.stringify(result))
   else {
@@ -271,6 +276,10 @@ async function main() {
     console.log(`pay round trip (buy, loopback):        p50 ${result.pay_rtt_p50_ms} ms, p99 ${result.pay_rtt_p99_ms} ms; bare HTTP+sign+verify p50 ${result.http_rtt_p50_ms} ms → ×${result.pay_rtt_ratio}`)
     console.log(`cold start: node -e 0 ${result.node_cold_ms} ms; channels status --json ${result.status_cold_ms} ms (×${result.status_cold_ratio}); channels buy ${result.buy_cold_ms} ms (×${result.buy_cold_ratio}), of which key unlock (scrypt) ${result.buy_key_unlock_ms} ms`)
     console.log('gas:', Object.entries(result.gas).map(([k, g]) => `${k} ${g}`).join(', '))
+    const v = result.bitcoin_vsize
+    for (const kind of ['p2wsh', 'p2sh']) {
+      console.log(`bitcoin vsize ${kind.padEnd(5)}: ` + ['deposit', 'refund', 'payment'].map((t) => `${t} ${v[kind][t]} vB (×${v.ratio_to_two1[kind][t]} of two1's ${v.two1[t]})`).join(', '))
+    }
   }
 }
 
