@@ -21,7 +21,7 @@ import { groupCommit } from '../store/group-commit.js'
 import { ZERO_HASH, type Voucher } from './voucher.js'
 import { short } from './reader.js'
 import { keyOutputScript, parseRedeemScript, toBytes, toHex } from '../chains/bitcoin/script.js'
-import { depositScriptPubkey } from '../chains/bitcoin/spend.js'
+import { depositScriptPubkey, hashToTxid } from '../chains/bitcoin/spend.js'
 import { verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
 import { PaymentTransactionError } from '../chains/bitcoin/errors.js'
 import { ChannelStateError } from '../errors.js'
@@ -274,7 +274,7 @@ export async function openFromPayment(m: BitcoinChannelManager, v: Voucher): Pro
   const chunks = input.witness.length ? input.witness : (bscript.decompile(input.script) ?? []).filter((c): c is Uint8Array => c instanceof Uint8Array)
   const redeem = chunks.at(-1)
   if (!redeem) throw new VoucherRefusedError('The payment carries no redeem script.', 'wrong_script')
-  const txid = Buffer.from(input.hash).reverse().toString('hex')
+  const txid = hashToTxid(input.hash)
   const deposit = await m.backend.getTransaction(txid)
   if (!deposit) throw new VoucherRefusedError(`The node does not know the deposit ${txid} (it needs -txindex once the deposit is mined).`, 'unknown_channel')
   return { depositTx: deposit.hex, vout: input.index, redeemScript: toHex(redeem) }

@@ -12,7 +12,7 @@
  *   process. Every payment leaves the same fee (`closeFee`) for the payee's close.
  */
 import type { BIP32Interface } from 'bip32'
-import { payments } from 'bitcoinjs-lib'
+import { Transaction, payments } from 'bitcoinjs-lib'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { ChannelReader, availableOf, short } from './reader.js'
 import { acknowledgeVoucher } from './acknowledge.js'
@@ -75,6 +75,9 @@ export function bitcoinData(c: ChannelRecord): NonNullable<ChannelRecord['bitcoi
   return c.bitcoin
 }
 
+
+/** Sum of a transaction's outputs, satoshis. */
+const outputsTotal = (txHex: string): bigint => Transaction.fromHex(txHex).outs.reduce((s, o) => s + o.value, 0n)
 
 /** The address of a channel's deposit output (P2WSH, or P2SH, of its redeem script). */
 export function depositAddress(redeem: Uint8Array, p2sh: boolean, params: BitcoinNetworkParams): string {
@@ -295,8 +298,7 @@ export class BitcoinChannelManager extends ChannelReader {
       throw new ChannelStateError(`The deposit of channel ${short(c.id)} is already spent (the payee closed, or the refund is in flight); run \`channels sync\`.`)
     }
     const hash = await this.backend.broadcast(b.refundTx)
-    const refundTx = (await import('bitcoinjs-lib')).Transaction.fromHex(b.refundTx)
-    const refunded = refundTx.outs.reduce((s, o) => s + o.value, 0n)
+    const refunded = outputsTotal(b.refundTx)
     this.move(c, c.state === 'open' ? ['expire', 'collect'] : ['collect'], { redeemed: 0n, closeTx: hash })
     return { tx: { hash, fee: c.deposit - refunded }, refunded }
   }
@@ -318,11 +320,10 @@ export class BitcoinChannelManager extends ChannelReader {
       redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: best.signature, p2sh: b.p2sh, payeeKey: await this.signer(), network: this.params, minFeeRate: 0,
     })
     const hash = await this.backend.broadcast(full)
-    const tx = (await import('bitcoinjs-lib')).Transaction.fromHex(full)
     this.store.immediate(() => {
       this.store.vouchers.markSubmitted(c.network, c.id, best.lane, best.nonce, hash)
       this.move(c, ['close'], { redeemed: best.amount, closeTx: hash })
     })
-    return { tx: { hash, fee: c.deposit - tx.outs.reduce((s, o) => s + o.value, 0n) }, redeemed: best.amount }
+    return { tx: { hash, fee: c.deposit - outputsTotal(full) }, redeemed: best.amount }
   }
 }

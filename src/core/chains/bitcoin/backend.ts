@@ -13,6 +13,7 @@ import { ChannelStateError, NetworkError } from '../../errors.js'
 import { BitcoinRpc, BitcoinRpcError, RPC_CODES, type BitcoinRpcOptions } from './rpc.js'
 import { bip122Id } from './regtest.js'
 import type { Utxo } from './deposit.js'
+import { hashToTxid } from './spend.js'
 
 /** Coinbase outputs are spendable after this many confirmations (Bitcoin Core `COINBASE_MATURITY`). */
 export const COINBASE_MATURITY = 100
@@ -138,7 +139,7 @@ export class BitcoinBackend {
   async findSpender(txid: string, vout: number, candidates: string[], fromHeight: number): Promise<NodeTx | undefined> {
     for (const id of candidates) {
       const t = await this.getTransaction(id)
-      if (t && t.tx.ins.some((i) => Buffer.from(i.hash).reverse().toString('hex') === txid && i.index === vout)) return t
+      if (t && t.tx.ins.some((i) => hashToTxid(i.hash) === txid && i.index === vout)) return t
     }
     const { height } = await this.tip()
     for (let h = Math.max(0, fromHeight); h <= height; h++) {

@@ -37,6 +37,8 @@ const MAX_SIG_LENGTH = 73
 
 /** Reverses the RPC txid into the internal byte order. */
 export const txidToHash = (txid: string): Uint8Array => toBytes(txid, 'txid').reverse()
+/** The RPC txid (big-endian hex) of an input's internal-order hash. */
+export const hashToTxid = (hash: Uint8Array): string => toHex(Uint8Array.from(hash).reverse())
 
 /** The deposit's output script for a redeem script. */
 export function depositScriptPubkey(redeemScript: Uint8Array, p2sh: boolean): Uint8Array {

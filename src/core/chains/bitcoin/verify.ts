@@ -15,7 +15,7 @@ import {
   WrongInputError, WrongSpendScriptError,
 } from './errors.js'
 import { keyOutputScript, parseRedeemScript, toBytes, toHex, type BytesLike, type KeyOutputType } from './script.js'
-import { SEQUENCE_FINAL, dustThreshold, estimateVsize, txidToHash, type DepositOutpoint } from './spend.js'
+import { SEQUENCE_FINAL, dustThreshold, estimateVsize, hashToTxid, txidToHash, type DepositOutpoint } from './spend.js'
 
 /** Default fee floor: Bitcoin Core's default minimum relay fee, 1 sat/vB. */
 export const DEFAULT_MIN_FEE_RATE = 1
@@ -164,7 +164,7 @@ export function verifyPaymentTransaction(params: VerifyPaymentParams): VerifiedP
   const input = tx.ins[0]!
   if (!bytesEqual(input.hash, txidToHash(deposit.txid)) || input.index !== deposit.vout) {
     throw new WrongInputError('The payment spends another outpoint than the deposit.', 'outpoint', {
-      details: `${toHex(Uint8Array.from(input.hash).reverse())}:${input.index} instead of ${deposit.txid}:${deposit.vout}`,
+      details: `${hashToTxid(input.hash)}:${input.index} instead of ${deposit.txid}:${deposit.vout}`,
     })
   }
   if (tx.locktime !== 0) {
