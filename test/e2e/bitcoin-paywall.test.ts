@@ -114,14 +114,14 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
     });
 
     /** A payment built by hand (no builder checks), so each rule can be broken alone. */
-    function craft(c: Craft): string {
-      const b = JSON.parse(channel.bitcoin);
+    function craft(c: Craft, on: any = channel): string {
+      const b = JSON.parse(on.bitcoin);
       const redeem = Buffer.from(b.redeemScript, 'hex');
-      const signRedeem = c.redeem === 'other-expiry' ? buildRedeemScript({ payeePubkey: Buffer.from(payee.pubkey, 'hex'), payerPubkey: payerKey.publicKey, expiry: channel.expiry + 1 }) : redeem;
+      const signRedeem = c.redeem === 'other-expiry' ? buildRedeemScript({ payeePubkey: Buffer.from(payee.pubkey, 'hex'), payerPubkey: payerKey.publicKey, expiry: on.expiry + 1 }) : redeem;
       const tx = new Transaction();
       tx.version = 2;
       tx.locktime = c.locktime ?? 0;
-      tx.addInput(txidToHash(c.outpoint === 'other' ? 'ab'.repeat(32) : channelId.slice(2)), b.depositVout, c.sequence ?? SEQUENCE_FINAL);
+      tx.addInput(txidToHash(c.outpoint === 'other' ? 'ab'.repeat(32) : on.id.slice(2)), b.depositVout, c.sequence ?? SEQUENCE_FINAL);
       if (c.extraInput) tx.addInput(txidToHash('cd'.repeat(32)), 0, SEQUENCE_FINAL);
       tx.addOutput(keyOutputScript(Buffer.from(payee.pubkey, 'hex')), c.payee);
       const change = c.change ?? DEPOSIT - c.payee - (c.fee ?? 2000n);
@@ -179,6 +179,20 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
       expect(lie.body.error).toMatch(/not the 10000 it states/);
       const bad = await post('zz', 8n, 9000n);
       expect(bad.status).toBe(400);
+      expect(dbSnapshot(payee.home)).toBe(before);
+    });
+
+    it('a payee output below dust (the first payment of a new channel) → 402, nothing stored', async () => {
+      const o = await payer.run(['open', payee.pubkey, `${DEPOSIT}sat`, '--expiry', '7200', '--json']);
+      expect(o.code, o.stderr).toBe(0);
+      const fresh = channelRow(payer.home, o.json.channelId);
+      const b = JSON.parse(fresh.bitcoin);
+      const before = dbSnapshot(payee.home);
+      const r = await post(craft({ payee: 200n }, fresh), 1n, 200n, {
+        open: { channelId: o.json.channelId, open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } },
+      });
+      expect(r.status).toBe(402);
+      expect(r.body.error).toMatch(/payee output \(200 sat\) is below the dust threshold \(294 sat\)/);
       expect(dbSnapshot(payee.home)).toBe(before);
     });
 

@@ -19,10 +19,10 @@ export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
     if (this.isBitcoin) {
       const b = await this.bitcoin()
       const v = readVoucher(args.voucher)
-      const { checkBitcoinVoucher, learnBitcoinChannel, openFromPayment } = await import('../../core/channel/bitcoin-inbound.js')
+      const { checkBitcoinVoucher, learnBitcoinChannel, openFromPayment, storeLearned } = await import('../../core/channel/bitcoin-inbound.js')
       let c
       try {
-        c = b.channel(args.channel)
+        c = { ...b.channel(args.channel), stored: true }
       } catch (err) {
         // A payee that has not seen the channel learns it from the payment and the node (as `PaychVoucherAdd`).
         if (!(err instanceof NotFoundError) || !v.channelId.startsWith(args.channel.toLowerCase().replace(/^(0x)?/, '0x'))) throw err
@@ -38,6 +38,7 @@ export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
       if (!check.valid) throw new InvalidVoucherError(`Payment refused: ${check.reason}.`)
       if (check.delta < minDelta) throw new InvalidVoucherError(`The payment adds ${check.delta}, less than --min-delta ${minDelta}.`)
       b.store.immediate(() => {
+        storeLearned(b, c) // a channel learned from this payment is stored with it, or not at all
         const latest = b.store.vouchers.latest(c.network, c.id, 0n)
         if (latest && (v.nonce <= latest.nonce || v.amount <= latest.amount)) throw new InvalidVoucherError(`Payment refused: a payment with nonce ${latest.nonce} was stored meanwhile.`)
         b.store.vouchers.insert(c.network, v)

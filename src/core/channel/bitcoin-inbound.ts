@@ -54,13 +54,18 @@ export interface BitcoinOpenPayload {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
+/** A channel as known from the node and an `open` payload, before it is stored. */
+export type LearnedChannel = ChannelRecord & { stored: boolean }
+
 /**
- * Learns a channel from its `open` payload the first time a payment names it.
+ * The channel a payment names: the stored one, or one learned from its `open` payload
+ * (checked against the node) but NOT stored — the caller stores it together with the
+ * payment, so a refused first payment leaves nothing behind.
  * @throws {VoucherRefusedError} not for us, wrong script or outpoint, too small, expiry too soon, unconfirmed
  */
-export async function learnBitcoinChannel(m: BitcoinChannelManager, channelId: string, open: BitcoinOpenPayload | undefined, policy: BitcoinAcceptPolicy): Promise<ChannelRecord> {
+export async function learnBitcoinChannel(m: BitcoinChannelManager, channelId: string, open: BitcoinOpenPayload | undefined, policy: BitcoinAcceptPolicy): Promise<LearnedChannel> {
   const known = m.store.channels.get(m.network.caip2, channelId)
-  if (known) return known
+  if (known) return { ...known, stored: true }
   if (!open) throw new VoucherRefusedError(`Channel ${short(channelId)} is unknown here; its first payment must carry the deposit (type "open").`, 'unknown_channel')
   let script: ReturnType<typeof parseRedeemScript>
   let tx: Transaction
@@ -91,16 +96,24 @@ export async function learnBitcoinChannel(m: BitcoinChannelManager, channelId: s
   if (status.confirmations < policy.minConf) {
     throw new VoucherRefusedError(`The deposit has ${status.confirmations} confirmations; ${policy.minConf} are needed.`, 'unconfirmed')
   }
-  return m.store.immediate(() => {
-    const again = m.store.channels.get(m.network.caip2, channelId)
-    if (again) return again
-    return m.store.channels.insert({
-      network: m.network.caip2, id: channelId, direction: 'inbound', payer: toHex(script.payerPubkey), payee: ours, asset: SAT,
-      contract: depositAddress(redeem, isP2sh, m.params), deposit: out.value, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'open', keyName: m.config.key(m.keyName).name,
-      openTx: tx.getId(), expiry: script.expiry,
-      bitcoin: { redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0' },
-    })
-  })
+  const t = nowSeconds()
+  return {
+    network: m.network.caip2, id: channelId, direction: 'inbound', payer: toHex(script.payerPubkey), payee: ours, asset: SAT,
+    contract: depositAddress(redeem, isP2sh, m.params), deposit: out.value, pendingDeposit: 0n, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'open',
+    keyName: m.config.key(m.keyName).name, openTx: tx.getId(), expiry: script.expiry, createdAt: t, updatedAt: t, stored: false,
+    bitcoin: { redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0' },
+  }
+}
+
+/**
+ * Inside a write transaction: the channel's stored row, inserting a learned one first.
+ * @returns the row as stored
+ */
+export function storeLearned(m: BitcoinChannelManager, c: LearnedChannel): ChannelRecord {
+  const row = m.store.channels.get(c.network, c.id)
+  if (row) return row
+  const { stored: _stored, createdAt: _c, updatedAt: _u, ...fields } = c
+  return m.store.channels.insert(fields)
 }
 
 /**
@@ -132,7 +145,7 @@ export async function acceptBitcoinPayment(
   if (payeeAmount !== v.amount) throw new VoucherRefusedError(`The payment pays ${payeeAmount} sat, not the ${v.amount} it states.`, 'amount_mismatch')
 
   return groupCommit(m.store, () => {
-    const ch = m.store.channels.get(channel.network, channel.id)!
+    const ch = storeLearned(m, channel) // a new channel is stored with its first payment, or not at all
     const last = m.store.vouchers.latest(ch.network, ch.id, 0n)
     if (last && v.nonce <= last.nonce) {
       throw new VoucherRefusedError(`Nonce ${v.nonce} is not above the last accepted ${last.nonce}.`, 'nonce_too_low', { channel: ch, last })
