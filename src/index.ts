@@ -7,6 +7,7 @@ export { Config, walletHome, BUILTIN_NETWORKS, type NetworkConfig, type WalletCo
 export { Store, type ChannelRecord, type VoucherRecord } from './core/store/index.js'
 export { transition, CHANNEL_STATES, IllegalTransitionError, type ChannelState, type ChannelEvent } from './core/channel/state.js'
 export * from './core/channel/voucher.js'
+export * from './core/channel/voucher-wire.js'
 export { verifierBackend } from './core/channel/recover.js'
 export { ChannelManager, type ChannelStatus, type OpenRequest } from './core/channel/manager.js'
 export { acceptVoucher, refundCharge, VoucherRefusedError } from './core/channel/inbound.js'

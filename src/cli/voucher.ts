@@ -1,6 +1,7 @@
 /** Shared bits of the `channels voucher …` commands. */
 import { Args } from '@oclif/core'
-import { decodeVoucher, encodeVoucher, anyVoucherToWire, type Voucher } from '../core/channel/voucher.js'
+import { encodeVoucher, anyVoucherToWire, type Voucher } from '../core/channel/voucher.js'
+import { decodeVoucher } from '../core/channel/voucher-wire.js'
 import type { ChannelRecord, VoucherRecord } from '../core/store/index.js'
 import type { ChannelManager } from '../core/channel/manager.js'
 import { NotFoundError } from '../core/errors.js'

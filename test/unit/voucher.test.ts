@@ -7,9 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, Wallet, ethers, type Contract } from 'ethers';
 import {
-  ZERO_HASH, decodeVoucher, encodeVoucher, recoverVoucherSigner, signVoucher, voucherDigest, voucherFromWire, voucherToWire,
+  ZERO_HASH, encodeVoucher, recoverVoucherSigner, signVoucher, voucherDigest, voucherToWire,
   type UnsignedVoucher, type Voucher,
 } from '../../src/core/channel/voucher.js';
+import { decodeVoucher, voucherFromWire } from '../../src/core/channel/voucher-wire.js';
 import { ExitCode, UsageError } from '../../src/core/errors.js';
 import { ANVIL_KEYS, startAnvil, type Anvil } from '../helpers/anvil.js';
 import { deployPaymentChannels, provider } from '../helpers/deploy.js';

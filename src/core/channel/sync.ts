@@ -12,7 +12,7 @@
 import { request } from 'undici'
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../store/index.js'
-import { voucherFromWire } from './voucher.js'
+import { voucherFromWire } from './voucher-wire.js'
 import { deliverVoucher } from '../http402/cooperative.js'
 import { parseBaseUnits } from '../units.js'
 

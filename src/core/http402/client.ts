@@ -15,7 +15,8 @@ import type { BitcoinChannelManager } from '../channel/bitcoin.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { ChannelsError, InsufficientFundsError, NetworkError, PaymentRefusedError, PriceTooHighError, UsageError } from '../errors.js'
 import { parseBaseUnits } from '../units.js'
-import { anyVoucherToWire, bitcoinVoucherFromWire, voucherFromWire, type BitcoinVoucherWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
+import { anyVoucherToWire, type BitcoinVoucherWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
+import { bitcoinVoucherFromWire, voucherFromWire } from '../channel/voucher-wire.js'
 import {
   DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, decodePaymentRequired, decodePaymentResponse, encodePaymentSignature,
   type ChannelPayload, type ChannelRequirement, type PaymentRequired,

@@ -11,9 +11,8 @@ import {
 import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
 import { z } from 'zod'
 import { ChannelsError } from '../errors.js'
-import {
-  BitcoinVoucherWireSchema, VoucherWireSchema, ZERO_HASH, anyVoucherToWire, type BitcoinVoucherWire, type Voucher, type VoucherWire,
-} from '../channel/voucher.js'
+import { ZERO_HASH, anyVoucherToWire, type BitcoinVoucherWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
+import { BitcoinVoucherWireSchema, VoucherWireSchema } from '../channel/voucher-wire.js'
 
 export const SCHEME = 'channel'
 export const X402_VERSION = 2
