@@ -39,9 +39,10 @@ export default class Pay extends BaseCommand<typeof Pay> {
       c = m.boundTo(origin)
       if (!c) throw new NotFoundError(`No open channel is bound to ${origin}.`, { metaMessages: ['Open one with `channels open … --url` or `channels buy`.'] })
     } else c = m.channel(args.target)
-    const v = await m.createVoucher(c, (prev) => prev + delta, BigInt(flags.lane))
+    let previous = 0n
+    const v = await m.createVoucher(c, (prev) => (previous = prev) + delta, BigInt(flags.lane))
     // On Bitcoin the payment may pay more than asked (the payee output's dust threshold).
-    const paid = v.amount - (m.store.vouchers.list(c.network, c.id).filter((x) => x.lane === v.lane && x.nonce < v.nonce).at(-1)?.amount ?? 0n)
+    const paid = v.amount - previous
     let charged: string | undefined
     const deliver = flags.deliver && c.endpoint
     if (deliver) charged = (await deliverVoucher(m, c, v)).toString()

@@ -37,6 +37,12 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** Path of an executable named `name` in PATH, or undefined. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, name))) return join(dir, name)
+  return undefined
+}
+
 /**
  * Path of the anvil binary: the `@foundry-rs/anvil` platform package, else PATH.
  * @throws {ChannelsError} when neither has it
@@ -51,9 +57,8 @@ export function anvilBinary(): string {
   } catch {
     /* not installed: try PATH */
   }
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, 'anvil'))) return join(dir, 'anvil')
-  }
+  const onPath = findOnPath('anvil')
+  if (onPath) return onPath
   throw new ChannelsError('anvil is not installed.', {
     metaMessages: ['Install it with `npm install @foundry-rs/anvil` (or Foundry), then retry.'],
   })

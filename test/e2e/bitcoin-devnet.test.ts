@@ -5,8 +5,7 @@
  * --network regtest` confirms with nobody calling generatetoaddress — and stops it on SIGINT.
  */
 import { expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { BIN, makeWallet, readConfig } from '../helpers/cli.js';
+import { makeWallet, readConfig, startDevnet } from '../helpers/cli.js';
 import { describeBitcoin } from '../helpers/bitcoin.js';
 import { BitcoinRpc } from '../../src/core/chains/bitcoin/rpc.js';
 
@@ -16,17 +15,8 @@ describeBitcoin('devnet with litecoind', () => {
     delete payer.env.CHANNELS_RPC_URL;
     const payee = await makeWallet('shop', 'http://127.0.0.1:1');
     const payeePub = (await payee.run(['keys', 'show', '--json'])).json.bitcoinPubkeys['1'];
-    const child = spawn(process.execPath, [BIN, 'devnet', '--port', '0', '--json'], { env: payer.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, info } = await startDevnet(payer.env);
     try {
-      const line = await new Promise<string>((ok, fail) => {
-        let out = '';
-        child.stdout!.on('data', (d) => {
-          out += d;
-          if (out.includes('\n')) ok(out.split('\n')[0]);
-        });
-        child.once('exit', (c) => fail(new Error(`devnet exited ${c}`)));
-      });
-      const info = JSON.parse(line);
       expect(info.bitcoin).toMatchObject({ network: 'regtest', caip2: 'bip122:530827f38f93b43ed12af0b3ad25a288' });
       expect(info.bitcoin.funded).toHaveLength(1);
       expect(info.bitcoin.rpcUrl).not.toMatch(/@/); // no credentials on stdout

@@ -8,23 +8,12 @@
  * Bitcoin channels with the EVM JSON shapes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
-import { dbSnapshot } from '../helpers/cli.js';
+import { channelRow as row, dbSnapshot } from '../helpers/cli.js';
 
 const DEPOSIT = 1_000_000n;
 const PRICE = 1000n;
-
-function row(home: string, id: string): any {
-  const db = new Database(join(home, 'channels.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT * FROM channels WHERE id = ?').get(id);
-  } finally {
-    db.close();
-  }
-}
 
 describeBitcoin.each([false, true])('Bitcoin channel lifecycle on litecoind regtest (p2sh=%s)', (p2sh) => {
   let chain: BitcoinChain;

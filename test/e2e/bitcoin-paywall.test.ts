@@ -7,11 +7,9 @@
  * of the expiry while the payer is silent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { Transaction, script as bscript } from 'bitcoinjs-lib';
 import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
-import { dbSnapshot, startServe, type Serve } from '../helpers/cli.js';
+import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.js';
 import { BitcoinBIP32, buildRedeemScript, decodePaymentRequired, encodePaymentSignature, keyOutputScript, type ChannelRequirement } from '../../src/index.js';
 import { IF_BRANCH, SEQUENCE_FINAL, txidToHash } from '../../src/core/chains/bitcoin/spend.js';
 import { bitcoinVoucher } from '../../src/core/channel/bitcoin-inbound.js';
@@ -37,15 +35,6 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
     await serve?.stop();
     await chain?.stop();
   });
-
-  function channelRow(home: string, id: string): any {
-    const db = new Database(join(home, 'channels.db'), { readonly: true });
-    try {
-      return db.prepare('SELECT * FROM channels WHERE id = ?').get(id);
-    } finally {
-      db.close();
-    }
-  }
 
   let entry: ChannelRequirement;
   let channelId: string;

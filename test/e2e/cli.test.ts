@@ -2,7 +2,6 @@
  * CLI behaviour of the real binary outside a purchase: keys and keystores, devnet,
  * unreachable or wrong-chain RPC nodes, --help examples and --json on every command.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptKeystoreJson } from 'ethers';
 import { readFileSync } from 'node:fs';
 import { startAnvil, type Anvil } from '../helpers/anvil.js';
-import { BIN, PASSWORD, makeWallet, readConfig, runBin, startChain, type Chain } from '../helpers/cli.js';
+import { PASSWORD, makeWallet, readConfig, runBin, startChain, startDevnet, type Chain } from '../helpers/cli.js';
 import { contractAddress } from '../../dist/index.js';
 
 const COMMANDS = ['buy', 'close', 'collect', 'devnet', 'keys new', 'keys list', 'keys show', 'list', 'open', 'pay', 'serve', 'settle', 'status'];
@@ -134,16 +133,7 @@ describe('chain access', () => {
 describe('devnet', () => {
   it('prints one JSON line when ready and stops anvil on SIGINT', async () => {
     const env = bareEnv();
-    const child = spawn(process.execPath, [BIN, 'devnet', '--port', '0', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const line = await new Promise<string>((ok, fail) => {
-      let out = '';
-      child.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) ok(out.split('\n')[0]);
-      });
-      child.once('exit', (c) => fail(new Error(`devnet exited ${c}`)));
-    });
-    const info = JSON.parse(line);
+    const { child, info } = await startDevnet(env);
     expect(info).toMatchObject({ chainId: 31337, contract: contractAddress() });
     const code = await fetch(info.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [info.contract, 'latest'] }) }).then((r) => r.json());
     expect(code.result.length).toBeGreaterThan(1000);

@@ -152,3 +152,26 @@ export function dbSnapshot(home: string): string {
 export function readConfig(home: string): any {
   return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
 }
+
+/** One channel row of a wallet's database (read-only), with its columns as stored. */
+export function channelRow(home: string, id: string): any {
+  const db = new Database(join(home, 'channels.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT * FROM channels WHERE id = ?').get(id);
+  } finally {
+    db.close();
+  }
+}
+
+/** Starts `channels devnet --port 0 --json` and resolves with the process and its ready line, parsed. */
+export function startDevnet(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: any }> {
+  const child = spawn(process.execPath, [BIN, 'devnet', '--port', '0', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((ok, fail) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) ok({ child, info: JSON.parse(out.split('\n')[0]) });
+    });
+    child.once('exit', (c) => fail(new Error(`devnet exited ${c}`)));
+  });
+}

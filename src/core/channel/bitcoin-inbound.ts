@@ -210,7 +210,7 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
         .map((hex) => (hex.length === 64 ? hex : safeTxid(hex)))
         .filter((x): x is string => !!x)
       let fromHeight = 0
-      if (depositTx.blockhash) fromHeight = (await m.backend.rpc.call<{ height: number }>('getblockheader', [depositTx.blockhash])).height
+      if (depositTx.blockhash) fromHeight = await m.backend.blockHeight(depositTx.blockhash)
       const spender = await m.backend.findSpender(txid, b.depositVout, candidates, fromHeight)
       if (!spender) warnings.push('the deposit is spent in the mempool; run sync again once it is mined')
       else {

@@ -64,7 +64,7 @@ export interface BuyResult {
 interface Payer {
   readonly m: ChannelManager | BitcoinChannelManager
   checkEntry(entry: ChannelRequirement): void
-  payable(payTo: string, price: bigint): ChannelRecord | undefined
+  payable(entry: ChannelRequirement, price: bigint): ChannelRecord | undefined
   open(entry: ChannelRequirement, deposit: bigint, endpoint: string, onProgress?: (s: string) => void): Promise<ChannelRecord>
   createVoucher(c: ChannelRecord, next: (prev: bigint, charged: bigint) => bigint): Promise<VoucherRecord>
   /** Extra payload fields announcing a channel the merchant may not know (Bitcoin: deposit and script). */
@@ -85,7 +85,7 @@ function evmPayer(m: ChannelManager, o: BuyOptions): Payer {
         throw new PaymentRefusedError(`The merchant uses channel contract ${entry.extra.contract}; this wallet trusts only ${m.backend.contract}.`)
       }
     },
-    payable: (payTo, price) => m.payableChannels(payTo, price)[0]?.channel,
+    payable: (entry, price) => m.payableChannels(entry.payTo, price)[0]?.channel,
     open: (entry, deposit, endpoint, onProgress) =>
       m.open({
         payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0), endpoint,
@@ -100,7 +100,6 @@ function evmPayer(m: ChannelManager, o: BuyOptions): Payer {
 async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Payer> {
   const { checkedPubkey } = await import('../channel/bitcoin.js')
   const margin = (entry: ChannelRequirement) => (entry.extra.closeMargin ?? 0) + 60
-  let current: ChannelRequirement | undefined
   return {
     m,
     checkEntry(entry) {
@@ -110,9 +109,8 @@ async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Pa
         throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not a channel pubkey.`)
       }
       if (entry.asset !== 'sat') throw new PaymentRefusedError(`The merchant asks for asset "${entry.asset}" on a Bitcoin-family network; only "sat" is paid.`)
-      current = entry
     },
-    payable: (payTo, price) => m.payableChannels(payTo, price, current ? margin(current) : 0)[0]?.channel,
+    payable: (entry, price) => m.payableChannels(entry.payTo, price, margin(entry))[0]?.channel,
     open: (entry, deposit, endpoint, onProgress) => {
       const lifetime = Math.max(o.expirySeconds ?? 0, (entry.extra.minExpirySeconds ?? 0) + margin(entry) + 3600)
       return m.open({
@@ -158,7 +156,7 @@ export async function buy(manager: ChannelManager | BitcoinChannelManager, url: 
     opened = { channelId: c.id, tx: c.openTx }
     return c
   }
-  let channel = payer.payable(entry.payTo, price)
+  let channel = payer.payable(entry, price)
   if (!channel) {
     if (!o.autoOpen) {
       throw new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${price}.`, price, {

@@ -53,6 +53,11 @@ export class BitcoinBackend {
     }
   }
 
+  /** Height of a block by hash. */
+  async blockHeight(blockhash: string): Promise<number> {
+    return (await this.rpc.call<{ height: number }>('getblockheader', [blockhash])).height
+  }
+
   /** Height, tip time and median time past (what OP_CHECKLOCKTIMEVERIFY compares with), unix seconds. */
   async tip(): Promise<{ height: number; time: number; medianTime: number }> {
     const info = await this.rpc.call<{ blocks: number; bestblockhash: string; mediantime: number }>('getblockchaininfo')

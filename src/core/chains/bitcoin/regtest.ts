@@ -5,13 +5,13 @@
  * tests; mining is `generatetoaddress` to a key we hold.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { address as baddress, payments } from 'bitcoinjs-lib'
 import { ChannelsError, NetworkError } from '../../errors.js'
-import { freePort } from '../../devnet.js'
+import { findOnPath, freePort } from '../../devnet.js'
 import { BitcoinRpc } from './rpc.js'
 import { LITECOIN_REGTEST, toBitcoinjsNetwork, type BitcoinNetworkParams } from './networks.js'
 
@@ -34,8 +34,7 @@ export interface RegtestNode {
  * @param env - PATH to search (default the process's)
  */
 export function litecoindBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'litecoind'))) return join(dir, 'litecoind')
-  return undefined
+  return findOnPath('litecoind', env)
 }
 
 /** CAIP-2 id of a Bitcoin-family chain from its genesis block hash (CAIP-4 `bip122`). */
