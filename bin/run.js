@@ -4,7 +4,7 @@
 // (>=20) is the stricter one and npm checks it at install: skip oclif's check.
 const unset = process.env.OCLIF_DISABLE_ENGINE_WARNING === undefined
 if (unset) process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
-const { execute } = await import('@oclif/core')
+const { execute } = await import('../dist/bundle/main.js')
 if (unset) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 
 await execute({ dir: import.meta.url })
