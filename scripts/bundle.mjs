@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const commands = join(ROOT, 'dist', 'commands')
-const entryPoints = { main: join(ROOT, 'dist', 'cli', 'main.js') }
+// verify-worker: the paywall's worker threads load it from ../verify-worker.js of commands/serve.js
+const entryPoints = { main: join(ROOT, 'dist', 'cli', 'main.js'), 'verify-worker': join(ROOT, 'dist', 'verify-worker.js') }
 for (const f of readdirSync(commands, { recursive: true })) {
   if (f.endsWith('.js')) entryPoints[join('commands', f.slice(0, -3))] = join(commands, f)
 }
@@ -32,6 +33,8 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   external: [
     'better-sqlite3', '@napi-rs/keyring', 'secp256k1', 'keccak', 'tiny-secp256k1', 'solc', '@foundry-rs/*',
+    // piscina starts its threads from its own worker file, found next to its own code
+    'piscina',
     // @oclif/core requires typescript only to run commands from .ts sources (never here)
     'typescript',
   ],

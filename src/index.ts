@@ -17,6 +17,7 @@ export { contractAddress, deployPaymentChannels, CREATE2_PROXY } from './core/ch
 export * from './core/http402/protocol.js'
 export { buy, type BuyOptions, type BuyResult } from './core/http402/client.js'
 export { startPaywall, type PaywallOptions, type Paywall } from './core/http402/server.js'
+export { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type HeaderVerifier, type Recovered } from './core/http402/verify-pool.js'
 export { closeChannel, deliverVoucher } from './core/http402/cooperative.js'
 export { startAnvil, prepareDevnet, ANVIL_DEV_KEY } from './core/devnet.js'
 export { createKey, listKeys, keyInfo, loadEvmSigner } from './core/keys/wallet.js'

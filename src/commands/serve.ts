@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { startPaywall } from '../core/http402/server.js'
@@ -33,6 +34,11 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'min-expiry': Flags.integer({ summary: 'Bitcoin: least time from now to a new channel\'s expiry, seconds.', default: 345600, min: 0 }),
     'close-margin': Flags.integer({ summary: 'Bitcoin: close (and refuse payments) this long before a channel\'s expiry, seconds.', default: 86400, min: 0 }),
     'min-conf': Flags.integer({ summary: 'Bitcoin: confirmations a deposit needs before its channel is accepted.', default: 1, min: 0 }),
+    'verify-threads': Flags.integer({
+      summary: 'Worker threads that decode and verify vouchers beside the event loop (EVM); 0 verifies on the event loop.',
+      description: 'Default: one fewer than the available CPUs, at most 4 (0 on a single CPU).',
+      min: 0, max: 64,
+    }),
     'watch-interval': Flags.integer({ summary: 'Seconds between checks for settling channels to redeem before settleAt.', default: 30, min: 1 }),
   }
 
@@ -52,6 +58,9 @@ export default class Serve extends BaseCommand<typeof Serve> {
       minDeposit,
       minSettleDelay: flags['min-settle-delay'],
       minExpirySeconds: flags['min-expiry'], closeMargin: flags['close-margin'], minConf: flags['min-conf'],
+      verifyThreads: flags['verify-threads'] ?? Math.min(4, availableParallelism() - 1),
+      // ../verify-worker.js from commands/serve.js, in the tsc build and in the bundle alike
+      verifyWorker: new URL('../verify-worker.js', import.meta.url),
     })
     const report = (e: SettlerEvent) => {
       // stderr in both modes: --json keeps stdout for the one ready line.

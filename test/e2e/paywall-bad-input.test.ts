@@ -1,7 +1,9 @@
 /**
  * The paywall against bad and hostile PAYMENT-SIGNATURE headers (DESIGN §6), end to
  * end: a real anvil, a real `channels serve` (price 1000 wei) and a payer that has
- * bought once with the real binary. Every case is one request to `/weather`; each
+ * bought once with the real binary. The table runs twice: against a paywall that checks
+ * headers on a worker thread (`--verify-threads 1`) and against one that checks them on
+ * its event loop (`--verify-threads 0`), both on the payee's one database. Every case is one request to `/weather`; each
  * asserts the documented HTTP status and that neither wallet's database changed.
  * A positive control at the end proves the same request path does write when the
  * voucher is right.
@@ -23,6 +25,8 @@ let chain: Chain;
 let payee: TestWallet;
 let payer: TestWallet;
 let serve: Serve;
+/** The paywalls by verify threads (1: worker thread, 0: event loop); `serve` is the one under test. */
+const serves: Record<number, Serve> = {};
 /** The payer's signing key, from its own mnemonic. */
 let payerKey: HDNodeWallet;
 /** The `accepts[0]` entry of a fresh 402. */
@@ -204,7 +208,9 @@ beforeAll(async () => {
   chain = await startChain(); // throws (fails the file) when anvil is missing
   [payee, payer] = await Promise.all([makeWallet('payee', chain.anvil.rpcUrl), makeWallet('payer', chain.anvil.rpcUrl)]);
   await Promise.all([chain.fund(payee.address), chain.fund(payer.address)]);
-  serve = await startServe(payee, ['--price', PRICE.toString()]);
+  serves[1] = await startServe(payee, ['--price', PRICE.toString(), '--verify-threads', '1']);
+  serves[0] = await startServe(payee, ['--price', PRICE.toString(), '--verify-threads', '0']);
+  serve = serves[1];
 
   const bought = await payer.run(['buy', serve.url + PATH, '--max-price', '5000', '--deposit', '1eth', '--yes', '--json']);
   expect(bought.code, bought.stdout + bought.stderr).toBe(0);
@@ -236,11 +242,15 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await serve?.stop();
+  await Promise.all(Object.values(serves).map((s) => s.stop()));
   await chain?.stop();
 });
 
-describe('paywall: bad PAYMENT-SIGNATURE headers change nothing', () => {
+describe.each([1, 0])('paywall with %i verify threads: bad PAYMENT-SIGNATURE headers change nothing', (threads) => {
+  beforeAll(() => {
+    serve = serves[threads];
+  });
+
   it('setup left one accepted voucher in each database', () => {
     const payeeDb = JSON.parse(dbSnapshot(payee.home));
     const payerDb = JSON.parse(dbSnapshot(payer.home));
@@ -288,27 +298,34 @@ describe('paywall: bad PAYMENT-SIGNATURE headers change nothing', () => {
     expect(dbSnapshot(payer.home)).toBe(before.payer);
     expect(dbSnapshot(payee.home)).toBe(before.payee);
   });
+});
 
-  it('positive control: the correct next voucher → 200 and exactly one new voucher row at the payee', async () => {
+describe('paywall: positive control', () => {
+  it.each([1, 0])('with %i verify threads: the correct next voucher → 200 and exactly one new voucher row at the payee', async (threads) => {
+    serve = serves[threads];
     const before = JSON.parse(dbSnapshot(payee.home));
+    const charged = BigInt(before.channels[0].charged) + PRICE;
     const v = sign(unsigned({}));
     const res = await get(header(v));
     expect(res.status, await res.clone().text()).toBe(200);
     const receipt = decode64(res.headers.get('payment-response')!);
     expect(receipt).toMatchObject({
       success: true, network: 'eip155:31337', payer: payer.address,
-      extra: { channelId, lane: '0', nonce: v.nonce.toString(), amount: v.amount.toString(), charged: '2000' },
+      extra: { channelId, lane: '0', nonce: v.nonce.toString(), amount: v.amount.toString(), charged: charged.toString() },
     });
     const after = JSON.parse(dbSnapshot(payee.home));
     expect(after.vouchers).toHaveLength(before.vouchers.length + 1);
     const added = after.vouchers.filter((a: any) => !before.vouchers.some((b: any) => JSON.stringify(a) === JSON.stringify(b)));
     expect(added).toHaveLength(1);
     expect(String(added[0].nonce)).toBe(v.nonce.toString());
-    // and replaying it now is refused with a corrective 402 naming it
-    const again = await get(header(v));
-    expect(again.status).toBe(402);
-    const state = decode64(again.headers.get('payment-required')!).accepts[0].extra.channelState;
-    expect(state.nonce).toBe(v.nonce.toString());
-    expect(state.charged).toBe('2000');
+    // and replaying it now, at either paywall, is refused with a corrective 402 naming it
+    for (const s of Object.values(serves)) {
+      const again = await fetch(s.url + PATH, { headers: { 'payment-signature': header(v) } });
+      expect(again.status).toBe(402);
+      const state = decode64(again.headers.get('payment-required')!).accepts[0].extra.channelState;
+      expect(state.nonce).toBe(v.nonce.toString());
+      expect(state.charged).toBe(charged.toString());
+    }
+    last = v;
   });
 });

@@ -15,6 +15,7 @@ import { groupCommit } from '../store/group-commit.js'
 import { ChannelsError, ChannelStateError, ExitCode } from '../errors.js'
 import { ZERO_HASH, recoverVoucherSigner, spentAcrossLanes, type Voucher } from './voucher.js'
 import { short } from './reader.js'
+import type { Recovered } from '../http402/verify-pool.js'
 
 /** Why a voucher was refused; `corrective` ones carry our state so the payer can resync. */
 export class VoucherRefusedError extends ChannelsError {
@@ -68,21 +69,29 @@ export async function learnChannel(m: ChannelManager, channelId: string, policy:
 /**
  * Verifies and commits a voucher paying `price` for one request.
  * @param price - base units charged for this request (0n for a pure top-up)
+ * @param recovered - the signer already recovered from `v` (on a worker thread) under a
+ *   verifying contract; used only when that is the channel's contract, else recovered here
  * @returns the stored voucher and the channel's `charged` after it
  * @throws {VoucherRefusedError} for every rule above; nothing is stored then
  */
-export async function acceptVoucher(m: ChannelManager, v: Voucher, price: bigint, policy: AcceptPolicy): Promise<{ channel: ChannelRecord; charged: bigint }> {
-  let channel = await learnChannel(m, v.channelId, policy)
+export async function acceptVoucher(
+  m: ChannelManager, v: Voucher, price: bigint, policy: AcceptPolicy, recovered?: Recovered,
+): Promise<{ channel: ChannelRecord; charged: bigint }> {
+  const channel = await channelIdentity(m, v.channelId, policy)
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
-  if (channel.state !== 'open') throw new VoucherRefusedError(`Channel ${short(channel.id)} is ${channel.state}.`, 'channel_state')
   if (v.secretHash !== ZERO_HASH || v.merges.length || v.timeLockMin !== 0n || v.timeLockMax !== 0n || v.minSettleAt !== 0n) {
     throw new VoucherRefusedError('The paywall accepts plain vouchers only (no hash lock, time lock or merge).', 'conditional')
   }
   let signer: string
-  try {
-    signer = recoverVoucherSigner(v, m.backend.chainId, channel.contract)
-  } catch (err) {
-    throw new VoucherRefusedError((err as Error).message, 'bad_signature')
+  if (recovered?.contract === channel.contract) {
+    if ('error' in recovered) throw new VoucherRefusedError(recovered.error, 'bad_signature')
+    signer = recovered.signer
+  } else {
+    try {
+      signer = recoverVoucherSigner(v, m.backend.chainId, channel.contract)
+    } catch (err) {
+      throw new VoucherRefusedError((err as Error).message, 'bad_signature')
+    }
   }
   if (signer !== channel.payer) throw new VoucherRefusedError(`Voucher signed by ${signer}, not by the payer ${channel.payer}.`, 'wrong_signer')
 
@@ -91,23 +100,48 @@ export async function acceptVoucher(m: ChannelManager, v: Voucher, price: bigint
   } catch (err) {
     if (!(err instanceof VoucherRefusedError && err.reason === 'above_deposit')) throw err
     // A voucher above the deposit we know may follow a top-up: re-read the chain once.
+    const stored = m.store.channels.get(channel.network, channel.id)
     const on = await m.backend.getChannel(channel.id)
-    if (!on || on.deposit <= channel.deposit) throw err
+    if (!stored || !on || on.deposit <= stored.deposit) throw err
     m.store.channels.update(channel.network, channel.id, { deposit: on.deposit })
-    channel = { ...channel, deposit: on.deposit }
     return commitVoucher(m, channel, v, price)
   }
 }
 
+/** What a stored channel never changes: who pays whom, in which contract and direction. */
+type ChannelIdentity = Pick<ChannelRecord, 'network' | 'id' | 'direction' | 'payer' | 'payee' | 'contract'>
+
 /**
- * The checks against what is stored (nonce, amount, total due, deposit) and the commit
- * of the voucher with the new `charged`, in one write transaction shared with the other
- * vouchers that arrived meanwhile (one fsync for all; still committed before serving).
- * @throws {VoucherRefusedError} `above_deposit` when the total exceeds the stored deposit
+ * Per manager, the identity of each channel the paywall has seen: it spares every paid
+ * request a read of the channel row before the signer check. Only immutable fields are
+ * kept; the state, deposit and charged are read inside the commit.
  */
-function commitVoucher(m: ChannelManager, channel: ChannelRecord, v: Voucher, price: bigint): Promise<{ channel: ChannelRecord; charged: bigint }> {
+const identities = new WeakMap<ChannelManager, Map<string, ChannelIdentity>>()
+const MAX_IDENTITIES = 100_000
+
+async function channelIdentity(m: ChannelManager, channelId: string, policy: AcceptPolicy): Promise<ChannelIdentity> {
+  let known = identities.get(m)
+  if (!known) identities.set(m, (known = new Map()))
+  const hit = known.get(channelId)
+  if (hit) return hit
+  const c = await learnChannel(m, channelId, policy)
+  if (known.size >= MAX_IDENTITIES) known.clear()
+  const id = { network: c.network, id: c.id, direction: c.direction, payer: c.payer, payee: c.payee, contract: c.contract }
+  known.set(channelId, id)
+  return id
+}
+
+/**
+ * The checks against what is stored (state, nonce, amount, total due, deposit) and the
+ * commit of the voucher with the new `charged`, in one write transaction shared with the
+ * other vouchers that arrived meanwhile (one fsync for all; still committed before serving).
+ * @throws {VoucherRefusedError} `channel_state` unless open; `above_deposit` when the total exceeds the stored deposit
+ */
+function commitVoucher(m: ChannelManager, channel: ChannelIdentity, v: Voucher, price: bigint): Promise<{ channel: ChannelRecord; charged: bigint }> {
   return groupCommit(m.store, () => {
-    const ch = m.store.channels.get(channel.network, channel.id)!
+    const ch = m.store.channels.get(channel.network, channel.id)
+    if (!ch) throw new VoucherRefusedError(`Channel ${short(channel.id)} is not in this wallet's database.`, 'unknown_channel')
+    if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
     const lanes = m.store.vouchers.latestPerLane(ch.network, ch.id) // one read for the lane's last and the total
     const last = lanes.find((x) => x.lane === v.lane)
     if (last && v.nonce <= last.nonce) {

@@ -26,6 +26,7 @@ import {
   encodePaymentResponse, closeRequestMessage, type ChannelPayload, type ChannelRequirement, type ChannelStateWire,
 } from './protocol.js'
 import { demoResource } from './resources.js'
+import { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type Recovered } from './verify-pool.js'
 
 export interface PaywallOptions {
   /** The payee's manager (its key receives the payments): EVM, or Bitcoin-family for a `bip122` network. */
@@ -48,6 +49,13 @@ export interface PaywallOptions {
   minConf?: number
   host?: string
   port?: number
+  /**
+   * Worker threads that decode `PAYMENT-SIGNATURE` and recover the voucher's signer
+   * beside the event loop (EVM networks; see verify-pool.ts). 0 (default): on the event loop.
+   */
+  verifyThreads?: number
+  /** The worker module for `verifyThreads` (default: this build's `dist/verify-worker.js`). */
+  verifyWorker?: URL
   /** Called for each paid request (for logs). */
   onPaid?: (e: { channelId: string; nonce: bigint; amount: bigint; charged: bigint; path: string }) => void
 }
@@ -74,8 +82,15 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const bitcoinPolicy: BitcoinAcceptPolicy = {
     minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minDeposit, minConf: o.minConf ?? 1,
   }
-  const accept = (payload: ChannelPayload, price: bigint) =>
-    bitcoin ? bitcoin.acceptBitcoinPayment(bitcoin.m, payload.voucher, payload.open, price, bitcoinPolicy) : acceptVoucher(evm, payload.voucher, price, policy)
+  const accept = (payload: ChannelPayload, price: bigint, recovered?: Recovered) =>
+    bitcoin ? bitcoin.acceptBitcoinPayment(bitcoin.m, payload.voucher, payload.open, price, bitcoinPolicy) : acceptVoucher(evm, payload.voucher, price, policy, recovered)
+  // Bitcoin payments are checked against the chain and the payee's transaction rules: no signer to recover off the loop.
+  const verifier = !bitcoin && o.verifyThreads ? await startHeaderVerifier(o.verifyWorker ?? new URL('../../verify-worker.js', import.meta.url), o.verifyThreads) : undefined
+  const chainId = bitcoin ? 0n : evm.backend.chainId
+  const contract = bitcoin ? '' : evm.backend.contract
+  /** Decoded header and, on EVM, its signer: on a worker thread when there are any. */
+  const checkHeader = (header: string): HeaderCheck | Promise<HeaderCheck> =>
+    verifier ? verifier.check(header, chainId, contract) : checkPaymentHeader(header, chainId, contract)
 
   const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => ({
     scheme: SCHEME,
@@ -113,20 +128,15 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
 
     const header = req.headers[HEADER.signature]
     if (header === undefined) return challenge(res, url.href, 'Payment required.')
-    let decoded
-    try {
-      decoded = decodePaymentSignature(Array.isArray(header) ? header.join(',') : header)
-    } catch (err) {
-      if (err instanceof PaymentHeaderError) return json(res, err.status, { error: err.message })
-      throw err
-    }
+    const decoded = await checkHeader(Array.isArray(header) ? header.join(',') : header)
+    if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
     const { accepted, payload } = decoded
     if (accepted.network !== m.network.caip2 || accepted.payTo !== payTo || accepted.amount !== o.price.toString()) {
       return challenge(res, url.href, 'The payment names another network, payee or price than this paywall offers.')
     }
     let accepted2
     try {
-      accepted2 = await accept(payload, o.price)
+      accepted2 = await accept(payload, o.price, decoded.recovered)
     } catch (err) {
       if (err instanceof VoucherRefusedError) {
         const c = err.corrective
@@ -270,7 +280,10 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   return {
     url: `http://${addr.address}:${addr.port}`,
     server,
-    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()) }),
+    close: async () => {
+      await new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()) })
+      await verifier?.close()
+    },
   }
 }
 

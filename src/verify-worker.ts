@@ -1,0 +1,11 @@
+/**
+ * Worker-thread entry of the paywall's header verifier (see core/http402/verify-pool.ts):
+ * piscina calls the default export with one {@link CheckTask} per paid request. It lives
+ * at the top of `src` so that `commands/serve.js` finds it at `../verify-worker.js` both
+ * in the tsc build (dist/) and in the bundle (dist/bundle/).
+ */
+import { checkPaymentHeader, type CheckTask, type HeaderCheck } from './core/http402/verify-pool.js'
+
+export default function check(task: CheckTask): HeaderCheck {
+  return checkPaymentHeader(task.header, task.chainId, task.contract)
+}
