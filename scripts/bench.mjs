@@ -192,10 +192,10 @@ async function main() {
     base.push(performance.now() - t)
   }
 
-  // 4. Cold starts against node -e 0.
+  // 4. Cold starts against node -e 0: medians of 15 interleaved runs (7 left the ratio ±0.15 between runs).
   log('measuring cold starts…')
   const nodeT = [], statusT = [], buyT = []
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < 15; i++) {
     nodeT.push(timeCmd(['-e', '0']))
     statusT.push(timeCmd([BIN, 'status', '--json'], { CHANNELS_HOME: payerHome, CHANNELS_RPC_URL: rpcUrl }))
     buyT.push(timeCmd([BIN, 'buy', `${serve.url}/joke`, '--max-price', String(PRICE), '--json'], { CHANNELS_HOME: payerHome, CHANNELS_RPC_URL: rpcUrl }))
