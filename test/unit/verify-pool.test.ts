@@ -85,3 +85,9 @@ describe.each([
     expect(r.payload.voucher).toMatchObject({ nonce: 3n, amount: 5000n, signature: tx });
   });
 });
+
+describe('startHeaderVerifier', () => {
+  it('fails at start when the worker module is missing, instead of on the first paid request', async () => {
+    await expect(startHeaderVerifier(new URL('../../dist/no-such-worker.js', import.meta.url), 1)).rejects.toThrow(/no-such-worker/);
+  });
+});

@@ -66,13 +66,21 @@ export interface HeaderVerifier {
 /**
  * Starts `threads` worker threads (piscina) that load `worker`, a module whose default
  * export runs {@link checkPaymentHeader} on a {@link CheckTask} (`dist/verify-worker.js`).
- * The threads start now, so the first paid request does not wait for them.
+ * Resolves once a worker has loaded the module and answered (an empty header, refused),
+ * so the paywall fails at start, not on its first paid request, when the module is missing.
  * @param threads - ≥ 1
- * @throws {Error} when the worker module cannot be loaded (reported by the first check)
+ * @throws {Error} when the worker module cannot be loaded
  */
 export async function startHeaderVerifier(worker: URL, threads: number): Promise<HeaderVerifier> {
   const { Piscina } = await import('piscina')
+  // Up to 16 tasks in flight per thread: with one at a time, the thread idled while the event loop was busy elsewhere.
   const pool = new Piscina<CheckTask, HeaderCheck>({ filename: worker.href, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, concurrentTasksPerWorker: 16 })
+  try {
+    await pool.run({ header: '', chainId: 0n, contract: '' })
+  } catch (err) {
+    await pool.destroy()
+    throw err
+  }
   return {
     check: (header, chainId, contract) => pool.run({ header, chainId, contract }),
     close: () => pool.destroy(),
