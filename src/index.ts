@@ -31,7 +31,7 @@ export { ECPair as BitcoinECPair, BIP32 as BitcoinBIP32 } from './core/chains/bi
 export { buildDepositTransaction, type Utxo, type BuiltDeposit } from './core/chains/bitcoin/deposit.js'
 export { BitcoinRpc, BitcoinRpcError } from './core/chains/bitcoin/rpc.js'
 export { BitcoinBackend } from './core/chains/bitcoin/backend.js'
-export { startLitecoind, fundRegtestKeys, startAutoMiner, bip122Id, type RegtestNode } from './core/chains/bitcoin/regtest.js'
+export { startLitecoind, fundRegtestKeys, startAutoMiner, type RegtestNode } from './core/chains/bitcoin/regtest.js'
 export { BitcoinChannelManager, type BitcoinOpenRequest } from './core/channel/bitcoin.js'
 export { acceptBitcoinPayment, checkBitcoinVoucher, syncBitcoinChannel, type BitcoinAcceptPolicy } from './core/channel/bitcoin-inbound.js'
 export { loadBitcoinSigner, bitcoinPath } from './core/keys/wallet.js'

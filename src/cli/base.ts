@@ -35,6 +35,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private walletReader?: ChannelReader
   private walletManager?: ChannelManager
   private walletBitcoin?: BitcoinChannelManager
+  private walletNet?: ReturnType<Config['network']>
 
   /** Before 20.19, Node.js cannot require() conf when a command first writes the config: load it now. */
   protected override async init(): Promise<void> {
@@ -64,9 +65,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.walletStore
   }
 
+  /** The network of `--network`/`--rpc-url`, resolved once (config is not rewritten under a running command). */
+  protected get walletNetwork(): ReturnType<Config['network']> {
+    const f = this.flags as unknown as { network?: string; 'rpc-url'?: string }
+    this.walletNet ??= this.walletConf.network(f.network, f['rpc-url'])
+    return this.walletNet
+  }
+
+  /** The amount family of `--network`: satoshis on a Bitcoin-family network, wei (and eth units) on EVM. */
+  protected get family(): 'bitcoin' | 'evm' {
+    return this.walletNetwork.kind
+  }
+
   private walletArgs(): [Config, Store, ReturnType<Config['network']>, string | undefined] {
-    const f = this.flags as unknown as { network?: string; 'rpc-url'?: string; key?: string }
-    return [this.walletConf, this.store, this.walletConf.network(f.network, f['rpc-url']), f.key]
+    return [this.walletConf, this.store, this.walletNetwork, (this.flags as unknown as { key?: string }).key]
   }
 
   /** Read-only access to channels for `--network`/`--key` (loads no chain library). */
@@ -81,7 +93,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected async manager(): Promise<ChannelManager> {
     if (!this.walletManager) {
-      const net = this.walletArgs()[2]
+      const net = this.walletNetwork
       if (net.kind === 'bitcoin') {
         throw new UsageError(`\`${this.id?.replace(/:/g, ' ') ?? 'this command'}\` works on EVM networks only; "${net.name}" is a Bitcoin-family network.`, {
           metaMessages: ['A Bitcoin channel\'s deposit is fixed at open (open another channel to pay more); there is no contract to deploy.'],
@@ -95,7 +107,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Whether `--network` names a Bitcoin-family network (two1 channels over Bitcoin Core RPC). */
   protected get isBitcoin(): boolean {
-    return this.walletArgs()[2].kind === 'bitcoin'
+    return this.walletNetwork.kind === 'bitcoin'
   }
 
   /** The Bitcoin channel manager for `--network`/`--rpc-url`/`--key` (loaded on demand). */

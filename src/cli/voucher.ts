@@ -5,6 +5,7 @@ import { decodeVoucher } from '../core/channel/voucher-wire.js'
 import type { ChannelRecord, VoucherRecord } from '../core/store/index.js'
 import type { ChannelManager } from '../core/channel/manager.js'
 import { NotFoundError } from '../core/errors.js'
+import { idMatchesPrefix } from '../core/channel/reader.js'
 
 export const channelArg = Args.string({ required: true, description: 'Channel id or unique prefix.' })
 export const voucherArg = Args.string({ required: true, description: 'Encoded voucher (as printed by `voucher create` or `pay --no-deliver`).' })
@@ -33,8 +34,7 @@ export async function resolveChannel(m: ChannelManager, prefix: string, v: Vouch
   try {
     return m.channel(prefix)
   } catch (err) {
-    const p = prefix.toLowerCase().replace(/^(0x)?/, '0x')
-    if (!(err instanceof NotFoundError) || !v.channelId.startsWith(p)) throw err
+    if (!(err instanceof NotFoundError) || !idMatchesPrefix(prefix, v.channelId)) throw err
     const { learnChannel } = await import('../core/channel/inbound.js')
     return learnChannel(m, v.channelId, { minSettleDelay: 1 })
   }

@@ -9,7 +9,7 @@ export default class Devnet extends BaseCommand<typeof Devnet> {
   static override description =
     'Starts anvil on 127.0.0.1, deploys PaymentChannels at its deterministic address, sends 100 ETH to every key of ' +
     'this wallet, prints how to use it and stays in the foreground until interrupted (Ctrl-C), then stops anvil. ' +
-    'With --json it prints one line {"rpcUrl","chainId","contract"} when ready.\n\n' +
+    'With --json it prints one line {"rpcUrl","chainId","contract","bitcoin"} when ready ("bitcoin" only when litecoind started).\n\n' +
     'When litecoind is installed (Debian package `litecoind`) it also starts `litecoind -regtest` with a temporary ' +
     'datadir, records it in config as the Bitcoin-family network "regtest" (--bitcoin-network), gives every key one ' +
     'mature coinbase (50 coins) and mines a block whenever transactions wait in its mempool.'

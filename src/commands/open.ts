@@ -36,7 +36,7 @@ export default class Open extends BaseCommand<typeof Open> {
 
   async run() {
     const { args, flags } = await this.parse(Open)
-    const deposit = parseAmount(args.amount, 'deposit', this.isBitcoin ? 'bitcoin' : 'evm')
+    const deposit = parseAmount(args.amount, 'deposit', this.family)
     if (flags.url) {
       let u: URL | undefined
       try {

@@ -29,7 +29,7 @@ export default class Pay extends BaseCommand<typeof Pay> {
 
   async run() {
     const { args, flags } = await this.parse(Pay)
-    const delta = parseAmount(args.amount, 'amount', this.isBitcoin ? 'bitcoin' : 'evm')
+    const delta = parseAmount(args.amount, 'amount', this.family)
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
     if (this.isBitcoin && flags.lane !== 0) throw new UsageError('Bitcoin channels have one lane (0).')
     const m = this.isBitcoin ? await this.bitcoin() : await this.manager()

@@ -45,7 +45,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve)
     // Flags first: a bad value is a usage error before any node or key is touched.
-    const family = this.isBitcoin ? 'bitcoin' : 'evm'
+    const family = this.family
     const price = parseAmount(flags.price, '--price', family)
     const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', family) : undefined
     const bitcoin = this.isBitcoin ? await this.bitcoin() : undefined

@@ -17,12 +17,10 @@ export default class Sync extends BaseCommand<typeof Sync> {
     if (this.isBitcoin) {
       const b = await this.bitcoin()
       const { syncBitcoinChannel } = await import('../core/channel/bitcoin-inbound.js')
-      const targets = args.channel ? [b.channel(args.channel)] : b.store.channels.list({ network: b.network.caip2 }).filter((c) => c.state !== 'closed' && c.state !== 'failed')
-      reports = []
-      for (const c of targets) reports.push(await syncBitcoinChannel(b, c))
+      reports = args.channel ? [await syncBitcoinChannel(b, b.channel(args.channel))] : await syncAll(b, syncBitcoinChannel)
     } else {
       const m = await this.manager()
-      reports = args.channel ? [await syncChannel(m, m.channel(args.channel))] : await syncAll(m)
+      reports = args.channel ? [await syncChannel(m, m.channel(args.channel))] : await syncAll(m, syncChannel)
     }
     for (const r of reports) {
       this.log(`${r.channelId.slice(0, 18)} ${r.stateBefore === r.state ? r.state : `${r.stateBefore} → ${r.state}`}${r.changes.length ? '' : ' (up to date)'}`)

@@ -12,20 +12,13 @@ import { join, resolve } from 'node:path'
 import type Conf from 'conf'
 import envPaths from 'env-paths'
 import { ChannelsError, UsageError, NotFoundError } from './errors.js'
+import type { BitcoinNetworkParams } from './chains/bitcoin/networks.js'
 
 /**
  * Address and key prefixes of a Bitcoin-family chain (Bitcoin Core's
  * `base58Prefixes`, `bech32_hrp`), plus the BIP44 coin type of its keys.
  */
-export interface BitcoinParamsConfig {
-  /** Bech32 human-readable part (`bc`, `tb`, `bcrt`, `rltc`). */
-  bech32: string
-  /** Base58 version byte of P2PKH addresses. */
-  pubKeyHash: number
-  /** Base58 version byte of P2SH addresses. */
-  scriptHash: number
-  /** Version byte of WIF keys. */
-  wif: number
+export interface BitcoinParamsConfig extends Omit<BitcoinNetworkParams, 'name'> {
   /** BIP44 coin type of the channel key path m/84'/<coinType>'/0'/0/0: 0 on Bitcoin mainnet, 1 on test networks. */
   coinType: number
 }

@@ -8,6 +8,7 @@ import type { BitcoinParamsConfig, Config, NetworkConfig } from './config.js'
 import { BUILTIN_NETWORKS } from './config.js'
 import { UsageError } from './errors.js'
 import { parseAmount } from './units.js'
+import { BITCOIN_NETWORKS } from './chains/bitcoin/networks.js'
 
 type Parser = (value: string, config: Config) => unknown
 
@@ -16,7 +17,7 @@ const bool: Parser = (v) => {
   if (/^(false|no|0|off)$/i.test(v)) return false
   throw new UsageError(`Invalid boolean "${v}"; use true or false.`)
 }
-const amount = (what: string): Parser => (v) => parseAmount(v, what).toString()
+const amount = (what: string, family?: 'bitcoin'): Parser => (v) => parseAmount(v, what, family).toString()
 const seconds: Parser = (v) => {
   if (!/^[1-9]\d{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new UsageError(`Invalid number of seconds "${v}".`)
   return Number(v)
@@ -38,13 +39,14 @@ const caip2: Parser = (v) => {
   return v
 }
 
-/** Address prefixes and coin types of the Bitcoin-family chains we know (Bitcoin Core / Litecoin Core chainparams). */
-export const BITCOIN_PRESETS: Record<string, BitcoinParamsConfig> = {
-  bitcoin: { bech32: 'bc', pubKeyHash: 0x00, scriptHash: 0x05, wif: 0x80, coinType: 0 },
-  'bitcoin-testnet': { bech32: 'tb', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef, coinType: 1 },
-  'bitcoin-regtest': { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef, coinType: 1 },
-  'litecoin-regtest': { bech32: 'rltc', pubKeyHash: 0x6f, scriptHash: 0x3a, wif: 0xef, coinType: 1 },
-}
+/**
+ * Address prefixes and coin types of the Bitcoin-family chains we know: the prefixes of
+ * `BITCOIN_NETWORKS` (Bitcoin Core / Litecoin Core chainparams), coin type 0 on Bitcoin
+ * mainnet and 1 on test networks.
+ */
+export const BITCOIN_PRESETS: Record<string, BitcoinParamsConfig> = Object.fromEntries(
+  Object.entries(BITCOIN_NETWORKS).map(([preset, { name: _name, ...prefixes }]) => [preset, { ...prefixes, coinType: preset === 'bitcoin' ? 0 : 1 }]),
+)
 
 /** Presets by CAIP-2 id (genesis hash prefix), so `config set networks.x <url> bip122:…` needs no --params for these. */
 const KNOWN_GENESIS: Record<string, string> = {
@@ -109,8 +111,8 @@ const FIXED: Record<string, { parse: Parser; describe: string }> = {
   'buy.deposit': { describe: 'deposit of channels opened by buy (e.g. 0.01eth)', parse: amount('buy.deposit') },
   'buy.maxPrice': { describe: 'highest price buy pays without --max-price', parse: amount('buy.maxPrice') },
   'buy.settleDelay': { describe: 'settle delay of channels opened by buy, seconds', parse: seconds },
-  'buy.bitcoinDeposit': { describe: 'Bitcoin networks: deposit of channels opened by buy (e.g. 0.01btc, 100000sat)', parse: (v) => parseAmount(v, 'buy.bitcoinDeposit', 'bitcoin').toString() },
-  'buy.bitcoinMaxPrice': { describe: 'Bitcoin networks: highest price buy pays without --max-price (satoshis)', parse: (v) => parseAmount(v, 'buy.bitcoinMaxPrice', 'bitcoin').toString() },
+  'buy.bitcoinDeposit': { describe: 'Bitcoin networks: deposit of channels opened by buy (e.g. 0.01btc, 100000sat)', parse: amount('buy.bitcoinDeposit', 'bitcoin') },
+  'buy.bitcoinMaxPrice': { describe: 'Bitcoin networks: highest price buy pays without --max-price (satoshis)', parse: amount('buy.bitcoinMaxPrice', 'bitcoin') },
   'buy.bitcoinExpiry': { describe: 'Bitcoin networks: lifetime of channels opened by buy, seconds', parse: seconds },
 }
 

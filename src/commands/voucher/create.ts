@@ -15,7 +15,7 @@ export default class VoucherCreate extends BaseCommand<typeof VoucherCreate> {
 
   async run() {
     const { args, flags } = await this.parse(VoucherCreate)
-    const amount = parseAmount(args.amount, 'amount', this.isBitcoin ? 'bitcoin' : 'evm')
+    const amount = parseAmount(args.amount, 'amount', this.family)
     if (this.isBitcoin && flags.lane !== 0) throw new UsageError('Bitcoin channels have one lane (0).')
     const m = this.isBitcoin ? await this.bitcoin() : await this.manager()
     const v = await m.createVoucher(m.channel(args.channel), () => amount, BigInt(flags.lane))

@@ -15,16 +15,17 @@ import type { BitcoinChannelManager } from './bitcoin.js'
 import { bitcoinData, depositAddress, depositOf, SAT } from './bitcoin.js'
 import type { ChannelRecord } from '../store/index.js'
 import type { SyncReport } from './sync.js'
-import type { VoucherCheck } from './operations.js'
+import { InvalidVoucherError, type VoucherCheck } from './operations.js'
 import { VoucherRefusedError } from './inbound.js'
 import { groupCommit } from '../store/group-commit.js'
-import { ZERO_HASH, type Voucher } from './voucher.js'
-import { short } from './reader.js'
+import type { Voucher } from './voucher.js'
+import { idMatchesPrefix, short } from './reader.js'
+import { isTerminal } from './state.js'
 import { keyOutputScript, parseRedeemScript, toBytes, toHex } from '../chains/bitcoin/script.js'
-import { depositScriptPubkey, hashToTxid } from '../chains/bitcoin/spend.js'
+import { depositScriptPubkey, hashToTxid, SEQUENCE_FINAL } from '../chains/bitcoin/spend.js'
 import { verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
 import { PaymentTransactionError } from '../chains/bitcoin/errors.js'
-import { ChannelStateError } from '../errors.js'
+import { ChannelStateError, NotFoundError } from '../errors.js'
 import { DEFAULT_MAX_FEE_RATE, DEFAULT_MIN_FEE_RATE } from '../chains/bitcoin/verify.js'
 
 /** Payee's policy for Bitcoin channels. Amounts in satoshis, times in seconds. */
@@ -163,10 +164,7 @@ export async function acceptBitcoinPayment(
   })
 }
 
-/** A payment as the payee stores it, for the wire: lane 0, plain. */
-export function bitcoinVoucher(channelId: string, nonce: bigint, amount: bigint, paymentTx: string): Voucher {
-  return { channelId, lane: 0n, nonce, amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: paymentTx }
-}
+export { bitcoinVoucher } from './voucher.js'
 
 /**
  * The chain half of `sync` for a Bitcoin channel: the deposit confirmed (opening →
@@ -183,14 +181,15 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
     m.store.channels.update(c.network, c.id, fields)
     changes.push(what)
   }
-  if (c.state === 'closed' || c.state === 'failed') return { channelId: c.id, stateBefore: c.state, state: c.state, changes, warnings }
+  if (isTerminal(c.state)) return { channelId: c.id, stateBefore: c.state, state: c.state, changes, warnings }
   const out = await m.backend.outputStatus(txid, b.depositVout)
   if (out.unspent) {
     if (c.state === 'opening' && out.confirmations > 0) set({ state: 'open' }, 'opening → open')
     else if (c.state === 'opening') warnings.push('the deposit is not mined yet; run sync again later')
-    const tip = await m.backend.tip()
     const now = m.store.channels.get(c.network, c.id)!.state
-    if (now === 'open' && c.direction === 'outbound' && tip.medianTime >= (c.expiry ?? Infinity)) set({ state: 'expired' }, 'open → expired (the refund can be collected)')
+    if (now === 'open' && c.direction === 'outbound' && (await m.backend.chainInfo()).medianTime >= (c.expiry ?? Infinity)) {
+      set({ state: 'expired' }, 'open → expired (the refund can be collected)')
+    }
   } else {
     const depositTx = await m.backend.getTransaction(txid)
     if (!depositTx) {
@@ -216,7 +215,7 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
       else {
         const payeeScript = toHex(depositPayeeScript(c))
         const paid = spender.tx.outs.filter((o) => toHex(o.script) === payeeScript).reduce((s, o) => s + o.value, 0n)
-        const isRefund = spender.tx.ins[0]!.sequence !== 0xffffffff
+        const isRefund = spender.tx.ins[0]!.sequence !== SEQUENCE_FINAL
         set({ state: 'closed', redeemed: isRefund ? 0n : paid, closeTx: spender.tx.getId() },
           `${c.state} → closed (${isRefund ? 'refunded to the payer' : `the payee closed with ${paid} sat`} in ${spender.tx.getId()})`)
       }
@@ -259,8 +258,7 @@ export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRe
   if (amount !== v.amount) return bad(`it pays ${amount} sat, not the ${v.amount} it states`)
   const out = await m.backend.outputStatus(c.id.slice(2), b.depositVout)
   if (!out.unspent) return bad('the deposit is spent (the channel is closed or refunded)')
-  const tip = await m.backend.tip()
-  if (tip.medianTime >= (c.expiry ?? 0)) return bad('the channel is past its expiry; the payer can take the refund')
+  if ((await m.backend.chainInfo()).medianTime >= (c.expiry ?? 0)) return bad('the channel is past its expiry; the payer can take the refund')
   const stored = m.store.vouchers.latest(c.network, c.id, 0n)
   const delta = amount - (stored?.amount ?? 0n)
   if (!own && stored && amount <= stored.amount) return { valid: false, reason: `not above the stored payment (${stored.amount} sat)`, own, redeemable: amount, delta }
@@ -291,4 +289,38 @@ export async function openFromPayment(m: BitcoinChannelManager, v: Voucher): Pro
   const deposit = await m.backend.getTransaction(txid)
   if (!deposit) throw new VoucherRefusedError(`The node does not know the deposit ${txid} (it needs -txindex once the deposit is mined).`, 'unknown_channel')
   return { depositTx: deposit.hex, vout: input.index, redeemScript: toHex(redeem) }
+}
+
+/**
+ * `voucher add` on a Bitcoin channel (payee side, Lotus `PaychVoucherAdd`): checks the
+ * payment like `voucher check` and stores it. A payee that has not seen the channel
+ * learns it from the payment and the node, and stores it with the payment or not at all.
+ * @param prefix - the channel id or prefix the user gave
+ * @returns what the payment adds over the stored one, satoshis
+ * @throws {InvalidVoucherError} refused, not ours to add, or adding less than `minDelta`
+ */
+export async function addBitcoinVoucher(b: BitcoinChannelManager, prefix: string, v: Voucher, minDelta: bigint): Promise<bigint> {
+  let c
+  try {
+    c = { ...b.channel(prefix), stored: true }
+  } catch (err) {
+    if (!(err instanceof NotFoundError) || !idMatchesPrefix(prefix, v.channelId)) throw err
+    try {
+      c = await learnBitcoinChannel(b, v.channelId, await openFromPayment(b, v), { minExpirySeconds: 0, closeMargin: 0, minDeposit: 0n, minConf: 1 })
+    } catch (e) {
+      if (e instanceof VoucherRefusedError) throw new InvalidVoucherError(`Payment refused: ${e.shortMessage}`)
+      throw e
+    }
+  }
+  if (c.direction !== 'inbound') throw new InvalidVoucherError('Payments are added on the payee\'s side; this wallet pays on that channel.')
+  const check = await checkBitcoinVoucher(b, c, v)
+  if (!check.valid) throw new InvalidVoucherError(`Payment refused: ${check.reason}.`)
+  if (check.delta < minDelta) throw new InvalidVoucherError(`The payment adds ${check.delta}, less than --min-delta ${minDelta}.`)
+  b.store.immediate(() => {
+    storeLearned(b, c) // a channel learned from this payment is stored with it, or not at all
+    const latest = b.store.vouchers.latest(c.network, c.id, 0n)
+    if (latest && (v.nonce <= latest.nonce || v.amount <= latest.amount)) throw new InvalidVoucherError(`Payment refused: a payment with nonce ${latest.nonce} was stored meanwhile.`)
+    b.store.vouchers.insert(c.network, v)
+  })
+  return check.delta
 }

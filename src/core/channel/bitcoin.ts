@@ -12,19 +12,20 @@
  *   process. Every payment leaves the same fee (`closeFee`) for the payee's close.
  */
 import type { BIP32Interface } from 'bip32'
-import { Transaction, payments } from 'bitcoinjs-lib'
+import { Transaction } from 'bitcoinjs-lib'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { ChannelReader, availableOf, short } from './reader.js'
 import { acknowledgeVoucher } from './acknowledge.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
-import { ZERO_HASH, type Voucher } from './voucher.js'
+import { bitcoinVoucher, type Voucher } from './voucher.js'
 import { ChannelStateError, ChannelsError, InsufficientFundsError, UsageError } from '../errors.js'
 import { loadBitcoinSigner } from '../keys/wallet.js'
 import { BitcoinBackend } from '../chains/bitcoin/backend.js'
 import { buildDepositTransaction } from '../chains/bitcoin/deposit.js'
 import { buildPaymentTransaction, buildRefundTransaction, countersignPayment, verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
-import { buildRedeemScript, keyOutputScript, toHex, toBytes } from '../chains/bitcoin/script.js'
-import { toBitcoinjsNetwork, type BitcoinNetworkParams } from '../chains/bitcoin/networks.js'
+import { buildRedeemScript, depositOutput, fundingAddressOf, keyOutputScript, toHex, toBytes } from '../chains/bitcoin/script.js'
+export { fundingAddressOf }
+import type { BitcoinNetworkParams } from '../chains/bitcoin/networks.js'
 import { closeVsize, dustThreshold, type DepositOutpoint } from '../chains/bitcoin/spend.js'
 import { ecc } from '../chains/bitcoin/ecc.js'
 
@@ -81,12 +82,7 @@ const outputsTotal = (txHex: string): bigint => Transaction.fromHex(txHex).outs.
 
 /** The address of a channel's deposit output (P2WSH, or P2SH, of its redeem script). */
 export function depositAddress(redeem: Uint8Array, p2sh: boolean, params: BitcoinNetworkParams): string {
-  return payments[p2sh ? 'p2sh' : 'p2wsh']({ redeem: { output: redeem }, network: toBitcoinjsNetwork(params) }).address!
-}
-
-/** The P2WPKH address of a channel pubkey (hex) on a network: where its coins for deposits go. */
-export function fundingAddressOf(pubkey: string, params: BitcoinNetworkParams | Omit<BitcoinNetworkParams, 'name'>): string {
-  return payments.p2wpkh({ pubkey: Buffer.from(pubkey, 'hex'), network: toBitcoinjsNetwork({ name: '', ...params }) }).address!
+  return depositOutput(redeem, { p2sh, network: params }).address
 }
 
 export class BitcoinChannelManager extends ChannelReader {
@@ -101,7 +97,7 @@ export class BitcoinChannelManager extends ChannelReader {
   }
 
   get backend(): BitcoinBackend {
-    this.backendInstance ??= new BitcoinBackend(this.network.caip2, this.network.rpcUrl, this.network.fallbackFeeRate ?? 2, {
+    this.backendInstance ??= new BitcoinBackend(this.network.caip2, this.network.rpcUrl, this.network.fallbackFeeRate, {
       cookieFile: this.network.rpcCookieFile,
     })
     return this.backendInstance
@@ -247,10 +243,7 @@ export class BitcoinChannelManager extends ChannelReader {
       const payment = buildPaymentTransaction({
         redeemScript: b.redeemScript, deposit: depositOf(ch), p2sh: b.p2sh, payerKey: key, payeeAmount: amount, fee, network,
       })
-      const voucher: Voucher = {
-        channelId: ch.id, lane: 0n, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: ZERO_HASH,
-        timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: payment.txHex,
-      }
+      const voucher = bitcoinVoucher(ch.id, (last?.nonce ?? 0n) + 1n, amount, payment.txHex)
       this.store.vouchers.insert(ch.network, voucher)
       return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
     })
@@ -285,7 +278,7 @@ export class BitcoinChannelManager extends ChannelReader {
     if (c.state !== 'open' && c.state !== 'expired') throw new ChannelStateError(`Channel ${short(c.id)} is ${c.state}; there is nothing to collect.`)
     const b = bitcoinData(c)
     if (!b.refundTx) throw new ChannelStateError(`Channel ${short(c.id)} has no stored refund.`)
-    const tip = await this.backend.tip()
+    const tip = await this.backend.chainInfo()
     const expiry = c.expiry ?? 0
     if (tip.medianTime < expiry) {
       throw new ChannelStateError(

@@ -21,6 +21,9 @@ export interface ChannelStatus {
   best: VoucherRecord[]
 }
 
+/** Whether a channel id starts with a user's prefix (with or without `0x`, any case), as `channels.find` matches. */
+export const idMatchesPrefix = (prefix: string, id: string): boolean => id.startsWith(prefix.toLowerCase().replace(/^(0x)?/, '0x'))
+
 export class ChannelReader {
   constructor(
     readonly config: Config,

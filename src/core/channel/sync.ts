@@ -11,6 +11,8 @@
  */
 import { request } from 'undici'
 import type { ChannelManager } from './manager.js'
+import type { ChannelReader } from './reader.js'
+import { isTerminal } from './state.js'
 import type { ChannelRecord } from '../store/index.js'
 import { voucherFromWire } from './voucher-wire.js'
 import { deliverVoucher } from '../http402/cooperative.js'
@@ -47,7 +49,7 @@ export async function syncChannel(m: ChannelManager, c: ChannelRecord): Promise<
         m.store.channels.update(c.network, c.id, { state: 'failed' })
         changes.push('opening → failed (the open transaction reverted)')
       } else warnings.push('the open transaction is not mined (yet); run sync again later')
-    } else if (c.state !== 'closed' && c.state !== 'failed') {
+    } else if (!isTerminal(c.state)) {
       m.store.channels.update(c.network, c.id, { state: 'closed' })
       changes.push(`${c.state} → closed (the channel is no longer on chain)`)
     }
@@ -140,12 +142,15 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
   report.merchant = { nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(), charged: charged.toString() }
 }
 
-/** Syncs every channel of the manager's network that is not final. */
-export async function syncAll(m: ChannelManager): Promise<SyncReport[]> {
+/**
+ * Syncs every channel of the manager's network that is not final, one after another.
+ * @param one - how one channel is synced: {@link syncChannel} (EVM) or `syncBitcoinChannel`
+ */
+export async function syncAll<M extends ChannelReader>(m: M, one: (m: M, c: ChannelRecord) => Promise<SyncReport>): Promise<SyncReport[]> {
   const out: SyncReport[] = []
   for (const c of m.store.channels.list({ network: m.network.caip2 })) {
-    if (c.state === 'closed' || c.state === 'failed') continue
-    out.push(await syncChannel(m, c))
+    if (isTerminal(c.state)) continue
+    out.push(await one(m, c))
   }
   return out
 }

@@ -4,8 +4,8 @@
  */
 import { z } from 'zod'
 import { UsageError } from '../errors.js'
-import { parseBaseUnits } from '../units.js'
-import { INDEX_MAX, UINT64_MAX, ZERO_HASH, type Voucher } from './voucher.js'
+import { MAX_SATOSHIS, parseBaseUnits } from '../units.js'
+import { INDEX_MAX, UINT64_MAX, ZERO_HASH, bitcoinVoucher, type Voucher } from './voucher.js'
 
 const uintString = (max: bigint, what: string) =>
   z.string().max(78).transform((s, ctx) => {
@@ -46,7 +46,7 @@ export const BitcoinVoucherWireSchema = z
     channelId: bytes32,
     lane: z.literal('0').default('0'),
     nonce: uintString(INDEX_MAX, 'nonce'),
-    amount: uintString(2_100_000_000_000_000n, 'amount'),
+    amount: uintString(MAX_SATOSHIS, 'amount'),
     paymentTx: z.string().max(8000).regex(/^(?:[0-9a-fA-F]{2})+$/, 'expected transaction hex').transform((s) => s.toLowerCase()),
   })
   .strict()
@@ -60,7 +60,7 @@ export function bitcoinVoucherFromWire(input: unknown): Voucher {
     throw new UsageError(`Malformed payment: ${issue.path.join('.') || 'payment'}: ${issue.message}`)
   }
   const w = r.data
-  return { channelId: w.channelId, lane: 0n, nonce: w.nonce, amount: w.amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: w.paymentTx }
+  return bitcoinVoucher(w.channelId, w.nonce, w.amount, w.paymentTx)
 }
 
 /**

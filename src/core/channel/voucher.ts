@@ -151,6 +151,11 @@ export interface BitcoinVoucherWire {
 /** Whether a voucher is a Bitcoin payment (its `signature` holds the payment transaction, not an EIP-712 signature). */
 export const isBitcoinVoucher = (v: Pick<Voucher, 'signature'>): boolean => !v.signature.startsWith('0x')
 
+/** A Bitcoin payment as a voucher (DESIGN §5): lane 0, plain, the half-signed payment transaction in `signature`. */
+export function bitcoinVoucher(channelId: string, nonce: bigint, amount: bigint, paymentTx: string): Voucher {
+  return { channelId, lane: 0n, nonce, amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: paymentTx }
+}
+
 /** A Bitcoin payment's wire form. */
 export function bitcoinVoucherToWire(v: Voucher): BitcoinVoucherWire {
   return { channelId: v.channelId, lane: '0', nonce: v.nonce.toString(), amount: v.amount.toString(), paymentTx: v.signature }

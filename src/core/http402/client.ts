@@ -53,11 +53,6 @@ export interface BuyResult {
 }
 
 /**
- * Buys `url`: GET (or `method`) it, pay a 402 over a channel, return the response.
- * @throws {PriceTooHighError} exit 3 · {@link PaymentRefusedError} exit 4 ·
- *   {@link InsufficientFundsError} exit 5 · {@link NetworkError} exit 6
- */
-/**
  * What the buyer needs from a payer, EVM or Bitcoin: the two managers share these
  * names; only opening and the entry checks differ.
  */
@@ -66,7 +61,6 @@ interface Payer {
   checkEntry(entry: ChannelRequirement): void
   payable(entry: ChannelRequirement, price: bigint): ChannelRecord | undefined
   open(entry: ChannelRequirement, deposit: bigint, endpoint: string, onProgress?: (s: string) => void): Promise<ChannelRecord>
-  createVoucher(c: ChannelRecord, next: (prev: bigint, charged: bigint) => bigint): Promise<VoucherRecord>
   /** Extra payload fields announcing a channel the merchant may not know (Bitcoin: deposit and script). */
   announce(c: ChannelRecord, v: VoucherRecord): Partial<ChannelPayload>
   fromWire(w: unknown): Voucher
@@ -91,7 +85,6 @@ function evmPayer(m: ChannelManager, o: BuyOptions): Payer {
         payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0), endpoint,
         onSent: (hash) => onProgress?.(`Open transaction ${hash} sent; waiting for it to be mined…`),
       }),
-    createVoucher: (c, next) => m.createVoucher(c, next),
     announce: () => ({}),
     fromWire: voucherFromWire,
   }
@@ -118,7 +111,6 @@ async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Pa
         onSent: (txid) => onProgress?.(`Deposit ${txid} broadcast; waiting for a confirmation…`), onProgress,
       })
     },
-    createVoucher: (c, next) => m.createVoucher(c, next),
     announce: (c) => {
       // Until the merchant has acknowledged a payment, every payment carries the deposit and script.
       if (c.charged > 0n) return {}
@@ -129,6 +121,11 @@ async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Pa
   }
 }
 
+/**
+ * Buys `url`: GET (or `method`) it, pay a 402 over a channel, return the response.
+ * @throws {PriceTooHighError} exit 3 · {@link PaymentRefusedError} exit 4 ·
+ *   {@link InsufficientFundsError} exit 5 · {@link NetworkError} exit 6
+ */
 export async function buy(manager: ChannelManager | BitcoinChannelManager, url: string, o: BuyOptions): Promise<BuyResult> {
   const payer = manager.network.kind === 'bitcoin' ? await bitcoinPayer(manager as BitcoinChannelManager, o) : evmPayer(manager as ChannelManager, o)
   const m = payer.m
@@ -171,12 +168,12 @@ export async function buy(manager: ChannelManager | BitcoinChannelManager, url: 
     const next = (prev: bigint, charged: bigint) => (prev > charged + price ? prev : charged + price)
     let voucher: VoucherRecord
     try {
-      voucher = await payer.createVoucher(channel, next)
+      voucher = await m.createVoucher(channel, next)
     } catch (err) {
       // The channel cannot cover one more request: open a fresh one if allowed.
       if (!(err instanceof InsufficientFundsError) || opened || !o.autoOpen) throw err
       channel = await openChannel()
-      voucher = await payer.createVoucher(channel, next)
+      voucher = await m.createVoucher(channel, next)
     }
     // The first voucher of a channel announces it ("open"); the paywall treats both alike.
     const type = voucher.lane === 0n && voucher.nonce === 1n ? 'open' : 'voucher'

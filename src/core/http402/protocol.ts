@@ -11,7 +11,7 @@ import {
 import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
 import { z } from 'zod'
 import { ChannelsError } from '../errors.js'
-import { ZERO_HASH, anyVoucherToWire, type BitcoinVoucherWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
+import { anyVoucherToWire, bitcoinVoucher, type BitcoinVoucherWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
 import { BitcoinVoucherWireSchema, VoucherWireSchema } from '../channel/voucher-wire.js'
 
 export const SCHEME = 'channel'
@@ -186,7 +186,7 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
   let voucher: Voucher
   if (bitcoin) {
     const w = p.voucher as unknown as { channelId: string; nonce: bigint; amount: bigint; paymentTx: string }
-    voucher = { channelId: w.channelId, lane: 0n, nonce: w.nonce, amount: w.amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: w.paymentTx }
+    voucher = bitcoinVoucher(w.channelId, w.nonce, w.amount, w.paymentTx)
   } else voucher = p.voucher as Voucher
   if (voucher.channelId !== p.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
   const open = 'open' in p ? (p.open as BitcoinOpenWire | undefined) : undefined

@@ -22,7 +22,7 @@ import type { BitcoinChannelManager } from '../channel/bitcoin.js'
 import type { BitcoinAcceptPolicy } from '../channel/bitcoin-inbound.js'
 import { ChannelsError } from '../errors.js'
 import {
-  DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, PaymentHeaderError, decodePaymentSignature, encodePaymentRequired,
+  DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, encodePaymentRequired,
   encodePaymentResponse, closeRequestMessage, type ChannelPayload, type ChannelRequirement, type ChannelStateWire,
 } from './protocol.js'
 import { demoResource } from './resources.js'
@@ -215,12 +215,13 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       // A payer's top-up voucher (`channels pay`): stored, nothing served, nothing charged.
       const header = req.headers[HEADER.signature]
       if (typeof header !== 'string') return json(res, 400, { error: 'Missing PAYMENT-SIGNATURE header.' })
+      const decoded = await checkHeader(header)
+      if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
+      const { payload } = decoded
       try {
-        const { payload } = decodePaymentSignature(header)
-        const r = await accept(payload, 0n)
+        const r = await accept(payload, 0n, decoded.recovered)
         return json(res, 200, { channelId: r.channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: r.charged.toString() })
       } catch (err) {
-        if (err instanceof PaymentHeaderError) return json(res, err.status, { error: err.message })
         if (err instanceof VoucherRefusedError) return json(res, 409, { error: err.message, reason: err.reason })
         throw err
       }

@@ -17,16 +17,22 @@ export const EVM_PATH = "m/44'/60'/0'/0/0"
 /** Bitcoin channel key path (BIP84): coin type 0 on Bitcoin mainnet, 1 on test networks (DESIGN §8). */
 export const bitcoinPath = (coinType: number): string => `m/84'/${coinType}'/0'/0/0`
 
+/** The BIP32 root of a mnemonic's BIP39 seed (PBKDF2, 2048 rounds: compute once per mnemonic). */
+async function bitcoinRootOf(phrase: string) {
+  const { BIP32 } = await import('../chains/bitcoin/ecc.js')
+  return BIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrase).computeSeed().slice(2), 'hex'))
+}
+
 /** The Bitcoin channel key of a mnemonic (bip32 over the BIP39 seed). */
 export async function bitcoinKeyOf(phrase: string, coinType: number) {
-  const { BIP32 } = await import('../chains/bitcoin/ecc.js')
-  return BIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrase).computeSeed().slice(2), 'hex')).derivePath(bitcoinPath(coinType))
+  return (await bitcoinRootOf(phrase)).derivePath(bitcoinPath(coinType))
 }
 
 /** Pubkeys recorded for coin types 0 and 1, so `keys show` and the paywall need no unlock. */
 async function bitcoinPubkeysOf(phrase: string): Promise<Record<string, string>> {
+  const root = await bitcoinRootOf(phrase)
   const out: Record<string, string> = {}
-  for (const coin of [0, 1]) out[String(coin)] = Buffer.from((await bitcoinKeyOf(phrase, coin)).publicKey).toString('hex')
+  for (const coin of [0, 1]) out[String(coin)] = Buffer.from(root.derivePath(bitcoinPath(coin)).publicKey).toString('hex')
   return out
 }
 

@@ -155,16 +155,16 @@ export class ChannelRepository {
   }
 
   /** Updates some fields of a channel. */
-  update(network: string, id: string, fields: Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'state' | 'endpoint' | 'openTx' | 'closeTx' | 'bitcoin'>>): void {
+  update(network: string, id: string, fields: Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'state' | 'endpoint' | 'openTx' | 'closeTx'>>): void {
     const cols: Record<string, string> = {
       deposit: 'deposit', pendingDeposit: 'pending_deposit', redeemed: 'redeemed', charged: 'charged', settleAt: 'settle_at',
-      state: 'state', endpoint: 'endpoint', openTx: 'open_tx', closeTx: 'close_tx', bitcoin: 'bitcoin',
+      state: 'state', endpoint: 'endpoint', openTx: 'open_tx', closeTx: 'close_tx',
     }
     const sets: string[] = []
     const params: Record<string, unknown> = { network, id, t: now() }
     for (const [k, v] of Object.entries(fields)) {
       sets.push(`${cols[k]} = @${k}`)
-      params[k] = typeof v === 'bigint' ? v.toString() : k === 'bitcoin' && v ? JSON.stringify(v) : (v ?? null)
+      params[k] = typeof v === 'bigint' ? v.toString() : (v ?? null)
     }
     if (!sets.length) return
     this.sql.get(`UPDATE channels SET ${sets.join(', ')}, updated_at = @t WHERE network = @network AND id = @id`).run(params)

@@ -11,9 +11,9 @@
 import { Transaction } from 'bitcoinjs-lib'
 import { ChannelStateError, NetworkError } from '../../errors.js'
 import { BitcoinRpc, BitcoinRpcError, RPC_CODES, type BitcoinRpcOptions } from './rpc.js'
-import { bip122Id } from './regtest.js'
 import type { Utxo } from './deposit.js'
 import { hashToTxid } from './spend.js'
+import { bip122Id } from './networks.js'
 
 /** Coinbase outputs are spendable after this many confirmations (Bitcoin Core `COINBASE_MATURITY`). */
 export const COINBASE_MATURITY = 100
@@ -58,11 +58,17 @@ export class BitcoinBackend {
     return (await this.rpc.call<{ height: number }>('getblockheader', [blockhash])).height
   }
 
-  /** Height, tip time and median time past (what OP_CHECKLOCKTIMEVERIFY compares with), unix seconds. */
-  async tip(): Promise<{ height: number; time: number; medianTime: number }> {
+  /** Height and median time past (what OP_CHECKLOCKTIMEVERIFY compares with, unix seconds): one `getblockchaininfo`. */
+  async chainInfo(): Promise<{ height: number; medianTime: number; bestBlock: string }> {
     const info = await this.rpc.call<{ blocks: number; bestblockhash: string; mediantime: number }>('getblockchaininfo')
-    const header = await this.rpc.call<{ time: number }>('getblockheader', [info.bestblockhash])
-    return { height: info.blocks, time: header.time, medianTime: info.mediantime }
+    return { height: info.blocks, medianTime: info.mediantime, bestBlock: info.bestblockhash }
+  }
+
+  /** {@link chainInfo} and the tip block's own time, unix seconds (one more call, for the header). */
+  async tip(): Promise<{ height: number; time: number; medianTime: number }> {
+    const info = await this.chainInfo()
+    const header = await this.rpc.call<{ time: number }>('getblockheader', [info.bestBlock])
+    return { height: info.height, time: header.time, medianTime: info.medianTime }
   }
 
   /**
@@ -82,11 +88,6 @@ export class BitcoinBackend {
       out.push({ txid: u.txid, vout: u.vout, value: tx.outs[u.vout]!.value })
     }
     return out
-  }
-
-  /** Sum of {@link utxos}, satoshis. */
-  async balance(scriptHex: string): Promise<bigint> {
-    return (await this.utxos(scriptHex)).reduce((s, u) => s + u.value, 0n)
   }
 
   /** A transaction by id, or undefined when the node does not know it (needs `-txindex` once it is mined). */
@@ -131,12 +132,6 @@ export class BitcoinBackend {
     return r.feerate ? Math.max(1, Math.ceil(r.feerate * 1e5)) : this.fallbackFeeRate
   }
 
-  /** 'mined', 'pending' (mempool) or 'unknown'. */
-  async transactionStatus(txid: string): Promise<'mined' | 'pending' | 'unknown'> {
-    const t = await this.getTransaction(txid)
-    return !t ? 'unknown' : t.confirmations > 0 ? 'mined' : 'pending'
-  }
-
   /**
    * The transaction that spent `txid:vout`, searched in `candidates` first (our own
    * payments and refund), then in the blocks from `fromHeight` to the tip.
@@ -146,7 +141,7 @@ export class BitcoinBackend {
       const t = await this.getTransaction(id)
       if (t && t.tx.ins.some((i) => hashToTxid(i.hash) === txid && i.index === vout)) return t
     }
-    const { height } = await this.tip()
+    const { height } = await this.chainInfo()
     for (let h = Math.max(0, fromHeight); h <= height; h++) {
       const hash = await this.rpc.call<string>('getblockhash', [h])
       const block = await this.rpc.call<{ tx: { txid: string; hex: string; vin: { txid?: string; vout?: number }[] }[] }>('getblock', [hash, 2])

@@ -90,6 +90,3 @@ export function buildDepositTransaction(p: {
   const tx: Transaction = psbt.extractTransaction(true)
   return { txHex: tx.toHex(), txid: tx.getId(), vout: 0, value: p.amount, fee: total - p.amount - change, change, inputs: chosen }
 }
-
-/** The P2WPKH output script of a key (where devnet mines to and change returns). */
-export const payerScript = (pubkey: Uint8Array): string => toHex(keyOutputScript(pubkey, 'p2wpkh'))

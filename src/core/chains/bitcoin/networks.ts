@@ -58,3 +58,6 @@ export function toBitcoinjsNetwork(params: BitcoinNetworkParams): Network {
     wif: params.wif,
   }
 }
+
+/** CAIP-2 id of a Bitcoin-family chain from its genesis block hash (CAIP-4 `bip122`). */
+export const bip122Id = (genesisHash: string): string => `bip122:${genesisHash.slice(0, 32)}`

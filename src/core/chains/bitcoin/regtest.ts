@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { address as baddress, payments } from 'bitcoinjs-lib'
+import { address as baddress } from 'bitcoinjs-lib'
 import { ChannelsError, NetworkError } from '../../errors.js'
 import { findOnPath, freePort } from '../../devnet.js'
 import { BitcoinRpc } from './rpc.js'
-import { LITECOIN_REGTEST, toBitcoinjsNetwork, type BitcoinNetworkParams } from './networks.js'
+import { LITECOIN_REGTEST, bip122Id, type BitcoinNetworkParams } from './networks.js'
+import { fundingAddressOf } from './script.js'
 
 export interface RegtestNode {
   /** RPC URL with credentials (`http://user:pass@127.0.0.1:port`). */
@@ -29,16 +30,10 @@ export interface RegtestNode {
   stop(): Promise<void>
 }
 
-/**
- * Path of `litecoind`, or undefined when it is not installed.
- * @param env - PATH to search (default the process's)
- */
-export function litecoindBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return findOnPath('litecoind', env)
+/** Path of `litecoind` on PATH, or undefined when it is not installed. */
+export function litecoindBinary(): string | undefined {
+  return findOnPath('litecoind')
 }
-
-/** CAIP-2 id of a Bitcoin-family chain from its genesis block hash (CAIP-4 `bip122`). */
-export const bip122Id = (genesisHash: string): string => `bip122:${genesisHash.slice(0, 32)}`
 
 /**
  * Starts `litecoind -regtest` and waits until it answers RPC.
@@ -121,8 +116,7 @@ async function waitReady(child: ChildProcess, rpc: BitcoinRpc, stderr: () => str
  * @returns the funded P2WPKH addresses
  */
 export async function fundRegtestKeys(node: RegtestNode, pubkeys: string[]): Promise<string[]> {
-  const network = toBitcoinjsNetwork(node.params)
-  const addresses = pubkeys.map((p) => payments.p2wpkh({ pubkey: Buffer.from(p, 'hex'), network }).address!)
+  const addresses = pubkeys.map((p) => fundingAddressOf(p, node.params))
   for (const a of addresses) await node.mine(1, a)
   await node.mine(100, burnAddress(node))
   return addresses

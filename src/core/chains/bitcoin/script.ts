@@ -155,6 +155,11 @@ export function depositOutput(
   return { address: payment.address!, output: payment.output! }
 }
 
+/** The P2WPKH address of a channel pubkey (hex) on a network: where its coins for deposits go. */
+export function fundingAddressOf(pubkey: string, params: BitcoinNetworkParams | Omit<BitcoinNetworkParams, 'name'>): string {
+  return payments.p2wpkh({ pubkey: Buffer.from(pubkey, 'hex'), network: toBitcoinjsNetwork({ name: '', ...params }) }).address!
+}
+
 /** How a channel key is paid: P2WPKH (default) or P2PKH (as two1 did). */
 export type KeyOutputType = 'p2wpkh' | 'p2pkh'
 
