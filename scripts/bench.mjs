@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
 import { connect } from 'node:net'
-import { Contract, HDNodeWallet, JsonRpcProvider, Wallet, ZeroAddress, ZeroHash, concat, hexlify, randomBytes, recoverAddress, parseEther, Signature } from 'ethers'
+import { Contract, HDNodeWallet, JsonRpcProvider, ZeroAddress, ZeroHash, hexlify, randomBytes, recoverAddress, parseEther, Signature } from 'ethers'
 import {
   Config, Store, ChannelManager, createKey, startAnvil, prepareDevnet, buy, signVoucher, voucherDigest,
   decodePaymentRequired, encodePaymentSignature, contractAddress, ZERO_HASH, recoverVoucherSigner, verifierBackend, loadEvmSigner,
@@ -245,7 +245,7 @@ async function main() {
   store.close()
 
   // Bitcoin channel transaction sizes (built and signed offline; issue 4 point 5).
-  const bitcoinVsize = await bitcoinSizes(ROOT)
+  const bitcoinVsize = bitcoinSizes()
 
   const result = {
     paywall_rps_c1: round(rpsC1, 1),

@@ -6,27 +6,28 @@
  * input and a change output, a refund with one output, a payment with payee + change.
  */
 import { readFileSync } from 'node:fs'
-import { Transaction } from 'bitcoinjs-lib'
+import { Transaction, payments } from 'bitcoinjs-lib'
+import {
+  BITCOIN_MAINNET, BitcoinBIP32, buildDepositTransaction, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment,
+} from '../dist/index.js'
 
-export async function bitcoinSizes(root) {
-  const lib = await import(`${root}/dist/index.js`)
-  const { buildDepositTransaction } = lib
-  const seed = JSON.parse(readFileSync(`${root}/test/fixtures/two1-seed.json`, 'utf8'))
+export function bitcoinSizes() {
+  const seed = JSON.parse(readFileSync(new URL('../test/fixtures/two1-seed.json', import.meta.url), 'utf8'))
   const two1 = Object.fromEntries(['deposit', 'refund', 'full'].map((k) => [k === 'full' ? 'payment' : k, Transaction.fromHex(seed[k]).virtualSize()]))
 
-  const node = lib.BitcoinBIP32.fromSeed(Buffer.alloc(32, 3))
+  const node = BitcoinBIP32.fromSeed(Buffer.alloc(32, 3))
   const payer = node.derivePath("m/84'/0'/0'/0/0")
   const payee = node.derivePath("m/84'/0'/0'/0/1")
-  const redeemScript = lib.buildRedeemScript({ payeePubkey: payee.publicKey, payerPubkey: payer.publicKey, expiry: 1_800_000_000 })
+  const redeemScript = buildRedeemScript({ payeePubkey: payee.publicKey, payerPubkey: payer.publicKey, expiry: 1_800_000_000 })
   const utxo = { txid: '11'.repeat(32), vout: 0, value: 10_000_000n }
+  const address = payments.p2wpkh({ pubkey: payer.publicKey }).address
   const ours = {}
   for (const p2sh of [false, true]) {
-    const d = buildDepositTransaction({ payerKey: payer, utxos: [utxo], redeemScript, amount: 1_000_000n, feeRate: 1, p2sh, network: lib.BITCOIN_MAINNET })
+    const d = buildDepositTransaction({ payerKey: payer, utxos: [utxo], redeemScript, amount: 1_000_000n, feeRate: 1, p2sh, network: BITCOIN_MAINNET })
     const deposit = { txid: d.txid, vout: d.vout, value: d.value, txHex: d.txHex }
-    const address = (await import('bitcoinjs-lib')).payments.p2wpkh({ pubkey: payer.publicKey }).address
-    const refund = lib.buildRefundTransaction({ redeemScript, deposit, p2sh, payerKey: payer, refundAddress: address, feeRate: 1 })
-    const half = lib.buildPaymentTransaction({ redeemScript, deposit, p2sh, payerKey: payer, payeeAmount: 50_000n, fee: 1_000n })
-    const full = lib.countersignPayment({ redeemScript, deposit, p2sh, paymentTx: half.txHex, payeeKey: payee })
+    const refund = buildRefundTransaction({ redeemScript, deposit, p2sh, payerKey: payer, refundAddress: address, feeRate: 1 })
+    const half = buildPaymentTransaction({ redeemScript, deposit, p2sh, payerKey: payer, payeeAmount: 50_000n, fee: 1_000n })
+    const full = countersignPayment({ redeemScript, deposit, p2sh, paymentTx: half.txHex, payeeKey: payee })
     const vs = (hex) => Transaction.fromHex(hex).virtualSize()
     ours[p2sh ? 'p2sh' : 'p2wsh'] = { deposit: vs(d.txHex), refund: vs(refund.txHex), payment: vs(full) }
   }
@@ -34,7 +35,4 @@ export async function bitcoinSizes(root) {
   return { two1, p2wsh: ours.p2wsh, p2sh: ours.p2sh, ratio_to_two1: { p2wsh: ratio('p2wsh'), p2sh: ratio('p2sh') } }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '')
-  console.log(JSON.stringify(await bitcoinSizes(root), null, 2))
-}
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(bitcoinSizes(), null, 2))

@@ -46,7 +46,7 @@ async function main() {
   console.log(`  payer ${payer.address}\n  payee ${payee.address}`)
 
   step('Starting a local chain: channels devnet (anvil + PaymentChannels via CREATE2)')
-  const chain = await background(payerHome, ['devnet', '--port', String(await freePort()), '--json'])
+  const chain = await background(payerHome, ['devnet', '--no-bitcoin', '--port', String(await freePort()), '--json'])
   console.log(`  ${chain.rpcUrl} chain ${chain.chainId}, contract ${chain.contract}`)
   const env = { CHANNELS_RPC_URL: chain.rpcUrl }
   const provider = new JsonRpcProvider(chain.rpcUrl, chain.chainId, { staticNetwork: true, cacheTimeout: -1 })

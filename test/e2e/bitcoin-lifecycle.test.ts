@@ -7,7 +7,7 @@
  * with setmocktime + blocks), and status/list/sync/settle/voucher list|check|best on
  * Bitcoin channels with the EVM JSON shapes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Transaction } from 'bitcoinjs-lib';
 import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
 import { channelRow as row, dbSnapshot } from '../helpers/cli.js';

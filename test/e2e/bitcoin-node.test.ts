@@ -9,34 +9,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Transaction } from 'bitcoinjs-lib'
 import { BitcoinBIP32, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment, keyOutputScript } from '../../src/index.js'
-import { startLitecoind, type RegtestNode } from '../../src/core/chains/bitcoin/regtest.js'
-import { BitcoinBackend } from '../../src/core/chains/bitcoin/backend.js'
+import type { RegtestNode } from '../../src/core/chains/bitcoin/regtest.js'
+import type { BitcoinBackend } from '../../src/core/chains/bitcoin/backend.js'
 import { buildDepositTransaction } from '../../src/core/chains/bitcoin/deposit.js'
 import { toHex } from '../../src/core/chains/bitcoin/script.js'
 import { payments } from 'bitcoinjs-lib'
 import { toBitcoinjsNetwork } from '../../src/core/chains/bitcoin/networks.js'
 import { ChannelStateError } from '../../src/core/errors.js'
-import { describeBitcoin } from '../helpers/bitcoin.js'
+import { describeBitcoin, startBitcoinChain, type BitcoinChain } from '../helpers/bitcoin.js'
 
 describeBitcoin('litecoind regtest node', () => {
   const root = BitcoinBIP32.fromSeed(Buffer.alloc(32, 9))
   const PAYER = root.derivePath("m/84'/1'/0'/0/0")
   const PAYEE = root.derivePath("m/84'/1'/0'/0/1")
 
+  let chain: BitcoinChain
   let node: RegtestNode
   let backend: BitcoinBackend
   let payerAddress: string
 
   beforeAll(async () => {
-    node = await startLitecoind()
-    backend = new BitcoinBackend(node.caip2, node.rpcUrl)
+    chain = await startBitcoinChain({ autoMine: false })
+    ;({ node, backend } = chain)
     payerAddress = payments.p2wpkh({ pubkey: PAYER.publicKey, network: toBitcoinjsNetwork(node.params) }).address!
     await node.mine(3, payerAddress)
     await node.mine(100, payments.p2wpkh({ pubkey: PAYEE.publicKey, network: toBitcoinjsNetwork(node.params) }).address!)
   }, 120_000)
 
   afterAll(async () => {
-    await node?.stop()
+    await chain?.stop()
   })
 
   async function openChannel(p2sh: boolean, expiry: number, amount = 1_000_000n) {
@@ -49,16 +50,16 @@ describeBitcoin('litecoind regtest node', () => {
     return { redeemScript, deposit: { txid: d.txid, vout: 0, value: amount, txHex: d.txHex }, built: d }
   }
 
-  describe.each([false, true])('on litecoind regtest, p2sh=%s', (p2sh) => {
-    it('the node identifies itself by its genesis and the payer sees its mature coins only', async () => {
-      await backend.checkNetwork()
-      expect(node.caip2).toMatch(/^bip122:[0-9a-f]{32}$/)
-      const coins = await backend.utxos(toHex(keyOutputScript(PAYER.publicKey)))
-      // 3 coinbases mined to the payer, all mature after 100 more blocks; later ones are change.
-      expect(coins.length).toBeGreaterThanOrEqual(1)
-      for (const c of coins) expect(c.value).toBeGreaterThan(0n)
-    })
+  it('the node identifies itself by its genesis and the payer sees its mature coins only', async () => {
+    await backend.checkNetwork()
+    expect(node.caip2).toMatch(/^bip122:[0-9a-f]{32}$/)
+    const coins = await backend.utxos(toHex(keyOutputScript(PAYER.publicKey)))
+    // 3 coinbases mined to the payer, all mature after 100 more blocks; later ones are change.
+    expect(coins.length).toBeGreaterThanOrEqual(1)
+    for (const c of coins) expect(c.value).toBeGreaterThan(0n)
+  })
 
+  describe.each([false, true])('on litecoind regtest, p2sh=%s', (p2sh) => {
     it('a countersigned payment is accepted and mined with exact amounts', async () => {
       const { redeemScript, deposit, built } = await openChannel(p2sh, Math.floor(Date.now() / 1000) + 86400)
       expect(built.fee).toBeGreaterThan(0n)
@@ -88,8 +89,7 @@ describeBitcoin('litecoind regtest node', () => {
       const refund = buildRefundTransaction({ redeemScript, deposit, p2sh, payerKey: PAYER, refundAddress: payerAddress, feeRate: 2, network: node.params })
       await expect(backend.broadcast(refund.txHex)).rejects.toThrow(/non-final/)
       // Move the node's clock past the expiry; the median time past follows after 11 blocks.
-      await node.rpc.call('setmocktime', [expiry + 600])
-      await node.mine(11, payerAddress)
+      await chain.warpTo(expiry + 600)
       expect((await backend.tip()).medianTime).toBeGreaterThanOrEqual(expiry)
       const txid = await backend.broadcast(refund.txHex)
       await node.mine(1, payerAddress)

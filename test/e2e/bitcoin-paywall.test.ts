@@ -13,6 +13,7 @@ import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.j
 import { BitcoinBIP32, buildRedeemScript, decodePaymentRequired, encodePaymentSignature, keyOutputScript, type ChannelRequirement } from '../../src/index.js';
 import { IF_BRANCH, SEQUENCE_FINAL, txidToHash } from '../../src/core/chains/bitcoin/spend.js';
 import { bitcoinVoucher } from '../../src/core/channel/bitcoin-inbound.js';
+import { bitcoinKeyOf } from '../../src/core/keys/wallet.js';
 
 describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
   const PRICE = 1000n;
@@ -98,8 +99,7 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
     beforeAll(async () => {
       channel = channelRow(payer.home, channelId);
       const show = await payer.run(['keys', 'show', '--reveal', '--json']);
-      const { Mnemonic } = await import('ethers');
-      payerKey = BitcoinBIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(show.json.mnemonic).computeSeed().slice(2), 'hex')).derivePath("m/84'/1'/0'/0/0");
+      payerKey = await bitcoinKeyOf(show.json.mnemonic, 1);
     });
 
     /** A payment built by hand (no builder checks), so each rule can be broken alone. */

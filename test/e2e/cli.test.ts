@@ -133,7 +133,7 @@ describe('chain access', () => {
 describe('devnet', () => {
   it('prints one JSON line when ready and stops anvil on SIGINT', async () => {
     const env = bareEnv();
-    const { child, info } = await startDevnet(env);
+    const { child, info } = await startDevnet(env, ['--no-bitcoin']); // litecoind's devnet: bitcoin-devnet.test.ts
     expect(info).toMatchObject({ chainId: 31337, contract: contractAddress() });
     const code = await fetch(info.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [info.contract, 'latest'] }) }).then((r) => r.json());
     expect(code.result.length).toBeGreaterThan(1000);

@@ -163,9 +163,9 @@ export function channelRow(home: string, id: string): any {
   }
 }
 
-/** Starts `channels devnet --port 0 --json` and resolves with the process and its ready line, parsed. */
-export function startDevnet(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: any }> {
-  const child = spawn(process.execPath, [BIN, 'devnet', '--port', '0', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `channels devnet --port 0 --json [args]` and resolves with the process and its ready line, parsed. */
+export function startDevnet(env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ child: ChildProcess; info: any }> {
+  const child = spawn(process.execPath, [BIN, 'devnet', '--port', '0', '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((ok, fail) => {
     let out = '';
     child.stdout!.on('data', (d) => {
