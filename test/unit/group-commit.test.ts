@@ -75,3 +75,11 @@ describe('groupCommit', () => {
     expect(committed()).toEqual([1, 2]);
   });
 });
+
+describe('groupCommit on a database closed before its turn', () => {
+  it('rejects the queued units (no uncaught exception, nothing hangs)', async () => {
+    const queued = groupCommit(store, () => store.db.prepare('INSERT INTO t (x) VALUES (1)').run());
+    store.close();
+    await expect(queued).rejects.toThrow(/not open/);
+  });
+});

@@ -77,9 +77,16 @@ function committerOf(store: Store): Committer {
 function flush(store: Store): void {
   const queue = queues.get(store)!
   queues.delete(store)
-  const c = committerOf(store)
   const outcomes: { ok: boolean; value: unknown }[] = []
-  c.normal.run() // for this transaction's COMMIT: no fsync inside the write lock (settable outside transactions only)
+  let c: Committer
+  try {
+    c = committerOf(store)
+    c.normal.run() // for this transaction's COMMIT: no fsync inside the write lock (settable outside transactions only)
+  } catch (err) {
+    // e.g. the database was closed with units queued (a paywall shutting down): they fail, the process does not
+    for (const unit of queue) unit.reject(err)
+    return
+  }
   try {
     if (queue.length === 1) {
       // alone: its own transaction, no savepoint needed
