@@ -6,7 +6,6 @@ import { statusJson, amount } from '../cli/render.js'
 import { UsageError } from '../core/errors.js'
 
 /** Default lifetime of a Bitcoin channel opened by `open`/`buy`: 4 days, the paywall's default minimum (DESIGN §6). */
-export const DEFAULT_BITCOIN_EXPIRY = 345600
 
 export default class Open extends BaseCommand<typeof Open> {
   static override summary = 'Open an outbound payment channel on chain.'
@@ -29,7 +28,7 @@ export default class Open extends BaseCommand<typeof Open> {
     asset: Flags.string({ summary: 'ERC-20 token address (default: the native currency).' }),
     'settle-delay': Flags.integer({ summary: 'Seconds between settle and collect (default: config buy.settleDelay).', min: 1 }),
     url: Flags.string({ summary: 'Merchant channel endpoint to bind (for pay and close).' }),
-    expiry: Flags.integer({ summary: 'Bitcoin: seconds from now until the payer may take the refund (default 345600 = 4 days).', min: 60 }),
+    expiry: Flags.integer({ summary: 'Bitcoin: seconds from now until the payer may take the refund (default: config buy.bitcoinExpiry, 7 days; a paywall asks for at least 4 days by default).', min: 60 }),
     p2sh: Flags.boolean({ summary: 'Bitcoin: deposit to P2SH (two1-compatible) instead of P2WSH.' }),
     wait: Flags.boolean({ summary: 'Bitcoin: wait for the deposit to confirm.', default: true, allowNo: true }),
   }
@@ -50,7 +49,7 @@ export default class Open extends BaseCommand<typeof Open> {
       if (flags.asset || flags['settle-delay']) throw new UsageError('--asset and --settle-delay are EVM options; Bitcoin channels take --expiry and --p2sh.')
       const b = await this.bitcoin()
       const c = await b.open({
-        payee: args.payee, deposit, expiry: Math.floor(Date.now() / 1000) + (flags.expiry ?? DEFAULT_BITCOIN_EXPIRY), p2sh: flags.p2sh,
+        payee: args.payee, deposit, expiry: Math.floor(Date.now() / 1000) + (flags.expiry ?? this.walletConf.get('buy').bitcoinExpiry), p2sh: flags.p2sh,
         endpoint: flags.url, wait: flags.wait,
         onSent: (txid) => this.progress(`Deposit ${txid} broadcast; waiting for a confirmation…`),
         onProgress: (msg) => this.progress(msg),

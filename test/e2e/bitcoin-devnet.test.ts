@@ -28,6 +28,13 @@ describeBitcoin('devnet with litecoind', () => {
       const o = await payer.run(['open', payeePub, '100000sat', '--network', 'regtest', '--expiry', '3600', '--json']);
       expect(o.code, o.stdout + o.stderr).toBe(0);
       expect(o.json.state).toBe('open');
+      // Without --expiry the lifetime is config buy.bitcoinExpiry (7 days), as for buy: above a default
+      // paywall's --min-expiry (4 days) once the deposit has confirmed. It was exactly 4 days, always refused.
+      const before = Math.floor(Date.now() / 1000);
+      const d = await payer.run(['open', payeePub, '100000sat', '--network', 'regtest', '--json']);
+      expect(d.code, d.stdout + d.stderr).toBe(0);
+      expect(d.json.expiry - before).toBeGreaterThanOrEqual(604800);
+      expect(d.json.expiry - before).toBeLessThan(604800 + 120);
 
       const rpc = new BitcoinRpc(net.rpcUrl, { timeoutMs: 2000 });
       expect(await rpc.call<number>('getblockcount')).toBeGreaterThanOrEqual(102);
