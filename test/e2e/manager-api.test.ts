@@ -90,8 +90,13 @@ describe('vouchers between two wallets', () => {
     expect(sub.code, sub.stdout + sub.stderr).toBe(0);
     expect(sub.json.redeemed).toBe('3000');
     expect(sub.json.transactions).toHaveLength(1);
+    // Idempotent (issue 9, bug 6): a repeat is a success that says it was redeemed already, with no second transaction.
     const again = await payee.run(['voucher', 'submit', id, '--json']);
-    expect(again.code).toBe(8); // nothing unsubmitted: idempotent, no second transaction
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.json).toMatchObject({ transactions: [], redeemed: '3000', alreadyRedeemed: [{ lane: '0', nonce: '2', transaction: sub.json.transactions[0] }] });
+    const sameVoucher = await payee.run(['voucher', 'submit', id, v2.encoded]);
+    expect(sameVoucher.code, sameVoucher.stdout + sameVoucher.stderr).toBe(0);
+    expect(sameVoucher.stdout).toMatch(/Already redeemed: lane 0 nonce 2/);
     // Redeemed on chain, the payer's own voucher is no longer submittable.
     const spent = await payer.run(['voucher', 'check', id, v2.encoded, '--json']);
     expect(spent.code).toBe(2);
@@ -103,6 +108,10 @@ describe('vouchers between two wallets', () => {
     const closed = await payee.run(['close', id, '--json']);
     expect(closed.code, closed.stdout + closed.stderr).toBe(0);
     expect(closed.json.paidToPayee).toBe('4500');
+    // After the close, submitting again is still a success: the close redeemed it.
+    const afterClose = await payee.run(['voucher', 'submit', id, v3.encoded, '--json']);
+    expect(afterClose.code, afterClose.stdout + afterClose.stderr).toBe(0);
+    expect(afterClose.json.alreadyRedeemed).toEqual([{ lane: '0', nonce: '3', transaction: closed.json.transaction }]);
   });
 
   it('refuses a voucher for another channel or signed for another chain id', async () => {

@@ -38,6 +38,10 @@ let channelId: string;
 let last: Voucher;
 /** A channel from the payer to a third address (not this payee). */
 let otherChannelId: string;
+/** A channel from the payer to this payee with a deposit of 1,000 wei (below the paywall's minimum). */
+let smallChannelId: string;
+/** A channel from the payer to this payee that the paywall has never seen a voucher for. */
+let unseenChannelId: string;
 
 const b64 = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64');
 const decode64 = (h: string) => JSON.parse(Buffer.from(h, 'base64').toString('utf8'));
@@ -197,6 +201,28 @@ const CASES: Case[] = [
     error: /high s value \(malleable twin\); refused/,
   },
   {
+    // Issue 9 bug 1: the contract refuses nonce ≤ the lane's on-chain nonce (0 for a new lane), so this could never be redeemed.
+    name: 'nonce 0 on a lane the paywall has not seen (free service)',
+    header: () => header(sign(unsigned({ lane: 5n, nonce: 0n, amount: PRICE }))),
+    status: 402,
+    error: /nonce 0 on lane 5 is not above 0/,
+    corrective: (state) => expect(state).toMatchObject({ lane: '5', nonce: '0', amount: '0' }),
+  },
+  {
+    // Issue 9 bug 2: the 402 asks for a deposit of at least 100 × price; a 1,000-wei channel is not served.
+    name: 'a channel whose deposit is below the 402\'s minDeposit',
+    header: () => header(sign(unsigned({ channelId: smallChannelId, nonce: 1n, amount: PRICE }))),
+    status: 402,
+    error: /deposit of 1000; this merchant needs at least 100000/,
+  },
+  {
+    // Issue 9 bug 3: a real channel to this payee, never seen, and a voucher signed by another key: no row is learned.
+    name: 'another key\'s voucher on a real channel the paywall has not seen',
+    header: () => header(sign(unsigned({ channelId: unseenChannelId, nonce: 1n, amount: PRICE }), HDNodeWallet.createRandom())),
+    status: 402,
+    error: /Voucher signed by 0x[0-9a-fA-F]{40}, not by the payer/,
+  },
+  {
     name: 'conditional voucher (hash lock)',
     header: () => header(sign(unsigned({ secretHash: ethers.sha256('0x01') }))),
     status: 402,
@@ -239,6 +265,12 @@ beforeAll(async () => {
   otherChannelId = opened.json.channelId;
   expect(otherChannelId).toMatch(/^0x[0-9a-f]{64}$/);
   expect(otherChannelId).not.toBe(channelId);
+  const small = await payer.run(['open', payee.address, '1000', '--settle-delay', '3600', '--json']);
+  expect(small.code, small.stdout + small.stderr).toBe(0);
+  smallChannelId = small.json.channelId;
+  const unseen = await payer.run(['open', payee.address, '0.01eth', '--settle-delay', '3600', '--json']);
+  expect(unseen.code, unseen.stdout + unseen.stderr).toBe(0);
+  unseenChannelId = unseen.json.channelId;
 }, 180_000);
 
 afterAll(async () => {
@@ -257,7 +289,7 @@ describe.each([1, 0])('paywall with %i verify threads: bad PAYMENT-SIGNATURE hea
     expect(payeeDb.vouchers).toHaveLength(1);
     expect(payerDb.vouchers).toHaveLength(1);
     expect(payeeDb.channels).toHaveLength(1);
-    expect(payerDb.channels).toHaveLength(2);
+    expect(payerDb.channels).toHaveLength(4);
   });
 
   it.each(CASES)('$name → $status', async (c) => {

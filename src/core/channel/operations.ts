@@ -10,6 +10,8 @@ import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { TxResult } from '../chains/backend.js'
 import { ChannelsError, ChannelStateError, UsageError } from '../errors.js'
 import { recoverVoucherSigner, type Voucher } from './voucher.js'
+import { redeemRefusal, type LaneState } from './redeemable.js'
+import { storeLearned } from './inbound.js'
 
 /** A voucher refused by `voucher check`/`voucher add`. Exit 2 (bad input). */
 export class InvalidVoucherError extends UsageError {
@@ -50,23 +52,31 @@ export interface VoucherCheck {
   reason?: string
   /** The voucher was signed by this wallet (we are the payer). */
   own: boolean
-  /** What redeeming it would add on chain now (0 when invalid). */
+  /**
+   * What redeeming it adds to the channel's redeemed total (0 when invalid): on the payer's
+   * side over the chain as it is; on the payee's, over the chain once the vouchers it
+   * already holds are redeemed.
+   */
   redeemable: bigint
-  /** What it adds over the best voucher already stored on its lane (payee side). */
+  /** What it adds over the best voucher already stored on its lane. */
   delta: bigint
 }
 
 /**
  * Checks whether a voucher is valid for submission (Lotus `PaychVoucherCheckValid` +
- * `CheckSpendable`): the payer's signature, the channel on chain and not past
- * `settleAt`, time locks, a nonce above the lane's on-chain nonce, merges, and the new
- * redeemed total within the deposit. On the payee's side a voucher must also be newer
- * than the stored ones; on the payer's side (its own vouchers) it says so instead.
- * @throws {ChannelsError} network errors only; an invalid voucher is `{valid: false}`
+ * `CheckSpendable`): the payer's signature, the channel on chain, then every rule of the
+ * contract's `update` ({@link redeemRefusal}: not past `settleAt`, time locks, hash lock
+ * with `secret`, a nonce above the lane's, merges, the new total within the deposit).
+ * On the payee's side the voucher is judged against the chain as it will be once the
+ * vouchers already stored are redeemed — so it must be newer than the stored one of its
+ * lane, and fit the deposit together with the other lanes' — and on the payer's side (its
+ * own vouchers) against the chain as it is.
+ * @param secret - hex preimage for a hash-locked voucher
+ * @throws {NetworkError} the node is unreachable; an invalid voucher is `{valid: false}`
  */
-export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Voucher): Promise<VoucherCheck> {
+export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Voucher, secret?: string): Promise<VoucherCheck> {
   const own = c.direction === 'outbound'
-  const bad = (reason: string): VoucherCheck => ({ valid: false, reason, own, redeemable: 0n, delta: 0n })
+  const bad = (reason: string, delta = 0n): VoucherCheck => ({ valid: false, reason, own, redeemable: 0n, delta })
   if (v.channelId !== c.id) return bad(`the voucher is for channel ${short(v.channelId)}, not ${short(c.id)}`)
   let signer: string
   try {
@@ -77,83 +87,134 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Vouch
   if (signer !== c.payer) return bad(`signed by ${signer}, not by the payer ${c.payer} (or signed for another chain or contract)`)
   const on = await m.backend.getChannel(c.id)
   if (!on) return bad('the channel is not on chain (closed, or not yet opened)')
-  const now = await m.backend.now()
-  if (on.settleAt !== 0 && now >= on.settleAt) return bad('the channel is past its settlement time')
-  if (v.timeLockMin !== 0n && BigInt(now) < v.timeLockMin) return bad(`time-locked until ${v.timeLockMin}`)
-  if (v.timeLockMax !== 0n && BigInt(now) > v.timeLockMax) return bad(`expired at ${v.timeLockMax}`)
-  const lane = await m.backend.getLane(c.id, v.lane)
-  if (v.nonce <= lane.nonce) return bad(`nonce ${v.nonce} is not above the lane's on-chain nonce ${lane.nonce} (already redeemed or superseded)`)
-  let fromOthers = 0n
-  for (const mg of v.merges) {
-    if (mg.lane === v.lane) return bad('a voucher cannot merge its own lane')
-    const other = await m.backend.getLane(c.id, mg.lane)
-    if (mg.nonce <= other.nonce) return bad(`merge of lane ${mg.lane} has a stale nonce ${mg.nonce} (on chain ${other.nonce})`)
-    fromOthers += other.redeemed
-  }
-  const newRedeemed = on.redeemed + v.amount - (fromOthers + lane.redeemed)
-  if (newRedeemed < 0n) return bad('the voucher would lower the redeemed total below zero')
-  if (newRedeemed > on.deposit) return bad(`it needs ${newRedeemed}, above the deposit ${on.deposit}`)
   const stored = m.store.vouchers.latest(c.network, c.id, v.lane)
   const delta = v.amount - (stored?.amount ?? 0n)
-  if (!own && stored && v.nonce <= stored.nonce) {
-    return { valid: false, reason: `not newer than the stored voucher (lane ${v.lane}, nonce ${stored.nonce})`, own, redeemable: newRedeemed - on.redeemed, delta }
+  const view = { deposit: on.deposit, redeemed: on.redeemed, settleAt: on.settleAt, now: await m.backend.now() }
+  const chainLanes = new Map<bigint, LaneState>()
+  const chainLane = async (lane: bigint) => {
+    let s = chainLanes.get(lane)
+    if (!s) chainLanes.set(lane, (s = await m.backend.getLane(c.id, lane)))
+    return s
   }
-  return { valid: true, own, redeemable: newRedeemed - on.redeemed, delta }
+  // The payee's projection: each stored voucher newer than its lane on chain counts as redeemed.
+  const held = new Map<bigint, LaneState>()
+  if (!own) {
+    for (const x of m.store.vouchers.latestPerLane(c.network, c.id)) {
+      const onChain = await chainLane(x.lane)
+      if (x.nonce <= onChain.nonce) continue
+      held.set(x.lane, { nonce: x.nonce, redeemed: x.amount })
+      view.redeemed += x.amount - onChain.redeemed
+    }
+  }
+  const laneOf = async (lane: bigint) => held.get(lane) ?? (await chainLane(lane))
+  const lane = await laneOf(v.lane)
+  const merged: LaneState[] = []
+  for (const mg of v.merges) merged.push(await laneOf(mg.lane))
+  const r = redeemRefusal(v, view, lane, merged, secret)
+  if (!r.ok) {
+    if (r.reason === 'nonce_too_low' && held.has(v.lane)) return bad(`not newer than the stored voucher (lane ${v.lane}, nonce ${stored!.nonce})`, delta)
+    if (r.reason === 'nonce_too_low') return bad(`nonce ${v.nonce} is not above the lane's on-chain nonce ${lane.nonce} (already redeemed or superseded)`, delta)
+    if (r.reason === 'settle_at_passed') return bad('the channel is past its settlement time', delta)
+    return bad(r.message, delta)
+  }
+  return { valid: true, own, redeemable: r.newRedeemed - view.redeemed, delta: own ? delta : r.newRedeemed - view.redeemed }
 }
 
 /**
- * Stores an inbound voucher after checking it (Lotus `PaychVoucherAdd`).
- * @param minDelta - smallest acceptable increase over the lane's stored amount, base units
+ * Stores an inbound voucher after checking it (Lotus `PaychVoucherAdd`). A channel the
+ * payee has not stored yet (learned from the chain by {@link learnChannel}) is stored with
+ * the voucher, or not at all.
+ * @param minDelta - smallest acceptable increase of what the payee can redeem, base units
  * @returns the increase (delta) the voucher brings, base units
  * @throws {InvalidVoucherError} invalid, or delta below `minDelta`
  */
-export async function addVoucher(m: ChannelManager, c: ChannelRecord, v: Voucher, minDelta = 0n): Promise<bigint> {
+export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: Voucher, minDelta = 0n): Promise<bigint> {
   if (c.direction !== 'inbound') throw new InvalidVoucherError('Vouchers are added on the payee\'s side; this wallet pays on that channel.')
+  const heldBefore = heldKey(m, c)
   const check = await checkVoucher(m, c, v)
   if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
   if (check.delta < minDelta) throw new InvalidVoucherError(`The voucher adds ${check.delta}, less than --min-delta ${minDelta}.`)
   m.store.immediate(() => {
-    const latest = m.store.vouchers.latest(c.network, c.id, v.lane)
-    if (latest && v.nonce <= latest.nonce) throw new InvalidVoucherError(`Voucher refused: a voucher with nonce ${latest.nonce} was stored meanwhile.`)
+    // The check judged the voucher against the vouchers held then; another may have been stored since.
+    if (heldKey(m, c) !== heldBefore) throw new InvalidVoucherError('Voucher refused: another voucher was stored on this channel meanwhile; run the command again.')
+    storeLearned(m.store, c)
     m.store.vouchers.insert(c.network, v)
   })
   return check.delta
 }
+
+/** The (lane, nonce) of the best stored voucher of every lane, as one string. */
+const heldKey = (m: ChannelReader, c: ChannelRecord): string =>
+  m.store.vouchers.latestPerLane(c.network, c.id).map((x) => `${x.lane}:${x.nonce}`).join(',')
 
 /** The best (highest-nonce) voucher of every lane (Lotus `PaychVoucherList` + best). */
 export function bestVouchers(m: ChannelReader, c: ChannelRecord): VoucherRecord[] {
   return m.store.vouchers.latestPerLane(c.network, c.id)
 }
 
+/** Outcome of {@link submitVouchers}. */
+export interface SubmitResult {
+  /** Transactions sent now (empty when everything was redeemed already). */
+  txs: string[]
+  /** The channel's redeemed total on chain after them, base units (the last known one when it is closed). */
+  redeemed: bigint
+  /** Vouchers found redeemed already (on chain, or the channel closed with them): `lane:nonce` and the transaction when known. */
+  alreadyRedeemed: { lane: bigint; nonce: bigint; tx?: string }[]
+}
+
 /**
  * Redeems vouchers on chain (Lotus `PaychVoucherSubmit`): the given one, or the best of
- * every lane not yet submitted. Idempotent: a voucher is marked submitted with a
- * conditional update, and one already submitted is skipped.
- * @returns the transactions sent and the channel's redeemed total after them
- * @throws {ChannelStateError} not the payee, nothing to submit, or refused by the contract
+ * every lane not yet redeemed. Idempotent: a voucher already redeemed (its lane's nonce on
+ * chain is at or above it, or the channel was closed with it) is reported in
+ * `alreadyRedeemed`, not sent again, and is not an error.
+ * @returns the transactions sent, the channel's redeemed total and what was redeemed already
+ * @throws {InvalidVoucherError} the given voucher is invalid for another reason
+ * @throws {ChannelStateError} not the payee, nothing was ever stored to submit, or refused by the contract
  */
-export async function submitVouchers(m: ChannelManager, c: ChannelRecord, v?: Voucher): Promise<{ txs: string[]; redeemed: bigint }> {
+export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: Voucher): Promise<SubmitResult> {
   if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee submits vouchers.')
-  const candidates = v ? [v] : bestVouchers(m, c).filter((x) => !x.submittedTx)
-  if (candidates.length === 0) throw new ChannelStateError(`No unsubmitted voucher on channel ${short(c.id)}.`)
-  if (v) {
+  const all = v ? [v] : bestVouchers(m, c)
+  if (all.length === 0) throw new ChannelStateError(`No voucher to submit on channel ${short(c.id)}.`, { metaMessages: ['`channels voucher add` stores one first.'] })
+  const alreadyRedeemed: SubmitResult['alreadyRedeemed'] = []
+  const on = await m.backend.getChannel(c.id)
+  if (!on) {
+    // Closed on chain: what it was closed with is redeemed; anything else can never be.
+    const stored = m.store.vouchers.list(c.network, c.id)
+    for (const x of all) {
+      // Redeemed itself, or superseded on its lane by a voucher that was.
+      const rec = stored.find((y) => y.lane === x.lane && y.nonce >= x.nonce && y.submittedTx)
+      if (!rec) throw new ChannelStateError(`Channel ${short(c.id)} is closed on chain; voucher lane ${x.lane} nonce ${x.nonce} can no longer be redeemed.`)
+      alreadyRedeemed.push({ lane: x.lane, nonce: x.nonce, tx: rec.submittedTx })
+    }
+    return { txs: [], redeemed: c.redeemed, alreadyRedeemed }
+  }
+  const todo: Voucher[] = []
+  for (const x of all) {
+    const lane = await m.backend.getLane(c.id, x.lane)
+    if (x.nonce <= lane.nonce) {
+      const rec = m.store.vouchers.list(c.network, c.id).find((y) => y.lane === x.lane && y.nonce === x.nonce)
+      alreadyRedeemed.push({ lane: x.lane, nonce: x.nonce, tx: rec?.submittedTx })
+    } else todo.push(x)
+  }
+  if (v && todo.length) {
     const check = await checkVoucher(m, c, v)
     if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
-    if (!m.store.vouchers.list(c.network, c.id).some((x) => x.lane === v.lane && x.nonce === v.nonce)) m.store.vouchers.insert(c.network, v)
+    m.store.immediate(() => {
+      storeLearned(m.store, c)
+      if (!m.store.vouchers.list(c.network, c.id).some((x) => x.lane === v.lane && x.nonce === v.nonce)) m.store.vouchers.insert(c.network, v)
+    })
   }
-  const signer = await m.signer()
+  const signer = todo.length ? await m.signer() : undefined
   const txs: string[] = []
-  for (const x of candidates) {
-    const lane = await m.backend.getLane(c.id, x.lane)
-    if (x.nonce <= lane.nonce) continue // already redeemed on chain
-    const tx = await m.backend.update(signer, x)
+  for (const x of todo) {
+    const tx = await m.backend.update(signer!, x)
     m.store.vouchers.markSubmitted(c.network, c.id, x.lane, x.nonce, tx.hash)
     txs.push(tx.hash)
   }
-  const on = await m.backend.getChannel(c.id)
-  if (!on) throw new ChannelsError(`Channel ${short(c.id)} vanished from the chain.`)
-  m.store.channels.update(c.network, c.id, { redeemed: on.redeemed })
-  return { txs, redeemed: on.redeemed }
+  const after = txs.length ? await m.backend.getChannel(c.id) : on
+  if (!after) throw new ChannelsError(`Channel ${short(c.id)} vanished from the chain.`)
+  if (m.store.channels.get(c.network, c.id)) m.store.channels.update(c.network, c.id, { redeemed: after.redeemed })
+  return { txs, redeemed: after.redeemed, alreadyRedeemed }
 }
 
 /** Full status of a channel (Lotus `PaychStatus`). Amounts in base units. */
