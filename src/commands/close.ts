@@ -34,12 +34,22 @@ export default class Close extends BaseCommand<typeof Close> {
       this.log(`Closed ${c.id} (tx ${r.transaction}).`)
       this.log(`  paid to payee ${amount(r.paidToPayee ?? 0n, c.asset)}, refunded to payer ${amount(r.refundedToPayer ?? 0n, c.asset)}`)
     } else {
-      this.log(`Could not close cooperatively (${r.fallbackReason}); settling instead (tx ${r.transaction}).`)
-      this.log(`  Collect after ${new Date((r.settleAt ?? 0) * 1000).toISOString()} with \`channels collect ${c.id.slice(0, 10)}\`.`)
+      const left = Math.max(0, (r.settleAt ?? 0) - Math.floor(Date.now() / 1000))
+      this.log(`The merchant did not close the channel: ${r.fallbackReason}.`)
+      this.log(`Fell back to a settle (tx ${r.transaction}): the merchant can still redeem its vouchers until the settle time;`)
+      this.log(`  collect what is left after ${new Date((r.settleAt ?? 0) * 1000).toISOString()} (in about ${duration(left)}) with \`channels collect ${c.id.slice(0, 10)}\`.`)
     }
     return {
       channelId: r.channelId, result: r.result, transaction: r.transaction,
       paidToPayee: r.paidToPayee?.toString(), refundedToPayer: r.refundedToPayer?.toString(), settleAt: r.settleAt, fallbackReason: r.fallbackReason,
     }
   }
+}
+
+/** Seconds as a rough human duration ("2 h 5 min", "45 s"). */
+function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`
+  const minutes = Math.round(seconds / 60)
+  const h = Math.floor(minutes / 60)
+  return h ? `${h} h${minutes % 60 ? ` ${minutes % 60} min` : ''}` : `${minutes} min`
 }

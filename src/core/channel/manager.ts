@@ -12,7 +12,7 @@ import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { ChainBackend, TxResult } from '../chains/backend.js'
 import { EvmBackend } from '../chains/evm/backend.js'
 import { loadEvmSigner } from '../keys/wallet.js'
-import { ChannelsError, ChannelStateError, InsufficientFundsError, UsageError } from '../errors.js'
+import { ChannelStateError, InsufficientFundsError, UsageError } from '../errors.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
 import { ChannelReader, short, type ChannelStatus } from './reader.js'
 import { acknowledgeVoucher } from './acknowledge.js'
@@ -198,22 +198,40 @@ export class ChannelManager extends ChannelReader {
   }
 
   /**
-   * Payee: redeems the best voucher and collects at once (contract `close`).
-   * @throws {ChannelStateError} no voucher to redeem, or the channel is not open/settling
+   * Payee: redeems the best voucher of every lane and collects at once. The contract's
+   * `close` takes one voucher, so the other lanes' best vouchers are redeemed first with
+   * `update` (each marked submitted as it lands, so a retry skips it), then `close` runs
+   * with the last one.
+   * @returns the close transaction and the channel's redeemed total, base units
+   * @throws {ChannelStateError} no voucher to redeem, every voucher already redeemed (settle and collect instead), or the channel is not open/settling
+   * @throws {InsufficientFundsError} this key cannot pay the gas
    */
   async closeAsPayee(c: ChannelRecord): Promise<{ tx: TxResult; redeemed: bigint }> {
     if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee can close a channel with a voucher.')
     transition(c.state, 'close')
     const best = this.store.vouchers.latestPerLane(c.network, c.id)
     if (best.length === 0) throw new ChannelStateError(`No voucher to redeem on channel ${short(c.id)}.`)
-    if (best.length > 1) throw new ChannelsError('Closing a multi-lane channel needs merged vouchers; not supported by close yet.')
-    const v = best[0]
-    const tx = await this.backend.close(await this.signer(), v)
-    this.store.immediate(() => {
+    const open: VoucherRecord[] = []
+    for (const v of best) if (v.nonce > (await this.backend.getLane(c.id, v.lane)).nonce) open.push(v)
+    const last = open.pop()
+    if (!last) {
+      throw new ChannelStateError(`Every voucher of channel ${short(c.id)} is redeemed already; nothing is left to close with.`, {
+        metaMessages: [`Run \`channels settle ${short(c.id)}\`, then \`channels collect\` after the settle delay.`],
+      })
+    }
+    const signer = await this.signer()
+    for (const v of open) {
+      const tx = await this.backend.update(signer, v)
       this.store.vouchers.markSubmitted(c.network, c.id, v.lane, v.nonce, tx.hash)
-      this.move(c, 'close', { redeemed: v.amount, closeTx: tx.hash })
+    }
+    const tx = await this.backend.close(signer, last)
+    // What the contract paid (its ChannelCollected event), not what we expect it to have paid.
+    const redeemed = (await this.backend.collectedBy(tx.hash, c.id))?.paidToPayee ?? spentAcrossLanes(best)
+    this.store.immediate(() => {
+      this.store.vouchers.markSubmitted(c.network, c.id, last.lane, last.nonce, tx.hash)
+      this.move(c, 'close', { redeemed, closeTx: tx.hash })
     })
-    return { tx, redeemed: v.amount }
+    return { tx, redeemed }
   }
 
   /** Marks an outbound channel closed after the payee closed it on chain. */

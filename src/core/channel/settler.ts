@@ -96,7 +96,11 @@ export function startBitcoinWatcher(m: BitcoinChannelManager, intervalSeconds: n
   return schedule(round, intervalSeconds, onEvent)
 }
 
-/** Runs `round` every `intervalSeconds` (never two at once), reporting its events. */
+/**
+ * Runs `round` now and then every `intervalSeconds` (never two at once), reporting its
+ * events. The first round runs at start: a paywall that was down while a payer settled
+ * learns it before the first interval has passed.
+ */
 function schedule(round: () => Promise<SettlerEvent[]>, intervalSeconds: number, onEvent: (e: SettlerEvent) => void): Settler {
   let running: Promise<SettlerEvent[]> | undefined
   const tick = () =>
@@ -108,5 +112,6 @@ function schedule(round: () => Promise<SettlerEvent[]>, intervalSeconds: number,
       .finally(() => (running = undefined)))
   const timer = setInterval(() => void tick(), intervalSeconds * 1000)
   timer.unref()
+  void tick()
   return { tick, stop: () => clearInterval(timer) }
 }

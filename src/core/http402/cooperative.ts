@@ -86,7 +86,7 @@ export async function closeChannel(m: ChannelManager, c: ChannelRecord, onProgre
           return { channelId: c.id, result: 'closed', transaction: r.json.transaction, ...paid }
         }
         reason = `the merchant's transaction ${r.json.transaction} did not close the channel`
-      } else reason = `the merchant answered ${r.status}: ${String(r.json.error ?? '')}`
+      } else reason = `the merchant refused (HTTP ${r.status}${r.json.reason ? `, ${String(r.json.reason)}` : ''}): ${String(r.json.error ?? '').slice(0, 300)}`
     } catch (err) {
       if (!(err instanceof NetworkError)) throw err
       reason = err.shortMessage

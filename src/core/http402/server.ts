@@ -20,7 +20,7 @@ import { acceptVoucher, refundCharge, VoucherRefusedError } from '../channel/inb
 import { anyVoucherToWire } from '../channel/voucher.js'
 import type { BitcoinChannelManager } from '../channel/bitcoin.js'
 import type { BitcoinAcceptPolicy } from '../channel/bitcoin-inbound.js'
-import { ChannelsError } from '../errors.js'
+import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../errors.js'
 import {
   DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, encodePaymentRequired,
   encodePaymentResponse, closeRequestMessage, type ChannelPayload, type ChannelRequirement, type ChannelStateWire,
@@ -78,7 +78,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const payTo = bitcoin ? await bitcoin.m.pubkey() : evm.address
   const minSettleDelay = o.minSettleDelay ?? 3600
   const minDeposit = o.minDeposit ?? o.price * 100n
-  const policy = { minSettleDelay, asset: ZeroAddress }
+  const policy = { minSettleDelay, minDeposit, asset: ZeroAddress }
   const bitcoinPolicy: BitcoinAcceptPolicy = {
     minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minDeposit, minConf: o.minConf ?? 1,
   }
@@ -120,7 +120,8 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const isPaid = (path: string) => !o.routes?.length || o.routes.some((r) => path === r || path.startsWith(r.endsWith('/') ? r : r + '/'))
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
+    const url = requestUrl(req)
+    if (!url) return json(res, 400, { error: 'Invalid Host header or request target.' })
     if (url.pathname.startsWith(DEFAULT_ENDPOINT_PATH)) return endpoint(req, res, url.pathname.slice(DEFAULT_ENDPOINT_PATH.length), url)
     if (!isPaid(url.pathname)) {
       return send(req, res, await produce(req, url))
@@ -238,7 +239,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
         return json(res, 400, { error: 'Body must be JSON {channelId, signature}.' })
       }
       const channel = m.store.channels.get(m.network.caip2, parsed.channelId)
-      if (!channel || channel.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.' })
+      if (!channel || channel.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.', reason: 'unknown_channel' })
       if (bitcoin) return json(res, 400, { error: 'Bitcoin channels are closed by the merchant before their expiry; no close request is needed.' })
       let signer = ''
       try {
@@ -246,9 +247,18 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       } catch {
         /* fall through */
       }
-      if (signer !== channel.payer) return json(res, 403, { error: 'The close request is not signed by the channel\'s payer.' })
+      if (signer !== channel.payer) return json(res, 403, { error: 'The close request is not signed by the channel\'s payer.', reason: 'wrong_signer' })
       if (channel.state === 'closed') return json(res, 200, { channelId: channel.id, transaction: channel.closeTx, redeemed: channel.redeemed.toString() })
-      const r = await closeOnce(channel.id)
+      let r
+      try {
+        r = await closeOnce(channel.id)
+      } catch (err) {
+        // Ordinary refusals (this key cannot pay the gas, nothing to close with, the channel's
+        // state) are the payer's to read: 409 with the reason; its `close` falls back to settle.
+        const refusal = closeRefusal(err)
+        if (refusal) return json(res, refusal.status, { error: refusal.message, reason: refusal.reason })
+        throw err
+      }
       return json(res, 200, { channelId: channel.id, transaction: r.tx.hash, redeemed: r.redeemed.toString() })
     }
     return json(res, 404, { error: 'Not found.' })
@@ -269,7 +279,8 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     handle(req, res).catch((err) => {
       if (!res.headersSent) json(res, 500, { error: err instanceof ChannelsError ? err.shortMessage : 'Internal error.' })
       else res.destroy()
-      if (!(err instanceof ChannelsError)) process.stderr.write(`paywall: ${(err as Error).stack}\n`)
+      // One line per failure; the stack only when asked for (DEBUG).
+      if (!(err instanceof ChannelsError)) process.stderr.write(`paywall: ${req.method} ${String(req.url).slice(0, 200)}: ${process.env.DEBUG ? (err as Error).stack : String((err as Error).message).split('\n')[0]}\n`)
     })
   })
   server.keepAliveTimeout = 5000
@@ -286,6 +297,30 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       await verifier?.close()
     },
   }
+}
+
+/**
+ * The URL a request names, or undefined when its Host header or target is not one
+ * (RFC 9110 §7.2: a reg-name, IPv4 or bracketed IPv6 literal, and a port up to 65535).
+ * A missing Host (HTTP/1.0) reads as `localhost`.
+ */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  const host = req.headers.host ?? 'localhost'
+  const m = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/.exec(host)
+  if (!m || (m[1] !== undefined && Number(m[1]) > 65535)) return undefined
+  try {
+    return new URL(req.url ?? '/', `http://${host}`)
+  } catch {
+    return undefined
+  }
+}
+
+/** How the close endpoint answers a refusal by the chain or this wallet: 409 for the payer to read, 503 when the node is down. */
+function closeRefusal(err: unknown): { status: 409 | 503; reason: string; message: string } | undefined {
+  if (err instanceof InsufficientFundsError) return { status: 409, reason: 'payee_cannot_pay_gas', message: `The merchant cannot pay the gas to close now: ${err.shortMessage}` }
+  if (err instanceof ChannelStateError) return { status: 409, reason: 'channel_state', message: `The merchant cannot close this channel: ${err.shortMessage}` }
+  if (err instanceof NetworkError) return { status: 503, reason: 'chain_unreachable', message: `The merchant cannot reach its node: ${err.shortMessage}` }
+  return undefined
 }
 
 /** The merchant's view of one lane of a channel (corrective 402 and `GET …/channels/<id>`). */

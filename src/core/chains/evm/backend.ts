@@ -10,7 +10,7 @@ import {
 } from 'ethers'
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
 import type { ChainBackend, OnChainChannel, OpenParams, TxResult } from '../backend.js'
-import { ChannelsError, ChannelStateError, NetworkError } from '../../errors.js'
+import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../errors.js'
 import { voucherMessage, type Voucher } from '../../channel/voucher.js'
 import { contractAddress } from './deploy.js'
 
@@ -201,7 +201,7 @@ export class EvmBackend implements ChainBackend {
     try {
       tx = await call(c)
     } catch (err) {
-      throw this.explain(err)
+      throw this.explain(err, signer.address)
     }
     onSent?.(tx.hash)
     let receipt: TransactionReceipt | null
@@ -223,14 +223,24 @@ export class EvmBackend implements ChainBackend {
     }
   }
 
-  /** Maps ethers errors: connection problems → NetworkError, contract reverts → ChannelStateError. */
-  private explain(err: unknown): Error {
+  /**
+   * Maps ethers errors: connection problems → NetworkError, contract reverts →
+   * ChannelStateError, a sender short of value plus gas → InsufficientFundsError (exit 5).
+   * @param sender - the account that was sending, for the message
+   */
+  private explain(err: unknown, sender?: string): Error {
     const e = err as { code?: string; revert?: { name: string; args: unknown[] }; shortMessage?: string; message?: string }
     if (e.revert?.name) {
       return new ChannelStateError(`The contract refused: ${e.revert.name}.`, { data: { revert: e.revert.name }, cause: err })
     }
     if (e.code === 'INSUFFICIENT_FUNDS') {
-      return new ChannelsError('The account cannot pay for this transaction (value plus gas).', { cause: err })
+      // Nodes say how much is missing ("… overshot 123"); ethers keeps it in the message.
+      const overshot = /overshot (\d+)/.exec(e.message ?? '')?.[1]
+      return new InsufficientFundsError(`${sender ?? 'The account'} cannot pay for this transaction (value plus gas).`, overshot ? BigInt(overshot) : 0n, {
+        metaMessages: [`Fund ${sender ?? 'the account'} with the chain's native coin (on a devnet: \`channels devnet --fund ${sender ?? '<address>'}\`).`],
+        data: { account: sender ?? null },
+        cause: err,
+      })
     }
     if (e.code === 'NETWORK_ERROR' || e.code === 'TIMEOUT' || e.code === 'SERVER_ERROR' || /ECONNREFUSED|fetch failed|socket/i.test(e.message ?? '')) {
       return unreachable(this.rpcUrl, err)
