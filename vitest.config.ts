@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests start real nodes (anvil) per file; allow for their start-up on slow machines.
+// Tests start real nodes (anvil, litecoind) and spawn the real binary several times per test;
+// on a busy 2-core machine one such test can take a minute: the limits catch hangs, not slowness.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });
