@@ -154,7 +154,7 @@ function build(step: Step, id: string, deposit: bigint): Voucher {
   if (step.lock === 'timeMin') v.timeLockMin = 1n;
   if (step.lock === 'timeMax') v.timeLockMax = 4_000_000_000n;
   if (step.lock === 'minSettleAt') v.minSettleAt = 1n;
-  if (step.lock === 'merge') v.merges = [{ lane: lane + 1n, nonce: 1n }];
+  if (step.lock === 'merge') v.merges = [{ lane: lane === 0n ? 1n : 0n, nonce: 1n }];
   const key = step.signer === 'stranger' ? stranger : payer;
   const chainId = step.domain === 'otherChain' ? 1n : CHAIN_ID;
   const verifying = step.domain === 'otherContract' ? stranger.address : contract;

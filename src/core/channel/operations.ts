@@ -98,12 +98,26 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Vouch
   }
   // The payee's projection: each stored voucher newer than its lane on chain counts as redeemed.
   const held = new Map<bigint, LaneState>()
+  /** Lanes merged by a held voucher, with the lane that merges them. */
+  const mergedBy = new Map<bigint, bigint>()
   if (!own) {
     for (const x of m.store.vouchers.latestPerLane(c.network, c.id)) {
       const onChain = await chainLane(x.lane)
       if (x.nonce <= onChain.nonce) continue
       held.set(x.lane, { nonce: x.nonce, redeemed: x.amount })
       view.redeemed += x.amount - onChain.redeemed
+      for (const mg of x.merges) mergedBy.set(mg.lane, x.lane)
+    }
+    // Merges are taken only where they cannot make two held vouchers exclude each other: over lanes
+    // that hold nothing, here or on chain (a held voucher merging lane B makes B's own vouchers
+    // unredeemable, and the order of redemption would decide which one pays). Reconciling lanes
+    // into one merge voucher is the manager's (DESIGN §13).
+    if (mergedBy.has(v.lane)) return bad(`lane ${v.lane} is merged into lane ${mergedBy.get(v.lane)} by a voucher already stored`, delta)
+    for (const mg of v.merges) {
+      const other = await chainLane(mg.lane)
+      if (held.has(mg.lane) || mergedBy.has(mg.lane) || other.nonce !== 0n || other.redeemed !== 0n) {
+        return bad(`it merges lane ${mg.lane}, which already holds vouchers; a payee takes merges only over unused lanes`, delta)
+      }
     }
   }
   const laneOf = async (lane: bigint) => held.get(lane) ?? (await chainLane(lane))
