@@ -402,6 +402,21 @@ export class Config {
     this.write((c) => c.set(`networks.${name}` as never, net as never))
   }
 
+  /**
+   * Adds or replaces several networks in one write of config.json: all of them, or, when
+   * the result breaks the schema, none.
+   * @throws {UsageError} the result breaks the schema (nothing is written)
+   */
+  setNetworks(networks: Record<string, NetworkConfig>): void {
+    const entries = Object.fromEntries(Object.entries(networks).map(([name, net]) => [`networks.${name}`, net]))
+    try {
+      this.write((c) => c.set(entries as never))
+    } catch (err) {
+      if (err instanceof UsageError) throw err
+      throw new UsageError(`Invalid networks: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
   keys(): Record<string, KeyRecord> {
     return clone(this.data.keys)
   }
