@@ -392,7 +392,10 @@ export class Config {
     const net = this.networks()[n]
     if (!net) {
       throw new NotFoundError(`Unknown network "${n}".`, {
-        metaMessages: [`Known networks: ${Object.keys(this.networks()).join(', ')}.`],
+        metaMessages: [
+          `Known networks: ${Object.keys(this.networks()).join(', ')}.`,
+          `Add it with \`channels config set networks.${n} <rpcUrl> <caip2>\`, or import a devnet's networks with \`channels config import <devnet.json>\` (the file \`channels devnet\` writes in its CHANNELS_HOME).`,
+        ],
       })
     }
     return { ...net, name: n, ...(rpcUrl ? { rpcUrl } : {}) }
