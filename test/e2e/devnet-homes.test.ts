@@ -61,7 +61,7 @@ afterAll(async () => {
   }
 });
 
-describeBitcoin('devnet for two homes', () => {
+describeBitcoin('devnet for two homes', { timeout: 60_000 }, () => {
   it('--fund <home> gives every key of that home 100 ETH and a regtest coinbase; the ready line lists the networks', async () => {
     const { info } = devnet;
     expect(info.funded).toEqual([alice.address, shop.address, stranger]);
