@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Table from 'cli-table3'
-import { JsonRpcProvider, Wallet, parseEther, formatEther } from 'ethers'
-import { ANVIL_DEV_KEY, freePort } from '../dist/core/devnet.js'
+import { JsonRpcProvider, formatEther } from 'ethers'
+import { freePort } from '../dist/core/devnet.js'
 import { BIN, startChannels, stopAll } from './processes.mjs'
 
 const PURCHASES = 24
@@ -45,14 +45,11 @@ async function main() {
   const payee = await runJson(payeeHome, ['keys', 'new', 'shop', '--keystore', 'file', '--json'])
   console.log(`  payer ${payer.address}\n  payee ${payee.address}`)
 
-  step('Starting a local chain: channels devnet (anvil + PaymentChannels via CREATE2)')
-  const chain = await background(payerHome, ['devnet', '--no-bitcoin', '--port', String(await freePort()), '--json'])
-  console.log(`  ${chain.rpcUrl} chain ${chain.chainId}, contract ${chain.contract}`)
+  step('Starting a local chain: channels devnet --fund <payee home> (anvil + PaymentChannels via CREATE2; 100 ETH to each key)')
+  const chain = await background(payerHome, ['devnet', '--no-bitcoin', '--port', String(await freePort()), '--fund', payeeHome, '--json'])
+  console.log(`  ${chain.rpcUrl} chain ${chain.chainId}, contract ${chain.contract}, funded ${chain.funded.join(', ')}`)
   const env = { CHANNELS_RPC_URL: chain.rpcUrl }
   const provider = new JsonRpcProvider(chain.rpcUrl, chain.chainId, { staticNetwork: true, cacheTimeout: -1 })
-  // devnet funded the payer with 100 ETH; give the merchant 1 ETH for its closing gas.
-  const dev = new Wallet(ANVIL_DEV_KEY, provider)
-  await (await dev.sendTransaction({ to: payee.address, value: parseEther('1') })).wait()
 
   const balance = (a) => provider.getBalance(a)
   const txCount = (a) => provider.getTransactionCount(a)

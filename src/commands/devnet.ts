@@ -1,69 +1,60 @@
 import { Flags } from '@oclif/core'
-import { BITCOIN_PRESETS } from '../core/settings.js'
-import { fundRegtestKeys, litecoindBinary, startAutoMiner, startLitecoind, type RegtestNode } from '../core/chains/bitcoin/regtest.js'
 import { BaseCommand } from '../cli/base.js'
-import { startAnvil, prepareDevnet } from '../core/devnet.js'
+import { runDevnet } from '../core/devnet.js'
+import { NetworkError } from '../core/errors.js'
 
 export default class Devnet extends BaseCommand<typeof Devnet> {
-  static override summary = 'Run a local chain with the channel contract deployed and your keys funded.'
+  static override summary = 'Run a local chain with the channel contract deployed and your keys (and --fund ones) funded.'
   static override description =
     'Starts anvil on 127.0.0.1, deploys PaymentChannels at its deterministic address, sends 100 ETH to every key of ' +
-    'this wallet, prints how to use it and stays in the foreground until interrupted (Ctrl-C), then stops anvil. ' +
-    'With --json it prints one line {"rpcUrl","chainId","contract","bitcoin"} when ready ("bitcoin" only when litecoind started).\n\n' +
+    'this wallet and to every --fund target, records the networks it started in config ("devnet", and "regtest" with ' +
+    'litecoind), writes them to devnet.json in this CHANNELS_HOME for other homes (`channels config import <that file>`), ' +
+    'prints how to use it and stays in the foreground until interrupted (Ctrl-C), then stops its nodes. ' +
+    'With --json it prints one line {"rpcUrl","chainId","contract","funded","bitcoin","networks"} when ready ' +
+    '("bitcoin" only when litecoind started; "networks" is what config import reads, node credentials included).\n\n' +
+    '--fund takes an EVM address, a key name of this wallet, or another wallet\'s CHANNELS_HOME directory (every key ' +
+    'recorded there). A port already in use is an error (exit 2) before anything is started, funded or written.\n\n' +
     'When litecoind is installed (Debian package `litecoind`) it also starts `litecoind -regtest` with a temporary ' +
-    'datadir, records it in config as the Bitcoin-family network "regtest" (--bitcoin-network), gives every key one ' +
-    'mature coinbase (50 coins) and mines a block whenever transactions wait in its mempool.'
+    'datadir as the Bitcoin-family network "regtest" (--bitcoin-network), gives every key one mature coinbase ' +
+    '(50 coins) on its P2WPKH address and mines a block whenever transactions wait in its mempool.'
   static override examples = [
     '<%= config.bin %> devnet',
-    '<%= config.bin %> devnet --port 8545 --json',
+    'CHANNELS_HOME=~/alice <%= config.bin %> devnet --fund ~/shop',
+    '<%= config.bin %> devnet --port 8545 --json --fund 0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
     '<%= config.bin %> devnet --no-bitcoin',
   ]
   static override flags = {
-    port: Flags.integer({ summary: 'Port to listen on (default 8545).', default: 8545, min: 0, max: 65535 }),
+    port: Flags.integer({ summary: 'Port to listen on (default 8545; 0: any free port).', default: 8545, min: 0, max: 65535 }),
+    fund: Flags.string({ summary: 'Also fund this EVM address, key name or other CHANNELS_HOME (repeatable).', multiple: true }),
     bitcoin: Flags.boolean({ summary: 'Also start litecoind regtest (default: when installed).', allowNo: true }),
     'bitcoin-network': Flags.string({ summary: 'Config name of the regtest network.', default: 'regtest' }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Devnet)
-    const withBitcoin = flags.bitcoin ?? litecoindBinary() !== undefined
-    const node = await startAnvil({ port: flags.port || undefined })
-    let regtest: RegtestNode | undefined
-    let stopMiner = () => {}
+    const devnet = await runDevnet(this.walletConf, { port: flags.port, bitcoin: flags.bitcoin, bitcoinNetwork: flags['bitcoin-network'], fund: flags.fund })
     try {
-      const keys = Object.values(this.walletConf.keys()).map((k) => k.address)
-      const { contract } = await prepareDevnet(node.rpcUrl, node.chainId, keys)
-      let bitcoin: { network: string; caip2: string; rpcUrl: string; funded: string[] } | undefined
-      if (withBitcoin) {
-        regtest = await startLitecoind()
-        const pubkeys = Object.values(this.walletConf.keys()).flatMap((k) => (k.bitcoinPubkeys?.['1'] ? [k.bitcoinPubkeys['1']] : []))
-        const funded = await fundRegtestKeys(regtest, pubkeys)
-        this.walletConf.setNetwork(flags['bitcoin-network'], { kind: 'bitcoin', caip2: regtest.caip2, rpcUrl: regtest.rpcUrl, bitcoin: { ...BITCOIN_PRESETS['litecoin-regtest'] } })
-        stopMiner = startAutoMiner(regtest)
-        bitcoin = { network: flags['bitcoin-network'], caip2: regtest.caip2, rpcUrl: regtest.rpcUrl.replace(/\/\/[^@]*@/, '//'), funded }
-      }
+      const { info } = devnet
       if (this.jsonEnabled()) {
-        process.stdout.write(JSON.stringify({ rpcUrl: node.rpcUrl, chainId: node.chainId, contract, ...(bitcoin ? { bitcoin } : {}) }) + '\n')
+        process.stdout.write(JSON.stringify(info) + '\n')
       } else {
-        this.log(`Local chain ${node.rpcUrl} (eip155:${node.chainId}); PaymentChannels at ${contract}.`)
-        if (keys.length) this.log(`Funded ${keys.length} key(s) with 100 ETH each.`)
-        this.log(`Use it:  export CHANNELS_RPC_URL=${node.rpcUrl}   (network "devnet")`)
-        if (bitcoin) {
-          this.log(`litecoind regtest ${bitcoin.rpcUrl} (${bitcoin.caip2}) as network "${bitcoin.network}"; ${bitcoin.funded.length} key(s) funded with 50 coins; blocks are mined as transactions arrive.`)
-          this.log(`Use it:  channels … --network ${bitcoin.network}`)
+        this.log(`Local chain ${info.rpcUrl} (eip155:${info.chainId}) as network "devnet"; PaymentChannels at ${info.contract}.`)
+        if (info.funded.length) this.log(`Funded ${info.funded.length} address(es) with 100 ETH each: ${info.funded.join(', ')}.`)
+        if (info.bitcoin) {
+          this.log(`litecoind regtest ${info.bitcoin.rpcUrl} (${info.bitcoin.caip2}) as network "${info.bitcoin.network}"; ${info.bitcoin.funded.length} key(s) funded with 50 coins; blocks are mined as transactions arrive.`)
         } else if (flags.bitcoin === undefined) this.log('litecoind is not installed: no Bitcoin-family regtest (apt-get install litecoind).')
+        this.log(`Recorded in this wallet's config; use it with --network devnet${info.bitcoin ? ` or --network ${info.bitcoin.network}` : ''}.`)
+        this.log(`Another wallet uses it after:  CHANNELS_HOME=<its home> channels config import ${devnet.file}`)
         this.log('Press Ctrl-C to stop.')
       }
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve()
-        process.once('SIGINT', stop)
-        process.once('SIGTERM', stop)
-        node.process.once('exit', stop)
+      const stopped = await new Promise<string | undefined>((resolve) => {
+        process.once('SIGINT', () => resolve(undefined))
+        process.once('SIGTERM', () => resolve(undefined))
+        void devnet.exited.then(resolve)
       })
+      if (stopped) throw new NetworkError(`The devnet stopped: ${stopped}.`)
     } finally {
-      stopMiner()
-      await regtest?.stop()
-      await node.stop()
+      await devnet.stop()
     }
   }
 }

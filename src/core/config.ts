@@ -392,7 +392,10 @@ export class Config {
     const net = this.networks()[n]
     if (!net) {
       throw new NotFoundError(`Unknown network "${n}".`, {
-        metaMessages: [`Known networks: ${Object.keys(this.networks()).join(', ')}.`],
+        metaMessages: [
+          `Known networks: ${Object.keys(this.networks()).join(', ')}.`,
+          `Add it with \`channels config set networks.${n} <rpcUrl> <caip2>\`, or import a devnet's networks with \`channels config import <devnet.json>\` (the file \`channels devnet\` writes in its CHANNELS_HOME).`,
+        ],
       })
     }
     return { ...net, name: n, ...(rpcUrl ? { rpcUrl } : {}) }
@@ -400,6 +403,21 @@ export class Config {
 
   setNetwork(name: string, net: NetworkConfig): void {
     this.write((c) => c.set(`networks.${name}` as never, net as never))
+  }
+
+  /**
+   * Adds or replaces several networks in one write of config.json: all of them, or, when
+   * the result breaks the schema, none.
+   * @throws {UsageError} the result breaks the schema (nothing is written)
+   */
+  setNetworks(networks: Record<string, NetworkConfig>): void {
+    const entries = Object.fromEntries(Object.entries(networks).map(([name, net]) => [`networks.${name}`, net]))
+    try {
+      this.write((c) => c.set(entries as never))
+    } catch (err) {
+      if (err instanceof UsageError) throw err
+      throw new UsageError(`Invalid networks: ${(err as Error).message}`, { cause: err })
+    }
   }
 
   keys(): Record<string, KeyRecord> {

@@ -19,7 +19,7 @@ describeBitcoin('devnet with litecoind', () => {
     try {
       expect(info.bitcoin).toMatchObject({ network: 'regtest', caip2: 'bip122:530827f38f93b43ed12af0b3ad25a288' });
       expect(info.bitcoin.funded).toHaveLength(1);
-      expect(info.bitcoin.rpcUrl).not.toMatch(/@/); // no credentials on stdout
+      expect(info.bitcoin.rpcUrl).not.toMatch(/@/); // the credentials are only in info.networks, for config import
       const net = readConfig(payer.home).networks.regtest;
       expect(net).toMatchObject({ kind: 'bitcoin', caip2: info.bitcoin.caip2, bitcoin: { bech32: 'rltc', coinType: 1 } });
       const show = await payer.run(['keys', 'show', '--network', 'regtest', '--json']);

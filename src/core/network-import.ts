@@ -1,0 +1,134 @@
+/**
+ * Networks from a file: what `channels devnet` prints on its `--json` ready line and writes
+ * to `$CHANNELS_HOME/devnet.json`, read by `channels config import` so that any other home
+ * can use the devnet's nodes (issue 9 §3.2). Each network is checked by the rules of
+ * `channels config set networks.<name> <rpcUrl> <caip2>` (src/core/settings.ts), then all
+ * are written in one config write, or none.
+ */
+import { getAddress } from 'ethers'
+import type { BitcoinParamsConfig, Config, NetworkConfig } from './config.js'
+import { UsageError } from './errors.js'
+import { BITCOIN_PRESETS, bitcoinParams } from './settings.js'
+
+/** Fields a network may have in an imported file (those of {@link NetworkConfig}). */
+const FIELDS = new Set(['kind', 'caip2', 'rpcUrl', 'contract', 'bitcoin', 'rpcCookieFile', 'fallbackFeeRate'])
+
+/** Presets by genesis prefix, as `config set` infers them: a bip122 network without `bitcoin` parameters gets these. */
+const KNOWN_GENESIS: Record<string, string> = {
+  'bip122:000000000019d6689c085ae165831e93': 'bitcoin',
+  'bip122:000000000933ea01ad0ee984209779ba': 'bitcoin-testnet',
+  'bip122:00000000da84f2bafbbc53dee25a72ae': 'bitcoin-testnet',
+  'bip122:0f9188f13cb7b2c71f2a335e3a4fc328': 'bitcoin-regtest',
+  'bip122:530827f38f93b43ed12af0b3ad25a288': 'litecoin-regtest',
+}
+
+/**
+ * Parses and validates the networks in `text`: a JSON object with a `networks` object
+ * (the devnet's ready line, or just `{"networks": {...}}`), each entry
+ * `{kind?, caip2, rpcUrl, contract?, bitcoin?, rpcCookieFile?, fallbackFeeRate?}`.
+ * Other top-level fields (the devnet's `rpcUrl`, `funded`, …) are ignored.
+ * @param text - the file's contents
+ * @param source - the file's name, for messages
+ * @returns the networks, as config stores them
+ * @throws {UsageError} not JSON, no `networks` object, no network, a bad name, an unknown
+ *   field or a value `config set` would refuse (the message names the network and field)
+ * @example parseNetworks('{"networks":{"devnet":{"caip2":"eip155:31337","rpcUrl":"http://127.0.0.1:8545"}}}', 'x.json')
+ * // {devnet: {kind: 'evm', caip2: 'eip155:31337', rpcUrl: 'http://127.0.0.1:8545'}}
+ */
+export function parseNetworks(text: string, source: string): Record<string, NetworkConfig> {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (err) {
+    throw new UsageError(`${source} is not JSON: ${(err as Error).message}.`, {
+      metaMessages: ['Give the file `channels devnet` writes in its home (devnet.json), its --json ready line, or {"networks": {"<name>": {"caip2", "rpcUrl", …}}}.'],
+    })
+  }
+  const networks = isObject(doc) ? doc.networks : undefined
+  if (!isObject(networks)) throw new UsageError(`${source} has no "networks" object.`, { metaMessages: ['Expected {"networks": {"<name>": {"caip2", "rpcUrl", …}}}, as `channels devnet --json` prints.'] })
+  const names = Object.keys(networks)
+  if (!names.length) throw new UsageError(`${source} lists no network.`)
+  const out: Record<string, NetworkConfig> = {}
+  for (const name of names) out[name] = parseNetwork(name, networks[name])
+  return out
+}
+
+function parseNetwork(name: string, entry: unknown): NetworkConfig {
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) throw new UsageError(`Invalid network name "${name}": 1–32 letters, digits, _ or -.`)
+  const bad = (field: string, why: string) => new UsageError(`networks.${name}.${field}: ${why}`)
+  if (!isObject(entry)) throw new UsageError(`networks.${name} must be an object {caip2, rpcUrl, …}.`)
+  for (const f of Object.keys(entry)) if (!FIELDS.has(f)) throw bad(f, `unknown field (known: ${[...FIELDS].join(', ')}).`)
+  const { caip2, rpcUrl } = entry
+  if (typeof caip2 !== 'string' || (!/^eip155:[1-9]\d{0,19}$/.test(caip2) && !/^bip122:[0-9a-f]{32}$/.test(caip2))) {
+    throw bad('caip2', `invalid network id ${JSON.stringify(caip2)}; expected eip155:<chain id> or bip122:<first 32 hex digits of the genesis hash>.`)
+  }
+  const kind = caip2.startsWith('bip122:') ? 'bitcoin' : 'evm'
+  if (entry.kind !== undefined && entry.kind !== kind) throw bad('kind', `${JSON.stringify(entry.kind)} does not match ${caip2} (a${kind === 'evm' ? 'n evm' : ' bitcoin'} network).`)
+  const net: NetworkConfig = { kind, caip2, rpcUrl: httpUrl(rpcUrl, bad) }
+  if (entry.contract !== undefined) {
+    if (kind !== 'evm') throw bad('contract', 'applies to EVM (eip155) networks only.')
+    try {
+      net.contract = getAddress(String(entry.contract))
+    } catch {
+      throw bad('contract', `invalid address ${JSON.stringify(entry.contract)}.`)
+    }
+  }
+  if (kind === 'bitcoin') net.bitcoin = params(entry.bitcoin, caip2, bad)
+  else if (entry.bitcoin !== undefined) throw bad('bitcoin', 'applies to Bitcoin-family (bip122) networks only.')
+  if (entry.rpcCookieFile !== undefined) {
+    if (kind !== 'bitcoin' || typeof entry.rpcCookieFile !== 'string' || !entry.rpcCookieFile) throw bad('rpcCookieFile', 'a non-empty path, on Bitcoin-family networks only.')
+    net.rpcCookieFile = entry.rpcCookieFile
+  }
+  if (entry.fallbackFeeRate !== undefined) {
+    if (kind !== 'bitcoin' || !Number.isInteger(entry.fallbackFeeRate) || (entry.fallbackFeeRate as number) < 1) throw bad('fallbackFeeRate', 'an integer ≥ 1 (sat/vB), on Bitcoin-family networks only.')
+    net.fallbackFeeRate = entry.fallbackFeeRate as number
+  }
+  return net
+}
+
+/** An http(s)/ws(s) URL, as `config set` accepts. */
+function httpUrl(v: unknown, bad: (f: string, why: string) => UsageError): string {
+  let u: URL
+  try {
+    u = new URL(String(v))
+  } catch {
+    throw bad('rpcUrl', `invalid URL ${JSON.stringify(v)}.`)
+  }
+  if (typeof v !== 'string' || !/^(https?|wss?):$/.test(u.protocol)) throw bad('rpcUrl', `invalid URL ${JSON.stringify(v)}: use http(s) or ws(s).`)
+  return v
+}
+
+/** Bitcoin parameters: given ones (checked like `config set --params <JSON>`), else the preset of a known genesis. */
+function params(given: unknown, caip2: string, bad: (f: string, why: string) => UsageError): BitcoinParamsConfig {
+  if (given === undefined) {
+    const preset = KNOWN_GENESIS[caip2]
+    if (!preset) throw bad('bitcoin', `missing: ${caip2} is not a chain whose address parameters are known; give {bech32, pubKeyHash, scriptHash, wif, coinType}.`)
+    return { ...BITCOIN_PRESETS[preset] }
+  }
+  if (!isObject(given)) throw bad('bitcoin', 'must be an object {bech32, pubKeyHash, scriptHash, wif, coinType}.')
+  const extra = Object.keys(given).find((k) => !['bech32', 'pubKeyHash', 'scriptHash', 'wif', 'coinType'].includes(k))
+  if (extra) throw bad(`bitcoin.${extra}`, 'unknown field (known: bech32, pubKeyHash, scriptHash, wif, coinType).')
+  try {
+    return bitcoinParams(JSON.stringify(given))
+  } catch (err) {
+    throw bad('bitcoin', (err as Error).message.replace(/^Bitcoin parameter /, ''))
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/**
+ * Records the networks of `text` in the wallet's config (adding them, or replacing networks
+ * of the same names): all in one write, or nothing on any error.
+ * @param source - the file's name, for messages
+ * @returns the networks written, and the names among them that replaced a configured network
+ * @throws {UsageError} see {@link parseNetworks}; the config schema refuses the result
+ */
+export function importNetworks(config: Config, text: string, source: string): { networks: Record<string, NetworkConfig>; replaced: string[] } {
+  const networks = parseNetworks(text, source)
+  const before = config.all().networks
+  config.setNetworks(networks)
+  return { networks, replaced: Object.keys(networks).filter((n) => n in before) }
+}
