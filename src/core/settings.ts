@@ -122,6 +122,15 @@ const FIXED: Record<string, { parse: Parser; describe: string }> = {
   'buy.bitcoinExpiry': { describe: 'Bitcoin networks: lifetime of channels opened by buy, seconds', parse: seconds },
 }
 
+/**
+ * The chain family of an amount setting (its value is a decimal string of base units in
+ * that family's smallest unit), or undefined for a setting that is not an amount.
+ * @example amountSettingFamily('buy.bitcoinDeposit') // 'bitcoin'
+ */
+export function amountSettingFamily(key: string): 'evm' | 'bitcoin' | undefined {
+  return key === 'buy.deposit' || key === 'buy.maxPrice' ? 'evm' : key === 'buy.bitcoinDeposit' || key === 'buy.bitcoinMaxPrice' ? 'bitcoin' : undefined
+}
+
 /** Fields of `networks.<name>.<field>`. */
 const NETWORK_FIELDS: Record<string, Parser> = { rpcUrl: url, caip2, contract: address }
 

@@ -16,14 +16,14 @@ export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
       if (args.voucher) throw new UsageError('On a Bitcoin channel the payee broadcasts its best stored payment: run `channels voucher submit <channel>` without a voucher (or `channels close`).')
       const b = await this.bitcoin()
       const r = await b.closeAsPayee(b.channel(args.channel))
-      this.log(`Submitted in ${r.tx.hash}; the payee receives ${r.redeemed} sat.`)
+      this.log(`Submitted in ${r.tx.hash}; the payee receives ${this.amount(r.redeemed, 'sat')}.`)
       return { transactions: [r.tx.hash], redeemed: r.redeemed.toString() }
     }
     const m = await this.manager()
     const v = args.voucher ? readVoucher(args.voucher) : undefined
     const c = v ? await resolveChannel(m, args.channel, v) : m.channel(args.channel)
     const r = await submitVouchers(m, c, v)
-    this.log(r.txs.length ? `Submitted in ${r.txs.join(', ')}; redeemed on chain: ${r.redeemed}.` : `Nothing new to submit; redeemed on chain: ${r.redeemed}.`)
+    this.log(r.txs.length ? `Submitted in ${r.txs.join(', ')}; redeemed on chain: ${this.amount(r.redeemed, c.asset)}.` : `Nothing new to submit; redeemed on chain: ${this.amount(r.redeemed, c.asset)}.`)
     return { transactions: r.txs, redeemed: r.redeemed.toString() }
   }
 }
