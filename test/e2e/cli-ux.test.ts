@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { increaseTime } from '../helpers/anvil.js';
+import { increaseTime, startAnvil } from '../helpers/anvil.js';
 import { PASSWORD, dbSnapshot, makeWallet, readConfig, runBin, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 
 let chain: Chain;
@@ -253,6 +253,21 @@ describe('the payee\'s list learns the chain state without sync (§3.5)', () => 
     expect(r.json.refreshed).toBe(false);
     expect(r.json.channels.find((x: any) => x.channelId === other).state).toBe('open');
     expect(dbSnapshot(payer.home)).toBe(before);
+  });
+
+  it('a node without the contract (same chain id): the stored state, a warning, nothing marked closed', async () => {
+    const empty = await startAnvil(); // chain 31337 too, but nothing deployed
+    try {
+      const before = dbSnapshot(payer.home);
+      const r = await payer.run(['list', '--json', '--rpc-url', empty.rpcUrl]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^warning: channels not refreshed from the chain \(No PaymentChannels contract at 0x[0-9a-fA-F]{40}/m);
+      expect(r.json.refreshed).toBe(false);
+      expect(r.json.channels.filter((x: any) => x.state === 'open').length).toBeGreaterThan(0);
+      expect(dbSnapshot(payer.home)).toBe(before);
+    } finally {
+      await empty.stop();
+    }
   });
 });
 

@@ -17,7 +17,7 @@ import type { ChannelRecord } from '../store/index.js'
 import { voucherFromWire } from './voucher-wire.js'
 import { deliverVoucher } from '../http402/cooperative.js'
 import { amountAsset, formatAmount, parseBaseUnits } from '../units.js'
-import { NetworkError } from '../errors.js'
+import { ChannelsError, NetworkError, StoreError } from '../errors.js'
 
 /** What sync did to one channel. */
 export interface SyncReport {
@@ -52,9 +52,18 @@ export async function syncChannel(m: ChannelManager, c: ChannelRecord): Promise<
  * The chain half of {@link syncChannel} (never contacts the merchant): deposit, redeemed,
  * settling/settled, gone from the contract (closed), a failed or mined open. What
  * `list` runs before printing, so a payee learns that its channel was collected.
+ * Since nobody asked for it, it reads only the contract it can trust: the code at the
+ * network's address must be our build (a channel that is not on chain is marked
+ * closed, so an empty or foreign address must never answer), and a channel recorded
+ * under another contract address is left as it is, with a warning.
  * @throws {NetworkError} when the chain is unreachable
+ * @throws {ContractMismatchError} no PaymentChannels build at the network's address
  */
 export async function refreshChannel(m: ChannelManager, c: ChannelRecord): Promise<SyncReport> {
+  if (c.contract && c.contract.toLowerCase() !== m.backend.contract.toLowerCase()) {
+    return { channelId: c.id, stateBefore: c.state, state: c.state, changes: [], warnings: [`the channel is on contract ${c.contract}, not the network's ${m.backend.contract}; not refreshed`] }
+  }
+  await m.backend.verifyContract()
   const { report } = await chainHalf(m, c)
   report.state = m.store.channels.get(c.network, c.id)!.state
   return report
@@ -179,8 +188,8 @@ export async function syncAll<M extends ChannelReader>(m: M, one: (m: M, c: Chan
 export interface RefreshResult {
   /** One report per channel refreshed (in the order they finished). */
   reports: SyncReport[]
-  /** Why the refresh stopped early: the node unreachable, or slower than the deadline. */
-  error?: NetworkError
+  /** Why the refresh stopped early: the node unreachable or slower than the deadline, or the chain answered something this wallet will not read (e.g. not our contract). */
+  error?: ChannelsError
 }
 
 /**
@@ -192,8 +201,9 @@ export interface RefreshResult {
  * @param one - the chain refresh of one channel: {@link refreshChannel} (EVM) or `syncBitcoinChannel`
  * @param opts.timeoutMs - deadline for the whole refresh, milliseconds
  * @param opts.concurrency - channels refreshed at once (default 4)
- * @returns the reports, and the {@link NetworkError} that stopped it early, if any
- * @throws any error other than a {@link NetworkError} (a store error is never swallowed)
+ * @returns the reports, and the error that stopped it early, if any: a {@link NetworkError}, or
+ *   another {@link ChannelsError} of the chain read (a contract that is not our build)
+ * @throws a {@link StoreError} (never swallowed) or an error that is not a ChannelsError (a bug)
  */
 export async function refreshAll<M extends ChannelReader>(
   m: M,
@@ -202,14 +212,14 @@ export async function refreshAll<M extends ChannelReader>(
 ): Promise<RefreshResult> {
   const todo = m.store.channels.list({ network: m.network.caip2, direction: opts.direction }).filter((c) => !isTerminal(c.state))
   const reports: SyncReport[] = []
-  let error: NetworkError | undefined
+  let error: ChannelsError | undefined
   const worker = async () => {
     while (!error && todo.length) {
       const c = todo.shift()!
       try {
         reports.push(await one(m, c))
       } catch (err) {
-        if (!(err instanceof NetworkError)) throw err
+        if (!(err instanceof ChannelsError) || err instanceof StoreError) throw err
         error ??= err
       }
     }
