@@ -12,6 +12,10 @@ import type { ChannelManager } from '../core/channel/manager.js'
 import type { BitcoinChannelManager } from '../core/channel/bitcoin.js'
 import { ChannelReader } from '../core/channel/reader.js'
 import { ChannelsError, ExitCode, UsageError } from '../core/errors.js'
+import { amountAsset, formatAmount, type AmountAsset } from '../core/units.js'
+
+/** `--wide` of the commands that print tables: whole ids, addresses and amounts. */
+export const wideFlag = Flags.boolean({ char: 'w', summary: 'Show whole ids, addresses and amounts (tables are cut to fit 80 columns).' })
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FlagOutput = { [name: string]: any }
@@ -27,6 +31,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     network: Flags.string({ char: 'n', summary: 'Network name from config (default: the configured default, "devnet").', helpGroup: 'GLOBAL' }),
     'rpc-url': Flags.string({ summary: 'JSON-RPC URL overriding the network\'s.', env: 'CHANNELS_RPC_URL', helpGroup: 'GLOBAL' }),
     key: Flags.string({ char: 'k', summary: 'Key to use (default: the default key).', helpGroup: 'GLOBAL' }),
+    quiet: Flags.boolean({ char: 'q', summary: 'No progress lines on stderr (--json implies it).', helpGroup: 'GLOBAL' }),
   }
 
   protected flags!: BaseFlags<T>
@@ -119,9 +124,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.walletBitcoin
   }
 
-  /** Progress on stderr, only for humans at a terminal. */
+  /**
+   * A progress line on stderr (opening a channel, waiting for a transaction), also when
+   * stderr is not a terminal, so long waits show in CI logs; none with `--quiet` or `--json`.
+   */
   protected progress(message: string): void {
-    if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write(`${message}\n`)
+    if (!this.jsonEnabled() && !(this.flags as unknown as { quiet?: boolean } | undefined)?.quiet) process.stderr.write(`${message}\n`)
+  }
+
+  /** The asset of an amount on `--network` (a channel's `asset`; default the native coin), for {@link amount}. */
+  protected assetOf(asset?: string): AmountAsset {
+    return amountAsset(this.walletNetwork, asset)
+  }
+
+  /** An amount on `--network` for people (`0.1 ETH`, `1,000 wei`, `100,000 sat`); `asset` is a channel's. */
+  protected amount(value: bigint, asset?: string): string {
+    return formatAmount(value, this.assetOf(asset))
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { closeChannel } from '../core/http402/cooperative.js'
-import { amount } from '../cli/render.js'
 import { ChannelStateError } from '../core/errors.js'
 
 export default class Close extends BaseCommand<typeof Close> {
@@ -12,27 +11,27 @@ export default class Close extends BaseCommand<typeof Close> {
     'settlement period instead (then `channels collect` after it ends).\n\n' +
     'On a Bitcoin channel the payee countersigns the best payment and broadcasts it; the payer cannot close early ' +
     '(exit 8 says when it can collect the refund).'
-  static override examples = ['<%= config.bin %> close 0x3f2a', '<%= config.bin %> close 0x3f2a --json']
-  static override args = { channel: Args.string({ required: true, description: 'Channel id or unique prefix.' }) }
+  static override examples = ['<%= config.bin %> close 0x3f2a', '<%= config.bin %> close http://127.0.0.1:4021', '<%= config.bin %> close 0x3f2a --json']
+  static override args = { channel: Args.string({ required: true, description: 'Channel id or unique prefix, or a merchant URL (the newest open channel bound to its origin).' }) }
 
   async run() {
     const { args } = await this.parse(Close)
     if (this.isBitcoin) {
       const b = await this.bitcoin()
-      const c = b.channel(args.channel)
+      const c = b.resolve(args.channel)
       if (c.direction === 'outbound') {
         throw new ChannelStateError(`A Bitcoin channel is closed by its payee (it holds the payments); as the payer, wait for the expiry (${new Date((c.expiry ?? 0) * 1000).toISOString()}) and run \`channels collect ${c.id.slice(0, 10)}\`.`)
       }
       const r = await b.closeAsPayee(c)
-      this.log(`Closed ${c.id} (tx ${r.tx.hash}): ${r.redeemed} sat to the payee, ${c.deposit - r.redeemed - r.tx.fee} sat back to the payer, fee ${r.tx.fee} sat.`)
+      this.log(`Closed ${c.id} (tx ${r.tx.hash}): ${this.amount(r.redeemed, c.asset)} to the payee, ${this.amount(c.deposit - r.redeemed - r.tx.fee, c.asset)} back to the payer, fee ${this.amount(r.tx.fee, c.asset)}.`)
       return { channelId: c.id, result: 'closed', transaction: r.tx.hash, paidToPayee: r.redeemed.toString(), refundedToPayer: (c.deposit - r.redeemed - r.tx.fee).toString(), fee: r.tx.fee.toString() }
     }
     const m = await this.manager()
-    const c = m.channel(args.channel)
+    const c = m.resolve(args.channel)
     const r = await closeChannel(m, c, (s) => this.progress(s))
     if (r.result === 'closed') {
       this.log(`Closed ${c.id} (tx ${r.transaction}).`)
-      this.log(`  paid to payee ${amount(r.paidToPayee ?? 0n, c.asset)}, refunded to payer ${amount(r.refundedToPayer ?? 0n, c.asset)}`)
+      this.log(`  paid to payee ${this.amount(r.paidToPayee ?? 0n, c.asset)}, refunded to payer ${this.amount(r.refundedToPayer ?? 0n, c.asset)}`)
     } else {
       const left = Math.max(0, (r.settleAt ?? 0) - Math.floor(Date.now() / 1000))
       this.log(`The merchant did not close the channel: ${r.fallbackReason}.`)

@@ -16,14 +16,14 @@ export default class Collect extends BaseCommand<typeof Collect> {
       const b = await this.bitcoin()
       const c = b.channel(args.channel)
       const r = await b.collect(c)
-      this.log(`Refund ${r.tx.hash} broadcast for ${c.id}: ${r.refunded} sat back to the payer (fee ${r.tx.fee} sat).`)
+      this.log(`Refund ${r.tx.hash} broadcast for ${c.id}: ${this.amount(r.refunded, c.asset)} back to the payer (fee ${this.amount(r.tx.fee, c.asset)}).`)
       return { channelId: c.id, transaction: r.tx.hash, paidToPayee: '0', refundedToPayer: r.refunded.toString(), fee: r.tx.fee.toString() }
     }
     const m = await this.manager()
     const c = m.channel(args.channel)
     const r = await m.collect(c)
     const after = m.channel(c.id)
-    this.log(`Collected ${c.id} (tx ${r.tx.hash}); payee received ${after.redeemed}, payer refunded ${after.deposit - after.redeemed} base units.`)
+    this.log(`Collected ${c.id} (tx ${r.tx.hash}); payee received ${this.amount(after.redeemed, c.asset)}, payer refunded ${this.amount(after.deposit - after.redeemed, c.asset)}.`)
     return { channelId: c.id, transaction: r.tx.hash, paidToPayee: after.redeemed.toString(), refundedToPayer: (after.deposit - after.redeemed).toString() }
   }
 }

@@ -14,11 +14,11 @@ export default class Fund extends BaseCommand<typeof Fund> {
 
   async run() {
     const { args } = await this.parse(Fund)
-    const amount = parseAmount(args.amount, 'amount')
+    const amount = parseAmount(args.amount, 'amount', this.family)
     const m = await this.manager()
     const c = m.channel(args.channel)
     const r = await fundChannel(m, c, amount, (h) => this.progress(`Sent ${h}; waiting for it to be mined…`))
-    this.log(`Added ${amount} to ${c.id} (tx ${r.tx.hash}); deposit now ${r.deposit}.`)
+    this.log(`Added ${this.amount(amount, c.asset)} to ${c.id} (tx ${r.tx.hash}); deposit now ${this.amount(r.deposit, c.asset)}.`)
     return { channelId: c.id, added: amount.toString(), deposit: r.deposit.toString(), transaction: r.tx.hash }
   }
 }

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { ZeroAddress } from 'ethers'
 import { BaseCommand } from '../cli/base.js'
 import { parseAmount } from '../core/units.js'
-import { statusJson, amount } from '../cli/render.js'
+import { statusJson } from '../cli/render.js'
 import { UsageError } from '../core/errors.js'
 
 /** Default lifetime of a Bitcoin channel opened by `open`/`buy`: 4 days, the paywall's default minimum (DESIGN §6). */
@@ -55,7 +55,7 @@ export default class Open extends BaseCommand<typeof Open> {
         onProgress: (msg) => this.progress(msg),
       })
       this.log(`${c.state === 'open' ? 'Opened' : 'Opening'} channel ${c.id}`)
-      this.log(`  to ${c.payee} with ${amount(c.deposit, c.asset)} (deposit ${c.openTx}, refund after ${new Date((c.expiry ?? 0) * 1000).toISOString()})`)
+      this.log(`  to ${c.payee} with ${this.amount(c.deposit, c.asset)} (deposit ${c.openTx}, refund after ${new Date((c.expiry ?? 0) * 1000).toISOString()})`)
       return statusJson(b.statusOf(c))
     }
     if (flags.expiry || flags.p2sh) throw new UsageError('--expiry and --p2sh are Bitcoin options; EVM channels take --settle-delay.')
@@ -66,7 +66,7 @@ export default class Open extends BaseCommand<typeof Open> {
       onSent: (hash) => this.progress(`Sent ${hash}; waiting for it to be mined…`),
     })
     this.log(`Opened channel ${c.id}`)
-    this.log(`  to ${c.payee} with ${amount(c.deposit, c.asset)} (tx ${c.openTx})`)
+    this.log(`  to ${c.payee} with ${this.amount(c.deposit, c.asset)} (tx ${c.openTx})`)
     return statusJson(m.statusOf(c))
   }
 }

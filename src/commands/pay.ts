@@ -1,10 +1,9 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { parseAmount } from '../core/units.js'
+import { parseAmount, shortHex } from '../core/units.js'
 import { encodeVoucher, anyVoucherToWire } from '../core/channel/voucher.js'
 import { deliverVoucher } from '../core/http402/cooperative.js'
-import { NotFoundError, UsageError } from '../core/errors.js'
-import { amount as fmt } from '../cli/render.js'
+import { UsageError } from '../core/errors.js'
 
 export default class Pay extends BaseCommand<typeof Pay> {
   static override summary = 'Pay <amount> more on a channel: sign the next voucher, deliver or print it.'
@@ -19,7 +18,7 @@ export default class Pay extends BaseCommand<typeof Pay> {
     '<%= config.bin %> pay 0x3f2a 50 --no-deliver   # prints the encoded voucher',
   ]
   static override args = {
-    target: Args.string({ required: true, description: 'Channel id prefix, or merchant URL.' }),
+    target: Args.string({ required: true, description: 'Channel id or unique prefix, or a merchant URL (the newest open channel bound to its origin).' }),
     amount: Args.string({ required: true, description: 'Amount to add (e.g. 1000 or 0.001eth).' }),
   }
   static override flags = {
@@ -33,12 +32,7 @@ export default class Pay extends BaseCommand<typeof Pay> {
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
     if (this.isBitcoin && flags.lane !== 0) throw new UsageError('Bitcoin channels have one lane (0).')
     const m = this.isBitcoin ? await this.bitcoin() : await this.manager()
-    let c
-    if (/^https?:\/\//.test(args.target)) {
-      const origin = new URL(args.target).origin
-      c = m.boundTo(origin)
-      if (!c) throw new NotFoundError(`No open channel is bound to ${origin}.`, { metaMessages: ['Open one with `channels open … --url` or `channels buy`.'] })
-    } else c = m.channel(args.target)
+    const c = m.resolve(args.target)
     let previous = 0n
     const v = await m.createVoucher(c, (prev) => (previous = prev) + delta, BigInt(flags.lane))
     // On Bitcoin the payment may pay more than asked (the payee output's dust threshold).
@@ -47,7 +41,7 @@ export default class Pay extends BaseCommand<typeof Pay> {
     const deliver = flags.deliver && c.endpoint
     if (deliver) charged = (await deliverVoucher(m, c, v)).toString()
     const token = encodeVoucher(v)
-    if (deliver) this.log(`Paid ${fmt(paid, c.asset)} on ${c.id.slice(0, 18)} (lane ${v.lane}, nonce ${v.nonce}, total ${fmt(v.amount, c.asset)}); delivered.`)
+    if (deliver) this.log(`Paid ${this.amount(paid, c.asset)} on ${shortHex(c.id)} (lane ${v.lane}, nonce ${v.nonce}, total ${this.amount(v.amount, c.asset)}); delivered.`)
     else this.log(token)
     return { channelId: c.id, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), paid: paid.toString(), delivered: Boolean(deliver), charged, voucher: anyVoucherToWire(v), encoded: token }
   }

@@ -79,7 +79,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       ...(bitcoin ? { asset: 'sat' } : { contract: (m as ChannelManager).backend.contract }),
     }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
-    else this.log(`Paywall on ${paywall.url} (${info.network}), ${price} ${bitcoin ? 'sat' : 'base units'} per request, paid to ${info.payTo}. Ctrl-C stops it.`)
+    else this.log(`Paywall on ${paywall.url} (${info.network}), ${this.amount(price)} per request, paid to ${info.payTo}. Ctrl-C stops it.`)
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)

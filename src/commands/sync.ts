@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { syncAll, syncChannel } from '../core/channel/sync.js'
+import { shortHex } from '../core/units.js'
 
 export default class Sync extends BaseCommand<typeof Sync> {
   static override summary = 'Reconcile local channel state with the chain and the merchant.'
@@ -8,8 +9,8 @@ export default class Sync extends BaseCommand<typeof Sync> {
     'Reads each channel on chain (deposit, redeemed, settling, closed) and asks the merchant endpoint bound to an ' +
     'outbound channel for its view. A newer voucher the merchant holds is adopted only if this wallet signed it; a ' +
     'voucher the merchant never received is delivered. Without <channel>, syncs every channel that is not closed.'
-  static override examples = ['<%= config.bin %> sync', '<%= config.bin %> sync 0x3f2a --json']
-  static override args = { channel: Args.string({ description: 'Channel id or unique prefix (default: all).' }) }
+  static override examples = ['<%= config.bin %> sync', '<%= config.bin %> sync 0x3f2a --json', '<%= config.bin %> sync http://127.0.0.1:4021']
+  static override args = { channel: Args.string({ description: 'Channel id or unique prefix, or a merchant URL (the newest open channel bound to its origin); default: all.' }) }
 
   async run() {
     const { args } = await this.parse(Sync)
@@ -17,13 +18,13 @@ export default class Sync extends BaseCommand<typeof Sync> {
     if (this.isBitcoin) {
       const b = await this.bitcoin()
       const { syncBitcoinChannel } = await import('../core/channel/bitcoin-inbound.js')
-      reports = args.channel ? [await syncBitcoinChannel(b, b.channel(args.channel))] : await syncAll(b, syncBitcoinChannel)
+      reports = args.channel ? [await syncBitcoinChannel(b, b.resolve(args.channel))] : await syncAll(b, syncBitcoinChannel)
     } else {
       const m = await this.manager()
-      reports = args.channel ? [await syncChannel(m, m.channel(args.channel))] : await syncAll(m, syncChannel)
+      reports = args.channel ? [await syncChannel(m, m.resolve(args.channel))] : await syncAll(m, syncChannel)
     }
     for (const r of reports) {
-      this.log(`${r.channelId.slice(0, 18)} ${r.stateBefore === r.state ? r.state : `${r.stateBefore} → ${r.state}`}${r.changes.length ? '' : ' (up to date)'}`)
+      this.log(`${shortHex(r.channelId)} ${r.stateBefore === r.state ? r.state : `${r.stateBefore} → ${r.state}`}${r.changes.length ? '' : ' (up to date)'}`)
       for (const c of r.changes) this.log(`  ${c}`)
       for (const w of r.warnings) this.log(`  warning: ${w}`)
     }

@@ -17,7 +17,13 @@ const bool: Parser = (v) => {
   if (/^(false|no|0|off)$/i.test(v)) return false
   throw new UsageError(`Invalid boolean "${v}"; use true or false.`)
 }
-const amount = (what: string, family?: 'bitcoin'): Parser => (v) => parseAmount(v, what, family).toString()
+/**
+ * An amount setting: the units of the family its flag takes (`buy.deposit` stands for
+ * `buy --deposit` on EVM networks, `buy.bitcoinDeposit` for it on Bitcoin-family ones),
+ * refused in the flag's words, so `buy.deposit 100sat` is no more stored as 100 wei
+ * than `--deposit 100sat` is paid (issue 9, bug 7).
+ */
+const amount = (what: string, family: 'evm' | 'bitcoin'): Parser => (v) => parseAmount(v, what, family).toString()
 const seconds: Parser = (v) => {
   if (!/^[1-9]\d{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new UsageError(`Invalid number of seconds "${v}".`)
   return Number(v)
@@ -108,12 +114,21 @@ const FIXED: Record<string, { parse: Parser; describe: string }> = {
     },
   },
   'buy.autoOpen': { describe: 'buy opens a channel without --yes', parse: bool },
-  'buy.deposit': { describe: 'deposit of channels opened by buy (e.g. 0.01eth)', parse: amount('buy.deposit') },
-  'buy.maxPrice': { describe: 'highest price buy pays without --max-price', parse: amount('buy.maxPrice') },
+  'buy.deposit': { describe: 'EVM networks: deposit of channels opened by buy (e.g. 0.01eth)', parse: amount('buy.deposit', 'evm') },
+  'buy.maxPrice': { describe: 'EVM networks: highest price buy pays without --max-price (e.g. 10gwei)', parse: amount('buy.maxPrice', 'evm') },
   'buy.settleDelay': { describe: 'settle delay of channels opened by buy, seconds', parse: seconds },
   'buy.bitcoinDeposit': { describe: 'Bitcoin networks: deposit of channels opened by buy (e.g. 0.01btc, 100000sat)', parse: amount('buy.bitcoinDeposit', 'bitcoin') },
   'buy.bitcoinMaxPrice': { describe: 'Bitcoin networks: highest price buy pays without --max-price (satoshis)', parse: amount('buy.bitcoinMaxPrice', 'bitcoin') },
   'buy.bitcoinExpiry': { describe: 'Bitcoin networks: lifetime of channels opened by buy, seconds', parse: seconds },
+}
+
+/**
+ * The chain family of an amount setting (its value is a decimal string of base units in
+ * that family's smallest unit), or undefined for a setting that is not an amount.
+ * @example amountSettingFamily('buy.bitcoinDeposit') // 'bitcoin'
+ */
+export function amountSettingFamily(key: string): 'evm' | 'bitcoin' | undefined {
+  return key === 'buy.deposit' || key === 'buy.maxPrice' ? 'evm' : key === 'buy.bitcoinDeposit' || key === 'buy.bitcoinMaxPrice' ? 'bitcoin' : undefined
 }
 
 /** Fields of `networks.<name>.<field>`. */

@@ -250,7 +250,7 @@ describe('voucher check/add and config set: bad input', () => {
     await expectRefused(payee, ['voucher', c.cmd, idA, c.voucher()], c.named());
   }, 60_000);
 
-  const CONFIG_CASES: { name: string; args: string[]; named: string }[] = [
+  const CONFIG_CASES: { name: string; args: string[]; named: string | RegExp }[] = [
     { name: 'bad network URL (not a URL)', args: ['networks.devnet.rpcUrl', 'not a url'], named: 'not a url' },
     { name: 'bad network URL (ftp)', args: ['networks.devnet.rpcUrl', 'ftp://127.0.0.1:8545'], named: 'ftp://127.0.0.1:8545' },
     { name: 'new network with a bad URL', args: ['networks.other', 'localhost:8545', 'eip155:5'], named: 'localhost:8545' },
@@ -258,10 +258,27 @@ describe('voucher check/add and config set: bad input', () => {
     { name: 'bad amount (hex)', args: ['buy.maxPrice', '0x10'], named: '0x10' },
     { name: 'bad amount (2^256)', args: ['buy.maxPrice', TWO_256], named: TWO_256 },
     { name: 'unknown key', args: ['no.such.key', '1'], named: 'no.such.key' },
+    // Bug 7 of issue 9: config values follow the unit rules of the flags they stand for.
+    { name: 'buy.deposit in a Bitcoin unit', args: ['buy.deposit', '100sat'], named: /"100sat": sat is not a unit of this EVM network/ },
+    { name: 'buy.maxPrice in a Bitcoin unit', args: ['buy.maxPrice', '1sat'], named: /"1sat": sat is not a unit of this EVM network/ },
+    { name: 'buy.deposit in btc', args: ['buy.deposit', '0.5btc'], named: /"0\.5btc": btc is not a unit of this EVM network/ },
+    { name: 'buy.bitcoinDeposit in an EVM unit', args: ['buy.bitcoinDeposit', '0.01eth'], named: /"0\.01eth": eth is not a unit of this Bitcoin-family network/ },
+    { name: 'buy.bitcoinMaxPrice in an EVM unit', args: ['buy.bitcoinMaxPrice', '5gwei'], named: /"5gwei": gwei is not a unit of this Bitcoin-family network/ },
   ];
 
   it.each(CONFIG_CASES)('config set: $name → exit 2', async (c) => {
     await expectRefused(payer, ['config', 'set', ...c.args], c.named);
+  });
+
+  it.each([
+    { key: 'buy.maxPrice', flag: '--max-price', value: '1sat', other: ['--deposit', '0.1eth'] },
+    { key: 'buy.deposit', flag: '--deposit', value: '100sat', other: ['--max-price', '5000'] },
+  ])('config set $key $value is refused in the words of buy $flag $value', async (c) => {
+    const viaFlag = await run(payer, ['buy', 'http://127.0.0.1:9/weather', ...c.other, c.flag, c.value, '--json']);
+    expect(viaFlag.code, viaFlag.stdout + viaFlag.stderr).toBe(2);
+    const viaConfig = await expectRefused(payer, ['config', 'set', c.key, c.value], c.value);
+    expect(viaConfig.json.error.message).toBe(viaFlag.json.error.message.replace(c.flag, c.key));
+    expect(viaConfig.json.error.hints).toEqual(viaFlag.json.error.hints);
   });
 
   it('positive control: config set buy.deposit 0.2eth is stored in base units', async () => {

@@ -4,7 +4,8 @@
  * naming the value.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_UINT256, formatUnits, parseAmount, parseBaseUnits } from '../../src/core/units.js';
+import fc from 'fast-check';
+import { MAX_SATOSHIS, MAX_UINT256, amountAsset, formatAmount, formatUnits, parseAmount, parseBaseUnits, shortHex, type AmountAsset } from '../../src/core/units.js';
 import { ExitCode, UsageError } from '../../src/core/errors.js';
 
 const MAX = ((1n << 256n) - 1n).toString();
@@ -138,5 +139,113 @@ describe('parseBaseUnits', () => {
 describe('formatUnits', () => {
   it.each(fixtures.formatUnits)('$value with $decimals decimals → $expected', ({ value, decimals, unit, expected }) => {
     expect(formatUnits(value, decimals, unit)).toBe(expected);
+  });
+});
+
+// ── formatAmount: amounts for people (issue 9 §3.5) ─────────────────────────
+
+const ETH: AmountAsset = { family: 'evm' };
+const BTC: AmountAsset = { family: 'bitcoin' };
+const LTC: AmountAsset = { family: 'bitcoin', symbol: 'LTC' };
+const TOKEN = '0x3f2a91aa0000000000000000000000000000c0de';
+const E = (n: number) => 10n ** BigInt(n);
+
+const FORMAT: { name: string; value: bigint; asset: AmountAsset; digits?: number; expected: string }[] = [
+  { name: 'EVM 0', value: 0n, asset: ETH, expected: '0 ETH' },
+  { name: 'EVM 1', value: 1n, asset: ETH, expected: '1 wei' },
+  { name: 'EVM 999', value: 999n, asset: ETH, expected: '999 wei' },
+  { name: 'EVM 1000', value: 1000n, asset: ETH, expected: '1,000 wei' },
+  { name: 'EVM 10^9 − 1', value: E(9) - 1n, asset: ETH, expected: '999,999,999 wei' },
+  { name: 'EVM 10^9', value: E(9), asset: ETH, expected: '1 gwei' },
+  { name: 'EVM 1.5 × 10^9', value: 1_500_000_000n, asset: ETH, expected: '1.5 gwei' },
+  { name: 'EVM 10^14 − 1', value: E(14) - 1n, asset: ETH, expected: '99,999.999999999 gwei' },
+  { name: 'EVM 10^14', value: E(14), asset: ETH, expected: '0.0001 ETH' },
+  { name: 'EVM 10^17', value: E(17), asset: ETH, expected: '0.1 ETH' },
+  { name: 'EVM 10^18', value: E(18), asset: ETH, expected: '1 ETH' },
+  { name: 'EVM 1.5 × 10^18', value: 15n * E(17), asset: ETH, expected: '1.5 ETH' },
+  { name: 'EVM 10^18 + 1', value: E(18) + 1n, asset: ETH, expected: '1.000000000000000001 ETH' },
+  { name: 'EVM 1234 ETH', value: 1234n * E(18), asset: ETH, expected: '1,234 ETH' },
+  { name: 'EVM 2^256 − 1', value: MAX_UINT256, asset: ETH, expected: '115,792,089,237,316,195,423,570,985,008,687,907,853,269,984,665,640,564,039,457.584007913129639935 ETH' },
+  { name: 'EVM negative', value: -1000n, asset: ETH, expected: '-1,000 wei' },
+  { name: 'EVM native named by the zero address', value: E(18), asset: { family: 'evm', token: '0x' + '0'.repeat(40) }, expected: '1 ETH' },
+  { name: 'Bitcoin 0', value: 0n, asset: BTC, expected: '0 BTC' },
+  { name: 'Litecoin 0', value: 0n, asset: LTC, expected: '0 LTC' },
+  { name: 'Bitcoin 546 (dust)', value: 546n, asset: BTC, expected: '546 sat' },
+  { name: 'Bitcoin 99,999', value: 99_999n, asset: BTC, expected: '99,999 sat' },
+  { name: 'Bitcoin 999,999', value: 999_999n, asset: BTC, expected: '999,999 sat' },
+  { name: 'Bitcoin 10^6', value: E(6), asset: BTC, expected: '0.01 BTC' },
+  { name: 'Bitcoin 1 coin', value: E(8), asset: BTC, expected: '1 BTC' },
+  { name: 'Bitcoin 1.23456789', value: 123_456_789n, asset: BTC, expected: '1.23456789 BTC' },
+  { name: 'Bitcoin 21e6 BTC', value: MAX_SATOSHIS, asset: BTC, expected: '21,000,000 BTC' },
+  { name: 'Litecoin 10^6', value: E(6), asset: LTC, expected: '0.01 LTC' },
+  { name: 'Litecoin 5,000', value: 5000n, asset: LTC, expected: '5,000 sat' },
+  { name: 'ERC-20 unknown', value: 1000n, asset: { family: 'evm', token: TOKEN }, expected: '1,000 units of 0x3f2a91…c0de' },
+  { name: 'ERC-20 known', value: 1_500_000n, asset: { family: 'evm', token: TOKEN, symbol: 'USDC', decimals: 6 }, expected: '1.5 USDC' },
+  { name: 'ERC-20 known, tiny', value: 1n, asset: { family: 'evm', token: TOKEN, symbol: 'USDC', decimals: 6 }, expected: '0.000001 USDC' },
+  // shortened (tables): cut toward zero, marked "…"
+  { name: 'digits 6: 0.099999999999999997 ETH', value: E(17) - 3n, asset: ETH, digits: 6, expected: '0.0999999… ETH' },
+  { name: 'digits 6: 0.1 ETH (nothing to cut)', value: E(17), asset: ETH, digits: 6, expected: '0.1 ETH' },
+  { name: 'digits 6: 10^14 + 1', value: E(14) + 1n, asset: ETH, digits: 6, expected: '0.000100000… ETH' },
+  { name: 'digits 6: 1,234,567.5 ETH', value: 1_234_567n * E(18) + 5n * E(17), asset: ETH, digits: 6, expected: '1,234,567… ETH' },
+  { name: 'digits 6: 12.3456789 ETH', value: 123_456_789n * E(11), asset: ETH, digits: 6, expected: '12.3456… ETH' },
+  { name: 'digits 6: wei are whole', value: E(9) - 1n, asset: ETH, digits: 6, expected: '999,999,999 wei' },
+  { name: 'digits 6: 0.01234567 BTC', value: 1_234_567n, asset: BTC, digits: 6, expected: '0.0123456… BTC' },
+];
+
+describe('formatAmount', () => {
+  it.each(FORMAT)('$name → $expected', ({ value, asset, digits, expected }) => {
+    expect(formatAmount(value, asset, digits === undefined ? {} : { digits })).toBe(expected);
+  });
+
+  it('never prints "base units"', () => {
+    for (const { value, asset } of FORMAT) expect(formatAmount(value, asset)).not.toMatch(/base units/);
+  });
+
+  /** What parseAmount reads back from a formatted amount: without separators, and ETH/BTC/LTC as units. */
+  const back = (s: string) => parseAmount(s.replace(/,/g, ''));
+
+  it('is exact: parseAmount reads every EVM amount back (property, 0 … 2^256 − 1)', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: MAX_UINT256 }), (v) => back(formatAmount(v, ETH)) === v), { numRuns: 500 });
+  });
+
+  it('is exact: parseAmount reads every Bitcoin amount back (property, 0 … 21e6 BTC)', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: MAX_SATOSHIS }), fc.boolean(), (v, ltc) => back(formatAmount(v, ltc ? LTC : BTC)) === v), { numRuns: 500 });
+  });
+
+  it('shortened amounts never read as more, and keep the unit (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 1, max: 12 }), (v, digits) => {
+        const short = formatAmount(v, ETH, { digits });
+        const exact = formatAmount(v, ETH);
+        const read = back(short.replace('…', ''));
+        return read <= v && (short === exact) === (read === v) && short.split(' ')[1] === exact.split(' ')[1];
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('amountAsset', () => {
+  it.each([
+    { name: 'EVM, no asset', network: { kind: 'evm' as const }, asset: undefined, expected: { family: 'evm' } },
+    { name: 'EVM, zero address', network: { kind: 'evm' as const }, asset: '0x' + '0'.repeat(40), expected: { family: 'evm' } },
+    { name: 'EVM, token', network: { kind: 'evm' as const }, asset: TOKEN, expected: { family: 'evm', token: TOKEN } },
+    { name: 'Bitcoin mainnet', network: { kind: 'bitcoin' as const, bitcoin: { bech32: 'bc' } }, asset: 'sat', expected: { family: 'bitcoin', symbol: 'BTC' } },
+    { name: 'Bitcoin regtest', network: { kind: 'bitcoin' as const, bitcoin: { bech32: 'bcrt' } }, asset: 'sat', expected: { family: 'bitcoin', symbol: 'BTC' } },
+    { name: 'Litecoin regtest', network: { kind: 'bitcoin' as const, bitcoin: { bech32: 'rltc' } }, asset: 'sat', expected: { family: 'bitcoin', symbol: 'LTC' } },
+    { name: 'Litecoin mainnet', network: { kind: 'bitcoin' as const, bitcoin: { bech32: 'ltc' } }, asset: 'sat', expected: { family: 'bitcoin', symbol: 'LTC' } },
+  ])('$name', ({ network, asset, expected }) => {
+    expect(amountAsset(network, asset)).toEqual(expected);
+  });
+});
+
+describe('shortHex', () => {
+  it.each([
+    { input: '0x' + 'ab'.repeat(32), expected: '0xababab…abab' },
+    { input: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', expected: '0x709979…79C8' },
+    { input: '0x3f2a91…c0de', expected: '0x3f2a91…c0de' },
+    { input: '0x1234', expected: '0x1234' },
+  ])('$input → $expected', ({ input, expected }) => {
+    expect(shortHex(input)).toBe(expected);
   });
 });

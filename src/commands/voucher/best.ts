@@ -12,7 +12,7 @@ export default class VoucherBest extends BaseCommand<typeof VoucherBest> {
     const m = this.reader
     const c = m.channel(args.channel)
     const best = bestVouchers(m, c).map(voucherJson)
-    for (const v of best) this.log(`lane ${v.lane} nonce ${v.nonce} amount ${v.amount}\n${v.encoded}`)
+    for (const v of best) this.log(`lane ${v.lane} nonce ${v.nonce} total ${this.amount(BigInt(v.amount), c.asset)}\n${v.encoded}`)
     if (!best.length) this.log('No vouchers.')
     return { channelId: c.id, vouchers: best }
   }

@@ -15,14 +15,16 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
   async run() {
     const { args } = await this.parse(VoucherCheck)
     const v = readVoucher(args.voucher)
-    let r
+    let r, asset
     if (this.isBitcoin) {
       const b = await this.bitcoin()
       const { checkBitcoinVoucher } = await import('../../core/channel/bitcoin-inbound.js')
-      r = await checkBitcoinVoucher(b, b.channel(args.channel), v)
+      const c = b.channel(args.channel)
+      ;[r, asset] = [await checkBitcoinVoucher(b, c, v), c.asset]
     } else {
       const m = await this.manager()
-      r = await checkVoucher(m, await resolveChannel(m, args.channel, v), v)
+      const c = await resolveChannel(m, args.channel, v)
+      ;[r, asset] = [await checkVoucher(m, c, v), c.asset]
     }
     const who = r.own ? 'your own voucher (you are the payer)' : 'a voucher from the payer'
     if (!r.valid) {
@@ -30,7 +32,7 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
         data: { valid: false, reason: r.reason, own: r.own, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString() },
       })
     }
-    this.log(`Valid: ${who}; redeeming it adds ${r.redeemable} on chain.`)
+    this.log(`Valid: ${who}; redeeming it adds ${this.amount(r.redeemable, asset)} on chain.`)
     return { valid: r.valid, reason: r.reason ?? null, own: r.own, redeemable: r.redeemable.toString(), delta: r.delta.toString(), lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString() }
   }
 }

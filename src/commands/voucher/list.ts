@@ -1,18 +1,24 @@
-import { BaseCommand } from '../../cli/base.js'
+import { BaseCommand, wideFlag } from '../../cli/base.js'
 import { channelArg, voucherJson } from '../../cli/voucher.js'
-import { table } from '../../cli/render.js'
+import { amount, shortHex, table } from '../../cli/render.js'
 
 export default class VoucherList extends BaseCommand<typeof VoucherList> {
   static override summary = 'List the vouchers stored for a channel.'
   static override examples = ['<%= config.bin %> voucher list 0x3f2a', '<%= config.bin %> voucher list 0x3f2a --json']
   static override args = { channel: channelArg }
+  static override flags = { wide: wideFlag }
 
   async run() {
-    const { args } = await this.parse(VoucherList)
+    const { args, flags } = await this.parse(VoucherList)
     const m = this.reader
     const c = m.channel(args.channel)
     const all = m.store.vouchers.list(c.network, c.id)
-    this.log(all.length ? table(['lane', 'nonce', 'amount', 'delivered', 'submitted'], all.map((v) => [String(v.lane), String(v.nonce), String(v.amount), v.delivered ? 'yes' : 'no', v.submittedTx ?? '-'])) : 'No vouchers.')
+    const asset = this.assetOf(c.asset)
+    const rows = all.map((v) => [
+      String(v.lane), String(v.nonce), amount(v.amount, asset, flags.wide ? undefined : 6), v.delivered ? 'yes' : 'no',
+      v.submittedTx ? (flags.wide ? v.submittedTx : shortHex(v.submittedTx)) : '-',
+    ])
+    this.log(all.length ? table(['lane', 'nonce', 'total', 'delivered', 'submitted'], rows) : 'No vouchers.')
     return { channelId: c.id, vouchers: all.map(voucherJson) }
   }
 }

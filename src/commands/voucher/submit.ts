@@ -19,11 +19,11 @@ export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
       const b = await this.bitcoin()
       const c = b.channel(args.channel)
       if (c.state === 'closed' && c.closeTx && c.direction === 'inbound') {
-        this.log(`Already redeemed: channel ${c.id.slice(0, 18)} was closed in ${c.closeTx}; the payee received ${c.redeemed} sat.`)
+        this.log(`Already redeemed: channel ${c.id.slice(0, 18)} was closed in ${c.closeTx}; the payee received ${this.amount(c.redeemed, 'sat')}.`)
         return { transactions: [], redeemed: c.redeemed.toString(), alreadyRedeemed: [{ lane: '0', transaction: c.closeTx }] }
       }
       const r = await b.closeAsPayee(c)
-      this.log(`Submitted in ${r.tx.hash}; the payee receives ${r.redeemed} sat.`)
+      this.log(`Submitted in ${r.tx.hash}; the payee receives ${this.amount(r.redeemed, 'sat')}.`)
       return { transactions: [r.tx.hash], redeemed: r.redeemed.toString() }
     }
     const m = await this.manager()
@@ -32,7 +32,7 @@ export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
     const r = await submitVouchers(m, c, v)
     for (const a of r.alreadyRedeemed) this.log(`Already redeemed: lane ${a.lane} nonce ${a.nonce}${a.tx ? ` (in ${a.tx})` : ''}.`)
     if (r.txs.length) this.log(`Submitted in ${r.txs.join(', ')}.`)
-    this.log(`Redeemed on chain: ${r.redeemed}.`)
+    this.log(`Redeemed on chain: ${this.amount(r.redeemed, c.asset)}.`)
     return {
       transactions: r.txs, redeemed: r.redeemed.toString(),
       alreadyRedeemed: r.alreadyRedeemed.map((a) => ({ lane: a.lane.toString(), nonce: a.nonce.toString(), transaction: a.tx ?? null })),

@@ -7,6 +7,7 @@ import type { Config, NetworkConfig } from '../config.js'
 import type { Store, ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { ChannelState } from './state.js'
 import { spentAcrossLanes } from './voucher.js'
+import { NotFoundError, UsageError } from '../errors.js'
 
 /** What `status` reports (after Lotus `PaychStatus`). Amounts in base units. */
 export interface ChannelStatus {
@@ -52,7 +53,37 @@ export class ChannelReader {
     return { channel: c, spent, available: availableOf(c, spent), vouchers: this.store.vouchers.count(c.network, c.id), best }
   }
 
-  /** The open outbound channel bound to a merchant at `origin` (e.g. `http://127.0.0.1:4021`), if any. */
+  /**
+   * The channel a user names on the command line (`pay`, `status`, `sync`, `close`): an
+   * http(s) URL names the merchant — the newest open outbound channel bound to the URL's
+   * origin (any path; two1's client API named channels by merchant URL) — and anything
+   * else is a channel id or unique prefix of one.
+   * @param target - e.g. `0x3f2a`, `http://127.0.0.1:4021/weather`
+   * @throws {NotFoundError} no channel with that prefix, or no open channel bound to the origin (exit 2, saying what to do)
+   * @throws {UsageError} an ambiguous prefix, or an http(s) URL that does not parse
+   * @example reader.resolve('http://127.0.0.1:4021/weather') // the channel `buy` opened to that merchant
+   */
+  resolve(target: string): ChannelRecord {
+    if (!/^https?:\/\//i.test(target)) return this.channel(target)
+    let origin: string
+    try {
+      origin = new URL(target).origin
+    } catch {
+      throw new UsageError(`Invalid URL "${target}".`)
+    }
+    const c = this.boundTo(origin)
+    if (!c) {
+      throw new NotFoundError(`No open channel is bound to ${origin} on network "${this.network.name}".`, {
+        metaMessages: [
+          'A channel is bound to a merchant by `channels buy <url>`, or by `channels open <payee> <amount> --url <merchant endpoint>`.',
+          'Name a channel that is not open (or not bound) by its id: `channels list` shows them.',
+        ],
+      })
+    }
+    return c
+  }
+
+  /** The newest open outbound channel bound to a merchant at `origin` (e.g. `http://127.0.0.1:4021`), if any. */
   boundTo(origin: string): ChannelRecord | undefined {
     return this.store.channels
       .list({ network: this.network.caip2, direction: 'outbound', state: 'open' })

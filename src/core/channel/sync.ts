@@ -16,7 +16,8 @@ import { isTerminal } from './state.js'
 import type { ChannelRecord } from '../store/index.js'
 import { voucherFromWire } from './voucher-wire.js'
 import { deliverVoucher } from '../http402/cooperative.js'
-import { parseBaseUnits } from '../units.js'
+import { amountAsset, formatAmount, parseBaseUnits } from '../units.js'
+import { ChannelsError, NetworkError, StoreError } from '../errors.js'
 
 /** What sync did to one channel. */
 export interface SyncReport {
@@ -38,6 +39,38 @@ export interface SyncReport {
  * @throws {NetworkError} when the chain is unreachable (the merchant being down is a warning)
  */
 export async function syncChannel(m: ChannelManager, c: ChannelRecord): Promise<SyncReport> {
+  const { report, onChain } = await chainHalf(m, c)
+  if (c.direction === 'outbound' && c.endpoint && onChain) await syncWithMerchant(m, m.store.channels.get(c.network, c.id)!, report)
+  const after = m.store.channels.get(c.network, c.id)!
+  report.state = after.state
+  const mine = m.store.vouchers.latest(c.network, c.id, 0n)
+  if (mine) report.local = { nonce: mine.nonce.toString(), amount: mine.amount.toString() }
+  return report
+}
+
+/**
+ * The chain half of {@link syncChannel} (never contacts the merchant): deposit, redeemed,
+ * settling/settled, gone from the contract (closed), a failed or mined open. What
+ * `list` runs before printing, so a payee learns that its channel was collected.
+ * Since nobody asked for it, it reads only the contract it can trust: the code at the
+ * network's address must be our build (a channel that is not on chain is marked
+ * closed, so an empty or foreign address must never answer), and a channel recorded
+ * under another contract address is left as it is, with a warning.
+ * @throws {NetworkError} when the chain is unreachable
+ * @throws {ContractMismatchError} no PaymentChannels build at the network's address
+ */
+export async function refreshChannel(m: ChannelManager, c: ChannelRecord): Promise<SyncReport> {
+  if (c.contract && c.contract.toLowerCase() !== m.backend.contract.toLowerCase()) {
+    return { channelId: c.id, stateBefore: c.state, state: c.state, changes: [], warnings: [`the channel is on contract ${c.contract}, not the network's ${m.backend.contract}; not refreshed`] }
+  }
+  await m.backend.verifyContract()
+  const { report } = await chainHalf(m, c)
+  report.state = m.store.channels.get(c.network, c.id)!.state
+  return report
+}
+
+/** Reads a channel on chain and stores what changed; `onChain` says whether the contract still holds it. */
+async function chainHalf(m: ChannelManager, c: ChannelRecord): Promise<{ report: SyncReport; onChain: boolean }> {
   const changes: string[] = []
   const warnings: string[] = []
   const stateBefore = c.state
@@ -58,13 +91,14 @@ export async function syncChannel(m: ChannelManager, c: ChannelRecord): Promise<
       m.store.channels.update(c.network, c.id, { state: 'open' })
       changes.push('opening → open')
     }
+    const amount = (v: bigint) => formatAmount(v, amountAsset(m.network, c.asset))
     if (on.deposit !== c.deposit) {
       m.store.channels.update(c.network, c.id, { deposit: on.deposit })
-      changes.push(`deposit ${c.deposit} → ${on.deposit}`)
+      changes.push(`deposit ${amount(c.deposit)} → ${amount(on.deposit)}`)
     }
     if (on.redeemed !== c.redeemed) {
       m.store.channels.update(c.network, c.id, { redeemed: on.redeemed })
-      changes.push(`redeemed ${c.redeemed} → ${on.redeemed}`)
+      changes.push(`redeemed ${amount(c.redeemed)} → ${amount(on.redeemed)}`)
     }
     if (on.settleAt !== 0) {
       const now = await m.backend.now()
@@ -76,13 +110,7 @@ export async function syncChannel(m: ChannelManager, c: ChannelRecord): Promise<
       }
     }
   }
-  const report: SyncReport = { channelId: c.id, stateBefore, state: '', changes, warnings }
-  if (c.direction === 'outbound' && c.endpoint && on) await syncWithMerchant(m, m.store.channels.get(c.network, c.id)!, report)
-  const after = m.store.channels.get(c.network, c.id)!
-  report.state = after.state
-  const mine = m.store.vouchers.latest(c.network, c.id, 0n)
-  if (mine) report.local = { nonce: mine.nonce.toString(), amount: mine.amount.toString() }
-  return report
+  return { report: { channelId: c.id, stateBefore, state: '', changes, warnings }, onChain: on !== undefined }
 }
 
 async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: SyncReport): Promise<void> {
@@ -125,12 +153,12 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
       return
     }
     m.acknowledge(c, theirs, charged)
-    report.changes.push(`adopted the merchant's voucher nonce ${theirs.nonce} (amount ${theirs.amount}), signed by this wallet`)
+    report.changes.push(`adopted the merchant's voucher nonce ${theirs.nonce} (total ${formatAmount(theirs.amount, amountAsset(m.network, c.asset))}), signed by this wallet`)
   } else if (mine && myNonce > theirNonce) {
     // We committed a voucher the merchant never stored: deliver it so both sides agree.
     try {
       const after = await deliverVoucher(m, c, mine)
-      report.changes.push(`delivered voucher nonce ${mine.nonce} (amount ${mine.amount}) the merchant had not received`)
+      report.changes.push(`delivered voucher nonce ${mine.nonce} (total ${formatAmount(mine.amount, amountAsset(m.network, c.asset))}) the merchant had not received`)
       charged = after
     } catch (err) {
       report.warnings.push(`could not deliver voucher nonce ${mine.nonce}: ${(err as Error).message}`)
@@ -155,3 +183,57 @@ export async function syncAll<M extends ChannelReader>(m: M, one: (m: M, c: Chan
   return out
 }
 
+
+/** What {@link refreshAll} did. */
+export interface RefreshResult {
+  /** One report per channel refreshed (in the order they finished). */
+  reports: SyncReport[]
+  /** Why the refresh stopped early: the node unreachable or slower than the deadline, or the chain answered something this wallet will not read (e.g. not our contract). */
+  error?: ChannelsError
+}
+
+/**
+ * Refreshes from the chain every channel of the manager's network that is not final
+ * (optionally of one direction), a few at a time, and gives up at a deadline: what
+ * `list` does before printing. It never contacts a merchant. A channel whose refresh
+ * had begun when the deadline passed may still be written afterwards; every write is a
+ * complete, correct update of that channel.
+ * @param one - the chain refresh of one channel: {@link refreshChannel} (EVM) or `syncBitcoinChannel`
+ * @param opts.timeoutMs - deadline for the whole refresh, milliseconds
+ * @param opts.concurrency - channels refreshed at once (default 4)
+ * @returns the reports, and the error that stopped it early, if any: a {@link NetworkError}, or
+ *   another {@link ChannelsError} of the chain read (a contract that is not our build)
+ * @throws a {@link StoreError} (never swallowed) or an error that is not a ChannelsError (a bug)
+ */
+export async function refreshAll<M extends ChannelReader>(
+  m: M,
+  one: (m: M, c: ChannelRecord) => Promise<SyncReport>,
+  opts: { timeoutMs: number; concurrency?: number; direction?: 'outbound' | 'inbound' },
+): Promise<RefreshResult> {
+  const todo = m.store.channels.list({ network: m.network.caip2, direction: opts.direction }).filter((c) => !isTerminal(c.state))
+  const reports: SyncReport[] = []
+  let error: ChannelsError | undefined
+  const worker = async () => {
+    while (!error && todo.length) {
+      const c = todo.shift()!
+      try {
+        reports.push(await one(m, c))
+      } catch (err) {
+        if (!(err instanceof ChannelsError) || err instanceof StoreError) throw err
+        error ??= err
+      }
+    }
+  }
+  const work = Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker))
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), opts.timeoutMs)))
+  try {
+    if ((await Promise.race([work, deadline])) === 'late') {
+      error ??= new NetworkError(`The node at ${m.network.rpcUrl.replace(/\/\/[^@/]*@/, '//')} did not answer within ${opts.timeoutMs / 1000} s.`)
+      work.catch(() => undefined) // abandoned: it stops at its next channel (error is set)
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+  return { reports: [...reports], error }
+}

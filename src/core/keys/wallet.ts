@@ -51,18 +51,32 @@ export interface KeyInfo {
   isDefault: boolean
 }
 
+/** What {@link createKey} did. */
+export interface CreatedKey extends KeyInfo {
+  /** Set when this key changed the wallet's `keystore` setting (the first key's rule). */
+  keystoreSetting?: { from: KeystoreKind; to: KeystoreKind }
+}
+
 /**
  * Creates a key (or imports `mnemonic`) and stores its secret.
+ *
+ * The first key of a wallet sets the wallet's `keystore` setting to where it went: after
+ * `keys new a --keystore file` (typically on a machine without an OS keychain) the next
+ * `keys new b` uses the file keystore too instead of failing on the keychain (issue 9
+ * §3.6). Later keys never change the setting; `config set keystore` does.
  * @param kind - `keychain` or `file`; default: the wallet's `keystore` setting
+ * @returns the key, and `keystoreSetting` when the setting changed
  * @throws {UsageError} bad or duplicate name, invalid mnemonic
- * @throws {KeystoreError} keychain unreachable or no passphrase for a file keystore
+ * @throws {KeystoreError} keychain unreachable or no passphrase for a file keystore (nothing is stored)
  */
-export async function createKey(config: Config, name: string, kind?: KeystoreKind, mnemonic?: string): Promise<KeyInfo> {
+export async function createKey(config: Config, name: string, kind?: KeystoreKind, mnemonic?: string): Promise<CreatedKey> {
   if (!NAME.test(name)) {
     throw new UsageError(`Invalid key name "${name}".`, { metaMessages: ['Use letters, digits, "-", "_" or ".", up to 64 characters.'] })
   }
   if (config.keys()[name]) throw new UsageError(`Key "${name}" exists already.`)
-  const keystore = kind ?? config.get('keystore')
+  const setting = config.get('keystore')
+  const keystore = kind ?? setting
+  const first = Object.keys(config.keys()).length === 0
   let phrase: string
   try {
     phrase = mnemonic ? Mnemonic.fromPhrase(mnemonic.trim().replace(/\s+/g, ' ')).phrase : Wallet.createRandom().mnemonic!.phrase
@@ -73,7 +87,9 @@ export async function createKey(config: Config, name: string, kind?: KeystoreKin
   if (keystore === 'keychain') keychainStore(config.home, name, phrase)
   else await fileStore(config.home, name, phrase, await readPassphrase(`new key "${name}"`, true))
   config.addKey(name, { address: wallet.address, bitcoinPubkeys: await bitcoinPubkeysOf(phrase), keystore, createdAt: Math.floor(Date.now() / 1000) })
-  return keyInfo(config, name)
+  if (!first || keystore === setting) return keyInfo(config, name)
+  config.set('keystore', keystore)
+  return { ...keyInfo(config, name), keystoreSetting: { from: setting, to: keystore } }
 }
 
 /** Lists the wallet's keys without unlocking them. */
