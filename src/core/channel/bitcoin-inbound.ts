@@ -137,7 +137,7 @@ export async function acceptBitcoinPayment(
   try {
     payeeAmount = verifyPaymentTransaction({
       redeemScript: b.redeemScript, deposit: depositOf(channel), paymentTx: v.signature, p2sh: b.p2sh,
-      minFeeRate: policy.minFeeRate ?? DEFAULT_MIN_FEE_RATE, maxFeeRate: policy.maxFeeRate ?? DEFAULT_MAX_FEE_RATE,
+      minFeeRate: policy.minFeeRate ?? DEFAULT_MIN_FEE_RATE, maxFeeRate: policy.maxFeeRate ?? DEFAULT_MAX_FEE_RATE, dustRelayFee: m.params.dustRelayFee,
     }).payeeAmount
   } catch (err) {
     if (err instanceof PaymentTransactionError) throw new VoucherRefusedError(`Payment refused: ${err.shortMessage}`, err.code.toLowerCase())
@@ -251,7 +251,7 @@ export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRe
   const b = bitcoinData(c)
   let amount: bigint
   try {
-    amount = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh }).payeeAmount
+    amount = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh, dustRelayFee: m.params.dustRelayFee }).payeeAmount
   } catch (err) {
     return bad(err instanceof PaymentTransactionError ? err.shortMessage : (err as Error).message)
   }

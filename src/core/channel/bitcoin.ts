@@ -25,7 +25,7 @@ import { buildDepositTransaction } from '../chains/bitcoin/deposit.js'
 import { buildPaymentTransaction, buildRefundTransaction, countersignPayment, verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
 import { buildRedeemScript, depositOutput, fundingAddressOf, keyOutputScript, toHex, toBytes } from '../chains/bitcoin/script.js'
 export { fundingAddressOf }
-import type { BitcoinNetworkParams } from '../chains/bitcoin/networks.js'
+import { dustRelayFeeOf, type BitcoinNetworkParams } from '../chains/bitcoin/networks.js'
 import { closeVsize, dustThreshold, type DepositOutpoint } from '../chains/bitcoin/spend.js'
 import { ecc } from '../chains/bitcoin/ecc.js'
 
@@ -93,7 +93,7 @@ export class BitcoinChannelManager extends ChannelReader {
   get params(): BitcoinNetworkParams & { coinType: number } {
     const b = this.network.bitcoin
     if (this.network.kind !== 'bitcoin' || !b) throw new UsageError(`Network "${this.network.name}" is not a Bitcoin-family network.`)
-    return { name: this.network.name, ...b }
+    return { name: this.network.name, ...b, dustRelayFee: dustRelayFeeOf(this.network.caip2, b) }
   }
 
   get backend(): BitcoinBackend {
@@ -146,7 +146,7 @@ export class BitcoinChannelManager extends ChannelReader {
     const p2sh = req.p2sh ?? false
     const feeRate = await this.backend.feeRate()
     const closeFee = BigInt(Math.ceil(closeVsize(redeemScript, p2sh) * feeRate))
-    const payeeDust = dustThreshold(keyOutputScript(toBytes(payee)))
+    const payeeDust = dustThreshold(keyOutputScript(toBytes(payee)), this.params.dustRelayFee)
     if (req.deposit < closeFee + payeeDust) {
       throw new UsageError(`A deposit of ${req.deposit} sat cannot pay anything: the close fee is ${closeFee} sat and the payee's least output ${payeeDust} sat.`)
     }
@@ -228,7 +228,7 @@ export class BitcoinChannelManager extends ChannelReader {
       const b = bitcoinData(ch)
       const last = this.store.vouchers.latest(ch.network, ch.id, 0n)
       const previous = last?.amount ?? 0n
-      const dust = dustThreshold(keyOutputScript(toBytes(ch.payee)))
+      const dust = dustThreshold(keyOutputScript(toBytes(ch.payee)), network.dustRelayFee)
       let amount = target(previous, ch.charged)
       if (amount < previous) throw new UsageError(`The new amount ${amount} is below the previous payment's ${previous}.`)
       if (amount <= previous) amount = previous + 1n
