@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mnemonic } from 'ethers';
 import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
 import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.js';
-import { BitcoinBIP32, decodePaymentRequired, encodePaymentSignature, keyOutputScript, type ChannelRequirement } from '../../src/index.js';
+import { BitcoinBIP32, decodePaymentRequired, encodePaymentRequired, encodePaymentSignature, keyOutputScript, type ChannelRequirement } from '../../src/index.js';
 import { bitcoinVoucher } from '../../src/core/channel/bitcoin-inbound.js';
 import { signBitcoinCloseRequest } from '../../src/core/http402/bitcoin-close.js';
 import { bitcoinKeyOf } from '../../src/core/keys/wallet.js';
@@ -39,9 +39,10 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
 
   beforeAll(async () => {
     chain = await startBitcoinChain();
-    [alice, bob, payee] = await Promise.all([
-      makeBitcoinWallet('alice', chain), makeBitcoinWallet('bob', chain), makeBitcoinWallet('shop', chain, { fund: false }),
-    ]);
+    // One after the other: concurrent generatetoaddress calls can mine two blocks on one tip, and a funding coinbase then goes stale.
+    alice = await makeBitcoinWallet('alice', chain);
+    bob = await makeBitcoinWallet('bob', chain);
+    payee = await makeBitcoinWallet('shop', chain, { fund: false });
     serve = await startServe(payee, ['--price', `${PRICE}sat`, '--min-expiry', String(MIN_EXPIRY), '--close-margin', String(MARGIN), '--watch-interval', '1']);
     const reveal = async (w: BitcoinWallet) => (await w.run(['keys', 'show', '--reveal', '--json'])).json.mnemonic as string;
     payeeChain = BitcoinBIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(await reveal(payee)).computeSeed().slice(2), 'hex')).derivePath("m/84'/1'/0'/0");
@@ -152,6 +153,20 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
         expect((await offered()).extra.payeeIndex).toBe(3);
       });
     });
+  });
+
+  it('a 402 whose channel endpoint is not a URL is refused before anything is opened (exit 4)', async () => {
+    const e = await offered();
+    const bad = createServer((_req, res) => {
+      res.writeHead(402, { 'payment-required': encodePaymentRequired({ x402Version: 2, resource: { url: '/x' }, accepts: [{ ...e, extra: { ...e.extra, endpoint: 'http://[' } }] }) }).end('{}');
+    });
+    await new Promise<void>((ok) => bad.listen(0, '127.0.0.1', ok));
+    const before = dbSnapshot(bob.home);
+    const r = await bob.run(['buy', `http://127.0.0.1:${(bad.address() as AddressInfo).port}/x`, '--max-price', '2000sat', '--yes', '--json']);
+    bad.close();
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    expect(r.json.error.message).toMatch(/channel endpoint "http:\/\/\[" is not a URL/);
+    expect(dbSnapshot(bob.home)).toBe(before);
   });
 
   describe('cooperative close requested by the payer', () => {

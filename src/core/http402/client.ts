@@ -157,7 +157,12 @@ export async function buy(manager: ChannelManager | BitcoinChannelManager, url: 
   const entry = pickEntry(payer, challenge, o.maxPrice)
   const price = parseBaseUnits(entry.amount, 'price')
 
-  const endpoint = new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target).href
+  let endpoint: string
+  try {
+    endpoint = new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target).href
+  } catch {
+    throw new PaymentRefusedError(`The merchant's channel endpoint "${entry.extra.endpoint}" is not a URL.`)
+  }
   let opened: BuyResult['opened']
   const openChannel = async () => {
     const minDeposit = parseBaseUnits(entry.extra.minDeposit ?? '0', 'minDeposit')
