@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { closeChannel } from '../core/http402/cooperative.js'
-import { ChannelStateError } from '../core/errors.js'
 
 export default class Close extends BaseCommand<typeof Close> {
   static override summary = 'Close a channel: the payee redeems its best voucher and the rest is refunded, in one transaction.'
@@ -9,8 +8,9 @@ export default class Close extends BaseCommand<typeof Close> {
     'Run by the payee: redeems the best voucher and collects at once. Run by the payer: asks the merchant endpoint bound ' +
     'to the channel to do that (a signed request), checks the result on chain, and if the merchant cannot, starts the ' +
     'settlement period instead (then `channels collect` after it ends).\n\n' +
-    'On a Bitcoin channel the payee countersigns the best payment and broadcasts it; the payer cannot close early ' +
-    '(exit 8 says when it can collect the refund).'
+    'On a Bitcoin channel the payee countersigns the best payment and broadcasts it. The payer asks the merchant to do ' +
+    'that (a request signed with its channel key), checks the transaction on its node and prints what each side got; ' +
+    'if the merchant refuses or cannot be reached, exit 8 says why and when the refund can be collected.'
   static override examples = ['<%= config.bin %> close 0x3f2a', '<%= config.bin %> close http://127.0.0.1:4021', '<%= config.bin %> close 0x3f2a --json']
   static override args = { channel: Args.string({ required: true, description: 'Channel id or unique prefix, or a merchant URL (the newest open channel bound to its origin).' }) }
 
@@ -20,7 +20,13 @@ export default class Close extends BaseCommand<typeof Close> {
       const b = await this.bitcoin()
       const c = b.resolve(args.channel)
       if (c.direction === 'outbound') {
-        throw new ChannelStateError(`A Bitcoin channel is closed by its payee (it holds the payments); as the payer, wait for the expiry (${new Date((c.expiry ?? 0) * 1000).toISOString()}) and run \`channels collect ${c.id.slice(0, 10)}\`.`)
+        const { requestBitcoinClose } = await import('../core/http402/bitcoin-close.js')
+        const r = await requestBitcoinClose(b, c, (s) => this.progress(s))
+        this.log(`Closed ${c.id} (tx ${r.transaction}) at your request: ${this.amount(r.paidToPayee, c.asset)} to the payee, ${this.amount(r.refundedToPayer, c.asset)} back to you, fee ${this.amount(r.fee, c.asset)}.`)
+        return {
+          channelId: c.id, result: r.result, transaction: r.transaction,
+          paidToPayee: r.paidToPayee.toString(), refundedToPayer: r.refundedToPayer.toString(), fee: r.fee.toString(),
+        }
       }
       const r = await b.closeAsPayee(c)
       this.log(`Closed ${c.id} (tx ${r.tx.hash}): ${this.amount(r.redeemed, c.asset)} to the payee, ${this.amount(c.deposit - r.redeemed - r.tx.fee, c.asset)} back to the payer, fee ${this.amount(r.tx.fee, c.asset)}.`)

@@ -17,10 +17,11 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'POST /.well-known/channels/close lets a payer ask for a cooperative close. A watcher redeems the best voucher of ' +
     'any channel that starts settling before its settleAt (every --watch-interval seconds). With --json it prints one line ' +
     '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.\n\n' +
-    'On a Bitcoin-family network the 402 offers a bip122 entry (payTo = this key\'s channel pubkey, price in satoshis); ' +
+    'On a Bitcoin-family network the 402 offers a bip122 entry (price in satoshis) whose payTo is a fresh key per channel: ' +
+    'child i of this key\'s BIP84 chain m/84\'/<coin>\'/0\'/0, with extra.payeeIndex i (the ready line\'s payTo is the base key, i = 0); ' +
     'payments are half-signed transactions checked against every payee rule (signature, script, outpoint, amount, ' +
     'dust, fee floor and cap, finality) before serving, and the watcher countersigns and broadcasts the best payment ' +
-    'of a channel once its expiry is within --close-margin.'
+    'of a channel once its expiry is within --close-margin, or at once when its payer asks (POST …/close).'
   static override examples = [
     '<%= config.bin %> serve --network devnet --port 4021 --price 1000',
     '<%= config.bin %> serve --upstream http://127.0.0.1:8080 --price 0.0001eth --route /api',

@@ -64,7 +64,8 @@ const KNOWN_GENESIS: Record<string, string> = {
 }
 
 /**
- * Bitcoin parameters from a preset name or a JSON object `{bech32, pubKeyHash, scriptHash, wif, coinType}`.
+ * Bitcoin parameters from a preset name or a JSON object `{bech32, pubKeyHash, scriptHash, wif, coinType, dustRelayFee?}`
+ * (`dustRelayFee` in sat/vB: the nodes' `-dustrelayfee`, default Bitcoin's 3; Litecoin's is 30).
  * @throws {UsageError} unknown preset or malformed JSON
  */
 export function bitcoinParams(v: string): BitcoinParamsConfig {
@@ -80,7 +81,12 @@ export function bitcoinParams(v: string): BitcoinParamsConfig {
     return o[k] as number
   }
   if (typeof o.bech32 !== 'string' || !/^[a-z]{1,16}$/.test(o.bech32)) throw new UsageError('Bitcoin parameter bech32 must be 1–16 lowercase letters.')
-  return { bech32: o.bech32, pubKeyHash: int('pubKeyHash'), scriptHash: int('scriptHash'), wif: int('wif'), coinType: int('coinType') }
+  const dust = o.dustRelayFee
+  if (dust !== undefined && (typeof dust !== 'number' || !(dust > 0) || dust > 1_000_000)) throw new UsageError('Bitcoin parameter dustRelayFee must be a positive number of sat/vB.')
+  return {
+    bech32: o.bech32, pubKeyHash: int('pubKeyHash'), scriptHash: int('scriptHash'), wif: int('wif'), coinType: int('coinType'),
+    ...(dust !== undefined ? { dustRelayFee: dust as number } : {}),
+  }
 }
 const address: Parser = (v) => {
   try {

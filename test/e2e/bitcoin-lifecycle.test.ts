@@ -13,7 +13,10 @@ import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChai
 import { channelRow as row, dbSnapshot } from '../helpers/cli.js';
 
 const DEPOSIT = 1_000_000n;
-const PRICE = 1000n;
+// Above litecoind's dust threshold for a P2WPKH output (2940 sat at its 30 sat/vB dust relay fee), so every
+// payment, the first included, is exactly PRICE × its nonce (a smaller first payment is raised to 2940).
+const PRICE = 3000n;
+const TOTAL = PRICE * 20n;
 
 describeBitcoin.each([false, true])('Bitcoin channel lifecycle on litecoind regtest (p2sh=%s)', (p2sh) => {
   let chain: BitcoinChain;
@@ -78,14 +81,14 @@ describeBitcoin.each([false, true])('Bitcoin channel lifecycle on litecoind regt
 
     const best = await payee.run(['voucher', 'best', channel, '--json']);
     expect(best.json.vouchers).toHaveLength(1);
-    expect(best.json.vouchers[0]).toMatchObject({ lane: '0', nonce: '20', amount: '20000' });
+    expect(best.json.vouchers[0]).toMatchObject({ lane: '0', nonce: '20', amount: String(TOTAL) });
     const list = await payer.run(['voucher', 'list', channel, '--json']);
     expect(list.json.vouchers).toHaveLength(20);
     const check = await payer.run(['voucher', 'check', channel, last.encoded, '--json']);
     expect(check.code).toBe(0);
-    expect(check.json).toMatchObject({ valid: true, own: true, redeemable: '20000' });
+    expect(check.json).toMatchObject({ valid: true, own: true, redeemable: String(TOTAL) });
     const st = await payer.run(['status', channel, '--json']);
-    expect(st.json).toMatchObject({ direction: 'outbound', state: 'open', spent: '20000', available: String(DEPOSIT - closeFee - 20000n) });
+    expect(st.json).toMatchObject({ direction: 'outbound', state: 'open', spent: String(TOTAL), available: String(DEPOSIT - closeFee - TOTAL) });
     const ls = await payee.run(['list', '--inbound', '--json']);
     expect(ls.json.channels.map((c: any) => c.channelId)).toEqual([channel]);
   }, 240_000);
@@ -109,17 +112,17 @@ describeBitcoin.each([false, true])('Bitcoin channel lifecycle on litecoind regt
     expect(early.code).toBe(8);
     const r = await payee.run(['close', channel, '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.json).toMatchObject({ result: 'closed', paidToPayee: '20000' });
+    expect(r.json).toMatchObject({ result: 'closed', paidToPayee: String(TOTAL) });
     await chain.mine(1);
     const tx = await chain.backend.getTransaction(r.json.transaction);
     expect(tx!.confirmations).toBeGreaterThanOrEqual(1);
-    expect(tx!.tx.outs[0]!.value).toBe(20000n);
-    expect(tx!.tx.outs[1]!.value).toBe(DEPOSIT - 20000n - closeFee);
+    expect(tx!.tx.outs[0]!.value).toBe(TOTAL);
+    expect(tx!.tx.outs[1]!.value).toBe(DEPOSIT - TOTAL - closeFee);
     const sync = await payer.run(['sync', channel, '--json']);
     expect(sync.code, sync.stderr).toBe(0);
     expect(sync.json.state).toBe('closed');
     const st = await payer.run(['status', channel, '--json']);
-    expect(st.json).toMatchObject({ state: 'closed', redeemed: '20000', closeTx: r.json.transaction });
+    expect(st.json).toMatchObject({ state: 'closed', redeemed: String(TOTAL), closeTx: r.json.transaction });
     const again = await payer.run(['collect', channel, '--json']);
     expect(again.code).toBe(8);
   });

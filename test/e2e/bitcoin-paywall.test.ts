@@ -41,15 +41,17 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
   let channelId: string;
 
   describe('paywall and buy over a Bitcoin channel', () => {
-    it('the 402 offers a bip122 entry paid to the payee pubkey in satoshis', async () => {
+    it('the 402 offers a bip122 entry paid to a fresh payee pubkey (index 1 of the key\'s chain) in satoshis', async () => {
       const res = await fetch(`${serve.url}/weather`);
       expect(res.status).toBe(402);
       const challenge = decodePaymentRequired(res.headers.get('payment-required')!);
       expect(challenge.accepts).toHaveLength(1);
       entry = challenge.accepts[0]!;
-      expect(entry).toMatchObject({ scheme: 'channel', network: chain.node.caip2, asset: 'sat', amount: '1000', payTo: payee.pubkey });
+      expect(entry).toMatchObject({ scheme: 'channel', network: chain.node.caip2, asset: 'sat', amount: '1000' });
+      expect(entry.payTo).toMatch(/^0[23][0-9a-f]{64}$/);
+      expect(entry.payTo).not.toBe(payee.pubkey);
       expect(entry.network).toMatch(/^bip122:[0-9a-f]{32}$/);
-      expect(entry.extra).toMatchObject({ minExpirySeconds: MIN_EXPIRY, closeMargin: MARGIN, p2sh: false });
+      expect(entry.extra).toMatchObject({ minExpirySeconds: MIN_EXPIRY, closeMargin: MARGIN, p2sh: false, payeeIndex: 1 });
       expect(entry.extra.contract).toBeUndefined();
     });
 
@@ -59,12 +61,14 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
       expect(first.json).toMatchObject({ status: 200, paid: '1000' });
       expect(first.json.opened.channelId).toBe(first.json.channelId);
       channelId = first.json.channelId;
-      expect(first.json.voucher).toMatchObject({ nonce: '1', amount: '1000' });
+      // The first payment is raised to litecoind's dust threshold for its P2WPKH output (2940 sat); the
+      // second must still pay more (2941); from the third on the amount is charged + price again.
+      expect(first.json.voucher).toMatchObject({ nonce: '1', amount: '2940' });
       for (let i = 2; i <= 6; i++) {
         const r = await payer.run(['buy', `${serve.url}/weather`, '--max-price', '2000sat', '--json']);
         expect(r.code, r.stdout + r.stderr).toBe(0);
         expect(r.json).toMatchObject({ status: 200, paid: '1000', channelId, opened: null });
-        expect(r.json.voucher).toMatchObject({ nonce: String(i), amount: String(1000 * i) });
+        expect(r.json.voucher).toMatchObject({ nonce: String(i), amount: String(i === 2 ? 2941 : 1000 * i) });
       }
       const inbound = await payee.run(['status', channelId, '--json']);
       expect(inbound.json).toMatchObject({ direction: 'inbound', state: 'open', charged: '6000', spent: '6000', deposit: DEPOSIT.toString() });
@@ -106,13 +110,14 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
     function craft(c: Craft, on: any = channel): string {
       const b = JSON.parse(on.bitcoin);
       const redeem = Buffer.from(b.redeemScript, 'hex');
-      const signRedeem = c.redeem === 'other-expiry' ? buildRedeemScript({ payeePubkey: Buffer.from(payee.pubkey, 'hex'), payerPubkey: payerKey.publicKey, expiry: on.expiry + 1 }) : redeem;
+      const payeeKey = Buffer.from(on.payee, 'hex');
+      const signRedeem = c.redeem === 'other-expiry' ? buildRedeemScript({ payeePubkey: payeeKey, payerPubkey: payerKey.publicKey, expiry: on.expiry + 1 }) : redeem;
       const tx = new Transaction();
       tx.version = 2;
       tx.locktime = c.locktime ?? 0;
       tx.addInput(txidToHash(c.outpoint === 'other' ? 'ab'.repeat(32) : on.id.slice(2)), b.depositVout, c.sequence ?? SEQUENCE_FINAL);
       if (c.extraInput) tx.addInput(txidToHash('cd'.repeat(32)), 0, SEQUENCE_FINAL);
-      tx.addOutput(keyOutputScript(Buffer.from(payee.pubkey, 'hex')), c.payee);
+      tx.addOutput(keyOutputScript(payeeKey), c.payee);
       const change = c.change ?? DEPOSIT - c.payee - (c.fee ?? 2000n);
       if (change > 0n) tx.addOutput(keyOutputScript(payerKey.publicKey), change);
       const sighash = c.sighash ?? Transaction.SIGHASH_ALL;
@@ -121,6 +126,9 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
       tx.setWitness(0, [sig, IF_BRANCH, signRedeem]);
       return tx.toHex();
     }
+
+    /** The 402 entry naming the merchant's base key (index 0), which `open <payee.pubkey>` pays. */
+    const baseEntry = (): ChannelRequirement => ({ ...entry, payTo: payee.pubkey, extra: { ...entry.extra, payeeIndex: 0 } });
 
     async function post(paymentTx: string, nonce: bigint, amount: bigint, o: { open?: any; entry?: ChannelRequirement; raw?: string } = {}) {
       const header = o.raw ?? encodePaymentSignature(o.entry ?? entry, {
@@ -178,10 +186,11 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
       const b = JSON.parse(fresh.bitcoin);
       const before = dbSnapshot(payee.home);
       const r = await post(craft({ payee: 200n }, fresh), 1n, 200n, {
-        open: { channelId: o.json.channelId, open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } },
+        open: { channelId: o.json.channelId, open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } }, entry: baseEntry(),
       });
       expect(r.status).toBe(402);
-      expect(r.body.error).toMatch(/payee output \(200 sat\) is below the dust threshold \(294 sat\)/);
+      // litecoind's dust relay fee is 30 sat/vB (Bitcoin's 3): a P2WPKH output relays from 2940 sat.
+      expect(r.body.error).toMatch(/payee output \(200 sat\) is below the dust threshold \(2940 sat\)/);
       expect(dbSnapshot(payee.home)).toBe(before);
     });
 
@@ -192,7 +201,7 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
       const b = JSON.parse(channelRow(payer.home, o.json.channelId).bitcoin);
       const before = dbSnapshot(payee.home);
       const r = await post(p.json.voucher.paymentTx, 1n, 1000n, {
-        open: { channelId: o.json.channelId, open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } },
+        open: { channelId: o.json.channelId, open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } }, entry: baseEntry(),
       });
       expect(r.status).toBe(402);
       expect(r.body.error).toMatch(/expires in \d+ s; this merchant needs at least 3600 s/);

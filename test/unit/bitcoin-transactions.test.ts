@@ -161,6 +161,7 @@ interface Craft {
   highS?: boolean
   stack?: (sig: Uint8Array) => Uint8Array[]
   scriptSig?: (sig: Uint8Array) => Uint8Array
+  version?: number
 }
 const PAYEE_SPK = keyOutputScript(PAYEE.publicKey)
 const PAYER_SPK = keyOutputScript(PAYER.publicKey)
@@ -170,7 +171,7 @@ function craft(c: Craft = {}): string {
   const p2sh = c.p2sh ?? false
   const deposit = fundingTx(p2sh)
   const tx = new Transaction()
-  tx.version = 2
+  tx.version = c.version ?? 2
   tx.locktime = c.locktime ?? 0
   for (const i of c.ins ?? [deposit]) tx.addInput(hex(i.txid).reverse(), i.vout, c.sequence ?? 0xffffffff)
   for (const o of c.outs ?? outs(2_000n, 97_000n)) tx.addOutput(o.script, o.value)
@@ -226,6 +227,14 @@ const INVALID: { name: string; tx: () => string; policy?: Partial<VerifyPaymentP
   { name: 'payee output below dust (294 sat P2WPKH)', tx: () => craft({ outs: outs(293n, 98_000n) }), error: 'Bitcoin.DustOutputError' },
   { name: 'payee P2PKH output below dust (546 sat)', tx: () => craft({ outs: [{ script: keyOutputScript(PAYEE.publicKey, 'p2pkh'), value: 545n }, { script: PAYER_SPK, value: 98_000n }] }), policy: { payeeOutput: 'p2pkh' }, error: 'Bitcoin.DustOutputError' },
   { name: 'payer change below dust', tx: () => craft({ outs: outs(98_000n, 100n) }), error: 'Bitcoin.DustOutputError' },
+  // Issue 9 §2: valid, but litecoind refused the countersigned close (found by test/property/bitcoin-payments.test.ts).
+  { name: 'payee output of 2939 sat at Litecoin\'s dust relay fee (30 sat/vB)', tx: () => craft({ outs: outs(2_939n, 96_061n) }), policy: { dustRelayFee: 30 }, error: 'Bitcoin.DustOutputError' },
+  { name: 'change of 1000 sat at Litecoin\'s dust relay fee', tx: () => craft({ outs: outs(98_000n, 1_000n) }), policy: { dustRelayFee: 30 }, error: 'Bitcoin.DustOutputError' },
+  { name: 'version 3', tx: () => craft({ version: 3 }), error: 'Bitcoin.NonStandardTransactionError' },
+  { name: 'version 0', tx: () => craft({ version: 0 }), error: 'Bitcoin.NonStandardTransactionError' },
+  { name: 'version 0xffffffff', tx: () => craft({ version: 0xffffffff }), error: 'Bitcoin.NonStandardTransactionError' },
+  { name: 'change to an empty script', tx: () => craft({ outs: [{ script: PAYEE_SPK, value: 2_000n }, { script: new Uint8Array(0), value: 97_000n }] }), error: 'Bitcoin.NonStandardTransactionError' },
+  { name: 'change to OP_TRUE', tx: () => craft({ outs: [{ script: PAYEE_SPK, value: 2_000n }, { script: Uint8Array.of(opcodes.OP_TRUE), value: 97_000n }] }), error: 'Bitcoin.NonStandardTransactionError' },
   { name: 'fee below 1 sat/vB', tx: () => craft({ outs: outs(2_000n, 97_900n) }), error: 'Bitcoin.FeeTooLowError' },
   { name: 'fee below a raised floor', tx: () => craft(), policy: { minFeeRate: 10 }, error: 'Bitcoin.FeeTooLowError' },
   { name: 'fee above an absolute cap', tx: () => craft(), policy: { maxFee: 999n }, error: 'Bitcoin.FeeTooHighError' },
@@ -235,6 +244,12 @@ const INVALID: { name: string; tx: () => string; policy?: Partial<VerifyPaymentP
 describe('invalid', () => {
   it('the crafted baseline passes', () => {
     expect(verifyPaymentTransaction({ redeemScript: REDEEM, deposit: dep, paymentTx: craft() })).toMatchObject({ payeeAmount: 2_000n, payerChange: 97_000n, fee: 1_000n })
+    // version 1 (two1's), Litecoin's dust exactly, change to P2PKH, P2SH and P2WSH scripts
+    expect(verifyPaymentTransaction({ redeemScript: REDEEM, deposit: dep, paymentTx: craft({ version: 1 }) }).fee).toBe(1_000n)
+    expect(verifyPaymentTransaction({ redeemScript: REDEEM, deposit: dep, paymentTx: craft({ outs: outs(2_940n, 96_060n) }), dustRelayFee: 30 }).payeeAmount).toBe(2_940n)
+    for (const script of [keyOutputScript(PAYER.publicKey, 'p2pkh'), bscript.compile([opcodes.OP_HASH160, new Uint8Array(20), opcodes.OP_EQUAL]), bscript.compile([opcodes.OP_0, new Uint8Array(32)])]) {
+      expect(verifyPaymentTransaction({ redeemScript: REDEEM, deposit: dep, paymentTx: craft({ outs: [{ script: PAYEE_SPK, value: 2_000n }, { script, value: 97_000n }] }) }).payerChange).toBe(97_000n)
+    }
     expect(verifyPaymentTransaction({ redeemScript: REDEEM, deposit: fundingTx(true), p2sh: true, paymentTx: craft({ p2sh: true }) }).fee).toBe(1_000n)
   })
   it.each(INVALID)('$name → $error', ({ tx, policy, error }) => {

@@ -12,7 +12,7 @@
  */
 import { Transaction, script as bscript } from 'bitcoinjs-lib'
 import type { BitcoinChannelManager } from './bitcoin.js'
-import { bitcoinData, depositAddress, depositOf, SAT } from './bitcoin.js'
+import { bitcoinData, depositAddress, depositOf, MAX_PAYEE_INDEX, SAT } from './bitcoin.js'
 import type { ChannelRecord } from '../store/index.js'
 import type { SyncReport } from './sync.js'
 import { InvalidVoucherError, type VoucherCheck } from './operations.js'
@@ -62,12 +62,24 @@ export type LearnedChannel = ChannelRecord & { stored: boolean }
  * The channel a payment names: the stored one, or one learned from its `open` payload
  * (checked against the node) but NOT stored — the caller stores it together with the
  * payment, so a refused first payment leaves nothing behind.
+ * @param payeeIndex - for a new channel: the index of the payee key it pays (the 402's
+ *   `extra.payeeIndex`, echoed by the payer; 0 = the base key). It must be one the
+ *   merchant has offered (≤ {@link BitcoinChannelManager.nextPayeeIndex}) and its key the
+ *   redeem script's payee.
  * @throws {VoucherRefusedError} not for us, wrong script or outpoint, too small, expiry too soon, unconfirmed
  */
-export async function learnBitcoinChannel(m: BitcoinChannelManager, channelId: string, open: BitcoinOpenPayload | undefined, policy: BitcoinAcceptPolicy): Promise<LearnedChannel> {
+export async function learnBitcoinChannel(
+  m: BitcoinChannelManager, channelId: string, open: BitcoinOpenPayload | undefined, policy: BitcoinAcceptPolicy, payeeIndex = 0,
+): Promise<LearnedChannel> {
   const known = m.store.channels.get(m.network.caip2, channelId)
   if (known) return { ...known, stored: true }
   if (!open) throw new VoucherRefusedError(`Channel ${short(channelId)} is unknown here; its first payment must carry the deposit (type "open").`, 'unknown_channel')
+  if (!Number.isInteger(payeeIndex) || payeeIndex < 0 || payeeIndex > MAX_PAYEE_INDEX) {
+    throw new VoucherRefusedError(`The payment names payee index ${payeeIndex}; an index is an integer from 0 to ${MAX_PAYEE_INDEX}.`, 'bad_payee_index')
+  }
+  if (payeeIndex > m.nextPayeeIndex()) {
+    throw new VoucherRefusedError(`The payment names payee index ${payeeIndex}, which this merchant has not offered.`, 'wrong_payee')
+  }
   let script: ReturnType<typeof parseRedeemScript>
   let tx: Transaction
   try {
@@ -76,8 +88,10 @@ export async function learnBitcoinChannel(m: BitcoinChannelManager, channelId: s
   } catch (err) {
     throw new VoucherRefusedError(`The channel's script or deposit does not decode: ${(err as Error).message}`, 'bad_open')
   }
-  const ours = await m.pubkey()
-  if (toHex(script.payeePubkey) !== ours) throw new VoucherRefusedError(`The redeem script pays ${toHex(script.payeePubkey)}, not this merchant (${ours}).`, 'wrong_payee')
+  const ours = await m.payeePubkey(payeeIndex)
+  if (toHex(script.payeePubkey) !== ours) {
+    throw new VoucherRefusedError(`The redeem script pays ${toHex(script.payeePubkey)}, not this merchant's payee key of index ${payeeIndex} (${ours}).`, 'wrong_payee')
+  }
   if ('0x' + tx.getId() !== channelId) throw new VoucherRefusedError('The deposit transaction is not the channel\'s (its txid differs from the channel id).', 'wrong_outpoint')
   const out = tx.outs[open.vout]
   const redeem = toBytes(open.redeemScript)
@@ -102,7 +116,10 @@ export async function learnBitcoinChannel(m: BitcoinChannelManager, channelId: s
     network: m.network.caip2, id: channelId, direction: 'inbound', payer: toHex(script.payerPubkey), payee: ours, asset: SAT,
     contract: depositAddress(redeem, isP2sh, m.params), deposit: out.value, pendingDeposit: 0n, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'open',
     keyName: m.config.key(m.keyName).name, openTx: tx.getId(), expiry: script.expiry, createdAt: t, updatedAt: t, stored: false,
-    bitcoin: { redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0' },
+    bitcoin: {
+      redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0',
+      ...(payeeIndex ? { payeeIndex } : {}),
+    },
   }
 }
 
@@ -120,12 +137,13 @@ export function storeLearned(m: BitcoinChannelManager, c: LearnedChannel): Chann
 /**
  * Verifies and commits a payment paying `price` for one request.
  * @param price - satoshis charged for this request (0n for a pure top-up)
- * @throws {VoucherRefusedError} for every rule above (reason = the verifier's rule); nothing is stored then
+ * @param payeeIndex - the payee key index the payment's `accepted` entry names (see {@link learnBitcoinChannel}); used for a new channel only
+ * @throws {VoucherRefusedError} for every rule above (reason = the verifier's rule), or the channel is being closed; nothing is stored then
  */
 export async function acceptBitcoinPayment(
-  m: BitcoinChannelManager, v: Voucher, open: BitcoinOpenPayload | undefined, price: bigint, policy: BitcoinAcceptPolicy,
+  m: BitcoinChannelManager, v: Voucher, open: BitcoinOpenPayload | undefined, price: bigint, policy: BitcoinAcceptPolicy, payeeIndex = 0,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
-  const channel = await learnBitcoinChannel(m, v.channelId, open, policy)
+  const channel = await learnBitcoinChannel(m, v.channelId, open, policy, payeeIndex)
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
   if (channel.state !== 'open') throw new VoucherRefusedError(`Channel ${short(channel.id)} is ${channel.state}.`, 'channel_state')
   if (v.lane !== 0n) throw new VoucherRefusedError('Bitcoin channels have one lane (0).', 'lane')
@@ -137,7 +155,7 @@ export async function acceptBitcoinPayment(
   try {
     payeeAmount = verifyPaymentTransaction({
       redeemScript: b.redeemScript, deposit: depositOf(channel), paymentTx: v.signature, p2sh: b.p2sh,
-      minFeeRate: policy.minFeeRate ?? DEFAULT_MIN_FEE_RATE, maxFeeRate: policy.maxFeeRate ?? DEFAULT_MAX_FEE_RATE,
+      minFeeRate: policy.minFeeRate ?? DEFAULT_MIN_FEE_RATE, maxFeeRate: policy.maxFeeRate ?? DEFAULT_MAX_FEE_RATE, dustRelayFee: m.params.dustRelayFee,
     }).payeeAmount
   } catch (err) {
     if (err instanceof PaymentTransactionError) throw new VoucherRefusedError(`Payment refused: ${err.shortMessage}`, err.code.toLowerCase())
@@ -145,8 +163,12 @@ export async function acceptBitcoinPayment(
   }
   if (payeeAmount !== v.amount) throw new VoucherRefusedError(`The payment pays ${payeeAmount} sat, not the ${v.amount} it states.`, 'amount_mismatch')
 
-  return groupCommit(m.store, () => {
+  const closing = () => new VoucherRefusedError(`Channel ${short(channel.id)} is being closed.`, 'channel_state')
+  if (m.isClosing(channel.id)) throw closing()
+  const r = await groupCommit(m.store, () => {
+    if (m.isClosing(channel.id)) throw closing() // a close started since: its best payment is read already
     const ch = storeLearned(m, channel) // a new channel is stored with its first payment, or not at all
+    if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
     const last = m.store.vouchers.latest(ch.network, ch.id, 0n)
     if (last && v.nonce <= last.nonce) {
       throw new VoucherRefusedError(`Nonce ${v.nonce} is not above the last accepted ${last.nonce}.`, 'nonce_too_low', { channel: ch, last })
@@ -162,6 +184,8 @@ export async function acceptBitcoinPayment(
     m.store.channels.update(ch.network, ch.id, { charged })
     return { channel: { ...ch, charged }, charged }
   })
+  if (!channel.stored) m.notePayeeIndex(channel.bitcoin?.payeeIndex ?? 0) // committed: the next 402 offers a fresh key
+  return r
 }
 
 export { bitcoinVoucher } from './voucher.js'
@@ -251,7 +275,7 @@ export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRe
   const b = bitcoinData(c)
   let amount: bigint
   try {
-    amount = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh }).payeeAmount
+    amount = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh, dustRelayFee: m.params.dustRelayFee }).payeeAmount
   } catch (err) {
     return bad(err instanceof PaymentTransactionError ? err.shortMessage : (err as Error).message)
   }

@@ -19,13 +19,13 @@ import { acknowledgeVoucher } from './acknowledge.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
 import { bitcoinVoucher, type Voucher } from './voucher.js'
 import { ChannelStateError, ChannelsError, InsufficientFundsError, UsageError } from '../errors.js'
-import { loadBitcoinSigner } from '../keys/wallet.js'
+import { loadBitcoinChain } from '../keys/wallet.js'
 import { BitcoinBackend } from '../chains/bitcoin/backend.js'
 import { buildDepositTransaction } from '../chains/bitcoin/deposit.js'
 import { buildPaymentTransaction, buildRefundTransaction, countersignPayment, verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
 import { buildRedeemScript, depositOutput, fundingAddressOf, keyOutputScript, toHex, toBytes } from '../chains/bitcoin/script.js'
 export { fundingAddressOf }
-import type { BitcoinNetworkParams } from '../chains/bitcoin/networks.js'
+import { dustRelayFeeOf, type BitcoinNetworkParams } from '../chains/bitcoin/networks.js'
 import { closeVsize, dustThreshold, type DepositOutpoint } from '../chains/bitcoin/spend.js'
 import { ecc } from '../chains/bitcoin/ecc.js'
 
@@ -43,6 +43,8 @@ export interface BitcoinOpenRequest {
   p2sh?: boolean
   /** Merchant endpoint to bind. */
   endpoint?: string
+  /** The payee key's index on the merchant's chain (the 402's `extra.payeeIndex`), kept to echo in payments. */
+  payeeIndex?: number
   /** Called with the deposit txid once broadcast. */
   onSent?: (txid: string) => void
   /** Progress while waiting for the confirmation. */
@@ -62,6 +64,20 @@ export function checkedPubkey(hex: string, what: string): string {
     throw new UsageError(`Invalid ${what} "${hex}": expected a compressed public key (66 hex digits).`)
   }
   return h
+}
+
+/** Largest payee index: BIP32 indexes from 2^31 on are hardened, which a public parent cannot derive. */
+export const MAX_PAYEE_INDEX = 2 ** 31 - 1
+
+/**
+ * Checks a payee index (the 402's `extra.payeeIndex`): an integer in [0, 2^31 − 1].
+ * @throws {UsageError} anything else
+ */
+export function checkedPayeeIndex(x: unknown, what = 'payee index'): number {
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > MAX_PAYEE_INDEX) {
+    throw new UsageError(`Invalid ${what} ${JSON.stringify(x)}: expected an integer from 0 to ${MAX_PAYEE_INDEX}.`)
+  }
+  return x
 }
 
 /** The deposit outpoint of a Bitcoin channel. */
@@ -86,14 +102,19 @@ export function depositAddress(redeem: Uint8Array, p2sh: boolean, params: Bitcoi
 }
 
 export class BitcoinChannelManager extends ChannelReader {
+  private chainPromise?: Promise<BIP32Interface>
   private signerPromise?: Promise<BIP32Interface>
   private backendInstance?: BitcoinBackend
+  /** Next payee index the paywall offers; computed from the database on first use. */
+  private nextIndex?: number
+  /** Closes in flight, by channel id: one close per channel, and no payment accepted meanwhile. */
+  private readonly closing = new Map<string, Promise<{ tx: { hash: string; fee: bigint }; redeemed: bigint }>>()
 
   /** Address prefixes and coin type of this network. @throws {UsageError} not a Bitcoin network */
   get params(): BitcoinNetworkParams & { coinType: number } {
     const b = this.network.bitcoin
     if (this.network.kind !== 'bitcoin' || !b) throw new UsageError(`Network "${this.network.name}" is not a Bitcoin-family network.`)
-    return { name: this.network.name, ...b }
+    return { name: this.network.name, ...b, dustRelayFee: dustRelayFeeOf(this.network.caip2, b) }
   }
 
   get backend(): BitcoinBackend {
@@ -103,10 +124,59 @@ export class BitcoinChannelManager extends ChannelReader {
     return this.backendInstance
   }
 
-  /** The unlocked channel key at m/84'/<coin>'/0'/0/0. @throws {KeystoreError} */
+  /** The unlocked external chain node m/84'/<coin>'/0'/0 (one unlock for every index). @throws {KeystoreError} */
+  payeeChain(): Promise<BIP32Interface> {
+    this.chainPromise ??= loadBitcoinChain(this.config, this.params.coinType, this.keyName)
+    return this.chainPromise
+  }
+
+  /** The unlocked channel key at m/84'/<coin>'/0'/0/0 (payer key, and payee key of index 0). @throws {KeystoreError} */
   signer(): Promise<BIP32Interface> {
-    this.signerPromise ??= loadBitcoinSigner(this.config, this.params.coinType, this.keyName)
+    this.signerPromise ??= this.payeeChain().then((chain) => chain.derive(0))
     return this.signerPromise
+  }
+
+  /**
+   * The payee key of index `i`, m/84'/<coin>'/0'/0/<i> (unlocks once).
+   * @throws {UsageError} not an index in [0, 2^31 − 1] · {@link KeystoreError}
+   */
+  async payeeKey(index: number): Promise<BIP32Interface> {
+    checkedPayeeIndex(index)
+    return index === 0 ? this.signer() : (await this.payeeChain()).derive(index)
+  }
+
+  /** The payee pubkey (hex) of index `i`; index 0 comes from config without an unlock. @throws {UsageError} {@link KeystoreError} */
+  async payeePubkey(index: number): Promise<string> {
+    return index === 0 ? this.pubkey() : toHex((await this.payeeKey(index)).publicKey)
+  }
+
+  /**
+   * The payee index the paywall offers next: one above the highest index of an inbound
+   * channel of this key on this network (1 on a fresh wallet). Indexes stay dense, so a
+   * BIP84 wallet restoring the mnemonic finds the payments within its gap limit, as
+   * two1's merchant handed out its wallet's next unused key. A 402 stores nothing: the
+   * index moves only when a channel paying it is stored.
+   */
+  nextPayeeIndex(): number {
+    if (this.nextIndex === undefined) {
+      const keyName = this.config.key(this.keyName).name
+      let max = 0
+      for (const c of this.store.channels.list({ network: this.network.caip2, direction: 'inbound' })) {
+        if (c.keyName === keyName && (c.bitcoin?.payeeIndex ?? 0) > max) max = c.bitcoin!.payeeIndex!
+      }
+      this.nextIndex = max + 1
+    }
+    return this.nextIndex
+  }
+
+  /** Records that a stored channel uses payee index `i` (moves {@link nextPayeeIndex} past it). */
+  notePayeeIndex(index: number): void {
+    if (index >= this.nextPayeeIndex()) this.nextIndex = index + 1
+  }
+
+  /** Whether this process is closing channel `id` now (a payment accepted meanwhile would not be in the close). */
+  isClosing(id: string): boolean {
+    return this.closing.has(id)
   }
 
   /** Our channel pubkey (hex): recorded in config, else read by unlocking the key. */
@@ -146,7 +216,7 @@ export class BitcoinChannelManager extends ChannelReader {
     const p2sh = req.p2sh ?? false
     const feeRate = await this.backend.feeRate()
     const closeFee = BigInt(Math.ceil(closeVsize(redeemScript, p2sh) * feeRate))
-    const payeeDust = dustThreshold(keyOutputScript(toBytes(payee)))
+    const payeeDust = dustThreshold(keyOutputScript(toBytes(payee)), this.params.dustRelayFee)
     if (req.deposit < closeFee + payeeDust) {
       throw new UsageError(`A deposit of ${req.deposit} sat cannot pay anything: the close fee is ${closeFee} sat and the payee's least output ${payeeDust} sat.`)
     }
@@ -162,7 +232,10 @@ export class BitcoinChannelManager extends ChannelReader {
       network: this.network.caip2, id: '0x' + d.txid, direction: 'outbound', payer, payee, asset: SAT, contract: address,
       deposit: req.deposit, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'opening', endpoint: req.endpoint,
       keyName: this.config.key(this.keyName).name, openTx: d.txid, expiry: req.expiry,
-      bitcoin: { redeemScript: toHex(redeemScript), depositVout: d.vout, depositTx: d.txHex, refundTx: refund.txHex, p2sh, closeFee: closeFee.toString() },
+      bitcoin: {
+        redeemScript: toHex(redeemScript), depositVout: d.vout, depositTx: d.txHex, refundTx: refund.txHex, p2sh, closeFee: closeFee.toString(),
+        ...(req.payeeIndex ? { payeeIndex: checkedPayeeIndex(req.payeeIndex) } : {}),
+      },
     })
     try {
       await this.backend.broadcast(d.txHex)
@@ -200,11 +273,17 @@ export class BitcoinChannelManager extends ChannelReader {
     }
   }
 
-  /** Outbound open channels to `payee` that can still pay `minAvailable` and are not within `margin` s of expiry, fullest first. */
-  payableChannels(payee: string, minAvailable: bigint, margin = 0): { channel: ChannelRecord; available: bigint }[] {
+  /**
+   * Outbound open channels to `payee`, or bound to the merchant `endpoint` (its payee keys
+   * differ per channel), that can still pay `minAvailable` and are not within `margin` s
+   * of expiry, fullest first.
+   */
+  payableChannels(payee: string, minAvailable: bigint, margin = 0, endpoint?: string): { channel: ChannelRecord; available: bigint }[] {
     const now = Math.floor(Date.now() / 1000)
+    const key = payee.toLowerCase()
     return this.store.channels
-      .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: payee.toLowerCase() })
+      .list({ network: this.network.caip2, direction: 'outbound', state: 'open' })
+      .filter((c) => c.payee === key || (endpoint !== undefined && c.endpoint === endpoint))
       .filter((c) => c.bitcoin && (c.expiry ?? 0) - margin > now)
       .map((c) => ({ channel: c, available: availableOf(c, this.store.vouchers.latest(c.network, c.id, 0n)?.amount ?? 0n) }))
       .filter((s) => s.available >= minAvailable)
@@ -228,7 +307,7 @@ export class BitcoinChannelManager extends ChannelReader {
       const b = bitcoinData(ch)
       const last = this.store.vouchers.latest(ch.network, ch.id, 0n)
       const previous = last?.amount ?? 0n
-      const dust = dustThreshold(keyOutputScript(toBytes(ch.payee)))
+      const dust = dustThreshold(keyOutputScript(toBytes(ch.payee)), network.dustRelayFee)
       let amount = target(previous, ch.charged)
       if (amount < previous) throw new UsageError(`The new amount ${amount} is below the previous payment's ${previous}.`)
       if (amount <= previous) amount = previous + 1n
@@ -299,24 +378,49 @@ export class BitcoinChannelManager extends ChannelReader {
   // ── payee ────────────────────────────────────────────────────────────────
 
   /**
-   * Payee: countersigns the best payment and broadcasts it (two1 merchant close).
+   * Payee: countersigns the best payment with the channel's payee key (its `payeeIndex`)
+   * and broadcasts it (two1 merchant close). One close per channel at a time: a second
+   * call while one runs (the watcher and a payer's close request) joins it, and the
+   * paywall accepts no payment on the channel meanwhile ({@link isClosing}).
    * @returns the close transaction and the payee amount, satoshis
-   * @throws {ChannelStateError} not the payee, no payment, or the node refused it
+   * @throws {ChannelStateError} not the payee, not open, no payment, or the node refused it · {@link NetworkError}
    */
-  async closeAsPayee(c: ChannelRecord): Promise<{ tx: { hash: string; fee: bigint }; redeemed: bigint }> {
+  closeAsPayee(c: ChannelRecord): Promise<{ tx: { hash: string; fee: bigint }; redeemed: bigint }> {
+    let p = this.closing.get(c.id)
+    if (!p) {
+      p = this.countersignAndBroadcast(c).finally(() => this.closing.delete(c.id))
+      this.closing.set(c.id, p)
+    }
+    return p
+  }
+
+  private async countersignAndBroadcast(c: ChannelRecord): Promise<{ tx: { hash: string; fee: bigint }; redeemed: bigint }> {
     if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee closes a Bitcoin channel with a payment; the payer collects the refund after expiry.')
-    transition(c.state, 'close')
+    const b = bitcoinData(c)
+    const key = await this.payeeKey(b.payeeIndex ?? 0)
+    // From here to the broadcast, no payment is accepted on the channel (isClosing), so the best one read now stays the best.
+    const ch = this.store.channels.get(c.network, c.id) ?? c
+    transition(ch.state, 'close')
     const best = this.store.vouchers.latest(c.network, c.id, 0n)
     if (!best) throw new ChannelStateError(`No payment to close channel ${short(c.id)} with.`)
-    const b = bitcoinData(c)
     const full = countersignPayment({
-      redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: best.signature, p2sh: b.p2sh, payeeKey: await this.signer(), network: this.params, minFeeRate: 0,
+      redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: best.signature, p2sh: b.p2sh, payeeKey: key, network: this.params, minFeeRate: 0,
     })
     const hash = await this.backend.broadcast(full)
     this.store.immediate(() => {
       this.store.vouchers.markSubmitted(c.network, c.id, best.lane, best.nonce, hash)
-      this.move(c, ['close'], { redeemed: best.amount, closeTx: hash })
+      this.move(ch, ['close'], { redeemed: best.amount, closeTx: hash })
     })
     return { tx: { hash, fee: c.deposit - outputsTotal(full) }, redeemed: best.amount }
+  }
+
+  /**
+   * Payer: records a close the payee made at our request, once the node shows it
+   * (open → closed, `redeemed` = what it paid the payee).
+   * @param redeemed - the close's payee output, satoshis
+   * @throws {IllegalTransitionError} the channel is not open
+   */
+  recordClose(c: ChannelRecord, redeemed: bigint, closeTx: string): void {
+    this.store.immediate(() => this.move(this.store.channels.get(c.network, c.id) ?? c, ['close'], { redeemed, closeTx }))
   }
 }

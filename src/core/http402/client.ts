@@ -59,11 +59,14 @@ export interface BuyResult {
 interface Payer {
   readonly m: ChannelManager | BitcoinChannelManager
   checkEntry(entry: ChannelRequirement): void
-  payable(entry: ChannelRequirement, price: bigint): ChannelRecord | undefined
+  /** An open channel to the entry's payee, or (Bitcoin: a fresh payee key per channel) bound to its `endpoint`, that can pay `price`. */
+  payable(entry: ChannelRequirement, price: bigint, endpoint: string): ChannelRecord | undefined
   open(entry: ChannelRequirement, deposit: bigint, endpoint: string, onProgress?: (s: string) => void): Promise<ChannelRecord>
   /** Extra payload fields announcing a channel the merchant may not know (Bitcoin: deposit and script). */
   announce(c: ChannelRecord, v: VoucherRecord): Partial<ChannelPayload>
   fromWire(w: unknown): Voucher
+  /** The `accepted` entry to send with a payment on `c` (Bitcoin: the channel's own payTo and payee index). */
+  accepted(entry: ChannelRequirement, c: ChannelRecord): ChannelRequirement
 }
 
 function evmPayer(m: ChannelManager, o: BuyOptions): Payer {
@@ -87,11 +90,12 @@ function evmPayer(m: ChannelManager, o: BuyOptions): Payer {
       }),
     announce: () => ({}),
     fromWire: voucherFromWire,
+    accepted: (entry) => entry,
   }
 }
 
 async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Payer> {
-  const { checkedPubkey } = await import('../channel/bitcoin.js')
+  const { checkedPubkey, checkedPayeeIndex } = await import('../channel/bitcoin.js')
   const margin = (entry: ChannelRequirement) => (entry.extra.closeMargin ?? 0) + 60
   return {
     m,
@@ -102,12 +106,19 @@ async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Pa
         throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not a channel pubkey.`)
       }
       if (entry.asset !== 'sat') throw new PaymentRefusedError(`The merchant asks for asset "${entry.asset}" on a Bitcoin-family network; only "sat" is paid.`)
+      if (entry.extra.payeeIndex !== undefined) {
+        try {
+          checkedPayeeIndex(entry.extra.payeeIndex, 'payeeIndex')
+        } catch (err) {
+          throw new PaymentRefusedError(`The merchant's ${(err as Error).message}`)
+        }
+      }
     },
-    payable: (entry, price) => m.payableChannels(entry.payTo, price, margin(entry))[0]?.channel,
+    payable: (entry, price, endpoint) => m.payableChannels(entry.payTo, price, margin(entry), endpoint)[0]?.channel,
     open: (entry, deposit, endpoint, onProgress) => {
       const lifetime = Math.max(o.expirySeconds ?? 0, (entry.extra.minExpirySeconds ?? 0) + margin(entry) + 3600)
       return m.open({
-        payee: entry.payTo, deposit, expiry: Math.floor(Date.now() / 1000) + lifetime, p2sh: entry.extra.p2sh === true, endpoint,
+        payee: entry.payTo, deposit, expiry: Math.floor(Date.now() / 1000) + lifetime, p2sh: entry.extra.p2sh === true, endpoint, payeeIndex: entry.extra.payeeIndex,
         onSent: (txid) => onProgress?.(`Deposit ${txid} broadcast; waiting for a confirmation…`), onProgress,
       })
     },
@@ -118,6 +129,8 @@ async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Pa
       return { type: 'open', open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } }
     },
     fromWire: bitcoinVoucherFromWire,
+    // The merchant's payee key differs per channel: name the one this channel pays.
+    accepted: (entry, c) => ({ ...entry, payTo: c.payee, extra: { ...entry.extra, payeeIndex: c.bitcoin?.payeeIndex ?? 0 } }),
   }
 }
 
@@ -144,16 +157,22 @@ export async function buy(manager: ChannelManager | BitcoinChannelManager, url: 
   const entry = pickEntry(payer, challenge, o.maxPrice)
   const price = parseBaseUnits(entry.amount, 'price')
 
+  let endpoint: string
+  try {
+    endpoint = new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target).href
+  } catch {
+    throw new PaymentRefusedError(`The merchant's channel endpoint "${entry.extra.endpoint}" is not a URL.`)
+  }
   let opened: BuyResult['opened']
   const openChannel = async () => {
     const minDeposit = parseBaseUnits(entry.extra.minDeposit ?? '0', 'minDeposit')
     const deposit = o.deposit > minDeposit ? o.deposit : minDeposit
     o.onProgress?.(`Opening a channel to ${entry.payTo} with a deposit of ${deposit} base units…`)
-    const c = await payer.open(entry, deposit, new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target).href, o.onProgress)
+    const c = await payer.open(entry, deposit, endpoint, o.onProgress)
     opened = { channelId: c.id, tx: c.openTx }
     return c
   }
-  let channel = payer.payable(entry, price)
+  let channel = payer.payable(entry, price, endpoint)
   if (!channel) {
     if (!o.autoOpen) {
       throw new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${price}.`, price, {
@@ -177,7 +196,7 @@ export async function buy(manager: ChannelManager | BitcoinChannelManager, url: 
     }
     // The first voucher of a channel announces it ("open"); the paywall treats both alike.
     const type = voucher.lane === 0n && voucher.nonce === 1n ? 'open' : 'voucher'
-    const res = await send(target, o, encodePaymentSignature(entry, { type, channelId: channel.id, voucher, ...payer.announce(channel, voucher) }))
+    const res = await send(target, o, encodePaymentSignature(payer.accepted(entry, channel), { type, channelId: channel.id, voucher, ...payer.announce(channel, voucher) }))
     if (res.statusCode !== 402) {
       const receiptHeader = res.headers[HEADER.response]
       let paid = 0n

@@ -12,7 +12,8 @@ import { encodePaymentSignature, closeRequestMessage, SCHEME } from './protocol.
 import { parseBaseUnits } from '../units.js'
 import { short } from '../channel/manager.js'
 
-async function post(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+/** POSTs JSON to a merchant endpoint; the answer's status and JSON body (non-JSON text as `{error}`). @throws {NetworkError} unreachable */
+export async function post(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   let res
   try {
     res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 120_000, bodyTimeout: 120_000 })

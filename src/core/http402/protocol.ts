@@ -41,6 +41,11 @@ export interface ChannelExtra {
   closeMargin?: number
   /** Bitcoin: whether the merchant asks for a P2SH deposit (two1); P2WSH otherwise (both are accepted). */
   p2sh?: boolean
+  /**
+   * Bitcoin: the index of `payTo` on the merchant's key chain (m/84'/<coin>'/0'/0/<i>), a fresh
+   * key per channel; the payer echoes its channel's payTo and index. Absent = 0 (the base key).
+   */
+  payeeIndex?: number
   /** Merchant channel endpoint (absolute URL or path). */
   endpoint: string
   /** Corrective 402: the merchant's view of the channel named by the refused voucher. */

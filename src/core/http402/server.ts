@@ -72,8 +72,12 @@ export interface Paywall {
  */
 export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const m = o.manager
-  // Bitcoin-family networks (DESIGN §5): the payTo is the payee's channel pubkey, vouchers are half-signed payments.
-  const bitcoin = m.network.kind === 'bitcoin' ? { m: m as BitcoinChannelManager, ...(await import('../channel/bitcoin-inbound.js')) } : undefined
+  // Bitcoin-family networks (DESIGN §5): the payTo is a fresh child of the payee's key per channel, vouchers are half-signed payments.
+  const bitcoin = m.network.kind === 'bitcoin'
+    ? { m: m as BitcoinChannelManager, ...(await import('../channel/bitcoin-inbound.js')), ...(await import('./bitcoin-close.js')) }
+    : undefined
+  // Bitcoin: a fresh payee key per channel (two1), derived from the key's chain node unlocked once, here.
+  const payees = bitcoin ? await (await import('../channel/bitcoin-payees.js')).PayeeKeys.unlock(bitcoin.m) : undefined
   const evm = m as ChannelManager
   const payTo = bitcoin ? await bitcoin.m.pubkey() : evm.address
   const minSettleDelay = o.minSettleDelay ?? 3600
@@ -82,8 +86,10 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const bitcoinPolicy: BitcoinAcceptPolicy = {
     minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minDeposit, minConf: o.minConf ?? 1,
   }
-  const accept = (payload: ChannelPayload, price: bigint, recovered?: Recovered) =>
-    bitcoin ? bitcoin.acceptBitcoinPayment(bitcoin.m, payload.voucher, payload.open, price, bitcoinPolicy) : acceptVoucher(evm, payload.voucher, price, policy, recovered)
+  const accept = (payload: ChannelPayload, price: bigint, recovered?: Recovered, accepted?: ChannelRequirement) =>
+    bitcoin
+      ? bitcoin.acceptBitcoinPayment(bitcoin.m, payload.voucher, payload.open, price, bitcoinPolicy, accepted ? payees!.indexOf(accepted) : 0)
+      : acceptVoucher(evm, payload.voucher, price, policy, recovered)
   // Bitcoin payments are checked against the chain and the payee's transaction rules: no signer to recover off the loop.
   const verifier = !bitcoin && o.verifyThreads ? await startHeaderVerifier(o.verifyWorker ?? new URL('../../verify-worker.js', import.meta.url), o.verifyThreads) : undefined
   const chainId = bitcoin ? 0n : evm.backend.chainId
@@ -92,17 +98,20 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const checkHeader = (header: string): HeaderCheck | Promise<HeaderCheck> =>
     verifier ? verifier.check(header, chainId, contract) : checkPaymentHeader(header, chainId, contract)
 
-  const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => ({
-    scheme: SCHEME,
-    network: m.network.caip2,
-    amount: o.price.toString(),
-    asset: bitcoin ? 'sat' : ZeroAddress,
-    payTo,
-    maxTimeoutSeconds: 60,
-    extra: bitcoin
-      ? { minDeposit: minDeposit.toString(), minExpirySeconds: bitcoinPolicy.minExpirySeconds, closeMargin: bitcoinPolicy.closeMargin, p2sh: false, endpoint: DEFAULT_ENDPOINT_PATH, ...extra }
-      : { contract: evm.backend.contract, minDeposit: minDeposit.toString(), minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
-  })
+  const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => {
+    const fresh = payees?.offer()
+    return {
+      scheme: SCHEME,
+      network: m.network.caip2,
+      amount: o.price.toString(),
+      asset: bitcoin ? 'sat' : ZeroAddress,
+      payTo: fresh?.payTo ?? payTo,
+      maxTimeoutSeconds: 60,
+      extra: fresh
+        ? { minDeposit: minDeposit.toString(), minExpirySeconds: bitcoinPolicy.minExpirySeconds, closeMargin: bitcoinPolicy.closeMargin, p2sh: false, endpoint: DEFAULT_ENDPOINT_PATH, payeeIndex: fresh.payeeIndex, ...extra }
+        : { contract: evm.backend.contract, minDeposit: minDeposit.toString(), minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
+    }
+  }
 
   const challenge = (res: ServerResponse, url: string, error: string, state?: ChannelStateWire) => {
     const body = { error }
@@ -132,12 +141,12 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     const decoded = await checkHeader(Array.isArray(header) ? header.join(',') : header)
     if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
     const { accepted, payload } = decoded
-    if (accepted.network !== m.network.caip2 || accepted.payTo !== payTo || accepted.amount !== o.price.toString()) {
+    if (accepted.network !== m.network.caip2 || !(payees ? payees.offers(accepted) : accepted.payTo === payTo) || accepted.amount !== o.price.toString()) {
       return challenge(res, url.href, 'The payment names another network, payee or price than this paywall offers.')
     }
     let accepted2
     try {
-      accepted2 = await accept(payload, o.price, decoded.recovered)
+      accepted2 = await accept(payload, o.price, decoded.recovered, accepted)
     } catch (err) {
       if (err instanceof VoucherRefusedError) {
         const c = err.corrective
@@ -220,7 +229,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
       const { payload } = decoded
       try {
-        const r = await accept(payload, 0n, decoded.recovered)
+        const r = await accept(payload, 0n, decoded.recovered, decoded.accepted)
         return json(res, 200, { channelId: r.channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: r.charged.toString() })
       } catch (err) {
         if (err instanceof VoucherRefusedError) return json(res, 409, { error: err.message, reason: err.reason })
@@ -240,7 +249,10 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       }
       const channel = m.store.channels.get(m.network.caip2, parsed.channelId)
       if (!channel || channel.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.', reason: 'unknown_channel' })
-      if (bitcoin) return json(res, 400, { error: 'Bitcoin channels are closed by the merchant before their expiry; no close request is needed.' })
+      if (bitcoin) {
+        const r = await bitcoin.answerBitcoinCloseRequest(bitcoin.m, channel, parsed.signature)
+        return json(res, r.status, r.body)
+      }
       let signer = ''
       try {
         signer = verifyMessage(closeRequestMessage(m.network.caip2, channel.id), parsed.signature)

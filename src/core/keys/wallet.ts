@@ -154,6 +154,34 @@ export async function loadBitcoinSigner(config: Config, coinType: number, name?:
   return key
 }
 
+/**
+ * The BIP84 external chain of a key's Bitcoin account, `m/84'/<coin>'/0'/0`: its child 0
+ * is the channel key of {@link bitcoinPath}; a merchant hands out child `i` (i ≥ 1) as
+ * the payee key of its Bitcoin channels (two1's merchant gave a fresh key per channel).
+ */
+export const bitcoinChainPath = (coinType: number): string => `m/84'/${coinType}'/0'/0`
+
+/**
+ * Unlocks a key and returns its Bitcoin external chain node ({@link bitcoinChainPath}, a
+ * bip32 node with its private key): `derive(0)` is the channel key of
+ * {@link loadBitcoinSigner}, `derive(i)` the payee key at index `i` (non-hardened, so
+ * the same keys a BIP84 wallet restoring the mnemonic finds at its receive addresses).
+ * One unlock serves every index.
+ * @param coinType - BIP44 coin type of the network (0 mainnet, 1 test networks)
+ * @throws {KeystoreError} keychain locked/unreachable, wrong passphrase, or a recorded pubkey that does not match
+ * @example (await loadBitcoinChain(config, 1)).derive(7).publicKey // the payee key of index 7 (33 bytes)
+ */
+export async function loadBitcoinChain(config: Config, coinType: number, name?: string) {
+  const rec = config.key(name)
+  const phrase = await revealMnemonic(config, rec.name)
+  const { BIP32 } = await import('../chains/bitcoin/ecc.js')
+  const chain = BIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrase).computeSeed().slice(2), 'hex')).derivePath(bitcoinChainPath(coinType))
+  const pub = Buffer.from(chain.derive(0).publicKey).toString('hex')
+  const recorded = rec.bitcoinPubkeys?.[String(coinType)]
+  if (recorded && recorded !== pub) throw new KeystoreError(`Key "${rec.name}" unlocked to Bitcoin pubkey ${pub}, but the wallet recorded ${recorded}.`)
+  return chain
+}
+
 /** Removes a key's secret and record. @throws {KeystoreError} keychain unreachable */
 export function removeKey(config: Config, name: string): void {
   const rec = config.key(name)

@@ -20,6 +20,12 @@ export interface BitcoinChannelData {
   p2sh: boolean
   /** Fee every payment leaves for the payee's close, satoshis (decimal string). */
   closeFee: string
+  /**
+   * The payee key's index on the merchant's BIP84 external chain (`m/84'/<coin>'/0'/0/<i>`):
+   * the paywall offers a fresh child per channel (two1). Payee: the key that countersigns;
+   * payer: echoed in the channel's payments. Absent = 0, the key's base channel key.
+   */
+  payeeIndex?: number
 }
 
 /** A channel as the wallet remembers it (DESIGN §3). */

@@ -57,8 +57,8 @@ export function buildDepositTransaction(p: {
 }): BuiltDeposit {
   const redeemScript = toBytes(p.redeemScript, 'redeem script')
   const channelScript = depositScriptPubkey(redeemScript, p.p2sh ?? false)
-  if (p.amount < dustThreshold(channelScript)) {
-    throw new InvalidChannelParametersError(`A deposit of ${p.amount} sat is below the dust threshold ${dustThreshold(channelScript)} sat.`)
+  if (p.amount < dustThreshold(channelScript, p.network.dustRelayFee)) {
+    throw new InvalidChannelParametersError(`A deposit of ${p.amount} sat is below the dust threshold ${dustThreshold(channelScript, p.network.dustRelayFee)} sat.`)
   }
   const ownScript = keyOutputScript(Uint8Array.from(p.payerKey.publicKey), 'p2wpkh')
   const network = toBitcoinjsNetwork(p.network)
@@ -80,7 +80,7 @@ export function buildDepositTransaction(p: {
     })
   }
   let change = total - p.amount - fee
-  if (change < dustThreshold(ownScript)) change = 0n
+  if (change < dustThreshold(ownScript, p.network.dustRelayFee)) change = 0n
   const psbt = newPsbt(network)
   for (const c of chosen) psbt.addInput({ hash: txidToHash(c.txid), index: c.vout, witnessUtxo: { script: ownScript, value: c.value } })
   psbt.addOutput({ script: channelScript, value: p.amount })

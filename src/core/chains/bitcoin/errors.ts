@@ -97,6 +97,14 @@ export class TimeLockedPaymentError extends PaymentTransactionError {
   override name = 'Bitcoin.TimeLockedPaymentError'
 }
 
+/**
+ * A transaction the chain's nodes would not relay although it is valid: a version other
+ * than 1 or 2, or a change output to a non-standard script (Bitcoin Core `IsStandardTx`).
+ */
+export class NonStandardTransactionError extends PaymentTransactionError {
+  override name = 'Bitcoin.NonStandardTransactionError'
+}
+
 /** The outputs add up to more than the deposit. */
 export class OverspendError extends PaymentTransactionError {
   override name = 'Bitcoin.OverspendError'

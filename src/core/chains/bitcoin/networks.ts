@@ -17,7 +17,22 @@ export interface BitcoinNetworkParams {
   scriptHash: number
   /** Version byte of WIF private keys. */
   wif: number
+  /**
+   * The dust relay fee of the chain's nodes, sat/vB: an output below
+   * `(its size + the size of an input spending it) × this` does not relay (Bitcoin Core
+   * `-dustrelayfee`). Default {@link BITCOIN_DUST_RELAY_FEE}; Litecoin's is ten times that.
+   */
+  dustRelayFee?: number
 }
+
+/** Bitcoin Core's `DUST_RELAY_TX_FEE`, 3000 sat/kvB (src/policy/policy.h), in sat/vB. */
+export const BITCOIN_DUST_RELAY_FEE = 3
+/**
+ * Litecoin Core's `DUST_RELAY_TX_FEE`, 30000 sat/kvB (litecoin-project/litecoin
+ * src/policy/policy.h), in sat/vB: litecoind 0.21.2 refuses a P2WPKH output below 2940 sat
+ * ("dust") where bitcoind takes 294.
+ */
+export const LITECOIN_DUST_RELAY_FEE = 30
 
 /** Bitcoin mainnet (Bitcoin Core `CMainParams`). */
 export const BITCOIN_MAINNET: BitcoinNetworkParams = { name: 'bitcoin', bech32: 'bc', pubKeyHash: 0x00, scriptHash: 0x05, wif: 0x80 }
@@ -31,7 +46,24 @@ export const BITCOIN_REGTEST: BitcoinNetworkParams = { name: 'bitcoin-regtest', 
  * litecoind encodes P2SH addresses with; the legacy `SCRIPT_ADDRESS` is 196),
  * `SECRET_KEY` 239, `bech32_hrp` "rltc".
  */
-export const LITECOIN_REGTEST: BitcoinNetworkParams = { name: 'litecoin-regtest', bech32: 'rltc', pubKeyHash: 0x6f, scriptHash: 0x3a, wif: 0xef }
+export const LITECOIN_REGTEST: BitcoinNetworkParams = {
+  name: 'litecoin-regtest', bech32: 'rltc', pubKeyHash: 0x6f, scriptHash: 0x3a, wif: 0xef, dustRelayFee: LITECOIN_DUST_RELAY_FEE,
+}
+
+/** Litecoin's chains by CAIP-2 id (genesis hash prefix): mainnet, testnet4, regtest. */
+const LITECOIN_CHAINS = new Set([
+  'bip122:12a765e31ffd4059bada1e25190f6e98', 'bip122:4966625a4b2851d9fdee139e56211a0d', 'bip122:530827f38f93b43ed12af0b3ad25a288',
+])
+
+/**
+ * The dust relay fee of a network's nodes, sat/vB: its configured `dustRelayFee`, else
+ * Litecoin's on a Litecoin chain (networks recorded before the field existed), else
+ * Bitcoin's.
+ * @example dustRelayFeeOf('bip122:530827f38f93b43ed12af0b3ad25a288', {}) // 30
+ */
+export function dustRelayFeeOf(caip2: string, params: { dustRelayFee?: number }): number {
+  return params.dustRelayFee ?? (LITECOIN_CHAINS.has(caip2) ? LITECOIN_DUST_RELAY_FEE : BITCOIN_DUST_RELAY_FEE)
+}
 
 /** The presets by name. */
 export const BITCOIN_NETWORKS = {

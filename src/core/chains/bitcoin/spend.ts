@@ -7,6 +7,7 @@ import { Psbt, Transaction, payments, script as bscript, type Network } from 'bi
 import { witnessStackToScriptWitness } from 'bitcoinjs-lib/src/psbt/psbtutils'
 import { InvalidChannelParametersError } from './errors.js'
 import { toBytes, toHex } from './script.js'
+import { BITCOIN_DUST_RELAY_FEE } from './networks.js'
 
 /** The deposit output a channel spends. */
 export interface DepositOutpoint {
@@ -111,21 +112,23 @@ export function estimateVsize(tx: Transaction, sigCount: number, redeemScript: U
 }
 
 /**
- * Bitcoin Core's dust threshold of an output script at the default dust relay fee
- * (3 sat/vB): `GetDustThreshold` in src/policy/policy.cpp — the output's size plus
- * the size of an input spending it (148 bytes, or 67 vbytes for a witness program),
- * times 3. 546 sat for P2PKH, 294 for P2WPKH, 330 for P2WSH.
+ * Bitcoin Core's dust threshold of an output script: `GetDustThreshold` in
+ * src/policy/policy.cpp — the output's size plus the size of an input spending it
+ * (148 bytes, or 67 vbytes for a witness program), times the dust relay fee. At
+ * Bitcoin's 3 sat/vB: 546 sat for P2PKH, 294 for P2WPKH, 330 for P2WSH; at Litecoin's
+ * 30 sat/vB ten times that.
  * @param script - An output script.
+ * @param dustRelayFee - sat/vB, the chain's (see `dustRelayFeeOf`); default Bitcoin's 3
  * @returns The smallest value that relays, in satoshis.
  */
-export function dustThreshold(script: Uint8Array): bigint {
+export function dustThreshold(script: Uint8Array, dustRelayFee = BITCOIN_DUST_RELAY_FEE): bigint {
   const varint = script.length < 0xfd ? 1 : 3
   const outputSize = 8 + varint + script.length
   const isWitnessProgram =
     script.length >= 4 && script.length <= 42 &&
     (script[0] === 0x00 || (script[0]! >= 0x51 && script[0]! <= 0x60)) && script[1] === script.length - 2
   const spendSize = isWitnessProgram ? 32 + 4 + 1 + Math.floor(107 / 4) + 4 : 32 + 4 + 1 + 107 + 4
-  return BigInt((outputSize + spendSize) * 3)
+  return BigInt((outputSize + spendSize) * dustRelayFee)
 }
 
 /** A PSBT for these network parameters, version 2. */

@@ -74,8 +74,9 @@ export function buildRefundTransaction(
   const vsize = estimateVsize(Transaction.fromBuffer(template), 1, redeemScript, params.p2sh ?? false)
   const fee = BigInt(Math.ceil(vsize * params.feeRate))
   const value = params.deposit.value - fee
-  if (value < dustThreshold(script)) {
-    throw new InsufficientFundsError('The deposit does not cover the refund fee and a non-dust output.', dustThreshold(script) - value)
+  const dust = dustThreshold(script, params.network?.dustRelayFee)
+  if (value < dust) {
+    throw new InsufficientFundsError('The deposit does not cover the refund fee and a non-dust output.', dust - value)
   }
   const psbt = build(value)
   psbt.signInput(0, params.payerKey)
@@ -120,14 +121,15 @@ export function buildPaymentTransaction(
   checkSigner(params.payerKey, payerPubkey, 'payer')
   const payeeScript = outputScript(params.payeeOutput ?? 'p2wpkh', payeePubkey)
   const changeScript = outputScript(params.payerChangeOutput ?? 'p2wpkh', payerPubkey)
-  if (params.payeeAmount < dustThreshold(payeeScript) || params.fee < 0n) {
+  const dustRelayFee = params.network?.dustRelayFee
+  if (params.payeeAmount < dustThreshold(payeeScript, dustRelayFee) || params.fee < 0n) {
     throw new InvalidChannelParametersError(`A payee amount of ${params.payeeAmount} sat is below dust, or the fee is negative.`)
   }
   let change = params.deposit.value - params.payeeAmount - params.fee
   if (change < 0n) {
     throw new InsufficientFundsError(`The channel holds ${params.deposit.value} sat; ${params.payeeAmount} sat plus a ${params.fee} sat fee do not fit.`, -change)
   }
-  if (change < dustThreshold(changeScript)) change = 0n
+  if (change < dustThreshold(changeScript, dustRelayFee)) change = 0n
   const network = toBitcoinjsNetwork(params.network ?? BITCOIN_MAINNET)
   const psbt = newPsbt(network)
   addDepositInput(psbt, redeemScript, params.deposit, params.p2sh ?? false, SEQUENCE_FINAL)
@@ -158,7 +160,7 @@ export function countersignPayment(params: VerifyPaymentParams & { payeeKey: Sig
   const redeemScript = toBytes(params.redeemScript, 'redeem script')
   const { payeePubkey, payerPubkey } = parseRedeemScript(redeemScript)
   checkSigner(params.payeeKey, payeePubkey, 'payee')
-  const { payerSignature } = verifyPaymentTransaction(params)
+  const { payerSignature } = verifyPaymentTransaction({ dustRelayFee: params.network?.dustRelayFee, ...params })
   const half = Transaction.fromHex(params.paymentTx)
   const p2sh = params.p2sh ?? false
   const psbt = newPsbt(toBitcoinjsNetwork(params.network ?? BITCOIN_MAINNET)).setVersion(half.version).setLocktime(half.locktime)

@@ -2,6 +2,11 @@
  * The payee's checks on a half-signed payment transaction (two1's "merchant
  * verifies and saves the transaction"), one typed error per rule.
  *
+ * Relay rule: the payee's close must relay on the chain's nodes, not only be valid —
+ * version 1 or 2, outputs above the chain's dust threshold (its dust relay fee: 3 sat/vB
+ * on Bitcoin, 30 on Litecoin), a change output to a standard script (P2PKH, P2SH,
+ * P2WPKH, P2WSH) — or the payee could not close before the payer's refund.
+ *
  * Time-lock rule: a payment must be final at once — nLockTime 0 and input
  * sequence 0xffffffff. A lower sequence is refused even with nLockTime 0: with
  * version ≥ 2 it would be a BIP68 relative lock that could hold the payee's close
@@ -11,8 +16,8 @@ import { Transaction, opcodes, script as bscript } from 'bitcoinjs-lib'
 import { ecc } from './ecc.js'
 import {
   AmountBelowPriceError, AmountNotIncreasedError, DustOutputError, FeeTooHighError, FeeTooLowError, InvalidSignatureError,
-  MalformedTransactionError, OverspendError, PayeeOutputError, SighashTypeError, TimeLockedPaymentError, UnexpectedOutputError,
-  WrongInputError, WrongSpendScriptError,
+  MalformedTransactionError, NonStandardTransactionError, OverspendError, PayeeOutputError, SighashTypeError, TimeLockedPaymentError,
+  UnexpectedOutputError, WrongInputError, WrongSpendScriptError,
 } from './errors.js'
 import { keyOutputScript, parseRedeemScript, toBytes, toHex, type BytesLike, type KeyOutputType } from './script.js'
 import { SEQUENCE_FINAL, dustThreshold, estimateVsize, hashToTxid, txidToHash, type DepositOutpoint } from './spend.js'
@@ -44,6 +49,8 @@ export interface VerifyPaymentParams {
   maxFeeRate?: number
   /** Absolute fee cap, in satoshis; replaces the rate cap when given. */
   maxFee?: bigint
+  /** The chain's dust relay fee, sat/vB (default Bitcoin's 3; Litecoin's is 30): outputs below its dust threshold are refused. */
+  dustRelayFee?: number
 }
 
 /** A payment the payee accepted. */
@@ -61,6 +68,15 @@ export interface VerifiedPayment {
 }
 
 const bytesEqual = (a: Uint8Array, b: Uint8Array) => toHex(a) === toHex(b)
+
+/** Whether an output script is one of the templates every node relays as change: P2PKH, P2SH, P2WPKH, P2WSH. */
+function isStandardChangeScript(s: Uint8Array): boolean {
+  const { OP_DUP, OP_HASH160, OP_EQUALVERIFY, OP_CHECKSIG, OP_EQUAL, OP_0 } = opcodes
+  if (s.length === 25) return s[0] === OP_DUP && s[1] === OP_HASH160 && s[2] === 20 && s[23] === OP_EQUALVERIFY && s[24] === OP_CHECKSIG
+  if (s.length === 23) return s[0] === OP_HASH160 && s[1] === 20 && s[22] === OP_EQUAL
+  if (s.length === 22 || s.length === 34) return s[0] === OP_0 && s[1] === s.length - 2
+  return false
+}
 
 function decodeTx(hex: string): Transaction {
   try {
@@ -143,7 +159,8 @@ function checkPayerSignature(tx: Transaction, sig: Uint8Array, redeemScript: Uin
  * @throws {UnexpectedOutputError} More than a payee and a change output.
  * @throws {AmountNotIncreasedError} Payee amount not above `previousAmount`.
  * @throws {AmountBelowPriceError} Payee amount grew by less than `price`.
- * @throws {DustOutputError} An output below Bitcoin Core's dust threshold.
+ * @throws {NonStandardTransactionError} Version not 1 or 2, or change to a non-standard script.
+ * @throws {DustOutputError} An output below the chain's dust threshold (`dustRelayFee`).
  * @throws {FeeTooLowError} Fee below `minFeeRate` × the close's vsize.
  * @throws {FeeTooHighError} Fee above `maxFee` or `maxFeeRate` × vsize.
  * @throws {InvalidRedeemScriptError} The redeem script itself is not a channel script.
@@ -166,6 +183,9 @@ export function verifyPaymentTransaction(params: VerifyPaymentParams): VerifiedP
     throw new WrongInputError('The payment spends another outpoint than the deposit.', 'outpoint', {
       details: `${hashToTxid(input.hash)}:${input.index} instead of ${deposit.txid}:${deposit.vout}`,
     })
+  }
+  if (tx.version !== 1 && tx.version !== 2) {
+    throw new NonStandardTransactionError(`The payment has version ${tx.version}; nodes relay versions 1 and 2 only.`, 'version', { data: { version: tx.version } })
   }
   if (tx.locktime !== 0) {
     throw new TimeLockedPaymentError(`The payment is time-locked (nLockTime ${tx.locktime}).`, 'locktime', { data: { locktime: tx.locktime } })
@@ -219,9 +239,15 @@ export function verifyPaymentTransaction(params: VerifyPaymentParams): VerifiedP
       data: { added: (payeeAmount - previousAmount).toString(), price: price.toString() },
     })
   }
+  if (changeOut && !isStandardChangeScript(changeOut.script)) {
+    throw new NonStandardTransactionError('The change output pays a non-standard script (nodes relay P2PKH, P2SH, P2WPKH and P2WSH change).', 'change-script', {
+      details: `output script ${toHex(changeOut.script)}`,
+    })
+  }
   for (const [who, out] of [['payee', payeeOut], ['change', changeOut]] as const) {
-    if (out && out.value < dustThreshold(out.script)) {
-      throw new DustOutputError(`The ${who} output (${out.value} sat) is below the dust threshold (${dustThreshold(out.script)} sat).`, `${who}-dust`)
+    const dust = out && dustThreshold(out.script, params.dustRelayFee)
+    if (out && out.value < dust!) {
+      throw new DustOutputError(`The ${who} output (${out.value} sat) is below the dust threshold (${dust} sat).`, `${who}-dust`)
     }
   }
 
