@@ -43,8 +43,8 @@ function bitcoinPubkeysOf(root: Bip32Node): Record<string, string> {
 /**
  * Everything `keys new`/`keys import` store and record for a mnemonic, from one seed and
  * one BIP32 root: the EVM key at {@link EVM_PATH} (the same BIP32 derivation as ethers'
- * `HDNodeWallet`, done by `bip32` in WASM, ≈ 25× cheaper than ethers' six JS nodes) and
- * the Bitcoin pubkeys.
+ * `HDNodeWallet`, done by `bip32` over tiny-secp256k1's WASM, where ethers builds six nodes
+ * in JS, each with an elliptic-curve multiplication) and the Bitcoin pubkeys.
  */
 async function deriveKey(phrase: string): Promise<KeyMaterial & { bitcoinPubkeys: Record<string, string> }> {
   const root = await bip32RootOf(phrase)
