@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { startPaywall } from '../core/http402/server.js'
 import { parseAmount } from '../core/units.js'
+import { unlocksUnattended } from '../core/keys/wallet.js'
 import { startBitcoinWatcher, startSettler, type SettlerEvent } from '../core/channel/settler.js'
 import type { ChannelManager } from '../core/channel/manager.js'
 
@@ -50,6 +51,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', family) : undefined
     const bitcoin = this.isBitcoin ? await this.bitcoin() : undefined
     const m = bitcoin ?? (await this.manager())
+    // The key's unlock (scrypt, off the event loop) runs under the node checks when no prompt is needed.
+    if (unlocksUnattended(this.walletConf, this.flags.key)) m.signer().catch(() => {})
     if (bitcoin) await bitcoin.backend.checkNetwork()
     else await (m as ChannelManager).backend.verifyContract()
     await m.signer() // unlock now: closing needs it, and a locked key should fail at start, not mid-close

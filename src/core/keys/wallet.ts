@@ -9,7 +9,7 @@ import type { Config, KeystoreKind } from '../config.js'
 import { UsageError, KeystoreError } from '../errors.js'
 import { keychainStore, keychainLoad, keychainDelete } from './keychain.js'
 import { fileStore, fileUnlock, fileDelete, keyFilePath, type KeyMaterial } from './file.js'
-import { readPassphrase } from './passphrase.js'
+import { passphraseInEnvironment, readPassphrase } from './passphrase.js'
 
 /** EVM derivation path of a key (BIP44, coin type 60). */
 export const EVM_PATH = "m/44'/60'/0'/0/0"
@@ -130,6 +130,21 @@ export async function revealMnemonic(config: Config, name?: string): Promise<str
 /** Reads the passphrase of a key file and decrypts it (one scrypt). */
 async function unlockFile(config: Config, name: string): Promise<KeyMaterial> {
   return fileUnlock(config.home, name, await readPassphrase(`key "${name}"`))
+}
+
+/**
+ * Whether unlocking a key needs nobody at a terminal: a keychain entry, or a key file whose
+ * passphrase is in the environment. A command that will almost surely sign (`buy`, `serve`)
+ * may then start the unlock, whose scrypt runs on libuv's threadpool, before its first
+ * network round trips instead of after them. False for an unknown key (the command's own
+ * lookup reports that).
+ */
+export function unlocksUnattended(config: Config, name?: string, env = process.env): boolean {
+  try {
+    return config.key(name).keystore === 'keychain' || passphraseInEnvironment(env)
+  } catch {
+    return false
+  }
 }
 
 /**
