@@ -51,11 +51,14 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', family) : undefined
     const bitcoin = this.isBitcoin ? await this.bitcoin() : undefined
     const m = bitcoin ?? (await this.manager())
-    // The key's unlock (scrypt, off the event loop) runs under the node checks when no prompt is needed.
-    if (unlocksUnattended(this.walletConf, this.flags.key)) m.signer().catch(() => {})
+    // Closing needs the key, so a locked key fails at start (before the ready line), not mid-close.
+    // When no prompt is needed, its unlock (scrypt, off the event loop) runs under the node checks and
+    // the paywall's start (its verify threads load meanwhile); a prompt comes before anything listens.
+    const unattended = unlocksUnattended(this.walletConf, this.flags.key)
+    if (unattended) m.signer().catch(() => {})
     if (bitcoin) await bitcoin.backend.checkNetwork()
     else await (m as ChannelManager).backend.verifyContract()
-    await m.signer() // unlock now: closing needs it, and a locked key should fail at start, not mid-close
+    if (!unattended) await m.signer()
     const paywall = await startPaywall({
       manager: m, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
       minDeposit,
@@ -64,6 +67,10 @@ export default class Serve extends BaseCommand<typeof Serve> {
       verifyThreads: flags['verify-threads'] ?? Math.min(4, availableParallelism() - 1),
       // ../verify-worker.js from commands/serve.js, in the tsc build and in the bundle alike
       verifyWorker: new URL('../verify-worker.js', import.meta.url),
+    })
+    await m.signer().catch(async (err: unknown) => {
+      await paywall.close()
+      throw err
     })
     const report = (e: SettlerEvent) => {
       // stderr in both modes: --json keeps stdout for the one ready line.

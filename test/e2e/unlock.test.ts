@@ -1,6 +1,7 @@
 /**
  * `buy` and `serve` start unlocking the key (scrypt, off the event loop) before their first
- * network round trips when no prompt is needed. What they report must not change: a
+ * network round trips when no prompt is needed (serve also starts its paywall meanwhile,
+ * and prints ready only once unlocked). What they report must not change: a
  * resource that costs nothing never reports the key, a wrong passphrase is still exit 7
  * with nothing stored or sent, and no passphrase without a TTY is still exit 7. Real
  * anvil, real `channels serve`, the real binary.
@@ -78,11 +79,14 @@ describe('buy unlocks the key early; what it reports does not change', () => {
   });
 });
 
-describe('serve unlocks the key early', () => {
-  it('a wrong passphrase: exit 7 and no ready line', async () => {
-    const r = await shop.run(['serve', '--port', '0', '--json', '--price', '1000'], WRONG);
+describe('serve unlocks the key while its paywall starts', () => {
+  it.each([
+    ['a wrong passphrase (unlocked while the paywall starts)', WRONG, /Cannot decrypt .*shop\.json: wrong passphrase/],
+    ['no passphrase and no TTY (nothing starts)', NO_PASSPHRASE, /No passphrase for key "shop"/],
+  ])('%s: exit 7 and no ready line', async (_what, env, message) => {
+    const r = await shop.run(['serve', '--port', '0', '--json', '--price', '1000'], env);
     expect(r.code, r.stdout + r.stderr).toBe(7);
     expect(r.stdout).not.toMatch(/"url"/);
-    expect(r.json.error.message).toMatch(/Cannot decrypt .*shop\.json: wrong passphrase/);
+    expect(r.json.error.message).toMatch(message);
   });
 });
