@@ -4,6 +4,7 @@ import { BaseCommand } from '../cli/base.js'
 import { buy } from '../core/http402/client.js'
 import { parseAmount } from '../core/units.js'
 import { UsageError } from '../core/errors.js'
+import { unlocksUnattended } from '../core/keys/wallet.js'
 
 export default class Buy extends BaseCommand<typeof Buy> {
   static override summary = 'Fetch a URL, paying its HTTP 402 over a payment channel, and print the body.'
@@ -45,7 +46,11 @@ export default class Buy extends BaseCommand<typeof Buy> {
     }
     const bitcoin = this.isBitcoin
     const family = bitcoin ? 'bitcoin' : 'evm'
-    const r = await buy(bitcoin ? await this.bitcoin() : await this.manager(), args.url, {
+    const m = bitcoin ? await this.bitcoin() : await this.manager()
+    // Paying needs the key: when no prompt is needed, its unlock (scrypt, off the event loop)
+    // runs under the first request and the channel checks instead of after them.
+    if (unlocksUnattended(this.walletConf, this.flags.key)) m.signer().catch(() => {})
+    const r = await buy(m, args.url, {
       method: flags.request.toUpperCase(), headers, body: flags.data,
       maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', family) : BigInt(bitcoin ? policy.bitcoinMaxPrice : policy.maxPrice),
       deposit: flags.deposit !== undefined ? parseAmount(flags.deposit, '--deposit', family) : BigInt(bitcoin ? policy.bitcoinDeposit : policy.deposit),

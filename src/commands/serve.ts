@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { startPaywall } from '../core/http402/server.js'
 import { parseAmount } from '../core/units.js'
+import { unlocksUnattended } from '../core/keys/wallet.js'
 import { startBitcoinWatcher, startSettler, type SettlerEvent } from '../core/channel/settler.js'
 import type { ChannelManager } from '../core/channel/manager.js'
 import { CLOSE_GAS, closeGasCheck } from '../core/chains/evm/gas.js'
@@ -54,9 +55,14 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', family) : undefined
     const bitcoin = this.isBitcoin ? await this.bitcoin() : undefined
     const m = bitcoin ?? (await this.manager())
+    // Closing needs the key, so a locked key fails at start (before the ready line), not mid-close.
+    // When no prompt is needed, its unlock (scrypt, off the event loop) runs under the node checks and
+    // the paywall's start (its verify threads load meanwhile); a prompt comes before anything listens.
+    const unattended = unlocksUnattended(this.walletConf, this.flags.key)
+    if (unattended) m.signer().catch(() => {})
     if (bitcoin) await bitcoin.backend.checkNetwork()
     else await (m as ChannelManager).backend.verifyContract()
-    await m.signer() // unlock now: closing needs it, and a locked key should fail at start, not mid-close
+    if (!unattended) await m.signer()
     // Before the ready line, so that whoever waits for it has the warning too.
     if (!bitcoin) await this.warnWithoutGas(m as ChannelManager)
     const paywall = await startPaywall({
@@ -67,6 +73,10 @@ export default class Serve extends BaseCommand<typeof Serve> {
       verifyThreads: flags['verify-threads'] ?? Math.min(4, availableParallelism() - 1),
       // ../verify-worker.js from commands/serve.js, in the tsc build and in the bundle alike
       verifyWorker: new URL('../verify-worker.js', import.meta.url),
+    })
+    await m.signer().catch(async (err: unknown) => {
+      await paywall.close()
+      throw err
     })
     const report = (e: SettlerEvent) => {
       // stderr in both modes: --json keeps stdout for the one ready line.

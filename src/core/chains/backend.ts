@@ -4,7 +4,7 @@
  * will implement it in `bitcoin/`.
  */
 import type { Voucher } from '../channel/voucher.js'
-import type { HDNodeWallet } from 'ethers'
+import type { BaseWallet } from 'ethers'
 
 /** A channel as the chain holds it. Amounts in base units, times in unix seconds. */
 export interface OnChainChannel {
@@ -56,19 +56,19 @@ export interface ChainBackend {
   now(): Promise<number>
   channelIdOf(payer: string, p: OpenParams): string
   getChannel(channelId: string): Promise<OnChainChannel | undefined>
-  open(signer: HDNodeWallet, p: OpenParams, onSent?: (hash: string) => void): Promise<TxResult>
+  open(signer: BaseWallet, p: OpenParams, onSent?: (hash: string) => void): Promise<TxResult>
   /** Payer: add `amount` base units to a channel. */
-  deposit(signer: HDNodeWallet, channelId: string, asset: string, amount: bigint, onSent?: (hash: string) => void): Promise<TxResult>
+  deposit(signer: BaseWallet, channelId: string, asset: string, amount: bigint, onSent?: (hash: string) => void): Promise<TxResult>
   /** A lane's state on chain (Filecoin `LaneState`): highest redeemed nonce and amount. */
   getLane(channelId: string, lane: bigint): Promise<{ nonce: bigint; redeemed: bigint }>
-  settle(signer: HDNodeWallet, channelId: string): Promise<TxResult>
-  collect(signer: HDNodeWallet, channelId: string): Promise<TxResult>
+  settle(signer: BaseWallet, channelId: string): Promise<TxResult>
+  collect(signer: BaseWallet, channelId: string): Promise<TxResult>
   /** Payee: redeem `voucher` and collect in one transaction. */
-  close(signer: HDNodeWallet, voucher: Voucher, secret?: string): Promise<TxResult>
+  close(signer: BaseWallet, voucher: Voucher, secret?: string): Promise<TxResult>
   /** Amounts a closing transaction paid out (its `ChannelCollected` event), if it holds one for `channelId`. */
   collectedBy(txHash: string, channelId: string): Promise<{ paidToPayee: bigint; refundedToPayer: bigint } | undefined>
   /** Whether a transaction was mined successfully, reverted, or is unknown to the node. */
   transactionStatus(hash: string): Promise<'mined' | 'failed' | 'unknown'>
   /** Payee: redeem without closing. */
-  update(signer: HDNodeWallet, voucher: Voucher, secret?: string): Promise<TxResult>
+  update(signer: BaseWallet, voucher: Voucher, secret?: string): Promise<TxResult>
 }

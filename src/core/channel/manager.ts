@@ -7,7 +7,7 @@
  * written) in one `BEGIN IMMEDIATE` transaction before it leaves the process; a
  * payee's voucher is committed, with the price charged, before content is served.
  */
-import { hexlify, randomBytes, getAddress, ZeroAddress, type HDNodeWallet } from 'ethers'
+import { hexlify, randomBytes, getAddress, ZeroAddress, type BaseWallet } from 'ethers'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { ChainBackend, TxResult } from '../chains/backend.js'
 import { EvmBackend } from '../chains/evm/backend.js'
@@ -35,7 +35,7 @@ export interface OpenRequest {
 }
 
 export class ChannelManager extends ChannelReader {
-  private signerPromise?: Promise<HDNodeWallet>
+  private signerPromise?: Promise<BaseWallet>
   private backendInstance?: ChainBackend
 
   /** The chain backend of this manager's network (created lazily; no I/O). */
@@ -45,7 +45,7 @@ export class ChannelManager extends ChannelReader {
   }
 
   /** The unlocked signer (prompts or reads the passphrase once). @throws {KeystoreError} */
-  signer(): Promise<HDNodeWallet> {
+  signer(): Promise<BaseWallet> {
     this.signerPromise ??= loadEvmSigner(this.config, this.keyName)
     return this.signerPromise
   }

@@ -5,7 +5,7 @@
  * worth `amount − previous amount on its lane − amounts of merged lanes` (Filecoin
  * paych `UpdateChannelState`). On the wire every integer is a decimal string.
  */
-import type { HDNodeWallet } from 'ethers'
+import type { BaseWallet } from 'ethers'
 import { UsageError } from '../errors.js'
 import { recoverDigestSigner, voucherDigestBytes } from './recover.js'
 
@@ -106,7 +106,7 @@ export function voucherDigest(v: UnsignedVoucher, chainId: bigint, contract: str
  * Signs a voucher with the payer's key (EIP-712), synchronously so it can run inside
  * the SQLite transaction that allocates the nonce.
  */
-export function signVoucher(v: UnsignedVoucher, signer: HDNodeWallet, chainId: bigint, contract: string): Voucher {
+export function signVoucher(v: UnsignedVoucher, signer: BaseWallet, chainId: bigint, contract: string): Voucher {
   const signature = signer.signingKey.sign(voucherDigest(v, chainId, contract)).serialized
   return { ...v, signature }
 }

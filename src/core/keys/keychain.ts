@@ -3,13 +3,22 @@
  * Windows) through `@napi-rs/keyring`. One entry per key: service `channels`,
  * account `<wallet home>#<key name>`, secret = the BIP39 mnemonic.
  */
-import { Entry } from '@napi-rs/keyring'
+import { createRequire } from 'node:module'
+import type { Entry } from '@napi-rs/keyring'
 import { KeystoreError } from '../errors.js'
 
 const SERVICE = 'channels'
+const require = createRequire(import.meta.url)
+
+/**
+ * `@napi-rs/keyring`, loaded on first use: a native addon (≈ 20 ms to load) that commands
+ * using a key file never touch. An addon that cannot load is an unreachable keychain.
+ */
+let keyring: typeof import('@napi-rs/keyring') | undefined
 
 function entry(home: string, name: string): Entry {
-  return new Entry(SERVICE, `${home}#${name}`)
+  keyring ??= require('@napi-rs/keyring') as typeof import('@napi-rs/keyring')
+  return new keyring.Entry(SERVICE, `${home}#${name}`)
 }
 
 function unavailable(err: unknown): KeystoreError {

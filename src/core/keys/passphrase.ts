@@ -7,6 +7,11 @@ import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { KeystoreError } from '../errors.js'
 
+/** Whether {@link readPassphrase} finds a passphrase without prompting (`CHANNELS_PASSWORD` or `CHANNELS_PASSWORD_FILE` set). */
+export function passphraseInEnvironment(env = process.env): boolean {
+  return Boolean(env.CHANNELS_PASSWORD || env.CHANNELS_PASSWORD_FILE)
+}
+
 /**
  * Reads the passphrase for an encrypted key file.
  * @param purpose - shown in the prompt, e.g. `key "alice"`
@@ -14,7 +19,7 @@ import { KeystoreError } from '../errors.js'
  * @throws {KeystoreError} when no source is usable (no env, unreadable file, no TTY)
  */
 export async function readPassphrase(purpose: string, confirm = false, env = process.env): Promise<string> {
-  if (env.CHANNELS_PASSWORD !== undefined && env.CHANNELS_PASSWORD !== '') return env.CHANNELS_PASSWORD
+  if (env.CHANNELS_PASSWORD) return env.CHANNELS_PASSWORD
   if (env.CHANNELS_PASSWORD_FILE) {
     try {
       return readFileSync(env.CHANNELS_PASSWORD_FILE, 'utf8').replace(/\r?\n$/, '')

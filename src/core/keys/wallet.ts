@@ -4,12 +4,12 @@
  * lives in the OS keychain or in an encrypted file; `config.json` only records the
  * name, address and keystore kind, so listing keys never unlocks anything.
  */
-import { HDNodeWallet, Mnemonic, Wallet } from 'ethers'
+import { HDNodeWallet, Mnemonic, Wallet, computeAddress, hexlify, randomBytes, type BaseWallet } from 'ethers'
 import type { Config, KeystoreKind } from '../config.js'
 import { UsageError, KeystoreError } from '../errors.js'
 import { keychainStore, keychainLoad, keychainDelete } from './keychain.js'
-import { fileStore, fileLoad, fileDelete, keyFilePath } from './file.js'
-import { readPassphrase } from './passphrase.js'
+import { fileStore, fileUnlock, fileDelete, keyFilePath, type KeyMaterial } from './file.js'
+import { passphraseInEnvironment, readPassphrase } from './passphrase.js'
 
 /** EVM derivation path of a key (BIP44, coin type 60). */
 export const EVM_PATH = "m/44'/60'/0'/0/0"
@@ -17,23 +17,45 @@ export const EVM_PATH = "m/44'/60'/0'/0/0"
 /** Bitcoin channel key path (BIP84): coin type 0 on Bitcoin mainnet, 1 on test networks (DESIGN §8). */
 export const bitcoinPath = (coinType: number): string => `m/84'/${coinType}'/0'/0/0`
 
-/** The BIP32 root of a mnemonic's BIP39 seed (PBKDF2, 2048 rounds: compute once per mnemonic). */
-async function bitcoinRootOf(phrase: string) {
+/**
+ * The BIP32 root of a mnemonic: its BIP39 seed (PBKDF2-HMAC-SHA512, 2048 rounds, native
+ * through ethers) fed to `bip32` over tiny-secp256k1 (WASM). Compute it once per mnemonic.
+ */
+async function bip32RootOf(phrase: string) {
   const { BIP32 } = await import('../chains/bitcoin/ecc.js')
   return BIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrase).computeSeed().slice(2), 'hex'))
 }
 
+type Bip32Node = Awaited<ReturnType<typeof bip32RootOf>>
+
 /** The Bitcoin channel key of a mnemonic (bip32 over the BIP39 seed). */
 export async function bitcoinKeyOf(phrase: string, coinType: number) {
-  return (await bitcoinRootOf(phrase)).derivePath(bitcoinPath(coinType))
+  return (await bip32RootOf(phrase)).derivePath(bitcoinPath(coinType))
 }
 
-/** Pubkeys recorded for coin types 0 and 1, so `keys show` and the paywall need no unlock. */
-async function bitcoinPubkeysOf(phrase: string): Promise<Record<string, string>> {
-  const root = await bitcoinRootOf(phrase)
+/** Pubkeys recorded for coin types 0 and 1 (compressed, hex), so `keys show` and the paywall need no unlock. */
+function bitcoinPubkeysOf(root: Bip32Node): Record<string, string> {
   const out: Record<string, string> = {}
   for (const coin of [0, 1]) out[String(coin)] = Buffer.from(root.derivePath(bitcoinPath(coin)).publicKey).toString('hex')
   return out
+}
+
+/**
+ * Everything `keys new`/`keys import` store and record for a mnemonic, from one seed and
+ * one BIP32 root: the EVM key at {@link EVM_PATH} (the same BIP32 derivation as ethers'
+ * `HDNodeWallet`, done by `bip32` over tiny-secp256k1's WASM, where ethers builds six nodes
+ * in JS, each with an elliptic-curve multiplication) and the Bitcoin pubkeys.
+ */
+async function deriveKey(phrase: string): Promise<KeyMaterial & { bitcoinPubkeys: Record<string, string> }> {
+  const root = await bip32RootOf(phrase)
+  const evm = root.derivePath(EVM_PATH)
+  return {
+    address: computeAddress(hexlify(evm.publicKey)),
+    privateKey: hexlify(evm.privateKey!),
+    entropy: Mnemonic.fromPhrase(phrase).entropy,
+    path: EVM_PATH,
+    bitcoinPubkeys: bitcoinPubkeysOf(root),
+  }
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
@@ -79,14 +101,15 @@ export async function createKey(config: Config, name: string, kind?: KeystoreKin
   const first = Object.keys(config.keys()).length === 0
   let phrase: string
   try {
-    phrase = mnemonic ? Mnemonic.fromPhrase(mnemonic.trim().replace(/\s+/g, ' ')).phrase : Wallet.createRandom().mnemonic!.phrase
+    // A new mnemonic: 128 bits of entropy (12 words), as ethers' Wallet.createRandom, without deriving a wallet
+    phrase = mnemonic ? Mnemonic.fromPhrase(mnemonic.trim().replace(/\s+/g, ' ')).phrase : Mnemonic.fromEntropy(randomBytes(16)).phrase
   } catch (err) {
     throw new UsageError('Invalid BIP39 mnemonic.', { cause: err })
   }
-  const wallet = HDNodeWallet.fromPhrase(phrase, undefined, EVM_PATH)
+  const key = await deriveKey(phrase)
   if (keystore === 'keychain') keychainStore(config.home, name, phrase)
-  else await fileStore(config.home, name, phrase, await readPassphrase(`new key "${name}"`, true))
-  config.addKey(name, { address: wallet.address, bitcoinPubkeys: await bitcoinPubkeysOf(phrase), keystore, createdAt: Math.floor(Date.now() / 1000) })
+  else await fileStore(config.home, name, key, await readPassphrase(`new key "${name}"`, true))
+  config.addKey(name, { address: key.address, bitcoinPubkeys: key.bitcoinPubkeys, keystore, createdAt: Math.floor(Date.now() / 1000) })
   if (!first || keystore === setting) return keyInfo(config, name)
   config.set('keystore', keystore)
   return { ...keyInfo(config, name), keystoreSetting: { from: setting, to: keystore } }
@@ -111,24 +134,51 @@ export function keyInfo(config: Config, name?: string): KeyInfo {
 }
 
 /**
- * Unlocks a key and returns its mnemonic phrase (for `keys show --reveal`).
+ * Unlocks a key and returns its mnemonic phrase (for `keys show --reveal` and the Bitcoin key).
  * @throws {KeystoreError} keychain locked/unreachable, wrong passphrase
  */
 export async function revealMnemonic(config: Config, name?: string): Promise<string> {
   const rec = config.key(name)
-  return rec.keystore === 'keychain'
-    ? keychainLoad(config.home, rec.name)
-    : fileLoad(config.home, rec.name, await readPassphrase(`key "${rec.name}"`))
+  if (rec.keystore === 'keychain') return keychainLoad(config.home, rec.name)
+  return Mnemonic.fromEntropy((await unlockFile(config, rec.name)).entropy).phrase
+}
+
+/** Reads the passphrase of a key file and decrypts it (one scrypt). */
+async function unlockFile(config: Config, name: string): Promise<KeyMaterial> {
+  return fileUnlock(config.home, name, await readPassphrase(`key "${name}"`))
 }
 
 /**
- * Unlocks a key and returns its EVM signer (not connected to a provider).
+ * Whether unlocking a key needs nobody at a terminal: a keychain entry, or a key file whose
+ * passphrase is in the environment. A command that will almost surely sign (`buy`, `serve`)
+ * may then start the unlock, whose scrypt runs on libuv's threadpool, before its first
+ * network round trips instead of after them. False for an unknown key (the command's own
+ * lookup reports that).
+ */
+export function unlocksUnattended(config: Config, name?: string, env = process.env): boolean {
+  try {
+    return config.key(name).keystore === 'keychain' || passphraseInEnvironment(env)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Unlocks a key and returns its EVM signer (not connected to a provider). A key file
+ * holds the EVM private key itself (ethers checked it against the file's address), so
+ * its signer needs no derivation; a keychain entry holds the mnemonic only.
  * @throws {KeystoreError} keychain locked/unreachable, wrong passphrase, or the
  *   unlocked secret does not match the recorded address
  */
-export async function loadEvmSigner(config: Config, name?: string): Promise<HDNodeWallet> {
+export async function loadEvmSigner(config: Config, name?: string): Promise<BaseWallet> {
   const rec = config.key(name)
-  const wallet = HDNodeWallet.fromPhrase(await revealMnemonic(config, rec.name), undefined, EVM_PATH)
+  let wallet: BaseWallet
+  if (rec.keystore === 'keychain') wallet = HDNodeWallet.fromPhrase(keychainLoad(config.home, rec.name), undefined, EVM_PATH)
+  else {
+    const file = await unlockFile(config, rec.name)
+    // A file written elsewhere may hold another path's key beside the mnemonic: derive ours then.
+    wallet = file.path === EVM_PATH ? new Wallet(file.privateKey) : HDNodeWallet.fromPhrase(Mnemonic.fromEntropy(file.entropy).phrase, undefined, EVM_PATH)
+  }
   if (wallet.address !== rec.address) {
     throw new KeystoreError(`Key "${rec.name}" unlocked to ${wallet.address}, but the wallet recorded ${rec.address}.`)
   }
@@ -143,13 +193,14 @@ export async function loadEvmSigner(config: Config, name?: string): Promise<HDNo
 export async function loadBitcoinSigner(config: Config, coinType: number, name?: string) {
   const rec = config.key(name)
   const phrase = await revealMnemonic(config, rec.name)
-  const key = await bitcoinKeyOf(phrase, coinType)
+  const root = await bip32RootOf(phrase)
+  const key = root.derivePath(bitcoinPath(coinType))
   const pub = Buffer.from(key.publicKey).toString('hex')
   const recorded = rec.bitcoinPubkeys?.[String(coinType)]
   if (recorded && recorded !== pub) throw new KeystoreError(`Key "${rec.name}" unlocked to Bitcoin pubkey ${pub}, but the wallet recorded ${recorded}.`)
-  if (!recorded && HDNodeWallet.fromPhrase(phrase, undefined, EVM_PATH).address === rec.address) {
+  if (!recorded && computeAddress(hexlify(root.derivePath(EVM_PATH).publicKey)) === rec.address) {
     // A key made before Bitcoin pubkeys were recorded: record them now (public data).
-    config.addKey(rec.name, { ...config.keys()[rec.name]!, bitcoinPubkeys: await bitcoinPubkeysOf(phrase) })
+    config.addKey(rec.name, { ...config.keys()[rec.name]!, bitcoinPubkeys: bitcoinPubkeysOf(root) })
   }
   return key
 }

@@ -6,7 +6,7 @@
  */
 import {
   AbiCoder, Contract, FetchRequest, JsonRpcProvider, Network, getAddress, keccak256, ZeroAddress,
-  type HDNodeWallet, type TransactionReceipt, type ContractTransactionResponse,
+  type BaseWallet, type TransactionReceipt, type ContractTransactionResponse,
 } from 'ethers'
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
 import type { ChainBackend, OnChainChannel, OpenParams, TxResult } from '../backend.js'
@@ -133,7 +133,7 @@ export class EvmBackend implements ChainBackend {
     }
   }
 
-  async open(signer: HDNodeWallet, p: OpenParams, onSent?: (hash: string) => void): Promise<TxResult> {
+  async open(signer: BaseWallet, p: OpenParams, onSent?: (hash: string) => void): Promise<TxResult> {
     if (p.asset === ZeroAddress) {
       return this.send(signer, (c) => c.open(p.payee, p.asset, p.amount, p.settleDelay, p.salt, { value: p.amount }), onSent)
     }
@@ -143,7 +143,7 @@ export class EvmBackend implements ChainBackend {
     return this.send(signer, (c) => c.open(p.payee, p.asset, p.amount, p.settleDelay, p.salt), onSent)
   }
 
-  async deposit(signer: HDNodeWallet, channelId: string, asset: string, amount: bigint, onSent?: (hash: string) => void): Promise<TxResult> {
+  async deposit(signer: BaseWallet, channelId: string, asset: string, amount: bigint, onSent?: (hash: string) => void): Promise<TxResult> {
     if (asset === ZeroAddress) return this.send(signer, (c) => c.deposit(channelId, amount, { value: amount }), onSent)
     const token = new Contract(asset, ERC20_ABI, signer.connect(this.provider))
     await this.send(signer, () => token.approve(this.contract, amount))
@@ -160,15 +160,15 @@ export class EvmBackend implements ChainBackend {
     return { nonce, redeemed }
   }
 
-  async settle(signer: HDNodeWallet, channelId: string): Promise<TxResult> {
+  async settle(signer: BaseWallet, channelId: string): Promise<TxResult> {
     return this.send(signer, (c) => c.settle(channelId))
   }
 
-  async collect(signer: HDNodeWallet, channelId: string): Promise<TxResult> {
+  async collect(signer: BaseWallet, channelId: string): Promise<TxResult> {
     return this.send(signer, (c) => c.collect(channelId))
   }
 
-  async close(signer: HDNodeWallet, voucher: Voucher, secret = '0x'): Promise<TxResult> {
+  async close(signer: BaseWallet, voucher: Voucher, secret = '0x'): Promise<TxResult> {
     return this.send(signer, (c) => c.close(voucherMessage(voucher), voucher.signature, secret))
   }
 
@@ -185,13 +185,13 @@ export class EvmBackend implements ChainBackend {
     return undefined
   }
 
-  async update(signer: HDNodeWallet, voucher: Voucher, secret = '0x'): Promise<TxResult> {
+  async update(signer: BaseWallet, voucher: Voucher, secret = '0x'): Promise<TxResult> {
     return this.send(signer, (c) => c.update(voucherMessage(voucher), voucher.signature, secret))
   }
 
   /** Sends a contract call, waits for its receipt and turns reverts into typed errors. */
   private async send(
-    signer: HDNodeWallet,
+    signer: BaseWallet,
     call: (c: Contract) => Promise<ContractTransactionResponse>,
     onSent?: (hash: string) => void,
   ): Promise<TxResult> {
