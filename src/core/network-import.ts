@@ -8,19 +8,10 @@
 import { getAddress } from 'ethers'
 import type { BitcoinParamsConfig, Config, NetworkConfig } from './config.js'
 import { UsageError } from './errors.js'
-import { BITCOIN_PRESETS, bitcoinParams } from './settings.js'
+import { BITCOIN_PRESETS, KNOWN_GENESIS, bitcoinParams, checkedCaip2, checkedRpcUrl } from './settings.js'
 
 /** Fields a network may have in an imported file (those of {@link NetworkConfig}). */
 const FIELDS = new Set(['kind', 'caip2', 'rpcUrl', 'contract', 'bitcoin', 'rpcCookieFile', 'fallbackFeeRate'])
-
-/** Presets by genesis prefix, as `config set` infers them: a bip122 network without `bitcoin` parameters gets these. */
-const KNOWN_GENESIS: Record<string, string> = {
-  'bip122:000000000019d6689c085ae165831e93': 'bitcoin',
-  'bip122:000000000933ea01ad0ee984209779ba': 'bitcoin-testnet',
-  'bip122:00000000da84f2bafbbc53dee25a72ae': 'bitcoin-testnet',
-  'bip122:0f9188f13cb7b2c71f2a335e3a4fc328': 'bitcoin-regtest',
-  'bip122:530827f38f93b43ed12af0b3ad25a288': 'litecoin-regtest',
-}
 
 /**
  * Parses and validates the networks in `text`: a JSON object with a `networks` object
@@ -58,13 +49,11 @@ function parseNetwork(name: string, entry: unknown): NetworkConfig {
   const bad = (field: string, why: string) => new UsageError(`networks.${name}.${field}: ${why}`)
   if (!isObject(entry)) throw new UsageError(`networks.${name} must be an object {caip2, rpcUrl, …}.`)
   for (const f of Object.keys(entry)) if (!FIELDS.has(f)) throw bad(f, `unknown field (known: ${[...FIELDS].join(', ')}).`)
-  const { caip2, rpcUrl } = entry
-  if (typeof caip2 !== 'string' || (!/^eip155:[1-9]\d{0,19}$/.test(caip2) && !/^bip122:[0-9a-f]{32}$/.test(caip2))) {
-    throw bad('caip2', `invalid network id ${JSON.stringify(caip2)}; expected eip155:<chain id> or bip122:<first 32 hex digits of the genesis hash>.`)
-  }
+  const caip2 = checked('caip2', () => checkedCaip2(String(entry.caip2)), bad)
+  const rpcUrl = checked('rpcUrl', () => checkedRpcUrl(typeof entry.rpcUrl === 'string' ? entry.rpcUrl : JSON.stringify(entry.rpcUrl)), bad)
   const kind = caip2.startsWith('bip122:') ? 'bitcoin' : 'evm'
   if (entry.kind !== undefined && entry.kind !== kind) throw bad('kind', `${JSON.stringify(entry.kind)} does not match ${caip2} (a${kind === 'evm' ? 'n evm' : ' bitcoin'} network).`)
-  const net: NetworkConfig = { kind, caip2, rpcUrl: httpUrl(rpcUrl, bad) }
+  const net: NetworkConfig = { kind, caip2, rpcUrl }
   if (entry.contract !== undefined) {
     if (kind !== 'evm') throw bad('contract', 'applies to EVM (eip155) networks only.')
     try {
@@ -86,16 +75,13 @@ function parseNetwork(name: string, entry: unknown): NetworkConfig {
   return net
 }
 
-/** An http(s)/ws(s) URL, as `config set` accepts. */
-function httpUrl(v: unknown, bad: (f: string, why: string) => UsageError): string {
-  let u: URL
+/** Runs one of `config set`'s checks, naming the network's field in its refusal. */
+function checked<T>(field: string, check: () => T, bad: (f: string, why: string) => UsageError): T {
   try {
-    u = new URL(String(v))
-  } catch {
-    throw bad('rpcUrl', `invalid URL ${JSON.stringify(v)}.`)
+    return check()
+  } catch (err) {
+    throw bad(field, (err as Error).message)
   }
-  if (typeof v !== 'string' || !/^(https?|wss?):$/.test(u.protocol)) throw bad('rpcUrl', `invalid URL ${JSON.stringify(v)}: use http(s) or ws(s).`)
-  return v
 }
 
 /** Bitcoin parameters: given ones (checked like `config set --params <JSON>`), else the preset of a known genesis. */
@@ -105,9 +91,7 @@ function params(given: unknown, caip2: string, bad: (f: string, why: string) => 
     if (!preset) throw bad('bitcoin', `missing: ${caip2} is not a chain whose address parameters are known; give {bech32, pubKeyHash, scriptHash, wif, coinType}.`)
     return { ...BITCOIN_PRESETS[preset] }
   }
-  if (!isObject(given)) throw bad('bitcoin', 'must be an object {bech32, pubKeyHash, scriptHash, wif, coinType}.')
-  const extra = Object.keys(given).find((k) => !['bech32', 'pubKeyHash', 'scriptHash', 'wif', 'coinType'].includes(k))
-  if (extra) throw bad(`bitcoin.${extra}`, 'unknown field (known: bech32, pubKeyHash, scriptHash, wif, coinType).')
+  if (!isObject(given)) throw bad('bitcoin', 'must be an object {bech32, pubKeyHash, scriptHash, wif, coinType, dustRelayFee?}.')
   try {
     return bitcoinParams(JSON.stringify(given))
   } catch (err) {

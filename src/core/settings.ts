@@ -28,7 +28,8 @@ const seconds: Parser = (v) => {
   if (!/^[1-9]\d{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new UsageError(`Invalid number of seconds "${v}".`)
   return Number(v)
 }
-const url: Parser = (v) => {
+/** An http(s) or ws(s) URL, as a network's `rpcUrl`. @throws {UsageError} */
+export function checkedRpcUrl(v: string): string {
   let u: URL
   try {
     u = new URL(v)
@@ -38,12 +39,16 @@ const url: Parser = (v) => {
   if (!/^(https?|wss?):$/.test(u.protocol)) throw new UsageError(`Invalid URL "${v}": use http(s) or ws(s).`)
   return v
 }
-const caip2: Parser = (v) => {
+const url: Parser = (v) => checkedRpcUrl(v)
+
+/** A CAIP-2 id of a family we know: `eip155:<chain id>` or `bip122:<genesis prefix>`. @throws {UsageError} */
+export function checkedCaip2(v: string): string {
   if (!/^eip155:[1-9]\d{0,19}$/.test(v) && !/^bip122:[0-9a-f]{32}$/.test(v)) {
     throw new UsageError(`Invalid network id "${v}"; expected eip155:<chain id> or bip122:<first 32 hex digits of the genesis hash>.`)
   }
   return v
 }
+const caip2: Parser = (v) => checkedCaip2(v)
 
 /**
  * Address prefixes and coin types of the Bitcoin-family chains we know: the prefixes of
@@ -55,13 +60,16 @@ export const BITCOIN_PRESETS: Record<string, BitcoinParamsConfig> = Object.fromE
 )
 
 /** Presets by CAIP-2 id (genesis hash prefix), so `config set networks.x <url> bip122:…` needs no --params for these. */
-const KNOWN_GENESIS: Record<string, string> = {
+export const KNOWN_GENESIS: Record<string, string> = {
   'bip122:000000000019d6689c085ae165831e93': 'bitcoin',
   'bip122:000000000933ea01ad0ee984209779ba': 'bitcoin-testnet', // testnet3
   'bip122:00000000da84f2bafbbc53dee25a72ae': 'bitcoin-testnet', // testnet4
   'bip122:0f9188f13cb7b2c71f2a335e3a4fc328': 'bitcoin-regtest',
   'bip122:530827f38f93b43ed12af0b3ad25a288': 'litecoin-regtest',
 }
+
+/** The fields of a Bitcoin-family network's `bitcoin` parameters. */
+const BITCOIN_PARAM_FIELDS = ['bech32', 'pubKeyHash', 'scriptHash', 'wif', 'coinType', 'dustRelayFee']
 
 /**
  * Bitcoin parameters from a preset name or a JSON object `{bech32, pubKeyHash, scriptHash, wif, coinType, dustRelayFee?}`
@@ -76,6 +84,9 @@ export function bitcoinParams(v: string): BitcoinParamsConfig {
   } catch {
     throw new UsageError(`Unknown Bitcoin parameters "${v}"; use ${Object.keys(BITCOIN_PRESETS).join(', ')} or JSON {bech32, pubKeyHash, scriptHash, wif, coinType}.`)
   }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new UsageError('Bitcoin parameters must be a JSON object {bech32, pubKeyHash, scriptHash, wif, coinType, dustRelayFee?}.')
+  const unknown = Object.keys(o).find((k) => !BITCOIN_PARAM_FIELDS.includes(k))
+  if (unknown) throw new UsageError(`Bitcoin parameter ${unknown} is unknown (known: ${BITCOIN_PARAM_FIELDS.join(', ')}).`)
   const int = (k: string) => {
     if (!Number.isInteger(o[k]) || (o[k] as number) < 0 || (o[k] as number) > 255) throw new UsageError(`Bitcoin parameter ${k} must be an integer 0–255.`)
     return o[k] as number
