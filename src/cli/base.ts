@@ -119,9 +119,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.walletBitcoin
   }
 
-  /** Progress on stderr, only for humans at a terminal. */
+  /** Progress on stderr, unless --json (also when stderr is not a terminal: issue 9 §3.3). */
   protected progress(message: string): void {
-    if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write(`${message}\n`)
+    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`)
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

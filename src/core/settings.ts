@@ -22,6 +22,10 @@ const seconds: Parser = (v) => {
   if (!/^[1-9]\d{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new UsageError(`Invalid number of seconds "${v}".`)
   return Number(v)
 }
+const count: Parser = (v) => {
+  if (!/^[1-9]\d{0,8}$/.test(v)) throw new UsageError(`Invalid count "${v}"; expected a whole number from 1 to 999999999.`)
+  return Number(v)
+}
 const url: Parser = (v) => {
   let u: URL
   try {
@@ -109,12 +113,16 @@ const FIXED: Record<string, { parse: Parser; describe: string }> = {
   },
   'buy.autoOpen': { describe: 'buy opens a channel without --yes', parse: bool },
   'buy.deposit': { describe: 'deposit of channels opened by buy (e.g. 0.01eth)', parse: amount('buy.deposit') },
+  'buy.depositRequests': { describe: 'when buy.deposit is unset, a channel opened by buy pays this many requests at the 402\'s price (or the merchant\'s minDeposit if more)', parse: count },
   'buy.maxPrice': { describe: 'highest price buy pays without --max-price', parse: amount('buy.maxPrice') },
   'buy.settleDelay': { describe: 'settle delay of channels opened by buy, seconds', parse: seconds },
   'buy.bitcoinDeposit': { describe: 'Bitcoin networks: deposit of channels opened by buy (e.g. 0.01btc, 100000sat)', parse: amount('buy.bitcoinDeposit', 'bitcoin') },
   'buy.bitcoinMaxPrice': { describe: 'Bitcoin networks: highest price buy pays without --max-price (satoshis)', parse: amount('buy.bitcoinMaxPrice', 'bitcoin') },
   'buy.bitcoinExpiry': { describe: 'Bitcoin networks: lifetime of channels opened by buy, seconds', parse: seconds },
 }
+
+/** Settings that `auto` unsets, going back to the default computed by `buy` (issue 9 §3.6). */
+const UNSETTABLE = new Set(['buy.deposit', 'buy.bitcoinDeposit'])
 
 /** Fields of `networks.<name>.<field>`. */
 const NETWORK_FIELDS: Record<string, Parser> = { rpcUrl: url, caip2, contract: address }
@@ -126,6 +134,10 @@ const NETWORK_FIELDS: Record<string, Parser> = { rpcUrl: url, caip2, contract: a
  * @throws {UsageError} unknown key or bad value (nothing is written)
  */
 export function setSetting(config: Config, key: string, value: string): unknown {
+  if (UNSETTABLE.has(key) && value === 'auto') {
+    config.delete(key)
+    return null
+  }
   if (FIXED[key]) {
     const parsed = FIXED[key].parse(value, config)
     config.setPath(key, parsed)
