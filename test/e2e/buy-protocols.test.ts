@@ -117,6 +117,30 @@ describe('buy against a 402 of another payment protocol', { timeout: 240_000 }, 
     }
   });
 
+  it('a 402 whose body never ends is read up to 64 KiB, then refused (exit 4), without --max-time', async () => {
+    let written = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(402, { 'content-type': 'text/plain' });
+      const chunk = Buffer.alloc(16384, 'x');
+      const tick = setInterval(() => {
+        if (res.destroyed) return clearInterval(tick);
+        res.write(chunk);
+        written += chunk.length;
+      }, 5);
+      res.on('close', () => clearInterval(tick));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const r = await payer.run(['buy', `http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`, '--json']);
+      expect(r.code, r.stdout).toBe(4);
+      expect(r.json.error).toMatchObject({ code: 'UNSUPPORTED_PAYMENT_PROTOCOL', data: { protocol: 'none' } });
+      expect(written).toBeGreaterThanOrEqual(65536);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('prints the same for humans, on stderr, with its hint', async () => {
     const { url, server } = await serve402(ROWS[0]);
     try {

@@ -109,8 +109,9 @@ export class Exchange {
   }
 
   /**
-   * Reads at most `max` bytes of a body as text and discards the rest (a 402's body is
-   * only looked at to recognize the protocol it offers).
+   * Reads at most `max` bytes of a body as text and drops the connection past them (a
+   * 402's body is only looked at to recognize the protocol it offers; an endless one
+   * must not hold the purchase).
    */
   async text(res: Dispatcher.ResponseData, from: URL, max = 65536): Promise<string> {
     const chunks: Buffer[] = []
@@ -118,8 +119,9 @@ export class Exchange {
     try {
       await this.bounded((async () => {
         for await (const chunk of res.body) {
-          if (size < max) chunks.push(chunk as Buffer)
+          chunks.push(chunk as Buffer)
           size += (chunk as Buffer).length
+          if (size >= max) break // destroys the body
         }
       })())
     } catch (err) {
