@@ -5,20 +5,35 @@ import { buy } from '../core/http402/client.js'
 import { parseAmount } from '../core/units.js'
 import { UsageError } from '../core/errors.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS } from '../core/http402/exchange.js'
+
+/** Seconds as curl takes them (`--max-time 2.5`): a positive decimal, returned in milliseconds. */
+function seconds(value: string, flag: string): number {
+  if (!/^(\d{1,7})(\.\d{1,3})?$/.test(value) || Number(value) <= 0) {
+    throw new UsageError(`Invalid ${flag} "${value}": expected a number of seconds above 0 (decimals allowed, e.g. 2.5).`)
+  }
+  return Math.round(Number(value) * 1000)
+}
 
 export default class Buy extends BaseCommand<typeof Buy> {
   static override summary = 'Fetch a URL, paying its HTTP 402 over a payment channel, and print the body.'
   static override description =
     'curl-like. On a 402 whose price is at most --max-price, pays with the next voucher on an open channel to the ' +
     'merchant, opening one (deposit --deposit) when none can pay and --yes (or config buy.autoOpen) allows it. ' +
-    'The voucher is recorded before it is sent. Exit codes: 3 price above --max-price, 4 payment refused, ' +
-    '5 no channel can pay / insufficient funds, 6 merchant or chain unreachable.\n\n' +
+    'The voucher is recorded before it is sent. A channel opened here gets --deposit, else config buy.deposit, else ' +
+    'max(the merchant\'s minDeposit, buy.depositRequests (1000) × the price) (Bitcoin: plus the close fee). ' +
+    `--max-time bounds the whole purchase, the paid retry and any channel opening included (default: no overall limit, but each answer must start within ${DEFAULT_RESPONSE_TIMEOUT_MS / 1000} s); ` +
+    `--connect-timeout each connection (default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000} s). Progress goes to stderr. ` +
+    'Exit codes: 3 price above --max-price, 4 payment refused or a 402 of another protocol (L402, x402 v1, x402 `exact`: ' +
+    'code UNSUPPORTED_PAYMENT_PROTOCOL), 5 no channel can pay / insufficient funds, 6 merchant or chain unreachable or a time limit hit ' +
+    '(code TIMEOUT; a voucher already committed stays recorded).\n\n' +
     'With a Bitcoin-family --network the merchant\'s bip122 entry is paid: a two1 CLTV channel is opened to its pubkey ' +
     '(waiting for the deposit to confirm) and each request carries a half-signed payment transaction.'
   static override examples = [
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 5000 --deposit 0.01eth --yes',
     '<%= config.bin %> buy http://127.0.0.1:4021/joke -o joke.txt --json',
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --network regtest --max-price 2000sat --deposit 100000sat --yes',
+    '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-time 20 --connect-timeout 3',
     '<%= config.bin %> buy https://api.example/search -X POST -H "content-type: application/json" -d \'{"q":"x"}\'',
   ]
   static override args = { url: Args.string({ required: true, description: 'URL to fetch.' }) }
@@ -29,10 +44,12 @@ export default class Buy extends BaseCommand<typeof Buy> {
     output: Flags.string({ char: 'o', summary: 'Write the body to this file instead of stdout.' }),
     include: Flags.boolean({ char: 'i', summary: 'Print the response status and headers before the body.' }),
     'max-price': Flags.string({ summary: 'Highest price to pay for this request (default: config buy.maxPrice).' }),
-    deposit: Flags.string({ summary: 'Deposit of a channel opened by this call (default: config buy.deposit).' }),
+    deposit: Flags.string({ summary: 'Deposit of a channel opened by this call (default: config buy.deposit, else max(minDeposit, buy.depositRequests × price)).' }),
     'settle-delay': Flags.integer({ summary: 'Settle delay of a channel opened by this call, seconds.', min: 1 }),
     expiry: Flags.integer({ summary: 'Bitcoin: lifetime of a channel opened by this call, seconds (default: config buy.bitcoinExpiry).', min: 60 }),
     yes: Flags.boolean({ char: 'y', summary: 'Open a channel without asking when none can pay.' }),
+    'max-time': Flags.string({ char: 'm', summary: 'Longest time for the whole purchase, seconds (decimals allowed; default: none).' }),
+    'connect-timeout': Flags.string({ summary: `Longest wait for each connection to the merchant, seconds (decimals allowed; default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000}).` }),
   }
 
   async run() {
@@ -44,19 +61,24 @@ export default class Buy extends BaseCommand<typeof Buy> {
       if (i < 1) throw new UsageError(`Invalid header "${h}"; expected "Name: value".`)
       headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim()
     }
+    const maxTimeMs = flags['max-time'] !== undefined ? seconds(flags['max-time'], '--max-time') : undefined
+    const connectTimeoutMs = flags['connect-timeout'] !== undefined ? seconds(flags['connect-timeout'], '--connect-timeout') : undefined
     const bitcoin = this.isBitcoin
     const family = bitcoin ? 'bitcoin' : 'evm'
     const m = bitcoin ? await this.bitcoin() : await this.manager()
     // Paying needs the key: when no prompt is needed, its unlock (scrypt, off the event loop)
     // runs under the first request and the channel checks instead of after them.
     if (unlocksUnattended(this.walletConf, this.flags.key)) m.signer().catch(() => {})
+    const deposit = flags.deposit ?? (bitcoin ? policy.bitcoinDeposit : policy.deposit)
     const r = await buy(m, args.url, {
       method: flags.request.toUpperCase(), headers, body: flags.data,
       maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', family) : BigInt(bitcoin ? policy.bitcoinMaxPrice : policy.maxPrice),
-      deposit: flags.deposit !== undefined ? parseAmount(flags.deposit, '--deposit', family) : BigInt(bitcoin ? policy.bitcoinDeposit : policy.deposit),
+      deposit: deposit !== undefined ? parseAmount(deposit, flags.deposit !== undefined ? '--deposit' : bitcoin ? 'buy.bitcoinDeposit' : 'buy.deposit', family) : undefined,
+      depositRequests: BigInt(policy.depositRequests),
       settleDelay: flags['settle-delay'] ?? policy.settleDelay,
       expirySeconds: flags.expiry ?? policy.bitcoinExpiry,
       autoOpen: flags.yes || policy.autoOpen,
+      maxTimeMs, connectTimeoutMs,
       onProgress: (s) => this.progress(s),
     })
     if (flags.output) writeFileSync(flags.output, r.body)

@@ -59,14 +59,21 @@ export interface KeyRecord {
 export interface BuyPolicy {
   /** Open a channel without asking when none can pay. */
   autoOpen: boolean
-  /** Deposit of a channel opened by `buy`, in base units (wei). */
-  deposit: string
+  /**
+   * Deposit of a channel opened by `buy`, in base units (wei). Unset (the default): the
+   * deposit pays `depositRequests` requests at the 402's price, or the merchant's
+   * `minDeposit` if that is more. (Wallets made before it was optional store 0.1 ETH here;
+   * `config set buy.deposit auto` unsets it.)
+   */
+  deposit?: string
+  /** Requests a default deposit pays for, at the 402's price (when `deposit` / `bitcoinDeposit` is unset). */
+  depositRequests: number
   /** Highest price `buy` pays for one request without `--max-price`, in base units. */
   maxPrice: string
   /** Settlement delay of channels opened by `buy`, in seconds. */
   settleDelay: number
-  /** Bitcoin-family networks: deposit of a channel opened by `buy`, satoshis. */
-  bitcoinDeposit: string
+  /** Bitcoin-family networks: deposit of a channel opened by `buy`, satoshis; unset as `deposit` (plus the close fee). */
+  bitcoinDeposit?: string
   /** Bitcoin-family networks: highest price `buy` pays without `--max-price`, satoshis. */
   bitcoinMaxPrice: string
   /** Bitcoin-family networks: lifetime of a channel opened by `buy` (until the refund), seconds. */
@@ -93,8 +100,8 @@ const DEFAULTS: WalletConfig = {
   networks: {},
   keys: {},
   buy: {
-    autoOpen: false, deposit: '100000000000000000', maxPrice: '10000000000000', settleDelay: 86400,
-    bitcoinDeposit: '1000000', bitcoinMaxPrice: '10000', bitcoinExpiry: 604800,
+    autoOpen: false, depositRequests: 1000, maxPrice: '10000000000000', settleDelay: 86400,
+    bitcoinMaxPrice: '10000', bitcoinExpiry: 604800,
   },
 }
 
@@ -147,6 +154,7 @@ const SCHEMA = {
     properties: {
       autoOpen: { type: 'boolean' },
       deposit: decimal,
+      depositRequests: { type: 'integer', minimum: 1 },
       maxPrice: decimal,
       settleDelay: { type: 'integer', minimum: 1 },
       bitcoinDeposit: decimal,

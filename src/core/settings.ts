@@ -28,6 +28,10 @@ const seconds: Parser = (v) => {
   if (!/^[1-9]\d{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new UsageError(`Invalid number of seconds "${v}".`)
   return Number(v)
 }
+const count: Parser = (v) => {
+  if (!/^[1-9]\d{0,8}$/.test(v)) throw new UsageError(`Invalid count "${v}"; expected a whole number from 1 to 999999999.`)
+  return Number(v)
+}
 /** An http(s) or ws(s) URL, as a network's `rpcUrl`. @throws {UsageError} */
 export function checkedRpcUrl(v: string): string {
   let u: URL
@@ -131,10 +135,11 @@ const FIXED: Record<string, { parse: Parser; describe: string }> = {
     },
   },
   'buy.autoOpen': { describe: 'buy opens a channel without --yes', parse: bool },
-  'buy.deposit': { describe: 'EVM networks: deposit of channels opened by buy (e.g. 0.01eth)', parse: amount('buy.deposit', 'evm') },
+  'buy.deposit': { describe: 'EVM networks: deposit of channels opened by buy (e.g. 0.01eth; auto: buy.depositRequests × the price)', parse: amount('buy.deposit', 'evm') },
+  'buy.depositRequests': { describe: 'when buy.deposit is unset, a channel opened by buy pays this many requests at the 402\'s price (or the merchant\'s minDeposit if more)', parse: count },
   'buy.maxPrice': { describe: 'EVM networks: highest price buy pays without --max-price (e.g. 10gwei)', parse: amount('buy.maxPrice', 'evm') },
   'buy.settleDelay': { describe: 'settle delay of channels opened by buy, seconds', parse: seconds },
-  'buy.bitcoinDeposit': { describe: 'Bitcoin networks: deposit of channels opened by buy (e.g. 0.01btc, 100000sat)', parse: amount('buy.bitcoinDeposit', 'bitcoin') },
+  'buy.bitcoinDeposit': { describe: 'Bitcoin networks: deposit of channels opened by buy (e.g. 0.01btc, 100000sat; auto: buy.depositRequests × the price + the close fee)', parse: amount('buy.bitcoinDeposit', 'bitcoin') },
   'buy.bitcoinMaxPrice': { describe: 'Bitcoin networks: highest price buy pays without --max-price (satoshis)', parse: amount('buy.bitcoinMaxPrice', 'bitcoin') },
   'buy.bitcoinExpiry': { describe: 'Bitcoin networks: lifetime of channels opened by buy, seconds', parse: seconds },
 }
@@ -148,6 +153,9 @@ export function amountSettingFamily(key: string): 'evm' | 'bitcoin' | undefined 
   return key === 'buy.deposit' || key === 'buy.maxPrice' ? 'evm' : key === 'buy.bitcoinDeposit' || key === 'buy.bitcoinMaxPrice' ? 'bitcoin' : undefined
 }
 
+/** Settings that `auto` unsets, going back to the default computed by `buy` (issue 9 §3.6). */
+const UNSETTABLE = new Set(['buy.deposit', 'buy.bitcoinDeposit'])
+
 /** Fields of `networks.<name>.<field>`. */
 const NETWORK_FIELDS: Record<string, Parser> = { rpcUrl: url, caip2, contract: address }
 
@@ -158,6 +166,10 @@ const NETWORK_FIELDS: Record<string, Parser> = { rpcUrl: url, caip2, contract: a
  * @throws {UsageError} unknown key or bad value (nothing is written)
  */
 export function setSetting(config: Config, key: string, value: string): unknown {
+  if (UNSETTABLE.has(key) && value === 'auto') {
+    config.delete(key)
+    return null
+  }
   if (FIXED[key]) {
     const parsed = FIXED[key].parse(value, config)
     config.setPath(key, parsed)

@@ -4,7 +4,8 @@
  *
  * - Chain: deposit, redeemed, settling/settled, gone (closed), a failed or mined open.
  * - Merchant ahead of us (our database was restored or lost a write): its last
- *   voucher is adopted only if it carries this wallet's own signature.
+ *   voucher is adopted only if it carries this wallet's own signature and fits the
+ *   lane's history (`adoptionConflict`: the wallet never signs below a voucher it holds).
  * - Us ahead of the merchant (a crash after committing, before or while sending):
  *   our latest voucher is delivered, so both sides agree; any credit it carries
  *   above `charged` is re-spent by the next purchase.
@@ -15,6 +16,7 @@ import type { ChannelReader } from './reader.js'
 import { isTerminal } from './state.js'
 import type { ChannelRecord } from '../store/index.js'
 import { voucherFromWire } from './voucher-wire.js'
+import { adoptionConflict } from './acknowledge.js'
 import { deliverVoucher } from '../http402/cooperative.js'
 import { amountAsset, formatAmount, parseBaseUnits } from '../units.js'
 import { ChannelsError, NetworkError, StoreError } from '../errors.js'
@@ -140,7 +142,8 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
   const mine = m.store.vouchers.latest(c.network, c.id, 0n)
   const myNonce = mine?.nonce ?? 0n
   if (theirNonce > myNonce) {
-    // The merchant holds a newer voucher than our database: adopt it only if we signed it.
+    // The merchant holds a newer voucher than our database: adopt it only if we signed it
+    // (this channel, chain and contract; lane 0, the nonce it claims) and it fits our lane.
     let theirs
     try {
       theirs = voucherFromWire(state.voucher)
@@ -148,8 +151,13 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
       report.warnings.push('the merchant claims a newer voucher but sent none readable; ignored')
       return
     }
-    if (!m.signedByPayer(c, theirs) || theirs.nonce !== theirNonce) {
+    if (!m.signedByPayer(c, theirs) || theirs.nonce !== theirNonce || theirs.lane !== 0n) {
       report.warnings.push('the merchant claims a voucher this wallet did not sign; ignored')
+      return
+    }
+    const conflict = adoptionConflict(m.store, c, theirs)
+    if (conflict) {
+      report.warnings.push(`the merchant's voucher ${theirs.nonce} was not adopted: ${conflict}`)
       return
     }
     m.acknowledge(c, theirs, charged)
@@ -164,6 +172,17 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
       report.warnings.push(`could not deliver voucher nonce ${mine.nonce}: ${(err as Error).message}`)
     }
   } else if (mine) {
+    // Same nonce: the merchant's `charged` is believed (up to what we signed) only if its voucher is ours, if it sent one.
+    let theirs
+    try {
+      theirs = state.voucher === undefined ? undefined : voucherFromWire(state.voucher)
+    } catch {
+      theirs = undefined
+    }
+    if (theirs && (theirs.signature.toLowerCase() !== mine.signature.toLowerCase() || theirs.amount !== mine.amount || theirs.lane !== 0n)) {
+      report.warnings.push(`the merchant's voucher ${theirNonce} differs from this wallet's; its charged ${charged} is ignored`)
+      return
+    }
     m.acknowledge(c, mine, charged)
   }
   const last = m.store.vouchers.latest(c.network, c.id, 0n)
