@@ -14,7 +14,7 @@ import type { ChannelManager } from '../channel/manager.js'
 import type { BitcoinChannelManager } from '../channel/bitcoin.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { InsufficientFundsError, PaymentRefusedError, PriceTooHighError, UsageError } from '../errors.js'
-import { formatUnits, parseBaseUnits } from '../units.js'
+import { amountAsset, formatAmount, parseBaseUnits } from '../units.js'
 import { anyVoucherToWire, type BitcoinVoucherWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
 import { bitcoinVoucherFromWire, voucherFromWire } from '../channel/voucher-wire.js'
 import { adoptionConflict } from '../channel/acknowledge.js'
@@ -202,7 +202,7 @@ async function purchase(payer: Payer, target: URL, o: BuyOptions, ex: Exchange):
   const challenge = readChallenge(first.headers, await ex.text(first, target))
   const entry = pickEntry(payer, challenge, o.maxPrice)
   const price = parseBaseUnits(entry.amount, 'price')
-  const show = (x: bigint) => describeAmount(x, entry.asset)
+  const show = (x: bigint) => formatAmount(x, amountAsset(m.network, entry.asset))
   const endpoint = endpointOf(entry, target)
 
   let opened: BuyResult['opened']
@@ -330,7 +330,8 @@ function pickEntry(payer: Payer, challenge: PaymentRequired, maxPrice: bigint): 
   const priced = ours.map((a) => ({ a, price: parseBaseUnits(a.amount, 'price') })).sort((x, y) => (x.price < y.price ? -1 : 1))
   const cheapest = priced[0]
   if (cheapest.price > maxPrice) {
-    throw new PriceTooHighError(`The price ${describeAmount(cheapest.price, cheapest.a.asset)} is above --max-price ${describeAmount(maxPrice, cheapest.a.asset)}.`, {
+    const show = (x: bigint) => formatAmount(x, amountAsset(m.network, cheapest.a.asset))
+    throw new PriceTooHighError(`The price ${show(cheapest.price)} is above --max-price ${show(maxPrice)}.`, {
       data: { price: cheapest.price.toString(), maxPrice: maxPrice.toString() },
       metaMessages: ['Raise --max-price to pay it.'],
     })
@@ -383,14 +384,6 @@ function receiptCharged(r: PaymentResponse): bigint | undefined {
   } catch {
     return undefined
   }
-}
-
-/** An amount for a progress or error line: wei or ETH, satoshis, or a token's units. */
-export function describeAmount(value: bigint, asset: string): string {
-  const grouped = value.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',')
-  if (asset === 'sat') return `${grouped} sat`
-  if (/^0x0{40}$/.test(asset)) return value >= 10n ** 12n ? formatUnits(value, 18, 'ETH') : `${grouped} wei`
-  return `${grouped} units of token ${asset}`
 }
 
 async function result(ex: Exchange, res: Dispatcher.ResponseData, from: URL): Promise<Omit<BuyResult, 'paid'>> {
