@@ -16,7 +16,7 @@ import { bitcoinData, depositAddress, depositOf, MAX_PAYEE_INDEX, SAT } from './
 import type { ChannelRecord } from '../store/index.js'
 import type { SyncReport } from './sync.js'
 import { InvalidVoucherError, type VoucherCheck } from './operations.js'
-import { VoucherRefusedError } from './inbound.js'
+import { VoucherRefusedError, storeLearned, type LearnedChannel } from './inbound.js'
 import { groupCommit } from '../store/group-commit.js'
 import type { Voucher } from './voucher.js'
 import { idMatchesPrefix, short } from './reader.js'
@@ -55,8 +55,6 @@ export interface BitcoinOpenPayload {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
-/** A channel as known from the node and an `open` payload, before it is stored. */
-export type LearnedChannel = ChannelRecord & { stored: boolean }
 
 /**
  * The channel a payment names: the stored one, or one learned from its `open` payload
@@ -124,17 +122,6 @@ export async function learnBitcoinChannel(
 }
 
 /**
- * Inside a write transaction: the channel's stored row, inserting a learned one first.
- * @returns the row as stored
- */
-export function storeLearned(m: BitcoinChannelManager, c: LearnedChannel): ChannelRecord {
-  const row = m.store.channels.get(c.network, c.id)
-  if (row) return row
-  const { stored: _stored, createdAt: _c, updatedAt: _u, ...fields } = c
-  return m.store.channels.insert(fields)
-}
-
-/**
  * Verifies and commits a payment paying `price` for one request.
  * @param price - satoshis charged for this request (0n for a pure top-up)
  * @param payeeIndex - the payee key index the payment's `accepted` entry names (see {@link learnBitcoinChannel}); used for a new channel only
@@ -167,7 +154,7 @@ export async function acceptBitcoinPayment(
   if (m.isClosing(channel.id)) throw closing()
   const r = await groupCommit(m.store, () => {
     if (m.isClosing(channel.id)) throw closing() // a close started since: its best payment is read already
-    const ch = storeLearned(m, channel) // a new channel is stored with its first payment, or not at all
+    const ch = storeLearned(m.store, channel) // a new channel is stored with its first payment, or not at all
     if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
     const last = m.store.vouchers.latest(ch.network, ch.id, 0n)
     if (last && v.nonce <= last.nonce) {
@@ -341,7 +328,7 @@ export async function addBitcoinVoucher(b: BitcoinChannelManager, prefix: string
   if (!check.valid) throw new InvalidVoucherError(`Payment refused: ${check.reason}.`)
   if (check.delta < minDelta) throw new InvalidVoucherError(`The payment adds ${check.delta}, less than --min-delta ${minDelta}.`)
   b.store.immediate(() => {
-    storeLearned(b, c) // a channel learned from this payment is stored with it, or not at all
+    storeLearned(b.store, c) // a channel learned from this payment is stored with it, or not at all
     const latest = b.store.vouchers.latest(c.network, c.id, 0n)
     if (latest && (v.nonce <= latest.nonce || v.amount <= latest.amount)) throw new InvalidVoucherError(`Payment refused: a payment with nonce ${latest.nonce} was stored meanwhile.`)
     b.store.vouchers.insert(c.network, v)

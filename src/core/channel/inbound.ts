@@ -46,7 +46,7 @@ export interface AcceptPolicy {
   asset?: string
 }
 
-/** A channel read from the chain that may not be stored yet: the caller stores it with its first voucher, or not at all. */
+/** A channel read from the chain (EVM) or from an `open` payload checked against the node (Bitcoin) that may not be stored yet: the caller stores it with its first voucher, or not at all ({@link storeLearned}). */
 export type LearnedChannel = ChannelRecord & { stored: boolean }
 
 /**
