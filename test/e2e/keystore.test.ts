@@ -69,7 +69,7 @@ async function ethersKeyFile(n: number, password = PASSWORD) {
 }
 
 beforeAll(async () => {
-  w = await makeWallet('alice', DEAD_RPC);
+  w = await makeWallet('alice', DEAD_RPC, { keysNew: true });
 
   // tampered: alice's file with one hex digit of the ciphertext flipped
   const alice = JSON.parse(readFileSync(keyPath('alice'), 'utf8'));

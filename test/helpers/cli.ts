@@ -3,11 +3,11 @@
  * run in temporary `CHANNELS_HOME`s against a real anvil and a real `channels serve`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, encryptKeystoreJsonSync, parseEther, randomBytes } from 'ethers';
 import { ANVIL_KEYS, REPO_ROOT, startAnvil, type Anvil } from './anvil.js';
 import { deployPaymentChannels, provider } from './deploy.js';
 
@@ -46,14 +46,40 @@ export function runBin(args: string[], env: NodeJS.ProcessEnv): Promise<RunResul
   });
 }
 
-/** Creates a wallet with a key named `name` (file keystore) on `rpcUrl`. */
-export async function makeWallet(name: string, rpcUrl: string): Promise<TestWallet> {
+/** The EVM key's derivation path in key files (src/core/keys/wallet.ts EVM_PATH). */
+const EVM_PATH = "m/44'/60'/0'/0/0";
+
+/**
+ * Creates a wallet with a key named `name` (file keystore) on `rpcUrl`: a fresh mnemonic,
+ * imported by the real `channels keys import`, whose key file is then re-encrypted at scrypt
+ * N = 2^14 (the lowest N channels accepts, MIN_SCRYPT_N) so that each later `pay`, `buy` or
+ * `serve` unlocks in ≈ 0.1 s instead of ≈ 1 s of CPU. With `keysNew`, the key is made by
+ * `channels keys new` as a user would (N = 2^17), for the tests of key files themselves.
+ */
+export async function makeWallet(name: string, rpcUrl: string, opts: { keysNew?: boolean } = {}): Promise<TestWallet> {
   const home = mkdtempSync(join(tmpdir(), `channels-${name}-`));
   const env: NodeJS.ProcessEnv = { ...process.env, CHANNELS_HOME: home, CHANNELS_PASSWORD: PASSWORD, CHANNELS_RPC_URL: rpcUrl };
   delete env.CHANNELS_PASSWORD_FILE;
   const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runBin(args, { ...env, ...extraEnv });
-  const r = await run(['keys', 'new', name, '--keystore', 'file', '--json']);
-  if (r.code !== 0) throw new Error(`keys new failed: ${r.stdout}${r.stderr}`);
+  if (opts.keysNew) {
+    const r = await run(['keys', 'new', name, '--keystore', 'file', '--json']);
+    if (r.code !== 0) throw new Error(`keys new failed: ${r.stdout}${r.stderr}`);
+    return { home, address: r.json.address, env, run };
+  }
+  const mnemonic = Mnemonic.fromEntropy(randomBytes(16));
+  const phraseFile = join(home, 'phrase.txt');
+  writeFileSync(phraseFile, mnemonic.phrase, { mode: 0o600 });
+  const r = await run(['keys', 'import', name, '--keystore', 'file', '--mnemonic-file', phraseFile, '--json']);
+  unlinkSync(phraseFile);
+  if (r.code !== 0) throw new Error(`keys import failed: ${r.stdout}${r.stderr}`);
+  const key = HDNodeWallet.fromMnemonic(mnemonic, EVM_PATH);
+  if (key.address !== r.json.address) throw new Error(`keys import made ${r.json.address}, expected ${key.address}`);
+  const json = encryptKeystoreJsonSync(
+    { address: key.address, privateKey: key.privateKey, mnemonic: { entropy: mnemonic.entropy, path: EVM_PATH, locale: 'en' } },
+    PASSWORD,
+    { scrypt: { N: 1 << 14, r: 8, p: 1 } },
+  );
+  writeFileSync(r.json.file, json, { mode: 0o600 });
   return { home, address: r.json.address, env, run };
 }
 
