@@ -7,7 +7,7 @@
  * - a payee's `list` learns from the chain that its channel was settled and collected;
  * - the first key's keystore becomes the wallet's when no keychain is reachable.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,6 +141,19 @@ describe('amounts and tables (§3.5)', () => {
     const r = await payer.run(['voucher', 'list', paid]);
     expect(r.stdout).toMatch(/^0 +1 +3,000 wei +no +-$/m);
     expect(r.stdout).toMatch(/^0 +2 +0\.00123456… ETH +no +-$/m);
+  });
+
+  it('keys remove refuses a key with an open channel (exit 8, config and key file unchanged); a closed channel does not count', async () => {
+    const before = readFileSync(join(payer.home, 'config.json'), 'utf8');
+    const listed = (await payer.run(['list', '--offline', '--json'])).json.channels as { state: string }[];
+    const live = listed.filter((c) => c.state !== 'closed' && c.state !== 'failed').length;
+    expect(listed.some((c) => c.state === 'closed')).toBe(true);
+    const r = await payer.run(['keys', 'remove', 'alice', '--yes', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(8);
+    expect(r.json.error.message).toMatch(new RegExp(`party to ${live} channel\\(s\\) not closed \\(e\\.g\\. 0x`));
+    expect(r.json.error.hints.join(' ')).toMatch(/--force/);
+    expect(readFileSync(join(payer.home, 'config.json'), 'utf8')).toBe(before);
+    expect(existsSync(join(payer.home, 'keys', 'alice.json'))).toBe(true);
   });
 });
 

@@ -10,9 +10,7 @@ export default class VoucherList extends BaseCommand<typeof VoucherList> {
 
   async run() {
     const { args, flags } = await this.parse(VoucherList)
-    const m = this.reader
-    const c = m.channel(args.channel)
-    const all = m.store.vouchers.list(c.network, c.id)
+    const { channel: c, vouchers: all } = this.reader.vouchersOf(args.channel)
     const asset = this.assetOf(c.asset)
     const rows = all.map((v) => [
       String(v.lane), String(v.nonce), amount(v.amount, asset, flags.wide ? undefined : 6), v.delivered ? 'yes' : 'no',

@@ -46,6 +46,15 @@ export class ChannelReader {
     return this.store.channels.find(prefix, this.network.caip2)
   }
 
+  /**
+   * A channel and every voucher stored for it, in the store's order (lane, then nonce).
+   * @throws {NotFoundError} @throws {UsageError} ambiguous prefix
+   */
+  vouchersOf(prefix: string): { channel: ChannelRecord; vouchers: VoucherRecord[] } {
+    const channel = this.channel(prefix)
+    return { channel, vouchers: this.store.vouchers.list(channel.network, channel.id) }
+  }
+
   /** Status of a channel from the local database (Lotus `PaychStatus`). */
   statusOf(c: ChannelRecord): ChannelStatus {
     const best = this.store.vouchers.latestPerLane(c.network, c.id)

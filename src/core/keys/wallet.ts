@@ -6,7 +6,9 @@
  */
 import { HDNodeWallet, Mnemonic, Wallet, computeAddress, hexlify, randomBytes, type BaseWallet } from 'ethers'
 import type { Config, KeystoreKind } from '../config.js'
-import { UsageError, KeystoreError } from '../errors.js'
+import { ChannelStateError, UsageError, KeystoreError } from '../errors.js'
+import type { Store } from '../store/index.js'
+import { isTerminal } from '../channel/state.js'
 import { keychainStore, keychainLoad, keychainDelete } from './keychain.js'
 import { fileStore, fileUnlock, fileDelete, keyFilePath, type KeyMaterial } from './file.js'
 import { passphraseInEnvironment, readPassphrase } from './passphrase.js'
@@ -234,11 +236,37 @@ export async function loadBitcoinChain(config: Config, coinType: number, name?: 
 }
 
 /** Removes a key's secret and record. @throws {KeystoreError} keychain unreachable */
-export function removeKey(config: Config, name: string): void {
-  const rec = config.key(name)
-  if (rec.keystore === 'keychain') keychainDelete(config.home, name)
-  else fileDelete(config.home, name)
+/** What `keys remove` reports. */
+export interface RemovedKey {
+  name: string
+  /** EIP-55 address of the removed key. */
+  address: string
+  removed: true
+}
+
+/**
+ * Removes a key: its secret (keychain entry or key file) and its record, and the
+ * `defaultKey` setting when it named this key.
+ * @param opts.yes - the user confirmed (the secret cannot be recovered without the mnemonic)
+ * @param opts.force - remove even while the key is a party to channels not closed or failed
+ * @throws {NotFoundError} unknown key; {@link UsageError} without `yes`;
+ *   {@link ChannelStateError} while channels of the key are not terminal (DESIGN §3) and not `force`
+ */
+export function removeKey(config: Config, store: Store, name: string, opts: { yes?: boolean; force?: boolean } = {}): RemovedKey {
+  const info = keyInfo(config, name)
+  if (!opts.yes) throw new UsageError(`Removing key "${info.name}" (${info.address}) needs --yes.`)
+  const live = store.channels.list().filter((c) => c.keyName === info.name && !isTerminal(c.state))
+  if (live.length && !opts.force) {
+    throw new ChannelStateError(`Key "${info.name}" is a party to ${live.length} channel(s) not closed (e.g. ${live[0].id.slice(0, 10)}).`, {
+      metaMessages: ['Close them first, or pass --force.'],
+    })
+  }
+  const rec = config.key(info.name)
+  if (rec.keystore === 'keychain') keychainDelete(config.home, info.name)
+  else fileDelete(config.home, info.name)
   const keys = { ...config.keys() }
-  delete keys[name]
+  delete keys[info.name]
   config.set('keys', keys)
+  if (config.get('defaultKey') === info.name) config.delete('defaultKey')
+  return { name: info.name, address: info.address, removed: true }
 }
