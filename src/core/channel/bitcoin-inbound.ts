@@ -13,14 +13,14 @@
 import { Transaction, script as bscript } from 'bitcoinjs-lib'
 import type { BitcoinChannelManager } from './bitcoin.js'
 import { bitcoinData, depositAddress, depositOf, MAX_PAYEE_INDEX, SAT } from './bitcoin.js'
-import type { ChannelRecord } from '../store/index.js'
+import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../store/index.js'
 import type { SyncReport } from './sync.js'
 import { InvalidVoucherError, type VoucherCheck } from './operations.js'
 import { VoucherRefusedError, storeLearned, type LearnedChannel } from './inbound.js'
 import { groupCommit } from '../store/group-commit.js'
 import type { Voucher } from './voucher.js'
 import { idMatchesPrefix, short } from './reader.js'
-import { isTerminal } from './state.js'
+import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelState } from './state.js'
 import { keyOutputScript, parseRedeemScript, toBytes, toHex } from '../chains/bitcoin/script.js'
 import { depositScriptPubkey, hashToTxid, SEQUENCE_FINAL } from '../chains/bitcoin/spend.js'
 import { verifyPaymentTransaction } from '../chains/bitcoin/transactions.js'
@@ -188,18 +188,26 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
   const warnings: string[] = []
   const b = bitcoinData(c)
   const txid = c.id.slice(2)
-  const set = (fields: Partial<ChannelRecord>, what: string) => {
-    m.store.channels.update(c.network, c.id, fields)
-    changes.push(what)
+  // Each change is events of the state machine (DESIGN §3) applied to the state `c` was read in;
+  // one the table forbids, or on a row another process moved meanwhile, is a warning and
+  // leaves the row as it is (the paywall's `list` must not fail on it).
+  const move = (from: ChannelState, events: readonly [ChannelEvent, ...ChannelEvent[]], fields: ChannelFields, what: string) => {
+    try {
+      m.store.channels.transition(c.network, c.id, events, fields, from)
+      changes.push(what)
+    } catch (err) {
+      if (!(err instanceof IllegalTransitionError || err instanceof StaleChannelStateError)) throw err
+      warnings.push(`${what} not recorded, the channel is left as it is: ${err.shortMessage}`)
+    }
   }
   if (isTerminal(c.state)) return { channelId: c.id, stateBefore: c.state, state: c.state, changes, warnings }
   const out = await m.backend.outputStatus(txid, b.depositVout)
   if (out.unspent) {
-    if (c.state === 'opening' && out.confirmations > 0) set({ state: 'open' }, 'opening → open')
+    if (c.state === 'opening' && out.confirmations > 0) move('opening', ['confirm'], {}, 'opening → open')
     else if (c.state === 'opening') warnings.push('the deposit is not mined yet; run sync again later')
     const now = m.store.channels.get(c.network, c.id)!.state
     if (now === 'open' && c.direction === 'outbound' && (await m.backend.chainInfo()).medianTime >= (c.expiry ?? Infinity)) {
-      set({ state: 'expired' }, 'open → expired (the refund can be collected)')
+      move('open', ['expire'], {}, 'open → expired (the refund can be collected)')
     }
   } else {
     const depositTx = await m.backend.getTransaction(txid)
@@ -211,7 +219,7 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
           changes.push('the deposit was not on the node; broadcast it again')
         } catch (err) {
           if (!(err instanceof ChannelStateError)) throw err
-          set({ state: 'failed' }, `opening → failed (the node refuses the deposit: ${err.shortMessage})`)
+          move('opening', ['fail'], {}, `opening → failed (the node refuses the deposit: ${err.shortMessage})`)
         }
       } else if (c.state === 'opening') warnings.push('the node does not know the deposit; run sync again later')
     } else {
@@ -227,7 +235,10 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
         const payeeScript = toHex(depositPayeeScript(c))
         const paid = spender.tx.outs.filter((o) => toHex(o.script) === payeeScript).reduce((s, o) => s + o.value, 0n)
         const isRefund = spender.tx.ins[0]!.sequence !== SEQUENCE_FINAL
-        set({ state: 'closed', redeemed: isRefund ? 0n : paid, closeTx: spender.tx.getId() },
+        // A spend in a block means the deposit was mined (confirm); the refund is valid only
+        // after the expiry (expire, then collect); a payment spending it is the payee's close.
+        const closing: [ChannelEvent, ...ChannelEvent[]] = !isRefund ? ['close'] : c.state === 'expired' ? ['collect'] : ['expire', 'collect']
+        move(c.state, c.state === 'opening' ? ['confirm', ...closing] : closing, { redeemed: isRefund ? 0n : paid, closeTx: spender.tx.getId() },
           `${c.state} → closed (${isRefund ? 'refunded to the payer' : `the payee closed with ${paid} sat`} in ${spender.tx.getId()})`)
       }
     }

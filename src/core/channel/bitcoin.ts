@@ -13,7 +13,7 @@
  */
 import type { BIP32Interface } from 'bip32'
 import { Transaction } from 'bitcoinjs-lib'
-import type { ChannelRecord, VoucherRecord } from '../store/index.js'
+import type { ChannelFields, ChannelRecord, VoucherRecord } from '../store/index.js'
 import { ChannelReader, availableOf, short } from './reader.js'
 import { acknowledgeVoucher } from './acknowledge.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from './state.js'
@@ -189,11 +189,13 @@ export class BitcoinChannelManager extends ChannelReader {
     return fundingAddressOf(await this.pubkey(), this.params)
   }
 
-  private move(c: ChannelRecord, events: ChannelEvent[], fields: Partial<ChannelRecord> = {}): ChannelState {
-    let state = c.state
-    for (const e of events) state = transition(state, e)
-    this.store.channels.update(c.network, c.id, { ...fields, state })
-    return state
+  /**
+   * Applies state-machine events in order (DESIGN §3) to the channel as `c` was read, with
+   * `fields`, in one transaction (the repository's `transition`).
+   * @throws {IllegalTransitionError} @throws {StaleChannelStateError} the row moved elsewhere since `c` was read
+   */
+  private move(c: ChannelRecord, events: readonly [ChannelEvent, ...ChannelEvent[]], fields: ChannelFields = {}): ChannelState {
+    return this.store.channels.transition(c.network, c.id, events, fields, c.state).state
   }
 
   // ── payer ────────────────────────────────────────────────────────────────
@@ -259,7 +261,7 @@ export class BitcoinChannelManager extends ChannelReader {
     for (;;) {
       const s = await this.backend.outputStatus(c.id.slice(2), bitcoinData(c).depositVout)
       if (s.confirmations >= minConf) {
-        this.move(this.store.channels.get(c.network, c.id)!, ['confirm'])
+        this.move(c, ['confirm']) // from the state read when the wait began: a `list` that saw it mined first is no error
         return
       }
       if (s.confirmations !== said) onProgress?.(`Deposit ${c.id.slice(2)}: ${s.confirmations}/${minConf} confirmations…`)

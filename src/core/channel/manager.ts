@@ -8,7 +8,7 @@
  * payee's voucher is committed, with the price charged, before content is served.
  */
 import { hexlify, randomBytes, getAddress, ZeroAddress, type BaseWallet } from 'ethers'
-import type { ChannelRecord, VoucherRecord } from '../store/index.js'
+import type { ChannelFields, ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { ChainBackend, TxResult } from '../chains/backend.js'
 import { EvmBackend } from '../chains/evm/backend.js'
 import { loadEvmSigner } from '../keys/wallet.js'
@@ -50,11 +50,13 @@ export class ChannelManager extends ChannelReader {
     return this.signerPromise
   }
 
-  /** Applies a state-machine event and persists the new state. @throws {IllegalTransitionError} */
-  private move(c: ChannelRecord, event: ChannelEvent, fields: Partial<ChannelRecord> = {}): ChannelState {
-    const state = transition(c.state, event)
-    this.store.channels.update(c.network, c.id, { ...fields, state })
-    return state
+  /**
+   * Applies a state-machine event (DESIGN §3) to the channel as `c` was read, with `fields`,
+   * in one transaction (the repository's `transition`).
+   * @throws {IllegalTransitionError} @throws {StaleChannelStateError} the row moved elsewhere since `c` was read
+   */
+  private move(c: ChannelRecord, event: ChannelEvent, fields: ChannelFields = {}): ChannelState {
+    return this.store.channels.transition(c.network, c.id, event, fields, c.state).state
   }
 
   // ── payer ────────────────────────────────────────────────────────────────

@@ -23,7 +23,9 @@ export interface Settler {
 }
 
 /**
- * Starts the watcher.
+ * Starts the watcher. State changes go through the state machine (DESIGN §3); one the
+ * table forbids, or on a row another process moved meanwhile, leaves the row as it is
+ * and is reported as an `error` event like any failed round of a channel.
  * @param intervalSeconds - seconds between rounds
  * @param onEvent - called for every action or error
  */
@@ -35,12 +37,14 @@ export function startSettler(m: ChannelManager, intervalSeconds: number, onEvent
       try {
         const on = await m.backend.getChannel(c.id)
         if (!on) {
-          m.store.channels.update(c.network, c.id, { state: 'closed' })
+          // The contract deletes a channel only in close (the payee's voucher, possible while
+          // open) and collect (after settleAt): name the one the state it was read in allows.
+          m.store.channels.transition(c.network, c.id, c.state === 'open' ? 'close' : 'collect', {}, c.state)
           events.push({ channelId: c.id, kind: 'closed', detail: 'no longer on chain' })
           continue
         }
         if (on.settleAt === 0) continue
-        if (c.state === 'open') m.store.channels.update(c.network, c.id, { state: 'settling', settleAt: on.settleAt })
+        if (c.state === 'open') m.store.channels.transition(c.network, c.id, 'settle', { settleAt: on.settleAt }, 'open')
         const now = await m.backend.now()
         if (now >= on.settleAt) continue // too late: update is refused after settleAt
         const pending = m.store.vouchers.latestPerLane(c.network, c.id).filter((v) => !v.submittedTx)
@@ -61,7 +65,8 @@ export function startSettler(m: ChannelManager, intervalSeconds: number, onEvent
  * for each open inbound Bitcoin channel whose expiry is within `closeMargin` seconds —
  * by the later of the wall clock and the chain tip's time — it countersigns and
  * broadcasts the best payment. It also marks channels whose deposit was spent
- * otherwise (the payer's refund) as closed.
+ * otherwise (the payer's refund) as closed. State changes and their refusals as in
+ * {@link startSettler}.
  * @param closeMargin - seconds before the expiry at which to close
  */
 export function startBitcoinWatcher(m: BitcoinChannelManager, intervalSeconds: number, closeMargin: number, onEvent: (e: SettlerEvent) => void = () => {}): Settler {
@@ -81,7 +86,9 @@ export function startBitcoinWatcher(m: BitcoinChannelManager, intervalSeconds: n
         if (!m.store.vouchers.latest(c.network, c.id, 0n)) continue
         const deposit = await m.backend.outputStatus(c.id.slice(2), c.bitcoin!.depositVout)
         if (!deposit.unspent) {
-          m.store.channels.update(c.network, c.id, { state: 'closed' })
+          // Spent by other than our close: the payer's refund, which the chain accepts only
+          // after the expiry, so the channel expired and was collected (as the payer records it).
+          m.store.channels.transition(c.network, c.id, ['expire', 'collect'], {}, 'open')
           events.push({ channelId: c.id, kind: 'closed', detail: 'the deposit was spent by another transaction (the payer\'s refund)' })
           continue
         }

@@ -13,8 +13,8 @@
 import { request } from 'undici'
 import type { ChannelManager } from './manager.js'
 import type { ChannelReader } from './reader.js'
-import { isTerminal } from './state.js'
-import type { ChannelRecord } from '../store/index.js'
+import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelState } from './state.js'
+import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../store/index.js'
 import { voucherFromWire } from './voucher-wire.js'
 import { adoptionConflict } from './acknowledge.js'
 import { deliverVoucher } from '../http402/cooperative.js'
@@ -71,28 +71,38 @@ export async function refreshChannel(m: ChannelManager, c: ChannelRecord): Promi
   return report
 }
 
-/** Reads a channel on chain and stores what changed; `onChain` says whether the contract still holds it. */
+/**
+ * Reads a channel on chain and stores what changed; `onChain` says whether the contract still holds it.
+ * Each state change is an event of the table (DESIGN §3), applied to the state `c` was read in; a
+ * chain fact the table forbids, or a row another process moved meanwhile, is a warning and the
+ * row is left as it is (the paywall's `list` must not fail on it).
+ */
 async function chainHalf(m: ChannelManager, c: ChannelRecord): Promise<{ report: SyncReport; onChain: boolean }> {
   const changes: string[] = []
   const warnings: string[] = []
   const stateBefore = c.state
+  const move = (from: ChannelState, events: readonly [ChannelEvent, ...ChannelEvent[]], fields: ChannelFields, why: string): void => {
+    try {
+      const to = m.store.channels.transition(c.network, c.id, events, fields, from).state
+      changes.push(`${from} → ${to}${why}`)
+    } catch (err) {
+      if (!(err instanceof IllegalTransitionError || err instanceof StaleChannelStateError)) throw err
+      warnings.push(`${events.join(' + ')}${why} not recorded, the channel is left as it is: ${err.shortMessage}`)
+    }
+  }
   const on = await m.backend.getChannel(c.id)
   if (!on) {
     if (c.state === 'opening') {
       const status = c.openTx ? await m.backend.transactionStatus(c.openTx) : 'unknown'
-      if (status === 'failed') {
-        m.store.channels.update(c.network, c.id, { state: 'failed' })
-        changes.push('opening → failed (the open transaction reverted)')
-      } else warnings.push('the open transaction is not mined (yet); run sync again later')
+      if (status === 'failed') move('opening', ['fail'], {}, ' (the open transaction reverted)')
+      else warnings.push('the open transaction is not mined (yet); run sync again later')
     } else if (!isTerminal(c.state)) {
-      m.store.channels.update(c.network, c.id, { state: 'closed' })
-      changes.push(`${c.state} → closed (the channel is no longer on chain)`)
+      // The contract deletes a channel only in collect (after settleAt) and close (the
+      // payee's voucher): from open only close can have happened; from later states, collect.
+      move(c.state, [c.state === 'open' ? 'close' : 'collect'], {}, ' (the channel is no longer on chain)')
     }
   } else {
-    if (c.state === 'opening') {
-      m.store.channels.update(c.network, c.id, { state: 'open' })
-      changes.push('opening → open')
-    }
+    if (c.state === 'opening') move('opening', ['confirm'], {}, '')
     const amount = (v: bigint) => formatAmount(v, amountAsset(m.network, c.asset))
     if (on.deposit !== c.deposit) {
       m.store.channels.update(c.network, c.id, { deposit: on.deposit })
@@ -103,13 +113,11 @@ async function chainHalf(m: ChannelManager, c: ChannelRecord): Promise<{ report:
       changes.push(`redeemed ${amount(c.redeemed)} → ${amount(on.redeemed)}`)
     }
     if (on.settleAt !== 0) {
-      const now = await m.backend.now()
-      const state = now >= on.settleAt ? 'settled' : 'settling'
+      const elapsed = (await m.backend.now()) >= on.settleAt
       const current = m.store.channels.get(c.network, c.id)!.state
-      if (current !== state && (current === 'open' || current === 'settling' || current === 'opening')) {
-        m.store.channels.update(c.network, c.id, { state, settleAt: on.settleAt })
-        changes.push(`${current} → ${state} (settleAt ${on.settleAt})`)
-      }
+      // A settleAt on chain means someone ran settle; a chain time at or past it, that the period elapsed.
+      if (current === 'open') move('open', elapsed ? ['settle', 'elapse'] : ['settle'], { settleAt: on.settleAt }, ` (settleAt ${on.settleAt})`)
+      else if (current === 'settling' && elapsed) move('settling', ['elapse'], { settleAt: on.settleAt }, ` (settleAt ${on.settleAt})`)
     }
   }
   return { report: { channelId: c.id, stateBefore, state: '', changes, warnings }, onChain: on !== undefined }

@@ -1,10 +1,13 @@
 /**
- * Channel repository: persists channel rows and nothing else (no chain, no rules).
+ * Channel repository: persists channel rows and nothing else (no chain). The one rule
+ * it keeps is the state machine's (DESIGN §3): a row's state changes only through
+ * {@link ChannelRepository.transition}, which applies `transition()` of channel/state.ts
+ * inside the write transaction; `update()` cannot write `state`.
  */
 import type { Db } from './db.js'
 import { StatementCache } from './statements.js'
-import type { ChannelState } from '../channel/state.js'
-import { NotFoundError, UsageError } from '../errors.js'
+import { transition, type ChannelEvent, type ChannelState } from '../channel/state.js'
+import { ChannelStateError, NotFoundError, StoreError, UsageError } from '../errors.js'
 
 /** What a Bitcoin channel keeps besides the common fields (DESIGN §5). Hex strings; values in satoshis. */
 export interface BitcoinChannelData {
@@ -69,6 +72,40 @@ export interface ChannelRecord {
   updatedAt: number
 }
 
+/**
+ * The columns `update()` and `transition()` write besides the state. `state?: never`
+ * makes passing a state a type error even through a spread of a wider object: the
+ * state moves only by an event (DESIGN §3).
+ */
+export type ChannelFields = Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'endpoint' | 'openTx' | 'closeTx'>> & {
+  state?: never
+}
+
+const COLUMNS: Record<keyof Omit<ChannelFields, 'state'>, string> = {
+  deposit: 'deposit', pendingDeposit: 'pending_deposit', redeemed: 'redeemed', charged: 'charged', settleAt: 'settle_at',
+  endpoint: 'endpoint', openTx: 'open_tx', closeTx: 'close_tx',
+}
+
+/**
+ * A state change was asked from a state the channel is no longer in: another process
+ * (or an earlier step of this one) moved the row since the caller read it, so the
+ * caller's decision rests on a stale read. Nothing is written. Exit 8.
+ */
+export class StaleChannelStateError extends ChannelStateError {
+  override name = 'Channel.StaleStateError'
+  constructor(
+    readonly channelId: string,
+    readonly expected: ChannelState,
+    readonly actual: ChannelState,
+    readonly events: readonly ChannelEvent[],
+  ) {
+    super(`Channel ${channelId.slice(0, 10)}… is ${actual}, not ${expected} as read; ${events.join(' + ')} was not applied.`, {
+      data: { channelId, expected, actual, events },
+      metaMessages: ['Another process changed the channel meanwhile; `channels status` shows it now.'],
+    })
+  }
+}
+
 interface Row {
   network: string
   id: string
@@ -128,7 +165,7 @@ const now = () => Math.floor(Date.now() / 1000)
 export class ChannelRepository {
   private readonly sql: StatementCache
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.sql = new StatementCache(db)
   }
 
@@ -160,20 +197,67 @@ export class ChannelRepository {
     return { ...c, pendingDeposit: c.pendingDeposit ?? 0n, createdAt: t, updatedAt: t }
   }
 
-  /** Updates some fields of a channel. */
-  update(network: string, id: string, fields: Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'state' | 'endpoint' | 'openTx' | 'closeTx'>>): void {
-    const cols: Record<string, string> = {
-      deposit: 'deposit', pendingDeposit: 'pending_deposit', redeemed: 'redeemed', charged: 'charged', settleAt: 'settle_at',
-      state: 'state', endpoint: 'endpoint', openTx: 'open_tx', closeTx: 'close_tx',
-    }
+  /**
+   * Updates some fields of a channel; never its state (see {@link transition}).
+   * @throws {StoreError} a field that is not a column this method writes (a bug)
+   */
+  update(network: string, id: string, fields: ChannelFields): void {
     const sets: string[] = []
     const params: Record<string, unknown> = { network, id, t: now() }
     for (const [k, v] of Object.entries(fields)) {
-      sets.push(`${cols[k]} = @${k}`)
+      const col = COLUMNS[k as keyof typeof COLUMNS]
+      if (!col) throw new StoreError(`update() does not write "${k}"; a channel's state changes only through transition().`)
+      sets.push(`${col} = @${k}`)
       params[k] = typeof v === 'bigint' ? v.toString() : (v ?? null)
     }
     if (!sets.length) return
     this.sql.get(`UPDATE channels SET ${sets.join(', ')}, updated_at = @t WHERE network = @network AND id = @id`).run(params)
+  }
+
+  /**
+   * Moves a channel through the state machine (DESIGN §3) and writes `fields` with the
+   * new state, atomically. Inside one `BEGIN IMMEDIATE` transaction (a savepoint when the
+   * caller holds one already) it reads the row's state, applies each event in turn with
+   * `transition()`, and writes with a compare-and-set on the state it read, so two
+   * processes cannot both apply a transition from the same old state.
+   *
+   * `from` is the state the caller read and acted on. If the row has moved since:
+   * - to exactly the state `events` lead to from `from`, another process recorded the
+   *   same fact first (e.g. `channels list` saw the open mined while `open` waited for
+   *   it): only `fields` are written;
+   * - anywhere else, {@link StaleChannelStateError} and nothing is written.
+   *
+   * @param events - one event, or several applied in order as one change (e.g.
+   *   `['settle', 'elapse']` when the chain shows a channel already past its settleAt)
+   * @param fields - written with the state (amounts in base units)
+   * @param from - the state the caller read; omitted, the events apply to whatever the row holds
+   * @returns the channel as stored afterwards
+   * @throws {IllegalTransitionError} the table forbids an event; nothing is written
+   * @throws {StaleChannelStateError} the row is no longer in state `from`; nothing is written
+   * @throws {NotFoundError} no such channel
+   * @example
+   * store.channels.transition(net, id, 'settle', { settleAt: 1767225600 }, 'open').state // 'settling'
+   */
+  transition(network: string, id: string, events: ChannelEvent | readonly [ChannelEvent, ...ChannelEvent[]], fields: ChannelFields = {}, from?: ChannelState): ChannelRecord {
+    const list: readonly ChannelEvent[] = typeof events === 'string' ? [events] : events
+    return this.db.transaction(() => {
+      const row = this.sql.get('SELECT state FROM channels WHERE network = ? AND id = ?').get(network, id) as { state: ChannelState } | undefined
+      if (!row) throw new NotFoundError(`No channel ${id} on ${network}.`)
+      const current = row.state
+      const start = from ?? current
+      const target = list.reduce((state: ChannelState, event) => transition(state, event), start) // throws IllegalTransitionError before any write
+      if (current !== start) {
+        if (current !== target) throw new StaleChannelStateError(id, start, current, list)
+        this.update(network, id, fields) // the same change is recorded already
+      } else {
+        const cas = this.sql
+          .get('UPDATE channels SET state = @target, updated_at = @t WHERE network = @network AND id = @id AND state = @current')
+          .run({ network, id, target, current, t: now() })
+        if (cas.changes !== 1) throw new StaleChannelStateError(id, current, this.get(network, id)?.state ?? current, list)
+        this.update(network, id, fields)
+      }
+      return this.get(network, id)!
+    }).immediate()
   }
 
   get(network: string, id: string): ChannelRecord | undefined {

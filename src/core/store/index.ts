@@ -32,5 +32,6 @@ export class Store {
   }
 }
 
-export type { ChannelRecord } from './channels.js'
+export type { ChannelFields, ChannelRecord } from './channels.js'
+export { StaleChannelStateError } from './channels.js'
 export type { VoucherRecord } from './vouchers.js'
