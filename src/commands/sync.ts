@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { syncAll, syncChannel } from '../core/channel/sync.js'
+import { deliverVoucher } from '../core/http402/cooperative.js'
 import { shortHex } from '../core/units.js'
 
 export default class Sync extends BaseCommand<typeof Sync> {
@@ -21,7 +22,7 @@ export default class Sync extends BaseCommand<typeof Sync> {
       reports = args.channel ? [await syncBitcoinChannel(b, b.resolve(args.channel))] : await syncAll(b, syncBitcoinChannel)
     } else {
       const m = await this.manager()
-      reports = args.channel ? [await syncChannel(m, m.resolve(args.channel))] : await syncAll(m, syncChannel)
+      reports = args.channel ? [await syncChannel(m, m.resolve(args.channel), deliverVoucher)] : await syncAll(m, (m, c) => syncChannel(m, c, deliverVoucher))
     }
     for (const r of reports) {
       this.log(`${shortHex(r.channelId)} ${r.stateBefore === r.state ? r.state : `${r.stateBefore} → ${r.state}`}${r.changes.length ? '' : ' (up to date)'}`)

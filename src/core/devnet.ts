@@ -17,6 +17,10 @@ import { BITCOIN_PRESETS } from './settings.js'
 import { makeProvider } from './chains/evm/backend.js'
 import { deployPaymentChannels } from './chains/evm/deploy.js'
 import { ChannelsError, NetworkError, UsageError } from './errors.js'
+import { findOnPath, freePort } from './local-process.js'
+
+// Moved below the chains (chains/bitcoin/regtest.ts needs them too); still exported from here.
+export { findOnPath, freePort }
 
 /** Anvil's first dev account (public, from the standard test mnemonic). */
 export const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -27,18 +31,6 @@ export interface AnvilNode {
   chainId: number
   process: ChildProcess
   stop(): Promise<void>
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer()
-    s.once('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => ok(port))
-    })
-  })
 }
 
 /**
@@ -90,12 +82,6 @@ async function evmChainAt(rpcUrl: string): Promise<string | undefined> {
   } catch {
     return undefined
   }
-}
-
-/** Path of an executable named `name` in PATH, or undefined. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, name))) return join(dir, name)
-  return undefined
 }
 
 /**

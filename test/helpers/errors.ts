@@ -16,7 +16,10 @@ function errorInterface(): Interface {
     for (const item of a.abi as { type: string; name: string; inputs: { type: string }[] }[]) {
       if (item.type !== 'error') continue;
       const sig = `${item.name}(${item.inputs.map((i) => i.type).join(',')})`;
-      if (!seen.has(sig)) fragments.push(item), seen.add(sig);
+      if (!seen.has(sig)) {
+        fragments.push(item);
+        seen.add(sig);
+      }
     }
   }
   allErrors = new Interface(fragments as InterfaceAbi);

@@ -18,7 +18,7 @@
  *
  * Cases: FUZZ_RUNS (default 200). The counterexamples it found are kept as fixed rows.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -100,7 +100,6 @@ async function open(deposit: bigint, settleDelay: number, to = payee.address): P
 
 // ── the generator ────────────────────────────────────────────────────────────
 
-type Pick<T extends string> = fc.Arbitrary<T>;
 const oneOfWeighted = <T,>(...xs: [number, fc.Arbitrary<T>][]) => fc.oneof(...xs.map(([weight, arbitrary]) => ({ weight, arbitrary })));
 
 /** One step of a case: a voucher described relative to the payee's state when it runs, or a top-up. */

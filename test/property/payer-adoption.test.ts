@@ -40,6 +40,7 @@ import { ChannelManager } from '../../src/core/channel/manager.js';
 import { createKey } from '../../src/core/keys/wallet.js';
 import { buy } from '../../src/core/http402/client.js';
 import { syncChannel } from '../../src/core/channel/sync.js';
+import { deliverVoucher } from '../../src/core/http402/cooperative.js';
 import { encodePaymentRequired, encodePaymentResponse, decodePaymentSignature } from '../../src/core/http402/protocol.js';
 import { INDEX_MAX, recoverVoucherSigner, spentAcrossLanes, voucherDigest, voucherToWire, type Voucher } from '../../src/core/channel/voucher.js';
 import { ChannelsError } from '../../src/core/errors.js';
@@ -354,7 +355,7 @@ async function run(c: ChannelRecord, s: Step): Promise<string> {
       const r = await buy(m, `${base}/paid`, { maxPrice: 10n * PRICE, autoOpen: false, settleDelay: 3600 });
       return `buy → ${r.status}`;
     }
-    const r = await syncChannel(m, store.channels.get(c.network, c.id)!);
+    const r = await syncChannel(m, store.channels.get(c.network, c.id)!, deliverVoucher);
     return `sync → ${JSON.stringify({ changes: r.changes, warnings: r.warnings })}`;
   } catch (err) {
     expect(err, `not a typed error: ${(err as Error)?.stack}`).toBeInstanceOf(ChannelsError);

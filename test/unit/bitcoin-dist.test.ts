@@ -3,6 +3,7 @@
  * resolves to dist/index.js (run `npm run build` first).
  */
 import { describe, expect, it } from 'vitest'
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- not @ts-expect-error: that fails whenever dist's .d.ts is there
 // @ts-ignore -- dist is built JS; its .d.ts may be absent before the first build
 import { parseRedeemScript, verifyPaymentTransaction, InvalidRedeemScriptError, LITECOIN_REGTEST } from '../../dist/index.js'
 

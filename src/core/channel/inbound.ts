@@ -19,7 +19,7 @@ import { ChannelsError, ChannelStateError, ExitCode } from '../errors.js'
 import { ZERO_HASH, recoverVoucherSigner, spentAcrossLanes, type Voucher } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { short } from './reader.js'
-import type { Recovered } from '../http402/verify-pool.js'
+import type { Recovered } from './recover.js'
 
 /** Why a voucher was refused; `corrective` ones carry our state so the payer can resync. */
 export class VoucherRefusedError extends ChannelsError {

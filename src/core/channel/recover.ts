@@ -14,7 +14,13 @@
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { UsageError } from '../errors.js'
-import type { UnsignedVoucher } from './voucher.js'
+import type { UnsignedVoucher } from '../chains/backend.js'
+
+/**
+ * The signer recovered for one verifying contract (EIP-712 domain), or why there is none:
+ * what the paywall's header check (`http402/verify-pool.ts`) hands to `acceptVoucher`.
+ */
+export type Recovered = { contract: string; signer: string } | { contract: string; error: string }
 
 const require = createRequire(import.meta.url)
 /**

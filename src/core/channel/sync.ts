@@ -14,10 +14,9 @@ import { request } from 'undici'
 import type { ChannelManager } from './manager.js'
 import type { ChannelReader } from './reader.js'
 import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelState } from './state.js'
-import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../store/index.js'
+import { StaleChannelStateError, type ChannelFields, type ChannelRecord, type VoucherRecord } from '../store/index.js'
 import { voucherFromWire } from './voucher-wire.js'
 import { adoptionConflict } from './acknowledge.js'
-import { deliverVoucher } from '../http402/cooperative.js'
 import { amountAsset, formatAmount, parseBaseUnits } from '../units.js'
 import { ChannelsError, NetworkError, StoreError } from '../errors.js'
 
@@ -37,12 +36,20 @@ export interface SyncReport {
 }
 
 /**
+ * Hands a voucher to the channel's merchant and records its acknowledgement, returning
+ * the merchant's `charged` in base units: the transport's job (`deliverVoucher` in
+ * `http402/cooperative.ts`), passed in so that the channel layer does not import a transport.
+ */
+export type DeliverVoucher = (m: ChannelManager, c: ChannelRecord, v: VoucherRecord) => Promise<bigint>
+
+/**
  * Syncs one channel.
+ * @param deliver - how a voucher the merchant never received is delivered (`deliverVoucher`)
  * @throws {NetworkError} when the chain is unreachable (the merchant being down is a warning)
  */
-export async function syncChannel(m: ChannelManager, c: ChannelRecord): Promise<SyncReport> {
+export async function syncChannel(m: ChannelManager, c: ChannelRecord, deliver: DeliverVoucher): Promise<SyncReport> {
   const { report, onChain } = await chainHalf(m, c)
-  if (c.direction === 'outbound' && c.endpoint && onChain) await syncWithMerchant(m, m.store.channels.get(c.network, c.id)!, report)
+  if (c.direction === 'outbound' && c.endpoint && onChain) await syncWithMerchant(m, m.store.channels.get(c.network, c.id)!, report, deliver)
   const after = m.store.channels.get(c.network, c.id)!
   report.state = after.state
   const mine = m.store.vouchers.latest(c.network, c.id, 0n)
@@ -123,7 +130,7 @@ async function chainHalf(m: ChannelManager, c: ChannelRecord): Promise<{ report:
   return { report: { channelId: c.id, stateBefore, state: '', changes, warnings }, onChain: on !== undefined }
 }
 
-async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: SyncReport): Promise<void> {
+async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: SyncReport, deliver: DeliverVoucher): Promise<void> {
   let state: Record<string, unknown>
   try {
     const res = await request(`${c.endpoint!.replace(/\/$/, '')}/channels/${c.id}`, { headersTimeout: 30_000, bodyTimeout: 30_000 })
@@ -173,7 +180,7 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
   } else if (mine && myNonce > theirNonce) {
     // We committed a voucher the merchant never stored: deliver it so both sides agree.
     try {
-      const after = await deliverVoucher(m, c, mine)
+      const after = await deliver(m, c, mine)
       report.changes.push(`delivered voucher nonce ${mine.nonce} (total ${formatAmount(mine.amount, amountAsset(m.network, c.asset))}) the merchant had not received`)
       charged = after
     } catch (err) {

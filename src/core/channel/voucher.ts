@@ -1,40 +1,20 @@
 /**
- * The voucher model (DESIGN §3) and its EIP-712 form (DESIGN §4).
+ * Vouchers (DESIGN §3): signing, recovering, wire forms. The model's types are declared
+ * in `chains/backend.ts` and the EIP-712 form (DESIGN §4) in `chains/evm/eip712.ts`,
+ * below the channel layer; both are re-exported here.
  *
  * `amount` is cumulative per lane; `nonce` strictly increases per lane. A voucher is
  * worth `amount − previous amount on its lane − amounts of merged lanes` (Filecoin
  * paych `UpdateChannelState`). On the wire every integer is a decimal string.
  */
 import type { BaseWallet } from 'ethers'
+import type { UnsignedVoucher, Voucher } from '../chains/backend.js'
 import { UsageError } from '../errors.js'
 import { recoverDigestSigner, voucherDigestBytes } from './recover.js'
 
-export interface Merge {
-  lane: bigint
-  nonce: bigint
-}
-
-export interface Voucher {
-  /** bytes32 hex. */
-  channelId: string
-  lane: bigint
-  nonce: bigint
-  /** Cumulative amount on this lane, in base units (wei). */
-  amount: bigint
-  /** bytes32 hex; zero hash = no hash lock. sha256(secret) must equal it. */
-  secretHash: string
-  /** Unix seconds; 0 = none. */
-  timeLockMin: bigint
-  /** Unix seconds; 0 = none. */
-  timeLockMax: bigint
-  /** Unix seconds; 0 = none. */
-  minSettleAt: bigint
-  merges: Merge[]
-  /** 65-byte r‖s‖v hex, signed by the payer. */
-  signature: string
-}
-
-export type UnsignedVoucher = Omit<Voucher, 'signature'>
+// The voucher model lives with the chain seam it crosses (chains/backend.ts), below both
+// this module and recover.ts; re-exported here so importers keep one place to look.
+export type { Merge, Voucher, UnsignedVoucher } from '../chains/backend.js'
 
 export const ZERO_HASH = '0x' + '0'.repeat(64)
 export const UINT64_MAX = (1n << 64n) - 1n
@@ -52,44 +32,7 @@ export function spentAcrossLanes(latest: readonly { lane: bigint; amount: bigint
   return sum
 }
 
-/** EIP-712 domain of the PaymentChannels contract. */
-export function voucherDomain(chainId: bigint, contract: string) {
-  return { name: 'PaymentChannels', version: '1', chainId, verifyingContract: contract }
-}
-
-/** EIP-712 types (DESIGN §4). */
-export const VOUCHER_TYPES = {
-  Voucher: [
-    { name: 'channelId', type: 'bytes32' },
-    { name: 'lane', type: 'uint64' },
-    { name: 'nonce', type: 'uint64' },
-    { name: 'amount', type: 'uint256' },
-    { name: 'secretHash', type: 'bytes32' },
-    { name: 'timeLockMin', type: 'uint64' },
-    { name: 'timeLockMax', type: 'uint64' },
-    { name: 'minSettleAt', type: 'uint64' },
-    { name: 'merges', type: 'Merge[]' },
-  ],
-  Merge: [
-    { name: 'lane', type: 'uint64' },
-    { name: 'nonce', type: 'uint64' },
-  ],
-}
-
-/** A voucher without its signature, as EIP-712 `message` and as the contract's `Voucher` struct. */
-export function voucherMessage(v: UnsignedVoucher) {
-  return {
-    channelId: v.channelId,
-    lane: v.lane,
-    nonce: v.nonce,
-    amount: v.amount,
-    secretHash: v.secretHash,
-    timeLockMin: v.timeLockMin,
-    timeLockMax: v.timeLockMax,
-    minSettleAt: v.minSettleAt,
-    merges: v.merges.map((m) => ({ lane: m.lane, nonce: m.nonce })),
-  }
-}
+export { voucherDomain, VOUCHER_TYPES, voucherMessage } from '../chains/evm/eip712.js'
 
 /**
  * EIP-712 digest of a voucher (what the contract's `voucherDigest` returns), hashed

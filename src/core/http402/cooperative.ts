@@ -21,7 +21,7 @@ export async function post(url: string, headers: Record<string, string>, body?: 
     throw new NetworkError(`Cannot reach the merchant at ${url}: ${(err as Error).message}`, { cause: err })
   }
   const text = await res.body.text()
-  let json: Record<string, unknown> = {}
+  let json: Record<string, unknown>
   try {
     json = JSON.parse(text)
   } catch {

@@ -12,9 +12,10 @@
  */
 import { decodePaymentSignature, PaymentHeaderError, type ChannelPayload, type ChannelRequirement } from './protocol.js'
 import { recoverVoucherSigner } from '../channel/voucher.js'
+import type { Recovered } from '../channel/recover.js'
 
-/** The signer recovered for one verifying contract (EIP-712 domain), or why there is none. */
-export type Recovered = { contract: string; signer: string } | { contract: string; error: string }
+// Recovered is declared in channel/recover.ts, so acceptVoucher can take it without importing this transport.
+export type { Recovered }
 
 /** The outcome of {@link checkPaymentHeader}: decoded (with the signer for EVM vouchers), or the HTTP status and message of the refusal. */
 export type HeaderCheck =

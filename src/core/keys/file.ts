@@ -108,7 +108,7 @@ export function fileDelete(home: string, name: string): void {
 }
 
 function checkKdf(json: string, path: string): void {
-  let params: { kdf?: string; kdfparams?: { n?: number; r?: number; p?: number } } = {}
+  let params: { kdf?: string; kdfparams?: { n?: number; r?: number; p?: number } }
   try {
     const parsed = JSON.parse(json)
     params = parsed.crypto ?? parsed.Crypto ?? {}

@@ -7,7 +7,7 @@ import { Transaction, type Signer } from 'bitcoinjs-lib'
 import { InsufficientFundsError } from '../../errors.js'
 import { InvalidChannelParametersError } from './errors.js'
 import { toBitcoinjsNetwork, type BitcoinNetworkParams } from './networks.js'
-import { keyOutputScript, toBytes, toHex, type BytesLike } from './script.js'
+import { keyOutputScript, toBytes, type BytesLike } from './script.js'
 import { depositScriptPubkey, dustThreshold, newPsbt, txidToHash } from './spend.js'
 
 /** A coin of the payer's P2WPKH address. */

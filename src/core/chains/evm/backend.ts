@@ -9,9 +9,9 @@ import {
   type BaseWallet, type TransactionReceipt, type ContractTransactionResponse,
 } from 'ethers'
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
-import type { ChainBackend, OnChainChannel, OpenParams, TxResult } from '../backend.js'
+import type { ChainBackend, OnChainChannel, OpenParams, TxResult, Voucher } from '../backend.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../errors.js'
-import { voucherMessage, type Voucher } from '../../channel/voucher.js'
+import { voucherMessage } from './eip712.js'
 import { contractAddress } from './deploy.js'
 
 const ERC20_ABI = ['function approve(address spender, uint256 amount) returns (bool)', 'function balanceOf(address) view returns (uint256)']
