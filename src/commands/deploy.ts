@@ -18,7 +18,7 @@ export default class Deploy extends BaseCommand<typeof Deploy> {
     const { address, tx } = await deployPaymentChannels(await m.signer(), backend.provider)
     await backend.verifyContract()
     const stored = this.walletConf.all().networks[m.network.name]
-    this.walletConf.setNetwork(m.network.name, { ...(stored ?? { kind: 'evm', caip2: m.network.caip2, rpcUrl: m.network.rpcUrl }), contract: address })
+    this.walletConf.setNetwork(m.network.name, { ...(stored?.kind === 'evm' ? stored : { kind: 'evm', caip2: m.network.caip2, rpcUrl: m.network.rpcUrl }), contract: address })
     this.log(tx ? `Deployed PaymentChannels at ${address} (tx ${tx}).` : `PaymentChannels is already at ${address}; recorded it.`)
     backend.provider.destroy()
     return { network: m.network.name, caip2: m.network.caip2, contract: address, transaction: tx ?? null, deployed: Boolean(tx) }
