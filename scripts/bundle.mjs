@@ -3,7 +3,8 @@
 // oclif's own esbuild example does. Why: a command's cold start was mostly Node resolving,
 // reading and compiling ≈300 small files (@oclif/core alone ≈70 ms of `status`); one chunk
 // per shared part loads in a fraction of that. Each command stays its own entry point, so
-// `status` still loads neither ethers nor zod. dist/index.js (the library API) is unbundled.
+// `status` still loads no chain library (ethers, bitcoinjs); it does load zod, which checks config.json
+// (≈10 ms of CPU). dist/index.js (the library API) is unbundled.
 // Native and file-locating packages stay external: they find their binaries, WASM or
 // platform packages relative to their own directory.
 import { build } from 'esbuild'

@@ -3,166 +3,102 @@
  *
  * Everything a wallet keeps lives under one directory, `$CHANNELS_HOME` (default: the
  * OS data directory from env-paths, e.g. `~/.local/share/channels`): `config.json`
- * (written through `conf`, schema-validated; read directly, see {@link Config}), `channels.db` (SQLite) and `keys/` (encrypted
- * key files). Directories are created 0700.
+ * (one zod schema, {@link WalletConfigSchema}, whose networks are a union of the chain
+ * families' schemas; read directly, written through `conf`, see {@link Config}),
+ * `channels.db` (SQLite) and `keys/` (encrypted key files). Directories are created 0700.
  */
 import { mkdirSync, chmodSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import type Conf from 'conf'
 import envPaths from 'env-paths'
+import { z } from 'zod'
 import { ChannelsError, UsageError, NotFoundError } from './errors.js'
-import type { BitcoinNetworkParams } from './chains/bitcoin/networks.js'
+import { issueText, type Family } from './config-fields.js'
+import { evmBuyShape, evmConfig } from './chains/evm/config.js'
+import { bitcoinBuyShape, bitcoinConfig, bitcoinKeyShape } from './chains/bitcoin/config.js'
 
 /**
- * Address and key prefixes of a Bitcoin-family chain (Bitcoin Core's
- * `base58Prefixes`, `bech32_hrp`), plus the BIP44 coin type of its keys.
+ * The chain families' parts of config.json (each defined in its family's folder): the
+ * schema of their `networks` entries, their CAIP-2 namespace and their `buy` settings.
  */
-export interface BitcoinParamsConfig extends Omit<BitcoinNetworkParams, 'name'> {
-  /** BIP44 coin type of the channel key path m/84'/<coinType>'/0'/0/0: 0 on Bitcoin mainnet, 1 on test networks. */
-  coinType: number
-}
+export const FAMILY_CONFIGS = [evmConfig, bitcoinConfig] as const
+
+/** A chain the wallet can use: one family's network schema, told apart by `kind` (`evm` or `bitcoin`). */
+export const NetworkSchema = z.discriminatedUnion('kind', [evmConfig.network, bitcoinConfig.network])
 
 /** A chain the wallet can use. */
-export interface NetworkConfig {
-  /** Backend family: `evm` (PaymentChannels contract) or `bitcoin` (two1 CLTV channels over Bitcoin Core RPC). */
-  kind: 'evm' | 'bitcoin'
-  /** CAIP-2 id, e.g. `eip155:31337`, `bip122:000000000019d6689c085ae165831e93`. */
-  caip2: string
-  /** JSON-RPC URL of a node (Bitcoin: `http://user:password@host:port`, or with `rpcCookieFile`). */
-  rpcUrl: string
-  /** EVM: address of the PaymentChannels contract; default: the deterministic CREATE2 address. */
-  contract?: string
-  /** Bitcoin: address prefixes and coin type (required for `kind: bitcoin`). */
-  bitcoin?: BitcoinParamsConfig
-  /** Bitcoin: path of the node's `.cookie` file when the URL carries no credentials. */
-  rpcCookieFile?: string
-  /** Bitcoin: fee rate when the node has no estimate, sat/vB (default 2). */
-  fallbackFeeRate?: number
-}
+export type NetworkConfig = z.infer<typeof NetworkSchema>
 
 /** Where a key's secret is kept. */
-export type KeystoreKind = 'keychain' | 'file'
+export const KeystoreKindSchema = z.enum(['keychain', 'file'])
+/** Where a key's secret is kept. */
+export type KeystoreKind = z.infer<typeof KeystoreKindSchema>
 
 /** What the wallet remembers about a key (never the secret). */
-export interface KeyRecord {
+export const KeyRecordSchema = z.object({
   /** EVM address (EIP-55) derived at m/44'/60'/0'/0/0. */
-  address: string
-  /** Bitcoin channel pubkeys (compressed, hex) at m/84'/<coin type>'/0'/0/0, keyed by coin type ("0", "1"). */
-  bitcoinPubkeys?: Record<string, string>
-  keystore: KeystoreKind
+  address: z.string(),
+  ...bitcoinKeyShape,
+  keystore: KeystoreKindSchema,
   /** Unix seconds. */
-  createdAt: number
-}
+  createdAt: z.number().int('must be a whole number of Unix seconds'),
+})
+/** What the wallet remembers about a key (never the secret). */
+export type KeyRecord = z.infer<typeof KeyRecordSchema>
 
-/** The payer's policy for `channels buy`. Amounts are base-unit decimal strings. */
-export interface BuyPolicy {
+/** The payer's policy for `channels buy`: shared fields, then each family's. Amounts are base-unit decimal strings. */
+export const BuyPolicySchema = z.object({
   /** Open a channel without asking when none can pay. */
-  autoOpen: boolean
-  /**
-   * Deposit of a channel opened by `buy`, in base units (wei). Unset (the default): the
-   * deposit pays `depositRequests` requests at the 402's price, or the merchant's
-   * `minDeposit` if that is more. (Wallets made before it was optional store 0.1 ETH here;
-   * `config set buy.deposit auto` unsets it.)
-   */
-  deposit?: string
-  /** Requests a default deposit pays for, at the 402's price (when `deposit` / `bitcoinDeposit` is unset). */
-  depositRequests: number
-  /** Highest price `buy` pays for one request without `--max-price`, in base units. */
-  maxPrice: string
-  /** Settlement delay of channels opened by `buy`, in seconds. */
-  settleDelay: number
-  /** Bitcoin-family networks: deposit of a channel opened by `buy`, satoshis; unset as `deposit` (plus the close fee). */
-  bitcoinDeposit?: string
-  /** Bitcoin-family networks: highest price `buy` pays without `--max-price`, satoshis. */
-  bitcoinMaxPrice: string
-  /** Bitcoin-family networks: lifetime of a channel opened by `buy` (until the refund), seconds. */
-  bitcoinExpiry: number
-}
+  autoOpen: z.boolean().default(false),
+  /** Requests a default deposit pays for, at the 402's price (when the family's deposit setting is unset). */
+  depositRequests: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1000),
+  ...evmBuyShape,
+  ...bitcoinBuyShape,
+})
+/** The payer's policy for `channels buy`. */
+export type BuyPolicy = z.infer<typeof BuyPolicySchema>
 
-export interface WalletConfig {
-  defaultNetwork: string
-  defaultKey?: string
-  keystore: KeystoreKind
-  networks: Record<string, NetworkConfig>
-  keys: Record<string, KeyRecord>
-  buy: BuyPolicy
-}
+/**
+ * config.json. Every field has a default, so `{}` (or a missing file) is a valid config;
+ * fields this version does not know are kept in the file and ignored.
+ */
+export const WalletConfigSchema = z.object({
+  /** Network used without --network. */
+  defaultNetwork: z.string().min(1, 'must not be empty').default('devnet'),
+  /** Key used without --key. */
+  defaultKey: z.string().min(1, 'must not be empty').optional(),
+  /** Where new keys are kept. */
+  keystore: KeystoreKindSchema.default('keychain'),
+  /** Configured networks by name (over the built-in ones). */
+  networks: z.record(NetworkSchema).default({}),
+  /** Recorded keys by name. */
+  keys: z.record(KeyRecordSchema).default({}),
+  buy: BuyPolicySchema.default({}),
+})
+export type WalletConfig = z.infer<typeof WalletConfigSchema>
 
 /** Built-in networks; a user's entry of the same name overrides these. */
 export const BUILTIN_NETWORKS: Record<string, NetworkConfig> = {
   devnet: { kind: 'evm', caip2: 'eip155:31337', rpcUrl: 'http://127.0.0.1:8545' },
 }
 
-const DEFAULTS: WalletConfig = {
-  defaultNetwork: 'devnet',
-  keystore: 'keychain',
-  networks: {},
-  keys: {},
-  buy: {
-    autoOpen: false, depositRequests: 1000, maxPrice: '10000000000000', settleDelay: 86400,
-    bitcoinMaxPrice: '10000', bitcoinExpiry: 604800,
-  },
+/**
+ * The family whose CAIP-2 namespace `caip2` is in.
+ * @throws {UsageError} an id of no family we know (the message lists the forms)
+ * @example familyOf('bip122:530827f38f93b43ed12af0b3ad25a288') // 'bitcoin'
+ */
+export function familyOf(caip2: string): Family {
+  const f = FAMILY_CONFIGS.find((c) => c.caip2.test(caip2))
+  if (!f) throw new UsageError(`Invalid network id "${caip2}"; expected ${FAMILY_CONFIGS.map((c) => c.caip2Hint).join(' or ')}.`)
+  return f.kind
 }
 
-const decimal = { type: 'string', pattern: '^(0|[1-9][0-9]{0,77})$' } as const
-const SCHEMA = {
-  defaultNetwork: { type: 'string', minLength: 1 },
-  defaultKey: { type: 'string', minLength: 1 },
-  keystore: { enum: ['keychain', 'file'] },
-  networks: {
-    type: 'object',
-    additionalProperties: {
-      type: 'object',
-      required: ['kind', 'caip2', 'rpcUrl'],
-      properties: {
-        kind: { enum: ['evm', 'bitcoin'] },
-        caip2: { type: 'string', pattern: '^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$' },
-        rpcUrl: { type: 'string', pattern: '^(https?|wss?)://' },
-        contract: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$' },
-        bitcoin: {
-          type: 'object',
-          required: ['bech32', 'pubKeyHash', 'scriptHash', 'wif', 'coinType'],
-          properties: {
-            bech32: { type: 'string', pattern: '^[a-z]{1,16}$' },
-            pubKeyHash: { type: 'integer', minimum: 0 },
-            scriptHash: { type: 'integer', minimum: 0 },
-            wif: { type: 'integer', minimum: 0 },
-            coinType: { type: 'integer', minimum: 0 },
-          },
-        },
-        rpcCookieFile: { type: 'string', minLength: 1 },
-        fallbackFeeRate: { type: 'integer', minimum: 1 },
-      },
-    },
-  },
-  keys: {
-    type: 'object',
-    additionalProperties: {
-      type: 'object',
-      required: ['address', 'keystore', 'createdAt'],
-      properties: {
-        address: { type: 'string' },
-        bitcoinPubkeys: { type: 'object', additionalProperties: { type: 'string', pattern: '^0[23][0-9a-f]{64}$' } },
-        keystore: { enum: ['keychain', 'file'] },
-        createdAt: { type: 'integer' },
-      },
-    },
-  },
-  buy: {
-    type: 'object',
-    properties: {
-      autoOpen: { type: 'boolean' },
-      deposit: decimal,
-      depositRequests: { type: 'integer', minimum: 1 },
-      maxPrice: decimal,
-      settleDelay: { type: 'integer', minimum: 1 },
-      bitcoinDeposit: decimal,
-      bitcoinMaxPrice: decimal,
-      bitcoinExpiry: { type: 'integer', minimum: 60 },
-    },
-  },
-} as const
+/** A CAIP-2 id of a family we know: `eip155:<chain id>` or `bip122:<genesis prefix>`. @throws {UsageError} */
+export function checkedCaip2(v: string): string {
+  familyOf(v)
+  return v
+}
 
 /**
  * The wallet's home directory: `$CHANNELS_HOME` or the OS data directory.
@@ -185,9 +121,8 @@ export function homePath(home: string, ...parts: string[]): string {
   return p
 }
 
-// conf (with ajv, which compiles its JSON-schema meta-schema on every construction) costs
-// ≈80 ms of a CLI start; only commands that write the config load it. Reads parse
-// config.json directly and check it against the same SCHEMA (see `schemaError`).
+// conf is ≈80 ms of a CLI start to load; only commands that write the config load it.
+// Reads parse config.json directly and check it against WalletConfigSchema.
 const require = createRequire(import.meta.url)
 type ConfClass = typeof Conf
 let ConfModule: ConfClass | undefined
@@ -211,68 +146,57 @@ export async function preloadConf(): Promise<void> {
   if (!(process.features as { require_module?: boolean }).require_module) ConfModule ??= (await import('conf')).default
 }
 
-type Schema = {
-  type?: string
-  enum?: readonly unknown[]
-  pattern?: string
-  minLength?: number
-  minimum?: number
-  required?: readonly string[]
-  properties?: Record<string, Schema>
-  additionalProperties?: Schema
+type Json = Record<string, unknown>
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Sets a dotted path inside a JSON object, creating the objects on the way (as conf's dot notation did). */
+function setIn(o: Json, path: string, value: unknown): void {
+  const parts = path.split('.')
+  let at = o
+  for (const p of parts.slice(0, -1)) {
+    if (!isObject(at[p])) at[p] = {}
+    at = at[p] as Json
+  }
+  at[parts[parts.length - 1]] = value
+}
+
+/** Removes a dotted path from a JSON object (nothing when it is absent). */
+function deleteIn(o: Json, path: string): void {
+  const parts = path.split('.')
+  let at: unknown = o
+  for (const p of parts.slice(0, -1)) at = isObject(at) ? at[p] : undefined
+  if (isObject(at)) delete at[parts[parts.length - 1]]
 }
 
 /**
- * The first violation of `schema` by `value` (the JSON-schema subset SCHEMA uses), in
- * conf's words, or undefined.
- */
-function schemaError(schema: Schema, value: unknown, path: string): string | undefined {
-  const at = `\`${path.slice(1)}\``
-  if (schema.enum && !schema.enum.includes(value)) return `Config schema violation: ${at} must be equal to one of the allowed values`
-  const t = schema.type
-  if (t === 'string' && typeof value !== 'string') return `Config schema violation: ${at} must be string`
-  if (t === 'boolean' && typeof value !== 'boolean') return `Config schema violation: ${at} must be boolean`
-  if (t === 'integer' && !Number.isInteger(value)) return `Config schema violation: ${at} must be integer`
-  if (t === 'object' && (typeof value !== 'object' || value === null || Array.isArray(value))) return `Config schema violation: ${at} must be object`
-  if (typeof value === 'string') {
-    if (schema.minLength !== undefined && value.length < schema.minLength) return `Config schema violation: ${at} must NOT have fewer than ${schema.minLength} characters`
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) return `Config schema violation: ${at} must match pattern "${schema.pattern}"`
-  }
-  if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) return `Config schema violation: ${at} must be >= ${schema.minimum}`
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const o = value as Record<string, unknown>
-    for (const r of schema.required ?? []) if (!(r in o)) return `Config schema violation: ${at} must have required property '${r}'`
-    for (const [k, v] of Object.entries(o)) {
-      const sub = schema.properties?.[k] ?? schema.additionalProperties
-      const e = sub && schemaError(sub, v, `${path}/${k}`)
-      if (e) return e
-    }
-  }
-  return undefined
-}
-
-/**
- * Typed access to `config.json` under the wallet home. Reads come from one parse of
- * the file, validated against the schema; writes go through `conf` (atomic write,
- * mode 0600, schema validation), loaded on the first write.
+ * Typed access to `config.json` under the wallet home. Reads come from one parse of the
+ * file, validated by {@link WalletConfigSchema} (defaults filled in). A write changes the
+ * file's JSON as stored (fields this version does not know are kept), validates the result
+ * with the same schema, and only then hands the whole object to `conf`, which writes it
+ * atomically (temporary file + rename) with mode 0600. conf gets no schema of its own: zod
+ * is the one schema, and conf without one never loads ajv's compiler.
  */
 export class Config {
   readonly home: string
   private parsed: WalletConfig
   /** Identity of the config.json that `parsed` came from (inode, size, mtime). */
   private stamp = ''
-  private writer?: Conf<WalletConfig>
+  private writer?: Conf<Json>
 
   /** @throws {UsageError} config.json is not JSON or breaks the schema */
   constructor(home: string = walletHome()) {
     this.home = home
     this.parsed = this.load()
-    // A new wallet: let conf write config.json with the defaults (mode 0600), as it always has.
-    if (this.stamp === 'none') this.write(() => undefined)
+    // A new wallet: write config.json with the defaults (mode 0600), as conf always has.
+    if (this.stamp === 'none') this.write('config.json', () => Object.assign({}, WalletConfigSchema.parse({})))
+  }
+
+  private get file(): string {
+    return join(this.home, 'config.json')
   }
 
   private fileStamp(): string {
-    const st = statSync(join(this.home, 'config.json'), { throwIfNoEntry: false })
+    const st = statSync(this.file, { throwIfNoEntry: false })
     return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : 'none'
   }
 
@@ -285,64 +209,70 @@ export class Config {
     return this.parsed
   }
 
-  private load(): WalletConfig {
-    const file = join(this.home, 'config.json')
-    const stamp = this.fileStamp()
+  /** The JSON object config.json holds ({} for a missing or empty file). @throws {UsageError} not a JSON object */
+  private raw(): Json {
+    let text = ''
     try {
-      let text = ''
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      }
-      const stored = text.trim() ? (JSON.parse(text) as Partial<WalletConfig>) : {}
-      const data = { ...DEFAULTS, ...stored, buy: { ...DEFAULTS.buy, ...stored.buy } } as WalletConfig
-      const violation = schemaError({ type: 'object', properties: SCHEMA as Record<string, Schema> }, data, '')
-      if (violation) throw new Error(violation)
-      this.stamp = stamp
-      return data
+      text = readFileSync(this.file, 'utf8')
     } catch (err) {
-      throw new UsageError(`Invalid configuration in ${file}.`, {
-        details: (err as Error).message,
-        metaMessages: ['Fix or remove the file; `channels config list` shows the values in use.'],
-        cause: err,
-      })
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.invalid(err as Error)
     }
+    let stored: unknown
+    try {
+      stored = text.trim() ? JSON.parse(text) : {}
+    } catch (err) {
+      throw this.invalid(err as Error)
+    }
+    if (!isObject(stored)) throw this.invalid(new Error('config.json must hold a JSON object'))
+    return stored
   }
 
-  /** conf, for writes (created on first use); reads are re-parsed after each write. */
-  private get conf(): Conf<WalletConfig> {
+  private invalid(err: Error): UsageError {
+    return new UsageError(`Invalid configuration in ${this.file}.`, {
+      details: err.message,
+      metaMessages: ['Fix or remove the file; `channels config list` shows the values in use.'],
+      cause: err,
+    })
+  }
+
+  private load(): WalletConfig {
+    const stamp = this.fileStamp()
+    const r = WalletConfigSchema.safeParse(this.raw())
+    if (!r.success) throw this.invalid(new Error(issueText(r.error.issues[0])))
+    this.stamp = stamp
+    return r.data
+  }
+
+  /** conf, for writes (created on first use). */
+  private get conf(): Conf<Json> {
     if (!this.writer) {
       const ConfCtor = confClass()
       try {
-        this.writer = new ConfCtor<WalletConfig>({
-          cwd: this.home,
-          configName: 'config',
-          projectSuffix: '',
-          defaults: DEFAULTS,
-          schema: SCHEMA as never,
-          // SCHEMA is a constant of ours: compiling JSON Schema's 2020 meta-schema to check it on
-          // every write was ≈ 80 ms of CPU in each command that writes config (keys new, config set,
-          // the first command in a new home). Values are still validated against SCHEMA.
-          ajvOptions: { validateSchema: false },
-          clearInvalidConfig: false,
-          configFileMode: 0o600,
-        })
+        this.writer = new ConfCtor<Json>({ cwd: this.home, configName: 'config', projectSuffix: '', clearInvalidConfig: false, configFileMode: 0o600 })
       } catch (err) {
-        throw new UsageError(`Invalid configuration in ${join(this.home, 'config.json')}.`, {
-          details: (err as Error).message,
-          metaMessages: ['Fix or remove the file; `channels config list` shows the values in use.'],
-          cause: err,
-        })
+        throw this.invalid(err as Error)
       }
     }
     return this.writer
   }
 
-  /** Runs a write through conf, then refreshes the parsed copy. */
-  private write(fn: (conf: Conf<WalletConfig>) => void): void {
+  /**
+   * Changes config.json: `change` edits (or returns) its stored JSON, the result must pass
+   * the schema, then conf writes it. Nothing is written on a refusal.
+   * @param what - what is being changed, for the refusal (`buy.maxPrice`, `networks`)
+   * @throws {UsageError} the result breaks the schema: "Invalid value for <what>: <field>: <why>"
+   */
+  private write(what: string, change: (stored: Json) => Json | void): void {
+    const current = this.raw()
+    const next = change(current) ?? current
+    const r = WalletConfigSchema.safeParse(next)
+    if (!r.success) {
+      const issue = r.error.issues[0]
+      const field = issue.path.join('.')
+      throw new UsageError(`Invalid value for ${what}: ${field === what ? issueText({ ...issue, path: [] }) : issueText(issue)}.`)
+    }
     try {
-      fn(this.conf)
+      this.conf.store = next
     } finally {
       this.parsed = this.load()
     }
@@ -352,13 +282,14 @@ export class Config {
     return clone(this.data[key])
   }
 
+  /** @throws {UsageError} the value breaks the schema (nothing is written) */
   set<K extends keyof WalletConfig>(key: K, value: WalletConfig[K]): void {
-    this.write((c) => c.set(key, value))
+    this.write(key, (c) => void (c[key] = value))
   }
 
   /** Removes a top-level or dotted key (e.g. `defaultKey`, `networks.sepolia`). */
   delete(path: string): void {
-    this.write((c) => c.delete(path as never))
+    this.write(path, (c) => deleteIn(c, path))
   }
 
   /** Reads a dotted path, e.g. `buy.maxPrice`. */
@@ -376,12 +307,7 @@ export class Config {
    * @throws {UsageError} when the result breaks the schema (nothing is written)
    */
   setPath(path: string, value: unknown): void {
-    try {
-      this.write((c) => c.set(path as never, value as never))
-    } catch (err) {
-      if (err instanceof UsageError) throw err
-      throw new UsageError(`Invalid value for ${path}: ${(err as Error).message}`, { cause: err })
-    }
+    this.write(path, (c) => setIn(c, path, value))
   }
 
   /** The whole stored config (built-in networks not included). */
@@ -413,8 +339,9 @@ export class Config {
     return { ...net, name: n, ...(rpcUrl ? { rpcUrl } : {}) }
   }
 
+  /** Adds or replaces a network. @throws {UsageError} the result breaks the schema (nothing is written) */
   setNetwork(name: string, net: NetworkConfig): void {
-    this.write((c) => c.set(`networks.${name}` as never, net as never))
+    this.setNetworks({ [name]: net })
   }
 
   /**
@@ -423,23 +350,20 @@ export class Config {
    * @throws {UsageError} the result breaks the schema (nothing is written)
    */
   setNetworks(networks: Record<string, NetworkConfig>): void {
-    const entries = Object.fromEntries(Object.entries(networks).map(([name, net]) => [`networks.${name}`, net]))
-    try {
-      this.write((c) => c.set(entries as never))
-    } catch (err) {
-      if (err instanceof UsageError) throw err
-      throw new UsageError(`Invalid networks: ${(err as Error).message}`, { cause: err })
-    }
+    this.write(Object.keys(networks).length === 1 ? `networks.${Object.keys(networks)[0]}` : 'networks', (c) => {
+      for (const [name, net] of Object.entries(networks)) setIn(c, `networks.${name}`, net)
+    })
   }
 
   keys(): Record<string, KeyRecord> {
     return clone(this.data.keys)
   }
 
+  /** Records a key (the first one becomes `defaultKey`). @throws {UsageError} the record breaks the schema */
   addKey(name: string, rec: KeyRecord): void {
-    this.write((c) => {
-      c.set(`keys.${name}` as never, rec as never)
-      if (!c.get('defaultKey')) c.set('defaultKey', name)
+    this.write(`keys.${name}`, (c) => {
+      setIn(c, `keys.${name}`, rec)
+      if (!c.defaultKey) c.defaultKey = name
     })
   }
 

@@ -5,13 +5,11 @@
  * `channels config set networks.<name> <rpcUrl> <caip2>` (src/core/settings.ts), then all
  * are written in one config write, or none.
  */
-import { getAddress } from 'ethers'
-import type { BitcoinParamsConfig, Config, NetworkConfig } from './config.js'
+import type { Config, NetworkConfig } from './config.js'
+import { NetworkSchema, checkedCaip2, familyOf } from './config.js'
+import { checkedRpcUrl, issueText } from './config-fields.js'
 import { UsageError } from './errors.js'
-import { BITCOIN_PRESETS, KNOWN_GENESIS, bitcoinParams, checkedCaip2, checkedRpcUrl } from './settings.js'
-
-/** Fields a network may have in an imported file (those of {@link NetworkConfig}). */
-const FIELDS = new Set(['kind', 'caip2', 'rpcUrl', 'contract', 'bitcoin', 'rpcCookieFile', 'fallbackFeeRate'])
+import { NETWORK_FIELDS, familyConfig } from './settings.js'
 
 /**
  * Parses and validates the networks in `text`: a JSON object with a `networks` object
@@ -44,35 +42,31 @@ export function parseNetworks(text: string, source: string): Record<string, Netw
   return out
 }
 
+/**
+ * One network of the file: `caip2` and `rpcUrl` checked as `config set` checks them, `kind`
+ * from `caip2` (a given `kind` must agree), the family's parameters (`fromFile`), the other
+ * fields by `config set`'s parsers, then the whole entry by its family's network schema,
+ * with no field the family does not know.
+ */
 function parseNetwork(name: string, entry: unknown): NetworkConfig {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) throw new UsageError(`Invalid network name "${name}": 1–32 letters, digits, _ or -.`)
   const bad = (field: string, why: string) => new UsageError(`networks.${name}.${field}: ${why}`)
   if (!isObject(entry)) throw new UsageError(`networks.${name} must be an object {caip2, rpcUrl, …}.`)
-  for (const f of Object.keys(entry)) if (!FIELDS.has(f)) throw bad(f, `unknown field (known: ${[...FIELDS].join(', ')}).`)
   const caip2 = checked('caip2', () => checkedCaip2(String(entry.caip2)), bad)
   const rpcUrl = checked('rpcUrl', () => checkedRpcUrl(typeof entry.rpcUrl === 'string' ? entry.rpcUrl : JSON.stringify(entry.rpcUrl)), bad)
-  const kind = caip2.startsWith('bip122:') ? 'bitcoin' : 'evm'
-  if (entry.kind !== undefined && entry.kind !== kind) throw bad('kind', `${JSON.stringify(entry.kind)} does not match ${caip2} (a${kind === 'evm' ? 'n evm' : ' bitcoin'} network).`)
-  const net: NetworkConfig = { kind, caip2, rpcUrl }
-  if (entry.contract !== undefined) {
-    if (kind !== 'evm') throw bad('contract', 'applies to EVM (eip155) networks only.')
-    try {
-      net.contract = getAddress(String(entry.contract))
-    } catch {
-      throw bad('contract', `invalid address ${JSON.stringify(entry.contract)}.`)
-    }
+  const kind = familyOf(caip2)
+  if (entry.kind !== undefined && entry.kind !== kind) throw bad('kind', `${JSON.stringify(entry.kind)} does not match ${caip2} (a${kind === 'evm' ? 'n evm' : ` ${kind}`} network).`)
+  const family = familyConfig(kind)
+  const known = Object.keys(family.network.shape)
+  for (const f of Object.keys(entry)) if (!known.includes(f)) throw bad(f, `unknown field of a${kind === 'evm' ? 'n evm' : ` ${kind}`} network (known: ${known.join(', ')}).`)
+  const net: Record<string, unknown> = { ...entry, kind, caip2, rpcUrl }
+  if (family.params) net[family.params.field] = checked(family.params.field, () => family.params!.fromFile(caip2, entry[family.params!.field]), bad)
+  for (const [f, { parse }] of Object.entries(NETWORK_FIELDS)) {
+    if (net[f] !== undefined && f !== 'caip2' && f !== 'rpcUrl') net[f] = checked(f, () => parse(String(net[f])), bad)
   }
-  if (kind === 'bitcoin') net.bitcoin = params(entry.bitcoin, caip2, bad)
-  else if (entry.bitcoin !== undefined) throw bad('bitcoin', 'applies to Bitcoin-family (bip122) networks only.')
-  if (entry.rpcCookieFile !== undefined) {
-    if (kind !== 'bitcoin' || typeof entry.rpcCookieFile !== 'string' || !entry.rpcCookieFile) throw bad('rpcCookieFile', 'a non-empty path, on Bitcoin-family networks only.')
-    net.rpcCookieFile = entry.rpcCookieFile
-  }
-  if (entry.fallbackFeeRate !== undefined) {
-    if (kind !== 'bitcoin' || !Number.isInteger(entry.fallbackFeeRate) || (entry.fallbackFeeRate as number) < 1) throw bad('fallbackFeeRate', 'an integer ≥ 1 (sat/vB), on Bitcoin-family networks only.')
-    net.fallbackFeeRate = entry.fallbackFeeRate as number
-  }
-  return net
+  const r = NetworkSchema.safeParse(net)
+  if (!r.success) throw new UsageError(`${issueText(r.error.issues[0], `networks.${name}`)}.`)
+  return r.data
 }
 
 /** Runs one of `config set`'s checks, naming the network's field in its refusal. */
@@ -81,21 +75,6 @@ function checked<T>(field: string, check: () => T, bad: (f: string, why: string)
     return check()
   } catch (err) {
     throw bad(field, (err as Error).message)
-  }
-}
-
-/** Bitcoin parameters: given ones (checked like `config set --params <JSON>`), else the preset of a known genesis. */
-function params(given: unknown, caip2: string, bad: (f: string, why: string) => UsageError): BitcoinParamsConfig {
-  if (given === undefined) {
-    const preset = KNOWN_GENESIS[caip2]
-    if (!preset) throw bad('bitcoin', `missing: ${caip2} is not a chain whose address parameters are known; give {bech32, pubKeyHash, scriptHash, wif, coinType}.`)
-    return { ...BITCOIN_PRESETS[preset] }
-  }
-  if (!isObject(given)) throw bad('bitcoin', 'must be an object {bech32, pubKeyHash, scriptHash, wif, coinType, dustRelayFee?}.')
-  try {
-    return bitcoinParams(JSON.stringify(given))
-  } catch (err) {
-    throw bad('bitcoin', (err as Error).message.replace(/^Bitcoin parameter /, ''))
   }
 }
 

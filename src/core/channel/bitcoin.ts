@@ -112,14 +112,15 @@ export class BitcoinChannelManager extends ChannelReader {
 
   /** Address prefixes and coin type of this network. @throws {UsageError} not a Bitcoin network */
   get params(): BitcoinNetworkParams & { coinType: number } {
-    const b = this.network.bitcoin
-    if (this.network.kind !== 'bitcoin' || !b) throw new UsageError(`Network "${this.network.name}" is not a Bitcoin-family network.`)
+    const b = this.network.kind === 'bitcoin' ? this.network.bitcoin : undefined
+    if (!b) throw new UsageError(`Network "${this.network.name}" is not a Bitcoin-family network.`)
     return { name: this.network.name, ...b, dustRelayFee: dustRelayFeeOf(this.network.caip2, b) }
   }
 
   get backend(): BitcoinBackend {
-    this.backendInstance ??= new BitcoinBackend(this.network.caip2, this.network.rpcUrl, this.network.fallbackFeeRate, {
-      cookieFile: this.network.rpcCookieFile,
+    const btc = this.network.kind === 'bitcoin' ? this.network : undefined
+    this.backendInstance ??= new BitcoinBackend(this.network.caip2, this.network.rpcUrl, btc?.fallbackFeeRate, {
+      cookieFile: btc?.rpcCookieFile,
     })
     return this.backendInstance
   }

@@ -34,7 +34,7 @@ export async function deployContract(m: ChannelManager, onProgress: (line: strin
     const { address, tx } = await deployPaymentChannels(await m.signer(), backend.provider)
     await backend.verifyContract()
     const stored = m.config.all().networks[m.network.name]
-    m.config.setNetwork(m.network.name, { ...(stored ?? { kind: 'evm', caip2: m.network.caip2, rpcUrl: m.network.rpcUrl }), contract: address })
+    m.config.setNetwork(m.network.name, { ...(stored?.kind === 'evm' ? stored : { kind: 'evm', caip2: m.network.caip2, rpcUrl: m.network.rpcUrl }), contract: address })
     return { network: m.network.name, caip2: m.network.caip2, contract: address, transaction: tx ?? null, deployed: Boolean(tx) }
   } finally {
     backend.provider.destroy()

@@ -40,7 +40,7 @@ export class ChannelManager extends ChannelReader {
 
   /** The chain backend of this manager's network (created lazily; no I/O). */
   get backend(): ChainBackend {
-    this.backendInstance ??= new EvmBackend(this.network.caip2, this.network.rpcUrl, this.network.contract)
+    this.backendInstance ??= new EvmBackend(this.network.caip2, this.network.rpcUrl, this.network.kind === 'evm' ? this.network.contract : undefined)
     return this.backendInstance
   }
 

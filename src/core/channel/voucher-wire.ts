@@ -1,11 +1,12 @@
 /**
- * Parsing of the voucher wire forms (zod schemas): kept apart from the voucher model
- * so that commands which only read the database (`status`, `list`) never load zod.
+ * The voucher wire forms: their zod schemas, the types inferred from them (`VoucherWire`,
+ * `BitcoinVoucherWire`: what the schemas read) and their parsing. Kept apart from the voucher
+ * model, which the signing and EIP-712 code use without parsing anything.
  */
 import { z } from 'zod'
 import { UsageError } from '../errors.js'
 import { MAX_SATOSHIS, parseBaseUnits } from '../units.js'
-import { INDEX_MAX, UINT64_MAX, ZERO_HASH, bitcoinVoucher, type Voucher } from './voucher.js'
+import { INDEX_MAX, UINT64_MAX, ZERO_HASH, bitcoinVoucher, bitcoinVoucherToWire, voucherToWire, type Voucher } from './voucher.js'
 
 const uintString = (max: bigint, what: string) =>
   z.string().max(78).transform((s, ctx) => {
@@ -36,6 +37,8 @@ export const VoucherWireSchema = z
   })
   .strict()
 
+/** Wire form of a voucher, as `VoucherWireSchema` reads it: integers as decimal strings; omitted fields take their defaults. */
+export type VoucherWire = z.input<typeof VoucherWireSchema>
 
 /**
  * Wire form of a Bitcoin payment (DESIGN §6: "Bitcoin `voucher` carries the half-signed
@@ -51,6 +54,12 @@ export const BitcoinVoucherWireSchema = z
   })
   .strict()
 
+/** Wire form of a Bitcoin payment, as `BitcoinVoucherWireSchema` reads it: lane 0, the payer's nonce, the payee amount (satoshis), the half-signed transaction (hex). */
+export type BitcoinVoucherWire = z.input<typeof BitcoinVoucherWireSchema>
+
+// What voucher.ts writes is what these schemas read (its functions keep zod out of `status`).
+const _writes: [(v: Voucher) => VoucherWire, (v: Voucher) => BitcoinVoucherWire] = [voucherToWire, bitcoinVoucherToWire]
+void _writes
 
 /** Parses a Bitcoin payment's wire form. @throws {UsageError} naming the first bad field */
 export function bitcoinVoucherFromWire(input: unknown): Voucher {

@@ -66,31 +66,6 @@ export function recoverVoucherSigner(v: Voucher, chainId: bigint, contract: stri
   return recoverDigestSigner(voucherDigestBytes(v, chainId, contract), v.signature)
 }
 
-/** Wire form of a voucher: integers as decimal strings (validated by `VoucherWireSchema` in voucher-wire.ts). */
-export interface VoucherWire {
-  channelId: string
-  lane: string
-  nonce: string
-  amount: string
-  secretHash?: string
-  timeLockMin?: string
-  timeLockMax?: string
-  minSettleAt?: string
-  merges?: { lane: string; nonce: string }[]
-  signature: string
-}
-
-/** Wire form of a Bitcoin payment: lane 0, the payer's nonce, the payee amount (satoshis), the half-signed transaction (hex). */
-export interface BitcoinVoucherWire {
-  channelId: string
-  lane?: '0'
-  nonce: string
-  amount: string
-  paymentTx: string
-}
-
-
-
 /** Whether a voucher is a Bitcoin payment (its `signature` holds the payment transaction, not an EIP-712 signature). */
 export const isBitcoinVoucher = (v: Pick<Voucher, 'signature'>): boolean => !v.signature.startsWith('0x')
 
@@ -99,19 +74,27 @@ export function bitcoinVoucher(channelId: string, nonce: bigint, amount: bigint,
   return { channelId, lane: 0n, nonce, amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: paymentTx }
 }
 
-/** A Bitcoin payment's wire form. */
-export function bitcoinVoucherToWire(v: Voucher): BitcoinVoucherWire {
-  return { channelId: v.channelId, lane: '0', nonce: v.nonce.toString(), amount: v.amount.toString(), paymentTx: v.signature }
+/**
+ * A Bitcoin payment's wire form: lane 0, the payer's nonce, the payee amount (satoshis), the
+ * half-signed transaction (hex); `BitcoinVoucherWire` in voucher-wire.ts, the type of what
+ * its schema reads, checks that the two agree.
+ */
+export function bitcoinVoucherToWire(v: Voucher) {
+  return { channelId: v.channelId, lane: '0' as const, nonce: v.nonce.toString(), amount: v.amount.toString(), paymentTx: v.signature }
 }
 
 
 /** The wire form of either kind of voucher (what `--json` and tokens carry). */
-export function anyVoucherToWire(v: Voucher): VoucherWire | BitcoinVoucherWire {
+export function anyVoucherToWire(v: Voucher) {
   return isBitcoinVoucher(v) ? bitcoinVoucherToWire(v) : voucherToWire(v)
 }
 
-/** Converts a voucher to its wire form (decimal strings). */
-export function voucherToWire(v: Voucher): VoucherWire {
+/**
+ * Converts a voucher to its wire form (decimal strings): `VoucherWire` in voucher-wire.ts,
+ * the type of what `VoucherWireSchema` reads, which checks that the two agree. (Its type
+ * stays inferred here so that this module, which `status` loads, never imports zod's.)
+ */
+export function voucherToWire(v: Voucher) {
   return {
     channelId: v.channelId,
     lane: v.lane.toString(),

@@ -11,8 +11,8 @@ import {
 import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
 import { z } from 'zod'
 import { ChannelsError } from '../errors.js'
-import { anyVoucherToWire, bitcoinVoucher, type BitcoinVoucherWire, type Voucher, type VoucherWire } from '../channel/voucher.js'
-import { BitcoinVoucherWireSchema, VoucherWireSchema } from '../channel/voucher-wire.js'
+import { anyVoucherToWire, bitcoinVoucher, type Voucher } from '../channel/voucher.js'
+import { BitcoinVoucherWireSchema, VoucherWireSchema, type BitcoinVoucherWire, type VoucherWire } from '../channel/voucher-wire.js'
 
 export const SCHEME = 'channel'
 export const X402_VERSION = 2
@@ -81,12 +81,6 @@ export interface PaymentRequired {
   accepts: ChannelRequirement[]
 }
 
-/** What a Bitcoin `open` payload adds: the deposit transaction (hex), the channel output's index and the redeem script (hex). */
-export interface BitcoinOpenWire {
-  depositTx: string
-  vout: number
-  redeemScript: string
-}
 
 /** `payload` of a `PAYMENT-SIGNATURE` for scheme `channel`. */
 export interface ChannelPayload {
@@ -117,13 +111,18 @@ const SignatureSchema = PaymentPayloadV2Schema.extend({
 
 const hex = (max: number) => z.string().max(max).regex(/^(?:[0-9a-fA-F]{2})+$/, 'expected hex').transform((x) => x.toLowerCase())
 
+/** What a Bitcoin `open` payload adds: the deposit transaction (hex), the channel output's index and the redeem script (hex). */
+const BitcoinOpenWireSchema = z.object({ depositTx: hex(6000), vout: z.number().int().min(0).max(10_000), redeemScript: hex(200) }).strict()
+/** What a Bitcoin `open` payload adds, as {@link BitcoinOpenWireSchema} reads it. */
+export type BitcoinOpenWire = z.input<typeof BitcoinOpenWireSchema>
+
 /** The same envelope for a `bip122:` network: the payment and, on `open`, the deposit and script. */
 const BitcoinSignatureSchema = PaymentPayloadV2Schema.extend({
   payload: z.object({
     type: z.enum(['voucher', 'open']),
     channelId: z.string(),
     voucher: BitcoinVoucherWireSchema,
-    open: z.object({ depositTx: hex(6000), vout: z.number().int().min(0).max(10_000), redeemScript: hex(200) }).strict().optional(),
+    open: BitcoinOpenWireSchema.optional(),
   }).strict(),
 })
 
@@ -194,7 +193,7 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
     voucher = bitcoinVoucher(w.channelId, w.nonce, w.amount, w.paymentTx)
   } else voucher = p.voucher as Voucher
   if (voucher.channelId !== p.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
-  const open = 'open' in p ? (p.open as BitcoinOpenWire | undefined) : undefined
+  const open = 'open' in p ? p.open : undefined
   return { accepted: accepted as unknown as ChannelRequirement, payload: { type: p.type, channelId: voucher.channelId, voucher, ...(open ? { open } : {}) } }
 }
 

@@ -24,7 +24,7 @@ export const bitcoinPath = (coinType: number): string => `m/84'/${coinType}'/0'/
  * through ethers) fed to `bip32` over tiny-secp256k1 (WASM). Compute it once per mnemonic.
  */
 async function bip32RootOf(phrase: string) {
-  const { BIP32 } = await import('../chains/bitcoin/ecc.js')
+  const { BIP32 } = await import('./hd.js')
   return BIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrase).computeSeed().slice(2), 'hex'))
 }
 
@@ -227,7 +227,7 @@ export const bitcoinChainPath = (coinType: number): string => `m/84'/${coinType}
 export async function loadBitcoinChain(config: Config, coinType: number, name?: string) {
   const rec = config.key(name)
   const phrase = await revealMnemonic(config, rec.name)
-  const { BIP32 } = await import('../chains/bitcoin/ecc.js')
+  const { BIP32 } = await import('./hd.js')
   const chain = BIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrase).computeSeed().slice(2), 'hex')).derivePath(bitcoinChainPath(coinType))
   const pub = Buffer.from(chain.derive(0).publicKey).toString('hex')
   const recorded = rec.bitcoinPubkeys?.[String(coinType)]
