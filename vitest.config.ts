@@ -7,5 +7,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // Commands run in process (test/helpers/in-process.ts) write through console.log; @oclif/test captures it only when vitest does not.
+    disableConsoleIntercept: true,
   },
 });

@@ -2,26 +2,42 @@
  * The Lotus-like manager API through the real binary: fund, voucher create / check /
  * add / list / best / submit, sync, config, deploy, keys import / remove, and the
  * paywall's settlement watcher.
+ *
+ * Chains and wallets are made once, in parallel, before the tests: the shared chain, a
+ * second anvil without the contract (for deploy), the payer and payee, a payer of its own
+ * for the watcher test, and a spare wallet for the config, deploy and keys tests (each
+ * of which looks only at what it changes). The config validation table runs in process
+ * (test/helpers/in-process.ts): it tests parsing, not the binary.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { increaseTime } from '../helpers/anvil.js';
-import { makeWallet, readConfig, runBin, startChain, startServe, type Chain, type TestWallet } from '../helpers/cli.js';
+import { Contract, JsonRpcProvider, Wallet, parseEther } from 'ethers';
+import { ANVIL_KEYS, increaseTime, startAnvil, type Anvil } from '../helpers/anvil.js';
+import { artifact } from '../helpers/deploy.js';
+import { channelRow, makeWallet, readConfig, runBin, startChain, startServe, type Chain, type TestWallet } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { contractAddress } from '../../src/core/chains/evm/deploy.js';
 
 let chain: Chain;
+/** An anvil with nothing deployed (chain 31337 as well). */
+let fresh: Anvil;
 let payer: TestWallet;
 let payee: TestWallet;
+/** The watcher test's payer: the shared one already has channels to this payee with vouchers on them. */
+let earlySettler: TestWallet;
+/** The config, deploy and keys tests' wallet. */
+let spare: TestWallet;
 
 beforeAll(async () => {
-  chain = await startChain();
-  payer = await makeWallet('payer', chain.anvil.rpcUrl);
-  payee = await makeWallet('payee', chain.anvil.rpcUrl);
-  await chain.fund(payer.address, '10');
-  await chain.fund(payee.address, '1');
-});
+  [chain, fresh] = await Promise.all([startChain(), startAnvil()]);
+  [payer, payee, earlySettler, spare] = await Promise.all(
+    ['payer', 'payee', 'early-settler', 'spare'].map((name) => makeWallet(name, chain.anvil.rpcUrl)),
+  );
+  await Promise.all([chain.fund(payer.address, '10'), chain.fund(payee.address, '1'), chain.fund(earlySettler.address, '1')]);
+}, 120_000);
 afterAll(async () => {
-  await chain?.stop();
+  await Promise.all([chain?.stop(), fresh?.stop()]);
 });
 
 async function open(deposit = '0.001eth', extra: string[] = []): Promise<string> {
@@ -142,9 +158,7 @@ describe('vouchers between two wallets', () => {
 describe('settlement: sync and the paywall watcher', () => {
   it('a payer that settles early still pays in full: the watcher redeems before settleAt', async () => {
     const serve = await startServe(payee, ['--price', '1000', '--watch-interval', '1']);
-    // A payer of its own: the shared one already has channels to this payee with vouchers on them.
-    const payer = await makeWallet('early-settler', chain.anvil.rpcUrl);
-    await chain.fund(payer.address, '1');
+    const payer = earlySettler;
     try {
       let id = '';
       for (let i = 0; i < 3; i++) {
@@ -153,15 +167,19 @@ describe('settlement: sync and the paywall watcher', () => {
         id = r.json.channelId;
       }
       expect((await payer.run(['settle', id, '--json'])).code).toBe(0);
-      // Wait (at most 60 s) for the watcher to redeem the best voucher on chain.
+      // Wait (at most 60 s) for the watcher to redeem the best voucher on chain and record it:
+      // the payee's stored row, read from its database (a spawned `status` per poll costs a
+      // process start), then what `status` says, and what the contract says.
       let redeemed = '0';
       const deadline = Date.now() + 60_000;
       while (redeemed !== '3000' && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
-        redeemed = (await payee.run(['status', id, '--json'])).json.redeemed;
+        await new Promise((r) => setTimeout(r, 250));
+        redeemed = channelRow(payee.home, id)?.redeemed ?? '0';
       }
-      expect(redeemed, `paywall stderr:\n${serve.stderr()}`).toBe('3000');
+      const onChain = await new Contract(contractAddress(), artifact('PaymentChannels').abi, chain.provider).getChannel(id);
+      expect(onChain.redeemed).toBe(3000n);
       const theirs = await payee.run(['status', id, '--json']);
+      expect(theirs.json.redeemed, `paywall stderr:\n${serve.stderr()}`).toBe('3000');
       expect(theirs.json.state).toBe('settling');
       await increaseTime(chain.anvil.rpcUrl, 121);
       const done = await payer.run(['collect', id, '--json']);
@@ -191,7 +209,7 @@ describe('settlement: sync and the paywall watcher', () => {
 
 describe('config, deploy and keys', () => {
   it('config set/get/list validate and convert', async () => {
-    const w = await makeWallet('cfg', chain.anvil.rpcUrl);
+    const w = spare;
     const set = await w.run(['config', 'set', 'buy.maxPrice', '0.0001eth', '--json']);
     expect(set.json.value).toBe('100000000000000');
     expect((await w.run(['config', 'get', 'buy.maxPrice', '--json'])).json.value).toBe('100000000000000');
@@ -202,7 +220,7 @@ describe('config, deploy and keys', () => {
       ['keystore', 'paper', /paper/], ['networks.devnet.rpcUrl', 'ftp://x', /ftp:\/\/x/], ['nope', '1', /nope/],
       ['networks.devnet.caip2', 'eip155:abc', /eip155:abc/], ['defaultNetwork', 'mars', /mars/],
     ] as [string, string, RegExp][]) {
-      const r = await w.run(['config', 'set', key, value, '--json']);
+      const r = await runInProcess(['config', 'set', key, value, '--json'], w.env);
       expect(r.code, `${key}=${value}`).toBe(2);
       expect(r.json.error.message).toMatch(msg);
     }
@@ -214,27 +232,25 @@ describe('config, deploy and keys', () => {
   });
 
   it('deploy records the deterministic address (and deploys where missing)', async () => {
-    const { startAnvil, ANVIL_KEYS } = await import('../helpers/anvil.js');
-    const fresh = await startAnvil();
+    const w = spare;
+    const on = { CHANNELS_RPC_URL: fresh.rpcUrl }; // the anvil without the contract
+    const p = new JsonRpcProvider(fresh.rpcUrl, 31337, { staticNetwork: true });
     try {
-      const w = await makeWallet('deployer', fresh.rpcUrl);
-      const { Wallet, JsonRpcProvider, parseEther } = await import('ethers');
-      const p = new JsonRpcProvider(fresh.rpcUrl, 31337, { staticNetwork: true });
+      expect(await p.getCode(contractAddress())).toBe('0x');
       await (await new Wallet(ANVIL_KEYS[0], p).sendTransaction({ to: w.address, value: parseEther('1') })).wait();
-      p.destroy();
-      const d = await w.run(['deploy', '--network', 'devnet', '--json']);
-      expect(d.code, d.stdout + d.stderr).toBe(0);
-      expect(d.json.deployed).toBe(true);
-      const again = await w.run(['deploy', '--network', 'devnet', '--json']);
-      expect(again.json).toMatchObject({ deployed: false, contract: d.json.contract });
-      expect(readConfig(w.home).networks.devnet.contract).toBe(d.json.contract);
     } finally {
-      await fresh.stop();
+      p.destroy();
     }
+    const d = await w.run(['deploy', '--network', 'devnet', '--json'], on);
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(d.json.deployed).toBe(true);
+    const again = await w.run(['deploy', '--network', 'devnet', '--json'], on);
+    expect(again.json).toMatchObject({ deployed: false, contract: d.json.contract });
+    expect(readConfig(w.home).networks.devnet.contract).toBe(d.json.contract);
   });
 
   it('keys import from a file gives the known address; remove needs --yes', async () => {
-    const w = await makeWallet('imp', chain.anvil.rpcUrl);
+    const w = spare;
     const file = join(w.home, 'phrase.txt');
     writeFileSync(file, 'test test test test test test test test test test test junk\n');
     const r = await w.run(['keys', 'import', 'dev', '--mnemonic-file', file, '--keystore', 'file', '--json']);
@@ -243,7 +259,7 @@ describe('config, deploy and keys', () => {
     expect((await w.run(['keys', 'remove', 'dev', '--json'])).code).toBe(2);
     const rm = await w.run(['keys', 'remove', 'dev', '--yes', '--json']);
     expect(rm.json.removed).toBe(true);
-    expect(Object.keys(readConfig(w.home).keys)).toEqual(['imp']);
+    expect(Object.keys(readConfig(w.home).keys)).toEqual(['spare']);
     const bad = await runBin(['keys', 'import', 'x', '--mnemonic-file', file + '.missing', '--json'], w.env);
     expect(bad.code).toBe(2);
   });
