@@ -8,6 +8,7 @@ import {
   AbiCoder, Contract, FetchRequest, JsonRpcProvider, Network, getAddress, keccak256, ZeroAddress,
   type BaseWallet, type TransactionReceipt, type ContractTransactionResponse,
 } from 'ethers'
+import { waitMined } from './receipt.js'
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
 import type { ChainBackend, OnChainChannel, OpenParams, TxResult, Voucher } from '../backend.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../errors.js'
@@ -205,24 +206,13 @@ export class EvmBackend implements ChainBackend {
     }
     onSent?.(tx.hash)
     let receipt: TransactionReceipt | null
-    let settled = false
     try {
-      // ethers' tx.wait() looks for the receipt once, then again only on a block newer than its
-      // subscription: on a node that mines on demand (anvil), a receipt landing in between was never
-      // seen and the wait hung for good (about one open in 500 on the devnet). Poll the receipt too.
-      receipt = await Promise.race([tx.wait(), this.mined(tx.hash, () => settled).then(() => tx.wait())])
+      receipt = await waitMined(this.provider, tx)
     } catch (err) {
       throw this.explain(err)
-    } finally {
-      settled = true
     }
     if (!receipt) throw new NetworkError(`Transaction ${tx.hash} was dropped.`)
     return { hash: receipt.hash, gasUsed: receipt.gasUsed, fee: receipt.gasUsed * receipt.gasPrice }
-  }
-
-  /** Resolves once the node has a receipt for `hash` (or `stop()` says the wait is over), polling at the provider's interval. */
-  private async mined(hash: string, stop: () => boolean): Promise<void> {
-    while (!stop() && !(await this.provider.getTransactionReceipt(hash))) await new Promise((ok) => setTimeout(ok, this.provider.pollingInterval))
   }
 
   private async rpc<T>(fn: () => Promise<T>): Promise<T> {

@@ -6,6 +6,7 @@
 import { getCreate2Address, keccak256, concat, ZeroHash, type Signer, type JsonRpcProvider } from 'ethers'
 import { bytecode } from './artifact.js'
 import { ChannelsError } from '../../errors.js'
+import { waitMined } from './receipt.js'
 
 /** The deterministic deployment proxy (Arachnid). */
 export const CREATE2_PROXY = '0x4e59b44847b379578588920cA78FbF26c0B4956C'
@@ -31,7 +32,7 @@ export async function deployPaymentChannels(signer: Signer, provider: JsonRpcPro
     })
   }
   const tx = await signer.connect(provider).sendTransaction({ to: CREATE2_PROXY, data: concat([DEPLOY_SALT, bytecode]) })
-  const receipt = await tx.wait()
+  const receipt = await waitMined(provider, tx)
   if (!receipt || receipt.status !== 1 || (await provider.getCode(address)) === '0x') {
     throw new ChannelsError(`Deploying PaymentChannels failed (transaction ${tx.hash}).`)
   }
