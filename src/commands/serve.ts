@@ -6,9 +6,8 @@ import { parseAmount } from '../core/units.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
 import { startBitcoinWatcher, startSettler, type SettlerEvent } from '../core/channel/settler.js'
 import type { ChannelManager } from '../core/channel/manager.js'
-import { CLOSE_GAS, closeGasCheck } from '../core/chains/evm/gas.js'
+import { payeeGasWarning } from '../core/chains/evm/gas.js'
 import type { EvmBackend } from '../core/chains/evm/backend.js'
-import { formatUnits } from '../core/units.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
   static override summary = 'Run a paywall: answer HTTP 402, take vouchers, serve demo resources or proxy an upstream.'
@@ -99,23 +98,13 @@ export default class Serve extends BaseCommand<typeof Serve> {
     await paywall.close()
   }
 
-  /**
-   * A payee that cannot pay for one close cannot redeem, and a payer's close then falls back
-   * to a settle that locks its funds for the settle delay: say so on stderr (a JSON line with
-   * --json, like the watcher's), with the address to fund and how. Serving goes on.
-   */
+  /** Says on stderr (a JSON line with --json, like the watcher's) when the payee cannot pay for one close. Serving goes on. */
   private async warnWithoutGas(m: ChannelManager): Promise<void> {
     // The EVM manager's backend is always an EvmBackend (ChannelManager.backend).
-    const gas = await closeGasCheck(m.backend as EvmBackend, m.address)
-    if (gas.enough) return
-    const eth = (wei: bigint) => formatUnits(wei, 18, 'ETH')
-    const fix = m.network.caip2 === 'eip155:31337'
-      ? `channels devnet --fund ${this.walletConf.home}   (when you start the local devnet), or send at least ${eth(gas.needed)} to ${gas.address}`
-      : `send at least ${eth(gas.needed)} to ${gas.address} on ${m.network.caip2}`
-    const message = `the payee ${gas.address} holds ${eth(gas.balance)}, less than one close costs (${CLOSE_GAS.toLocaleString('en-US')} gas × ${formatUnits(gas.feePerGas, 9, 'gwei')} = ${eth(gas.needed)}): ` +
-      'it cannot redeem vouchers, and a payer\'s close would fall back to a settle that locks the payer\'s funds for the settle delay.'
+    const w = await payeeGasWarning(m.backend as EvmBackend, m.address, m.network.caip2, this.walletConf.home)
+    if (!w) return
     process.stderr.write(this.jsonEnabled()
-      ? JSON.stringify({ warning: { kind: 'payee_gas', address: gas.address, network: m.network.caip2, balance: gas.balance.toString(), needed: gas.needed.toString(), feePerGas: gas.feePerGas.toString(), message, fix } }) + '\n'
-      : `warning: ${message}\n  Fund it: ${fix}\n`)
+      ? JSON.stringify({ warning: { kind: 'payee_gas', address: w.address, network: w.network, balance: w.balance.toString(), needed: w.needed.toString(), feePerGas: w.feePerGas.toString(), message: w.message, fix: w.fix } }) + '\n'
+      : `warning: ${w.message}\n  Fund it: ${w.fix}\n`)
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { EvmBackend } from './backend.js'
 import { NetworkError } from '../../errors.js'
+import { formatUnits } from '../../units.js'
 
 /**
  * Gas of one `close` (update of a fresh lane + collect): 99,420 on anvil
@@ -43,4 +44,34 @@ export async function closeGasCheck(backend: Pick<EvmBackend, 'rpcUrl' | 'balanc
   const feePerGas = fee.maxFeePerGas ?? fee.gasPrice ?? 0n
   const needed = CLOSE_GAS * feePerGas
   return { address, balance, feePerGas, needed, enough: balance >= needed }
+}
+
+/** What `serve` prints when its payee cannot pay for one close: {@link CloseGasCheck} plus the words. */
+export interface PayeeGasWarning extends CloseGasCheck {
+  /** CAIP-2 id of the network. */
+  network: string
+  /** What is wrong and what it costs the payers. */
+  message: string
+  /** How to fund the payee. */
+  fix: string
+}
+
+/**
+ * The warning `serve` gives at start when the payee cannot pay for one close (issue 9 §3.1),
+ * or undefined when it can.
+ * @param home - the payee's CHANNELS_HOME, named in the devnet's `--fund` remedy
+ * @throws {NetworkError} the node is unreachable
+ */
+export async function payeeGasWarning(
+  backend: Pick<EvmBackend, 'rpcUrl' | 'balance' | 'provider'>, address: string, caip2: string, home: string,
+): Promise<PayeeGasWarning | undefined> {
+  const gas = await closeGasCheck(backend, address)
+  if (gas.enough) return undefined
+  const eth = (wei: bigint) => formatUnits(wei, 18, 'ETH')
+  const fix = caip2 === 'eip155:31337'
+    ? `channels devnet --fund ${home}   (when you start the local devnet), or send at least ${eth(gas.needed)} to ${gas.address}`
+    : `send at least ${eth(gas.needed)} to ${gas.address} on ${caip2}`
+  const message = `the payee ${gas.address} holds ${eth(gas.balance)}, less than one close costs (${CLOSE_GAS.toLocaleString('en-US')} gas × ${formatUnits(gas.feePerGas, 9, 'gwei')} = ${eth(gas.needed)}): ` +
+    'it cannot redeem vouchers, and a payer\'s close would fall back to a settle that locks the payer\'s funds for the settle delay.'
+  return { ...gas, network: caip2, message, fix }
 }
