@@ -13,14 +13,14 @@ import { dirname, join, resolve } from 'node:path'
 import { Wallet, getAddress, parseEther } from 'ethers'
 import type { RegtestNode } from './chains/bitcoin/regtest.js'
 import { Config, type KeyRecord, type NetworkConfig } from './config.js'
-import { BITCOIN_PRESETS } from './settings.js'
+import { BITCOIN_PRESETS } from './chains/bitcoin/config.js'
 import { makeProvider } from './chains/evm/backend.js'
 import { deployPaymentChannels } from './chains/evm/deploy.js'
 import { ChannelsError, NetworkError, UsageError } from './errors.js'
 import { findOnPath, freePort } from './local-process.js'
 
-// Moved below the chains (chains/bitcoin/regtest.ts needs them too); still exported from here.
-export { findOnPath, freePort }
+// Moved below the chains (chains/bitcoin/regtest.ts needs them too); freePort still exported from here (scripts/demo.mjs).
+export { freePort }
 
 /** Anvil's first dev account (public, from the standard test mnemonic). */
 export const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'

@@ -10,9 +10,6 @@ import { checkedRpcUrl, issueText, type BuySetting, type Family, type FamilyConf
 import { UsageError } from './errors.js'
 import { parseAmount } from './units.js'
 
-export { checkedCaip2 } from './config.js'
-export { checkedRpcUrl } from './config-fields.js'
-export { BITCOIN_PRESETS, KNOWN_GENESIS, bitcoinParams } from './chains/bitcoin/config.js'
 
 type Parser = (value: string, config: Config) => unknown
 

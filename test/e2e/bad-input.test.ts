@@ -12,12 +12,10 @@
  * (2 and 0) stay tested end to end.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, ethers } from 'ethers';
 import { encodeVoucher, signVoucher } from '../../dist/index.js';
-import { BIN, dbSnapshot, makeWallet, readConfig, startChain, type Chain, type RunResult, type TestWallet } from '../helpers/cli.js';
+import { BIN, makeWallet, readConfig, startChain, walletState, type Chain, type RunResult, type TestWallet } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
 
 const TWO_256 = (1n << 256n).toString();
@@ -53,12 +51,6 @@ function spawned(w: TestWallet, args: string[], timeoutMs = 60_000): Promise<Run
   });
 }
 
-/** Database rows and config.json of a wallet, as text. */
-function state(w: TestWallet): string {
-  const db = existsSync(join(w.home, 'channels.db')) ? dbSnapshot(w.home) : '{"channels":[],"vouchers":[]}';
-  return JSON.stringify({ db, config: readConfig(w.home) });
-}
-
 /** Runs `channels <args>` in `w`, in process or through the binary (both with a 60 s deadline). */
 function run(w: TestWallet, args: string[], via: Via = 'in-process'): Promise<RunResult> {
   return via === 'binary' ? spawned(w, args) : runInProcess(args, w.env);
@@ -66,14 +58,14 @@ function run(w: TestWallet, args: string[], via: Via = 'in-process'): Promise<Ru
 
 /** Runs `args --json` and checks exit 2, the value named in the message, nothing stored. */
 async function expectRefused(w: TestWallet, args: string[], named: string | RegExp, via: Via = 'in-process') {
-  const before = state(w);
+  const before = walletState(w.home);
   const r = await run(w, [...args, '--json'], via);
   expect(r.code, r.stdout + r.stderr).toBe(2);
   expect(r.json?.status, r.stdout + r.stderr).toBe(2);
   const message: string = r.json.error.message;
   if (typeof named === 'string') expect(message).toContain(named);
   else expect(message).toMatch(named);
-  expect(state(w)).toBe(before);
+  expect(walletState(w.home)).toBe(before);
   return r;
 }
 

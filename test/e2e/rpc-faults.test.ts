@@ -6,13 +6,11 @@
  * open, settle, collect, close (payee side), buy --yes (which must open), serve (at start).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Wallet } from 'ethers';
 import { startAnvil, type Anvil } from '../helpers/anvil.js';
 import {
-  BIN, dbSnapshot, makeWallet, readConfig, startChain, startServe, type Chain, type RunResult, type Serve, type TestWallet,
+  BIN, makeWallet, startChain, startServe, walletState, type Chain, type RunResult, type Serve, type TestWallet,
 } from '../helpers/cli.js';
 
 const PRICE = 1000n;
@@ -45,12 +43,6 @@ function run(w: TestWallet, args: string[], timeoutMs = 45_000): Promise<RunResu
       resolve({ code, stdout, stderr, json, killed: Boolean(e?.killed) });
     });
   });
-}
-
-/** Database rows (empty when the file does not exist) and config.json of a wallet. */
-function state(w: TestWallet): string {
-  const db = existsSync(join(w.home, 'channels.db')) ? JSON.parse(dbSnapshot(w.home)) : { channels: [], vouchers: [] };
-  return JSON.stringify({ db, config: readConfig(w.home) });
 }
 
 interface Case {
@@ -111,13 +103,13 @@ describe('RPC faults → exit 6, nothing stored', () => {
 
   it.each(TABLE)('$title', async (c) => {
     const w = c.wallet();
-    const before = state(w);
+    const before = walletState(w.home);
     const r = await run(w, [...c.args(), '--json', '--rpc-url', c.fault.url()]);
     expect(r.killed, `did not exit: ${r.stdout}${r.stderr}`).toBe(false);
     expect(r.code, r.stdout + r.stderr).toBe(6);
     expect(r.json?.error?.code, r.stdout).toBe('NETWORK');
     expect(r.json.error.message).toMatch(c.fault.message());
-    expect(state(w)).toBe(before);
+    expect(walletState(w.home)).toBe(before);
   }, 60_000);
 
   it('positive control: the same commands work against the right node (settle, then collect refused only by time)', async () => {

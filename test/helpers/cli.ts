@@ -3,7 +3,7 @@
  * run in temporary `CHANNELS_HOME`s against a real anvil and a real `channels serve`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -172,6 +172,20 @@ export function dbSnapshot(home: string): string {
   } finally {
     db.close();
   }
+}
+
+/** A wallet's database rows (none when channels.db does not exist yet) and config.json, as text: to prove nothing changed. */
+export function walletState(home: string): string {
+  const db = existsSync(join(home, 'channels.db')) ? JSON.parse(dbSnapshot(home)) : { channels: [], vouchers: [] };
+  return JSON.stringify({ db, config: readConfig(home) });
+}
+
+/**
+ * SQL for `json_array(<every column>)` of `table` on `db`, so SQLite writes a row as text (exact
+ * integers) without a JS call per field: for snapshots taken on every step of a property test.
+ */
+export function rowTextSql(db: Database.Database, table: string): string {
+  return `json_array(${(db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name).join(', ')})`;
 }
 
 /** The wallet's config.json. */

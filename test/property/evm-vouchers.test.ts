@@ -34,7 +34,7 @@ import { checkPaymentHeader } from '../../src/core/http402/verify-pool.js';
 import { encodePaymentSignature, type ChannelRequirement } from '../../src/core/http402/protocol.js';
 import { encodeVoucher, signVoucher, spentAcrossLanes, voucherMessage, ZERO_HASH, type UnsignedVoucher, type Voucher } from '../../src/core/channel/voucher.js';
 import { contractAddress } from '../../src/core/chains/evm/deploy.js';
-import { startChain, type Chain } from '../helpers/cli.js';
+import { rowTextSql, startChain, type Chain } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';
 import { channelId as channelIdOf, highS } from '../helpers/voucher.js';
 
@@ -204,9 +204,7 @@ async function contractRefusal(v: Voucher): Promise<string | undefined> {
   }
 }
 
-/** `json_array(<every column>)` of a table, so SQLite writes a row as text (exact integers) without a JS call per field. */
-const rowText = (table: string) =>
-  `json_array(${(store.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name).join(', ')})`;
+const rowText = (table: string) => rowTextSql(store.db, table);
 let snapshotSql: string | undefined;
 
 /**

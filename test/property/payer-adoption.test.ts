@@ -45,7 +45,7 @@ import { encodePaymentRequired, encodePaymentResponse, decodePaymentSignature } 
 import { INDEX_MAX, recoverVoucherSigner, spentAcrossLanes, voucherDigest, voucherToWire, type Voucher } from '../../src/core/channel/voucher.js';
 import { ChannelsError } from '../../src/core/errors.js';
 import { highS } from '../helpers/voucher.js';
-import { PASSWORD, startChain, type Chain } from '../helpers/cli.js';
+import { PASSWORD, rowTextSql, startChain, type Chain } from '../helpers/cli.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
@@ -287,9 +287,7 @@ const rows = (sql: string, ...args: unknown[]) => store.db.prepare(sql).safeInte
 const text = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 const key = (v: { lane: unknown; nonce: unknown }) => `${v.lane}/${v.nonce}`;
 
-/** `json_array(<every column>)` of a table, so SQLite writes a row as text (exact integers) without a JS call per field. */
-const rowText = (table: string) =>
-  `json_array(${(store.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name).join(', ')})`;
+const rowText = (table: string) => rowTextSql(store.db, table);
 let othersSql: { channels: string; vouchers: string } | undefined;
 
 /** Everything outside channel `c`, as text (built by SQLite: it grows with every case), and `c`'s row and voucher rows. */

@@ -209,6 +209,12 @@ function commitVoucher(
     const lanes = m.store.vouchers.latestPerLane(ch.network, ch.id) // one read for the lane's last and the total
     const last = lanes.find((x) => x.lane === v.lane)
     if (!last && !chainLane) throw new LaneUnknownError()
+    // A held voucher (from `voucher add`) that merges this lane sets its nonce on chain when
+    // redeemed, so a voucher on it and that one can never both be redeemed (PaymentChannels._update).
+    const merger = lanes.find((x) => x.merges.some((g) => g.lane === v.lane))
+    if (merger) {
+      throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} is merged by the held voucher on lane ${merger.lane}; pay on another lane.`, 'lane_merged')
+    }
     if (!last && chainLane!.redeemed !== 0n) {
       throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} has ${chainLane!.redeemed} redeemed on chain by vouchers this merchant does not hold.`, 'lane_redeemed')
     }

@@ -235,7 +235,6 @@ export async function loadBitcoinChain(config: Config, coinType: number, name?: 
   return chain
 }
 
-/** Removes a key's secret and record. @throws {KeystoreError} keychain unreachable */
 /** What `keys remove` reports. */
 export interface RemovedKey {
   name: string
