@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Contract, HDNodeWallet, ethers } from 'ethers';
 import {
-  closeRequestMessage, encodePaymentSignature, signVoucher, voucherFromWire, voucherMessage,
+  closeRequestMessage, encodePaymentSignature, encodeVoucher, signVoucher, voucherFromWire, voucherMessage,
   type ChannelRequirement, type PaymentRequired, type UnsignedVoucher, type Voucher,
 } from '../../dist/index.js';
 import { channelRow, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
@@ -186,5 +186,23 @@ describe('cooperative close (issue 9, bug 5)', () => {
     } finally {
       await poorServe.stop();
     }
+  });
+});
+
+describe('a lane merged by a held voucher (review of issue 9)', () => {
+  it('after voucher add stores a voucher merging lane 8, the paywall refuses a voucher on lane 8 (the contract could redeem only one of them); files unchanged', async () => {
+    const opened = await payer.run(['open', shop.address, '0.01eth', '--json']); // a channel of its own: the close tests count lanes
+    expect(opened.code, opened.stdout + opened.stderr).toBe(0);
+    const id = opened.json.channelId as string;
+    const merging = sign(plain({ channelId: id, lane: 7n, nonce: 1n, amount: PRICE, merges: [{ lane: 8n, nonce: 1n }] }));
+    const add = await shop.run(['voucher', 'add', id, encodeVoucher(merging), '--json']);
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    const onMerged = sign(plain({ channelId: id, lane: 8n, nonce: 1n, amount: 5n * PRICE }));
+    expect(await updateRefusal(onMerged, shop.address)).toBeUndefined(); // alone, the contract would take it…
+    const before = dbFiles(shop.home);
+    const refused = await pay(onMerged);
+    expect(refused.status).toBe(402);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/lane 8 of channel .* is merged by the held voucher on lane 7/i);
+    expect(dbFiles(shop.home)).toBe(before);
   });
 });
