@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compiles contracts/**/*.sol with solc-js and writes
 //   artifacts/contracts.json            every contract: {abi, bytecode, deployedBytecode, immutableReferences}
-//   src/core/chains/evm/artifact.ts     PaymentChannels only, as TypeScript constants
+//   src/families/evm/artifact.ts         PaymentChannels only, as TypeScript constants
 // Skips the work when the sha256 of the inputs (sources, solc version, OpenZeppelin
 // version, settings) equals the one stored in artifacts/contracts.sha256.
 // Usage: node scripts/compile-contract.mjs [--force]
@@ -18,7 +18,7 @@ const contractsDir = join(root, 'contracts');
 const artifactsDir = join(root, 'artifacts');
 const jsonOut = join(artifactsDir, 'contracts.json');
 const hashOut = join(artifactsDir, 'contracts.sha256');
-const tsOut = join(root, 'src', 'core', 'chains', 'evm', 'artifact.ts');
+const tsOut = join(root, 'src', 'families', 'evm', 'artifact.ts');
 const MAIN = 'PaymentChannels';
 
 const settings = {

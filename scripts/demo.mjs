@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Table from 'cli-table3'
 import { JsonRpcProvider, formatEther } from 'ethers'
-import { freePort } from '../dist/core/devnet.js'
+import { freePort } from '../dist/devnet/index.js'
 import { BIN, startChannels, stopAll } from './processes.mjs'
 
 const PURCHASES = 24

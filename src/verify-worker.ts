@@ -4,7 +4,7 @@
  * at the top of `src` so that `commands/serve.js` finds it at `../verify-worker.js` both
  * in the tsc build (dist/) and in the bundle (dist/bundle/).
  */
-import { checkPaymentHeader, type CheckTask, type HeaderCheck } from './core/http402/verify-pool.js'
+import { checkPaymentHeader, type CheckTask, type HeaderCheck } from './core/transports/http402/verify-pool.js'
 
 export default function check(task: CheckTask): HeaderCheck {
   return checkPaymentHeader(task.header, task.chainId, task.contract)

@@ -8,8 +8,8 @@
 import { Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
-import type { ChannelManager } from '../core/channel/manager.js'
-import type { BitcoinChannelManager } from '../core/channel/bitcoin.js'
+import type { ChannelManager } from '../families/evm/manager.js'
+import type { BitcoinChannelManager } from '../families/bitcoin/manager.js'
 import { ChannelReader } from '../core/channel/reader.js'
 import { ChannelsError, ExitCode, UsageError } from '../core/errors.js'
 import { amountAsset, formatAmount, type AmountAsset } from '../core/units.js'
@@ -104,7 +104,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
           metaMessages: ['A Bitcoin channel\'s deposit is fixed at open (open another channel to pay more); there is no contract to deploy.'],
         })
       }
-      const { ChannelManager } = await import('../core/channel/manager.js')
+      const { ChannelManager } = await import('../families/evm/manager.js')
       this.walletManager = new ChannelManager(...this.walletArgs())
     }
     return this.walletManager
@@ -118,7 +118,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** The Bitcoin channel manager for `--network`/`--rpc-url`/`--key` (loaded on demand). */
   protected async bitcoin(): Promise<BitcoinChannelManager> {
     if (!this.walletBitcoin) {
-      const { BitcoinChannelManager } = await import('../core/channel/bitcoin.js')
+      const { BitcoinChannelManager } = await import('../families/bitcoin/manager.js')
       this.walletBitcoin = new BitcoinChannelManager(...this.walletArgs())
     }
     return this.walletBitcoin

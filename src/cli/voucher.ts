@@ -3,7 +3,7 @@ import { Args } from '@oclif/core'
 import { encodeVoucher, anyVoucherToWire, type Voucher } from '../core/channel/voucher.js'
 import { decodeVoucher } from '../core/channel/voucher-wire.js'
 import type { ChannelRecord, VoucherRecord } from '../core/store/index.js'
-import type { ChannelManager } from '../core/channel/manager.js'
+import type { ChannelManager } from '../families/evm/manager.js'
 import { NotFoundError } from '../core/errors.js'
 import { idMatchesPrefix } from '../core/channel/reader.js'
 
@@ -35,7 +35,7 @@ export async function resolveChannel(m: ChannelManager, prefix: string, v: Vouch
     return m.channel(prefix)
   } catch (err) {
     if (!(err instanceof NotFoundError) || !idMatchesPrefix(prefix, v.channelId)) throw err
-    const { learnChannel } = await import('../core/channel/inbound.js')
+    const { learnChannel } = await import('../families/evm/inbound.js')
     return learnChannel(m, v.channelId, { minSettleDelay: 1 })
   }
 }

@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core'
 import { writeFileSync } from 'node:fs'
 import { BaseCommand } from '../cli/base.js'
-import { buy } from '../core/http402/client.js'
+import { buy } from '../core/transports/http402/client.js'
 import { parseAmount } from '../core/units.js'
 import { UsageError } from '../core/errors.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS } from '../core/http402/exchange.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS } from '../core/transports/http402/exchange.js'
 
 /** Seconds as curl takes them (`--max-time 2.5`): a positive decimal, returned in milliseconds. */
 function seconds(value: string, flag: string): number {

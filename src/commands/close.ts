@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { closeChannel } from '../core/http402/cooperative.js'
+import { closeChannel } from '../families/evm/cooperative.js'
 
 export default class Close extends BaseCommand<typeof Close> {
   static override summary = 'Close a channel: the payee redeems its best voucher and the rest is refunded, in one transaction.'
@@ -20,7 +20,7 @@ export default class Close extends BaseCommand<typeof Close> {
       const b = await this.bitcoin()
       const c = b.resolve(args.channel)
       if (c.direction === 'outbound') {
-        const { requestBitcoinClose } = await import('../core/http402/bitcoin-close.js')
+        const { requestBitcoinClose } = await import('../families/bitcoin/cooperative.js')
         const r = await requestBitcoinClose(b, c, (s) => this.progress(s))
         this.log(`Closed ${c.id} (tx ${r.transaction}) at your request: ${this.amount(r.paidToPayee, c.asset)} to the payee, ${this.amount(r.refundedToPayer, c.asset)} back to you, fee ${this.amount(r.fee, c.asset)}.`)
         return {

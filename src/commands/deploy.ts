@@ -1,5 +1,5 @@
 import { BaseCommand } from '../cli/base.js'
-import { deployContract, type DeployResult } from '../core/channel/deploy.js'
+import { deployContract, type DeployResult } from '../families/evm/deployment.js'
 
 export default class Deploy extends BaseCommand<typeof Deploy> {
   static override summary = 'Deploy the PaymentChannels contract on a network and record its address.'

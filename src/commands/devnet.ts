@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { runDevnet } from '../core/devnet.js'
+import { runDevnet } from '../devnet/index.js'
 import { NetworkError } from '../core/errors.js'
 
 export default class Devnet extends BaseCommand<typeof Devnet> {

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseAmount } from '../core/units.js'
-import { fundChannel } from '../core/channel/operations.js'
+import { fundChannel } from '../families/evm/operations.js'
 
 export default class Fund extends BaseCommand<typeof Fund> {
   static override summary = 'Add funds to an outbound channel.'

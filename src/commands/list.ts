@@ -52,7 +52,7 @@ export default class List extends BaseCommand<typeof List> {
     const { refreshAll, refreshChannel } = await import('../core/channel/sync.js')
     const opts = { timeoutMs: REFRESH_TIMEOUT_MS, direction }
     if (this.isBitcoin) {
-      const { syncBitcoinChannel } = await import('../core/channel/bitcoin-inbound.js')
+      const { syncBitcoinChannel } = await import('../families/bitcoin/inbound.js')
       return refreshAll(await this.bitcoin(), syncBitcoinChannel, opts)
     }
     return refreshAll(await this.manager(), refreshChannel, opts)

@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { startPaywall } from '../core/http402/server.js'
+import { startPaywall } from '../core/transports/http402/server.js'
 import { parseAmount } from '../core/units.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
 import { startBitcoinWatcher, startSettler, type SettlerEvent } from '../core/channel/settler.js'
-import type { ChannelManager } from '../core/channel/manager.js'
-import { payeeGasWarning } from '../core/chains/evm/gas.js'
-import type { EvmBackend } from '../core/chains/evm/backend.js'
+import type { ChannelManager } from '../families/evm/manager.js'
+import { payeeGasWarning } from '../families/evm/gas.js'
+import type { EvmBackend } from '../families/evm/backend.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
   static override summary = 'Run a paywall: answer HTTP 402, take vouchers, serve demo resources or proxy an upstream.'

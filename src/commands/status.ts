@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand, wideFlag } from '../cli/base.js'
 import { statusJson, keyValueTable, channelTable, showsAvailable } from '../cli/render.js'
-import { fullStatus } from '../core/channel/operations.js'
+import { fullStatus } from '../families/evm/operations.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show one channel in full, or a summary of all channels.'

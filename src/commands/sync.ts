@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { syncAll, syncChannel } from '../core/channel/sync.js'
-import { deliverVoucher } from '../core/http402/cooperative.js'
+import { deliverVoucher } from '../families/evm/cooperative.js'
 import { shortHex } from '../core/units.js'
 
 export default class Sync extends BaseCommand<typeof Sync> {
@@ -18,7 +18,7 @@ export default class Sync extends BaseCommand<typeof Sync> {
     let reports
     if (this.isBitcoin) {
       const b = await this.bitcoin()
-      const { syncBitcoinChannel } = await import('../core/channel/bitcoin-inbound.js')
+      const { syncBitcoinChannel } = await import('../families/bitcoin/inbound.js')
       reports = args.channel ? [await syncBitcoinChannel(b, b.resolve(args.channel))] : await syncAll(b, syncBitcoinChannel)
     } else {
       const m = await this.manager()

@@ -15,8 +15,8 @@ import envPaths from 'env-paths'
 import { z } from 'zod'
 import { ChannelsError, UsageError, NotFoundError } from './errors.js'
 import { issueText, type Family } from './config-fields.js'
-import { evmBuyShape, evmConfig } from './chains/evm/config.js'
-import { bitcoinBuyShape, bitcoinConfig, bitcoinKeyShape } from './chains/bitcoin/config.js'
+import { evmBuyShape, evmConfig } from '../families/evm/config.js'
+import { bitcoinBuyShape, bitcoinConfig, bitcoinKeyShape } from '../families/bitcoin/config.js'
 
 /**
  * The chain families' parts of config.json (each defined in its family's folder): the

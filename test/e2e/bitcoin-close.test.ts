@@ -17,8 +17,8 @@ import { Mnemonic } from 'ethers';
 import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
 import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.js';
 import { BitcoinBIP32, decodePaymentRequired, encodePaymentRequired, encodePaymentSignature, keyOutputScript, type ChannelRequirement } from '../../src/index.js';
-import { bitcoinVoucher } from '../../src/core/channel/bitcoin-inbound.js';
-import { signBitcoinCloseRequest } from '../../src/core/http402/bitcoin-close.js';
+import { bitcoinVoucher } from '../../src/families/bitcoin/inbound.js';
+import { signBitcoinCloseRequest } from '../../src/families/bitcoin/cooperative.js';
 import { bitcoinKeyOf } from '../../src/core/keys/wallet.js';
 
 const PRICE = 1000n;

@@ -7,7 +7,7 @@
 import { expect, it } from 'vitest';
 import { makeWallet, readConfig, startDevnet } from '../helpers/cli.js';
 import { describeBitcoin } from '../helpers/bitcoin.js';
-import { BitcoinRpc } from '../../src/core/chains/bitcoin/rpc.js';
+import { BitcoinRpc } from '../../src/families/bitcoin/rpc.js';
 
 describeBitcoin('devnet with litecoind', () => {
   it('starts litecoind regtest as network "regtest", funds the keys, confirms an open, and stops it on SIGINT', async () => {

@@ -11,8 +11,8 @@ import { Transaction, script as bscript } from 'bitcoinjs-lib';
 import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
 import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.js';
 import { BitcoinBIP32, buildRedeemScript, decodePaymentRequired, encodePaymentSignature, keyOutputScript, type ChannelRequirement } from '../../src/index.js';
-import { IF_BRANCH, SEQUENCE_FINAL, txidToHash } from '../../src/core/chains/bitcoin/spend.js';
-import { bitcoinVoucher } from '../../src/core/channel/bitcoin-inbound.js';
+import { IF_BRANCH, SEQUENCE_FINAL, txidToHash } from '../../src/families/bitcoin/spend.js';
+import { bitcoinVoucher } from '../../src/families/bitcoin/inbound.js';
 import { bitcoinKeyOf } from '../../src/core/keys/wallet.js';
 
 describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {

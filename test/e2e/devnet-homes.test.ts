@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BIN, makeWallet, readConfig, startDevnet, type TestWallet } from '../helpers/cli.js';
 import { rpc } from '../helpers/anvil.js';
 import { describeBitcoin } from '../helpers/bitcoin.js';
-import { BitcoinRpc } from '../../src/core/chains/bitcoin/rpc.js';
+import { BitcoinRpc } from '../../src/families/bitcoin/rpc.js';
 
 /** A wallet whose commands use its own config (no CHANNELS_RPC_URL override). */
 async function wallet(name: string): Promise<TestWallet> {

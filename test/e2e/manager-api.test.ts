@@ -17,7 +17,7 @@ import { ANVIL_KEYS, increaseTime, startAnvil, type Anvil } from '../helpers/anv
 import { artifact } from '../helpers/deploy.js';
 import { channelRow, makeWallet, readConfig, runBin, startChain, startServe, type Chain, type TestWallet } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
-import { contractAddress } from '../../src/core/chains/evm/deploy.js';
+import { contractAddress } from '../../src/families/evm/deploy.js';
 
 let chain: Chain;
 /** An anvil with nothing deployed (chain 31337 as well). */

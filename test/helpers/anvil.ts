@@ -4,7 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { anvilBinary, startAnvil as startNode } from '../../src/core/devnet.js';
+import { anvilBinary, startAnvil as startNode } from '../../src/devnet/index.js';
 
 /** Repository root (two levels above test/helpers). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -3,8 +3,8 @@
  * through the real `channels config set` (network "regtest", the default network).
  */
 import { describe } from 'vitest';
-import { startLitecoind, fundRegtestKeys, startAutoMiner, burnAddress, litecoindBinary, type RegtestNode } from '../../src/core/chains/bitcoin/regtest.js';
-import { BitcoinBackend } from '../../src/core/chains/bitcoin/backend.js';
+import { startLitecoind, fundRegtestKeys, startAutoMiner, burnAddress, litecoindBinary, type RegtestNode } from '../../src/devnet/litecoind.js';
+import { BitcoinBackend } from '../../src/families/bitcoin/backend.js';
 import { makeWallet, type TestWallet } from './cli.js';
 
 export interface BitcoinChain {

@@ -6,7 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Contract, ContractFactory, JsonRpcProvider, Wallet, ethers, type InterfaceAbi, type Signer } from 'ethers';
 import { ANVIL_KEYS, REPO_ROOT } from './anvil.js';
-import { deployPaymentChannels as deployCreate2 } from '../../src/core/chains/evm/deploy.js';
+import { deployPaymentChannels as deployCreate2 } from '../../src/families/evm/deploy.js';
 
 /** Arachnid's deterministic deployment proxy, preinstalled on anvil. */
 export const CREATE2_PROXY = '0x4e59b44847b379578588920cA78FbF26c0B4956C';

@@ -36,12 +36,12 @@ import { SigningKey, Wallet, getAddress, hexlify, keccak256, randomBytes, type H
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Config } from '../../src/core/config.js';
 import { Store, type ChannelRecord, type VoucherRecord } from '../../src/core/store/index.js';
-import { ChannelManager } from '../../src/core/channel/manager.js';
+import { ChannelManager } from '../../src/families/evm/manager.js';
 import { createKey } from '../../src/core/keys/wallet.js';
-import { buy } from '../../src/core/http402/client.js';
+import { buy } from '../../src/core/transports/http402/client.js';
 import { syncChannel } from '../../src/core/channel/sync.js';
-import { deliverVoucher } from '../../src/core/http402/cooperative.js';
-import { encodePaymentRequired, encodePaymentResponse, decodePaymentSignature } from '../../src/core/http402/protocol.js';
+import { deliverVoucher } from '../../src/families/evm/cooperative.js';
+import { encodePaymentRequired, encodePaymentResponse, decodePaymentSignature } from '../../src/core/transports/http402/protocol.js';
 import { INDEX_MAX, recoverVoucherSigner, spentAcrossLanes, voucherDigest, voucherToWire, type Voucher } from '../../src/core/channel/voucher.js';
 import { ChannelsError } from '../../src/core/errors.js';
 import { highS } from '../helpers/voucher.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import {
   LITECOIN_REGTEST, BITCOIN_REGTEST, buildRedeemScript, depositOutput, parseRedeemScript,
 } from '../../src/index.js'
-import { toHex } from '../../src/core/chains/bitcoin/script.js'
+import { toHex } from '../../src/families/bitcoin/script.js'
 
 /** From /work/shared/seeds/two1-payment-channels-client.md (two1 docs). */
 const SEED = {

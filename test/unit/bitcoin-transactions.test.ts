@@ -14,9 +14,9 @@ import {
   BitcoinBIP32, LITECOIN_REGTEST, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment,
   keyOutputScript, verifyPaymentTransaction, type DepositOutpoint, type VerifyPaymentParams,
 } from '../../src/index.js'
-import { ecc } from '../../src/core/chains/bitcoin/ecc.js'
-import { depositScriptPubkey } from '../../src/core/chains/bitcoin/spend.js'
-import { toHex } from '../../src/core/chains/bitcoin/script.js'
+import { ecc } from '../../src/families/bitcoin/ecc.js'
+import { depositScriptPubkey } from '../../src/families/bitcoin/spend.js'
+import { toHex } from '../../src/families/bitcoin/script.js'
 
 const root = BitcoinBIP32.fromSeed(Buffer.alloc(32, 7))
 const PAYER = root.derivePath("m/0'/0")

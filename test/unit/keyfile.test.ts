@@ -79,7 +79,7 @@ describe('key files unlock across scrypt implementations', () => {
     expect(signer.privateKey).toBe(evmOf(phrase).privateKey);
     expect(await revealMnemonic(config, 'js')).toBe(phrase);
     const btc = await loadBitcoinSigner(config, 1, 'js');
-    const { BIP32 } = await import('../../src/core/chains/bitcoin/ecc.js');
+    const { BIP32 } = await import('../../src/families/bitcoin/ecc.js');
     const expected = BIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrase).computeSeed().slice(2), 'hex')).derivePath(bitcoinPath(1));
     expect(Buffer.from(btc.publicKey).toString('hex')).toBe(Buffer.from(expected.publicKey).toString('hex'));
   }, 300_000);

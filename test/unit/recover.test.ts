@@ -9,7 +9,7 @@ import { HDNodeWallet, Signature, TypedDataEncoder, Wallet, getAddress, hexlify,
 import {
   VOUCHER_TYPES, ZERO_HASH, recoverVoucherSigner, signVoucher, voucherDigest, voucherDomain, voucherMessage, type UnsignedVoucher,
 } from '../../src/core/channel/voucher.js';
-import { verifierBackend } from '../../src/core/channel/recover.js';
+import { verifierBackend } from '../../src/families/evm/recover.js';
 import { UsageError } from '../../src/core/errors.js';
 
 const rand = (bits: number): bigint => BigInt(hexlify(randomBytes(Math.ceil(bits / 8)))) >> BigInt(8 * Math.ceil(bits / 8) - bits);

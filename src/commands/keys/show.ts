@@ -23,7 +23,7 @@ export default class KeysShow extends BaseCommand<typeof KeysShow> {
     const flagsNet = this.flags as unknown as { network?: string }
     const net = this.walletConf.network(flagsNet.network)
     if (net.kind === 'bitcoin' && net.bitcoin && info.bitcoinPubkeys?.[String(net.bitcoin.coinType)]) {
-      const { fundingAddressOf } = await import('../../core/chains/bitcoin/script.js')
+      const { fundingAddressOf } = await import('../../families/bitcoin/script.js')
       out.fundingAddress = fundingAddressOf(info.bitcoinPubkeys[String(net.bitcoin.coinType)]!, net.bitcoin)
       rows.push(['funding', out.fundingAddress]) // where to send coins for deposits on --network
     }

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, voucherArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
-import { addVoucher } from '../../core/channel/operations.js'
+import { addVoucher } from '../../families/evm/operations.js'
 import { parseAmount } from '../../core/units.js'
 
 export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
@@ -16,7 +16,7 @@ export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
     const minDelta = parseAmount(flags['min-delta'], '--min-delta', this.family)
     if (this.isBitcoin) {
       const v = readVoucher(args.voucher)
-      const { addBitcoinVoucher } = await import('../../core/channel/bitcoin-inbound.js')
+      const { addBitcoinVoucher } = await import('../../families/bitcoin/inbound.js')
       const delta = await addBitcoinVoucher(await this.bitcoin(), args.channel, v, minDelta)
       this.log(`Stored payment nonce ${v.nonce}; it adds ${this.amount(delta, 'sat')}.`)
       return { channelId: v.channelId, lane: '0', nonce: v.nonce.toString(), amount: v.amount.toString(), delta: delta.toString() }

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, voucherArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
-import { checkVoucher, InvalidVoucherError } from '../../core/channel/operations.js'
+import { checkVoucher, InvalidVoucherError } from '../../families/evm/operations.js'
 
 export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
   static override summary = 'Check whether a voucher is valid for submission (either side of the channel).'
@@ -18,7 +18,7 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
     let r, asset
     if (this.isBitcoin) {
       const b = await this.bitcoin()
-      const { checkBitcoinVoucher } = await import('../../core/channel/bitcoin-inbound.js')
+      const { checkBitcoinVoucher } = await import('../../families/bitcoin/inbound.js')
       const c = b.channel(args.channel)
       ;[r, asset] = [await checkBitcoinVoucher(b, c, v), c.asset]
     } else {

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core'
 import { UsageError } from '../../core/errors.js'
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
-import { submitVouchers } from '../../core/channel/operations.js'
+import { submitVouchers } from '../../families/evm/operations.js'
 
 export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
   static override summary = 'Redeem vouchers on chain (payee): the given one, or the best of each lane.'

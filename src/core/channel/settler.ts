@@ -4,10 +4,10 @@
  * best unsubmitted voucher of each lane before `settleAt`, so a payer who settles
  * early still pays in full. It also marks channels that left the chain as closed.
  */
-import type { ChannelManager } from './manager.js'
-import type { BitcoinChannelManager } from './bitcoin.js'
+import type { ChannelManager } from '../../families/evm/manager.js'
+import type { BitcoinChannelManager } from '../../families/bitcoin/manager.js'
 import { short } from './reader.js'
-import { submitVouchers } from './operations.js'
+import { submitVouchers } from '../../families/evm/operations.js'
 
 export interface SettlerEvent {
   channelId: string

@@ -11,7 +11,7 @@
  *   above `charged` is re-spent by the next purchase.
  */
 import { request } from 'undici'
-import type { ChannelManager } from './manager.js'
+import type { ChannelManager } from '../../families/evm/manager.js'
 import type { ChannelReader } from './reader.js'
 import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelState } from './state.js'
 import { StaleChannelStateError, type ChannelFields, type ChannelRecord, type VoucherRecord } from '../store/index.js'

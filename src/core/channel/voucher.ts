@@ -8,13 +8,13 @@
  * paych `UpdateChannelState`). On the wire every integer is a decimal string.
  */
 import type { BaseWallet } from 'ethers'
-import type { UnsignedVoucher, Voucher } from '../chains/backend.js'
+import type { UnsignedVoucher, Voucher } from '../../families/evm/chain.js'
 import { UsageError } from '../errors.js'
-import { recoverDigestSigner, voucherDigestBytes } from './recover.js'
+import { recoverDigestSigner, voucherDigestBytes } from '../../families/evm/recover.js'
 
 // The voucher model lives with the chain seam it crosses (chains/backend.ts), below both
 // this module and recover.ts; re-exported here so importers keep one place to look.
-export type { Merge, Voucher, UnsignedVoucher } from '../chains/backend.js'
+export type { Merge, Voucher, UnsignedVoucher } from '../../families/evm/chain.js'
 
 export const ZERO_HASH = '0x' + '0'.repeat(64)
 export const UINT64_MAX = (1n << 64n) - 1n
@@ -32,7 +32,7 @@ export function spentAcrossLanes(latest: readonly { lane: bigint; amount: bigint
   return sum
 }
 
-export { voucherDomain, VOUCHER_TYPES, voucherMessage } from '../chains/evm/eip712.js'
+export { voucherDomain, VOUCHER_TYPES, voucherMessage } from '../../families/evm/eip712.js'
 
 /**
  * EIP-712 digest of a voucher (what the contract's `voucherDigest` returns), hashed

@@ -1,0 +1,239 @@
+/**
+ * The HTTP 402 protocol of DESIGN §6: x402 version 2 transport (headers
+ * `PAYMENT-REQUIRED`, `PAYMENT-SIGNATURE`, `PAYMENT-RESPONSE`, base64 JSON) with our
+ * scheme `channel`. Envelopes are encoded, decoded and validated with `@x402/core`;
+ * this module adds the `channel` payload rules and the size limits.
+ */
+import {
+  encodePaymentRequiredHeader, decodePaymentRequiredHeader, encodePaymentSignatureHeader,
+  decodePaymentSignatureHeader, decodePaymentResponseHeader,
+} from '@x402/core/http'
+import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
+import { z } from 'zod'
+import { ChannelsError } from '../../errors.js'
+import { anyVoucherToWire, bitcoinVoucher, type Voucher } from '../../channel/voucher.js'
+import { BitcoinVoucherWireSchema, VoucherWireSchema, type BitcoinVoucherWire, type VoucherWire } from '../../channel/voucher-wire.js'
+
+export const SCHEME = 'channel'
+export const X402_VERSION = 2
+/** Largest `PAYMENT-SIGNATURE` header accepted, in bytes (larger: HTTP 431). */
+export const MAX_SIGNATURE_HEADER = 8192
+/** Default path of the merchant's channel endpoint (cooperative close). */
+export const DEFAULT_ENDPOINT_PATH = '/.well-known/channels'
+
+export const HEADER = {
+  required: 'payment-required',
+  signature: 'payment-signature',
+  response: 'payment-response',
+} as const
+
+/** `extra` of a `channel` entry: EVM fields (`contract`, `minSettleDelay`) or Bitcoin ones (`minExpirySeconds`, `p2sh`). */
+export interface ChannelExtra {
+  /** EVM: PaymentChannels contract address. */
+  contract?: string
+  /** Smallest deposit the merchant accepts on a new channel, base units. */
+  minDeposit: string
+  /** EVM: smallest settle delay accepted, seconds. */
+  minSettleDelay?: number
+  /** Bitcoin: least time from now to a new channel's expiry, seconds. */
+  minExpirySeconds?: number
+  /** Bitcoin: the merchant stops accepting payments (and closes) this long before the expiry, seconds. */
+  closeMargin?: number
+  /** Bitcoin: whether the merchant asks for a P2SH deposit (two1); P2WSH otherwise (both are accepted). */
+  p2sh?: boolean
+  /**
+   * Bitcoin: the index of `payTo` on the merchant's key chain (m/84'/<coin>'/0'/0/<i>), a fresh
+   * key per channel; the payer echoes its channel's payTo and index. Absent = 0 (the base key).
+   */
+  payeeIndex?: number
+  /** Merchant channel endpoint (absolute URL or path). */
+  endpoint: string
+  /** Corrective 402: the merchant's view of the channel named by the refused voucher. */
+  channelState?: ChannelStateWire
+}
+
+/** The merchant's view of a channel, sent back in a corrective 402. */
+export interface ChannelStateWire {
+  channelId: string
+  lane: string
+  nonce: string
+  amount: string
+  charged: string
+  /** The last voucher the merchant accepted on the lane, signed by the payer (Bitcoin: the half-signed payment). */
+  voucher?: VoucherWire | BitcoinVoucherWire
+}
+
+/** One `accepts` entry of scheme `channel`. Amounts are decimal strings of base units. */
+export interface ChannelRequirement {
+  scheme: typeof SCHEME
+  network: string
+  amount: string
+  asset: string
+  payTo: string
+  maxTimeoutSeconds: number
+  extra: ChannelExtra
+}
+
+export interface PaymentRequired {
+  x402Version: 2
+  error?: string
+  resource: { url: string; description?: string; mimeType?: string }
+  accepts: ChannelRequirement[]
+}
+
+
+/** `payload` of a `PAYMENT-SIGNATURE` for scheme `channel`. */
+export interface ChannelPayload {
+  type: 'voucher' | 'open'
+  channelId: string
+  /** EVM: an EIP-712 voucher; Bitcoin: a payment whose `signature` is the half-signed transaction. */
+  voucher: Voucher
+  /** Bitcoin `open`: the deposit and script, so the merchant can check and later spend it. */
+  open?: BitcoinOpenWire
+}
+
+/** A header the paywall cannot read. `status` is the HTTP status to answer with. */
+export class PaymentHeaderError extends ChannelsError {
+  override name = 'Paywall.PaymentHeaderError'
+  override code = 'BAD_PAYMENT_HEADER'
+  constructor(message: string, readonly status: 400 | 431) {
+    super(message)
+  }
+}
+
+/**
+ * A `PAYMENT-SIGNATURE` envelope of scheme `channel`: x402's v2 payload schema with our
+ * payload and voucher schemas inside, so a header is validated in one pass.
+ */
+const SignatureSchema = PaymentPayloadV2Schema.extend({
+  payload: z.object({ type: z.enum(['voucher', 'open']), channelId: z.string(), voucher: VoucherWireSchema }).strict(),
+})
+
+const hex = (max: number) => z.string().max(max).regex(/^(?:[0-9a-fA-F]{2})+$/, 'expected hex').transform((x) => x.toLowerCase())
+
+/** What a Bitcoin `open` payload adds: the deposit transaction (hex), the channel output's index and the redeem script (hex). */
+const BitcoinOpenWireSchema = z.object({ depositTx: hex(6000), vout: z.number().int().min(0).max(10_000), redeemScript: hex(200) }).strict()
+/** What a Bitcoin `open` payload adds, as {@link BitcoinOpenWireSchema} reads it. */
+export type BitcoinOpenWire = z.input<typeof BitcoinOpenWireSchema>
+
+/** The same envelope for a `bip122:` network: the payment and, on `open`, the deposit and script. */
+const BitcoinSignatureSchema = PaymentPayloadV2Schema.extend({
+  payload: z.object({
+    type: z.enum(['voucher', 'open']),
+    channelId: z.string(),
+    voucher: BitcoinVoucherWireSchema,
+    open: BitcoinOpenWireSchema.optional(),
+  }).strict(),
+})
+
+export function encodePaymentRequired(p: PaymentRequired): string {
+  return encodePaymentRequiredHeader(p as never)
+}
+
+/**
+ * Decodes and validates a `PAYMENT-REQUIRED` header (client side).
+ * @throws {ChannelsError} not base64 JSON or not an x402 v2 challenge
+ */
+export function decodePaymentRequired(header: string): PaymentRequired {
+  if (header.length > 65536) throw new ChannelsError('The PAYMENT-REQUIRED header is too large.')
+  let raw: unknown
+  try {
+    raw = decodePaymentRequiredHeader(header)
+  } catch (err) {
+    throw new ChannelsError('The merchant sent an unreadable PAYMENT-REQUIRED header.', { cause: err })
+  }
+  const r = PaymentRequiredV2Schema.safeParse(raw)
+  if (!r.success) throw new ChannelsError(`The merchant's 402 is not x402 version 2: ${r.error.issues[0]?.message}`)
+  return raw as PaymentRequired
+}
+
+/** Encodes a `PAYMENT-SIGNATURE` header for a voucher. */
+export function encodePaymentSignature(accepted: ChannelRequirement, payload: ChannelPayload): string {
+  return encodePaymentSignatureHeader({
+    x402Version: X402_VERSION,
+    accepted,
+    payload: { type: payload.type, channelId: payload.channelId, voucher: anyVoucherToWire(payload.voucher), ...(payload.open ? { open: payload.open } : {}) },
+  } as never)
+}
+
+/**
+ * Decodes a `PAYMENT-SIGNATURE` header (paywall side): size, base64, JSON, x402 v2
+ * envelope, scheme, and the voucher's fields.
+ * @throws {PaymentHeaderError} 431 when oversized, 400 for everything else
+ */
+export function decodePaymentSignature(header: string): { accepted: ChannelRequirement; payload: ChannelPayload } {
+  if (Buffer.byteLength(header) > MAX_SIGNATURE_HEADER) {
+    throw new PaymentHeaderError(`PAYMENT-SIGNATURE is larger than ${MAX_SIGNATURE_HEADER} bytes.`, 431)
+  }
+  let raw: unknown
+  try {
+    raw = decodePaymentSignatureHeader(header.trim())
+  } catch {
+    throw new PaymentHeaderError('PAYMENT-SIGNATURE is not base64-encoded JSON.', 400)
+  }
+  const network = (raw as { accepted?: { network?: unknown } } | null)?.accepted?.network
+  const bitcoin = typeof network === 'string' && network.startsWith('bip122:')
+  const r = (bitcoin ? BitcoinSignatureSchema : SignatureSchema).safeParse(raw)
+  // Reported in order: the x402 envelope, the scheme, our payload, the voucher.
+  const issues = r.success ? [] : r.error.issues
+  const envelope = issues.find((i) => i.path[0] !== 'payload' || i.path.length === 1)
+  if (envelope) throw new PaymentHeaderError(`PAYMENT-SIGNATURE is not an x402 version 2 payload: ${envelope.path.join('.')} ${envelope.message}`, 400)
+  const scheme = (raw as { accepted: { scheme: string } }).accepted.scheme
+  if (scheme !== SCHEME) throw new PaymentHeaderError(`Unsupported scheme "${scheme}"; this paywall takes "${SCHEME}".`, 400)
+  const payload = issues.find((i) => i.path[1] !== 'voucher')
+  if (payload) throw new PaymentHeaderError(`Malformed channel payload: ${payload.path.slice(1).join('.')} ${payload.message}`, 400)
+  if (!r.success) {
+    const v = issues[0] // as voucherFromWire words it
+    throw new PaymentHeaderError(`Malformed voucher: ${v.path.slice(2).join('.') || 'voucher'}: ${v.message}`, 400)
+  }
+  const { accepted, payload: p } = r.data
+  let voucher: Voucher
+  if (bitcoin) {
+    const w = p.voucher as unknown as { channelId: string; nonce: bigint; amount: bigint; paymentTx: string }
+    voucher = bitcoinVoucher(w.channelId, w.nonce, w.amount, w.paymentTx)
+  } else voucher = p.voucher as Voucher
+  if (voucher.channelId !== p.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
+  const open = 'open' in p ? p.open : undefined
+  return { accepted: accepted as unknown as ChannelRequirement, payload: { type: p.type, channelId: voucher.channelId, voucher, ...(open ? { open } : {}) } }
+}
+
+/** `extra` of a `PAYMENT-RESPONSE` for scheme `channel`. */
+export interface ChannelReceipt {
+  channelId: string
+  lane: string
+  nonce: string
+  amount: string
+  charged: string
+}
+
+export interface PaymentResponse {
+  success: boolean
+  network: string
+  payer: string
+  transaction: string
+  errorReason?: string
+  extra: ChannelReceipt
+}
+
+/**
+ * Encodes a `PAYMENT-RESPONSE` header: base64 of the JSON, as `@x402/core` encodes it,
+ * through Buffer (x402's encoder builds a string per byte for `btoa`; this runs on
+ * every paid request).
+ */
+export function encodePaymentResponse(r: PaymentResponse): string {
+  return Buffer.from(JSON.stringify(r)).toString('base64')
+}
+
+/** @throws {ChannelsError} unreadable header */
+export function decodePaymentResponse(header: string): PaymentResponse {
+  try {
+    return decodePaymentResponseHeader(header) as unknown as PaymentResponse
+  } catch (err) {
+    throw new ChannelsError('The merchant sent an unreadable PAYMENT-RESPONSE header.', { cause: err })
+  }
+}
+
+/** Message a payer signs (EIP-191) to ask the payee for a cooperative close. */
+export function closeRequestMessage(caip2: string, channelId: string): string {
+  return `channels: close ${channelId} on ${caip2}`
+}

@@ -1,0 +1,384 @@
+/**
+ * The merchant's paywall (DESIGN §6): an HTTP server that answers unpaid requests
+ * with 402, verifies `PAYMENT-SIGNATURE` vouchers, commits each voucher (and the
+ * price charged) before running the handler, and serves either built-in demo
+ * resources or a reverse-proxied upstream. `POST <endpoint>/close` lets a payer ask
+ * for a cooperative close.
+ *
+ * Statuses: 402 unpaid or voucher refused (a corrective 402 carries
+ * `extra.channelState`), 400 malformed header, 431 header over 8 KiB, 502 upstream
+ * unreachable, 503 chain unreachable. A paid request whose handler answers ≥ 400 is
+ * not charged: the price is given back and the response says `x-channels-charged: false`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { request as undiciRequest } from 'undici'
+import { ZeroAddress, verifyMessage } from 'ethers'
+import type { ChannelManager } from '../../../families/evm/manager.js'
+import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
+import { acceptVoucher, refundCharge, VoucherRefusedError } from '../../../families/evm/inbound.js'
+import { anyVoucherToWire } from '../../channel/voucher.js'
+import type { BitcoinChannelManager } from '../../../families/bitcoin/manager.js'
+import type { BitcoinAcceptPolicy } from '../../../families/bitcoin/inbound.js'
+import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../errors.js'
+import {
+  DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, encodePaymentRequired,
+  encodePaymentResponse, closeRequestMessage, type ChannelPayload, type ChannelRequirement, type ChannelStateWire,
+} from './protocol.js'
+import { demoResource } from './resources.js'
+import { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type Recovered } from './verify-pool.js'
+
+export interface PaywallOptions {
+  /** The payee's manager (its key receives the payments): EVM, or Bitcoin-family for a `bip122` network. */
+  manager: ChannelManager | BitcoinChannelManager
+  /** Price of one request, in base units (wei, satoshis). */
+  price: bigint
+  /** Paths that cost `price` (prefix match); default: every path. */
+  routes?: string[]
+  /** Reverse-proxy every path to this base URL instead of the demo resources. */
+  upstream?: string
+  /** Smallest deposit for a new channel, base units. Default 100 × price. */
+  minDeposit?: bigint
+  /** Smallest settle delay for a new channel, seconds. Default 3600. */
+  minSettleDelay?: number
+  /** Bitcoin: least time from now to a new channel's expiry, seconds. Default 345600 (4 days, DESIGN §6). */
+  minExpirySeconds?: number
+  /** Bitcoin: payments are refused (and the watcher closes) this long before the expiry, seconds. Default 86400. */
+  closeMargin?: number
+  /** Bitcoin: confirmations the deposit needs. Default 1. */
+  minConf?: number
+  host?: string
+  port?: number
+  /**
+   * Worker threads that decode `PAYMENT-SIGNATURE` and recover the voucher's signer
+   * beside the event loop (EVM networks; see verify-pool.ts). 0 (default): on the event loop.
+   */
+  verifyThreads?: number
+  /** The worker module for `verifyThreads` (default: this build's `dist/verify-worker.js`). */
+  verifyWorker?: URL
+  /** Called for each paid request (for logs). */
+  onPaid?: (e: { channelId: string; nonce: bigint; amount: bigint; charged: bigint; path: string }) => void
+}
+
+export interface Paywall {
+  url: string
+  server: Server
+  close(): Promise<void>
+}
+
+/**
+ * Starts the paywall. Resolves once it listens.
+ * @throws {Error} when the port is taken
+ */
+export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
+  const m = o.manager
+  // Bitcoin-family networks (DESIGN §5): the payTo is a fresh child of the payee's key per channel, vouchers are half-signed payments.
+  const bitcoin = m.network.kind === 'bitcoin'
+    ? { m: m as BitcoinChannelManager, ...(await import('../../../families/bitcoin/inbound.js')), ...(await import('../../../families/bitcoin/cooperative.js')) }
+    : undefined
+  // Bitcoin: a fresh payee key per channel (two1), derived from the key's chain node unlocked once, here.
+  const payees = bitcoin ? await (await import('../../../families/bitcoin/payees.js')).PayeeKeys.unlock(bitcoin.m) : undefined
+  const evm = m as ChannelManager
+  const payTo = bitcoin ? await bitcoin.m.pubkey() : evm.address
+  const minSettleDelay = o.minSettleDelay ?? 3600
+  const minDeposit = o.minDeposit ?? o.price * 100n
+  const policy = { minSettleDelay, minDeposit, asset: ZeroAddress }
+  const bitcoinPolicy: BitcoinAcceptPolicy = {
+    minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minDeposit, minConf: o.minConf ?? 1,
+  }
+  const accept = (payload: ChannelPayload, price: bigint, recovered?: Recovered, accepted?: ChannelRequirement) =>
+    bitcoin
+      ? bitcoin.acceptBitcoinPayment(bitcoin.m, payload.voucher, payload.open, price, bitcoinPolicy, accepted ? payees!.indexOf(accepted) : 0)
+      : acceptVoucher(evm, payload.voucher, price, policy, recovered)
+  // Bitcoin payments are checked against the chain and the payee's transaction rules: no signer to recover off the loop.
+  const verifier = !bitcoin && o.verifyThreads ? await startHeaderVerifier(o.verifyWorker ?? new URL('../../../verify-worker.js', import.meta.url), o.verifyThreads) : undefined
+  const chainId = bitcoin ? 0n : evm.backend.chainId
+  const contract = bitcoin ? '' : evm.backend.contract
+  /** Decoded header and, on EVM, its signer: on a worker thread when there are any. */
+  const checkHeader = (header: string): HeaderCheck | Promise<HeaderCheck> =>
+    verifier ? verifier.check(header, chainId, contract) : checkPaymentHeader(header, chainId, contract)
+
+  const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => {
+    const fresh = payees?.offer()
+    return {
+      scheme: SCHEME,
+      network: m.network.caip2,
+      amount: o.price.toString(),
+      asset: bitcoin ? 'sat' : ZeroAddress,
+      payTo: fresh?.payTo ?? payTo,
+      maxTimeoutSeconds: 60,
+      extra: fresh
+        ? { minDeposit: minDeposit.toString(), minExpirySeconds: bitcoinPolicy.minExpirySeconds, closeMargin: bitcoinPolicy.closeMargin, p2sh: false, endpoint: DEFAULT_ENDPOINT_PATH, payeeIndex: fresh.payeeIndex, ...extra }
+        : { contract: evm.backend.contract, minDeposit: minDeposit.toString(), minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
+    }
+  }
+
+  const challenge = (res: ServerResponse, url: string, error: string, state?: ChannelStateWire) => {
+    const body = { error }
+    res.statusCode = 402
+    res.setHeader('cache-control', 'no-store')
+    res.setHeader(HEADER.required, encodePaymentRequired({
+      x402Version: 2,
+      error,
+      resource: { url, description: 'Paid resource', mimeType: 'application/json' },
+      accepts: [requirement(state ? { channelState: state } : {})],
+    }))
+    json(res, 402, body)
+  }
+
+  const isPaid = (path: string) => !o.routes?.length || o.routes.some((r) => path === r || path.startsWith(r.endsWith('/') ? r : r + '/'))
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = requestUrl(req)
+    if (!url) return json(res, 400, { error: 'Invalid Host header or request target.' })
+    if (url.pathname.startsWith(DEFAULT_ENDPOINT_PATH)) return endpoint(req, res, url.pathname.slice(DEFAULT_ENDPOINT_PATH.length), url)
+    if (!isPaid(url.pathname)) {
+      return send(req, res, await produce(req, url))
+    }
+
+    const header = req.headers[HEADER.signature]
+    if (header === undefined) return challenge(res, url.href, 'Payment required.')
+    const decoded = await checkHeader(Array.isArray(header) ? header.join(',') : header)
+    if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
+    const { accepted, payload } = decoded
+    if (accepted.network !== m.network.caip2 || !(payees ? payees.offers(accepted) : accepted.payTo === payTo) || accepted.amount !== o.price.toString()) {
+      return challenge(res, url.href, 'The payment names another network, payee or price than this paywall offers.')
+    }
+    let accepted2
+    try {
+      accepted2 = await accept(payload, o.price, decoded.recovered, accepted)
+    } catch (err) {
+      if (err instanceof VoucherRefusedError) {
+        const c = err.corrective
+        return challenge(res, url.href, err.message, c && channelState(c.channel, payload.voucher.lane, c.last))
+      }
+      if (err instanceof ChannelsError && err.exitCode === 6) return json(res, 503, { error: err.shortMessage })
+      throw err
+    }
+    const { channel, charged } = accepted2
+    // The voucher and the charge are committed. Produce the resource; if that fails,
+    // give the price back before answering, and say so in PAYMENT-RESPONSE.
+    let r: Produced | undefined
+    try {
+      r = await produce(req, url)
+    } finally {
+      if (!r || r.status >= 400) refundCharge(m, channel, o.price)
+    }
+    const ok = r.status < 400
+    r.headers[HEADER.response] = encodePaymentResponse({
+      success: ok, network: m.network.caip2, payer: channel.payer, transaction: '',
+      ...(ok ? {} : { errorReason: 'resource_failed' }),
+      extra: {
+        channelId: channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(),
+        amount: payload.voucher.amount.toString(), charged: (ok ? charged : charged - o.price).toString(),
+      },
+    })
+    if (!ok) r.headers['x-channels-charged'] = 'false'
+    send(req, res, r)
+    if (ok) o.onPaid?.({ channelId: channel.id, nonce: payload.voucher.nonce, amount: payload.voucher.amount, charged, path: url.pathname })
+  }
+
+  interface Produced {
+    status: number
+    headers: Record<string, string>
+    body: Buffer
+  }
+
+  /** The resource: the upstream's answer (502 when unreachable) or a demo resource. */
+  async function produce(req: IncomingMessage, url: URL): Promise<Produced> {
+    if (!o.upstream) return demoResource(req.method ?? 'GET', url.pathname)
+    try {
+      const up = await undiciRequest(new URL(url.pathname + url.search, o.upstream), {
+        method: req.method as 'GET',
+        headers: forwardHeaders(req),
+        body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
+      })
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(up.headers)) {
+        if (!HOP.has(k) && typeof v === 'string') headers[k] = v
+      }
+      return { status: up.statusCode, headers, body: Buffer.from(await up.body.arrayBuffer()) }
+    } catch (err) {
+      const text = JSON.stringify({ error: `Upstream failed: ${(err as Error).message}. Nothing was charged.` })
+      return { status: 502, headers: { 'content-type': 'application/json' }, body: Buffer.from(text) }
+    }
+  }
+
+  async function endpoint(req: IncomingMessage, res: ServerResponse, sub: string, url: URL): Promise<void> {
+    if (req.method === 'GET' && (sub === '' || sub === '/')) {
+      return json(res, 200, { network: m.network.caip2, payTo, ...(bitcoin ? {} : { contract: evm.backend.contract }), price: o.price.toString() })
+    }
+    const stateMatch = /^\/channels\/(0x[0-9a-f]{64})$/.exec(sub)
+    if (req.method === 'GET' && stateMatch) {
+      // The merchant's view of a channel, for `channels sync`: the same shape as a corrective 402.
+      const c = m.store.channels.get(m.network.caip2, stateMatch[1])
+      if (!c || c.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.' })
+      const laneParam = url.searchParams.get('lane') ?? '0'
+      if (!/^\d{1,18}$/.test(laneParam)) return json(res, 400, { error: 'lane must be a decimal integer.' })
+      const lane = BigInt(laneParam)
+      const last = m.store.vouchers.latest(c.network, c.id, lane)
+      return json(res, 200, {
+        ...channelState(c, lane, last), state: c.state,
+      })
+    }
+    if (req.method === 'POST' && sub === '/voucher') {
+      // A payer's top-up voucher (`channels pay`): stored, nothing served, nothing charged.
+      const header = req.headers[HEADER.signature]
+      if (typeof header !== 'string') return json(res, 400, { error: 'Missing PAYMENT-SIGNATURE header.' })
+      const decoded = await checkHeader(header)
+      if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
+      const { payload } = decoded
+      try {
+        const r = await accept(payload, 0n, decoded.recovered, decoded.accepted)
+        return json(res, 200, { channelId: r.channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: r.charged.toString() })
+      } catch (err) {
+        if (err instanceof VoucherRefusedError) return json(res, 409, { error: err.message, reason: err.reason })
+        throw err
+      }
+    }
+    if (req.method === 'POST' && sub === '/close') {
+      const body = await readBody(req, 4096)
+      let parsed: { channelId?: unknown; signature?: unknown }
+      try {
+        parsed = JSON.parse(body)
+      } catch {
+        return json(res, 400, { error: 'Body must be JSON {channelId, signature}.' })
+      }
+      if (typeof parsed.channelId !== 'string' || !/^0x[0-9a-f]{64}$/.test(parsed.channelId) || typeof parsed.signature !== 'string') {
+        return json(res, 400, { error: 'Body must be JSON {channelId, signature}.' })
+      }
+      const channel = m.store.channels.get(m.network.caip2, parsed.channelId)
+      if (!channel || channel.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.', reason: 'unknown_channel' })
+      if (bitcoin) {
+        const r = await bitcoin.answerBitcoinCloseRequest(bitcoin.m, channel, parsed.signature)
+        return json(res, r.status, r.body)
+      }
+      let signer = ''
+      try {
+        signer = verifyMessage(closeRequestMessage(m.network.caip2, channel.id), parsed.signature)
+      } catch {
+        /* fall through */
+      }
+      if (signer !== channel.payer) return json(res, 403, { error: 'The close request is not signed by the channel\'s payer.', reason: 'wrong_signer' })
+      if (channel.state === 'closed') return json(res, 200, { channelId: channel.id, transaction: channel.closeTx, redeemed: channel.redeemed.toString() })
+      let r
+      try {
+        r = await closeOnce(channel.id)
+      } catch (err) {
+        // Ordinary refusals (this key cannot pay the gas, nothing to close with, the channel's
+        // state) are the payer's to read: 409 with the reason; its `close` falls back to settle.
+        const refusal = closeRefusal(err)
+        if (refusal) return json(res, refusal.status, { error: refusal.message, reason: refusal.reason })
+        throw err
+      }
+      return json(res, 200, { channelId: channel.id, transaction: r.tx.hash, redeemed: r.redeemed.toString() })
+    }
+    return json(res, 404, { error: 'Not found.' })
+  }
+
+  // One close at a time per channel, so two requests do not send two transactions.
+  const closing = new Map<string, Promise<{ tx: { hash: string }; redeemed: bigint }>>()
+  function closeOnce(id: string) {
+    let p = closing.get(id)
+    if (!p) {
+      p = m.closeAsPayee(m.store.channels.get(m.network.caip2, id)!).finally(() => closing.delete(id))
+      closing.set(id, p)
+    }
+    return p
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) json(res, 500, { error: err instanceof ChannelsError ? err.shortMessage : 'Internal error.' })
+      else res.destroy()
+      // One line per failure; the stack only when asked for (DEBUG).
+      if (!(err instanceof ChannelsError)) process.stderr.write(`paywall: ${req.method} ${String(req.url).slice(0, 200)}: ${process.env.DEBUG ? (err as Error).stack : String((err as Error).message).split('\n')[0]}\n`)
+    })
+  })
+  server.keepAliveTimeout = 5000
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => ok())
+  })
+  const addr = server.address() as AddressInfo
+  return {
+    url: `http://${addr.address}:${addr.port}`,
+    server,
+    close: async () => {
+      await new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()) })
+      await verifier?.close()
+    },
+  }
+}
+
+/**
+ * The URL a request names, or undefined when its Host header or target is not one
+ * (RFC 9110 §7.2: a reg-name, IPv4 or bracketed IPv6 literal, and a port up to 65535).
+ * A missing Host (HTTP/1.0) reads as `localhost`.
+ */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  const host = req.headers.host ?? 'localhost'
+  const m = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/.exec(host)
+  if (!m || (m[1] !== undefined && Number(m[1]) > 65535)) return undefined
+  try {
+    return new URL(req.url ?? '/', `http://${host}`)
+  } catch {
+    return undefined
+  }
+}
+
+/** How the close endpoint answers a refusal by the chain or this wallet: 409 for the payer to read, 503 when the node is down. */
+function closeRefusal(err: unknown): { status: 409 | 503; reason: string; message: string } | undefined {
+  if (err instanceof InsufficientFundsError) return { status: 409, reason: 'payee_cannot_pay_gas', message: `The merchant cannot pay the gas to close now: ${err.shortMessage}` }
+  if (err instanceof ChannelStateError) return { status: 409, reason: 'channel_state', message: `The merchant cannot close this channel: ${err.shortMessage}` }
+  if (err instanceof NetworkError) return { status: 503, reason: 'chain_unreachable', message: `The merchant cannot reach its node: ${err.shortMessage}` }
+  return undefined
+}
+
+/** The merchant's view of one lane of a channel (corrective 402 and `GET …/channels/<id>`). */
+function channelState(c: ChannelRecord, lane: bigint, last?: VoucherRecord): ChannelStateWire {
+  return {
+    channelId: c.id, lane: lane.toString(), nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(),
+    charged: c.charged.toString(), ...(last ? { voucher: anyVoucherToWire(last) } : {}),
+  }
+}
+
+const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length'])
+
+function forwardHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (HOP.has(k) || k === 'host' || k === HEADER.signature || v === undefined) continue
+    out[k] = Array.isArray(v) ? v.join(', ') : v
+  }
+  return out
+}
+
+/** Writes a produced response in one piece: with its length, headers and body go out in one write, unchunked. */
+function send(req: IncomingMessage, res: ServerResponse, r: { status: number; headers: Record<string, string>; body: Buffer }): void {
+  if (req.method !== 'HEAD') r.headers['content-length'] = String(r.body.length)
+  res.writeHead(r.status, r.headers)
+  res.end(r.body)
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((ok, fail) => {
+    let size = 0
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) {
+        fail(new ChannelsError('Request body too large.'))
+        req.destroy()
+      } else chunks.push(c)
+    })
+    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', fail)
+  })
+}

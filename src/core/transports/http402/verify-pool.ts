@@ -1,0 +1,89 @@
+/**
+ * The paywall's CPU-bound check of a `PAYMENT-SIGNATURE` header — base64, JSON, the
+ * x402 v2 envelope and voucher schemas, and the EIP-712 signer recovery — as one pure
+ * function, runnable on worker threads through a piscina pool.
+ *
+ * Why threads: the paywall's one event loop serves HTTP and owns the SQLite writer
+ * (group commit, DESIGN §7); decoding and recovering a voucher are ≈ half of its CPU
+ * per paid request and need neither. On worker threads they run beside the event loop
+ * on the other cores, while everything that touches stored state (nonce, amount,
+ * deposit, charged) stays on the one thread that commits it. A worker only computes
+ * who signed; the rules are still applied by `acceptVoucher` on the main thread.
+ */
+import { decodePaymentSignature, PaymentHeaderError, type ChannelPayload, type ChannelRequirement } from './protocol.js'
+import { recoverVoucherSigner } from '../../channel/voucher.js'
+import type { Recovered } from '../../../families/evm/recover.js'
+
+// Recovered is declared in channel/recover.ts, so acceptVoucher can take it without importing this transport.
+export type { Recovered }
+
+/** The outcome of {@link checkPaymentHeader}: decoded (with the signer for EVM vouchers), or the HTTP status and message of the refusal. */
+export type HeaderCheck =
+  | { ok: true; accepted: ChannelRequirement; payload: ChannelPayload; recovered?: Recovered }
+  | { ok: false; status: number; message: string }
+
+/**
+ * Decodes a `PAYMENT-SIGNATURE` header and, for an EVM voucher, recovers its signer
+ * under `contract`'s EIP-712 domain (Bitcoin payments are checked by the payee's
+ * transaction rules instead).
+ * @param header - the raw header value
+ * @param chainId - the paywall's EVM chain id (domain `chainId`); ignored for bip122 networks
+ * @param contract - the PaymentChannels address the paywall's channels use (domain `verifyingContract`)
+ * @returns never throws for bad input: a malformed header is `{ ok: false, status: 400 | 431 }`,
+ *   a bad signature is `recovered.error`
+ * @throws only for a bug (anything but PaymentHeaderError / a recovery refusal)
+ */
+export function checkPaymentHeader(header: string, chainId: bigint, contract: string): HeaderCheck {
+  let decoded
+  try {
+    decoded = decodePaymentSignature(header)
+  } catch (err) {
+    if (err instanceof PaymentHeaderError) return { ok: false, status: err.status, message: err.message }
+    throw err
+  }
+  if (decoded.accepted.network.startsWith('bip122:')) return { ok: true, ...decoded }
+  let recovered: Recovered
+  try {
+    recovered = { contract, signer: recoverVoucherSigner(decoded.payload.voucher, chainId, contract) }
+  } catch (err) {
+    recovered = { contract, error: (err as Error).message }
+  }
+  return { ok: true, ...decoded, recovered }
+}
+
+/** One header to check on a worker thread (structured-cloned: bigint travels as is). */
+export interface CheckTask {
+  header: string
+  chainId: bigint
+  contract: string
+}
+
+/** A pool of worker threads running {@link checkPaymentHeader}. */
+export interface HeaderVerifier {
+  check(header: string, chainId: bigint, contract: string): Promise<HeaderCheck>
+  close(): Promise<void>
+}
+
+/**
+ * Starts `threads` worker threads (piscina) that load `worker`, a module whose default
+ * export runs {@link checkPaymentHeader} on a {@link CheckTask} (`dist/verify-worker.js`).
+ * Resolves once a worker has loaded the module and answered (an empty header, refused),
+ * so the paywall fails at start, not on its first paid request, when the module is missing.
+ * @param threads - ≥ 1
+ * @throws {Error} when the worker module cannot be loaded
+ */
+export async function startHeaderVerifier(worker: URL, threads: number): Promise<HeaderVerifier> {
+  const { Piscina } = await import('piscina')
+  // Up to 16 tasks in flight per thread: with one at a time, the thread idled while the event loop was busy elsewhere.
+  const pool = new Piscina<CheckTask, HeaderCheck>({ filename: worker.href, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, concurrentTasksPerWorker: 16 })
+  try {
+    await pool.run({ header: '', chainId: 0n, contract: '' })
+  } catch (err) {
+    await pool.destroy()
+    throw err
+  }
+  return {
+    check: (header, chainId, contract) => pool.run({ header, chainId, contract }),
+    close: () => pool.destroy(),
+  }
+}

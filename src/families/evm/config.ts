@@ -1,0 +1,57 @@
+/**
+ * The EVM family's part of config.json: the schema of its `networks` entries and its
+ * settings of the `buy` policy. Loaded by every command (config.json is read by each), so
+ * it imports zod and nothing of the family's chain code (no ethers).
+ */
+import { z } from 'zod'
+import { baseUnitsField, buyShape, rpcUrlField, secondsField, type FamilyConfig } from '../../core/config-fields.js'
+
+/** CAIP-2 ids of EVM chains: `eip155:<chain id>`. */
+export const EVM_CAIP2 = /^eip155:[1-9]\d{0,19}$/
+
+/** A `networks.<name>` entry of kind `evm` (the PaymentChannels contract on an EVM chain). */
+export const EvmNetworkSchema = z.object({
+  kind: z.literal('evm'),
+  /** CAIP-2 id, e.g. `eip155:31337`. */
+  caip2: z.string().regex(EVM_CAIP2, 'must be eip155:<chain id>'),
+  /** JSON-RPC URL of a node. */
+  rpcUrl: rpcUrlField,
+  /** Address of the PaymentChannels contract; default: the deterministic CREATE2 address. */
+  contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address: 0x and 40 hex digits').optional(),
+})
+
+/** A configured EVM network. */
+export type EvmNetworkConfig = z.infer<typeof EvmNetworkSchema>
+
+/**
+ * The EVM settings of `buy`. Their names are those config.json has always stored (no
+ * prefix: EVM was the first family). Amounts are in wei.
+ */
+export const EVM_BUY = {
+  /**
+   * Deposit of a channel opened by `buy`, in base units (wei). Unset (the default): the
+   * deposit pays `depositRequests` requests at the 402's price, or the merchant's
+   * `minDeposit` if that is more. (Wallets made before it was optional store 0.1 ETH here;
+   * `config set buy.deposit auto` unsets it.)
+   */
+  deposit: {
+    schema: baseUnitsField.optional(), input: 'amount', auto: true,
+    describe: 'EVM networks: deposit of channels opened by buy (e.g. 0.01eth; auto: buy.depositRequests × the price)',
+  },
+  /** Highest price `buy` pays for one request without `--max-price`, in base units (wei). */
+  maxPrice: { schema: baseUnitsField.default('10000000000000'), input: 'amount', describe: 'EVM networks: highest price buy pays without --max-price (e.g. 10gwei)' },
+  /** Settlement delay of channels opened by `buy`, in seconds. */
+  settleDelay: { schema: secondsField(1).default(86400), input: 'seconds', describe: 'settle delay of channels opened by buy, seconds' },
+} as const
+
+/** The EVM family's config: networks of kind `evm` and its `buy` settings. */
+export const evmConfig = {
+  kind: 'evm',
+  caip2: EVM_CAIP2,
+  caip2Hint: 'eip155:<chain id>',
+  network: EvmNetworkSchema,
+  buy: EVM_BUY,
+} as const satisfies FamilyConfig
+
+/** The EVM fields of the stored `buy` policy. */
+export const evmBuyShape = buyShape(EVM_BUY)

@@ -1,0 +1,253 @@
+/**
+ * The payee's side of the manager: accepting vouchers for served requests.
+ *
+ * A voucher pays for a request when (DESIGN §6): the channel is on chain, to us, in
+ * our contract and asset, not settling, with at least the asked deposit; the payer
+ * signed it (low-s, EIP-712); the contract would redeem it once every voucher already
+ * accepted is redeemed (nonce above the lane's last — or, on a lane never used here,
+ * above the lane's nonce on chain — and the channel's total within the deposit: see
+ * `redeemable.ts`); and that total is at least `charged + price`. The voucher, the new
+ * `charged` and, for a channel seen for the first time, its row are committed in one
+ * write transaction *before* the handler runs; a handler that fails gives the price
+ * back ({@link refundCharge}). A refused voucher writes nothing.
+ */
+import { ZeroAddress } from 'ethers'
+import type { ChannelManager } from './manager.js'
+import type { ChannelRecord, Store, VoucherRecord } from '../../core/store/index.js'
+import { groupCommit } from '../../core/store/group-commit.js'
+import { ChannelsError, ChannelStateError, ExitCode } from '../../core/errors.js'
+import { ZERO_HASH, recoverVoucherSigner, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
+import { redeemRefusal, type LaneState } from './redeemable.js'
+import { short } from '../../core/channel/reader.js'
+import type { Recovered } from './recover.js'
+
+/** Why a voucher was refused; `corrective` ones carry our state so the payer can resync. */
+export class VoucherRefusedError extends ChannelsError {
+  override name = 'Paywall.VoucherRefusedError'
+  override code = 'VOUCHER_REFUSED'
+  override exitCode: ExitCode = ExitCode.paymentRefused
+  constructor(
+    message: string,
+    readonly reason: string,
+    /** The channel's state to send back in a corrective 402, when the channel is ours. */
+    readonly corrective?: { channel: ChannelRecord; last?: VoucherRecord },
+  ) {
+    super(message, { data: { reason } })
+  }
+}
+
+/** Payee's acceptance policy for a channel it has not seen yet. */
+export interface AcceptPolicy {
+  /** Smallest settlement delay accepted on an unknown channel, in seconds. */
+  minSettleDelay: number
+  /** Smallest deposit accepted on an unknown channel, in base units (the 402's `minDeposit`). Default 0. */
+  minDeposit?: bigint
+  /** Asset expected (zero address = native). */
+  asset?: string
+}
+
+/** A channel read from the chain (EVM) or from an `open` payload checked against the node (Bitcoin) that may not be stored yet: the caller stores it with its first voucher, or not at all ({@link storeLearned}). */
+export type LearnedChannel = ChannelRecord & { stored: boolean }
+
+/**
+ * The channel a voucher names: the stored one, or one read from the chain and checked
+ * against `policy` but NOT stored — {@link storeLearned} stores it in the same
+ * transaction as its first voucher, so a refused voucher leaves no row behind (issue 9,
+ * bug 3: a row written before the signature check, then polled by the watcher forever).
+ * A channel with something already redeemed on chain is refused: those redemptions were
+ * made from another database, and what they took cannot be accounted for here.
+ * @throws {VoucherRefusedError} unknown channel, another payee/asset, settling, too short a delay, too small a deposit, already redeemed
+ * @throws {NetworkError} the node is unreachable
+ */
+export async function learnChannel(m: ChannelManager, channelId: string, policy: AcceptPolicy): Promise<LearnedChannel> {
+  const known = m.store.channels.get(m.network.caip2, channelId)
+  if (known) return { ...known, stored: true }
+  const on = await m.backend.getChannel(channelId)
+  if (!on) throw new VoucherRefusedError(`Channel ${short(channelId)} does not exist on ${m.network.caip2}.`, 'unknown_channel')
+  if (on.payee !== m.address) throw new VoucherRefusedError(`Channel ${short(channelId)} pays ${on.payee}, not this merchant.`, 'wrong_payee')
+  if (on.asset !== (policy.asset ?? ZeroAddress)) throw new VoucherRefusedError(`Channel ${short(channelId)} holds ${on.asset}, not the asset asked for.`, 'wrong_asset')
+  if (on.settleAt !== 0) throw new VoucherRefusedError(`Channel ${short(channelId)} is settling.`, 'settling')
+  if (on.settleDelay < policy.minSettleDelay) {
+    throw new VoucherRefusedError(`Channel ${short(channelId)} has a settle delay of ${on.settleDelay}s; at least ${policy.minSettleDelay}s is required.`, 'settle_delay')
+  }
+  const minDeposit = policy.minDeposit ?? 0n
+  if (on.deposit < minDeposit) {
+    throw new VoucherRefusedError(`Channel ${short(channelId)} has a deposit of ${on.deposit}; this merchant needs at least ${minDeposit}.`, 'deposit_too_small')
+  }
+  if (on.redeemed !== 0n) {
+    throw new VoucherRefusedError(`Channel ${short(channelId)} has ${on.redeemed} redeemed on chain already, by vouchers this merchant's database does not hold.`, 'already_redeemed')
+  }
+  const t = Math.floor(Date.now() / 1000)
+  return {
+    network: m.network.caip2, id: channelId, direction: 'inbound', payer: on.payer, payee: on.payee, asset: on.asset,
+    contract: m.backend.contract, deposit: on.deposit, pendingDeposit: 0n, redeemed: 0n, charged: 0n, settleDelay: on.settleDelay,
+    state: 'open', keyName: m.config.key(m.keyName).name, createdAt: t, updatedAt: t, stored: false,
+  }
+}
+
+/**
+ * Inside a write transaction: the channel's stored row, inserting a learned one first.
+ * @returns the row as stored
+ */
+export function storeLearned(store: Store, c: ChannelRecord & { stored?: boolean }): ChannelRecord {
+  const row = store.channels.get(c.network, c.id)
+  if (row) return row
+  const { stored: _stored, createdAt: _c, updatedAt: _u, ...fields } = c
+  return store.channels.insert(fields)
+}
+
+/**
+ * Verifies and commits a voucher paying `price` for one request.
+ *
+ * The voucher must be redeemable by the contract once every voucher already accepted
+ * on the channel is redeemed ({@link redeemRefusal} against that projected state), and
+ * bring the channel's total to at least `charged + price`. A lane with no stored voucher
+ * is judged against its state on chain (one `getLane` the first time a lane is used).
+ * @param price - base units charged for this request (0n for a pure top-up)
+ * @param recovered - the signer already recovered from `v` (on a worker thread) under a
+ *   verifying contract; used only when that is the channel's contract, else recovered here
+ * @returns the channel as stored after the voucher and its `charged`
+ * @throws {VoucherRefusedError} for every rule above; nothing is stored then
+ * @throws {NetworkError} the node is unreachable (nothing is stored)
+ */
+export async function acceptVoucher(
+  m: ChannelManager, v: Voucher, price: bigint, policy: AcceptPolicy, recovered?: Recovered,
+): Promise<{ channel: ChannelRecord; charged: bigint }> {
+  const channel = await channelIdentity(m, v.channelId, policy)
+  if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
+  if (v.secretHash !== ZERO_HASH || v.merges.length || v.timeLockMin !== 0n || v.timeLockMax !== 0n || v.minSettleAt !== 0n) {
+    throw new VoucherRefusedError('The paywall accepts plain vouchers only (no hash lock, time lock or merge).', 'conditional')
+  }
+  let signer: string
+  if (recovered?.contract === channel.contract) {
+    if ('error' in recovered) throw new VoucherRefusedError(recovered.error, 'bad_signature')
+    signer = recovered.signer
+  } else {
+    try {
+      signer = recoverVoucherSigner(v, m.backend.chainId, channel.contract)
+    } catch (err) {
+      throw new VoucherRefusedError((err as Error).message, 'bad_signature')
+    }
+  }
+  if (signer !== channel.payer) throw new VoucherRefusedError(`Voucher signed by ${signer}, not by the payer ${channel.payer}.`, 'wrong_signer')
+
+  let chainLane: LaneState | undefined
+  let chainDeposit: bigint | undefined
+  for (;;) {
+    try {
+      const r = await commitVoucher(m, channel, v, price, chainLane, chainDeposit)
+      rememberIdentity(m, r.channel)
+      return r
+    } catch (err) {
+      if (err instanceof LaneUnknownError && !chainLane) {
+        // The first voucher on this lane: judge it against the lane's state on chain.
+        chainLane = await m.backend.getLane(channel.id, v.lane)
+        continue
+      }
+      if (!(err instanceof VoucherRefusedError && err.reason === 'above_deposit') || chainDeposit !== undefined) throw err
+      // A voucher above the deposit we know may follow a top-up: re-read the chain once
+      // (stored only with an accepted voucher: a refusal writes nothing).
+      const on = await m.backend.getChannel(channel.id)
+      if (!on) throw err
+      chainDeposit = on.deposit
+    }
+  }
+}
+
+/** What a stored channel never changes: who pays whom, in which contract and direction. */
+type ChannelIdentity = Pick<ChannelRecord, 'network' | 'id' | 'direction' | 'payer' | 'payee' | 'contract'>
+
+/**
+ * Per manager, the identity of each stored channel the paywall has seen: it spares every
+ * paid request a read of the channel row before the signer check. Only immutable fields
+ * are kept, and only once the channel is stored; the state, deposit and charged are read
+ * inside the commit.
+ */
+const identities = new WeakMap<ChannelManager, Map<string, ChannelIdentity>>()
+const MAX_IDENTITIES = 100_000
+
+async function channelIdentity(m: ChannelManager, channelId: string, policy: AcceptPolicy): Promise<ChannelIdentity | LearnedChannel> {
+  const hit = identities.get(m)?.get(channelId)
+  if (hit) return hit
+  const c = await learnChannel(m, channelId, policy)
+  if (c.stored) rememberIdentity(m, c)
+  return c
+}
+
+function rememberIdentity(m: ChannelManager, c: ChannelRecord): void {
+  let known = identities.get(m)
+  if (!known) identities.set(m, (known = new Map()))
+  if (known.has(c.id)) return
+  if (known.size >= MAX_IDENTITIES) known.clear()
+  known.set(c.id, { network: c.network, id: c.id, direction: c.direction, payer: c.payer, payee: c.payee, contract: c.contract })
+}
+
+/** Raised inside the commit when a voucher opens a lane this database holds nothing for: its chain state is needed. */
+class LaneUnknownError extends Error {}
+
+/**
+ * The checks against what is stored (state, lanes, total due, deposit) and the commit of
+ * the voucher with the new `charged` (and, for a learned channel, its row), in one write
+ * transaction shared with the other vouchers that arrived meanwhile (one fsync for all;
+ * still committed before serving).
+ * @param chainLane - the voucher's lane on chain, when no voucher of that lane is stored
+ * @param chainDeposit - the deposit read from the chain after an `above_deposit` refusal (a top-up)
+ * @throws {VoucherRefusedError} `channel_state` unless open; the contract's refusals against the projected state; `amount_too_low`
+ * @throws {LaneUnknownError} no stored voucher on the lane and no `chainLane` given
+ */
+function commitVoucher(
+  m: ChannelManager, channel: ChannelIdentity | LearnedChannel, v: Voucher, price: bigint, chainLane?: LaneState, chainDeposit?: bigint,
+): Promise<{ channel: ChannelRecord; charged: bigint }> {
+  return groupCommit(m.store, () => {
+    let ch = 'stored' in channel ? storeLearned(m.store, channel) : m.store.channels.get(channel.network, channel.id)
+    if (!ch) throw new VoucherRefusedError(`Channel ${short(channel.id)} is not in this wallet's database.`, 'unknown_channel')
+    if (chainDeposit !== undefined && chainDeposit > ch.deposit) {
+      m.store.channels.update(ch.network, ch.id, { deposit: chainDeposit }) // a top-up, kept only if the voucher is
+      ch = { ...ch, deposit: chainDeposit }
+    }
+    if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
+    const lanes = m.store.vouchers.latestPerLane(ch.network, ch.id) // one read for the lane's last and the total
+    const last = lanes.find((x) => x.lane === v.lane)
+    if (!last && !chainLane) throw new LaneUnknownError()
+    // A held voucher (from `voucher add`) that merges this lane sets its nonce on chain when
+    // redeemed, so a voucher on it and that one can never both be redeemed (PaymentChannels._update).
+    const merger = lanes.find((x) => x.merges.some((g) => g.lane === v.lane))
+    if (merger) {
+      throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} is merged by the held voucher on lane ${merger.lane}; pay on another lane.`, 'lane_merged')
+    }
+    if (!last && chainLane!.redeemed !== 0n) {
+      throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} has ${chainLane!.redeemed} redeemed on chain by vouchers this merchant does not hold.`, 'lane_redeemed')
+    }
+    // The chain as it will be once every voucher accepted so far is redeemed.
+    const lane: LaneState = last ? { nonce: last.nonce, redeemed: last.amount } : chainLane!
+    const projected = { deposit: ch.deposit, redeemed: spentAcrossLanes(lanes), settleAt: 0, now: 0 }
+    const corrective = { channel: ch, last }
+    if (last && v.nonce <= last.nonce) {
+      throw new VoucherRefusedError(`Nonce ${v.nonce} on lane ${v.lane} is not above the last accepted ${last.nonce}.`, 'nonce_too_low', corrective)
+    }
+    if (last && v.amount < last.amount) {
+      throw new VoucherRefusedError(`Amount ${v.amount} is below the lane's last ${last.amount}.`, 'amount_decreased', corrective)
+    }
+    const r = redeemRefusal(v, projected, lane)
+    if (!r.ok) {
+      if (r.reason === 'above_deposit') throw new VoucherRefusedError(`The voucher's total ${projected.redeemed - lane.redeemed + v.amount} exceeds the deposit ${ch.deposit}.`, 'above_deposit')
+      throw new VoucherRefusedError(`The voucher cannot be redeemed: ${r.message}.`, r.reason, corrective)
+    }
+    if (r.newRedeemed < ch.charged + price) {
+      throw new VoucherRefusedError(`The voucher covers ${r.newRedeemed}; ${ch.charged + price} is due (charged ${ch.charged} + price ${price}).`, 'amount_too_low', corrective)
+    }
+    m.store.vouchers.insert(ch.network, v, { price })
+    const charged = ch.charged + price
+    m.store.channels.update(ch.network, ch.id, { charged })
+    return { channel: { ...ch, charged }, charged }
+  })
+}
+
+/** Gives back the price of a request whose handler failed (nothing is charged). */
+export function refundCharge(m: Pick<ChannelManager, 'store'>, channel: ChannelRecord, price: bigint): void {
+  m.store.immediate(() => {
+    const ch = m.store.channels.get(channel.network, channel.id)
+    if (!ch) throw new ChannelStateError(`Channel ${short(channel.id)} vanished from the database.`)
+    m.store.channels.update(ch.network, ch.id, { charged: ch.charged >= price ? ch.charged - price : 0n })
+  })
+}

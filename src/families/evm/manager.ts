@@ -1,0 +1,251 @@
+/**
+ * The channel manager: the public API of the wallet (after Lotus paychmgr and the
+ * payment-channel manager API seed). It owns the rules; the store only persists and
+ * the backend only talks to the chain.
+ *
+ * Money rules (DESIGN §7): a payer's voucher is committed (nonce allocated, row
+ * written) in one `BEGIN IMMEDIATE` transaction before it leaves the process; a
+ * payee's voucher is committed, with the price charged, before content is served.
+ */
+import { hexlify, randomBytes, getAddress, ZeroAddress, type BaseWallet } from 'ethers'
+import type { ChannelFields, ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import type { ChainBackend, TxResult } from './chain.js'
+import { EvmBackend } from './backend.js'
+import { loadEvmSigner } from '../../core/keys/wallet.js'
+import { ChannelStateError, InsufficientFundsError, UsageError } from '../../core/errors.js'
+import { transition, canPay, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
+import { ChannelReader, short, type ChannelStatus } from '../../core/channel/reader.js'
+import { acknowledgeVoucher } from '../../core/channel/acknowledge.js'
+import { ZERO_HASH, recoverVoucherSigner, signVoucher, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
+
+export { ChannelReader, short, type ChannelStatus }
+
+export interface OpenRequest {
+  payee: string
+  /** Base units. */
+  deposit: bigint
+  /** Token address; default the native currency. */
+  asset?: string
+  /** Seconds. */
+  settleDelay: number
+  /** Merchant endpoint to bind. */
+  endpoint?: string
+  /** Called with the transaction hash as soon as it is broadcast. */
+  onSent?: (hash: string) => void
+}
+
+export class ChannelManager extends ChannelReader {
+  private signerPromise?: Promise<BaseWallet>
+  private backendInstance?: ChainBackend
+
+  /** The chain backend of this manager's network (created lazily; no I/O). */
+  get backend(): ChainBackend {
+    this.backendInstance ??= new EvmBackend(this.network.caip2, this.network.rpcUrl, this.network.kind === 'evm' ? this.network.contract : undefined)
+    return this.backendInstance
+  }
+
+  /** The unlocked signer (prompts or reads the passphrase once). @throws {KeystoreError} */
+  signer(): Promise<BaseWallet> {
+    this.signerPromise ??= loadEvmSigner(this.config, this.keyName)
+    return this.signerPromise
+  }
+
+  /**
+   * Applies a state-machine event (DESIGN §3) to the channel as `c` was read, with `fields`,
+   * in one transaction (the repository's `transition`).
+   * @throws {IllegalTransitionError} @throws {StaleChannelStateError} the row moved elsewhere since `c` was read
+   */
+  private move(c: ChannelRecord, event: ChannelEvent, fields: ChannelFields = {}): ChannelState {
+    return this.store.channels.transition(c.network, c.id, event, fields, c.state).state
+  }
+
+  // ── payer ────────────────────────────────────────────────────────────────
+
+  /**
+   * Opens an outbound channel: checks the contract's code, records the channel as
+   * `opening` before broadcasting, then `open` once mined (`failed` if it reverts).
+   * @returns the channel as stored after confirmation
+   * @throws {ContractMismatchError} @throws {NetworkError} @throws {ChannelStateError}
+   */
+  async open(req: OpenRequest): Promise<ChannelRecord> {
+    const payee = checkedAddress(req.payee, 'payee')
+    if (req.deposit <= 0n) throw new UsageError('The deposit must be above zero.')
+    if (payee === this.address) throw new UsageError('The payee is this wallet\'s own key.')
+    await this.backend.verifyContract()
+    const signer = await this.signer()
+    const params = { payee, asset: req.asset ?? ZeroAddress, amount: req.deposit, settleDelay: req.settleDelay, salt: hexlify(randomBytes(32)) }
+    const id = this.backend.channelIdOf(this.address, params)
+    const balance = await this.backend.balance(this.address)
+    if (params.asset === ZeroAddress && balance < req.deposit) {
+      throw new InsufficientFundsError(`${this.address} holds ${balance} wei, less than the deposit of ${req.deposit}.`, req.deposit - balance, {
+        metaMessages: ['Fund the key (`channels keys show` prints its address) or choose a smaller --deposit.'],
+      })
+    }
+    const record = this.store.channels.insert({
+      network: this.network.caip2, id, direction: 'outbound', payer: this.address, payee, asset: params.asset,
+      contract: this.backend.contract, deposit: req.deposit, redeemed: 0n, charged: 0n, settleDelay: req.settleDelay,
+      state: 'opening', endpoint: req.endpoint, keyName: this.config.key(this.keyName).name, salt: params.salt,
+    })
+    let tx: TxResult
+    try {
+      tx = await this.backend.open(signer, params, (hash) => {
+        this.store.channels.update(record.network, id, { openTx: hash })
+        req.onSent?.(hash)
+      })
+    } catch (err) {
+      // Only a refusal by the chain is final; a network error leaves `opening` for `sync`.
+      if (err instanceof ChannelStateError) this.move(record, 'fail')
+      throw err
+    }
+    this.move(record, 'confirm', { openTx: tx.hash })
+    return this.store.channels.get(record.network, id)!
+  }
+
+  /** Outbound open channels to `payee` that can still pay `minAvailable`, fullest first. */
+  payableChannels(payee: string, minAvailable: bigint, asset = ZeroAddress): { channel: ChannelRecord; available: bigint }[] {
+    // On the pay path: only the latest voucher per lane is read, never every voucher.
+    return this.store.channels
+      .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: getAddress(payee), asset })
+      .filter((c) => c.contract === this.backend.contract)
+      .map((c) => {
+        const spent = spentAcrossLanes(this.store.vouchers.latestPerLane(c.network, c.id))
+        return { channel: c, available: c.deposit > spent ? c.deposit - spent : 0n }
+      })
+      .filter((s) => s.available >= minAvailable)
+      .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
+  }
+
+  /**
+   * Creates, signs and commits the next voucher on a lane (Lotus `PaychVoucherCreate`).
+   * The new cumulative amount is `target(previous amount on the lane, charged)`, at
+   * least the previous one; the
+   * nonce is the lane's last + 1. All of it happens under the database write lock,
+   * so concurrent processes never reuse a nonce or exceed the deposit.
+   * @param target - computes the new cumulative lane amount from the lane's previous one
+   * @throws {InsufficientFundsError} with the shortfall when the deposit cannot cover it
+   * @throws {ChannelStateError} when the channel is not open
+   */
+  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n): Promise<VoucherRecord> {
+    if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create vouchers on it.')
+    const signer = await this.signer()
+    const chainId = this.backend.chainId
+    return this.store.immediate(() => {
+      const ch = this.store.channels.get(c.network, c.id)!
+      if (!canPay(ch.state)) throw new ChannelStateError(`Channel ${short(ch.id)} is ${ch.state}; it cannot pay.`)
+      const last = this.store.vouchers.latest(ch.network, ch.id, lane)
+      const previous = last?.amount ?? 0n
+      const amount = target(previous, ch.charged)
+      // Equal is allowed: a new nonce re-spends credit the payee did not charge.
+      if (amount < previous) throw new UsageError(`The new amount ${amount} is below the lane's previous ${previous}.`)
+      const others = spentAcrossLanes(this.store.vouchers.latestPerLane(ch.network, ch.id), lane)
+      const total = others + amount
+      if (total > ch.deposit) {
+        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot cover ${total} (deposit ${ch.deposit}); shortfall ${total - ch.deposit}.`, total - ch.deposit, {
+          metaMessages: ['Open a channel with a larger deposit (`channels open`, or `channels buy --deposit`).'],
+        })
+      }
+      const unsigned = {
+        channelId: ch.id, lane, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: ZERO_HASH,
+        timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [],
+      }
+      const voucher = signVoucher(unsigned, signer, chainId, ch.contract)
+      this.store.vouchers.insert(ch.network, voucher)
+      return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
+    })
+  }
+
+  /** Whether `v` is a voucher of channel `c` signed by its payer (this wallet, on the payer's side). */
+  signedByPayer(c: ChannelRecord, v: Voucher): boolean {
+    try {
+      return v.channelId === c.id && recoverVoucherSigner(v, this.backend.chainId, c.contract) === c.payer
+    } catch {
+      return false
+    }
+  }
+
+  /** Records the merchant's view of a voucher this wallet signed (see {@link acknowledgeVoucher}). */
+  acknowledge(c: ChannelRecord, v: Voucher, charged: bigint): boolean {
+    return acknowledgeVoucher(this.store, c, v, charged)
+  }
+
+  /**
+   * Starts the settlement period of a channel (payer or payee).
+   * @throws {ChannelStateError} not open, or refused by the contract
+   */
+  async settle(c: ChannelRecord): Promise<{ tx: TxResult; settleAt: number }> {
+    transition(c.state, 'settle')
+    const tx = await this.backend.settle(await this.signer(), c.id)
+    const on = await this.backend.getChannel(c.id)
+    const settleAt = on?.settleAt ?? 0
+    this.move(c, 'settle', { settleAt })
+    return { tx, settleAt }
+  }
+
+  /**
+   * Collects a settled channel: the payee gets what was redeemed, the payer the rest.
+   * @throws {ChannelStateError} before `settleAt` (says when it will be possible)
+   */
+  async collect(c: ChannelRecord): Promise<{ tx: TxResult }> {
+    transition(c.state, 'collect')
+    const on = await this.backend.getChannel(c.id)
+    if (!on) throw new ChannelStateError(`Channel ${short(c.id)} is not on chain any more; run \`channels sync\`.`)
+    const now = await this.backend.now()
+    if (on.settleAt === 0 || now < on.settleAt) {
+      const when = on.settleAt === 0 ? 'after `channels settle` and its delay' : `at ${new Date(on.settleAt * 1000).toISOString()} (in ${on.settleAt - now} s)`
+      throw new ChannelStateError(`Channel ${short(c.id)} cannot be collected yet; possible ${when}.`, { data: { settleAt: on.settleAt, now } })
+    }
+    const tx = await this.backend.collect(await this.signer(), c.id)
+    this.move(c, 'collect', { redeemed: on.redeemed, closeTx: tx.hash })
+    return { tx }
+  }
+
+  /**
+   * Payee: redeems the best voucher of every lane and collects at once. The contract's
+   * `close` takes one voucher, so the other lanes' best vouchers are redeemed first with
+   * `update` (each marked submitted as it lands, so a retry skips it), then `close` runs
+   * with the last one.
+   * @returns the close transaction and the channel's redeemed total, base units
+   * @throws {ChannelStateError} no voucher to redeem, every voucher already redeemed (settle and collect instead), or the channel is not open/settling
+   * @throws {InsufficientFundsError} this key cannot pay the gas
+   */
+  async closeAsPayee(c: ChannelRecord): Promise<{ tx: TxResult; redeemed: bigint }> {
+    if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee can close a channel with a voucher.')
+    transition(c.state, 'close')
+    const best = this.store.vouchers.latestPerLane(c.network, c.id)
+    if (best.length === 0) throw new ChannelStateError(`No voucher to redeem on channel ${short(c.id)}.`)
+    const open: VoucherRecord[] = []
+    for (const v of best) if (v.nonce > (await this.backend.getLane(c.id, v.lane)).nonce) open.push(v)
+    const last = open.pop()
+    if (!last) {
+      throw new ChannelStateError(`Every voucher of channel ${short(c.id)} is redeemed already; nothing is left to close with.`, {
+        metaMessages: [`Run \`channels settle ${short(c.id)}\`, then \`channels collect\` after the settle delay.`],
+      })
+    }
+    const signer = await this.signer()
+    for (const v of open) {
+      const tx = await this.backend.update(signer, v)
+      this.store.vouchers.markSubmitted(c.network, c.id, v.lane, v.nonce, tx.hash)
+    }
+    const tx = await this.backend.close(signer, last)
+    // What the contract paid (its ChannelCollected event), not what we expect it to have paid.
+    const redeemed = (await this.backend.collectedBy(tx.hash, c.id))?.paidToPayee ?? spentAcrossLanes(best)
+    this.store.immediate(() => {
+      this.store.vouchers.markSubmitted(c.network, c.id, last.lane, last.nonce, tx.hash)
+      this.move(c, 'close', { redeemed, closeTx: tx.hash })
+    })
+    return { tx, redeemed }
+  }
+
+  /** Marks an outbound channel closed after the payee closed it on chain. */
+  markClosed(c: ChannelRecord, redeemed: bigint, txHash: string): void {
+    this.move(c, 'close', { redeemed, closeTx: txHash })
+  }
+}
+
+function checkedAddress(a: string, what: string): string {
+  try {
+    return getAddress(a)
+  } catch {
+    throw new UsageError(`Invalid ${what} address "${a}".`)
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * The rest of the payment-channel manager API (seed: payment-channel manager API;
+ * Lotus `paych` voucher calls): add funds, check, add, list, best and submit vouchers.
+ * Rules follow Filecoin paych `UpdateChannelState` and Lotus `paychmgr`.
+ */
+import type { ChannelManager } from './manager.js'
+import type { ChannelReader } from '../../core/channel/reader.js'
+import { availableOf, short } from '../../core/channel/reader.js'
+import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import type { TxResult } from './chain.js'
+import { ChannelsError, ChannelStateError, UsageError } from '../../core/errors.js'
+import { recoverVoucherSigner, type Voucher } from '../../core/channel/voucher.js'
+import { redeemRefusal, type LaneState } from './redeemable.js'
+import { storeLearned } from './inbound.js'
+
+/** A voucher refused by `voucher check`/`voucher add`. Exit 2 (bad input). */
+export class InvalidVoucherError extends UsageError {
+  override name = 'Voucher.InvalidVoucherError'
+  override code = 'INVALID_VOUCHER'
+}
+
+/**
+ * Adds funds to an outbound channel (Lotus `PaychGet` add-funds; contract `deposit`).
+ * The amount is recorded as pending while the transaction is in flight.
+ * @param amount - base units to add
+ * @returns the transaction and the new confirmed deposit (base units)
+ * @throws {ChannelStateError} not the payer, or the channel is not open
+ */
+export async function fundChannel(m: ChannelManager, c: ChannelRecord, amount: bigint, onSent?: (h: string) => void): Promise<{ tx: TxResult; deposit: bigint }> {
+  if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer can add funds to a channel.')
+  if (c.state !== 'open') throw new ChannelStateError(`Channel ${short(c.id)} is ${c.state}; funds can be added only while it is open.`)
+  if (amount <= 0n) throw new UsageError('The amount must be above zero.')
+  const signer = await m.signer()
+  m.store.channels.update(c.network, c.id, { pendingDeposit: c.pendingDeposit + amount })
+  let tx: TxResult
+  try {
+    tx = await m.backend.deposit(signer, c.id, c.asset, amount, onSent)
+  } finally {
+    const now = m.store.channels.get(c.network, c.id)!
+    m.store.channels.update(c.network, c.id, { pendingDeposit: now.pendingDeposit >= amount ? now.pendingDeposit - amount : 0n })
+  }
+  const on = await m.backend.getChannel(c.id)
+  const deposit = on?.deposit ?? c.deposit + amount
+  m.store.channels.update(c.network, c.id, { deposit })
+  return { tx, deposit }
+}
+
+/** Result of `voucher check`. Amounts in base units. */
+export interface VoucherCheck {
+  valid: boolean
+  /** Why not, when invalid. */
+  reason?: string
+  /** The voucher was signed by this wallet (we are the payer). */
+  own: boolean
+  /**
+   * What redeeming it adds to the channel's redeemed total (0 when invalid): on the payer's
+   * side over the chain as it is; on the payee's, over the chain once the vouchers it
+   * already holds are redeemed.
+   */
+  redeemable: bigint
+  /** What it adds over the best voucher already stored on its lane. */
+  delta: bigint
+}
+
+/**
+ * Checks whether a voucher is valid for submission (Lotus `PaychVoucherCheckValid` +
+ * `CheckSpendable`): the payer's signature, the channel on chain, then every rule of the
+ * contract's `update` ({@link redeemRefusal}: not past `settleAt`, time locks, hash lock
+ * with `secret`, a nonce above the lane's, merges, the new total within the deposit).
+ * On the payee's side the voucher is judged against the chain as it will be once the
+ * vouchers already stored are redeemed — so it must be newer than the stored one of its
+ * lane, and fit the deposit together with the other lanes' — and on the payer's side (its
+ * own vouchers) against the chain as it is.
+ * @param secret - hex preimage for a hash-locked voucher
+ * @throws {NetworkError} the node is unreachable; an invalid voucher is `{valid: false}`
+ */
+export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Voucher, secret?: string): Promise<VoucherCheck> {
+  const own = c.direction === 'outbound'
+  const bad = (reason: string, delta = 0n): VoucherCheck => ({ valid: false, reason, own, redeemable: 0n, delta })
+  if (v.channelId !== c.id) return bad(`the voucher is for channel ${short(v.channelId)}, not ${short(c.id)}`)
+  let signer: string
+  try {
+    signer = recoverVoucherSigner(v, m.backend.chainId, c.contract)
+  } catch (err) {
+    return bad((err as Error).message)
+  }
+  if (signer !== c.payer) return bad(`signed by ${signer}, not by the payer ${c.payer} (or signed for another chain or contract)`)
+  const on = await m.backend.getChannel(c.id)
+  if (!on) return bad('the channel is not on chain (closed, or not yet opened)')
+  const stored = m.store.vouchers.latest(c.network, c.id, v.lane)
+  const delta = v.amount - (stored?.amount ?? 0n)
+  const view = { deposit: on.deposit, redeemed: on.redeemed, settleAt: on.settleAt, now: await m.backend.now() }
+  const chainLanes = new Map<bigint, LaneState>()
+  const chainLane = async (lane: bigint) => {
+    let s = chainLanes.get(lane)
+    if (!s) chainLanes.set(lane, (s = await m.backend.getLane(c.id, lane)))
+    return s
+  }
+  // The payee's projection: each stored voucher newer than its lane on chain counts as redeemed.
+  const held = new Map<bigint, LaneState>()
+  /** Lanes merged by a held voucher, with the lane that merges them. */
+  const mergedBy = new Map<bigint, bigint>()
+  if (!own) {
+    for (const x of m.store.vouchers.latestPerLane(c.network, c.id)) {
+      const onChain = await chainLane(x.lane)
+      if (x.nonce <= onChain.nonce) continue
+      held.set(x.lane, { nonce: x.nonce, redeemed: x.amount })
+      view.redeemed += x.amount - onChain.redeemed
+      for (const mg of x.merges) mergedBy.set(mg.lane, x.lane)
+    }
+    // Merges are taken only where they cannot make two held vouchers exclude each other: over lanes
+    // that hold nothing, here or on chain (a held voucher merging lane B makes B's own vouchers
+    // unredeemable, and the order of redemption would decide which one pays). Reconciling lanes
+    // into one merge voucher is the manager's (DESIGN §13).
+    if (mergedBy.has(v.lane)) return bad(`lane ${v.lane} is merged into lane ${mergedBy.get(v.lane)} by a voucher already stored`, delta)
+    for (const mg of v.merges) {
+      const other = await chainLane(mg.lane)
+      if (held.has(mg.lane) || mergedBy.has(mg.lane) || other.nonce !== 0n || other.redeemed !== 0n) {
+        return bad(`it merges lane ${mg.lane}, which already holds vouchers; a payee takes merges only over unused lanes`, delta)
+      }
+    }
+  }
+  const laneOf = async (lane: bigint) => held.get(lane) ?? (await chainLane(lane))
+  const lane = await laneOf(v.lane)
+  const merged: LaneState[] = []
+  for (const mg of v.merges) merged.push(await laneOf(mg.lane))
+  const r = redeemRefusal(v, view, lane, merged, secret)
+  if (!r.ok) {
+    if (r.reason === 'nonce_too_low' && held.has(v.lane)) return bad(`not newer than the stored voucher (lane ${v.lane}, nonce ${stored!.nonce})`, delta)
+    if (r.reason === 'nonce_too_low') return bad(`nonce ${v.nonce} is not above the lane's on-chain nonce ${lane.nonce} (already redeemed or superseded)`, delta)
+    if (r.reason === 'settle_at_passed') return bad('the channel is past its settlement time', delta)
+    return bad(r.message, delta)
+  }
+  return { valid: true, own, redeemable: r.newRedeemed - view.redeemed, delta: own ? delta : r.newRedeemed - view.redeemed }
+}
+
+/**
+ * Stores an inbound voucher after checking it (Lotus `PaychVoucherAdd`). A channel the
+ * payee has not stored yet (learned from the chain by {@link learnChannel}) is stored with
+ * the voucher, or not at all.
+ * @param minDelta - smallest acceptable increase of what the payee can redeem, base units
+ * @returns the increase (delta) the voucher brings, base units
+ * @throws {InvalidVoucherError} invalid, or delta below `minDelta`
+ */
+export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: Voucher, minDelta = 0n): Promise<bigint> {
+  if (c.direction !== 'inbound') throw new InvalidVoucherError('Vouchers are added on the payee\'s side; this wallet pays on that channel.')
+  const heldBefore = heldKey(m, c)
+  const check = await checkVoucher(m, c, v)
+  if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
+  if (check.delta < minDelta) throw new InvalidVoucherError(`The voucher adds ${check.delta}, less than --min-delta ${minDelta}.`)
+  m.store.immediate(() => {
+    // The check judged the voucher against the vouchers held then; another may have been stored since.
+    if (heldKey(m, c) !== heldBefore) throw new InvalidVoucherError('Voucher refused: another voucher was stored on this channel meanwhile; run the command again.')
+    storeLearned(m.store, c)
+    m.store.vouchers.insert(c.network, v)
+  })
+  return check.delta
+}
+
+/** The (lane, nonce) of the best stored voucher of every lane, as one string. */
+const heldKey = (m: ChannelReader, c: ChannelRecord): string =>
+  m.store.vouchers.latestPerLane(c.network, c.id).map((x) => `${x.lane}:${x.nonce}`).join(',')
+
+/** The best (highest-nonce) voucher of every lane (Lotus `PaychVoucherList` + best). */
+export function bestVouchers(m: ChannelReader, c: ChannelRecord): VoucherRecord[] {
+  return m.store.vouchers.latestPerLane(c.network, c.id)
+}
+
+/** Outcome of {@link submitVouchers}. */
+export interface SubmitResult {
+  /** Transactions sent now (empty when everything was redeemed already). */
+  txs: string[]
+  /** The channel's redeemed total on chain after them, base units (the last known one when it is closed). */
+  redeemed: bigint
+  /** Vouchers found redeemed already (on chain, or the channel closed with them): `lane:nonce` and the transaction when known. */
+  alreadyRedeemed: { lane: bigint; nonce: bigint; tx?: string }[]
+}
+
+/**
+ * Redeems vouchers on chain (Lotus `PaychVoucherSubmit`): the given one, or the best of
+ * every lane not yet redeemed. Idempotent: a voucher already redeemed (its lane's nonce on
+ * chain is at or above it, or the channel was closed with it) is reported in
+ * `alreadyRedeemed`, not sent again, and is not an error.
+ * @returns the transactions sent, the channel's redeemed total and what was redeemed already
+ * @throws {InvalidVoucherError} the given voucher is invalid for another reason
+ * @throws {ChannelStateError} not the payee, nothing was ever stored to submit, or refused by the contract
+ */
+export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: Voucher): Promise<SubmitResult> {
+  if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee submits vouchers.')
+  const all = v ? [v] : bestVouchers(m, c)
+  if (all.length === 0) throw new ChannelStateError(`No voucher to submit on channel ${short(c.id)}.`, { metaMessages: ['`channels voucher add` stores one first.'] })
+  const alreadyRedeemed: SubmitResult['alreadyRedeemed'] = []
+  const on = await m.backend.getChannel(c.id)
+  if (!on) {
+    // Closed on chain: what it was closed with is redeemed; anything else can never be.
+    const stored = m.store.vouchers.list(c.network, c.id)
+    for (const x of all) {
+      // Redeemed itself, or superseded on its lane by a voucher that was.
+      const rec = stored.find((y) => y.lane === x.lane && y.nonce >= x.nonce && y.submittedTx)
+      if (!rec) throw new ChannelStateError(`Channel ${short(c.id)} is closed on chain; voucher lane ${x.lane} nonce ${x.nonce} can no longer be redeemed.`)
+      alreadyRedeemed.push({ lane: x.lane, nonce: x.nonce, tx: rec.submittedTx })
+    }
+    return { txs: [], redeemed: c.redeemed, alreadyRedeemed }
+  }
+  const todo: Voucher[] = []
+  for (const x of all) {
+    const lane = await m.backend.getLane(c.id, x.lane)
+    if (x.nonce <= lane.nonce) {
+      const rec = m.store.vouchers.list(c.network, c.id).find((y) => y.lane === x.lane && y.nonce === x.nonce)
+      alreadyRedeemed.push({ lane: x.lane, nonce: x.nonce, tx: rec?.submittedTx })
+    } else todo.push(x)
+  }
+  if (v && todo.length) {
+    const check = await checkVoucher(m, c, v)
+    if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
+    m.store.immediate(() => {
+      storeLearned(m.store, c)
+      if (!m.store.vouchers.list(c.network, c.id).some((x) => x.lane === v.lane && x.nonce === v.nonce)) m.store.vouchers.insert(c.network, v)
+    })
+  }
+  const signer = todo.length ? await m.signer() : undefined
+  const txs: string[] = []
+  for (const x of todo) {
+    const tx = await m.backend.update(signer!, x)
+    m.store.vouchers.markSubmitted(c.network, c.id, x.lane, x.nonce, tx.hash)
+    txs.push(tx.hash)
+  }
+  const after = txs.length ? await m.backend.getChannel(c.id) : on
+  if (!after) throw new ChannelsError(`Channel ${short(c.id)} vanished from the chain.`)
+  if (m.store.channels.get(c.network, c.id)) m.store.channels.update(c.network, c.id, { redeemed: after.redeemed })
+  return { txs, redeemed: after.redeemed, alreadyRedeemed }
+}
+
+/** Full status of a channel (Lotus `PaychStatus`). Amounts in base units. */
+export interface FullStatus {
+  /** Deposit confirmed on chain. */
+  confirmed: bigint
+  /** Deposits sent and not yet mined (including the opening deposit while `opening`). */
+  pending: bigint
+  /** Deposit requests waiting behind another one; `channels` sends each at once, so 0. */
+  queued: bigint
+  /** Payer: vouchers signed but not acknowledged by the merchant (may or may not have arrived). */
+  reserved: bigint
+  /** Latest voucher per lane summed: what the payee can redeem. */
+  spent: bigint
+  /** Redeemed on chain. */
+  redeemed: bigint
+  /** `confirmed − spent`. */
+  available: bigint
+}
+
+/** Computes {@link FullStatus} from the database (no chain access; `sync` refreshes it). */
+export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
+  const all = m.store.vouchers.list(c.network, c.id)
+  const best = new Map<bigint, bigint>()
+  const acked = new Map<bigint, bigint>()
+  for (const v of all) {
+    best.set(v.lane, v.amount) // list is ordered by lane, nonce: the last one wins
+    if (v.delivered) acked.set(v.lane, v.amount)
+  }
+  let spent = 0n
+  let reserved = 0n
+  for (const [lane, amount] of best) {
+    spent += amount
+    if (c.direction === 'outbound') reserved += amount - (acked.get(lane) ?? 0n)
+  }
+  const confirmed = c.state === 'opening' ? 0n : c.deposit
+  return {
+    confirmed,
+    pending: c.pendingDeposit + (c.state === 'opening' ? c.deposit : 0n),
+    queued: 0n,
+    reserved,
+    spent,
+    redeemed: c.redeemed,
+    available: availableOf(c, spent, confirmed),
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The voucher's EIP-712 digest and signer recovery on the paywall's hot path.
+ *
+ * The digest is hashed by hand from precomputed parts (type hashes, and one domain
+ * separator per chain and contract) instead of walking the types with ethers'
+ * `TypedDataEncoder` on every call, with the native `keccak` binding (≈7× faster than
+ * the pure-JS keccak of `@noble/hashes`, which is its fallback). The signer is
+ * recovered with libsecp256k1 through the `secp256k1` native binding (≈25× ethers'
+ * pure-JS recover); ethers is the fallback only when the binding cannot load
+ * ({@link verifierBackend} says which one is in use). Both bindings load on first use. `test/unit/recover.test.ts`
+ * checks both against ethers on random vouchers, `test/unit/voucher.test.ts` the
+ * digest against the contract's `voucherDigest`.
+ */
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
+import { UsageError } from '../../core/errors.js'
+import type { UnsignedVoucher } from './chain.js'
+
+/**
+ * The signer recovered for one verifying contract (EIP-712 domain), or why there is none:
+ * what the paywall's header check (`http402/verify-pool.ts`) hands to `acceptVoucher`.
+ */
+export type Recovered = { contract: string; signer: string } | { contract: string; error: string }
+
+const require = createRequire(import.meta.url)
+/**
+ * noble's pure-JS keccak-256, loaded on first use: commands that import this module and
+ * never hash (`status`, `list`) do not pay for loading it and hashing the type strings.
+ */
+let nobleKeccak: ((data: Uint8Array) => Uint8Array) | undefined
+const keccak_256 = (data: Uint8Array): Uint8Array => (nobleKeccak ??= (require('@noble/hashes/sha3') as typeof import('@noble/hashes/sha3')).keccak_256)(data)
+const UINT64_MAX = (1n << 64n) - 1n
+const UINT256_MAX = (1n << 256n) - 1n
+/** secp256k1 group order / 2: signatures with a higher s are malleable twins. */
+const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n
+const SIGNATURE_RE = /^0x[0-9a-fA-F]{130}$/
+const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
+
+const utf8 = (s: string) => Buffer.from(s, 'utf8')
+interface NativeKeccakState {
+  initialize(rate: number, capacity: number): void
+  absorb(data: Buffer): void
+  squeeze(length: number): Buffer
+}
+
+/**
+ * keccak-256 for the per-voucher hashes: the `keccak` package's native sponge when it
+ * loads and hashes a known vector right (its stream wrapper costs more than the hash),
+ * else noble's pure-JS keccak.
+ */
+let keccak = (data: Uint8Array): Uint8Array => {
+  keccak = keccak_256
+  try {
+    const pkg = require.resolve('keccak/package.json')
+    const State = (createRequire(pkg)('node-gyp-build') as (dir: string) => new () => NativeKeccakState)(dirname(pkg))
+    const state = new State()
+    const native = (d: Uint8Array): Uint8Array => {
+      state.initialize(1088, 512)
+      state.absorb(Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength))
+      return state.squeeze(32)
+    }
+    const probe = utf8('channels')
+    if (Buffer.from(native(probe)).equals(Buffer.from(keccak_256(probe)))) keccak = native
+  } catch {
+    /* keep the pure-JS keccak */
+  }
+  return keccak(data)
+}
+
+/** The EIP-712 type hashes and the domain's name and version hashes (computed on first use). */
+let constants: ReturnType<typeof typeHashes> | undefined
+const hashes = () => (constants ??= typeHashes())
+function typeHashes() {
+  return {
+    DOMAIN_TYPEHASH: keccak_256(utf8('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)')),
+    MERGE_TYPEHASH: keccak_256(utf8('Merge(uint64 lane,uint64 nonce)')),
+    VOUCHER_TYPEHASH: keccak_256(utf8(
+      'Voucher(bytes32 channelId,uint64 lane,uint64 nonce,uint256 amount,bytes32 secretHash,uint64 timeLockMin,' +
+      'uint64 timeLockMax,uint64 minSettleAt,Merge[] merges)Merge(uint64 lane,uint64 nonce)',
+    )),
+    NAME_HASH: keccak_256(utf8('PaymentChannels')),
+    VERSION_HASH: keccak_256(utf8('1')),
+    NO_MERGES_HASH: keccak_256(new Uint8Array(0)),
+  }
+}
+
+/** Domain separators by chain id, then contract (a paywall sees one or two). */
+const domains = new Map<bigint, Map<string, Uint8Array>>()
+
+function putUint(buf: Buffer, offset: number, value: bigint, max: bigint, what: string): void {
+  if (typeof value !== 'bigint' || value < 0n || value > max) throw new UsageError(`Voucher ${what} ${String(value)} is out of range.`)
+  if (max === UINT64_MAX) {
+    buf.fill(0, offset, offset + 24)
+    buf.writeBigUInt64BE(value, offset + 24)
+  } else buf.write(value.toString(16).padStart(64, '0'), offset, 32, 'hex')
+}
+
+function putBytes32(buf: Buffer, offset: number, hex: string, what: string): void {
+  if (typeof hex !== 'string' || !BYTES32_RE.test(hex)) throw new UsageError(`Voucher ${what} must be 32 bytes of hex.`)
+  buf.write(hex.slice(2), offset, 32, 'hex')
+}
+
+/**
+ * EIP-712 domain separator of the PaymentChannels contract, cached per chain and contract.
+ * @throws {UsageError} the contract is not an address (or has a bad EIP-55 checksum)
+ */
+export function domainSeparator(chainId: bigint, contract: string): Uint8Array {
+  let byContract = domains.get(chainId)
+  let sep = byContract?.get(contract)
+  if (!sep) {
+    if (!ADDRESS_RE.test(contract)) throw new UsageError(`Contract address ${contract} is not 20 bytes of hex.`)
+    const lower = contract.slice(2).toLowerCase()
+    if (contract.slice(2) !== lower && contract.slice(2) !== lower.toUpperCase() && checksumAddress(lower) !== contract) {
+      throw new UsageError(`Contract address ${contract} has a bad EIP-55 checksum.`)
+    }
+    const { DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH } = hashes()
+    const buf = Buffer.alloc(160)
+    buf.set(DOMAIN_TYPEHASH, 0)
+    buf.set(NAME_HASH, 32)
+    buf.set(VERSION_HASH, 64)
+    putUint(buf, 96, chainId, UINT256_MAX, 'chainId')
+    buf.write(lower, 140, 20, 'hex')
+    sep = keccak_256(buf)
+    if (domains.size > 16) domains.clear()
+    if (!byContract || !domains.has(chainId)) domains.set(chainId, (byContract = new Map()))
+    if (byContract.size > 64) byContract.clear()
+    byContract.set(contract, sep)
+  }
+  return sep
+}
+
+/**
+ * EIP-712 digest of a voucher, as 32 bytes (what the contract's `voucherDigest` returns).
+ * @throws {UsageError} a field out of its Solidity type's range
+ */
+export function voucherDigestBytes(v: UnsignedVoucher, chainId: bigint, contract: string): Uint8Array {
+  const sep = domainSeparator(chainId, contract)
+  const { NO_MERGES_HASH, MERGE_TYPEHASH, VOUCHER_TYPEHASH } = hashes()
+  let mergesHash = NO_MERGES_HASH
+  if (v.merges.length) {
+    const all = Buffer.alloc(32 * v.merges.length)
+    const one = Buffer.alloc(96)
+    one.set(MERGE_TYPEHASH, 0)
+    v.merges.forEach((m, i) => {
+      putUint(one, 32, m.lane, UINT64_MAX, 'merge lane')
+      putUint(one, 64, m.nonce, UINT64_MAX, 'merge nonce')
+      all.set(keccak(one), 32 * i)
+    })
+    mergesHash = keccak(all)
+  }
+  const s = Buffer.alloc(320)
+  s.set(VOUCHER_TYPEHASH, 0)
+  putBytes32(s, 32, v.channelId, 'channelId')
+  putUint(s, 64, v.lane, UINT64_MAX, 'lane')
+  putUint(s, 96, v.nonce, UINT64_MAX, 'nonce')
+  putUint(s, 128, v.amount, UINT256_MAX, 'amount')
+  putBytes32(s, 160, v.secretHash, 'secretHash')
+  putUint(s, 192, v.timeLockMin, UINT64_MAX, 'timeLockMin')
+  putUint(s, 224, v.timeLockMax, UINT64_MAX, 'timeLockMax')
+  putUint(s, 256, v.minSettleAt, UINT64_MAX, 'minSettleAt')
+  s.set(mergesHash, 288)
+  const d = Buffer.alloc(66)
+  d[0] = 0x19
+  d[1] = 0x01
+  d.set(sep, 2)
+  d.set(keccak(s), 34)
+  return keccak(d)
+}
+
+/** EIP-55 mixed-case form of a lowercase 40-digit hex address (without `0x`). */
+function checksumAddress(lower: string): string {
+  const h = keccak_256(utf8(lower))
+  let out = '0x'
+  for (let i = 0; i < 40; i++) {
+    const nibble = i % 2 === 0 ? h[i >> 1] >> 4 : h[i >> 1] & 15
+    out += nibble >= 8 ? lower[i].toUpperCase() : lower[i]
+  }
+  return out
+}
+
+/** A few thousand payers' checksummed addresses, so a repeat payer costs no extra keccak. */
+const checksums = new Map<string, string>()
+function cachedChecksum(lower: string): string {
+  let a = checksums.get(lower)
+  if (a === undefined) {
+    a = checksumAddress(lower)
+    if (checksums.size >= 4096) checksums.clear()
+    checksums.set(lower, a)
+  }
+  return a
+}
+
+interface NativeSecp256k1 {
+  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean, output?: Uint8Array): Uint8Array
+}
+
+/** Recovers the 64-byte uncompressed public key (without the 0x04 prefix) that signed `digest`. */
+type Recover = (digest: Uint8Array, rs: Buffer, recid: number) => Uint8Array
+
+function loadRecover(): { name: 'libsecp256k1' | 'ethers'; recover: Recover } {
+  try {
+    // `secp256k1/bindings` is the native module alone (its index silently falls back to elliptic).
+    const native = require('secp256k1/bindings') as NativeSecp256k1
+    const out = new Uint8Array(65)
+    return { name: 'libsecp256k1', recover: (digest, rs, recid) => native.ecdsaRecover(rs, recid, digest, false, out).subarray(1) }
+  } catch {
+    const { SigningKey, Signature, hexlify } = require('ethers') as typeof import('ethers')
+    return {
+      name: 'ethers',
+      recover: (digest, rs, recid) => {
+        const sig = Signature.from({ r: hexlify(rs.subarray(0, 32)), s: hexlify(rs.subarray(32, 64)), v: 27 + recid })
+        return Buffer.from(SigningKey.recoverPublicKey(digest, sig).slice(4), 'hex')
+      },
+    }
+  }
+}
+
+let backend: ReturnType<typeof loadRecover> | undefined
+
+/** Which secp256k1 implementation recovers signers here: the native binding or the ethers fallback. */
+export function verifierBackend(): 'libsecp256k1' | 'ethers' {
+  backend ??= loadRecover()
+  return backend.name
+}
+
+/**
+ * Recovers the signer of a 65-byte r‖s‖v signature over a 32-byte digest, refusing
+ * malformed, high-s and bad-v signatures (OpenZeppelin ECDSA refuses them too).
+ * @returns the EIP-55 address of the signer
+ * @throws {UsageError} malformed or malleable signature, or no address recovers
+ */
+export function recoverDigestSigner(digest: Uint8Array, signature: string): string {
+  if (typeof signature !== 'string' || !SIGNATURE_RE.test(signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
+  const s = BigInt('0x' + signature.slice(66, 130))
+  if (s > HALF_N) throw new UsageError('Voucher signature has a high s value (malleable twin); refused.')
+  const vByte = parseInt(signature.slice(130, 132), 16)
+  if (vByte !== 27 && vByte !== 28) throw new UsageError('Voucher signature has an invalid recovery byte.')
+  backend ??= loadRecover()
+  let pub: Uint8Array
+  try {
+    pub = backend.recover(digest, Buffer.from(signature.slice(2, 130), 'hex'), vByte - 27)
+  } catch (err) {
+    throw new UsageError('Voucher signature does not recover to an address.', { cause: err })
+  }
+  return cachedChecksum(Buffer.from(keccak(pub).subarray(12)).toString('hex'))
+}
