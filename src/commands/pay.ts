@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseAmount, shortHex } from '../core/units.js'
 import { encodeVoucher, anyVoucherToWire } from '../core/channel/voucher.js'
-import { deliverVoucher } from '../families/evm/cooperative.js'
+import { deliverVoucher } from '../core/transports/http402/merchant.js'
 import { UsageError } from '../core/errors.js'
 
 export default class Pay extends BaseCommand<typeof Pay> {

@@ -1,7 +1,8 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { syncAll, syncChannel } from '../core/channel/sync.js'
-import { deliverVoucher } from '../families/evm/cooperative.js'
+import { syncAll } from '../core/channel/sync.js'
+import { syncChannel } from '../families/evm/sync.js'
+import { deliverVoucher } from '../core/transports/http402/merchant.js'
 import { shortHex } from '../core/units.js'
 
 export default class Sync extends BaseCommand<typeof Sync> {

@@ -39,8 +39,8 @@ import { Store, type ChannelRecord, type VoucherRecord } from '../../src/core/st
 import { ChannelManager } from '../../src/families/evm/manager.js';
 import { createKey } from '../../src/core/keys/wallet.js';
 import { buy } from '../../src/core/transports/http402/client.js';
-import { syncChannel } from '../../src/core/channel/sync.js';
-import { deliverVoucher } from '../../src/families/evm/cooperative.js';
+import { syncChannel } from '../../src/families/evm/sync.js';
+import { deliverVoucher } from '../../src/core/transports/http402/merchant.js';
 import { encodePaymentRequired, encodePaymentResponse, decodePaymentSignature } from '../../src/core/transports/http402/protocol.js';
 import { INDEX_MAX, recoverVoucherSigner, spentAcrossLanes, voucherDigest, voucherToWire, type Voucher } from '../../src/core/channel/voucher.js';
 import { ChannelsError } from '../../src/core/errors.js';

@@ -23,7 +23,7 @@ import { keyOutputScript, parseRedeemScript, toBytes, toHex } from './script.js'
 import { hashToTxid } from './spend.js'
 import type { NodeTx } from './backend.js'
 import { closeRequestMessage } from '../../core/transports/http402/protocol.js'
-import { post } from '../evm/cooperative.js'
+import { post } from '../../core/transports/http402/merchant.js'
 
 /** sha256 of the close request message of `channelId` on `caip2`: what the payer's key signs. */
 export function closeRequestDigest(caip2: string, channelId: string): Uint8Array {

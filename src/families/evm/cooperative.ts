@@ -1,52 +1,14 @@
 /**
- * Payer ↔ merchant calls outside a purchase, on the merchant's channel endpoint
- * (`extra.endpoint`, default `/.well-known/channels`): delivering a voucher made by
- * `channels pay`, and asking for a cooperative close.
+ * The payer's `channels close` on an EVM channel: asks the merchant's channel endpoint
+ * (`extra.endpoint`, default `/.well-known/channels`) for a cooperative close, checks it
+ * on chain, and falls back to a settle.
  */
-import { request } from 'undici'
 import type { ChannelManager } from './manager.js'
-import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
-import { ChannelStateError, NetworkError, PaymentRefusedError } from '../../core/errors.js'
-import { ZeroAddress } from 'ethers'
-import { encodePaymentSignature, closeRequestMessage, SCHEME } from '../../core/transports/http402/protocol.js'
-import { parseBaseUnits } from '../../core/units.js'
+import type { ChannelRecord } from '../../core/store/index.js'
+import { ChannelStateError, NetworkError } from '../../core/errors.js'
+import { closeRequestMessage } from '../../core/transports/http402/protocol.js'
 import { short } from './manager.js'
-
-/** POSTs JSON to a merchant endpoint; the answer's status and JSON body (non-JSON text as `{error}`). @throws {NetworkError} unreachable */
-export async function post(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  let res
-  try {
-    res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 120_000, bodyTimeout: 120_000 })
-  } catch (err) {
-    throw new NetworkError(`Cannot reach the merchant at ${url}: ${(err as Error).message}`, { cause: err })
-  }
-  const text = await res.body.text()
-  let json: Record<string, unknown>
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = { error: text.slice(0, 200) }
-  }
-  return { status: res.statusCode, json }
-}
-
-/**
- * Delivers a voucher to the channel's bound endpoint and records the acknowledgement.
- * @returns the merchant's `charged` for the channel
- * @throws {PaymentRefusedError} the merchant refused it · {@link NetworkError}
- */
-export async function deliverVoucher(m: Pick<ChannelManager, 'acknowledge'>, c: ChannelRecord, v: VoucherRecord): Promise<bigint> {
-  if (!c.endpoint) throw new ChannelStateError(`Channel ${short(c.id)} has no merchant endpoint bound.`)
-  const header = encodePaymentSignature(
-    { scheme: SCHEME, network: c.network, amount: '0', asset: c.asset ?? ZeroAddress, payTo: c.payee, maxTimeoutSeconds: 60, extra: { contract: c.contract, minDeposit: '0', minSettleDelay: 0, endpoint: c.endpoint } },
-    { type: 'voucher', channelId: c.id, voucher: v },
-  )
-  const r = await post(`${c.endpoint.replace(/\/$/, '')}/voucher`, { 'payment-signature': header })
-  if (r.status !== 200) throw new PaymentRefusedError(`The merchant refused the voucher: ${String(r.json.error ?? r.status)}`)
-  const charged = parseBaseUnits(String(r.json.charged ?? '0'), 'charged')
-  m.acknowledge(c, v, charged)
-  return charged
-}
+import { post } from '../../core/transports/http402/merchant.js'
 
 /** Outcome of `channels close`. Amounts in base units. */
 export interface CloseOutcome {

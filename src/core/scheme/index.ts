@@ -1,0 +1,262 @@
+/**
+ * The seam between the family-independent wallet and a chain family (DESIGN §2):
+ * what a family (families/evm, families/bitcoin) implements so that commands, and
+ * later the manager API, the hub and the transports, never name a family.
+ *
+ * Modelled on x402's `SchemeNetworkClient`/`SchemeNetworkServer`: a
+ * {@link ChannelFamily} is the cheap, static description of a family (its kind and
+ * CAIP-2 namespace); {@link ChannelFamily.load} imports its chain libraries on demand and
+ * gives the {@link ChannelScheme} of one wallet on one network: the {@link PayerScheme}
+ * half (open, pay, collect, …) and the {@link PayeeScheme} half (check, add, redeem,
+ * close, watch). A capability a family lacks is an absent optional method (`settle`,
+ * `fund`) plus a sentence in {@link ChannelScheme.unsupported} saying what to do instead,
+ * never an `if (bitcoin) throw` in shared code.
+ *
+ * Amounts are bigint base units (wei, token base units, satoshis); times are Unix
+ * seconds. Results are the `--json` shapes of the commands after {@link toJson}.
+ */
+import type { Config } from '../config.js'
+import type { Store } from '../store/index.js'
+import type { ChannelRecord, VoucherRecord } from '../store/index.js'
+import type { ChannelReader, ChannelStatus } from '../channel/reader.js'
+import type { SyncReport, RefreshResult, DeliverVoucher } from '../channel/sync.js'
+import type { Voucher } from '../channel/voucher.js'
+import type { Settler, SettlerEvent } from '../channel/settler.js'
+
+/** The families this build knows (the `kind` of a network in config.json). */
+export type FamilyKind = 'evm' | 'bitcoin'
+
+/** One wallet on one network: what every scheme is made from. */
+export interface WalletContext {
+  config: Config
+  store: Store
+  network: ReturnType<Config['network']>
+  /** `--key`: the key's name (default: the default key). */
+  key?: string
+  /** How to reach a merchant's channel endpoint (the transport hands it in; families never import one). */
+  merchant: MerchantLink
+}
+
+/** A transport's calls to a merchant outside a purchase (transports/http402/merchant.ts). */
+export interface MerchantLink {
+  /** POSTs JSON; the answer's status and JSON body. @throws {NetworkError} unreachable */
+  post(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }>
+  /** Delivers a committed voucher to the channel's bound endpoint and records the acknowledgement; the merchant's `charged`. */
+  deliver: DeliverVoucher
+}
+
+/** A chain family's static description, loaded without its chain libraries (see families/index.ts). */
+export interface ChannelFamily {
+  kind: FamilyKind
+  /** The CAIP-2 namespace of its networks (`eip155`, `bip122`). */
+  namespace: string
+  /** The wallet of `ctx` on this family: imports ethers or bitcoinjs-lib on first call. */
+  load(ctx: WalletContext): Promise<ChannelScheme>
+}
+
+/** A progress line for people (stderr; none with --quiet or --json). The core never prints. */
+export type Progress = (line: string) => void
+
+// ── Payer ────────────────────────────────────────────────────────────────────────
+
+/** `channels open`. Options of another family are a UsageError (exit 2) naming the right ones. */
+export interface OpenOptions {
+  /** EVM: the payee's address; Bitcoin: the payee's channel pubkey (hex). */
+  payee: string
+  /** Base units. */
+  deposit: bigint
+  /** Merchant channel endpoint to bind (http(s) URL). */
+  endpoint?: string
+  /** EVM: ERC-20 token address (default the native coin). */
+  asset?: string
+  /** EVM: seconds between settle and collect (default config buy.settleDelay). */
+  settleDelay?: number
+  /** Bitcoin: seconds from now until the payer may take the refund (default config buy.bitcoinExpiry). */
+  expirySeconds?: number
+  /** Bitcoin: deposit to P2SH (two1) instead of P2WSH. */
+  p2sh?: boolean
+  /** Bitcoin: wait for the deposit to confirm (default true). */
+  wait?: boolean
+  onProgress?: Progress
+}
+
+export interface OpenResult {
+  channel: ChannelRecord
+  status: ChannelStatus
+  /** The open (EVM) or deposit (Bitcoin) transaction. */
+  transaction: string
+  /** Bitcoin: when the payer may take the refund (Unix seconds). */
+  refundAfter?: number
+}
+
+/** `channels pay` / `voucher create`: the next voucher on a channel. */
+export interface PayOptions {
+  /** Lane (EVM: any; Bitcoin: 0 only, else a UsageError). */
+  lane: bigint
+  /** Deliver to the endpoint bound to the channel (when one is bound). */
+  deliver: boolean
+}
+
+export interface PayResult {
+  channel: ChannelRecord
+  voucher: VoucherRecord
+  /** What this voucher adds (Bitcoin: may exceed the amount asked, the payee output's dust threshold). */
+  paid: bigint
+  delivered: boolean
+  /** What the merchant charged, when delivered. */
+  charged?: bigint
+}
+
+export interface CollectResult {
+  channelId: string
+  asset: string
+  transaction: string
+  paidToPayee: bigint
+  refundedToPayer: bigint
+  /** Bitcoin: the refund transaction's fee (EVM: gas is not taken from the channel). */
+  fee?: bigint
+}
+
+export interface SettleResult {
+  channelId: string
+  transaction: string
+  /** When `collect` becomes possible (Unix seconds). */
+  settleAt: number
+}
+
+export interface FundResult {
+  channelId: string
+  asset: string
+  added: bigint
+  deposit: bigint
+  transaction: string
+}
+
+/**
+ * `channels close`, by the payer (asking the merchant) or the payee. `result` is
+ * `closed` when the channel closed; otherwise the payer fell back (EVM: to a settle,
+ * `settleAt` and `fallbackReason` say when and why).
+ */
+export interface CloseResult {
+  channelId: string
+  asset: string
+  result: string
+  transaction: string
+  /** Who closed: the payee on its own (`payee`), or the merchant at the payer's request (`requested`). */
+  by: 'payee' | 'requested'
+  paidToPayee?: bigint
+  refundedToPayer?: bigint
+  /** Bitcoin: the close transaction's fee. */
+  fee?: bigint
+  settleAt?: number
+  fallbackReason?: string
+}
+
+/** The payer's half: opening, paying, taking the refund. */
+export interface PayerScheme {
+  open(o: OpenOptions): Promise<OpenResult>
+  /** The next voucher on `target` (channel id prefix or merchant URL) adding `delta`, committed, then delivered or not. */
+  pay(target: string, delta: bigint, o: PayOptions): Promise<PayResult>
+  /** A voucher for `amount` in total on the lane (`voucher create`), committed, never delivered. */
+  createVoucher(prefix: string, amount: bigint, lane: bigint): Promise<VoucherRecord>
+  collect(prefix: string): Promise<CollectResult>
+  /** Absent on families without a settlement period (see {@link ChannelScheme.unsupported}). */
+  settle?(prefix: string): Promise<SettleResult>
+  /** Absent on families whose deposit is fixed at open. */
+  fund?(prefix: string, amount: bigint, onProgress?: Progress): Promise<FundResult>
+}
+
+// ── Payee ────────────────────────────────────────────────────────────────────────
+
+export interface VoucherCheckResult {
+  valid: boolean
+  reason?: string
+  /** The voucher is this wallet's own (it is the channel's payer). */
+  own: boolean
+  /** What redeeming it now adds on chain, base units. */
+  redeemable: bigint
+  /** What it adds over the best voucher held for its lane. */
+  delta: bigint
+  /** The channel's asset (for rendering). */
+  asset: string
+}
+
+export interface AddResult {
+  channelId: string
+  voucher: Voucher
+  /** What it adds over what was held, base units. */
+  delta: bigint
+  asset: string
+}
+
+export interface RedeemResult {
+  transactions: string[]
+  redeemed: bigint
+  alreadyRedeemed: { lane: bigint; nonce?: bigint; transaction?: string }[]
+  asset: string
+}
+
+/** The payee's half: judging and storing vouchers, redeeming them, closing. */
+export interface PayeeScheme {
+  /** `voucher check`: never stores anything. */
+  check(prefix: string, v: Voucher): Promise<VoucherCheckResult>
+  /** `voucher add`: stores `v` if it adds at least `minDelta`. */
+  add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult>
+  /** `voucher submit`: redeems `v` or the best stored vouchers on chain; idempotent. */
+  redeem(prefix: string, v?: Voucher): Promise<RedeemResult>
+}
+
+// ── Both ─────────────────────────────────────────────────────────────────────────
+
+/** One wallet on one network of one family. */
+export interface ChannelScheme extends PayerScheme, PayeeScheme {
+  readonly kind: FamilyKind
+  /** The family's channel manager (read side shared by all families). */
+  readonly reader: ChannelReader
+  /** Why an absent capability is absent, and what to do instead (a UsageError message). */
+  unsupported(capability: 'settle' | 'fund' | 'deploy'): string
+  /** `channels close <target>` by whichever side this wallet is. */
+  close(target: string, onProgress?: Progress): Promise<CloseResult>
+  /** `channels sync`: chain, then merchant; every channel not final when `target` is absent. */
+  sync(target?: string): Promise<SyncReport[]>
+  /** The chain half of sync under a deadline (`channels list`). */
+  refresh(o: { timeoutMs: number; direction?: 'outbound' | 'inbound' }): Promise<RefreshResult>
+  /** Extra key rows for `keys show` on this network (Bitcoin: the P2WPKH funding address of the key's pubkeys). */
+  keyDetails(pubkeys: Record<string, string> | undefined): Promise<{ fundingAddress?: string }>
+  /**
+   * `buy`'s defaults from config.json's buy section for this family (EVM buy.maxPrice/buy.deposit,
+   * Bitcoin buy.bitcoinMaxPrice/buy.bitcoinDeposit): the max price in base units, and the
+   * deposit as written with the key it came from (for the error of a bad value).
+   */
+  buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string } }
+  /** Unlocks the key (a prompt when needed); the paywall and buy start it early. */
+  signer(): Promise<unknown>
+  /** Before serving: the node or contract is the one configured. @throws {NetworkError} · {ContractMismatchError} */
+  checkChain(): Promise<void>
+  /** Warnings for a payee about to serve (EVM: it cannot pay gas for one close). */
+  serveWarnings(): Promise<ServeWarning[]>
+  /** The payee's watcher: settles/closes channels before the payer can take their deposit. */
+  watch(o: { intervalSeconds: number; closeMargin: number }, onEvent: (e: SettlerEvent) => void): Settler
+  /** Fields of the paywall's ready line that name where payments go (`payTo`, and `asset` or `contract`). */
+  serveInfo(): Promise<{ payTo: string; asset?: string; contract?: string }>
+}
+
+/** A warning line of `serve` (stderr; with --json `{warning: {kind, ...data, message, fix}}`). */
+export interface ServeWarning {
+  kind: string
+  message: string
+  /** What to do about it. */
+  fix: string
+  /** Machine-readable details (decimal strings). */
+  data: Record<string, string>
+}
+
+/** bigint fields as decimal strings (the wire and `--json` form); undefined fields dropped by JSON. */
+export type Jsonified<T> = { [K in keyof T]: T[K] extends bigint ? string : T[K] extends bigint | undefined ? string | undefined : T[K] }
+
+/** A result's bigints as decimal strings, one level deep (for `--json`). */
+export function toJson<T extends object>(r: T): Jsonified<T> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(r)) out[k] = typeof v === 'bigint' ? v.toString() : v
+  return out as Jsonified<T>
+}

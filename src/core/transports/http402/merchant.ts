@@ -1,0 +1,54 @@
+/**
+ * Payer → merchant calls outside a purchase, on the merchant's channel endpoint
+ * (`extra.endpoint`, default `/.well-known/channels`): delivering a voucher made by
+ * `channels pay` or found undelivered by `sync`, and the POST of a close request. Handed
+ * to the families as a {@link MerchantLink} (they never import a transport).
+ */
+import { request } from 'undici'
+import { ZeroAddress } from 'ethers'
+import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
+import type { Acknowledger } from '../../channel/sync.js'
+import type { MerchantLink } from '../../scheme/index.js'
+import { short } from '../../channel/reader.js'
+import { ChannelStateError, NetworkError, PaymentRefusedError } from '../../errors.js'
+import { parseBaseUnits } from '../../units.js'
+import { encodePaymentSignature, SCHEME } from './protocol.js'
+
+/** POSTs JSON to a merchant endpoint; the answer's status and JSON body (non-JSON text as `{error}`). @throws {NetworkError} unreachable */
+export async function post(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  let res
+  try {
+    res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 120_000, bodyTimeout: 120_000 })
+  } catch (err) {
+    throw new NetworkError(`Cannot reach the merchant at ${url}: ${(err as Error).message}`, { cause: err })
+  }
+  const text = await res.body.text()
+  let json: Record<string, unknown>
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = { error: text.slice(0, 200) }
+  }
+  return { status: res.statusCode, json }
+}
+
+/**
+ * Delivers a voucher to the channel's bound endpoint and records the acknowledgement.
+ * @returns the merchant's `charged` for the channel
+ * @throws {PaymentRefusedError} the merchant refused it · {@link NetworkError}
+ */
+export async function deliverVoucher(m: Acknowledger, c: ChannelRecord, v: VoucherRecord): Promise<bigint> {
+  if (!c.endpoint) throw new ChannelStateError(`Channel ${short(c.id)} has no merchant endpoint bound.`)
+  const header = encodePaymentSignature(
+    { scheme: SCHEME, network: c.network, amount: '0', asset: c.asset ?? ZeroAddress, payTo: c.payee, maxTimeoutSeconds: 60, extra: { contract: c.contract, minDeposit: '0', minSettleDelay: 0, endpoint: c.endpoint } },
+    { type: 'voucher', channelId: c.id, voucher: v },
+  )
+  const r = await post(`${c.endpoint.replace(/\/$/, '')}/voucher`, { 'payment-signature': header })
+  if (r.status !== 200) throw new PaymentRefusedError(`The merchant refused the voucher: ${String(r.json.error ?? r.status)}`)
+  const charged = parseBaseUnits(String(r.json.charged ?? '0'), 'charged')
+  m.acknowledge(c, v, charged)
+  return charged
+}
+
+/** The http402 transport's {@link MerchantLink}. */
+export const httpMerchant: MerchantLink = { post, deliver: deliverVoucher }
