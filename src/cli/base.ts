@@ -9,7 +9,8 @@ import { Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
 import type { ChannelManager } from '../families/evm/manager.js'
-import type { BitcoinChannelManager } from '../families/bitcoin/manager.js'
+import { families } from '../families/index.js'
+import type { ChannelScheme } from '../core/scheme/index.js'
 import { ChannelReader } from '../core/channel/reader.js'
 import { ChannelsError, ExitCode, UsageError } from '../core/errors.js'
 import { amountAsset, formatAmount, type AmountAsset } from '../core/units.js'
@@ -39,7 +40,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private walletStore?: Store
   private walletReader?: ChannelReader
   private walletManager?: ChannelManager
-  private walletBitcoin?: BitcoinChannelManager
+  private walletScheme?: ChannelScheme
   private walletNet?: ReturnType<Config['network']>
 
   /** Before 20.19, Node.js cannot require() conf when a command first writes the config: load it now. */
@@ -88,7 +89,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Read-only access to channels for `--network`/`--key` (loads no chain library). */
   protected get reader(): ChannelReader {
-    this.walletReader ??= this.walletManager ?? new ChannelReader(...this.walletArgs())
+    this.walletReader ??= this.walletManager ?? this.walletScheme?.reader ?? new ChannelReader(...this.walletArgs())
     return this.walletReader
   }
 
@@ -110,18 +111,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.walletManager
   }
 
-  /** Whether `--network` names a Bitcoin-family network (two1 channels over Bitcoin Core RPC). */
-  protected get isBitcoin(): boolean {
-    return this.walletNetwork.kind === 'bitcoin'
-  }
-
-  /** The Bitcoin channel manager for `--network`/`--rpc-url`/`--key` (loaded on demand). */
-  protected async bitcoin(): Promise<BitcoinChannelManager> {
-    if (!this.walletBitcoin) {
-      const { BitcoinChannelManager } = await import('../families/bitcoin/manager.js')
-      this.walletBitcoin = new BitcoinChannelManager(...this.walletArgs())
+  /**
+   * The wallet of `--network`/`--rpc-url`/`--key` on its chain family (core/scheme): what
+   * every command that acts on a channel calls. Loads the family's chain library on demand.
+   */
+  protected async scheme(): Promise<ChannelScheme> {
+    if (!this.walletScheme) {
+      const { httpMerchant } = await import('../core/transports/http402/merchant.js')
+      const [config, store, network, key] = this.walletArgs()
+      this.walletScheme = await families[network.kind].load({ config, store, network, key, merchant: httpMerchant })
     }
-    return this.walletBitcoin
+    return this.walletScheme
   }
 
   /**
@@ -159,7 +159,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
-    const backend = this.walletManager && (this.walletManager as unknown as { backendInstance?: { provider?: { destroy(): void } } }).backendInstance
+    const manager = this.walletManager ?? this.walletScheme?.reader
+    const backend = manager && (manager as unknown as { backendInstance?: { provider?: { destroy(): void } } }).backendInstance
     backend?.provider?.destroy()
     this.walletStore?.close()
     return super.finally(err)

@@ -63,17 +63,17 @@ export default class Buy extends BaseCommand<typeof Buy> {
     }
     const maxTimeMs = flags['max-time'] !== undefined ? seconds(flags['max-time'], '--max-time') : undefined
     const connectTimeoutMs = flags['connect-timeout'] !== undefined ? seconds(flags['connect-timeout'], '--connect-timeout') : undefined
-    const bitcoin = this.isBitcoin
-    const family = bitcoin ? 'bitcoin' : 'evm'
-    const m = bitcoin ? await this.bitcoin() : await this.manager()
+    const family = this.family
+    const s = await this.scheme()
     // Paying needs the key: when no prompt is needed, its unlock (scrypt, off the event loop)
     // runs under the first request and the channel checks instead of after them.
-    if (unlocksUnattended(this.walletConf, this.flags.key)) m.signer().catch(() => {})
-    const deposit = flags.deposit ?? (bitcoin ? policy.bitcoinDeposit : policy.deposit)
-    const r = await buy(m, args.url, {
+    if (unlocksUnattended(this.walletConf, this.flags.key)) s.signer().catch(() => {})
+    const defaults = s.buyDefaults()
+    const deposit = flags.deposit !== undefined ? { value: flags.deposit, key: '--deposit' } : defaults.deposit
+    const r = await buy(s.reader, args.url, {
       method: flags.request.toUpperCase(), headers, body: flags.data,
-      maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', family) : BigInt(bitcoin ? policy.bitcoinMaxPrice : policy.maxPrice),
-      deposit: deposit !== undefined ? parseAmount(deposit, flags.deposit !== undefined ? '--deposit' : bitcoin ? 'buy.bitcoinDeposit' : 'buy.deposit', family) : undefined,
+      maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', family) : defaults.maxPrice,
+      deposit: deposit !== undefined ? parseAmount(deposit.value, deposit.key, family) : undefined,
       depositRequests: BigInt(policy.depositRequests),
       settleDelay: flags['settle-delay'] ?? policy.settleDelay,
       expirySeconds: flags.expiry ?? policy.bitcoinExpiry,

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { closeChannel } from '../families/evm/cooperative.js'
+import { toJson, type CloseResult } from '../core/scheme/index.js'
 
 export default class Close extends BaseCommand<typeof Close> {
   static override summary = 'Close a channel: the payee redeems its best voucher and the rest is refunded, in one transaction.'
@@ -16,38 +16,23 @@ export default class Close extends BaseCommand<typeof Close> {
 
   async run() {
     const { args } = await this.parse(Close)
-    if (this.isBitcoin) {
-      const b = await this.bitcoin()
-      const c = b.resolve(args.channel)
-      if (c.direction === 'outbound') {
-        const { requestBitcoinClose } = await import('../families/bitcoin/cooperative.js')
-        const r = await requestBitcoinClose(b, c, (s) => this.progress(s))
-        this.log(`Closed ${c.id} (tx ${r.transaction}) at your request: ${this.amount(r.paidToPayee, c.asset)} to the payee, ${this.amount(r.refundedToPayer, c.asset)} back to you, fee ${this.amount(r.fee, c.asset)}.`)
-        return {
-          channelId: c.id, result: r.result, transaction: r.transaction,
-          paidToPayee: r.paidToPayee.toString(), refundedToPayer: r.refundedToPayer.toString(), fee: r.fee.toString(),
-        }
-      }
-      const r = await b.closeAsPayee(c)
-      this.log(`Closed ${c.id} (tx ${r.tx.hash}): ${this.amount(r.redeemed, c.asset)} to the payee, ${this.amount(c.deposit - r.redeemed - r.tx.fee, c.asset)} back to the payer, fee ${this.amount(r.tx.fee, c.asset)}.`)
-      return { channelId: c.id, result: 'closed', transaction: r.tx.hash, paidToPayee: r.redeemed.toString(), refundedToPayer: (c.deposit - r.redeemed - r.tx.fee).toString(), fee: r.tx.fee.toString() }
-    }
-    const m = await this.manager()
-    const c = m.resolve(args.channel)
-    const r = await closeChannel(m, c, (s) => this.progress(s))
-    if (r.result === 'closed') {
-      this.log(`Closed ${c.id} (tx ${r.transaction}).`)
-      this.log(`  paid to payee ${this.amount(r.paidToPayee ?? 0n, c.asset)}, refunded to payer ${this.amount(r.refundedToPayer ?? 0n, c.asset)}`)
-    } else {
+    const s = await this.scheme()
+    const r = await s.close(args.channel, (line) => this.progress(line))
+    const amount = (v: bigint | undefined) => this.amount(v ?? 0n, r.asset)
+    if (r.result !== 'closed') {
       const left = Math.max(0, (r.settleAt ?? 0) - Math.floor(Date.now() / 1000))
       this.log(`The merchant did not close the channel: ${r.fallbackReason}.`)
       this.log(`Fell back to a settle (tx ${r.transaction}): the merchant can still redeem its vouchers until the settle time;`)
-      this.log(`  collect what is left after ${new Date((r.settleAt ?? 0) * 1000).toISOString()} (in about ${duration(left)}) with \`channels collect ${c.id.slice(0, 10)}\`.`)
+      this.log(`  collect what is left after ${new Date((r.settleAt ?? 0) * 1000).toISOString()} (in about ${duration(left)}) with \`channels collect ${r.channelId.slice(0, 10)}\`.`)
+    } else if (r.fee === undefined) {
+      this.log(`Closed ${r.channelId} (tx ${r.transaction}).`)
+      this.log(`  paid to payee ${amount(r.paidToPayee)}, refunded to payer ${amount(r.refundedToPayer)}`)
+    } else if (r.by === 'requested') {
+      this.log(`Closed ${r.channelId} (tx ${r.transaction}) at your request: ${amount(r.paidToPayee)} to the payee, ${amount(r.refundedToPayer)} back to you, fee ${amount(r.fee)}.`)
+    } else {
+      this.log(`Closed ${r.channelId} (tx ${r.transaction}): ${amount(r.paidToPayee)} to the payee, ${amount(r.refundedToPayer)} back to the payer, fee ${amount(r.fee)}.`)
     }
-    return {
-      channelId: r.channelId, result: r.result, transaction: r.transaction,
-      paidToPayee: r.paidToPayee?.toString(), refundedToPayer: r.refundedToPayer?.toString(), settleAt: r.settleAt, fallbackReason: r.fallbackReason,
-    }
+    return closeJson(r)
   }
 }
 
@@ -57,4 +42,10 @@ function duration(seconds: number): string {
   const minutes = Math.round(seconds / 60)
   const h = Math.floor(minutes / 60)
   return h ? `${h} h${minutes % 60 ? ` ${minutes % 60} min` : ''}` : `${minutes} min`
+}
+
+/** `close --json`: the result with amounts as decimal strings (no `asset`, no `by`). */
+function closeJson(r: CloseResult) {
+  const { asset: _asset, by: _by, ...rest } = r
+  return toJson(rest)
 }

@@ -1,4 +1,5 @@
 import { Args } from '@oclif/core'
+import { toJson } from '../core/scheme/index.js'
 import { BaseCommand } from '../cli/base.js'
 
 export default class Collect extends BaseCommand<typeof Collect> {
@@ -12,18 +13,10 @@ export default class Collect extends BaseCommand<typeof Collect> {
 
   async run() {
     const { args } = await this.parse(Collect)
-    if (this.isBitcoin) {
-      const b = await this.bitcoin()
-      const c = b.channel(args.channel)
-      const r = await b.collect(c)
-      this.log(`Refund ${r.tx.hash} broadcast for ${c.id}: ${this.amount(r.refunded, c.asset)} back to the payer (fee ${this.amount(r.tx.fee, c.asset)}).`)
-      return { channelId: c.id, transaction: r.tx.hash, paidToPayee: '0', refundedToPayer: r.refunded.toString(), fee: r.tx.fee.toString() }
-    }
-    const m = await this.manager()
-    const c = m.channel(args.channel)
-    const r = await m.collect(c)
-    const after = m.channel(c.id)
-    this.log(`Collected ${c.id} (tx ${r.tx.hash}); payee received ${this.amount(after.redeemed, c.asset)}, payer refunded ${this.amount(after.deposit - after.redeemed, c.asset)}.`)
-    return { channelId: c.id, transaction: r.tx.hash, paidToPayee: after.redeemed.toString(), refundedToPayer: (after.deposit - after.redeemed).toString() }
+    const r = await (await this.scheme()).collect(args.channel)
+    if (r.fee !== undefined) this.log(`Refund ${r.transaction} broadcast for ${r.channelId}: ${this.amount(r.refundedToPayer, r.asset)} back to the payer (fee ${this.amount(r.fee, r.asset)}).`)
+    else this.log(`Collected ${r.channelId} (tx ${r.transaction}); payee received ${this.amount(r.paidToPayee, r.asset)}, payer refunded ${this.amount(r.refundedToPayer, r.asset)}.`)
+    const { asset: _asset, ...out } = r
+    return toJson(out)
   }
 }

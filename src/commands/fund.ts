@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
+import { UsageError } from '../core/errors.js'
 import { BaseCommand } from '../cli/base.js'
 import { parseAmount } from '../core/units.js'
-import { fundChannel } from '../families/evm/operations.js'
 
 export default class Fund extends BaseCommand<typeof Fund> {
   static override summary = 'Add funds to an outbound channel.'
@@ -15,10 +15,10 @@ export default class Fund extends BaseCommand<typeof Fund> {
   async run() {
     const { args } = await this.parse(Fund)
     const amount = parseAmount(args.amount, 'amount', this.family)
-    const m = await this.manager()
-    const c = m.channel(args.channel)
-    const r = await fundChannel(m, c, amount, (h) => this.progress(`Sent ${h}; waiting for it to be mined…`))
-    this.log(`Added ${this.amount(amount, c.asset)} to ${c.id} (tx ${r.tx.hash}); deposit now ${this.amount(r.deposit, c.asset)}.`)
-    return { channelId: c.id, added: amount.toString(), deposit: r.deposit.toString(), transaction: r.tx.hash }
+    const s = await this.scheme()
+    if (!s.fund) throw new UsageError(s.unsupported('fund'))
+    const r = await s.fund(args.channel, amount, (line) => this.progress(line))
+    this.log(`Added ${this.amount(r.added, r.asset)} to ${r.channelId} (tx ${r.transaction}); deposit now ${this.amount(r.deposit, r.asset)}.`)
+    return { channelId: r.channelId, added: r.added.toString(), deposit: r.deposit.toString(), transaction: r.transaction }
   }
 }

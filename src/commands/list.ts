@@ -49,12 +49,6 @@ export default class List extends BaseCommand<typeof List> {
 
   /** The chain half of `sync` on every channel not final, under a deadline. */
   private async refresh(direction?: 'outbound' | 'inbound'): Promise<RefreshResult> {
-    const [{ refreshAll }, { refreshChannel }] = await Promise.all([import('../core/channel/sync.js'), import('../families/evm/sync.js')])
-    const opts = { timeoutMs: REFRESH_TIMEOUT_MS, direction }
-    if (this.isBitcoin) {
-      const { syncBitcoinChannel } = await import('../families/bitcoin/inbound.js')
-      return refreshAll(await this.bitcoin(), syncBitcoinChannel, opts)
-    }
-    return refreshAll(await this.manager(), refreshChannel, opts)
+    return (await this.scheme()).refresh({ timeoutMs: REFRESH_TIMEOUT_MS, direction })
   }
 }

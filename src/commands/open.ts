@@ -1,11 +1,8 @@
 import { Args, Flags } from '@oclif/core'
-import { ZeroAddress } from 'ethers'
 import { BaseCommand } from '../cli/base.js'
 import { parseAmount } from '../core/units.js'
 import { statusJson } from '../cli/render.js'
 import { UsageError } from '../core/errors.js'
-
-/** Default lifetime of a Bitcoin channel opened by `open`/`buy`: 4 days, the paywall's default minimum (DESIGN §6). */
 
 export default class Open extends BaseCommand<typeof Open> {
   static override summary = 'Open an outbound payment channel on chain.'
@@ -45,28 +42,14 @@ export default class Open extends BaseCommand<typeof Open> {
       }
       if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new UsageError(`Invalid --url "${flags.url}": expected an http(s) URL.`)
     }
-    if (this.isBitcoin) {
-      if (flags.asset || flags['settle-delay']) throw new UsageError('--asset and --settle-delay are EVM options; Bitcoin channels take --expiry and --p2sh.')
-      const b = await this.bitcoin()
-      const c = await b.open({
-        payee: args.payee, deposit, expiry: Math.floor(Date.now() / 1000) + (flags.expiry ?? this.walletConf.get('buy').bitcoinExpiry), p2sh: flags.p2sh,
-        endpoint: flags.url, wait: flags.wait,
-        onSent: (txid) => this.progress(`Deposit ${txid} broadcast; waiting for a confirmation…`),
-        onProgress: (msg) => this.progress(msg),
-      })
-      this.log(`${c.state === 'open' ? 'Opened' : 'Opening'} channel ${c.id}`)
-      this.log(`  to ${c.payee} with ${this.amount(c.deposit, c.asset)} (deposit ${c.openTx}, refund after ${new Date((c.expiry ?? 0) * 1000).toISOString()})`)
-      return statusJson(b.statusOf(c))
-    }
-    if (flags.expiry || flags.p2sh) throw new UsageError('--expiry and --p2sh are Bitcoin options; EVM channels take --settle-delay.')
-    const m = await this.manager()
-    const c = await m.open({
-      payee: args.payee, deposit, asset: flags.asset ?? ZeroAddress,
-      settleDelay: flags['settle-delay'] ?? this.walletConf.get('buy').settleDelay, endpoint: flags.url,
-      onSent: (hash) => this.progress(`Sent ${hash}; waiting for it to be mined…`),
+    const s = await this.scheme()
+    const r = await s.open({
+      payee: args.payee, deposit, endpoint: flags.url, asset: flags.asset, settleDelay: flags['settle-delay'],
+      expirySeconds: flags.expiry, p2sh: flags.p2sh || undefined, wait: flags.wait, onProgress: (line) => this.progress(line),
     })
-    this.log(`Opened channel ${c.id}`)
-    this.log(`  to ${c.payee} with ${this.amount(c.deposit, c.asset)} (tx ${c.openTx})`)
-    return statusJson(m.statusOf(c))
+    const c = r.channel
+    this.log(`${c.state === 'open' ? 'Opened' : 'Opening'} channel ${c.id}`)
+    this.log(`  to ${c.payee} with ${this.amount(c.deposit, c.asset)} (${r.refundAfter === undefined ? `tx ${r.transaction}` : `deposit ${r.transaction}, refund after ${new Date(r.refundAfter * 1000).toISOString()}`})`)
+    return statusJson(r.status)
   }
 }

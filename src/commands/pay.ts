@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseAmount, shortHex } from '../core/units.js'
 import { encodeVoucher, anyVoucherToWire } from '../core/channel/voucher.js'
-import { deliverVoucher } from '../core/transports/http402/merchant.js'
 import { UsageError } from '../core/errors.js'
 
 export default class Pay extends BaseCommand<typeof Pay> {
@@ -30,19 +29,11 @@ export default class Pay extends BaseCommand<typeof Pay> {
     const { args, flags } = await this.parse(Pay)
     const delta = parseAmount(args.amount, 'amount', this.family)
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
-    if (this.isBitcoin && flags.lane !== 0) throw new UsageError('Bitcoin channels have one lane (0).')
-    const m = this.isBitcoin ? await this.bitcoin() : await this.manager()
-    const c = m.resolve(args.target)
-    let previous = 0n
-    const v = await m.createVoucher(c, (prev) => (previous = prev) + delta, BigInt(flags.lane))
-    // On Bitcoin the payment may pay more than asked (the payee output's dust threshold).
-    const paid = v.amount - previous
-    let charged: string | undefined
-    const deliver = flags.deliver && c.endpoint
-    if (deliver) charged = (await deliverVoucher(m, c, v)).toString()
+    const s = await this.scheme()
+    const { channel: c, voucher: v, paid, delivered, charged } = await s.pay(args.target, delta, { lane: BigInt(flags.lane), deliver: flags.deliver })
     const token = encodeVoucher(v)
-    if (deliver) this.log(`Paid ${this.amount(paid, c.asset)} on ${shortHex(c.id)} (lane ${v.lane}, nonce ${v.nonce}, total ${this.amount(v.amount, c.asset)}); delivered.`)
+    if (delivered) this.log(`Paid ${this.amount(paid, c.asset)} on ${shortHex(c.id)} (lane ${v.lane}, nonce ${v.nonce}, total ${this.amount(v.amount, c.asset)}); delivered.`)
     else this.log(token)
-    return { channelId: c.id, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), paid: paid.toString(), delivered: Boolean(deliver), charged, voucher: anyVoucherToWire(v), encoded: token }
+    return { channelId: c.id, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), paid: paid.toString(), delivered, charged: charged?.toString(), voucher: anyVoucherToWire(v), encoded: token }
   }
 }

@@ -5,11 +5,7 @@ import { startPaywall } from '../core/transports/http402/server.js'
 import { parseAmount } from '../core/units.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
 import type { SettlerEvent } from '../core/channel/settler.js'
-import { startSettler } from '../families/evm/watcher.js'
-import { startBitcoinWatcher } from '../families/bitcoin/watcher.js'
 import type { ChannelManager } from '../families/evm/manager.js'
-import { payeeGasWarning } from '../families/evm/gas.js'
-import type { EvmBackend } from '../families/evm/backend.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
   static override summary = 'Run a paywall: answer HTTP 402, take vouchers, serve demo resources or proxy an upstream.'
@@ -54,20 +50,20 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const family = this.family
     const price = parseAmount(flags.price, '--price', family)
     const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', family) : undefined
-    const bitcoin = this.isBitcoin ? await this.bitcoin() : undefined
-    const m = bitcoin ?? (await this.manager())
+    const s = await this.scheme()
     // Closing needs the key, so a locked key fails at start (before the ready line), not mid-close.
     // When no prompt is needed, its unlock (scrypt, off the event loop) runs under the node checks and
     // the paywall's start (its verify threads load meanwhile); a prompt comes before anything listens.
     const unattended = unlocksUnattended(this.walletConf, this.flags.key)
-    if (unattended) m.signer().catch(() => {})
-    if (bitcoin) await bitcoin.backend.checkNetwork()
-    else await (m as ChannelManager).backend.verifyContract()
-    if (!unattended) await m.signer()
-    // Before the ready line, so that whoever waits for it has the warning too.
-    if (!bitcoin) await this.warnWithoutGas(m as ChannelManager)
+    if (unattended) s.signer().catch(() => {})
+    await s.checkChain()
+    if (!unattended) await s.signer()
+    // Before the ready line, so that whoever waits for it has the warnings too.
+    for (const w of await s.serveWarnings()) {
+      process.stderr.write(this.jsonEnabled() ? JSON.stringify({ warning: { kind: w.kind, ...w.data, message: w.message, fix: w.fix } }) + '\n' : `warning: ${w.message}\n  Fund it: ${w.fix}\n`)
+    }
     const paywall = await startPaywall({
-      manager: m, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
+      manager: s.reader, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
       minDeposit,
       minSettleDelay: flags['min-settle-delay'],
       minExpirySeconds: flags['min-expiry'], closeMargin: flags['close-margin'], minConf: flags['min-conf'],
@@ -75,7 +71,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       // ../verify-worker.js from commands/serve.js, in the tsc build and in the bundle alike
       verifyWorker: new URL('../verify-worker.js', import.meta.url),
     })
-    await m.signer().catch(async (err: unknown) => {
+    await s.signer().catch(async (err: unknown) => {
       await paywall.close()
       throw err
     })
@@ -83,13 +79,9 @@ export default class Serve extends BaseCommand<typeof Serve> {
       // stderr in both modes: --json keeps stdout for the one ready line.
       process.stderr.write(this.jsonEnabled() ? JSON.stringify({ watcher: e }) + '\n' : `watcher: ${e.kind} ${e.channelId.slice(0, 18)}: ${e.detail}\n`)
     }
-    const settler = bitcoin
-      ? startBitcoinWatcher(bitcoin, flags['watch-interval'], flags['close-margin'], report)
-      : startSettler(m as ChannelManager, flags['watch-interval'], report)
-    const info = {
-      url: paywall.url, payTo: bitcoin ? await bitcoin.pubkey() : (m as ChannelManager).address, network: m.network.caip2, price: price.toString(),
-      ...(bitcoin ? { asset: 'sat' } : { contract: (m as ChannelManager).backend.contract }),
-    }
+    const settler = s.watch({ intervalSeconds: flags['watch-interval'], closeMargin: flags['close-margin'] }, report)
+    const { payTo, ...where } = await s.serveInfo()
+    const info = { url: paywall.url, payTo, network: this.walletNetwork.caip2, price: price.toString(), ...where }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
     else this.log(`Paywall on ${paywall.url} (${info.network}), ${this.amount(price)} per request, paid to ${info.payTo}. Ctrl-C stops it.`)
     await new Promise<void>((resolve) => {
@@ -98,15 +90,5 @@ export default class Serve extends BaseCommand<typeof Serve> {
     })
     settler.stop()
     await paywall.close()
-  }
-
-  /** Says on stderr (a JSON line with --json, like the watcher's) when the payee cannot pay for one close. Serving goes on. */
-  private async warnWithoutGas(m: ChannelManager): Promise<void> {
-    // The EVM manager's backend is always an EvmBackend (ChannelManager.backend).
-    const w = await payeeGasWarning(m.backend as EvmBackend, m.address, m.network.caip2, this.walletConf.home)
-    if (!w) return
-    process.stderr.write(this.jsonEnabled()
-      ? JSON.stringify({ warning: { kind: 'payee_gas', address: w.address, network: w.network, balance: w.balance.toString(), needed: w.needed.toString(), feePerGas: w.feePerGas.toString(), message: w.message, fix: w.fix } }) + '\n'
-      : `warning: ${w.message}\n  Fund it: ${w.fix}\n`)
   }
 }

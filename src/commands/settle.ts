@@ -12,13 +12,10 @@ export default class Settle extends BaseCommand<typeof Settle> {
 
   async run() {
     const { args } = await this.parse(Settle)
-    if (this.isBitcoin) {
-      throw new UsageError('Bitcoin channels have no settlement period: the payee closes with `channels close` before the expiry; the payer takes the refund with `channels collect` after it.')
-    }
-    const m = await this.manager()
-    const c = m.channel(args.channel)
-    const r = await m.settle(c)
-    this.log(`Settling ${c.id} (tx ${r.tx.hash}); collect after ${new Date(r.settleAt * 1000).toISOString()}.`)
-    return { channelId: c.id, transaction: r.tx.hash, settleAt: r.settleAt }
+    const s = await this.scheme()
+    if (!s.settle) throw new UsageError(s.unsupported('settle'))
+    const r = await s.settle(args.channel)
+    this.log(`Settling ${r.channelId} (tx ${r.transaction}); collect after ${new Date(r.settleAt * 1000).toISOString()}.`)
+    return r
   }
 }

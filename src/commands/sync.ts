@@ -1,8 +1,5 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { syncAll } from '../core/channel/sync.js'
-import { syncChannel } from '../families/evm/sync.js'
-import { deliverVoucher } from '../core/transports/http402/merchant.js'
 import { shortHex } from '../core/units.js'
 
 export default class Sync extends BaseCommand<typeof Sync> {
@@ -16,15 +13,7 @@ export default class Sync extends BaseCommand<typeof Sync> {
 
   async run() {
     const { args } = await this.parse(Sync)
-    let reports
-    if (this.isBitcoin) {
-      const b = await this.bitcoin()
-      const { syncBitcoinChannel } = await import('../families/bitcoin/inbound.js')
-      reports = args.channel ? [await syncBitcoinChannel(b, b.resolve(args.channel))] : await syncAll(b, syncBitcoinChannel)
-    } else {
-      const m = await this.manager()
-      reports = args.channel ? [await syncChannel(m, m.resolve(args.channel), deliverVoucher)] : await syncAll(m, (m, c) => syncChannel(m, c, deliverVoucher))
-    }
+    const reports = await (await this.scheme()).sync(args.channel)
     for (const r of reports) {
       this.log(`${shortHex(r.channelId)} ${r.stateBefore === r.state ? r.state : `${r.stateBefore} → ${r.state}`}${r.changes.length ? '' : ' (up to date)'}`)
       for (const c of r.changes) this.log(`  ${c}`)

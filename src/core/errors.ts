@@ -122,3 +122,9 @@ export class StoreError extends ChannelsError {
   override name = 'Store.Error'
   override code = 'STORE'
 }
+
+/** A voucher refused by `voucher check`/`voucher add`. Exit 2 (bad input). */
+export class InvalidVoucherError extends UsageError {
+  override name = 'Voucher.InvalidVoucherError'
+  override code = 'INVALID_VOUCHER'
+}

@@ -20,12 +20,10 @@ export default class KeysShow extends BaseCommand<typeof KeysShow> {
     const rows: [string, string][] = [['name', info.name], ['address', info.address], ['keystore', info.keystore + (info.file ? ` (${info.file})` : '')], ['default', String(info.isDefault)]]
     // Labels of 12 characters at most, so a 66-digit pubkey fits 80 columns beside them.
     for (const [coin, pub] of Object.entries(info.bitcoinPubkeys ?? {})) rows.push([coin === '0' ? 'pubkey main' : coin === '1' ? 'pubkey test' : `pubkey ${coin}`, pub])
-    const flagsNet = this.flags as unknown as { network?: string }
-    const net = this.walletConf.network(flagsNet.network)
-    if (net.kind === 'bitcoin' && net.bitcoin && info.bitcoinPubkeys?.[String(net.bitcoin.coinType)]) {
-      const { fundingAddressOf } = await import('../../families/bitcoin/script.js')
-      out.fundingAddress = fundingAddressOf(info.bitcoinPubkeys[String(net.bitcoin.coinType)]!, net.bitcoin)
-      rows.push(['funding', out.fundingAddress]) // where to send coins for deposits on --network
+    const { fundingAddress } = await (await this.scheme()).keyDetails(info.bitcoinPubkeys)
+    if (fundingAddress) {
+      out.fundingAddress = fundingAddress
+      rows.push(['funding', fundingAddress]) // where to send coins for deposits on --network
     }
     if (out.mnemonic) rows.push(['mnemonic', out.mnemonic])
     this.log(keyValueTable(rows))

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
-import { channelArg, voucherArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
-import { addVoucher } from '../../families/evm/operations.js'
+import { channelArg, voucherArg, readVoucher, } from '../../cli/voucher.js'
 import { parseAmount } from '../../core/units.js'
 
 export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
@@ -14,18 +13,10 @@ export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
   async run() {
     const { args, flags } = await this.parse(VoucherAdd)
     const minDelta = parseAmount(flags['min-delta'], '--min-delta', this.family)
-    if (this.isBitcoin) {
-      const v = readVoucher(args.voucher)
-      const { addBitcoinVoucher } = await import('../../families/bitcoin/inbound.js')
-      const delta = await addBitcoinVoucher(await this.bitcoin(), args.channel, v, minDelta)
-      this.log(`Stored payment nonce ${v.nonce}; it adds ${this.amount(delta, 'sat')}.`)
-      return { channelId: v.channelId, lane: '0', nonce: v.nonce.toString(), amount: v.amount.toString(), delta: delta.toString() }
-    }
-    const m = await this.manager()
     const v = readVoucher(args.voucher)
-    const c = await resolveChannel(m, args.channel, v)
-    const delta = await addVoucher(m, c, v, minDelta)
-    this.log(`Stored voucher lane ${v.lane} nonce ${v.nonce}; it adds ${this.amount(delta, c.asset)}.`)
-    return { channelId: v.channelId, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), delta: delta.toString() }
+    const s = await this.scheme()
+    const r = await s.add(args.channel, v, minDelta)
+    this.log(`Stored ${s.voucherName}${s.lanes ? ` lane ${v.lane}` : ''} nonce ${v.nonce}; it adds ${this.amount(r.delta, r.asset)}.`)
+    return { channelId: r.channelId, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString(), delta: r.delta.toString() }
   }
 }

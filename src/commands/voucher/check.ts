@@ -1,6 +1,6 @@
+import { InvalidVoucherError } from '../../core/errors.js'
 import { BaseCommand } from '../../cli/base.js'
-import { channelArg, voucherArg, readVoucher, resolveChannel } from '../../cli/voucher.js'
-import { checkVoucher, InvalidVoucherError } from '../../families/evm/operations.js'
+import { channelArg, voucherArg, readVoucher, } from '../../cli/voucher.js'
 
 export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
   static override summary = 'Check whether a voucher is valid for submission (either side of the channel).'
@@ -15,24 +15,14 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
   async run() {
     const { args } = await this.parse(VoucherCheck)
     const v = readVoucher(args.voucher)
-    let r, asset
-    if (this.isBitcoin) {
-      const b = await this.bitcoin()
-      const { checkBitcoinVoucher } = await import('../../families/bitcoin/inbound.js')
-      const c = b.channel(args.channel)
-      ;[r, asset] = [await checkBitcoinVoucher(b, c, v), c.asset]
-    } else {
-      const m = await this.manager()
-      const c = await resolveChannel(m, args.channel, v)
-      ;[r, asset] = [await checkVoucher(m, c, v), c.asset]
-    }
+    const r = await (await this.scheme()).check(args.channel, v)
     const who = r.own ? 'your own voucher (you are the payer)' : 'a voucher from the payer'
     if (!r.valid) {
       throw new InvalidVoucherError(`Invalid voucher (${who}): ${r.reason}.`, {
         data: { valid: false, reason: r.reason, own: r.own, lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString() },
       })
     }
-    this.log(`Valid: ${who}; redeeming it adds ${this.amount(r.redeemable, asset)} on chain.`)
+    this.log(`Valid: ${who}; redeeming it adds ${this.amount(r.redeemable, r.asset)} on chain.`)
     return { valid: r.valid, reason: r.reason ?? null, own: r.own, redeemable: r.redeemable.toString(), delta: r.delta.toString(), lane: v.lane.toString(), nonce: v.nonce.toString(), amount: v.amount.toString() }
   }
 }

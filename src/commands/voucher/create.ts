@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core'
-import { UsageError } from '../../core/errors.js'
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, voucherJson } from '../../cli/voucher.js'
 import { parseAmount } from '../../core/units.js'
@@ -16,9 +15,7 @@ export default class VoucherCreate extends BaseCommand<typeof VoucherCreate> {
   async run() {
     const { args, flags } = await this.parse(VoucherCreate)
     const amount = parseAmount(args.amount, 'amount', this.family)
-    if (this.isBitcoin && flags.lane !== 0) throw new UsageError('Bitcoin channels have one lane (0).')
-    const m = this.isBitcoin ? await this.bitcoin() : await this.manager()
-    const v = await m.createVoucher(m.channel(args.channel), () => amount, BigInt(flags.lane))
+    const v = await (await this.scheme()).createVoucher(args.channel, amount, BigInt(flags.lane))
     const out = voucherJson(v)
     this.log(out.encoded)
     return out

@@ -190,6 +190,7 @@ export interface AddResult {
 }
 
 export interface RedeemResult {
+  channelId: string
   transactions: string[]
   redeemed: bigint
   alreadyRedeemed: { lane: bigint; nonce?: bigint; transaction?: string }[]
@@ -211,6 +212,10 @@ export interface PayeeScheme {
 /** One wallet on one network of one family. */
 export interface ChannelScheme extends PayerScheme, PayeeScheme {
   readonly kind: FamilyKind
+  /** What people call this family's voucher: `voucher` (EVM), `payment` (two1's half-signed payment transaction). */
+  readonly voucherName: string
+  /** Whether a channel has lanes (EVM); else every voucher is on lane 0. */
+  readonly lanes: boolean
   /** The family's channel manager (read side shared by all families). */
   readonly reader: ChannelReader
   /** Why an absent capability is absent, and what to do instead (a UsageError message). */

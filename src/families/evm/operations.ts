@@ -8,16 +8,12 @@ import type { ChannelReader } from '../../core/channel/reader.js'
 import { availableOf, short } from '../../core/channel/reader.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
 import type { TxResult } from './chain.js'
-import { ChannelsError, ChannelStateError, UsageError } from '../../core/errors.js'
+import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
 import { recoverVoucherSigner, type Voucher } from '../../core/channel/voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { storeLearned } from './inbound.js'
 
-/** A voucher refused by `voucher check`/`voucher add`. Exit 2 (bad input). */
-export class InvalidVoucherError extends UsageError {
-  override name = 'Voucher.InvalidVoucherError'
-  override code = 'INVALID_VOUCHER'
-}
+export { InvalidVoucherError }
 
 /**
  * Adds funds to an outbound channel (Lotus `PaychGet` add-funds; contract `deposit`).

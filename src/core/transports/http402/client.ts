@@ -9,6 +9,7 @@
  * A corrective 402 is trusted only for a voucher this wallet itself signed.
  * The whole purchase runs under curl's `--max-time` and `--connect-timeout` (see exchange.ts).
  */
+import type { ChannelReader } from '../../channel/reader.js'
 import { getAddress } from 'ethers'
 import type { ChannelManager } from '../../../families/evm/manager.js'
 import type { BitcoinChannelManager } from '../../../families/bitcoin/manager.js'
@@ -174,7 +175,9 @@ async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Pa
  *   {@link InsufficientFundsError} exit 5 · {@link NetworkError} exit 6 (its subclass
  *   `BuyTimeoutError` when `--max-time`, `--connect-timeout` or the answer wait ran out)
  */
-export async function buy(manager: ChannelManager | BitcoinChannelManager, url: string, o: BuyOptions): Promise<BuyResult> {
+export async function buy(reader: ChannelReader, url: string, o: BuyOptions): Promise<BuyResult> {
+  // Until the buyer talks to families only through core/scheme (issue 10), it knows both managers.
+  const manager = reader as ChannelManager | BitcoinChannelManager
   let target: URL
   try {
     target = new URL(url)

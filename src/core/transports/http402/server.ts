@@ -10,6 +10,7 @@
  * unreachable, 503 chain unreachable. A paid request whose handler answers ≥ 400 is
  * not charged: the price is given back and the response says `x-channels-charged: false`.
  */
+import type { ChannelReader } from '../../channel/reader.js'
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { request as undiciRequest } from 'undici'
@@ -30,7 +31,7 @@ import { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type Recover
 
 export interface PaywallOptions {
   /** The payee's manager (its key receives the payments): EVM, or Bitcoin-family for a `bip122` network. */
-  manager: ChannelManager | BitcoinChannelManager
+  manager: ChannelReader
   /** Price of one request, in base units (wei, satoshis). */
   price: bigint
   /** Paths that cost `price` (prefix match); default: every path. */
@@ -71,7 +72,8 @@ export interface Paywall {
  * @throws {Error} when the port is taken
  */
 export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
-  const m = o.manager
+  // Until the paywall talks to families only through core/scheme (issue 10), it knows both managers.
+  const m = o.manager as ChannelManager | BitcoinChannelManager
   // Bitcoin-family networks (DESIGN §5): the payTo is a fresh child of the payee's key per channel, vouchers are half-signed payments.
   const bitcoin = m.network.kind === 'bitcoin'
     ? { m: m as BitcoinChannelManager, ...(await import('../../../families/bitcoin/inbound.js')), ...(await import('../../../families/bitcoin/cooperative.js')) }

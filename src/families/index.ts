@@ -1,0 +1,12 @@
+/**
+ * The registry of chain families (DESIGN §2): one line per family. Each family's code,
+ * and its chain libraries (ethers, bitcoinjs-lib), load only when a command asks for
+ * its scheme, so `channels status` starts without them. A new family is a folder
+ * beside these and one line here.
+ */
+import type { ChannelFamily, FamilyKind } from '../core/scheme/index.js'
+
+export const families: Record<FamilyKind, ChannelFamily> = {
+  evm: { kind: 'evm', namespace: 'eip155', load: async (ctx) => (await import('./evm/scheme.js')).load(ctx) },
+  bitcoin: { kind: 'bitcoin', namespace: 'bip122', load: async (ctx) => (await import('./bitcoin/scheme.js')).load(ctx) },
+}
