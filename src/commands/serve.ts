@@ -5,7 +5,6 @@ import { startPaywall } from '../core/transports/http402/server.js'
 import { parseAmount } from '../core/units.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
 import type { SettlerEvent } from '../core/channel/settler.js'
-import type { ChannelManager } from '../families/evm/manager.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
   static override summary = 'Run a paywall: answer HTTP 402, take vouchers, serve demo resources or proxy an upstream.'

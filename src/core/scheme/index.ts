@@ -190,6 +190,7 @@ export interface AddResult {
 }
 
 export interface RedeemResult {
+  /** The channel's whole id (for rendering: the command is given a prefix). */
   channelId: string
   transactions: string[]
   redeemed: bigint

@@ -23,7 +23,7 @@ import { keyOutputScript, parseRedeemScript, toBytes, toHex } from './script.js'
 import { hashToTxid } from './spend.js'
 import type { NodeTx } from './backend.js'
 import { closeRequestMessage } from '../../core/transports/http402/protocol.js'
-import { post } from '../../core/transports/http402/merchant.js'
+import type { MerchantLink } from '../../core/scheme/index.js'
 
 /** sha256 of the close request message of `channelId` on `caip2`: what the payer's key signs. */
 export function closeRequestDigest(caip2: string, channelId: string): Uint8Array {
@@ -98,6 +98,7 @@ export interface BitcoinCloseOutcome {
  * The payer's `channels close` on a Bitcoin channel: asks the bound merchant endpoint
  * to close with its best payment, waits until its own node shows the transaction
  * spending the deposit, and marks the channel closed with what that paid the payee.
+ * @param post - the transport's POST to the merchant ({@link MerchantLink.post}; families import no transport)
  * @param waitMs - how long to wait for the merchant's transaction to reach our node (default 30 s)
  * @returns what the close paid each side, read from the transaction on the node
  * @throws {ChannelStateError} not open; no endpoint; the merchant refused, was unreachable or its
@@ -105,7 +106,7 @@ export interface BitcoinCloseOutcome {
  * @throws {NetworkError} our node unreachable
  */
 export async function requestBitcoinClose(
-  m: BitcoinChannelManager, c: ChannelRecord, onProgress?: (s: string) => void, waitMs = 30_000,
+  m: BitcoinChannelManager, c: ChannelRecord, post: MerchantLink['post'], onProgress?: (s: string) => void, waitMs = 30_000,
 ): Promise<BitcoinCloseOutcome> {
   if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer asks the merchant to close; the payee closes with `channels close` directly.')
   if (c.state === 'closed') throw new ChannelStateError(`Channel ${short(c.id)} is closed already${c.closeTx ? ` (tx ${c.closeTx})` : ''}.`)

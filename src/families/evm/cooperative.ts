@@ -8,7 +8,7 @@ import type { ChannelRecord } from '../../core/store/index.js'
 import { ChannelStateError, NetworkError } from '../../core/errors.js'
 import { closeRequestMessage } from '../../core/transports/http402/protocol.js'
 import { short } from './manager.js'
-import { post } from '../../core/transports/http402/merchant.js'
+import type { MerchantLink } from '../../core/scheme/index.js'
 
 /** Outcome of `channels close`. Amounts in base units. */
 export interface CloseOutcome {
@@ -27,9 +27,10 @@ export interface CloseOutcome {
  * Closes a channel. The payee redeems its best voucher and collects in one
  * transaction. The payer asks the bound endpoint to do that (signing the request),
  * checks the result on chain, and falls back to `settle` if the merchant cannot.
+ * @param post - how the request reaches the merchant (the transport's {@link MerchantLink.post})
  * @throws {ChannelStateError} the channel cannot close from its state
  */
-export async function closeChannel(m: ChannelManager, c: ChannelRecord, onProgress?: (s: string) => void): Promise<CloseOutcome> {
+export async function closeChannel(m: ChannelManager, c: ChannelRecord, post: MerchantLink['post'], onProgress?: (s: string) => void): Promise<CloseOutcome> {
   if (c.direction === 'inbound') {
     const r = await m.closeAsPayee(c)
     return { channelId: c.id, result: 'closed', transaction: r.tx.hash, paidToPayee: r.redeemed, refundedToPayer: c.deposit - r.redeemed }

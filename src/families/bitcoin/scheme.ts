@@ -1,0 +1,196 @@
+/**
+ * The Bitcoin family's {@link ChannelScheme} (DESIGN §2): two1 CLTV channels on a
+ * Bitcoin Core node, over {@link BitcoinChannelManager}. What each command did in its
+ * `if (this.isBitcoin)` branch, with the same errors and messages; the commands render.
+ *
+ * Bitcoin channels have one lane (0), no settlement period (`settle` is absent: the
+ * payee closes before the expiry, the payer takes the refund after it) and a deposit
+ * fixed at open (`fund` is absent). Amounts are satoshis.
+ */
+import type {
+  AddResult, ChannelScheme, CloseResult, CollectResult, OpenOptions, OpenResult, PayOptions, PayResult, Progress,
+  RedeemResult, ServeWarning, VoucherCheckResult, WalletContext,
+} from '../../core/scheme/index.js'
+import type { VoucherRecord } from '../../core/store/index.js'
+import type { Voucher } from '../../core/channel/voucher.js'
+import type { Settler, SettlerEvent } from '../../core/channel/settler.js'
+import { refreshAll, syncAll, type RefreshResult, type SyncReport } from '../../core/channel/sync.js'
+import { UsageError } from '../../core/errors.js'
+import { BitcoinChannelManager, SAT } from './manager.js'
+import { fundingAddressOf } from './script.js'
+import { startBitcoinWatcher } from './watcher.js'
+
+/** The UsageError of a lane other than 0 (`pay --lane`, `voucher create --lane`). */
+const ONE_LANE = 'Bitcoin channels have one lane (0).'
+
+/** One wallet on one Bitcoin-family network. */
+export class BitcoinScheme implements ChannelScheme {
+  readonly kind = 'bitcoin' as const
+  readonly voucherName = 'payment'
+  readonly lanes = false
+
+  constructor(
+    private readonly ctx: WalletContext,
+    readonly reader: BitcoinChannelManager,
+  ) {}
+
+  private get b(): BitcoinChannelManager {
+    return this.reader
+  }
+
+  unsupported(capability: 'settle' | 'fund' | 'deploy'): string {
+    const name = this.ctx.network.name
+    switch (capability) {
+      case 'settle':
+        return 'Bitcoin channels have no settlement period: the payee closes with `channels close` before the expiry; the payer takes the refund with `channels collect` after it.'
+      case 'fund':
+        return `\`channels fund\` works on EVM networks only; "${name}" is a Bitcoin-family network. A Bitcoin channel's deposit is fixed at open (open another channel to pay more).`
+      case 'deploy':
+        return `\`channels deploy\` works on EVM networks only; "${name}" is a Bitcoin-family network. A Bitcoin channel is a script on chain: there is no contract to deploy.`
+    }
+  }
+
+  // ── Payer ──────────────────────────────────────────────────────────────────────
+
+  async open(o: OpenOptions): Promise<OpenResult> {
+    if (o.asset || o.settleDelay) throw new UsageError('--asset and --settle-delay are EVM options; Bitcoin channels take --expiry and --p2sh.')
+    const b = this.b
+    const c = await b.open({
+      payee: o.payee, deposit: o.deposit,
+      expiry: Math.floor(Date.now() / 1000) + (o.expirySeconds ?? this.ctx.config.get('buy').bitcoinExpiry), p2sh: o.p2sh,
+      endpoint: o.endpoint, wait: o.wait,
+      onSent: (txid) => o.onProgress?.(`Deposit ${txid} broadcast; waiting for a confirmation…`),
+      onProgress: (msg) => o.onProgress?.(msg),
+    })
+    return { channel: c, status: b.statusOf(c), transaction: c.openTx ?? '', refundAfter: c.expiry ?? 0 }
+  }
+
+  async pay(target: string, delta: bigint, o: PayOptions): Promise<PayResult> {
+    if (o.lane !== 0n) throw new UsageError(ONE_LANE)
+    const b = this.b
+    const c = b.resolve(target)
+    let previous = 0n
+    const v = await b.createVoucher(c, (prev) => (previous = prev) + delta)
+    // The payment may pay more than asked (the payee output's dust threshold).
+    const paid = v.amount - previous
+    const delivered = Boolean(o.deliver && c.endpoint)
+    const charged = delivered ? await this.ctx.merchant.deliver(b, c, v) : undefined
+    return { channel: c, voucher: v, paid, delivered, charged }
+  }
+
+  async createVoucher(prefix: string, amount: bigint, lane: bigint): Promise<VoucherRecord> {
+    if (lane !== 0n) throw new UsageError(ONE_LANE)
+    const b = this.b
+    return b.createVoucher(b.channel(prefix), () => amount)
+  }
+
+  async collect(prefix: string): Promise<CollectResult> {
+    const b = this.b
+    const c = b.channel(prefix)
+    const r = await b.collect(c)
+    return { channelId: c.id, asset: c.asset, transaction: r.tx.hash, paidToPayee: 0n, refundedToPayer: r.refunded, fee: r.tx.fee }
+  }
+
+  // ── Payee ──────────────────────────────────────────────────────────────────────
+
+  async check(prefix: string, v: Voucher): Promise<VoucherCheckResult> {
+    const b = this.b
+    const { checkBitcoinVoucher } = await import('./inbound.js')
+    const c = b.channel(prefix)
+    return { ...(await checkBitcoinVoucher(b, c, v)), asset: c.asset }
+  }
+
+  async add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult> {
+    const { addBitcoinVoucher } = await import('./inbound.js')
+    const delta = await addBitcoinVoucher(this.b, prefix, v, minDelta)
+    return { channelId: v.channelId, voucher: v, delta, asset: SAT }
+  }
+
+  /**
+   * The payee's close with its best stored payment (a Bitcoin channel has nothing to
+   * redeem short of closing). A channel closed already gives its close transaction in
+   * `alreadyRedeemed` (lane 0, no nonce).
+   * @throws {UsageError} a voucher given: the payee broadcasts its best stored payment
+   */
+  async redeem(prefix: string, v?: Voucher): Promise<RedeemResult> {
+    if (v) throw new UsageError('On a Bitcoin channel the payee broadcasts its best stored payment: run `channels voucher submit <channel>` without a voucher (or `channels close`).')
+    const b = this.b
+    const c = b.channel(prefix)
+    if (c.state === 'closed' && c.closeTx && c.direction === 'inbound') {
+      return { channelId: c.id, transactions: [], redeemed: c.redeemed, alreadyRedeemed: [{ lane: 0n, transaction: c.closeTx }], asset: SAT }
+    }
+    const r = await b.closeAsPayee(c)
+    return { channelId: c.id, transactions: [r.tx.hash], redeemed: r.redeemed, alreadyRedeemed: [], asset: SAT }
+  }
+
+  // ── Both ───────────────────────────────────────────────────────────────────────
+
+  async close(target: string, onProgress?: Progress): Promise<CloseResult> {
+    const b = this.b
+    const c = b.resolve(target)
+    if (c.direction === 'outbound') {
+      const { requestBitcoinClose } = await import('./cooperative.js')
+      const r = await requestBitcoinClose(b, c, (url, headers, body) => this.ctx.merchant.post(url, headers, body), onProgress)
+      return {
+        channelId: c.id, asset: c.asset, result: r.result, transaction: r.transaction,
+        paidToPayee: r.paidToPayee, refundedToPayer: r.refundedToPayer, fee: r.fee, by: 'requested',
+      }
+    }
+    const r = await b.closeAsPayee(c)
+    return {
+      channelId: c.id, asset: c.asset, result: 'closed', transaction: r.tx.hash,
+      paidToPayee: r.redeemed, refundedToPayer: c.deposit - r.redeemed - r.tx.fee, fee: r.tx.fee, by: 'payee',
+    }
+  }
+
+  async sync(target?: string): Promise<SyncReport[]> {
+    const b = this.b
+    const { syncBitcoinChannel } = await import('./inbound.js')
+    return target ? [await syncBitcoinChannel(b, b.resolve(target))] : syncAll(b, syncBitcoinChannel)
+  }
+
+  async refresh(o: { timeoutMs: number; direction?: 'outbound' | 'inbound' }): Promise<RefreshResult> {
+    const { syncBitcoinChannel } = await import('./inbound.js')
+    return refreshAll(this.b, syncBitcoinChannel, { timeoutMs: o.timeoutMs, direction: o.direction })
+  }
+
+  async keyDetails(pubkeys: Record<string, string> | undefined): Promise<{ fundingAddress?: string }> {
+    const net = this.ctx.network
+    const params = net.kind === 'bitcoin' ? net.bitcoin : undefined
+    const pub = params ? pubkeys?.[String(params.coinType)] : undefined
+    return params && pub ? { fundingAddress: fundingAddressOf(pub, params) } : {}
+  }
+
+  buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string } } {
+    const policy = this.ctx.config.get('buy')
+    return {
+      maxPrice: BigInt(policy.bitcoinMaxPrice),
+      deposit: policy.bitcoinDeposit !== undefined ? { value: policy.bitcoinDeposit, key: 'buy.bitcoinDeposit' } : undefined,
+    }
+  }
+
+  signer(): Promise<unknown> {
+    return this.b.signer()
+  }
+
+  checkChain(): Promise<void> {
+    return this.b.backend.checkNetwork()
+  }
+
+  async serveWarnings(): Promise<ServeWarning[]> {
+    return []
+  }
+
+  watch(o: { intervalSeconds: number; closeMargin: number }, onEvent: (e: SettlerEvent) => void): Settler {
+    return startBitcoinWatcher(this.b, o.intervalSeconds, o.closeMargin, onEvent)
+  }
+
+  async serveInfo(): Promise<{ payTo: string; asset?: string; contract?: string }> {
+    return { payTo: await this.b.pubkey(), asset: SAT }
+  }
+}
+
+/** The Bitcoin scheme of `ctx`'s wallet on `ctx.network` (no node contacted, no key unlocked). */
+export async function load(ctx: WalletContext): Promise<ChannelScheme> {
+  return new BitcoinScheme(ctx, new BitcoinChannelManager(ctx.config, ctx.store, ctx.network, ctx.key))
+}

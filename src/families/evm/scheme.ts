@@ -1,0 +1,209 @@
+/**
+ * The EVM family's {@link ChannelScheme} (core/scheme): what the commands did on an EVM
+ * network, one method per command, over the {@link ChannelManager} of one wallet on one
+ * network. Messages and errors are the commands' own; the commands keep parsing,
+ * printing and the checks that do not depend on the family.
+ */
+import { ZeroAddress } from 'ethers'
+import type {
+  AddResult, ChannelScheme, CloseResult, CollectResult, FundResult, OpenOptions, OpenResult, PayOptions, PayResult,
+  Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
+} from '../../core/scheme/index.js'
+import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import type { Voucher } from '../../core/channel/voucher.js'
+import type { Settler, SettlerEvent } from '../../core/channel/settler.js'
+import { idMatchesPrefix } from '../../core/channel/reader.js'
+import { refreshAll, syncAll, type RefreshResult, type SyncReport } from '../../core/channel/sync.js'
+import { NotFoundError, UsageError } from '../../core/errors.js'
+import { ChannelManager } from './manager.js'
+import { closeChannel } from './cooperative.js'
+import { addVoucher, checkVoucher, fundChannel, submitVouchers } from './operations.js'
+import { refreshChannel, syncChannel } from './sync.js'
+import { learnChannel } from './inbound.js'
+import { startSettler } from './watcher.js'
+import { payeeGasWarning } from './gas.js'
+import type { EvmBackend } from './backend.js'
+
+/** The EVM wallet of `ctx` (ethers is loaded with this module). */
+export async function load(ctx: WalletContext): Promise<ChannelScheme> {
+  return new EvmScheme(ctx)
+}
+
+export class EvmScheme implements ChannelScheme {
+  readonly kind = 'evm' as const
+  readonly voucherName = 'voucher'
+  readonly lanes = true
+  readonly reader: ChannelManager
+
+  constructor(private readonly ctx: WalletContext) {
+    this.reader = new ChannelManager(ctx.config, ctx.store, ctx.network, ctx.key)
+  }
+
+  private get m(): ChannelManager {
+    return this.reader
+  }
+
+  // ── Payer ──────────────────────────────────────────────────────────────────────
+
+  async open(o: OpenOptions): Promise<OpenResult> {
+    if (o.expirySeconds || o.p2sh) throw new UsageError('--expiry and --p2sh are Bitcoin options; EVM channels take --settle-delay.')
+    const m = this.m
+    const c = await m.open({
+      payee: o.payee, deposit: o.deposit, asset: o.asset ?? ZeroAddress,
+      settleDelay: o.settleDelay ?? this.ctx.config.get('buy').settleDelay, endpoint: o.endpoint,
+      onSent: (hash) => o.onProgress?.(`Sent ${hash}; waiting for it to be mined…`),
+    })
+    return { channel: c, status: m.statusOf(c), transaction: c.openTx! }
+  }
+
+  async pay(target: string, delta: bigint, o: PayOptions): Promise<PayResult> {
+    const m = this.m
+    const c = m.resolve(target)
+    let previous = 0n
+    const v = await m.createVoucher(c, (prev) => (previous = prev) + delta, o.lane)
+    const paid = v.amount - previous
+    const deliver = Boolean(o.deliver && c.endpoint)
+    const charged = deliver ? await this.ctx.merchant.deliver(m, c, v) : undefined
+    return { channel: c, voucher: v, paid, delivered: deliver, charged }
+  }
+
+  async createVoucher(prefix: string, amount: bigint, lane: bigint): Promise<VoucherRecord> {
+    const m = this.m
+    return m.createVoucher(m.channel(prefix), () => amount, lane)
+  }
+
+  async collect(prefix: string): Promise<CollectResult> {
+    const m = this.m
+    const c = m.channel(prefix)
+    const r = await m.collect(c)
+    const after = m.channel(c.id)
+    return { channelId: c.id, asset: c.asset, transaction: r.tx.hash, paidToPayee: after.redeemed, refundedToPayer: after.deposit - after.redeemed }
+  }
+
+  async settle(prefix: string): Promise<SettleResult> {
+    const m = this.m
+    const c = m.channel(prefix)
+    const r = await m.settle(c)
+    return { channelId: c.id, transaction: r.tx.hash, settleAt: r.settleAt }
+  }
+
+  async fund(prefix: string, amount: bigint, onProgress?: Progress): Promise<FundResult> {
+    const m = this.m
+    const c = m.channel(prefix)
+    const r = await fundChannel(m, c, amount, (h) => onProgress?.(`Sent ${h}; waiting for it to be mined…`))
+    return { channelId: c.id, asset: c.asset, added: amount, deposit: r.deposit, transaction: r.tx.hash }
+  }
+
+  // ── Payee ──────────────────────────────────────────────────────────────────────
+
+  async check(prefix: string, v: Voucher): Promise<VoucherCheckResult> {
+    const m = this.m
+    const c = await this.resolveChannel(prefix, v)
+    const r = await checkVoucher(m, c, v)
+    return { valid: r.valid, reason: r.reason, own: r.own, redeemable: r.redeemable, delta: r.delta, asset: c.asset }
+  }
+
+  async add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult> {
+    const m = this.m
+    const c = await this.resolveChannel(prefix, v)
+    const delta = await addVoucher(m, c, v, minDelta)
+    return { channelId: v.channelId, voucher: v, delta, asset: c.asset }
+  }
+
+  async redeem(prefix: string, v?: Voucher): Promise<RedeemResult> {
+    const m = this.m
+    const c = v ? await this.resolveChannel(prefix, v) : m.channel(prefix)
+    const r = await submitVouchers(m, c, v)
+    return {
+      channelId: c.id, transactions: r.txs, redeemed: r.redeemed,
+      alreadyRedeemed: r.alreadyRedeemed.map((a) => ({ lane: a.lane, nonce: a.nonce, transaction: a.tx })),
+      asset: c.asset,
+    }
+  }
+
+  /**
+   * The channel a voucher command names. A payee may name a channel it has not seen yet:
+   * when the voucher's channel id starts with the prefix, the channel is learned from
+   * the chain (it must pay this wallet's key), as Lotus `PaychVoucherAdd` does.
+   */
+  private async resolveChannel(prefix: string, v: Voucher): Promise<ChannelRecord> {
+    const m = this.m
+    try {
+      return m.channel(prefix)
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || !idMatchesPrefix(prefix, v.channelId)) throw err
+      return learnChannel(m, v.channelId, { minSettleDelay: 1 })
+    }
+  }
+
+  // ── Both ───────────────────────────────────────────────────────────────────────
+
+  unsupported(capability: 'settle' | 'fund' | 'deploy'): string {
+    switch (capability) {
+      case 'settle':
+        return 'EVM channels support settling: `channels settle <channel>` starts the settlement period.'
+      case 'fund':
+        return 'EVM channels support adding funds: `channels fund <channel> <amount>`.'
+      case 'deploy':
+        return 'EVM networks support deploying the PaymentChannels contract: `channels deploy`.'
+    }
+  }
+
+  async close(target: string, onProgress?: Progress): Promise<CloseResult> {
+    const m = this.m
+    const c = m.resolve(target)
+    const r = await closeChannel(m, c, this.ctx.merchant.post, onProgress)
+    return {
+      channelId: r.channelId, asset: c.asset, result: r.result, transaction: r.transaction,
+      // closeChannel: inbound → the payee closes itself; outbound → asks the merchant (or falls back to a settle).
+      by: c.direction === 'outbound' ? 'requested' : 'payee',
+      paidToPayee: r.paidToPayee, refundedToPayer: r.refundedToPayer, settleAt: r.settleAt, fallbackReason: r.fallbackReason,
+    }
+  }
+
+  async sync(target?: string): Promise<SyncReport[]> {
+    const m = this.m
+    const deliver = this.ctx.merchant.deliver
+    return target ? [await syncChannel(m, m.resolve(target), deliver)] : syncAll(m, (m, c) => syncChannel(m, c, deliver))
+  }
+
+  refresh(o: { timeoutMs: number; direction?: 'outbound' | 'inbound' }): Promise<RefreshResult> {
+    return refreshAll(this.m, refreshChannel, { timeoutMs: o.timeoutMs, direction: o.direction })
+  }
+
+  async keyDetails(): Promise<{ fundingAddress?: string }> {
+    return {}
+  }
+
+  buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string } } {
+    const policy = this.ctx.config.get('buy')
+    return { maxPrice: BigInt(policy.maxPrice), deposit: policy.deposit !== undefined ? { value: policy.deposit, key: 'buy.deposit' } : undefined }
+  }
+
+  signer(): Promise<unknown> {
+    return this.m.signer()
+  }
+
+  checkChain(): Promise<void> {
+    return this.m.backend.verifyContract()
+  }
+
+  async serveWarnings(): Promise<ServeWarning[]> {
+    const m = this.m
+    // The EVM manager's backend is always an EvmBackend (ChannelManager.backend).
+    const w = await payeeGasWarning(m.backend as EvmBackend, m.address, m.network.caip2, this.ctx.config.home)
+    if (!w) return []
+    return [{
+      kind: 'payee_gas', message: w.message, fix: w.fix,
+      data: { address: w.address, network: w.network, balance: w.balance.toString(), needed: w.needed.toString(), feePerGas: w.feePerGas.toString() },
+    }]
+  }
+
+  watch(o: { intervalSeconds: number; closeMargin: number }, onEvent: (e: SettlerEvent) => void): Settler {
+    return startSettler(this.m, o.intervalSeconds, onEvent)
+  }
+
+  async serveInfo(): Promise<{ payTo: string; asset?: string; contract?: string }> {
+    return { payTo: this.m.address, contract: this.m.backend.contract }
+  }
+}
