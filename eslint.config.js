@@ -8,7 +8,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'artifacts/', 'src/core/chains/evm/artifact.ts'] },
+  { ignores: ['dist/', 'node_modules/', 'artifacts/', 'src/families/evm/artifact.ts'] },
   {
     files: ['src/**/*.ts', 'test/**/*.ts'],
     extends: [js.configs.recommended, tseslint.configs.recommended],
@@ -26,6 +26,21 @@ export default defineConfig(
       // Tests read the CLI's `--json` output and raw SQLite rows: untyped by nature, and
       // typing each field a test looks at would add nothing the assertion does not check.
       '@typescript-eslint/no-explicit-any': 'off',
+    },
+  },
+  {
+    // Commands parse, make one call on the wallet's scheme (core/scheme) and render: they
+    // never name a chain family nor import one (DESIGN §2; issue 10's "no family names in
+    // src/commands"). A capability only some families have is an optional scheme method.
+    files: ['src/commands/**/*.ts'],
+    // devnet starts one node of each family (anvil, litecoind): its --bitcoin flag is the CLI surface.
+    ignores: ['src/commands/devnet.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/families/**'], message: 'Commands reach a chain family only through this.scheme() (core/scheme).' }] }],
+      'no-restricted-syntax': ['error',
+        { selector: 'Literal[value=/^(bitcoin|evm)$/i]', message: 'No family names in commands: ask the scheme (this.scheme()) instead of branching on the family.' },
+        { selector: 'Identifier[name=/[iI]sBitcoin|[iI]sEvm|^bitcoin$/]', message: 'No family names in commands: ask the scheme (this.scheme()) instead of branching on the family.' },
+      ],
     },
   },
 )

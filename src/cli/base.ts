@@ -8,11 +8,10 @@
 import { Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
-import type { ChannelManager } from '../families/evm/manager.js'
 import { families } from '../families/index.js'
-import type { ChannelScheme } from '../core/scheme/index.js'
+import type { ChannelFamily, ChannelScheme } from '../core/scheme/index.js'
 import { ChannelReader } from '../core/channel/reader.js'
-import { ChannelsError, ExitCode, UsageError } from '../core/errors.js'
+import { ChannelsError, ExitCode } from '../core/errors.js'
 import { amountAsset, formatAmount, type AmountAsset } from '../core/units.js'
 
 /** `--wide` of the commands that print tables: whole ids, addresses and amounts. */
@@ -39,7 +38,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private walletConfig?: Config
   private walletStore?: Store
   private walletReader?: ChannelReader
-  private walletManager?: ChannelManager
   private walletScheme?: ChannelScheme
   private walletNet?: ReturnType<Config['network']>
 
@@ -89,26 +87,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Read-only access to channels for `--network`/`--key` (loads no chain library). */
   protected get reader(): ChannelReader {
-    this.walletReader ??= this.walletManager ?? this.walletScheme?.reader ?? new ChannelReader(...this.walletArgs())
+    this.walletReader ??= this.walletScheme?.reader ?? new ChannelReader(...this.walletArgs())
     return this.walletReader
   }
 
-  /**
-   * The channel manager for `--network`/`--rpc-url`/`--key`. Loaded on demand, so
-   * commands that only read never load ethers and the chain backend.
-   */
-  protected async manager(): Promise<ChannelManager> {
-    if (!this.walletManager) {
-      const net = this.walletNetwork
-      if (net.kind === 'bitcoin') {
-        throw new UsageError(`\`${this.id?.replace(/:/g, ' ') ?? 'this command'}\` works on EVM networks only; "${net.name}" is a Bitcoin-family network.`, {
-          metaMessages: ['A Bitcoin channel\'s deposit is fixed at open (open another channel to pay more); there is no contract to deploy.'],
-        })
-      }
-      const { ChannelManager } = await import('../families/evm/manager.js')
-      this.walletManager = new ChannelManager(...this.walletArgs())
-    }
-    return this.walletManager
+  /** The chain family of `--network` (its static part: loads no chain library). */
+  protected get channelFamily(): ChannelFamily {
+    return families[this.walletNetwork.kind]
   }
 
   /**
@@ -159,7 +144,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
-    const manager = this.walletManager ?? this.walletScheme?.reader
+    const manager = this.walletScheme?.reader
     const backend = manager && (manager as unknown as { backendInstance?: { provider?: { destroy(): void } } }).backendInstance
     backend?.provider?.destroy()
     this.walletStore?.close()

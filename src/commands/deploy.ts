@@ -1,5 +1,6 @@
 import { BaseCommand } from '../cli/base.js'
-import { deployContract, type DeployResult } from '../families/evm/deployment.js'
+import type { DeployResult } from '../core/scheme/index.js'
+import { UsageError } from '../core/errors.js'
 
 export default class Deploy extends BaseCommand<typeof Deploy> {
   static override summary = 'Deploy the PaymentChannels contract on a network and record its address.'
@@ -10,7 +11,9 @@ export default class Deploy extends BaseCommand<typeof Deploy> {
 
   async run(): Promise<DeployResult> {
     await this.parse(Deploy)
-    const r = await deployContract(await this.manager(), (line) => this.progress(line))
+    const s = await this.scheme()
+    if (!s.deploy) throw new UsageError(s.unsupported('deploy'))
+    const r = await s.deploy((line) => this.progress(line))
     this.log(r.transaction ? `Deployed PaymentChannels at ${r.contract} (tx ${r.transaction}).` : `PaymentChannels is already at ${r.contract}; recorded it.`)
     return r
   }

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand, wideFlag } from '../cli/base.js'
 import { statusJson, keyValueTable, channelTable, showsAvailable } from '../cli/render.js'
-import { fullStatus } from '../families/evm/operations.js'
+import { fullStatus } from '../core/channel/status.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show one channel in full, or a summary of all channels.'
@@ -41,9 +41,8 @@ export default class Status extends BaseCommand<typeof Status> {
         ['queued', amt(f.queued)], ['reserved', amt(f.reserved)], ['spent', amt(s.spent)],
         ['available', showsAvailable(c.state) ? amt(f.available) : '-'], ['charged', amt(c.charged)], ['redeemed', amt(c.redeemed)],
         ['vouchers', String(s.vouchers)],
-        ...((c.bitcoin
-          ? [['expiry', new Date((c.expiry ?? 0) * 1000).toISOString()], ['script', c.bitcoin.p2sh ? 'P2SH' : 'P2WSH'], ['close fee', amt(BigInt(c.bitcoin.closeFee))]]
-          : [['settle delay', `${c.settleDelay} s`], ['settle at', c.settleAt ? new Date(c.settleAt * 1000).toISOString() : '-']]) as [string, string][]),
+        ...this.channelFamily.details(c).map(([label, v]): [string, string] =>
+          [label, typeof v === 'string' ? v : 'amount' in v ? amt(v.amount) : new Date((v.time ?? 0) * 1000).toISOString()]),
         ['endpoint', c.endpoint ?? '-'],
       ]))
     }

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, voucherJson } from '../../cli/voucher.js'
-import { bestVouchers } from '../../families/evm/operations.js'
+import { bestVouchers } from '../../core/channel/status.js'
 
 export default class VoucherBest extends BaseCommand<typeof VoucherBest> {
   static override summary = 'Print the best spendable voucher of each lane (highest nonce).'

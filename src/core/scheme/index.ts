@@ -52,7 +52,12 @@ export interface ChannelFamily {
   namespace: string
   /** The wallet of `ctx` on this family: imports ethers or bitcoinjs-lib on first call. */
   load(ctx: WalletContext): Promise<ChannelScheme>
+  /** The family's own rows of `channels status <channel>` (no chain library, no network). */
+  details(c: ChannelRecord): DetailRow[]
 }
+
+/** A labelled value for people: an amount in the channel's asset, a time, or text. */
+export type DetailRow = [label: string, value: { amount: bigint } | { time: number | undefined } | string]
 
 /** A progress line for people (stderr; none with --quiet or --json). The core never prints. */
 export type Progress = (line: string) => void
@@ -210,6 +215,19 @@ export interface PayeeScheme {
 
 // ── Both ─────────────────────────────────────────────────────────────────────────
 
+/** What `deploy` reports (a family whose channels live in a contract). */
+export interface DeployResult {
+  /** Config name of the network. */
+  network: string
+  /** CAIP-2 id. */
+  caip2: string
+  /** EIP-55 address of PaymentChannels. */
+  contract: string
+  /** Hash of the deployment transaction; null when the code was there already. */
+  transaction: string | null
+  deployed: boolean
+}
+
 /** One wallet on one network of one family. */
 export interface ChannelScheme extends PayerScheme, PayeeScheme {
   readonly kind: FamilyKind
@@ -221,6 +239,8 @@ export interface ChannelScheme extends PayerScheme, PayeeScheme {
   readonly reader: ChannelReader
   /** Why an absent capability is absent, and what to do instead (a UsageError message). */
   unsupported(capability: 'settle' | 'fund' | 'deploy'): string
+  /** `channels deploy`: the family's channel contract on this network, recorded in config. Absent where channels need no contract. */
+  deploy?(onProgress?: Progress): Promise<DeployResult>
   /** `channels close <target>` by whichever side this wallet is. */
   close(target: string, onProgress?: Progress): Promise<CloseResult>
   /** `channels sync`: chain, then merchant; every channel not final when `target` is absent. */

@@ -5,19 +5,7 @@
 import { EvmBackend } from './backend.js'
 import { contractAddress, deployPaymentChannels } from './deploy.js'
 import type { ChannelManager } from './manager.js'
-
-/** What `deploy` reports. */
-export interface DeployResult {
-  /** Config name of the network. */
-  network: string
-  /** CAIP-2 id. */
-  caip2: string
-  /** EIP-55 address of PaymentChannels. */
-  contract: string
-  /** Hash of the deployment transaction; null when the code was there already. */
-  transaction: string | null
-  deployed: boolean
-}
+import type { DeployResult } from '../../core/scheme/index.js'
 
 /**
  * Deploys PaymentChannels (paid by the manager's key) unless its code is there, checks the

@@ -4,9 +4,9 @@
  * Rules follow Filecoin paych `UpdateChannelState` and Lotus `paychmgr`.
  */
 import type { ChannelManager } from './manager.js'
-import type { ChannelReader } from '../../core/channel/reader.js'
-import { availableOf, short } from '../../core/channel/reader.js'
-import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import { short, type ChannelReader } from '../../core/channel/reader.js'
+import { bestVouchers } from '../../core/channel/status.js'
+import type { ChannelRecord } from '../../core/store/index.js'
 import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
 import { recoverVoucherSigner, type Voucher } from '../../core/channel/voucher.js'
@@ -157,11 +157,6 @@ export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?
 const heldKey = (m: ChannelReader, c: ChannelRecord): string =>
   m.store.vouchers.latestPerLane(c.network, c.id).map((x) => `${x.lane}:${x.nonce}`).join(',')
 
-/** The best (highest-nonce) voucher of every lane (Lotus `PaychVoucherList` + best). */
-export function bestVouchers(m: ChannelReader, c: ChannelRecord): VoucherRecord[] {
-  return m.store.vouchers.latestPerLane(c.network, c.id)
-}
-
 /** Outcome of {@link submitVouchers}. */
 export interface SubmitResult {
   /** Transactions sent now (empty when everything was redeemed already). */
@@ -227,47 +222,4 @@ export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { sto
   return { txs, redeemed: after.redeemed, alreadyRedeemed }
 }
 
-/** Full status of a channel (Lotus `PaychStatus`). Amounts in base units. */
-export interface FullStatus {
-  /** Deposit confirmed on chain. */
-  confirmed: bigint
-  /** Deposits sent and not yet mined (including the opening deposit while `opening`). */
-  pending: bigint
-  /** Deposit requests waiting behind another one; `channels` sends each at once, so 0. */
-  queued: bigint
-  /** Payer: vouchers signed but not acknowledged by the merchant (may or may not have arrived). */
-  reserved: bigint
-  /** Latest voucher per lane summed: what the payee can redeem. */
-  spent: bigint
-  /** Redeemed on chain. */
-  redeemed: bigint
-  /** `confirmed − spent`. */
-  available: bigint
-}
 
-/** Computes {@link FullStatus} from the database (no chain access; `sync` refreshes it). */
-export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
-  const all = m.store.vouchers.list(c.network, c.id)
-  const best = new Map<bigint, bigint>()
-  const acked = new Map<bigint, bigint>()
-  for (const v of all) {
-    best.set(v.lane, v.amount) // list is ordered by lane, nonce: the last one wins
-    if (v.delivered) acked.set(v.lane, v.amount)
-  }
-  let spent = 0n
-  let reserved = 0n
-  for (const [lane, amount] of best) {
-    spent += amount
-    if (c.direction === 'outbound') reserved += amount - (acked.get(lane) ?? 0n)
-  }
-  const confirmed = c.state === 'opening' ? 0n : c.deposit
-  return {
-    confirmed,
-    pending: c.pendingDeposit + (c.state === 'opening' ? c.deposit : 0n),
-    queued: 0n,
-    reserved,
-    spent,
-    redeemed: c.redeemed,
-    available: availableOf(c, spent, confirmed),
-  }
-}

@@ -7,7 +7,7 @@
 import { ZeroAddress } from 'ethers'
 import type {
   AddResult, ChannelScheme, CloseResult, CollectResult, FundResult, OpenOptions, OpenResult, PayOptions, PayResult,
-  Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
+  DeployResult, Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
 } from '../../core/scheme/index.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
 import type { Voucher } from '../../core/channel/voucher.js'
@@ -137,6 +137,11 @@ export class EvmScheme implements ChannelScheme {
   }
 
   // ── Both ───────────────────────────────────────────────────────────────────────
+
+  async deploy(onProgress?: Progress): Promise<DeployResult> {
+    const { deployContract } = await import('./deployment.js')
+    return deployContract(this.m, onProgress)
+  }
 
   unsupported(capability: 'settle' | 'fund' | 'deploy'): string {
     switch (capability) {
