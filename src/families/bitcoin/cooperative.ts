@@ -22,7 +22,7 @@ import { ecc } from './ecc.js'
 import { keyOutputScript, parseRedeemScript, toBytes, toHex } from './script.js'
 import { hashToTxid } from './spend.js'
 import type { NodeTx } from './backend.js'
-import { closeRequestMessage } from '../../core/transports/http402/protocol.js'
+import { closeRequestMessage } from '../../core/channel/close-request.js'
 import type { MerchantLink } from '../../core/scheme/index.js'
 
 /** sha256 of the close request message of `channelId` on `caip2`: what the payer's key signs. */

@@ -6,7 +6,7 @@
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { ChannelStateError, NetworkError } from '../../core/errors.js'
-import { closeRequestMessage } from '../../core/transports/http402/protocol.js'
+import { closeRequestMessage } from '../../core/channel/close-request.js'
 import { short } from './manager.js'
 import type { MerchantLink } from '../../core/scheme/index.js'
 

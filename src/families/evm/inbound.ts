@@ -13,28 +13,16 @@
  */
 import { ZeroAddress } from 'ethers'
 import type { ChannelManager } from './manager.js'
-import type { ChannelRecord, Store, VoucherRecord } from '../../core/store/index.js'
+import type { ChannelRecord } from '../../core/store/index.js'
 import { groupCommit } from '../../core/store/group-commit.js'
-import { ChannelsError, ChannelStateError, ExitCode } from '../../core/errors.js'
+import { ChannelStateError } from '../../core/errors.js'
 import { ZERO_HASH, recoverVoucherSigner, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { short } from '../../core/channel/reader.js'
 import type { Recovered } from './recover.js'
+import { VoucherRefusedError, storeLearned, type LearnedChannel } from '../../core/channel/accept.js'
+export { VoucherRefusedError, storeLearned, type LearnedChannel }
 
-/** Why a voucher was refused; `corrective` ones carry our state so the payer can resync. */
-export class VoucherRefusedError extends ChannelsError {
-  override name = 'Paywall.VoucherRefusedError'
-  override code = 'VOUCHER_REFUSED'
-  override exitCode: ExitCode = ExitCode.paymentRefused
-  constructor(
-    message: string,
-    readonly reason: string,
-    /** The channel's state to send back in a corrective 402, when the channel is ours. */
-    readonly corrective?: { channel: ChannelRecord; last?: VoucherRecord },
-  ) {
-    super(message, { data: { reason } })
-  }
-}
 
 /** Payee's acceptance policy for a channel it has not seen yet. */
 export interface AcceptPolicy {
@@ -46,8 +34,6 @@ export interface AcceptPolicy {
   asset?: string
 }
 
-/** A channel read from the chain (EVM) or from an `open` payload checked against the node (Bitcoin) that may not be stored yet: the caller stores it with its first voucher, or not at all ({@link storeLearned}). */
-export type LearnedChannel = ChannelRecord & { stored: boolean }
 
 /**
  * The channel a voucher names: the stored one, or one read from the chain and checked
@@ -85,16 +71,6 @@ export async function learnChannel(m: ChannelManager, channelId: string, policy:
   }
 }
 
-/**
- * Inside a write transaction: the channel's stored row, inserting a learned one first.
- * @returns the row as stored
- */
-export function storeLearned(store: Store, c: ChannelRecord & { stored?: boolean }): ChannelRecord {
-  const row = store.channels.get(c.network, c.id)
-  if (row) return row
-  const { stored: _stored, createdAt: _c, updatedAt: _u, ...fields } = c
-  return store.channels.insert(fields)
-}
 
 /**
  * Verifies and commits a voucher paying `price` for one request.

@@ -11,7 +11,8 @@ import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
 import { recoverVoucherSigner, type Voucher } from '../../core/channel/voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
-import { storeLearned } from './inbound.js'
+import { storeLearned, type VoucherCheck } from '../../core/channel/accept.js'
+export type { VoucherCheck }
 
 export { InvalidVoucherError }
 
@@ -41,22 +42,6 @@ export async function fundChannel(m: ChannelManager, c: ChannelRecord, amount: b
   return { tx, deposit }
 }
 
-/** Result of `voucher check`. Amounts in base units. */
-export interface VoucherCheck {
-  valid: boolean
-  /** Why not, when invalid. */
-  reason?: string
-  /** The voucher was signed by this wallet (we are the payer). */
-  own: boolean
-  /**
-   * What redeeming it adds to the channel's redeemed total (0 when invalid): on the payer's
-   * side over the chain as it is; on the payee's, over the chain once the vouchers it
-   * already holds are redeemed.
-   */
-  redeemable: bigint
-  /** What it adds over the best voucher already stored on its lane. */
-  delta: bigint
-}
 
 /**
  * Checks whether a voucher is valid for submission (Lotus `PaychVoucherCheckValid` +

@@ -233,7 +233,4 @@ export function decodePaymentResponse(header: string): PaymentResponse {
   }
 }
 
-/** Message a payer signs (EIP-191) to ask the payee for a cooperative close. */
-export function closeRequestMessage(caip2: string, channelId: string): string {
-  return `channels: close ${channelId} on ${caip2}`
-}
+export { closeRequestMessage } from '../../channel/close-request.js'
