@@ -12,14 +12,14 @@ import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/sche
 import { z } from 'zod'
 import { ChannelsError } from '../../errors.js'
 import { anyVoucherToWire, bitcoinVoucher, type Voucher } from '../../channel/voucher.js'
-import { BitcoinVoucherWireSchema, VoucherWireSchema, type BitcoinVoucherWire, type VoucherWire } from '../../channel/voucher-wire.js'
+import { BitcoinVoucherWireSchema, VoucherWireSchema } from '../../channel/voucher-wire.js'
+import { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire } from '../../scheme/x402.js'
 
-export const SCHEME = 'channel'
+export { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire }
+
 export const X402_VERSION = 2
 /** Largest `PAYMENT-SIGNATURE` header accepted, in bytes (larger: HTTP 431). */
 export const MAX_SIGNATURE_HEADER = 8192
-/** Default path of the merchant's channel endpoint (cooperative close). */
-export const DEFAULT_ENDPOINT_PATH = '/.well-known/channels'
 
 export const HEADER = {
   required: 'payment-required',
@@ -27,52 +27,8 @@ export const HEADER = {
   response: 'payment-response',
 } as const
 
-/** `extra` of a `channel` entry: EVM fields (`contract`, `minSettleDelay`) or Bitcoin ones (`minExpirySeconds`, `p2sh`). */
-export interface ChannelExtra {
-  /** EVM: PaymentChannels contract address. */
-  contract?: string
-  /** Smallest deposit the merchant accepts on a new channel, base units. */
-  minDeposit: string
-  /** EVM: smallest settle delay accepted, seconds. */
-  minSettleDelay?: number
-  /** Bitcoin: least time from now to a new channel's expiry, seconds. */
-  minExpirySeconds?: number
-  /** Bitcoin: the merchant stops accepting payments (and closes) this long before the expiry, seconds. */
-  closeMargin?: number
-  /** Bitcoin: whether the merchant asks for a P2SH deposit (two1); P2WSH otherwise (both are accepted). */
-  p2sh?: boolean
-  /**
-   * Bitcoin: the index of `payTo` on the merchant's key chain (m/84'/<coin>'/0'/0/<i>), a fresh
-   * key per channel; the payer echoes its channel's payTo and index. Absent = 0 (the base key).
-   */
-  payeeIndex?: number
-  /** Merchant channel endpoint (absolute URL or path). */
-  endpoint: string
-  /** Corrective 402: the merchant's view of the channel named by the refused voucher. */
-  channelState?: ChannelStateWire
-}
 
-/** The merchant's view of a channel, sent back in a corrective 402. */
-export interface ChannelStateWire {
-  channelId: string
-  lane: string
-  nonce: string
-  amount: string
-  charged: string
-  /** The last voucher the merchant accepted on the lane, signed by the payer (Bitcoin: the half-signed payment). */
-  voucher?: VoucherWire | BitcoinVoucherWire
-}
 
-/** One `accepts` entry of scheme `channel`. Amounts are decimal strings of base units. */
-export interface ChannelRequirement {
-  scheme: typeof SCHEME
-  network: string
-  amount: string
-  asset: string
-  payTo: string
-  maxTimeoutSeconds: number
-  extra: ChannelExtra
-}
 
 export interface PaymentRequired {
   x402Version: 2
@@ -82,15 +38,6 @@ export interface PaymentRequired {
 }
 
 
-/** `payload` of a `PAYMENT-SIGNATURE` for scheme `channel`. */
-export interface ChannelPayload {
-  type: 'voucher' | 'open'
-  channelId: string
-  /** EVM: an EIP-712 voucher; Bitcoin: a payment whose `signature` is the half-signed transaction. */
-  voucher: Voucher
-  /** Bitcoin `open`: the deposit and script, so the merchant can check and later spend it. */
-  open?: BitcoinOpenWire
-}
 
 /** A header the paywall cannot read. `status` is the HTTP status to answer with. */
 export class PaymentHeaderError extends ChannelsError {
@@ -114,7 +61,6 @@ const hex = (max: number) => z.string().max(max).regex(/^(?:[0-9a-fA-F]{2})+$/, 
 /** What a Bitcoin `open` payload adds: the deposit transaction (hex), the channel output's index and the redeem script (hex). */
 const BitcoinOpenWireSchema = z.object({ depositTx: hex(6000), vout: z.number().int().min(0).max(10_000), redeemScript: hex(200) }).strict()
 /** What a Bitcoin `open` payload adds, as {@link BitcoinOpenWireSchema} reads it. */
-export type BitcoinOpenWire = z.input<typeof BitcoinOpenWireSchema>
 
 /** The same envelope for a `bip122:` network: the payment and, on `open`, the deposit and script. */
 const BitcoinSignatureSchema = PaymentPayloadV2Schema.extend({

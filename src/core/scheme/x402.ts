@@ -1,0 +1,76 @@
+/**
+ * The x402 `channel` scheme's shapes (DESIGN §6), shared by the transport that carries
+ * them (transports/http402) and the families that fill them in (families/<kind>): one
+ * `accepts` entry ({@link ChannelRequirement}) and one payment ({@link ChannelPayload}).
+ * Amounts are decimal strings of base units; times are seconds.
+ */
+import type { Voucher } from '../channel/voucher.js'
+import type { BitcoinVoucherWire, VoucherWire } from '../channel/voucher-wire.js'
+
+export const SCHEME = 'channel'
+/** Default path of the merchant's channel endpoint (voucher delivery, cooperative close). */
+export const DEFAULT_ENDPOINT_PATH = '/.well-known/channels'
+
+/** Bitcoin `open` payload: the deposit transaction (hex), its output index, and the channel's redeem script (hex). */
+export interface BitcoinOpenWire {
+  depositTx: string
+  vout: number
+  redeemScript: string
+}
+
+/** `extra` of a `channel` entry: EVM fields (`contract`, `minSettleDelay`) or Bitcoin ones (`minExpirySeconds`, `p2sh`). */
+export interface ChannelExtra {
+  /** EVM: PaymentChannels contract address. */
+  contract?: string
+  /** Smallest deposit the merchant accepts on a new channel, base units. */
+  minDeposit: string
+  /** EVM: smallest settle delay accepted, seconds. */
+  minSettleDelay?: number
+  /** Bitcoin: least time from now to a new channel's expiry, seconds. */
+  minExpirySeconds?: number
+  /** Bitcoin: the merchant stops accepting payments (and closes) this long before the expiry, seconds. */
+  closeMargin?: number
+  /** Bitcoin: whether the merchant asks for a P2SH deposit (two1); P2WSH otherwise (both are accepted). */
+  p2sh?: boolean
+  /**
+   * Bitcoin: the index of `payTo` on the merchant's key chain (m/84'/<coin>'/0'/0/<i>), a fresh
+   * key per channel; the payer echoes its channel's payTo and index. Absent = 0 (the base key).
+   */
+  payeeIndex?: number
+  /** Merchant channel endpoint (absolute URL or path). */
+  endpoint: string
+  /** Corrective 402: the merchant's view of the channel named by the refused voucher. */
+  channelState?: ChannelStateWire
+}
+
+/** The merchant's view of a channel, sent back in a corrective 402. */
+export interface ChannelStateWire {
+  channelId: string
+  lane: string
+  nonce: string
+  amount: string
+  charged: string
+  /** The last voucher the merchant accepted on the lane, signed by the payer (Bitcoin: the half-signed payment). */
+  voucher?: VoucherWire | BitcoinVoucherWire
+}
+
+/** One `accepts` entry of scheme `channel`. Amounts are decimal strings of base units. */
+export interface ChannelRequirement {
+  scheme: typeof SCHEME
+  network: string
+  amount: string
+  asset: string
+  payTo: string
+  maxTimeoutSeconds: number
+  extra: ChannelExtra
+}
+
+/** `payload` of a `PAYMENT-SIGNATURE` for scheme `channel`. */
+export interface ChannelPayload {
+  type: 'voucher' | 'open'
+  channelId: string
+  /** EVM: an EIP-712 voucher; Bitcoin: a payment whose `signature` is the half-signed transaction. */
+  voucher: Voucher
+  /** Bitcoin `open`: the deposit and script, so the merchant can check and later spend it. */
+  open?: BitcoinOpenWire
+}
