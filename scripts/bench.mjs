@@ -12,10 +12,9 @@ import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
 import { connect } from 'node:net'
 import { Contract, HDNodeWallet, JsonRpcProvider, ZeroAddress, ZeroHash, hexlify, randomBytes, recoverAddress, parseEther, Signature } from 'ethers'
-import {
-  Config, Store, ChannelManager, createKey, startAnvil, prepareDevnet, buy, signVoucher, voucherDigest,
-  decodePaymentRequired, encodePaymentSignature, contractAddress, ZERO_HASH, recoverVoucherSigner, verifierBackend, loadEvmSigner,
-} from '../dist/index.js'
+import { Config, Store, createKey, buy, decodePaymentRequired, encodePaymentSignature, ZERO_HASH } from '../dist/index.js'
+import { ChannelManager, signVoucher, voucherDigest, contractAddress, recoverVoucherSigner, verifierBackend, loadEvmSigner } from '../dist/families/evm/index.js'
+import { startAnvil, prepareDevnet } from '../dist/devnet/index.js'
 import Database from 'better-sqlite3'
 import { BIN, children, startChannels, stopAll } from './processes.mjs'
 import { bitcoinSizes } from './bitcoin-sizes.mjs'

@@ -7,9 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Transaction, payments } from 'bitcoinjs-lib'
-import {
-  BITCOIN_MAINNET, BitcoinBIP32, buildDepositTransaction, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment,
-} from '../dist/index.js'
+import { BITCOIN_MAINNET, BitcoinBIP32, buildDepositTransaction, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment } from '../dist/families/bitcoin/index.js'
 
 export function bitcoinSizes() {
   const seed = JSON.parse(readFileSync(new URL('../test/fixtures/two1-seed.json', import.meta.url), 'utf8'))

@@ -1,38 +1,31 @@
 /**
- * `channels` as a library: the core without the CLI (`import { … } from 'channels'`).
+ * `channels` as a library (`import { … } from 'channels'`): the family-independent façade —
+ * errors, amounts, config, the store, the channel state machine, the scheme interfaces a
+ * family implements and the registry of families, vouchers, keys, and the x402 transport.
+ * A family's own API is a subpath: `channels/evm` (contract, EIP-712 vouchers, manager),
+ * `channels/bitcoin` (two1 CLTV scripts, transactions, manager); local nodes are
+ * `channels/devnet`.
  */
 export * from './core/errors.js'
 export * from './core/units.js'
 export { Config, walletHome, BUILTIN_NETWORKS, type NetworkConfig, type WalletConfig, type KeyRecord } from './core/config.js'
 export { Store, type ChannelRecord, type VoucherRecord } from './core/store/index.js'
 export { transition, CHANNEL_STATES, IllegalTransitionError, type ChannelState, type ChannelEvent } from './core/channel/state.js'
+export { ChannelReader, type ChannelStatus } from './core/channel/reader.js'
+export type * from './core/scheme/index.js'
+export { toJson } from './core/scheme/index.js'
+export * from './core/scheme/x402.js'
+export { families } from './families/index.js'
+export { VoucherRefusedError, type VoucherCheck } from './core/channel/accept.js'
 export * from './core/channel/voucher.js'
 export * from './core/channel/voucher-wire.js'
-export { verifierBackend } from './families/evm/recover.js'
-export { ChannelManager, type ChannelStatus, type OpenRequest } from './families/evm/manager.js'
-export { acceptVoucher, refundCharge, VoucherRefusedError } from './families/evm/inbound.js'
-export type { ChainBackend, OnChainChannel } from './families/evm/chain.js'
-export { EvmBackend, ContractMismatchError } from './families/evm/backend.js'
-export { contractAddress, deployPaymentChannels, CREATE2_PROXY } from './families/evm/deploy.js'
-export * from './core/transports/http402/protocol.js'
+export { createKey, listKeys, keyInfo } from './core/keys/wallet.js'
+export {
+  encodePaymentRequired, decodePaymentRequired, encodePaymentSignature, decodePaymentSignature,
+  encodePaymentResponse, decodePaymentResponse, closeRequestMessage, PaymentHeaderError, HEADER, X402_VERSION, MAX_SIGNATURE_HEADER,
+  type PaymentRequired, type PaymentResponse, type ChannelReceipt,
+} from './core/transports/http402/protocol.js'
 export { buy, type BuyOptions, type BuyResult } from './core/transports/http402/client.js'
 export { startPaywall, type PaywallOptions, type Paywall } from './core/transports/http402/server.js'
-export { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type HeaderVerifier, type Recovered } from './core/transports/http402/verify-pool.js'
-export { closeChannel } from './families/evm/cooperative.js'
-export { deliverVoucher } from './core/transports/http402/merchant.js'
-export { startAnvil, prepareDevnet, ANVIL_DEV_KEY } from './devnet/index.js'
-export { createKey, listKeys, keyInfo, loadEvmSigner } from './core/keys/wallet.js'
-export * from './families/bitcoin/errors.js'
-export * from './families/bitcoin/networks.js'
-export { buildRedeemScript, parseRedeemScript, depositOutput, keyOutputScript, LOCKTIME_THRESHOLD, type RedeemScriptParams, type DepositOutput, type KeyOutputType, type BytesLike } from './families/bitcoin/script.js'
-export { dustThreshold, SEQUENCE_FINAL, SEQUENCE_LOCKTIME, type DepositOutpoint } from './families/bitcoin/spend.js'
-export { buildRefundTransaction, buildPaymentTransaction, countersignPayment, type BuiltPayment } from './families/bitcoin/transactions.js'
-export { verifyPaymentTransaction, DEFAULT_MIN_FEE_RATE, DEFAULT_MAX_FEE_RATE, type VerifyPaymentParams, type VerifiedPayment } from './families/bitcoin/verify.js'
-export { ECPair as BitcoinECPair, BIP32 as BitcoinBIP32 } from './families/bitcoin/ecc.js'
-export { buildDepositTransaction, type Utxo, type BuiltDeposit } from './families/bitcoin/deposit.js'
-export { BitcoinRpc, BitcoinRpcError } from './families/bitcoin/rpc.js'
-export { BitcoinBackend } from './families/bitcoin/backend.js'
-export { startLitecoind, fundRegtestKeys, startAutoMiner, type RegtestNode } from './devnet/litecoind.js'
-export { BitcoinChannelManager, type BitcoinOpenRequest } from './families/bitcoin/manager.js'
-export { acceptBitcoinPayment, checkBitcoinVoucher, syncBitcoinChannel, type BitcoinAcceptPolicy } from './families/bitcoin/inbound.js'
-export { loadBitcoinSigner, bitcoinPath } from './core/keys/wallet.js'
+export { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type HeaderVerifier } from './core/transports/http402/verify-pool.js'
+export { deliverVoucher, httpMerchant } from './core/transports/http402/merchant.js'

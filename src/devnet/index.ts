@@ -19,8 +19,9 @@ import { deployPaymentChannels } from '../families/evm/deploy.js'
 import { ChannelsError, NetworkError, UsageError } from '../core/errors.js'
 import { findOnPath, freePort } from '../core/local-process.js'
 
-// Moved below the chains (chains/bitcoin/regtest.ts needs them too); freePort still exported from here (scripts/demo.mjs).
+// Defined in core/local-process.ts (litecoind.ts needs them too); freePort still exported from here (scripts/demo.mjs).
 export { freePort }
+export { startLitecoind, fundRegtestKeys, startAutoMiner, type RegtestNode } from './litecoind.js'
 
 /** Anvil's first dev account (public, from the standard test mnemonic). */
 export const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'

@@ -14,7 +14,8 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, ethers } from 'ethers';
-import { encodeVoucher, signVoucher } from '../../dist/index.js';
+import { encodeVoucher } from '../../dist/index.js';
+import { signVoucher } from '../../dist/families/evm/index.js';
 import { BIN, makeWallet, readConfig, startChain, walletState, type Chain, type RunResult, type TestWallet } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
 

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Transaction } from 'bitcoinjs-lib'
-import { BitcoinBIP32, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment, keyOutputScript } from '../../src/index.js'
+import { BitcoinBIP32, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment, keyOutputScript } from '../../src/families/bitcoin/index.js'
 import type { RegtestNode } from '../../src/devnet/litecoind.js'
 import type { BitcoinBackend } from '../../src/families/bitcoin/backend.js'
 import { buildDepositTransaction } from '../../src/families/bitcoin/deposit.js'

@@ -10,7 +10,7 @@ import { decryptKeystoreJson } from 'ethers';
 import { readFileSync } from 'node:fs';
 import { startAnvil, type Anvil } from '../helpers/anvil.js';
 import { PASSWORD, makeWallet, readConfig, runBin, startChain, startDevnet, type Chain } from '../helpers/cli.js';
-import { contractAddress } from '../../dist/index.js';
+import { contractAddress } from '../../dist/families/evm/index.js';
 
 const COMMANDS = ['buy', 'close', 'collect', 'devnet', 'keys new', 'keys list', 'keys show', 'list', 'open', 'pay', 'serve', 'settle', 'status'];
 

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { HDNodeWallet, ethers } from 'ethers';
-import { recoverVoucherSigner, signVoucher, voucherFromWire, voucherToWire } from '../../dist/index.js';
+import { voucherFromWire, voucherToWire } from '../../dist/index.js';
+import { recoverVoucherSigner, signVoucher } from '../../dist/families/evm/index.js';
 import { dbSnapshot, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 
 const PRICE = 1000n;

@@ -6,7 +6,7 @@ import { Signature, ethers, type Signer, type TypedDataDomain } from 'ethers';
 // The voucher model and its EIP-712 types are the wallet's own (src/core/channel/voucher.ts);
 // test/unit/voucher.test.ts ties that encoding to the contract's `voucherDigest`.
 import type { Merge, UnsignedVoucher } from '../../src/core/channel/voucher.js';
-import { VOUCHER_TYPES, voucherDomain } from '../../src/core/channel/voucher.js';
+import { VOUCHER_TYPES, voucherDomain } from '../../src/families/evm/voucher.js';
 export { VOUCHER_TYPES };
 export type { Merge };
 export type Voucher = UnsignedVoucher;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 // eslint-disable-next-line @typescript-eslint/ban-ts-comment -- not @ts-expect-error: that fails whenever dist's .d.ts is there
 // @ts-ignore -- dist is built JS; its .d.ts may be absent before the first build
-import { parseRedeemScript, verifyPaymentTransaction, InvalidRedeemScriptError, LITECOIN_REGTEST } from '../../dist/index.js'
+import { parseRedeemScript, verifyPaymentTransaction, InvalidRedeemScriptError, LITECOIN_REGTEST } from '../../dist/families/bitcoin/index.js'
 
 describe('dist exports', () => {
   it('parseRedeemScript and verifyPaymentTransaction come from the built package', () => {

@@ -5,9 +5,7 @@
  * fixture style: `valid` / `invalid` tables).
  */
 import { describe, expect, it } from 'vitest'
-import {
-  LITECOIN_REGTEST, BITCOIN_REGTEST, buildRedeemScript, depositOutput, parseRedeemScript,
-} from '../../src/index.js'
+import { LITECOIN_REGTEST, BITCOIN_REGTEST, buildRedeemScript, depositOutput, parseRedeemScript } from '../../src/families/bitcoin/index.js'
 import { toHex } from '../../src/families/bitcoin/script.js'
 
 /** From /work/shared/seeds/two1-payment-channels-client.md (two1 docs). */

@@ -10,10 +10,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { Transaction, crypto as bcrypto, networks, opcodes, payments, script as bscript } from 'bitcoinjs-lib'
-import {
-  BitcoinBIP32, LITECOIN_REGTEST, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment,
-  keyOutputScript, verifyPaymentTransaction, type DepositOutpoint, type VerifyPaymentParams,
-} from '../../src/index.js'
+import { BitcoinBIP32, LITECOIN_REGTEST, buildPaymentTransaction, buildRedeemScript, buildRefundTransaction, countersignPayment, keyOutputScript, verifyPaymentTransaction, type DepositOutpoint, type VerifyPaymentParams } from '../../src/families/bitcoin/index.js'
 import { ecc } from '../../src/families/bitcoin/ecc.js'
 import { depositScriptPubkey } from '../../src/families/bitcoin/spend.js'
 import { toHex } from '../../src/families/bitcoin/script.js'

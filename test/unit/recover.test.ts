@@ -7,8 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { HDNodeWallet, Signature, TypedDataEncoder, Wallet, getAddress, hexlify, randomBytes, recoverAddress } from 'ethers';
 import {
-  VOUCHER_TYPES, ZERO_HASH, recoverVoucherSigner, signVoucher, voucherDigest, voucherDomain, voucherMessage, type UnsignedVoucher,
-} from '../../src/core/channel/voucher.js';
+  VOUCHER_TYPES, recoverVoucherSigner, signVoucher, voucherDigest, voucherDomain, voucherMessage,
+} from '../../src/families/evm/voucher.js';
+import { ZERO_HASH, type UnsignedVoucher } from '../../src/core/channel/voucher.js';
 import { verifierBackend } from '../../src/families/evm/recover.js';
 import { UsageError } from '../../src/core/errors.js';
 

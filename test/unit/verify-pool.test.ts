@@ -7,10 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, Wallet, ethers } from 'ethers';
-import {
-  checkPaymentHeader, encodePaymentSignature, signVoucher, startHeaderVerifier,
-  type ChannelRequirement, type HeaderCheck, type HeaderVerifier, type UnsignedVoucher,
-} from '../../dist/index.js';
+import { checkPaymentHeader, encodePaymentSignature, startHeaderVerifier, type ChannelRequirement, type HeaderCheck, type HeaderVerifier, type UnsignedVoucher } from '../../dist/index.js';
+import { signVoucher } from '../../dist/families/evm/index.js';
 import { highS } from '../helpers/voucher.js';
 
 const CHAIN_ID = 31337n;

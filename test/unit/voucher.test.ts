@@ -6,10 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, Wallet, ethers, type Contract } from 'ethers';
-import {
-  ZERO_HASH, encodeVoucher, recoverVoucherSigner, signVoucher, voucherDigest, voucherToWire,
-  type UnsignedVoucher, type Voucher,
-} from '../../src/core/channel/voucher.js';
+import { ZERO_HASH, encodeVoucher, voucherToWire, type UnsignedVoucher, type Voucher } from '../../src/core/channel/voucher.js';
+import { recoverVoucherSigner, signVoucher, voucherDigest } from '../../src/families/evm/voucher.js';
 import { decodeVoucher, voucherFromWire } from '../../src/core/channel/voucher-wire.js';
 import { ExitCode, UsageError } from '../../src/core/errors.js';
 import { ANVIL_KEYS, startAnvil, type Anvil } from '../helpers/anvil.js';

@@ -1,20 +1,41 @@
 /**
- * Vouchers (DESIGN §3): signing, recovering, wire forms. The model's types are declared
- * in `chains/backend.ts` and the EIP-712 form (DESIGN §4) in `chains/evm/eip712.ts`,
- * below the channel layer; both are re-exported here.
+ * Vouchers (DESIGN §3): the model and its wire forms. Signing and recovering an EVM
+ * voucher (EIP-712, DESIGN §4) is the EVM family's (families/evm/voucher.ts).
  *
  * `amount` is cumulative per lane; `nonce` strictly increases per lane. A voucher is
  * worth `amount − previous amount on its lane − amounts of merged lanes` (Filecoin
  * paych `UpdateChannelState`). On the wire every integer is a decimal string.
  */
-import type { BaseWallet } from 'ethers'
-import type { UnsignedVoucher, Voucher } from '../../families/evm/chain.js'
-import { UsageError } from '../errors.js'
-import { recoverDigestSigner, voucherDigestBytes } from '../../families/evm/recover.js'
+/**
+ * The voucher model (DESIGN §3), family-independent: an EVM voucher carries its EIP-712
+ * signature, a Bitcoin payment its half-signed transaction in `signature`.
+ */
+export interface Merge {
+  lane: bigint
+  nonce: bigint
+}
 
-// The voucher model lives with the chain seam it crosses (chains/backend.ts), below both
-// this module and recover.ts; re-exported here so importers keep one place to look.
-export type { Merge, Voucher, UnsignedVoucher } from '../../families/evm/chain.js'
+export interface Voucher {
+  /** bytes32 hex. */
+  channelId: string
+  lane: bigint
+  nonce: bigint
+  /** Cumulative amount on this lane, in base units (wei). */
+  amount: bigint
+  /** bytes32 hex; zero hash = no hash lock. sha256(secret) must equal it. */
+  secretHash: string
+  /** Unix seconds; 0 = none. */
+  timeLockMin: bigint
+  /** Unix seconds; 0 = none. */
+  timeLockMax: bigint
+  /** Unix seconds; 0 = none. */
+  minSettleAt: bigint
+  merges: Merge[]
+  /** 65-byte r‖s‖v hex, signed by the payer. */
+  signature: string
+}
+
+export type UnsignedVoucher = Omit<Voucher, 'signature'>
 
 export const ZERO_HASH = '0x' + '0'.repeat(64)
 export const UINT64_MAX = (1n << 64n) - 1n
@@ -30,40 +51,6 @@ export function spentAcrossLanes(latest: readonly { lane: bigint; amount: bigint
   let sum = 0n
   for (const v of latest) if (v.lane !== exceptLane) sum += v.amount
   return sum
-}
-
-export { voucherDomain, VOUCHER_TYPES, voucherMessage } from '../../families/evm/eip712.js'
-
-/**
- * EIP-712 digest of a voucher (what the contract's `voucherDigest` returns), hashed
- * from precomputed type hashes and a cached domain separator (see `recover.ts`); equal
- * to ethers' `TypedDataEncoder.hash(voucherDomain(…), VOUCHER_TYPES, voucherMessage(v))`.
- * @returns 0x-prefixed 32-byte hex
- * @throws {UsageError} a field out of its Solidity type's range
- */
-export function voucherDigest(v: UnsignedVoucher, chainId: bigint, contract: string): string {
-  return '0x' + Buffer.from(voucherDigestBytes(v, chainId, contract)).toString('hex')
-}
-
-/**
- * Signs a voucher with the payer's key (EIP-712), synchronously so it can run inside
- * the SQLite transaction that allocates the nonce.
- */
-export function signVoucher(v: UnsignedVoucher, signer: BaseWallet, chainId: bigint, contract: string): Voucher {
-  const signature = signer.signingKey.sign(voucherDigest(v, chainId, contract)).serialized
-  return { ...v, signature }
-}
-
-/**
- * Recovers the signer of a voucher, refusing malformed, high-s and bad-v signatures
- * (the contract uses OpenZeppelin ECDSA, which refuses them too). Uses libsecp256k1
- * (native) when it loads, else ethers (`verifierBackend()` says which).
- * @returns the EIP-55 address of the signer
- * @throws {UsageError} malformed or malleable signature
- */
-export function recoverVoucherSigner(v: Voucher, chainId: bigint, contract: string): string {
-  if (typeof v.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(v.signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
-  return recoverDigestSigner(voucherDigestBytes(v, chainId, contract), v.signature)
 }
 
 /** Whether a voucher is a Bitcoin payment (its `signature` holds the payment transaction, not an EIP-712 signature). */

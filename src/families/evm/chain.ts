@@ -5,38 +5,9 @@
  */
 import type { BaseWallet } from 'ethers'
 
-/**
- * The voucher model (DESIGN §3), family-independent: an EVM voucher carries its EIP-712
- * signature, a Bitcoin payment its half-signed transaction in `signature`. Defined here,
- * at the seam that takes vouchers, so the chains do not import the channel layer;
- * `channel/voucher.ts` re-exports it with the functions that make and check vouchers.
- */
-export interface Merge {
-  lane: bigint
-  nonce: bigint
-}
+import type { Voucher } from '../../core/channel/voucher.js'
 
-export interface Voucher {
-  /** bytes32 hex. */
-  channelId: string
-  lane: bigint
-  nonce: bigint
-  /** Cumulative amount on this lane, in base units (wei). */
-  amount: bigint
-  /** bytes32 hex; zero hash = no hash lock. sha256(secret) must equal it. */
-  secretHash: string
-  /** Unix seconds; 0 = none. */
-  timeLockMin: bigint
-  /** Unix seconds; 0 = none. */
-  timeLockMax: bigint
-  /** Unix seconds; 0 = none. */
-  minSettleAt: bigint
-  merges: Merge[]
-  /** 65-byte r‖s‖v hex, signed by the payer. */
-  signature: string
-}
-
-export type UnsignedVoucher = Omit<Voucher, 'signature'>
+export type { Merge, Voucher, UnsignedVoucher } from '../../core/channel/voucher.js'
 
 /** A channel as the chain holds it. Amounts in base units, times in unix seconds. */
 export interface OnChainChannel {

@@ -16,7 +16,8 @@ import { ChannelStateError, InsufficientFundsError, UsageError } from '../../cor
 import { transition, canPay, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
 import { ChannelReader, short, type ChannelStatus } from '../../core/channel/reader.js'
 import { acknowledgeVoucher } from '../../core/channel/acknowledge.js'
-import { ZERO_HASH, recoverVoucherSigner, signVoucher, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
+import { recoverVoucherSigner, signVoucher } from './voucher.js'
 
 export { ChannelReader, short, type ChannelStatus }
 

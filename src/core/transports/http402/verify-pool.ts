@@ -11,7 +11,7 @@
  * who signed; the rules are still applied by `acceptVoucher` on the main thread.
  */
 import { decodePaymentSignature, PaymentHeaderError, type ChannelPayload, type ChannelRequirement } from './protocol.js'
-import { recoverVoucherSigner } from '../../channel/voucher.js'
+import { recoverVoucherSigner } from '../../../families/evm/voucher.js'
 import type { Recovered } from '../../../families/evm/recover.js'
 
 // Recovered is declared in channel/recover.ts, so acceptVoucher can take it without importing this transport.

@@ -1,0 +1,18 @@
+/**
+ * `channels/evm`: the EVM family's own API — the PaymentChannels contract (build,
+ * CREATE2 address, deployment), EIP-712 vouchers (DESIGN §4), the chain backend and the
+ * channel manager. Family-independent pieces are in `channels`.
+ */
+export { EvmScheme, load } from './scheme.js'
+export { ChannelManager, type OpenRequest } from './manager.js'
+export type { ChainBackend, OnChainChannel, TxResult, OpenParams } from './chain.js'
+export { EvmBackend, ContractMismatchError } from './backend.js'
+export { contractAddress, deployPaymentChannels, CREATE2_PROXY } from './deploy.js'
+export { voucherDomain, VOUCHER_TYPES, voucherMessage, voucherDigest, signVoucher, recoverVoucherSigner } from './voucher.js'
+export { verifierBackend, type Recovered } from './recover.js'
+export { acceptVoucher, learnChannel, refundCharge, type AcceptPolicy } from './inbound.js'
+export { checkVoucher, addVoucher, submitVouchers, fundChannel, type SubmitResult } from './operations.js'
+export { closeChannel, type CloseOutcome } from './cooperative.js'
+export { syncChannel, refreshChannel } from './sync.js'
+export { startSettler } from './watcher.js'
+export { loadEvmSigner } from '../../core/keys/wallet.js'

@@ -1,0 +1,43 @@
+/**
+ * EVM vouchers (DESIGN §4): the EIP-712 digest, signing with the payer's key, and
+ * recovering the signer as the contract does (OpenZeppelin ECDSA).
+ */
+import type { BaseWallet } from 'ethers'
+import type { UnsignedVoucher, Voucher } from '../../core/channel/voucher.js'
+import { UsageError } from '../../core/errors.js'
+import { recoverDigestSigner, voucherDigestBytes } from './recover.js'
+
+export { voucherDomain, VOUCHER_TYPES, voucherMessage } from './eip712.js'
+
+/**
+ * EIP-712 digest of a voucher (what the contract's `voucherDigest` returns), hashed
+ * from precomputed type hashes and a cached domain separator (see `recover.ts`); equal
+ * to ethers' `TypedDataEncoder.hash(voucherDomain(…), VOUCHER_TYPES, voucherMessage(v))`.
+ * @returns 0x-prefixed 32-byte hex
+ * @throws {UsageError} a field out of its Solidity type's range
+ */
+export function voucherDigest(v: UnsignedVoucher, chainId: bigint, contract: string): string {
+  return '0x' + Buffer.from(voucherDigestBytes(v, chainId, contract)).toString('hex')
+}
+
+/**
+ * Signs a voucher with the payer's key (EIP-712), synchronously so it can run inside
+ * the SQLite transaction that allocates the nonce.
+ */
+export function signVoucher(v: UnsignedVoucher, signer: BaseWallet, chainId: bigint, contract: string): Voucher {
+  const signature = signer.signingKey.sign(voucherDigest(v, chainId, contract)).serialized
+  return { ...v, signature }
+}
+
+/**
+ * Recovers the signer of a voucher, refusing malformed, high-s and bad-v signatures
+ * (the contract uses OpenZeppelin ECDSA, which refuses them too). Uses libsecp256k1
+ * (native) when it loads, else ethers (`verifierBackend()` says which).
+ * @returns the EIP-55 address of the signer
+ * @throws {UsageError} malformed or malleable signature
+ */
+export function recoverVoucherSigner(v: Voucher, chainId: bigint, contract: string): string {
+  if (typeof v.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(v.signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
+  return recoverDigestSigner(voucherDigestBytes(v, chainId, contract), v.signature)
+}
+
