@@ -13,7 +13,7 @@ import { request } from 'undici'
 import { connect } from 'node:net'
 import { Contract, HDNodeWallet, JsonRpcProvider, ZeroAddress, ZeroHash, hexlify, randomBytes, recoverAddress, parseEther, Signature } from 'ethers'
 import { Config, Store, createKey, buy, decodePaymentRequired, encodePaymentSignature, ZERO_HASH } from '../dist/index.js'
-import { ChannelManager, signVoucher, voucherDigest, contractAddress, recoverVoucherSigner, verifierBackend, loadEvmSigner } from '../dist/families/evm/index.js'
+import { ChannelManager, evmBuyer, signVoucher, voucherDigest, contractAddress, recoverVoucherSigner, verifierBackend, loadEvmSigner } from '../dist/families/evm/index.js'
 import { startAnvil, prepareDevnet } from '../dist/devnet/index.js'
 import Database from 'better-sqlite3'
 import { BIN, children, startChannels, stopAll } from './processes.mjs'
@@ -184,10 +184,11 @@ async function main() {
   // 3. Pay round trip through the library's buy() vs a bare HTTP request + sign + verify.
   log('measuring pay round trips…')
   const rtt = [], base = []
-  const opts = { maxPrice: PRICE, autoOpen: true, deposit: parseEther('1'), settleDelay: 3600 }
+  const opts = { maxPrice: PRICE, autoOpen: true, deposit: parseEther('1') }
+  const payer = evmBuyer(m, { settleDelay: 3600 })
   for (let i = 0; i < 300; i++) {
     let t = performance.now()
-    const r = await buy(m, `${serve.url}/weather`, opts)
+    const r = await buy(payer, `${serve.url}/weather`, opts)
     rtt.push(performance.now() - t)
     if (r.status !== 200) throw new Error(`buy answered ${r.status}`)
     t = performance.now()

@@ -26,6 +26,7 @@ export {
   type PaymentRequired, type PaymentResponse, type ChannelReceipt,
 } from './core/transports/http402/protocol.js'
 export { buy, type BuyOptions, type BuyResult } from './core/transports/http402/client.js'
+export type { X402Payer, BuyerOptions } from './core/scheme/buyer.js'
 export { startPaywall, type PaywallOptions, type Paywall } from './core/transports/http402/server.js'
 export { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type HeaderVerifier } from './core/transports/http402/verify-pool.js'
 export { deliverVoucher, httpMerchant } from './core/transports/http402/merchant.js'

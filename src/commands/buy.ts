@@ -70,13 +70,12 @@ export default class Buy extends BaseCommand<typeof Buy> {
     if (unlocksUnattended(this.walletConf, this.flags.key)) s.signer().catch(() => {})
     const defaults = s.buyDefaults()
     const deposit = flags.deposit !== undefined ? { value: flags.deposit, key: '--deposit' } : defaults.deposit
-    const r = await buy(s.reader, args.url, {
+    const payer = await s.buyer({ settleDelay: flags['settle-delay'] ?? policy.settleDelay, expirySeconds: flags.expiry ?? policy.bitcoinExpiry })
+    const r = await buy(payer, args.url, {
       method: flags.request.toUpperCase(), headers, body: flags.data,
       maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', family) : defaults.maxPrice,
       deposit: deposit !== undefined ? parseAmount(deposit.value, deposit.key, family) : undefined,
       depositRequests: BigInt(policy.depositRequests),
-      settleDelay: flags['settle-delay'] ?? policy.settleDelay,
-      expirySeconds: flags.expiry ?? policy.bitcoinExpiry,
       autoOpen: flags.yes || policy.autoOpen,
       maxTimeMs, connectTimeoutMs,
       onProgress: (s) => this.progress(s),

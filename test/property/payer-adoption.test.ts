@@ -39,6 +39,7 @@ import { Store, type ChannelRecord, type VoucherRecord } from '../../src/core/st
 import { ChannelManager } from '../../src/families/evm/manager.js';
 import { createKey } from '../../src/core/keys/wallet.js';
 import { buy } from '../../src/core/transports/http402/client.js';
+import { evmBuyer } from '../../src/families/evm/buyer.js';
 import { syncChannel } from '../../src/families/evm/sync.js';
 import { deliverVoucher } from '../../src/core/transports/http402/merchant.js';
 import { encodePaymentRequired, encodePaymentResponse, decodePaymentSignature } from '../../src/core/transports/http402/protocol.js';
@@ -351,7 +352,7 @@ async function run(c: ChannelRecord, s: Step): Promise<string> {
   merchant.sync = s.kind === 'sync' ? s.answer : undefined;
   try {
     if (s.kind === 'buy') {
-      const r = await buy(m, `${base}/paid`, { maxPrice: 10n * PRICE, autoOpen: false, settleDelay: 3600 });
+      const r = await buy(evmBuyer(m, { settleDelay: 3600 }), `${base}/paid`, { maxPrice: 10n * PRICE, autoOpen: false });
       return `buy → ${r.status}`;
     }
     const r = await syncChannel(m, store.channels.get(c.network, c.id)!, deliverVoucher);

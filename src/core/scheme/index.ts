@@ -22,6 +22,7 @@ import type { ChannelReader, ChannelStatus } from '../channel/reader.js'
 import type { SyncReport, RefreshResult, DeliverVoucher } from '../channel/sync.js'
 import type { Voucher } from '../channel/voucher.js'
 import type { Settler, SettlerEvent } from '../channel/settler.js'
+import type { BuyerOptions, X402Payer } from './buyer.js'
 
 /** The families this build knows (the `kind` of a network in config.json). */
 export type FamilyKind = 'evm' | 'bitcoin'
@@ -255,6 +256,8 @@ export interface ChannelScheme extends PayerScheme, PayeeScheme {
    * deposit as written with the key it came from (for the error of a bad value).
    */
   buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string } }
+  /** `buy`: this wallet as the payer of x402 `channel` 402s (core/scheme/buyer.ts), opening channels with `o`. */
+  buyer(o: BuyerOptions): Promise<X402Payer>
   /** Unlocks the key (a prompt when needed); the paywall and buy start it early. */
   signer(): Promise<unknown>
   /** Before serving: the node or contract is the one configured. @throws {NetworkError} · {ContractMismatchError} */

@@ -19,6 +19,8 @@ import { UsageError } from '../../core/errors.js'
 import { BitcoinChannelManager, SAT } from './manager.js'
 import { fundingAddressOf } from './script.js'
 import { startBitcoinWatcher } from './watcher.js'
+import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
+import { bitcoinBuyer } from './buyer.js'
 
 /** The UsageError of a lane other than 0 (`pay --lane`, `voucher create --lane`). */
 const ONE_LANE = 'Bitcoin channels have one lane (0).'
@@ -167,6 +169,10 @@ export class BitcoinScheme implements ChannelScheme {
       maxPrice: BigInt(policy.bitcoinMaxPrice),
       deposit: policy.bitcoinDeposit !== undefined ? { value: policy.bitcoinDeposit, key: 'buy.bitcoinDeposit' } : undefined,
     }
+  }
+
+  async buyer(o: BuyerOptions): Promise<X402Payer> {
+    return bitcoinBuyer(this.b, o)
   }
 
   signer(): Promise<unknown> {

@@ -23,6 +23,8 @@ import { learnChannel } from './inbound.js'
 import { startSettler } from './watcher.js'
 import { payeeGasWarning } from './gas.js'
 import type { EvmBackend } from './backend.js'
+import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
+import { evmBuyer } from './buyer.js'
 
 /** The EVM wallet of `ctx` (ethers is loaded with this module). */
 export async function load(ctx: WalletContext): Promise<ChannelScheme> {
@@ -183,6 +185,10 @@ export class EvmScheme implements ChannelScheme {
   buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string } } {
     const policy = this.ctx.config.get('buy')
     return { maxPrice: BigInt(policy.maxPrice), deposit: policy.deposit !== undefined ? { value: policy.deposit, key: 'buy.deposit' } : undefined }
+  }
+
+  async buyer(o: BuyerOptions): Promise<X402Payer> {
+    return evmBuyer(this.m, o)
   }
 
   signer(): Promise<unknown> {

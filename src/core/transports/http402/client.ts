@@ -8,21 +8,18 @@
  * (its handler failed) pays for the next one.
  * A corrective 402 is trusted only for a voucher this wallet itself signed.
  * The whole purchase runs under curl's `--max-time` and `--connect-timeout` (see exchange.ts).
+ * The chain family is reached only through its {@link X402Payer} (core/scheme/buyer.ts).
  */
-import type { ChannelReader } from '../../channel/reader.js'
-import { getAddress } from 'ethers'
-import type { ChannelManager } from '../../../families/evm/manager.js'
-import type { BitcoinChannelManager } from '../../../families/bitcoin/manager.js'
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
+import type { X402Payer } from '../../scheme/buyer.js'
 import { InsufficientFundsError, PaymentRefusedError, PriceTooHighError, UsageError } from '../../errors.js'
 import { amountAsset, formatAmount, parseBaseUnits } from '../../units.js'
-import { anyVoucherToWire, type Voucher } from '../../channel/voucher.js'
+import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { BitcoinVoucherWire, VoucherWire } from '../../channel/voucher-wire.js'
-import { bitcoinVoucherFromWire, voucherFromWire } from '../../channel/voucher-wire.js'
 import { adoptionConflict } from '../../channel/acknowledge.js'
 import {
   DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, decodePaymentRequired, decodePaymentResponse, encodePaymentSignature,
-  type ChannelPayload, type ChannelRequirement, type PaymentRequired, type PaymentResponse,
+  type ChannelRequirement, type PaymentRequired, type PaymentResponse,
 } from './protocol.js'
 import { readChallenge } from './challenge.js'
 import { Exchange, type Outgoing } from './exchange.js'
@@ -46,10 +43,6 @@ export interface BuyOptions {
   deposit?: bigint
   /** Requests a default deposit pays for (default {@link DEFAULT_DEPOSIT_REQUESTS}). */
   depositRequests?: bigint
-  /** Settle delay of a channel opened here, seconds. */
-  settleDelay: number
-  /** Bitcoin: lifetime of a channel opened here, seconds from now (raised to the merchant's minimum + margin). */
-  expirySeconds?: number
   /** `--max-time`: the whole purchase, milliseconds (default: no overall limit). */
   maxTimeMs?: number
   /** `--connect-timeout`: each connection to the merchant, milliseconds (default 10 s). */
@@ -71,113 +64,15 @@ export interface BuyResult {
 }
 
 /**
- * What the buyer needs from a payer, EVM or Bitcoin: the two managers share these
- * names; only opening, the default deposit and the entry checks differ.
- */
-interface Payer {
-  readonly m: ChannelManager | BitcoinChannelManager
-  checkEntry(entry: ChannelRequirement): void
-  /** An open channel to the entry's payee, or (Bitcoin: a fresh payee key per channel) bound to its `endpoint`, that can pay `price`. */
-  payable(entry: ChannelRequirement, price: bigint, endpoint: string): ChannelRecord | undefined
-  /** The least deposit that pays `requests` requests at `price` on a new channel, base units. */
-  defaultDeposit(entry: ChannelRequirement, price: bigint, requests: bigint): Promise<bigint>
-  open(entry: ChannelRequirement, deposit: bigint, endpoint: string, onSent: (tx: string) => void, onProgress?: (s: string) => void): Promise<ChannelRecord>
-  /** What the purchase waits for while a channel opens (for progress and timeout messages). */
-  readonly openWait: string
-  /** Extra payload fields announcing a channel the merchant may not know (Bitcoin: deposit and script). */
-  announce(c: ChannelRecord, v: VoucherRecord): Partial<ChannelPayload>
-  fromWire(w: unknown): Voucher
-  /** The `accepted` entry to send with a payment on `c` (Bitcoin: the channel's own payTo and payee index). */
-  accepted(entry: ChannelRequirement, c: ChannelRecord): ChannelRequirement
-}
-
-function evmPayer(m: ChannelManager, o: BuyOptions): Payer {
-  return {
-    m,
-    checkEntry(entry) {
-      try {
-        entry.payTo = getAddress(entry.payTo)
-      } catch {
-        throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not an address.`)
-      }
-      if (entry.extra?.contract && getAddress(entry.extra.contract) !== m.backend.contract) {
-        throw new PaymentRefusedError(`The merchant uses channel contract ${entry.extra.contract}; this wallet trusts only ${m.backend.contract}.`)
-      }
-    },
-    payable: (entry, price) => m.payableChannels(entry.payTo, price)[0]?.channel,
-    defaultDeposit: async (_entry, price, requests) => requests * price,
-    open: (entry, deposit, endpoint, onSent) =>
-      m.open({ payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0), endpoint, onSent }),
-    openWait: 'waiting for the open transaction to be mined',
-    announce: () => ({}),
-    fromWire: voucherFromWire,
-    accepted: (entry) => entry,
-  }
-}
-
-async function bitcoinPayer(m: BitcoinChannelManager, o: BuyOptions): Promise<Payer> {
-  const { checkedPubkey, checkedPayeeIndex } = await import('../../../families/bitcoin/manager.js')
-  const margin = (entry: ChannelRequirement) => (entry.extra.closeMargin ?? 0) + 60
-  const lifetime = (entry: ChannelRequirement) => Math.max(o.expirySeconds ?? 0, (entry.extra.minExpirySeconds ?? 0) + margin(entry) + 3600)
-  return {
-    m,
-    checkEntry(entry) {
-      try {
-        entry.payTo = checkedPubkey(entry.payTo, 'payTo')
-      } catch {
-        throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not a channel pubkey.`)
-      }
-      if (entry.asset !== 'sat') throw new PaymentRefusedError(`The merchant asks for asset "${entry.asset}" on a Bitcoin-family network; only "sat" is paid.`)
-      if (entry.extra.payeeIndex !== undefined) {
-        try {
-          checkedPayeeIndex(entry.extra.payeeIndex, 'payeeIndex')
-        } catch (err) {
-          throw new PaymentRefusedError(`The merchant's ${(err as Error).message}`)
-        }
-      }
-    },
-    payable: (entry, price, endpoint) => m.payableChannels(entry.payTo, price, margin(entry), endpoint)[0]?.channel,
-    async defaultDeposit(entry, price, requests) {
-      // What BitcoinChannelManager.open needs: every payment leaves the close fee, and pays the payee at least its dust.
-      const [{ buildRedeemScript, keyOutputScript, toBytes }, { closeVsize, dustThreshold }] = await Promise.all([
-        import('../../../families/bitcoin/script.js'), import('../../../families/bitcoin/spend.js'),
-      ])
-      const payee = toBytes(entry.payTo)
-      const redeem = buildRedeemScript({ payeePubkey: payee, payerPubkey: toBytes(await m.pubkey()), expiry: Math.floor(Date.now() / 1000) + lifetime(entry) })
-      const closeFee = BigInt(Math.ceil(closeVsize(redeem, entry.extra.p2sh === true) * (await m.backend.feeRate())))
-      const dust = dustThreshold(keyOutputScript(payee), m.params.dustRelayFee)
-      const payments = requests * price
-      return (payments > dust ? payments : dust) + closeFee
-    },
-    open: (entry, deposit, endpoint, onSent, onProgress) =>
-      m.open({
-        payee: entry.payTo, deposit, expiry: Math.floor(Date.now() / 1000) + lifetime(entry), p2sh: entry.extra.p2sh === true, endpoint,
-        payeeIndex: entry.extra.payeeIndex, onSent, onProgress,
-      }),
-    openWait: 'waiting for the deposit to confirm',
-    announce: (c) => {
-      // Until the merchant has acknowledged a payment, every payment carries the deposit and script.
-      if (c.charged > 0n) return {}
-      const b = c.bitcoin!
-      return { type: 'open', open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } }
-    },
-    fromWire: bitcoinVoucherFromWire,
-    // The merchant's payee key differs per channel: name the one this channel pays.
-    accepted: (entry, c) => ({ ...entry, payTo: c.payee, extra: { ...entry.extra, payeeIndex: c.bitcoin?.payeeIndex ?? 0 } }),
-  }
-}
-
-/**
  * Buys `url`: GET (or `method`) it, pay a 402 over a channel, return the response.
  * Nothing is opened or stored for a 402 this wallet cannot pay.
+ * @param payer - the wallet paying, from its scheme's `buyer()` (which also holds the opening policy: settle delay, expiry)
  * @throws {PriceTooHighError} exit 3 · {@link PaymentRefusedError} exit 4 (its subclass
  *   `UnsupportedPaymentProtocolError` for a 402 of another protocol) ·
  *   {@link InsufficientFundsError} exit 5 · {@link NetworkError} exit 6 (its subclass
  *   `BuyTimeoutError` when `--max-time`, `--connect-timeout` or the answer wait ran out)
  */
-export async function buy(reader: ChannelReader, url: string, o: BuyOptions): Promise<BuyResult> {
-  // Until the buyer talks to families only through core/scheme (issue 10), it knows both managers.
-  const manager = reader as ChannelManager | BitcoinChannelManager
+export async function buy(payer: X402Payer, url: string, o: BuyOptions): Promise<BuyResult> {
   let target: URL
   try {
     target = new URL(url)
@@ -185,7 +80,6 @@ export async function buy(reader: ChannelReader, url: string, o: BuyOptions): Pr
     throw new UsageError(`Invalid URL "${url}".`)
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`Unsupported URL scheme "${target.protocol}".`)
-  const payer = manager.network.kind === 'bitcoin' ? await bitcoinPayer(manager as BitcoinChannelManager, o) : evmPayer(manager as ChannelManager, o)
   const exchange = new Exchange({ maxTimeMs: o.maxTimeMs, connectTimeoutMs: o.connectTimeoutMs }, o.onProgress)
   try {
     return await purchase(payer, target, o, exchange)
@@ -194,8 +88,7 @@ export async function buy(reader: ChannelReader, url: string, o: BuyOptions): Pr
   }
 }
 
-async function purchase(payer: Payer, target: URL, o: BuyOptions, ex: Exchange): Promise<BuyResult> {
-  const m = payer.m
+async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchange): Promise<BuyResult> {
   const say = (s: string) => o.onProgress?.(s)
   const outgoing = (signature?: string): Outgoing => ({
     method: o.method ?? 'GET', headers: { ...o.headers, ...(signature ? { [HEADER.signature]: signature } : {}) }, body: o.body,
@@ -206,7 +99,7 @@ async function purchase(payer: Payer, target: URL, o: BuyOptions, ex: Exchange):
   const challenge = readChallenge(first.headers, await ex.text(first, target))
   const entry = pickEntry(payer, challenge, o.maxPrice)
   const price = parseBaseUnits(entry.amount, 'price')
-  const show = (x: bigint) => formatAmount(x, amountAsset(m.network, entry.asset))
+  const show = (x: bigint) => formatAmount(x, amountAsset(payer.network, entry.asset))
   const endpoint = endpointOf(entry, target)
 
   let opened: BuyResult['opened']
@@ -245,12 +138,12 @@ async function purchase(payer: Payer, target: URL, o: BuyOptions, ex: Exchange):
     const next = (prev: bigint, charged: bigint) => (prev > charged + price ? prev : charged + price)
     let voucher: VoucherRecord
     try {
-      voucher = await m.createVoucher(channel, next)
+      voucher = await payer.createVoucher(channel, next)
     } catch (err) {
       // The channel cannot cover one more request: open a fresh one if allowed.
       if (!(err instanceof InsufficientFundsError) || opened || !o.autoOpen) throw err
       channel = await openChannel(`Channel ${channel.id} cannot pay ${show(price)} more`)
-      voucher = await m.createVoucher(channel, next)
+      voucher = await payer.createVoucher(channel, next)
     }
     ex.note =
       `Voucher ${voucher.nonce} (${show(voucher.amount)} in all) on channel ${channel.id} was committed before the limit and stays recorded; ` +
@@ -263,10 +156,10 @@ async function purchase(payer: Payer, target: URL, o: BuyOptions, ex: Exchange):
       let paid = 0n
       if (receipt) {
         const charged = receiptCharged(receipt)
-        if (charged !== undefined) m.acknowledge(channel, voucher, charged)
+        if (charged !== undefined) payer.acknowledge(channel, voucher, charged)
         if (receipt.success) paid = price
         if (!channel.endpoint) {
-          m.store.channels.update(channel.network, channel.id, { endpoint })
+          payer.store.channels.update(channel.network, channel.id, { endpoint })
           say(`Bound channel ${channel.id} to the merchant's endpoint ${endpoint} (for sync and close).`)
         }
       }
@@ -278,7 +171,7 @@ async function purchase(payer: Payer, target: URL, o: BuyOptions, ex: Exchange):
     const notResynced = !state || state.channelId !== channel.id ? undefined : attempt > 0 ? 'it corrected this purchase once already' : resync(payer, channel, voucher, state)
     if (state && state.channelId === channel.id && notResynced === undefined) {
       say(`The merchant's records differ (it reports ${state.charged} charged); retrying from its last voucher, which this wallet signed.`)
-      channel = m.store.channels.get(channel.network, channel.id)!
+      channel = payer.store.channels.get(channel.network, channel.id)!
       continue
     }
     throw new PaymentRefusedError(`The merchant refused the payment: ${refusal?.error ?? 'no reason given'}`, {
@@ -295,8 +188,7 @@ async function purchase(payer: Payer, target: URL, o: BuyOptions, ex: Exchange):
  * lane just paid) and fits the lane's history ({@link adoptionConflict}).
  * @returns undefined when something changed (so a retry can succeed), else why not
  */
-function resync(payer: Payer, c: ChannelRecord, mine: VoucherRecord, state: NonNullable<ChannelRequirement['extra']['channelState']>): string | undefined {
-  const m = payer.m
+function resync(payer: X402Payer, c: ChannelRecord, mine: VoucherRecord, state: NonNullable<ChannelRequirement['extra']['channelState']>): string | undefined {
   let charged: bigint
   try {
     charged = parseBaseUnits(state.charged, 'charged')
@@ -310,23 +202,22 @@ function resync(payer: Payer, c: ChannelRecord, mine: VoucherRecord, state: NonN
   } catch (err) {
     return `its channel state carries an unreadable voucher (${(err as Error).message})`
   }
-  if (!m.signedByPayer(c, theirs)) return 'its channel state carries a voucher this wallet did not sign for this channel'
+  if (!payer.signedByPayer(c, theirs)) return 'its channel state carries a voucher this wallet did not sign for this channel'
   if (theirs.lane !== mine.lane) return `its channel state is about lane ${theirs.lane}, not ${mine.lane}`
   // The merchant's `charged` is believed only as far as a voucher this wallet signed
   // authorizes it; its nonce may be below ours (we crashed after it was served, before
   // the receipt) or above (our database was restored from an older copy).
   if (charged > theirs.amount) return `it claims ${charged} charged, more than its voucher's ${theirs.amount}`
-  const conflict = adoptionConflict(m.store, c, theirs)
+  const conflict = adoptionConflict(payer.store, c, theirs)
   if (conflict) return `its voucher ${theirs.nonce} is not adopted: ${conflict}`
-  return m.acknowledge(c, theirs, charged) ? undefined : 'its channel state changes nothing here'
+  return payer.acknowledge(c, theirs, charged) ? undefined : 'its channel state changes nothing here'
 }
 
-function pickEntry(payer: Payer, challenge: PaymentRequired, maxPrice: bigint): ChannelRequirement {
-  const m = payer.m
-  const ours = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === m.network.caip2)
+function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigint): ChannelRequirement {
+  const ours = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === payer.network.caip2)
   if (ours.length === 0) {
     const offered = challenge.accepts.map((a) => `${a.scheme} on ${a.network}`).join(', ')
-    throw new PaymentRefusedError(`The merchant takes no payment this wallet can make on ${m.network.caip2}.`, {
+    throw new PaymentRefusedError(`The merchant takes no payment this wallet can make on ${payer.network.caip2}.`, {
       details: `Offered: ${offered}.`,
       metaMessages: ['Choose another network with --network.'],
     })
@@ -334,7 +225,7 @@ function pickEntry(payer: Payer, challenge: PaymentRequired, maxPrice: bigint): 
   const priced = ours.map((a) => ({ a, price: parseBaseUnits(a.amount, 'price') })).sort((x, y) => (x.price < y.price ? -1 : 1))
   const cheapest = priced[0]
   if (cheapest.price > maxPrice) {
-    const show = (x: bigint) => formatAmount(x, amountAsset(m.network, cheapest.a.asset))
+    const show = (x: bigint) => formatAmount(x, amountAsset(payer.network, cheapest.a.asset))
     throw new PriceTooHighError(`The price ${show(cheapest.price)} is above --max-price ${show(maxPrice)}.`, {
       data: { price: cheapest.price.toString(), maxPrice: maxPrice.toString() },
       metaMessages: ['Raise --max-price to pay it.'],

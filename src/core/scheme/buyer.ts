@@ -1,0 +1,85 @@
+/**
+ * The buyer's seam (DESIGN §2, §6): what the x402 buyer (transports/http402/client.ts)
+ * needs from a chain family to pay a 402 over a channel. Modelled on x402's
+ * `SchemeNetworkClient`: the transport parses the challenge, picks the entry, talks
+ * HTTP and decides when to open, retry or give up; the family checks and fills in the
+ * `channel` scheme's fields ({@link ChannelRequirement}, {@link ChannelPayload}) and owns
+ * the channels, the keys and the chain. A family implements it in families/<kind>/buyer.ts
+ * and hands it out through `ChannelScheme.buyer` (scheme/index.ts); the transport never imports a family.
+ */
+import type { NetworkConfig } from '../config.js'
+import type { ChannelRecord, Store, VoucherRecord } from '../store/index.js'
+import type { Voucher } from '../channel/voucher.js'
+import type { ChannelPayload, ChannelRequirement } from './x402.js'
+
+/** How a buyer opens channels: the policy of `channels buy` for a channel it opens. */
+export interface BuyerOptions {
+  /** EVM: settle delay of a channel opened here, seconds (raised to the merchant's `minSettleDelay`). */
+  settleDelay: number
+  /** Bitcoin: lifetime of a channel opened here, seconds from now (raised to the merchant's minimum + margin). */
+  expirySeconds?: number
+}
+
+/**
+ * One wallet on one network paying x402 `channel` 402s: everything `buy()` asks of a
+ * family. The entry checks, the default deposit, opening and the payload's extra fields
+ * differ per family; the voucher bookkeeping (createVoucher, acknowledge, signedByPayer)
+ * is the family's channel manager's own.
+ *
+ * Order of use (nothing is opened or stored for a 402 this wallet cannot pay):
+ * {@link checkEntry} on the chosen entry, then {@link payable} or {@link open}, then per
+ * request {@link createVoucher}, {@link accepted} and {@link announce} for the payment,
+ * {@link acknowledge} on a receipt; on a corrective 402 {@link fromWire} and
+ * {@link signedByPayer} before anything the merchant claims is believed.
+ */
+export interface X402Payer {
+  /** The network paid on: its `caip2` selects the 402's entries; its kind the amounts' display. */
+  readonly network: NetworkConfig & { name: string }
+  /** The wallet's database (channels and vouchers of this network). */
+  readonly store: Store
+
+  // ── The entry ──────────────────────────────────────────────────────────────────
+
+  /**
+   * Checks (and normalizes in place: `payTo` to its canonical form) the entry this wallet
+   * is about to pay, before anything is opened or stored.
+   * @throws {PaymentRefusedError} an entry this family cannot pay (bad payTo, untrusted contract, asset, payee index)
+   */
+  checkEntry(entry: ChannelRequirement): void
+  /** An open channel to the entry's payee, or (Bitcoin: a fresh payee key per channel) bound to its `endpoint`, that can pay `price`. */
+  payable(entry: ChannelRequirement, price: bigint, endpoint: string): ChannelRecord | undefined
+  /** The least deposit that pays `requests` requests at `price` on a new channel, base units (Bitcoin: plus the close fee). */
+  defaultDeposit(entry: ChannelRequirement, price: bigint, requests: bigint): Promise<bigint>
+
+  // ── Opening ────────────────────────────────────────────────────────────────────
+
+  /**
+   * Opens a channel to the entry's payee with `deposit`, bound to `endpoint`; resolves
+   * once it can be paid on. `onSent` is called when the open transaction is broadcast.
+   */
+  open(entry: ChannelRequirement, deposit: bigint, endpoint: string, onSent: (tx: string) => void, onProgress?: (s: string) => void): Promise<ChannelRecord>
+  /** What the purchase waits for while a channel opens (for progress and timeout messages). */
+  readonly openWait: string
+
+  // ── Paying ─────────────────────────────────────────────────────────────────────
+
+  /**
+   * Signs and commits (before it is sent) the next voucher on `c`, lane 0: its cumulative
+   * amount is `target(previous amount, charged)`.
+   * @throws {InsufficientFundsError} the channel cannot pay it
+   */
+  createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint): Promise<VoucherRecord>
+  /** The `accepted` entry to send with a payment on `c` (Bitcoin: the channel's own payTo and payee index). */
+  accepted(entry: ChannelRequirement, c: ChannelRecord): ChannelRequirement
+  /** Extra payload fields announcing a channel the merchant may not know (Bitcoin: deposit and script). */
+  announce(c: ChannelRecord, v: VoucherRecord): Partial<ChannelPayload>
+  /** Records the merchant's `charged` for a voucher this wallet signed; whether anything changed. */
+  acknowledge(c: ChannelRecord, v: Voucher, charged: bigint): boolean
+
+  // ── A corrective 402 ───────────────────────────────────────────────────────────
+
+  /** The merchant's voucher from its wire form. @throws an unreadable voucher */
+  fromWire(w: unknown): Voucher
+  /** Whether `v` is a voucher this wallet signed for `c` (its chain, contract, key). */
+  signedByPayer(c: ChannelRecord, v: Voucher): boolean
+}

@@ -1,0 +1,39 @@
+/**
+ * The EVM family's x402 payer ({@link X402Payer}, core/scheme/buyer.ts): pays a
+ * `channel` entry on an eip155 network over the PaymentChannels contract this wallet
+ * trusts, with EIP-712 vouchers, through {@link ChannelManager}.
+ */
+import { getAddress } from 'ethers'
+import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
+import { voucherFromWire } from '../../core/channel/voucher-wire.js'
+import { PaymentRefusedError } from '../../core/errors.js'
+import type { ChannelManager } from './manager.js'
+
+/** `m`'s wallet as an x402 payer; a channel it opens gets `o.settleDelay` (at least the merchant's `minSettleDelay`). */
+export function evmBuyer(m: ChannelManager, o: BuyerOptions): X402Payer {
+  return {
+    network: m.network,
+    store: m.store,
+    checkEntry(entry) {
+      try {
+        entry.payTo = getAddress(entry.payTo)
+      } catch {
+        throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not an address.`)
+      }
+      if (entry.extra?.contract && getAddress(entry.extra.contract) !== m.backend.contract) {
+        throw new PaymentRefusedError(`The merchant uses channel contract ${entry.extra.contract}; this wallet trusts only ${m.backend.contract}.`)
+      }
+    },
+    payable: (entry, price) => m.payableChannels(entry.payTo, price)[0]?.channel,
+    defaultDeposit: async (_entry, price, requests) => requests * price,
+    open: (entry, deposit, endpoint, onSent) =>
+      m.open({ payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0), endpoint, onSent }),
+    openWait: 'waiting for the open transaction to be mined',
+    createVoucher: (c, target) => m.createVoucher(c, target),
+    accepted: (entry) => entry,
+    announce: () => ({}),
+    acknowledge: (c, v, charged) => m.acknowledge(c, v, charged),
+    fromWire: voucherFromWire,
+    signedByPayer: (c, v) => m.signedByPayer(c, v),
+  }
+}
