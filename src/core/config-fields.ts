@@ -1,6 +1,6 @@
 /**
  * Building blocks of the config.json schema shared by `config.ts` and the chain families'
- * config modules (`chains/evm/config.ts`, `chains/bitcoin/config.ts`): field schemas, the
+ * config modules (`families/evm/config.ts`, `families/bitcoin/config.ts`): field schemas, the
  * shape of a family's part of the config, and the wording of a schema refusal. A leaf: it
  * imports neither `config.ts` nor a family, so a family's schema never imports config back.
  */

@@ -1,6 +1,6 @@
 /**
  * What starting a local node needs (anvil in `devnet.ts`, litecoind in
- * `chains/bitcoin/regtest.ts`): a free loopback port and an executable on PATH.
+ * `devnet/litecoind.ts`): a free loopback port and an executable on PATH.
  */
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'

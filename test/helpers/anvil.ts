@@ -42,7 +42,7 @@ export async function rpc<T = unknown>(rpcUrl: string, method: string, params: u
 }
 
 /**
- * Starts anvil on a free loopback port (the wallet's own launcher, src/core/devnet.ts).
+ * Starts anvil on a free loopback port (the wallet's own launcher, src/devnet/index.ts).
  * @param opts.chainId chain id to report (anvil's default is 31337)
  * @throws when anvil is missing, exits early, or does not answer: tests never skip
  */

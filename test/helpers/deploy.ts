@@ -51,7 +51,7 @@ export function wallets(p: JsonRpcProvider, n: number = ANVIL_KEYS.length): Wall
 
 /**
  * Deploys PaymentChannels with CREATE2 through the deterministic deployment proxy, salt
- * zero, with the wallet's own deploy code (src/core/chains/evm/deploy.ts), so it lands at
+ * zero, with the wallet's own deploy code (src/families/evm/deploy.ts), so it lands at
  * the same address on every chain. Idempotent.
  * @throws when the proxy is absent or the deployment leaves no code
  */

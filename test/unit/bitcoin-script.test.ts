@@ -1,5 +1,5 @@
 /**
- * The two1 channel redeem script (src/core/chains/bitcoin/script.ts): the seed's
+ * The two1 channel redeem script (src/families/bitcoin/script.ts): the seed's
  * example rebuilt byte for byte from its two pubkeys and lock time, its P2SH
  * address, parse round trips, and every refusal of parseRedeemScript (bitcoinjs
  * fixture style: `valid` / `invalid` tables).

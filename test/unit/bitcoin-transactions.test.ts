@@ -1,5 +1,5 @@
 /**
- * Channel transactions (src/core/chains/bitcoin/transactions.ts, verify.ts):
+ * Channel transactions (src/families/bitcoin/transactions.ts, verify.ts):
  * happy paths for P2WSH and P2SH (payment → verify → countersign, refund), every
  * refusal of verifyPaymentTransaction in a table, and the two1 seed's real
  * mainnet transactions. Spends are checked by a small script interpreter below

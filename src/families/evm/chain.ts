@@ -1,10 +1,8 @@
 /**
- * The seam between the channel manager and a chain (Lotus `ManagerNodeAPI`): only
- * what the manager needs. EVM implements it in `evm/backend.ts`; the Bitcoin family
- * will implement it in `bitcoin/`.
+ * The EVM manager's view of its chain (Lotus `ManagerNodeAPI`): only what the manager
+ * needs of the PaymentChannels contract; `backend.ts` implements it over ethers.
  */
 import type { BaseWallet } from 'ethers'
-
 import type { Voucher } from '../../core/channel/voucher.js'
 
 export type { Merge, Voucher, UnsignedVoucher } from '../../core/channel/voucher.js'
