@@ -17,6 +17,7 @@ export { contractAddress, deployPaymentChannels, CREATE2_PROXY } from './familie
 export * from './core/transports/http402/protocol.js'
 export { buy, type BuyOptions, type BuyResult } from './core/transports/http402/client.js'
 export { startPaywall, type PaywallOptions, type Paywall } from './core/transports/http402/server.js'
+export type { X402Payee, SellerPolicy, SignerDomain, CloseAnswer } from './core/scheme/seller.js'
 export { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type HeaderVerifier, type Recovered } from './core/transports/http402/verify-pool.js'
 export { closeChannel } from './families/evm/cooperative.js'
 export { deliverVoucher } from './core/transports/http402/merchant.js'

@@ -8,13 +8,14 @@
  * per paid request and need neither. On worker threads they run beside the event loop
  * on the other cores, while everything that touches stored state (nonce, amount,
  * deposit, charged) stays on the one thread that commits it. A worker only computes
- * who signed; the rules are still applied by `acceptVoucher` on the main thread.
+ * who signed, under the domain the family's payee names (`X402Payee.signerDomain`,
+ * core/scheme/seller.ts); its rules are still applied by `X402Payee.accept` on the main thread.
  */
 import { decodePaymentSignature, PaymentHeaderError, type ChannelPayload, type ChannelRequirement } from './protocol.js'
 import { recoverVoucherSigner } from '../../channel/voucher.js'
-import type { Recovered } from '../../../families/evm/recover.js'
+import type { Recovered } from '../../scheme/seller.js'
 
-// Recovered is declared in channel/recover.ts, so acceptVoucher can take it without importing this transport.
+// Recovered is declared with the payee seam (core/scheme/seller.ts), so a family's payee can take it without importing this transport.
 export type { Recovered }
 
 /** The outcome of {@link checkPaymentHeader}: decoded (with the signer for EVM vouchers), or the HTTP status and message of the refusal. */
