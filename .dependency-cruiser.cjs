@@ -7,11 +7,9 @@
  * (evm, bitcoin) hold everything family-specific; src/core/transports/http402 is the x402
  * transport; src/core/channel is family-independent; src/devnet starts local nodes.
  *
- * Known violations: the seams redesign (issue 10) moved the files first; the imports that
- * still cross a seam (a transport reaching into a family, shared channel code calling the
- * EVM family) are listed in .dependency-cruiser-known-violations.json (made by
- * `npx depcruise-baseline src`) and reported as "known violations ignored" by `npm run lint`.
- * The list only shrinks: a NEW violation fails lint. When you remove one, regenerate it.
+ * No exception is tolerated (the seams redesign of issue 10 removed the last 23). If one
+ * ever must be, list it with `npx depcruise-baseline src` and lint with `--ignore-known`,
+ * naming its issue here.
  *
  * No cycle is allowed.
  */

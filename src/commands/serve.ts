@@ -62,7 +62,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       process.stderr.write(this.jsonEnabled() ? JSON.stringify({ warning: { kind: w.kind, ...w.data, message: w.message, fix: w.fix } }) + '\n' : `warning: ${w.message}\n  Fund it: ${w.fix}\n`)
     }
     const paywall = await startPaywall({
-      manager: s.reader, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
+      scheme: s, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
       minDeposit,
       minSettleDelay: flags['min-settle-delay'],
       minExpirySeconds: flags['min-expiry'], closeMargin: flags['close-margin'], minConf: flags['min-conf'],

@@ -1,5 +1,5 @@
 /**
- * The paywall's header check (src/core/http402/verify-pool.ts), inline and on a real
+ * The paywall's header check (src/core/transports/http402/verify-pool.ts), inline and on a real
  * worker thread from the built `dist/verify-worker.js`: the same answers either way,
  * bigint amounts intact across the thread boundary, the signer recovered under the
  * contract it names (so the main thread can tell when it must not reuse it), and
@@ -8,10 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, Wallet, ethers } from 'ethers';
 import { checkPaymentHeader, encodePaymentSignature, startHeaderVerifier, type ChannelRequirement, type HeaderCheck, type HeaderVerifier, type UnsignedVoucher } from '../../dist/index.js';
-import { signVoucher } from '../../dist/families/evm/index.js';
+import { recoverVoucherSigner, signVoucher } from '../../dist/families/evm/index.js';
 import { highS } from '../helpers/voucher.js';
 
 const CHAIN_ID = 31337n;
+const NETWORK = 'eip155:31337';
 const CONTRACT = '0x00000000000000000000000000000000000000C1';
 const OTHER = '0x00000000000000000000000000000000000000C2';
 const payer = Wallet.createRandom() as unknown as HDNodeWallet;
@@ -35,8 +36,8 @@ afterAll(async () => {
 });
 
 describe.each([
-  ['inline', async (h: string, contract = CONTRACT) => checkPaymentHeader(h, CHAIN_ID, contract)],
-  ['on a worker thread', async (h: string, contract = CONTRACT) => pool.check(h, CHAIN_ID, contract)],
+  ['inline', async (h: string, contract = CONTRACT) => checkPaymentHeader(h, { network: NETWORK, chainId: CHAIN_ID, contract }, (v, d) => recoverVoucherSigner(v, d.chainId, d.contract))],
+  ['on a worker thread', async (h: string, contract = CONTRACT) => pool.check(h, { network: NETWORK, chainId: CHAIN_ID, contract })],
 ] as const)('checkPaymentHeader %s', (_, check: (h: string, contract?: string) => Promise<HeaderCheck>) => {
   it('decodes a good voucher and recovers its payer, bigint amounts intact', async () => {
     const r = await check(header());

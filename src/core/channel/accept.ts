@@ -1,11 +1,12 @@
 /**
  * What every family's payee shares when it judges a voucher (paywall, `voucher check`,
- * `voucher add`): the refusal error, the check's result, and a channel learned from the
+ * `voucher add`): the refusal error, the check's result, a channel learned from the
  * chain that is stored only together with its first accepted voucher (DESIGN §7: bad
- * input changes no stored state).
+ * input changes no stored state), and the refund of a request whose handler failed.
  */
-import { ChannelsError, ExitCode } from '../errors.js'
+import { ChannelsError, ChannelStateError, ExitCode } from '../errors.js'
 import type { ChannelRecord, Store, VoucherRecord } from '../store/index.js'
+import { short } from './reader.js'
 
 /** Why a voucher was refused; `corrective` ones carry our state so the payer can resync. */
 export class VoucherRefusedError extends ChannelsError {
@@ -51,4 +52,13 @@ export function storeLearned(store: Store, c: ChannelRecord & { stored?: boolean
   if (row) return row
   const { stored: _stored, createdAt: _c, updatedAt: _u, ...fields } = c
   return store.channels.insert(fields)
+}
+
+/** Gives back the price of a request whose handler failed (nothing is charged). */
+export function refundCharge(m: { store: Store }, channel: ChannelRecord, price: bigint): void {
+  m.store.immediate(() => {
+    const ch = m.store.channels.get(channel.network, channel.id)
+    if (!ch) throw new ChannelStateError(`Channel ${short(channel.id)} vanished from the database.`)
+    m.store.channels.update(ch.network, ch.id, { charged: ch.charged >= price ? ch.charged - price : 0n })
+  })
 }

@@ -23,6 +23,7 @@ import type { SyncReport, RefreshResult, DeliverVoucher } from '../channel/sync.
 import type { Voucher } from '../channel/voucher.js'
 import type { Settler, SettlerEvent } from '../channel/settler.js'
 import type { BuyerOptions, X402Payer } from './buyer.js'
+import type { SellerPolicy, X402Payee } from './seller.js'
 
 /** The families this build knows (the `kind` of a network in config.json). */
 export type FamilyKind = 'evm' | 'bitcoin'
@@ -268,6 +269,12 @@ export interface ChannelScheme extends PayerScheme, PayeeScheme {
   watch(o: { intervalSeconds: number; closeMargin: number }, onEvent: (e: SettlerEvent) => void): Settler
   /** Fields of the paywall's ready line that name where payments go (`payTo`, and `asset` or `contract`). */
   serveInfo(): Promise<{ payTo: string; asset?: string; contract?: string }>
+  /**
+   * The payee side of the x402 `channel` scheme for one paywall (`channels serve`): what
+   * it offers, the rules it accepts payments by, the cooperative close (core/scheme/seller.ts).
+   * @throws {KeystoreError} Bitcoin: the key's chain node cannot be unlocked (a fresh payee key per channel)
+   */
+  seller(policy: SellerPolicy): Promise<X402Payee>
 }
 
 /** A warning line of `serve` (stderr; with --json `{warning: {kind, ...data, message, fix}}`). */

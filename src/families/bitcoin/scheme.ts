@@ -21,6 +21,7 @@ import { fundingAddressOf } from './script.js'
 import { startBitcoinWatcher } from './watcher.js'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { bitcoinBuyer } from './buyer.js'
+import type { SellerPolicy, X402Payee } from '../../core/scheme/seller.js'
 
 /** The UsageError of a lane other than 0 (`pay --lane`, `voucher create --lane`). */
 const ONE_LANE = 'Bitcoin channels have one lane (0).'
@@ -193,6 +194,10 @@ export class BitcoinScheme implements ChannelScheme {
 
   async serveInfo(): Promise<{ payTo: string; asset?: string; contract?: string }> {
     return { payTo: await this.b.pubkey(), asset: SAT }
+  }
+
+  async seller(policy: SellerPolicy): Promise<X402Payee> {
+    return (await import('./seller.js')).bitcoinSeller(this.b, policy)
   }
 }
 

@@ -15,14 +15,13 @@ import { ZeroAddress } from 'ethers'
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { groupCommit } from '../../core/store/group-commit.js'
-import { ChannelStateError } from '../../core/errors.js'
 import { ZERO_HASH, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { short } from '../../core/channel/reader.js'
-import type { Recovered } from './recover.js'
-import { VoucherRefusedError, storeLearned, type LearnedChannel } from '../../core/channel/accept.js'
-export { VoucherRefusedError, storeLearned, type LearnedChannel }
+import type { Recovered } from '../../core/scheme/seller.js'
+import { VoucherRefusedError, storeLearned, refundCharge, type LearnedChannel } from '../../core/channel/accept.js'
+export { VoucherRefusedError, storeLearned, refundCharge, type LearnedChannel }
 
 
 /** Payee's acceptance policy for a channel it has not seen yet. */
@@ -217,14 +216,5 @@ function commitVoucher(
     const charged = ch.charged + price
     m.store.channels.update(ch.network, ch.id, { charged })
     return { channel: { ...ch, charged }, charged }
-  })
-}
-
-/** Gives back the price of a request whose handler failed (nothing is charged). */
-export function refundCharge(m: Pick<ChannelManager, 'store'>, channel: ChannelRecord, price: bigint): void {
-  m.store.immediate(() => {
-    const ch = m.store.channels.get(channel.network, channel.id)
-    if (!ch) throw new ChannelStateError(`Channel ${short(channel.id)} vanished from the database.`)
-    m.store.channels.update(ch.network, ch.id, { charged: ch.charged >= price ? ch.charged - price : 0n })
   })
 }

@@ -9,7 +9,7 @@ export type { ChainBackend, OnChainChannel, TxResult, OpenParams } from './chain
 export { EvmBackend, ContractMismatchError } from './backend.js'
 export { contractAddress, deployPaymentChannels, CREATE2_PROXY } from './deploy.js'
 export { voucherDomain, VOUCHER_TYPES, voucherMessage, voucherDigest, signVoucher, recoverVoucherSigner } from './voucher.js'
-export { verifierBackend, type Recovered } from './recover.js'
+export { verifierBackend } from './recover.js'
 export { acceptVoucher, learnChannel, refundCharge, type AcceptPolicy } from './inbound.js'
 export { checkVoucher, addVoucher, submitVouchers, fundChannel, type SubmitResult } from './operations.js'
 export { closeChannel, type CloseOutcome } from './cooperative.js'

@@ -16,12 +16,6 @@ import { dirname } from 'node:path'
 import { UsageError } from '../../core/errors.js'
 import type { UnsignedVoucher } from './chain.js'
 
-/**
- * The signer recovered for one verifying contract (EIP-712 domain), or why there is none:
- * what the paywall's header check (`http402/verify-pool.ts`) hands to `acceptVoucher`.
- */
-export type Recovered = { contract: string; signer: string } | { contract: string; error: string }
-
 const require = createRequire(import.meta.url)
 /**
  * noble's pure-JS keccak-256, loaded on first use: commands that import this module and

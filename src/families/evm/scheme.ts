@@ -25,6 +25,7 @@ import { payeeGasWarning } from './gas.js'
 import type { EvmBackend } from './backend.js'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { evmBuyer } from './buyer.js'
+import type { SellerPolicy, X402Payee } from '../../core/scheme/seller.js'
 
 /** The EVM wallet of `ctx` (ethers is loaded with this module). */
 export async function load(ctx: WalletContext): Promise<ChannelScheme> {
@@ -216,5 +217,9 @@ export class EvmScheme implements ChannelScheme {
 
   async serveInfo(): Promise<{ payTo: string; asset?: string; contract?: string }> {
     return { payTo: this.m.address, contract: this.m.backend.contract }
+  }
+
+  async seller(policy: SellerPolicy): Promise<X402Payee> {
+    return (await import('./seller.js')).evmSeller(this.m, policy)
   }
 }

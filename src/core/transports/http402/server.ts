@@ -10,28 +10,28 @@
  * unreachable, 503 chain unreachable. A paid request whose handler answers ≥ 400 is
  * not charged: the price is given back and the response says `x-channels-charged: false`.
  */
-import type { ChannelReader } from '../../channel/reader.js'
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { request as undiciRequest } from 'undici'
-import { ZeroAddress, verifyMessage } from 'ethers'
-import type { ChannelManager } from '../../../families/evm/manager.js'
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
-import { acceptVoucher, refundCharge, VoucherRefusedError } from '../../../families/evm/inbound.js'
+import { refundCharge, VoucherRefusedError } from '../../channel/accept.js'
 import { anyVoucherToWire } from '../../channel/voucher.js'
-import type { BitcoinChannelManager } from '../../../families/bitcoin/manager.js'
-import type { BitcoinAcceptPolicy } from '../../../families/bitcoin/inbound.js'
-import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../errors.js'
+import type { ChannelScheme } from '../../scheme/index.js'
+import { ChannelsError } from '../../errors.js'
 import {
-  DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, encodePaymentRequired,
-  encodePaymentResponse, closeRequestMessage, type ChannelPayload, type ChannelRequirement, type ChannelStateWire,
+  DEFAULT_ENDPOINT_PATH, HEADER, encodePaymentRequired,
+  encodePaymentResponse, type ChannelRequirement, type ChannelStateWire,
 } from './protocol.js'
 import { demoResource } from './resources.js'
-import { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type Recovered } from './verify-pool.js'
+import { checkPaymentHeader, startHeaderVerifier, type HeaderCheck } from './verify-pool.js'
 
 export interface PaywallOptions {
-  /** The payee's manager (its key receives the payments): EVM, or Bitcoin-family for a `bip122` network. */
-  manager: ChannelReader
+  /**
+   * The payee's wallet on the paywall's network (its key receives the payments): the
+   * paywall asks it for its {@link ChannelScheme.seller} (core/scheme/seller.ts), which
+   * offers, accepts and closes; the paywall never names a family.
+   */
+  scheme: Pick<ChannelScheme, 'seller'>
   /** Price of one request, in base units (wei, satoshis). */
   price: bigint
   /** Paths that cost `price` (prefix match); default: every path. */
@@ -52,7 +52,7 @@ export interface PaywallOptions {
   port?: number
   /**
    * Worker threads that decode `PAYMENT-SIGNATURE` and recover the voucher's signer
-   * beside the event loop (EVM networks; see verify-pool.ts). 0 (default): on the event loop.
+   * beside the event loop (families with a `signerDomain`: EVM; see verify-pool.ts). 0 (default): on the event loop.
    */
   verifyThreads?: number
   /** The worker module for `verifyThreads` (default: this build's `dist/verify-worker.js`). */
@@ -72,48 +72,22 @@ export interface Paywall {
  * @throws {Error} when the port is taken
  */
 export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
-  // Until the paywall talks to families only through core/scheme (issue 10), it knows both managers.
-  const m = o.manager as ChannelManager | BitcoinChannelManager
-  // Bitcoin-family networks (DESIGN §5): the payTo is a fresh child of the payee's key per channel, vouchers are half-signed payments.
-  const bitcoin = m.network.kind === 'bitcoin'
-    ? { m: m as BitcoinChannelManager, ...(await import('../../../families/bitcoin/inbound.js')), ...(await import('../../../families/bitcoin/cooperative.js')) }
-    : undefined
-  // Bitcoin: a fresh payee key per channel (two1), derived from the key's chain node unlocked once, here.
-  const payees = bitcoin ? await (await import('../../../families/bitcoin/payees.js')).PayeeKeys.unlock(bitcoin.m) : undefined
-  const evm = m as ChannelManager
-  const payTo = bitcoin ? await bitcoin.m.pubkey() : evm.address
-  const minSettleDelay = o.minSettleDelay ?? 3600
-  const minDeposit = o.minDeposit ?? o.price * 100n
-  const policy = { minSettleDelay, minDeposit, asset: ZeroAddress }
-  const bitcoinPolicy: BitcoinAcceptPolicy = {
-    minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minDeposit, minConf: o.minConf ?? 1,
-  }
-  const accept = (payload: ChannelPayload, price: bigint, recovered?: Recovered, accepted?: ChannelRequirement) =>
-    bitcoin
-      ? bitcoin.acceptBitcoinPayment(bitcoin.m, payload.voucher, payload.open, price, bitcoinPolicy, accepted ? payees!.indexOf(accepted) : 0)
-      : acceptVoucher(evm, payload.voucher, price, policy, recovered)
-  // Bitcoin payments are checked against the chain and the payee's transaction rules: no signer to recover off the loop.
-  const verifier = !bitcoin && o.verifyThreads ? await startHeaderVerifier(o.verifyWorker ?? new URL('../../../verify-worker.js', import.meta.url), o.verifyThreads) : undefined
-  const chainId = bitcoin ? 0n : evm.backend.chainId
-  const contract = bitcoin ? '' : evm.backend.contract
-  /** Decoded header and, on EVM, its signer: on a worker thread when there are any. */
+  // The family's payee: what it offers (Bitcoin: a fresh payee key per channel, from the key's chain node unlocked once, here), how it accepts and closes.
+  const seller = await o.scheme.seller({
+    minDeposit: o.minDeposit ?? o.price * 100n, minSettleDelay: o.minSettleDelay ?? 3600,
+    minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minConf: o.minConf ?? 1,
+  })
+  const network = seller.network
+  const store = seller.store
+  // A family with no signer to recover off the loop (Bitcoin: payments are checked against the chain and the payee's transaction rules) has no signerDomain.
+  const domain = seller.signerDomain
+  const verifier = domain && o.verifyThreads ? await startHeaderVerifier(o.verifyWorker ?? new URL('../../../verify-worker.js', import.meta.url), o.verifyThreads) : undefined
+  const recover = seller.recoverSigner?.bind(seller)
+  /** Decoded header and, with a signerDomain, its signer: on a worker thread when there are any. */
   const checkHeader = (header: string): HeaderCheck | Promise<HeaderCheck> =>
-    verifier ? verifier.check(header, chainId, contract) : checkPaymentHeader(header, chainId, contract)
+    verifier ? verifier.check(header, domain) : checkPaymentHeader(header, domain, recover)
 
-  const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => {
-    const fresh = payees?.offer()
-    return {
-      scheme: SCHEME,
-      network: m.network.caip2,
-      amount: o.price.toString(),
-      asset: bitcoin ? 'sat' : ZeroAddress,
-      payTo: fresh?.payTo ?? payTo,
-      maxTimeoutSeconds: 60,
-      extra: fresh
-        ? { minDeposit: minDeposit.toString(), minExpirySeconds: bitcoinPolicy.minExpirySeconds, closeMargin: bitcoinPolicy.closeMargin, p2sh: false, endpoint: DEFAULT_ENDPOINT_PATH, payeeIndex: fresh.payeeIndex, ...extra }
-        : { contract: evm.backend.contract, minDeposit: minDeposit.toString(), minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
-    }
-  }
+  const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => seller.requirement(o.price, extra)
 
   const challenge = (res: ServerResponse, url: string, error: string, state?: ChannelStateWire) => {
     const body = { error }
@@ -143,12 +117,12 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     const decoded = await checkHeader(Array.isArray(header) ? header.join(',') : header)
     if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
     const { accepted, payload } = decoded
-    if (accepted.network !== m.network.caip2 || !(payees ? payees.offers(accepted) : accepted.payTo === payTo) || accepted.amount !== o.price.toString()) {
+    if (accepted.network !== network || !seller.offers(accepted) || accepted.amount !== o.price.toString()) {
       return challenge(res, url.href, 'The payment names another network, payee or price than this paywall offers.')
     }
     let accepted2
     try {
-      accepted2 = await accept(payload, o.price, decoded.recovered, accepted)
+      accepted2 = await seller.accept(payload, o.price, accepted, decoded.recovered)
     } catch (err) {
       if (err instanceof VoucherRefusedError) {
         const c = err.corrective
@@ -164,11 +138,11 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     try {
       r = await produce(req, url)
     } finally {
-      if (!r || r.status >= 400) refundCharge(m, channel, o.price)
+      if (!r || r.status >= 400) refundCharge(seller, channel, o.price)
     }
     const ok = r.status < 400
     r.headers[HEADER.response] = encodePaymentResponse({
-      success: ok, network: m.network.caip2, payer: channel.payer, transaction: '',
+      success: ok, network, payer: channel.payer, transaction: '',
       ...(ok ? {} : { errorReason: 'resource_failed' }),
       extra: {
         channelId: channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(),
@@ -208,17 +182,17 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
 
   async function endpoint(req: IncomingMessage, res: ServerResponse, sub: string, url: URL): Promise<void> {
     if (req.method === 'GET' && (sub === '' || sub === '/')) {
-      return json(res, 200, { network: m.network.caip2, payTo, ...(bitcoin ? {} : { contract: evm.backend.contract }), price: o.price.toString() })
+      return json(res, 200, { network, ...seller.endpointInfo(), price: o.price.toString() })
     }
     const stateMatch = /^\/channels\/(0x[0-9a-f]{64})$/.exec(sub)
     if (req.method === 'GET' && stateMatch) {
       // The merchant's view of a channel, for `channels sync`: the same shape as a corrective 402.
-      const c = m.store.channels.get(m.network.caip2, stateMatch[1])
+      const c = store.channels.get(network, stateMatch[1])
       if (!c || c.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.' })
       const laneParam = url.searchParams.get('lane') ?? '0'
       if (!/^\d{1,18}$/.test(laneParam)) return json(res, 400, { error: 'lane must be a decimal integer.' })
       const lane = BigInt(laneParam)
-      const last = m.store.vouchers.latest(c.network, c.id, lane)
+      const last = store.vouchers.latest(c.network, c.id, lane)
       return json(res, 200, {
         ...channelState(c, lane, last), state: c.state,
       })
@@ -231,7 +205,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
       const { payload } = decoded
       try {
-        const r = await accept(payload, 0n, decoded.recovered, decoded.accepted)
+        const r = await seller.accept(payload, 0n, decoded.accepted, decoded.recovered)
         return json(res, 200, { channelId: r.channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: r.charged.toString() })
       } catch (err) {
         if (err instanceof VoucherRefusedError) return json(res, 409, { error: err.message, reason: err.reason })
@@ -249,44 +223,13 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       if (typeof parsed.channelId !== 'string' || !/^0x[0-9a-f]{64}$/.test(parsed.channelId) || typeof parsed.signature !== 'string') {
         return json(res, 400, { error: 'Body must be JSON {channelId, signature}.' })
       }
-      const channel = m.store.channels.get(m.network.caip2, parsed.channelId)
+      const channel = store.channels.get(network, parsed.channelId)
       if (!channel || channel.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.', reason: 'unknown_channel' })
-      if (bitcoin) {
-        const r = await bitcoin.answerBitcoinCloseRequest(bitcoin.m, channel, parsed.signature)
-        return json(res, r.status, r.body)
-      }
-      let signer = ''
-      try {
-        signer = verifyMessage(closeRequestMessage(m.network.caip2, channel.id), parsed.signature)
-      } catch {
-        /* fall through */
-      }
-      if (signer !== channel.payer) return json(res, 403, { error: 'The close request is not signed by the channel\'s payer.', reason: 'wrong_signer' })
-      if (channel.state === 'closed') return json(res, 200, { channelId: channel.id, transaction: channel.closeTx, redeemed: channel.redeemed.toString() })
-      let r
-      try {
-        r = await closeOnce(channel.id)
-      } catch (err) {
-        // Ordinary refusals (this key cannot pay the gas, nothing to close with, the channel's
-        // state) are the payer's to read: 409 with the reason; its `close` falls back to settle.
-        const refusal = closeRefusal(err)
-        if (refusal) return json(res, refusal.status, { error: refusal.message, reason: refusal.reason })
-        throw err
-      }
-      return json(res, 200, { channelId: channel.id, transaction: r.tx.hash, redeemed: r.redeemed.toString() })
+      // The payer's signature, then the close (one at a time per channel): 200, 403, 409 or 503 from the family's payee.
+      const r = await seller.answerClose(channel, parsed.signature)
+      return json(res, r.status, r.body)
     }
     return json(res, 404, { error: 'Not found.' })
-  }
-
-  // One close at a time per channel, so two requests do not send two transactions.
-  const closing = new Map<string, Promise<{ tx: { hash: string }; redeemed: bigint }>>()
-  function closeOnce(id: string) {
-    let p = closing.get(id)
-    if (!p) {
-      p = m.closeAsPayee(m.store.channels.get(m.network.caip2, id)!).finally(() => closing.delete(id))
-      closing.set(id, p)
-    }
-    return p
   }
 
   const server = createServer((req, res) => {
@@ -327,14 +270,6 @@ function requestUrl(req: IncomingMessage): URL | undefined {
   } catch {
     return undefined
   }
-}
-
-/** How the close endpoint answers a refusal by the chain or this wallet: 409 for the payer to read, 503 when the node is down. */
-function closeRefusal(err: unknown): { status: 409 | 503; reason: string; message: string } | undefined {
-  if (err instanceof InsufficientFundsError) return { status: 409, reason: 'payee_cannot_pay_gas', message: `The merchant cannot pay the gas to close now: ${err.shortMessage}` }
-  if (err instanceof ChannelStateError) return { status: 409, reason: 'channel_state', message: `The merchant cannot close this channel: ${err.shortMessage}` }
-  if (err instanceof NetworkError) return { status: 503, reason: 'chain_unreachable', message: `The merchant cannot reach its node: ${err.shortMessage}` }
-  return undefined
 }
 
 /** The merchant's view of one lane of a channel (corrective 402 and `GET …/channels/<id>`). */

@@ -8,13 +8,14 @@
  * per paid request and need neither. On worker threads they run beside the event loop
  * on the other cores, while everything that touches stored state (nonce, amount,
  * deposit, charged) stays on the one thread that commits it. A worker only computes
- * who signed; the rules are still applied by `acceptVoucher` on the main thread.
+ * who signed, under the domain the family's payee names (`X402Payee.signerDomain`,
+ * core/scheme/seller.ts); its rules are still applied by `X402Payee.accept` on the main thread.
  */
 import { decodePaymentSignature, PaymentHeaderError, type ChannelPayload, type ChannelRequirement } from './protocol.js'
-import { recoverVoucherSigner } from '../../../families/evm/voucher.js'
-import type { Recovered } from '../../../families/evm/recover.js'
+import type { Recovered, SignerDomain } from '../../scheme/seller.js'
+import type { Voucher } from '../../channel/voucher.js'
 
-// Recovered is declared in channel/recover.ts, so acceptVoucher can take it without importing this transport.
+// Recovered is declared with the payee seam (core/scheme/seller.ts), so a family's payee can take it without importing this transport.
 export type { Recovered }
 
 /** The outcome of {@link checkPaymentHeader}: decoded (with the signer for EVM vouchers), or the HTTP status and message of the refusal. */
@@ -22,18 +23,22 @@ export type HeaderCheck =
   | { ok: true; accepted: ChannelRequirement; payload: ChannelPayload; recovered?: Recovered }
   | { ok: false; status: number; message: string }
 
+/** A family's signer recovery under its domain (`X402Payee.recoverSigner`). @throws for a malformed or malleable signature */
+export type RecoverSigner = (voucher: Voucher, domain: SignerDomain) => string
+
 /**
- * Decodes a `PAYMENT-SIGNATURE` header and, for an EVM voucher, recovers its signer
- * under `contract`'s EIP-712 domain (Bitcoin payments are checked by the payee's
- * transaction rules instead).
+ * Decodes a `PAYMENT-SIGNATURE` header and, when the paywall's family names a signer
+ * domain and the payment is on its network, recovers the voucher's signer under it
+ * (EVM: the EIP-712 domain; Bitcoin payments have no domain and are checked by the
+ * payee's transaction rules instead).
  * @param header - the raw header value
- * @param chainId - the paywall's EVM chain id (domain `chainId`); ignored for bip122 networks
- * @param contract - the PaymentChannels address the paywall's channels use (domain `verifyingContract`)
+ * @param domain - the payee's `signerDomain`; none: decode only
+ * @param recover - the family's recovery under `domain`
  * @returns never throws for bad input: a malformed header is `{ ok: false, status: 400 | 431 }`,
  *   a bad signature is `recovered.error`
  * @throws only for a bug (anything but PaymentHeaderError / a recovery refusal)
  */
-export function checkPaymentHeader(header: string, chainId: bigint, contract: string): HeaderCheck {
+export function checkPaymentHeader(header: string, domain?: SignerDomain, recover?: RecoverSigner): HeaderCheck {
   let decoded
   try {
     decoded = decodePaymentSignature(header)
@@ -41,12 +46,12 @@ export function checkPaymentHeader(header: string, chainId: bigint, contract: st
     if (err instanceof PaymentHeaderError) return { ok: false, status: err.status, message: err.message }
     throw err
   }
-  if (decoded.accepted.network.startsWith('bip122:')) return { ok: true, ...decoded }
+  if (!domain || !recover || decoded.accepted.network !== domain.network) return { ok: true, ...decoded }
   let recovered: Recovered
   try {
-    recovered = { contract, signer: recoverVoucherSigner(decoded.payload.voucher, chainId, contract) }
+    recovered = { contract: domain.contract, signer: recover(decoded.payload.voucher, domain) }
   } catch (err) {
-    recovered = { contract, error: (err as Error).message }
+    recovered = { contract: domain.contract, error: (err as Error).message }
   }
   return { ok: true, ...decoded, recovered }
 }
@@ -54,13 +59,13 @@ export function checkPaymentHeader(header: string, chainId: bigint, contract: st
 /** One header to check on a worker thread (structured-cloned: bigint travels as is). */
 export interface CheckTask {
   header: string
-  chainId: bigint
-  contract: string
+  /** The payee's signer domain (plain data: it crosses the thread boundary); none: decode only. */
+  domain?: SignerDomain
 }
 
 /** A pool of worker threads running {@link checkPaymentHeader}. */
 export interface HeaderVerifier {
-  check(header: string, chainId: bigint, contract: string): Promise<HeaderCheck>
+  check(header: string, domain?: SignerDomain): Promise<HeaderCheck>
   close(): Promise<void>
 }
 
@@ -77,13 +82,13 @@ export async function startHeaderVerifier(worker: URL, threads: number): Promise
   // Up to 16 tasks in flight per thread: with one at a time, the thread idled while the event loop was busy elsewhere.
   const pool = new Piscina<CheckTask, HeaderCheck>({ filename: worker.href, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, concurrentTasksPerWorker: 16 })
   try {
-    await pool.run({ header: '', chainId: 0n, contract: '' })
+    await pool.run({ header: '' })
   } catch (err) {
     await pool.destroy()
     throw err
   }
   return {
-    check: (header, chainId, contract) => pool.run({ header, chainId, contract }),
+    check: (header, domain) => pool.run({ header, domain }),
     close: () => pool.destroy(),
   }
 }

@@ -1,0 +1,112 @@
+/**
+ * The EVM family's {@link X402Payee} (core/scheme/seller.ts): what the paywall
+ * (transports/http402/server.ts) did on an EVM network. The 402 offers the wallet's
+ * address as `payTo` under its PaymentChannels contract; a payment is accepted by
+ * {@link acceptVoucher} (families/evm/inbound.ts), with the signer the transport
+ * recovered under {@link signerDomain}, on a worker thread when it has any; the
+ * cooperative close checks the payer's EIP-191 signature of the close request, then
+ * redeems and collects ({@link ChannelManager.closeAsPayee}).
+ */
+import { ZeroAddress, verifyMessage } from 'ethers'
+import type { ChannelRecord } from '../../core/store/index.js'
+import type { CloseAnswer, Recovered, SellerPolicy, SignerDomain, X402Payee } from '../../core/scheme/seller.js'
+import { DEFAULT_ENDPOINT_PATH, SCHEME, type ChannelExtra, type ChannelPayload, type ChannelRequirement } from '../../core/scheme/x402.js'
+import { closeRequestMessage } from '../../core/channel/close-request.js'
+import { ChannelStateError, InsufficientFundsError, NetworkError } from '../../core/errors.js'
+import type { ChannelManager } from './manager.js'
+import { acceptVoucher, type AcceptPolicy } from './inbound.js'
+import { recoverVoucherSigner } from './voucher.js'
+import type { Voucher } from '../../core/channel/voucher.js'
+
+/** The EVM payee of `m`'s wallet under `policy` (reads config only: no node contacted, no key unlocked). */
+export function evmSeller(m: ChannelManager, policy: SellerPolicy): X402Payee {
+  return new EvmSeller(m, policy)
+}
+
+class EvmSeller implements X402Payee {
+  readonly network: string
+  readonly store: ChannelManager['store']
+  readonly signerDomain: SignerDomain
+  private readonly payTo: string
+  private readonly accepting: AcceptPolicy
+  /** One close at a time per channel, so two requests do not send two transactions. */
+  private readonly closing = new Map<string, Promise<{ tx: { hash: string }; redeemed: bigint }>>()
+
+  constructor(
+    private readonly m: ChannelManager,
+    private readonly policy: SellerPolicy,
+  ) {
+    this.network = m.network.caip2
+    this.store = m.store
+    this.payTo = m.address
+    this.signerDomain = { network: m.network.caip2, chainId: m.backend.chainId, contract: m.backend.contract }
+    this.accepting = { minSettleDelay: policy.minSettleDelay, minDeposit: policy.minDeposit, asset: ZeroAddress }
+  }
+  recoverSigner(voucher: Voucher, domain: SignerDomain): string {
+    return recoverVoucherSigner(voucher, domain.chainId, domain.contract)
+  }
+
+
+  endpointInfo(): { payTo: string; contract: string } {
+    return { payTo: this.payTo, contract: this.m.backend.contract }
+  }
+
+  requirement(price: bigint, extra: Partial<ChannelExtra> = {}): ChannelRequirement {
+    return {
+      scheme: SCHEME,
+      network: this.network,
+      amount: price.toString(),
+      asset: ZeroAddress,
+      payTo: this.payTo,
+      maxTimeoutSeconds: 60,
+      extra: { contract: this.m.backend.contract, minDeposit: this.policy.minDeposit.toString(), minSettleDelay: this.policy.minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
+    }
+  }
+
+  offers(accepted: ChannelRequirement): boolean {
+    return accepted.payTo === this.payTo
+  }
+
+  accept(payload: ChannelPayload, price: bigint, _accepted: ChannelRequirement, recovered?: Recovered): Promise<{ channel: ChannelRecord; charged: bigint }> {
+    return acceptVoucher(this.m, payload.voucher, price, this.accepting, recovered)
+  }
+
+  async answerClose(channel: ChannelRecord, signature: string): Promise<CloseAnswer> {
+    let signer = ''
+    try {
+      signer = verifyMessage(closeRequestMessage(this.network, channel.id), signature)
+    } catch {
+      /* fall through */
+    }
+    if (signer !== channel.payer) return { status: 403, body: { error: 'The close request is not signed by the channel\'s payer.', reason: 'wrong_signer' } }
+    if (channel.state === 'closed') return { status: 200, body: { channelId: channel.id, transaction: channel.closeTx, redeemed: channel.redeemed.toString() } }
+    let r
+    try {
+      r = await this.closeOnce(channel.id)
+    } catch (err) {
+      // Ordinary refusals (this key cannot pay the gas, nothing to close with, the channel's
+      // state) are the payer's to read: 409 with the reason; its `close` falls back to settle.
+      const refusal = closeRefusal(err)
+      if (refusal) return { status: refusal.status, body: { error: refusal.message, reason: refusal.reason } }
+      throw err
+    }
+    return { status: 200, body: { channelId: channel.id, transaction: r.tx.hash, redeemed: r.redeemed.toString() } }
+  }
+
+  private closeOnce(id: string) {
+    let p = this.closing.get(id)
+    if (!p) {
+      p = this.m.closeAsPayee(this.m.store.channels.get(this.network, id)!).finally(() => this.closing.delete(id))
+      this.closing.set(id, p)
+    }
+    return p
+  }
+}
+
+/** How the close endpoint answers a refusal by the chain or this wallet: 409 for the payer to read, 503 when the node is down. */
+function closeRefusal(err: unknown): { status: 409 | 503; reason: string; message: string } | undefined {
+  if (err instanceof InsufficientFundsError) return { status: 409, reason: 'payee_cannot_pay_gas', message: `The merchant cannot pay the gas to close now: ${err.shortMessage}` }
+  if (err instanceof ChannelStateError) return { status: 409, reason: 'channel_state', message: `The merchant cannot close this channel: ${err.shortMessage}` }
+  if (err instanceof NetworkError) return { status: 503, reason: 'chain_unreachable', message: `The merchant cannot reach its node: ${err.shortMessage}` }
+  return undefined
+}
