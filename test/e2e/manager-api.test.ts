@@ -143,7 +143,8 @@ describe('vouchers between two wallets', () => {
     expect(cross.code).toBe(2);
     expect(cross.json.error.data.reason).toMatch(/the voucher is for channel/);
     // The same voucher fields signed for chain 1 instead of 31337.
-    const { decodeVoucher, encodeVoucher, signVoucher } = await import('../../dist/index.js');
+    const { decodeVoucher, encodeVoucher } = await import('../../dist/index.js');
+    const { signVoucher } = await import('../../dist/families/evm/index.js');
     const { HDNodeWallet } = await import('ethers');
     const phrase = (await payer.run(['keys', 'show', '--reveal', '--json'])).json.mnemonic;
     const w = HDNodeWallet.fromPhrase(phrase, undefined, "m/44'/60'/0'/0/0");
