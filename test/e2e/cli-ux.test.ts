@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { increaseTime, startAnvil } from '../helpers/anvil.js';
-import { PASSWORD, dbSnapshot, makeWallet, readConfig, runBin, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
+import { PASSWORD, cliEnv, dbSnapshot, makeWallet, readConfig, runBin, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 
 let chain: Chain;
 let payer: TestWallet;
@@ -287,7 +287,7 @@ describe('the payee\'s list learns the chain state without sync (§3.5)', () => 
 describe('the first key sets the wallet\'s keystore (§3.6)', () => {
   it('with no Secret Service: keys new --keystore file, then keys new without the flag makes a file key', async () => {
     const home = mkdtempSync(join(tmpdir(), 'channels-nokeychain-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, CHANNELS_HOME: home, CHANNELS_PASSWORD: PASSWORD, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, 'no-such-bus')}` };
+    const env = cliEnv({ CHANNELS_HOME: home, CHANNELS_PASSWORD: PASSWORD, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, 'no-such-bus')}` });
     delete env.CHANNELS_PASSWORD_FILE;
     // control: the keychain is unreachable here (exit 7, nothing stored)
     const keychain = await runBin(['keys', 'new', 'probe', '--keystore', 'keychain', '--json'], env);
