@@ -35,8 +35,11 @@ export async function startBitcoinChain(o: { autoMine?: boolean; extraArgs?: str
       await node.rpc.call('setmocktime', [time]);
       await mine(11);
     },
+    // The node's data is thrown away: SIGKILL instead of litecoind's SIGTERM shutdown, which
+    // flushes its databases for ≈ 4 s; node.stop() then finds it exited and removes the datadir.
     stop: async () => {
       stopMiner();
+      node.process.kill('SIGKILL');
       await node.stop();
     },
   };
@@ -50,6 +53,8 @@ export interface BitcoinWallet extends TestWallet {
 /**
  * A wallet (file keystore) whose default network is the regtest node, added with
  * `config set networks.regtest <rpcUrl> <bip122 id>`; `fund` gives it one mature coinbase.
+ * The pubkey is the one `keys import --json` printed (`keys show` prints the same; its own
+ * tests are in bitcoin-devnet and devnet-homes).
  */
 export async function makeBitcoinWallet(name: string, chain: BitcoinChain, o: { fund?: boolean } = {}): Promise<BitcoinWallet> {
   const w = await makeWallet(name, 'http://127.0.0.1:1');
@@ -58,9 +63,8 @@ export async function makeBitcoinWallet(name: string, chain: BitcoinChain, o: { 
   if (set.code !== 0) throw new Error(`config set networks.regtest failed: ${set.stdout}${set.stderr}`);
   const def = await w.run(['config', 'set', 'defaultNetwork', 'regtest']);
   if (def.code !== 0) throw new Error(`config set defaultNetwork failed: ${def.stdout}${def.stderr}`);
-  const show = await w.run(['keys', 'show', '--json']);
-  const pubkey = show.json?.bitcoinPubkeys?.['1'];
-  if (!pubkey) throw new Error(`keys show printed no Bitcoin pubkey: ${show.stdout}${show.stderr}`);
+  const pubkey = w.key.bitcoinPubkeys?.['1'];
+  if (!pubkey) throw new Error(`keys import printed no Bitcoin pubkey: ${JSON.stringify(w.key)}`);
   if (o.fund !== false) await fundRegtestKeys(chain.node, [pubkey]);
   return { ...w, pubkey };
 }

@@ -27,6 +27,8 @@ export interface TestWallet {
   home: string;
   address: string;
   env: NodeJS.ProcessEnv;
+  /** What `keys import --json` (or `keys new --json`) printed for the wallet's key. */
+  key: { address: string; bitcoinPubkeys?: Record<string, string> };
   /** Runs `channels <args>` in this wallet; never throws on a non-zero exit. */
   run(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<RunResult>;
 }
@@ -76,7 +78,7 @@ export async function makeWallet(name: string, rpcUrl: string, opts: { keysNew?:
   if (opts.keysNew) {
     const r = await run(['keys', 'new', name, '--keystore', 'file', '--json']);
     if (r.code !== 0) throw new Error(`keys new failed: ${r.stdout}${r.stderr}`);
-    return { home, address: r.json.address, env, run };
+    return { home, address: r.json.address, key: r.json, env, run };
   }
   const mnemonic = Mnemonic.fromEntropy(randomBytes(16));
   const phraseFile = join(home, 'phrase.txt');
@@ -92,7 +94,7 @@ export async function makeWallet(name: string, rpcUrl: string, opts: { keysNew?:
     { scrypt: { N: 1 << 14, r: 8, p: 1 } },
   );
   writeFileSync(r.json.file, json, { mode: 0o600 });
-  return { home, address: r.json.address, env, run };
+  return { home, address: r.json.address, key: r.json, env, run };
 }
 
 /** A local chain with the contract deployed (CREATE2) and a funder. */
