@@ -70,6 +70,19 @@ export async function makeBitcoinWallet(name: string, chain: BitcoinChain, o: { 
 }
 
 /**
+ * Several wallets as makeBitcoinWallet makes them, created side by side; the ones named in
+ * `funded` get their coinbase from one fundRegtestKeys call (its blocks one after the other:
+ * concurrent generatetoaddress calls can mine two blocks on one tip, leaving a funding
+ * coinbase stale), so they share one 100-block maturation.
+ */
+export async function makeBitcoinWallets(chain: BitcoinChain, names: string[], funded: string[]): Promise<BitcoinWallet[]> {
+  const wallets = await Promise.all(names.map((name) => makeBitcoinWallet(name, chain, { fund: false })));
+  const toFund = wallets.filter((_, i) => funded.includes(names[i]!));
+  if (toFund.length) await fundRegtestKeys(chain.node, toFund.map((w) => w.pubkey));
+  return wallets;
+}
+
+/**
  * `describe` for tests that need litecoind. In CI (CI=true, as `.ci/run` sets) it is
  * always `describe`, so a missing litecoind fails the suite. Elsewhere, without
  * litecoind, the tests are reported as skipped with a warning naming the package.
