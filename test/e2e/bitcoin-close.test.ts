@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mnemonic } from 'ethers';
-import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
+import { describeBitcoin, startBitcoinChain, makeBitcoinWallets, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
 import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.js';
 import { decodePaymentRequired, encodePaymentRequired, encodePaymentSignature, type ChannelRequirement } from '../../src/index.js';
 import { BitcoinBIP32, keyOutputScript } from '../../src/families/bitcoin/index.js';
@@ -40,15 +40,16 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
 
   beforeAll(async () => {
     chain = await startBitcoinChain();
-    // One after the other: concurrent generatetoaddress calls can mine two blocks on one tip, and a funding coinbase then goes stale.
-    alice = await makeBitcoinWallet('alice', chain);
-    bob = await makeBitcoinWallet('bob', chain);
-    payee = await makeBitcoinWallet('shop', chain, { fund: false });
-    serve = await startServe(payee, ['--price', `${PRICE}sat`, '--min-expiry', String(MIN_EXPIRY), '--close-margin', String(MARGIN), '--watch-interval', '1']);
+    [alice, bob, payee] = await makeBitcoinWallets(chain, ['alice', 'bob', 'shop'], ['alice', 'bob']);
     const reveal = async (w: BitcoinWallet) => (await w.run(['keys', 'show', '--reveal', '--json'])).json.mnemonic as string;
-    payeeChain = BitcoinBIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(await reveal(payee)).computeSeed().slice(2), 'hex')).derivePath("m/84'/1'/0'/0");
-    aliceKey = await bitcoinKeyOf(await reveal(alice), 1);
-    bobKey = await bitcoinKeyOf(await reveal(bob), 1);
+    let phrases: string[];
+    [serve, ...phrases] = await Promise.all([
+      startServe(payee, ['--price', `${PRICE}sat`, '--min-expiry', String(MIN_EXPIRY), '--close-margin', String(MARGIN), '--watch-interval', '1']),
+      reveal(payee), reveal(alice), reveal(bob),
+    ]);
+    payeeChain = BitcoinBIP32.fromSeed(Buffer.from(Mnemonic.fromPhrase(phrases[0]!).computeSeed().slice(2), 'hex')).derivePath("m/84'/1'/0'/0");
+    aliceKey = await bitcoinKeyOf(phrases[1]!, 1);
+    bobKey = await bitcoinKeyOf(phrases[2]!, 1);
   }, 180_000);
   afterAll(async () => {
     await serve?.stop();

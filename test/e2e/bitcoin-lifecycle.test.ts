@@ -88,18 +88,31 @@ describeBitcoin('Bitcoin channel lifecycle on litecoind regtest (P2WSH and P2SH)
     it(`${form.payments} payments: each token is added by the payee, which learns the channel from the first`, async () => {
       const { channel, payee, payments, closeFee } = form;
       const total = PRICE * BigInt(payments);
-      let last: any;
+      // The payer makes payment i + 1 while the payee adds payment i (two wallets, two
+      // databases): the payee still adds them one by one, in order, as they were made.
+      const made: Promise<any>[] = [];
+      let paid = Promise.resolve();
       for (let i = 1; i <= payments; i++) {
-        const p = await payer.run(['pay', channel, `${PRICE}sat`, '--json']);
-        expect(p.code, p.stderr).toBe(0);
-        expect(p.json.nonce).toBe(String(i));
-        expect(p.json.amount).toBe(String(PRICE * BigInt(i)));
-        expect(p.json.voucher.paymentTx).toMatch(/^[0-9a-f]+$/);
-        const a = await payee.run(['voucher', 'add', channel.slice(0, 12), p.json.encoded, '--json']);
+        const p = paid.then(async () => {
+          const r = await payer.run(['pay', channel, `${PRICE}sat`, '--json']);
+          expect(r.code, r.stderr).toBe(0);
+          expect(r.json.nonce).toBe(String(i));
+          expect(r.json.amount).toBe(String(PRICE * BigInt(i)));
+          expect(r.json.voucher.paymentTx).toMatch(/^[0-9a-f]+$/);
+          return r.json;
+        });
+        p.catch(() => {}); // a failed payment fails the test where the payee awaits it
+        paid = p.then(() => undefined);
+        made.push(p);
+      }
+      let last: any;
+      for (const p of made) {
+        last = await p;
+        const a = await payee.run(['voucher', 'add', channel.slice(0, 12), last.encoded, '--json']);
         expect(a.code, a.stdout + a.stderr).toBe(0);
         expect(a.json.delta).toBe(String(PRICE));
-        last = p.json;
       }
+      await paid;
       // A replay of an older payment is refused on the payee's side, and nothing changes.
       const before = dbSnapshot(payee.home);
       const replay = await payee.run(['voucher', 'add', channel, last.encoded, '--json']);
@@ -192,8 +205,9 @@ describeBitcoin('Bitcoin channel lifecycle on litecoind regtest (P2WSH and P2SH)
   describe('open stores the refund before broadcasting the deposit', () => {
     it('a deposit the node refuses (fee below its relay minimum) leaves the channel failed, with its refund stored', async () => {
       const chain = refusing;
-      const [payer, payee] = await Promise.all([makeBitcoinWallet('payer', chain), makeBitcoinWallet('payee', chain, { fund: false })]);
-      const r = await payer.run(['open', payee.pubkey, '100000sat', '--expiry', '3600', '--json']);
+      const payer = await makeBitcoinWallet('payer', chain);
+      // The payee is only a pubkey here: the open fails before any payee could see the channel.
+      const r = await payer.run(['open', FORMS[0]!.payee.pubkey, '100000sat', '--expiry', '3600', '--json']);
       expect(r.code).toBe(8);
       expect(r.json.error.message).toMatch(/The node refused transaction [0-9a-f]{64}: .*min relay fee not met/);
       const list = await payer.run(['list', '--json']);

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transaction, script as bscript } from 'bitcoinjs-lib';
-import { describeBitcoin, startBitcoinChain, makeBitcoinWallet, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
+import { describeBitcoin, startBitcoinChain, makeBitcoinWallets, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
 import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.js';
 import { decodePaymentRequired, encodePaymentSignature, type ChannelRequirement } from '../../src/index.js';
 import { BitcoinBIP32, buildRedeemScript, keyOutputScript } from '../../src/families/bitcoin/index.js';
@@ -29,8 +29,7 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
 
   beforeAll(async () => {
     chain = await startBitcoinChain();
-    payer = await makeBitcoinWallet('payer', chain);
-    payee = await makeBitcoinWallet('payee', chain, { fund: false });
+    [payer, payee] = await makeBitcoinWallets(chain, ['payer', 'payee'], ['payer']);
     serve = await startServe(payee, ['--price', `${PRICE}sat`, '--min-expiry', String(MIN_EXPIRY), '--close-margin', String(MARGIN), '--watch-interval', '1']);
   }, 120_000);
   afterAll(async () => {

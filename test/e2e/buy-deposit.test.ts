@@ -23,11 +23,13 @@ let serve: Serve;
 let dearShop: TestWallet;
 let dearServe: Serve;
 
-/** A funded payer with a fresh home. */
-async function newPayer(name: string): Promise<TestWallet> {
-  const w = await makeWallet(name, chain.anvil.rpcUrl);
-  await chain.fund(w.address);
-  return w;
+/** The tests' payers: each a fresh home, funded, made side by side before the tests. */
+const PAYERS = ['fresh', 'dear', 'fifty', 'fixed', 'legacy', 'flag', 'binder'] as const;
+let payers: Record<(typeof PAYERS)[number], TestWallet>;
+
+/** The funded payer with a fresh home made for the test that names it. */
+function newPayer(name: (typeof PAYERS)[number]): TestWallet {
+  return payers[name];
 }
 
 /** `buy --yes` from `url`; returns the channel it opened and that channel's status. */
@@ -42,13 +44,15 @@ async function buyOpening(w: TestWallet, url: string) {
 
 beforeAll(async () => {
   chain = await startChain();
-  shop = await makeWallet('shop', chain.anvil.rpcUrl);
-  dearShop = await makeWallet('dearshop', chain.anvil.rpcUrl);
-  await chain.fund(shop.address);
-  await chain.fund(dearShop.address);
-  serve = await startServe(shop, ['--price', String(PRICE)]);
-  // A merchant whose minimum deposit (5,000,000 wei) is above 1000 × its price.
-  dearServe = await startServe(dearShop, ['--price', String(PRICE), '--min-deposit', '5000000']);
+  const made = await Promise.all(['shop', 'dearshop', ...PAYERS].map((name) => makeWallet(name, chain.anvil.rpcUrl)));
+  await Promise.all(made.map((w) => chain.fund(w.address)));
+  [shop, dearShop] = made;
+  payers = Object.fromEntries(PAYERS.map((name, i) => [name, made[i + 2]!])) as typeof payers;
+  [serve, dearServe] = await Promise.all([
+    startServe(shop, ['--price', String(PRICE)]),
+    // A merchant whose minimum deposit (5,000,000 wei) is above 1000 × its price.
+    startServe(dearShop, ['--price', String(PRICE), '--min-deposit', '5000000']),
+  ]);
 }, 120_000);
 
 afterAll(async () => {
@@ -59,7 +63,7 @@ afterAll(async () => {
 
 describe('the default deposit of a channel opened by buy', { timeout: 240_000 }, () => {
   it('a fresh wallet opens 1000 × the price (1,000,000 wei), not 0.1 ETH', async () => {
-    const w = await newPayer('fresh');
+    const w = newPayer('fresh');
     expect(readConfig(w.home).buy.deposit).toBeUndefined();
     const { bought, status } = await buyOpening(w, `${serve.url}/weather`);
     expect(status.deposit).toBe(String(1000n * PRICE));
@@ -67,13 +71,13 @@ describe('the default deposit of a channel opened by buy', { timeout: 240_000 },
   });
 
   it('the merchant\'s minDeposit when it is higher (5,000,000 wei)', async () => {
-    const w = await newPayer('dear');
+    const w = newPayer('dear');
     const { status } = await buyOpening(w, `${dearServe.url}/weather`);
     expect(status.deposit).toBe('5000000');
   });
 
   it('config set buy.depositRequests 500 opens 500 × the price', async () => {
-    const w = await newPayer('fifty');
+    const w = newPayer('fifty');
     const set = await w.run(['config', 'set', 'buy.depositRequests', '500', '--json']);
     expect(set.code, set.stdout).toBe(0);
     expect(readConfig(w.home).buy.depositRequests).toBe(500);
@@ -91,7 +95,7 @@ describe('the default deposit of a channel opened by buy', { timeout: 240_000 },
   });
 
   it('config set buy.deposit 0.01eth opens 0.01 ETH; auto goes back to the scaled default', async () => {
-    const w = await newPayer('fixed');
+    const w = newPayer('fixed');
     expect((await w.run(['config', 'set', 'buy.deposit', '0.01eth'])).code).toBe(0);
     const first = await buyOpening(w, `${serve.url}/weather`);
     expect(first.status.deposit).toBe('10000000000000000');
@@ -107,7 +111,7 @@ describe('the default deposit of a channel opened by buy', { timeout: 240_000 },
   });
 
   it('a wallet whose config.json stores the old defaults loads, keeps them, and buys with them', async () => {
-    const w = await newPayer('legacy');
+    const w = newPayer('legacy');
     const file = join(w.home, 'config.json');
     const config = JSON.parse(readFileSync(file, 'utf8'));
     // What conf wrote into every config.json before the deposit became optional.
@@ -120,7 +124,7 @@ describe('the default deposit of a channel opened by buy', { timeout: 240_000 },
   });
 
   it('--deposit still wins over everything', async () => {
-    const w = await newPayer('flag');
+    const w = newPayer('flag');
     const r = await w.run(['buy', `${serve.url}/weather`, '--max-price', '5000', '--deposit', '2000000', '--yes', '--json']);
     expect(r.code, r.stdout).toBe(0);
     const status = await w.run(['status', r.json.opened.channelId, '--json']);
@@ -130,7 +134,7 @@ describe('the default deposit of a channel opened by buy', { timeout: 240_000 },
 
 describe('open without --url, then buy: the merchant endpoint is bound', { timeout: 240_000 }, () => {
   it('buy pays on the opened channel and binds the endpoint; status shows it; close asks the merchant', async () => {
-    const w = await newPayer('binder');
+    const w = newPayer('binder');
     const opened = await w.run(['open', serve.payTo, '0.001eth', '--settle-delay', '3600', '--json']);
     expect(opened.code, opened.stdout + opened.stderr).toBe(0);
     expect(opened.json.endpoint).toBeNull();

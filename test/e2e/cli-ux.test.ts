@@ -12,16 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { increaseTime, startAnvil } from '../helpers/anvil.js';
-import { PASSWORD, dbSnapshot, makeWallet, readConfig, runBin, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
+import { PASSWORD, cliEnv, dbSnapshot, makeWallet, readConfig, runBin, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 
 let chain: Chain;
 let payer: TestWallet;
 let payee: TestWallet;
+/** The merchant-URL tests' buyer: no channel to the merchant before its first buy. */
+let buyer: TestWallet;
+/** The payee of the list tests' channel. */
+let merchant: TestWallet;
 
 beforeAll(async () => {
   chain = await startChain();
-  [payer, payee] = await Promise.all([makeWallet('alice', chain.anvil.rpcUrl), makeWallet('shop', chain.anvil.rpcUrl)]);
-  await Promise.all([chain.fund(payer.address, '10'), chain.fund(payee.address, '1')]);
+  [payer, payee, buyer, merchant] = await Promise.all(['alice', 'shop', 'bob', 'kiosk'].map((name) => makeWallet(name, chain.anvil.rpcUrl)));
+  await Promise.all([chain.fund(payer.address, '10'), chain.fund(payee.address, '1'), chain.fund(buyer.address, '1')]);
 }, 120_000);
 
 afterAll(async () => {
@@ -160,11 +164,8 @@ describe('amounts and tables (§3.5)', () => {
 describe('a merchant URL names a channel (§4)', () => {
   let serve: Serve;
   let channelId = '';
-  let buyer: TestWallet; // no channel to the merchant before its first buy
 
   beforeAll(async () => {
-    buyer = await makeWallet('bob', chain.anvil.rpcUrl);
-    await chain.fund(buyer.address, '1');
     serve = await startServe(payee, ['--price', '1000']);
     const r = await buyer.run(['buy', `${serve.url}/weather`, '--max-price', '5000', '--deposit', '0.01eth', '--yes', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -218,11 +219,9 @@ describe('a merchant URL names a channel (§4)', () => {
 });
 
 describe('the payee\'s list learns the chain state without sync (§3.5)', () => {
-  let merchant: TestWallet;
   let id = '';
 
   beforeAll(async () => {
-    merchant = await makeWallet('kiosk', chain.anvil.rpcUrl);
     const r = await payer.run(['open', merchant.address, '0.01eth', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     id = r.json.channelId;
@@ -287,7 +286,7 @@ describe('the payee\'s list learns the chain state without sync (§3.5)', () => 
 describe('the first key sets the wallet\'s keystore (§3.6)', () => {
   it('with no Secret Service: keys new --keystore file, then keys new without the flag makes a file key', async () => {
     const home = mkdtempSync(join(tmpdir(), 'channels-nokeychain-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, CHANNELS_HOME: home, CHANNELS_PASSWORD: PASSWORD, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, 'no-such-bus')}` };
+    const env = cliEnv({ CHANNELS_HOME: home, CHANNELS_PASSWORD: PASSWORD, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, 'no-such-bus')}` });
     delete env.CHANNELS_PASSWORD_FILE;
     // control: the keychain is unreachable here (exit 7, nothing stored)
     const keychain = await runBin(['keys', 'new', 'probe', '--keystore', 'keychain', '--json'], env);

@@ -9,13 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptKeystoreJson } from 'ethers';
 import { readFileSync } from 'node:fs';
 import { startAnvil, type Anvil } from '../helpers/anvil.js';
-import { PASSWORD, makeWallet, readConfig, runBin, startChain, startDevnet, type Chain } from '../helpers/cli.js';
+import { PASSWORD, cliEnv, makeWallet, readConfig, runBin, startChain, startDevnet, type Chain } from '../helpers/cli.js';
 import { contractAddress } from '../../dist/families/evm/index.js';
 
 const COMMANDS = ['buy', 'close', 'collect', 'devnet', 'keys new', 'keys list', 'keys show', 'list', 'open', 'pay', 'serve', 'settle', 'status'];
 
 function bareEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, CHANNELS_HOME: mkdtempSync(join(tmpdir(), 'channels-cli-')) };
+  const env = cliEnv({ CHANNELS_HOME: mkdtempSync(join(tmpdir(), 'channels-cli-')) });
   delete env.CHANNELS_PASSWORD;
   delete env.CHANNELS_PASSWORD_FILE;
   delete env.CHANNELS_RPC_URL;

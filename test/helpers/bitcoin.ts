@@ -35,8 +35,11 @@ export async function startBitcoinChain(o: { autoMine?: boolean; extraArgs?: str
       await node.rpc.call('setmocktime', [time]);
       await mine(11);
     },
+    // The node's data is thrown away: SIGKILL instead of litecoind's SIGTERM shutdown, which
+    // flushes its databases for ≈ 4 s; node.stop() then finds it exited and removes the datadir.
     stop: async () => {
       stopMiner();
+      node.process.kill('SIGKILL');
       await node.stop();
     },
   };
@@ -50,6 +53,8 @@ export interface BitcoinWallet extends TestWallet {
 /**
  * A wallet (file keystore) whose default network is the regtest node, added with
  * `config set networks.regtest <rpcUrl> <bip122 id>`; `fund` gives it one mature coinbase.
+ * The pubkey is the one `keys import --json` printed (`keys show` prints the same; its own
+ * tests are in bitcoin-devnet and devnet-homes).
  */
 export async function makeBitcoinWallet(name: string, chain: BitcoinChain, o: { fund?: boolean } = {}): Promise<BitcoinWallet> {
   const w = await makeWallet(name, 'http://127.0.0.1:1');
@@ -58,11 +63,23 @@ export async function makeBitcoinWallet(name: string, chain: BitcoinChain, o: { 
   if (set.code !== 0) throw new Error(`config set networks.regtest failed: ${set.stdout}${set.stderr}`);
   const def = await w.run(['config', 'set', 'defaultNetwork', 'regtest']);
   if (def.code !== 0) throw new Error(`config set defaultNetwork failed: ${def.stdout}${def.stderr}`);
-  const show = await w.run(['keys', 'show', '--json']);
-  const pubkey = show.json?.bitcoinPubkeys?.['1'];
-  if (!pubkey) throw new Error(`keys show printed no Bitcoin pubkey: ${show.stdout}${show.stderr}`);
+  const pubkey = w.key.bitcoinPubkeys?.['1'];
+  if (!pubkey) throw new Error(`keys import printed no Bitcoin pubkey: ${JSON.stringify(w.key)}`);
   if (o.fund !== false) await fundRegtestKeys(chain.node, [pubkey]);
   return { ...w, pubkey };
+}
+
+/**
+ * Several wallets as makeBitcoinWallet makes them, created side by side; the ones named in
+ * `funded` get their coinbase from one fundRegtestKeys call (its blocks one after the other:
+ * concurrent generatetoaddress calls can mine two blocks on one tip, leaving a funding
+ * coinbase stale), so they share one 100-block maturation.
+ */
+export async function makeBitcoinWallets(chain: BitcoinChain, names: string[], funded: string[]): Promise<BitcoinWallet[]> {
+  const wallets = await Promise.all(names.map((name) => makeBitcoinWallet(name, chain, { fund: false })));
+  const toFund = wallets.filter((_, i) => funded.includes(names[i]!));
+  if (toFund.length) await fundRegtestKeys(chain.node, toFund.map((w) => w.pubkey));
+  return wallets;
 }
 
 /**
