@@ -33,6 +33,12 @@ export default class Devnet extends BaseCommand<typeof Devnet> {
   async run(): Promise<void> {
     const { flags } = await this.parse(Devnet)
     const devnet = await runDevnet(this.walletConf, { port: flags.port, bitcoin: flags.bitcoin, bitcoinNetwork: flags['bitcoin-network'], fund: flags.fund })
+    // Signal handlers before the ready line: whoever waits for it may stop us at once.
+    const stopped = new Promise<string | undefined>((resolve) => {
+      process.once('SIGINT', () => resolve(undefined))
+      process.once('SIGTERM', () => resolve(undefined))
+      void devnet.exited.then(resolve)
+    })
     try {
       const { info } = devnet
       if (this.jsonEnabled()) {
@@ -47,12 +53,8 @@ export default class Devnet extends BaseCommand<typeof Devnet> {
         this.log(`Another wallet uses it after:  CHANNELS_HOME=<its home> channels config import ${devnet.file}`)
         this.log('Press Ctrl-C to stop.')
       }
-      const stopped = await new Promise<string | undefined>((resolve) => {
-        process.once('SIGINT', () => resolve(undefined))
-        process.once('SIGTERM', () => resolve(undefined))
-        void devnet.exited.then(resolve)
-      })
-      if (stopped) throw new NetworkError(`The devnet stopped: ${stopped}.`)
+      const reason = await stopped
+      if (reason) throw new NetworkError(`The devnet stopped: ${reason}.`)
     } finally {
       await devnet.stop()
     }

@@ -78,15 +78,17 @@ export default class Serve extends BaseCommand<typeof Serve> {
       // stderr in both modes: --json keeps stdout for the one ready line.
       process.stderr.write(this.jsonEnabled() ? JSON.stringify({ watcher: e }) + '\n' : `watcher: ${e.kind} ${e.channelId.slice(0, 18)}: ${e.detail}\n`)
     }
+    // Signal handlers before the ready line: whoever waits for it may stop us at once.
+    const stopped = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
     const settler = s.watch({ intervalSeconds: flags['watch-interval'], closeMargin: flags['close-margin'] }, report)
     const { payTo, ...where } = await s.serveInfo()
     const info = { url: paywall.url, payTo, network: this.walletNetwork.caip2, price: price.toString(), ...where }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
     else this.log(`Paywall on ${paywall.url} (${info.network}), ${this.amount(price)} per request, paid to ${info.payTo}. Ctrl-C stops it.`)
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
-    })
+    await stopped
     settler.stop()
     await paywall.close()
   }
