@@ -9,7 +9,7 @@ import { Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
 import { families } from '../families/index.js'
-import type { ChannelFamily, ChannelScheme } from '../core/scheme/index.js'
+import type { ChannelFamily, ChannelScheme, FamilyKind } from '../core/scheme/index.js'
 import { ChannelReader } from '../core/channel/reader.js'
 import { ChannelsError, ExitCode } from '../core/errors.js'
 import { amountAsset, formatAmount, type AmountAsset } from '../core/units.js'
@@ -77,7 +77,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** The amount family of `--network`: satoshis on a Bitcoin-family network, wei (and eth units) on EVM. */
-  protected get family(): 'bitcoin' | 'evm' {
+  protected get family(): FamilyKind {
     return this.walletNetwork.kind
   }
 

@@ -16,6 +16,7 @@
  * seconds. Results are the `--json` shapes of the commands after {@link toJson}.
  */
 import type { Config } from '../config.js'
+import type { Family } from '../config-fields.js'
 import type { Store } from '../store/index.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { ChannelReader, ChannelStatus } from '../channel/reader.js'
@@ -25,8 +26,8 @@ import type { Settler, SettlerEvent } from '../channel/settler.js'
 import type { BuyerOptions, X402Payer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from './seller.js'
 
-/** The families this build knows (the `kind` of a network in config.json). */
-export type FamilyKind = 'evm' | 'bitcoin'
+/** The families this build knows (the `kind` of a network in config.json; one union with config's `Family`). */
+export type FamilyKind = Family
 
 /** One wallet on one network: what every scheme is made from. */
 export interface WalletContext {
