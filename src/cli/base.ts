@@ -9,7 +9,7 @@ import { Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
 import { families } from '../families/index.js'
-import type { ChannelFamily, ChannelScheme, FamilyKind } from '../core/scheme/index.js'
+import type { ChannelFamily, ChannelScheme, FamilyKind, MerchantLink } from '../core/scheme/index.js'
 import { ChannelReader } from '../core/channel/reader.js'
 import { ChannelsError, ExitCode } from '../core/errors.js'
 import { amountAsset, formatAmount, type AmountAsset } from '../core/units.js'
@@ -102,9 +102,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected async scheme(): Promise<ChannelScheme> {
     if (!this.walletScheme) {
-      const { httpMerchant } = await import('../core/transports/http402/merchant.js')
       const [config, store, network, key] = this.walletArgs()
-      this.walletScheme = await families[network.kind].load({ config, store, network, key, merchant: httpMerchant })
+      this.walletScheme = await families[network.kind].load({ config, store, network, key, merchant: lazyHttpMerchant })
     }
     return this.walletScheme
   }
@@ -150,6 +149,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.walletStore?.close()
     return super.finally(err)
   }
+}
+
+/**
+ * The http402 transport's merchant calls, loaded (undici, the x402 codecs) only when a
+ * command first posts to or delivers to a merchant: `pay --no-deliver`, `open`, `collect`
+ * and the like never load them.
+ */
+const lazyHttpMerchant: MerchantLink = {
+  post: async (...args) => (await import('../core/transports/http402/merchant.js')).post(...args),
+  deliver: async (...args) => (await import('../core/transports/http402/merchant.js')).deliverVoucher(...args),
 }
 
 /** Exit code for any error (DESIGN §9). */

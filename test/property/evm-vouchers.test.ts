@@ -26,7 +26,8 @@ import { Contract, HDNodeWallet, JsonRpcProvider, Wallet, ZeroAddress, ethers, t
 import { Config } from '../../src/core/config.js';
 import { Store } from '../../src/core/store/index.js';
 import { ChannelManager } from '../../src/families/evm/manager.js';
-import { acceptVoucher, learnChannel, VoucherRefusedError, type AcceptPolicy } from '../../src/families/evm/inbound.js';
+import { acceptVoucher, learnChannel, type AcceptPolicy } from '../../src/families/evm/inbound.js';
+import { VoucherRefusedError } from '../../src/core/channel/accept.js';
 import { addVoucher } from '../../src/families/evm/operations.js';
 import { decodeVoucher } from '../../src/core/channel/voucher-wire.js';
 import { UsageError } from '../../src/core/errors.js';

@@ -20,8 +20,7 @@ import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { short } from '../../core/channel/reader.js'
 import type { Recovered } from '../../core/scheme/seller.js'
-import { VoucherRefusedError, storeLearned, refundCharge, type LearnedChannel } from '../../core/channel/accept.js'
-export { VoucherRefusedError, storeLearned, refundCharge, type LearnedChannel }
+import { VoucherRefusedError, storeLearned, type LearnedChannel } from '../../core/channel/accept.js'
 
 
 /** Payee's acceptance policy for a channel it has not seen yet. */

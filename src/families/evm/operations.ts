@@ -13,9 +13,7 @@ import type { Voucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { storeLearned, type VoucherCheck } from '../../core/channel/accept.js'
-export type { VoucherCheck }
 
-export { InvalidVoucherError }
 
 /**
  * Adds funds to an outbound channel (Lotus `PaychGet` add-funds; contract `deposit`).

@@ -17,7 +17,7 @@ import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import { refundCharge, VoucherRefusedError } from '../../channel/accept.js'
 import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { ChannelScheme } from '../../scheme/index.js'
-import { ChannelsError } from '../../errors.js'
+import { ChannelsError, ExitCode } from '../../errors.js'
 import {
   DEFAULT_ENDPOINT_PATH, HEADER, encodePaymentRequired,
   encodePaymentResponse, type ChannelRequirement, type ChannelStateWire,
@@ -128,7 +128,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
         const c = err.corrective
         return challenge(res, url.href, err.message, c && channelState(c.channel, payload.voucher.lane, c.last))
       }
-      if (err instanceof ChannelsError && err.exitCode === 6) return json(res, 503, { error: err.shortMessage })
+      if (err instanceof ChannelsError && err.exitCode === ExitCode.networkUnreachable) return json(res, 503, { error: err.shortMessage })
       throw err
     }
     const { channel, charged } = accepted2
