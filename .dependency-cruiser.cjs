@@ -42,6 +42,13 @@ module.exports = {
       to: { path: '^src/(commands|cli)/' },
     },
     {
+      name: 'core-not-to-families',
+      severity: 'error',
+      comment: 'The core reaches a family through core/scheme and the registry (src/families/index.ts, loaded by the CLI). One exception: core/config.ts composes config.json\'s network union from each family\'s zod schema (families/<kind>/config.ts, which imports only core).',
+      from: { path: '^src/core/', pathNot: '^src/core/config\\.ts$' },
+      to: { path: FAMILIES },
+    },
+    {
       name: 'channel-scheme-not-to-families-or-transports',
       severity: 'error',
       comment: 'channel/, scheme/ and manager/ are family- and transport-independent: families register through scheme/.',
