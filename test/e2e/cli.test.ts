@@ -135,7 +135,7 @@ describe('devnet', () => {
     const env = bareEnv();
     const { child, info } = await startDevnet(env, ['--no-bitcoin']); // litecoind's devnet: bitcoin-devnet.test.ts
     expect(info).toMatchObject({ chainId: 31337, contract: contractAddress() });
-    const code = await fetch(info.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [info.contract, 'latest'] }) }).then((r) => r.json());
+    const code = (await fetch(info.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [info.contract, 'latest'] }) }).then((r) => r.json())) as { result: string };
     expect(code.result.length).toBeGreaterThan(1000);
     const exited = new Promise<number | null>((ok) => child.once('exit', (c) => ok(c)));
     child.kill('SIGINT');

@@ -252,7 +252,7 @@ beforeAll(async () => {
   expect(res.status).toBe(402);
   const pr = decode64(res.headers.get('payment-required')!) as PaymentRequired;
   accepted = pr.accepts[0];
-  contract = accepted.extra.contract;
+  contract = accepted.extra.contract!;
   expect(recoverVoucherSigner(last, CHAIN_ID, contract)).toBe(payer.address);
 
   // A channel from the same payer to someone else (changes the payer DB: done before any snapshot).

@@ -34,7 +34,7 @@ import { UsageError } from '../../src/core/errors.js';
 import { checkPaymentHeader } from '../../src/core/transports/http402/verify-pool.js';
 import { encodePaymentSignature, type ChannelRequirement } from '../../src/core/transports/http402/protocol.js';
 import { encodeVoucher, spentAcrossLanes, ZERO_HASH, type UnsignedVoucher, type Voucher } from '../../src/core/channel/voucher.js';
-import { signVoucher, voucherMessage } from '../../src/families/evm/voucher.js';
+import { recoverVoucherSigner, signVoucher, voucherMessage } from '../../src/families/evm/voucher.js';
 import { contractAddress } from '../../src/families/evm/deploy.js';
 import { rowTextSql, startChain, type Chain } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';
@@ -280,7 +280,8 @@ describe('differential: what the payee accepts, the contract redeems', () => {
       fc.asyncProperty(caseArb, (c) =>
         runCase(c, async (v, step) => {
           const header = encodePaymentSignature(entry, { type: 'voucher', channelId: v.channelId, voucher: v });
-          const checked = checkPaymentHeader(header, CHAIN_ID, contract);
+          const checked = checkPaymentHeader(header, { network: entry.network, chainId: CHAIN_ID, contract }, (w, d) => recoverVoucherSigner(w, d.chainId, d.contract));
+          if (checked.ok && !checked.recovered) throw new Error('the header check did not recover the signer');
           if (!checked.ok) throw new VoucherRefusedError(checked.message, 'bad_header');
           return acceptVoucher(m, checked.payload.voucher, step.price, POLICY, checked.recovered);
         }, (err) => err instanceof VoucherRefusedError, tally),

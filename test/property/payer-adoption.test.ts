@@ -130,7 +130,7 @@ const scenario = fc.record({ warmup: fc.nat(3), steps: fc.array(step, { minLengt
 let chain: Chain;
 let store: Store;
 let m: ChannelManager;
-let walletKey: HDNodeWallet;
+let walletKey: Awaited<ReturnType<ChannelManager['signer']>>;
 let sibling: ChannelRecord;
 let server: Server;
 let base: string;

@@ -117,7 +117,7 @@ describe.each([{ p2sh: false }, { p2sh: true }])('valid (p2sh: $p2sh)', ({ p2sh 
     expect(spends(full, spk, VALUE)).toBe(true)
     const tx = Transaction.fromHex(full)
     const stack = p2sh ? bscript.decompile(tx.ins[0]!.script)!.slice(2) : tx.ins[0]!.witness.slice(2)
-    expect(p2sh ? stack : stack.map(toHex)).toEqual(p2sh ? [opcodes.OP_1, REDEEM] : ['01', toHex(REDEEM)])
+    expect(p2sh ? stack : stack.map((b) => toHex(b as Uint8Array))).toEqual(p2sh ? [opcodes.OP_1, REDEEM] : ['01', toHex(REDEEM)])
   })
   it('P2PKH outputs as two1 did, and a later payment above the previous one', () => {
     const payment = buildPaymentTransaction({
