@@ -32,7 +32,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { SigningKey, Wallet, getAddress, hexlify, keccak256, randomBytes, type HDNodeWallet } from 'ethers';
+import { SigningKey, Wallet, getAddress, hexlify, keccak256, randomBytes } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Config } from '../../src/core/config.js';
 import { Store, type ChannelRecord, type VoucherRecord } from '../../src/core/store/index.js';
