@@ -8,6 +8,7 @@
  */
 export * from './core/errors.js'
 export * from './core/units.js'
+export * from './core/asset.js'
 export { Config, walletHome, BUILTIN_NETWORKS, type NetworkConfig, type WalletConfig, type KeyRecord } from './core/config.js'
 export { Store, type ChannelRecord, type VoucherRecord } from './core/store/index.js'
 export { transition, CHANNEL_STATES, IllegalTransitionError, type ChannelState, type ChannelEvent } from './core/channel/state.js'

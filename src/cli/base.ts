@@ -9,10 +9,11 @@ import { Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
 import { families } from '../families/index.js'
-import type { ChannelFamily, ChannelScheme, FamilyKind, MerchantLink } from '../core/scheme/index.js'
+import type { ChannelFamily, ChannelScheme, MerchantLink } from '../core/scheme/index.js'
 import { ChannelReader } from '../core/channel/reader.js'
 import { ChannelsError, ExitCode } from '../core/errors.js'
-import { amountAsset, formatAmount, type AmountAsset } from '../core/units.js'
+import { formatAmount } from '../core/units.js'
+import type { Asset } from '../core/asset.js'
 
 /** `--wide` of the commands that print tables: whole ids, addresses and amounts. */
 export const wideFlag = Flags.boolean({ char: 'w', summary: 'Show whole ids, addresses and amounts (tables are cut to fit 80 columns).' })
@@ -76,11 +77,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.walletNet
   }
 
-  /** The amount family of `--network`: satoshis on a Bitcoin-family network, wei (and eth units) on EVM. */
-  protected get family(): FamilyKind {
-    return this.walletNetwork.kind
-  }
-
   private walletArgs(): [Config, Store, ReturnType<Config['network']>, string | undefined] {
     return [this.walletConf, this.store, this.walletNetwork, (this.flags as unknown as { key?: string }).key]
   }
@@ -116,9 +112,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.jsonEnabled() && !(this.flags as unknown as { quiet?: boolean } | undefined)?.quiet) process.stderr.write(`${message}\n`)
   }
 
-  /** The asset of an amount on `--network` (a channel's `asset`; default the native coin), for {@link amount}. */
-  protected assetOf(asset?: string): AmountAsset {
-    return amountAsset(this.walletNetwork, asset)
+  /**
+   * What an amount on `--network` counts (`ChannelFamily.asset`): the token a channel's
+   * `asset` names, or by default the network's native coin, whose units amount arguments
+   * are read in (`parseAmount(…, this.assetOf())`: wei/gwei/eth on EVM, sat/btc/ltc on Bitcoin).
+   */
+  protected assetOf(asset?: string): Asset {
+    return this.channelFamily.asset(this.walletNetwork, asset)
   }
 
   /** An amount on `--network` for people (`0.1 ETH`, `1,000 wei`, `100,000 sat`); `asset` is a channel's. */

@@ -10,7 +10,8 @@ import type TableClass from 'cli-table3'
 import type { ChannelStatus } from '../core/channel/reader.js'
 import type { ChannelRecord } from '../core/store/index.js'
 import type { ChannelState } from '../core/channel/state.js'
-import { formatAmount, shortHex, type AmountAsset } from '../core/units.js'
+import { formatAmount, shortHex } from '../core/units.js'
+import type { Asset } from '../core/asset.js'
 import { anyVoucherToWire } from '../core/channel/voucher.js'
 
 export { shortHex }
@@ -22,7 +23,7 @@ const TABLE_DIGITS = 6
  * An amount for people: `0.1 ETH`, `1,000 wei`, `0.001 BTC`, `100,000 sat` (`formatAmount`).
  * @param digits - shorten to this many significant digits (tables), marked "…"
  */
-export function amount(value: bigint, asset: AmountAsset, digits?: number): string {
+export function amount(value: bigint, asset: Asset, digits?: number): string {
   return formatAmount(value, asset, digits === undefined ? {} : { digits })
 }
 
@@ -69,7 +70,7 @@ export function statusJson(s: ChannelStatus) {
  * amounts, plus deposit and endpoint.
  * @param assetOf - the asset of a channel's amounts
  */
-export function channelTable(all: ChannelStatus[], assetOf: (c: ChannelRecord) => AmountAsset, wide = false): string {
+export function channelTable(all: ChannelStatus[], assetOf: (c: ChannelRecord) => Asset, wide = false): string {
   const digits = wide ? undefined : TABLE_DIGITS
   const id = (s: string) => (wide ? s : shortHex(s))
   const head = wide

@@ -63,7 +63,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
     }
     const maxTimeMs = flags['max-time'] !== undefined ? seconds(flags['max-time'], '--max-time') : undefined
     const connectTimeoutMs = flags['connect-timeout'] !== undefined ? seconds(flags['connect-timeout'], '--connect-timeout') : undefined
-    const family = this.family
+    const asset = this.assetOf()
     const s = await this.scheme()
     // Paying needs the key: when no prompt is needed, its unlock (scrypt, off the event loop)
     // runs under the first request and the channel checks instead of after them.
@@ -73,8 +73,8 @@ export default class Buy extends BaseCommand<typeof Buy> {
     const payer = await s.buyer({ settleDelay: flags['settle-delay'] ?? policy.settleDelay, expirySeconds: flags.expiry ?? policy.bitcoinExpiry })
     const r = await buy(payer, args.url, {
       method: flags.request.toUpperCase(), headers, body: flags.data,
-      maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', family) : defaults.maxPrice,
-      deposit: deposit !== undefined ? parseAmount(deposit.value, deposit.key, family) : undefined,
+      maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', asset) : defaults.maxPrice,
+      deposit: deposit !== undefined ? parseAmount(deposit.value, deposit.key, asset) : undefined,
       depositRequests: BigInt(policy.depositRequests),
       autoOpen: flags.yes || policy.autoOpen,
       maxTimeMs, connectTimeoutMs,

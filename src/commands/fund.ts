@@ -14,7 +14,7 @@ export default class Fund extends BaseCommand<typeof Fund> {
 
   async run() {
     const { args } = await this.parse(Fund)
-    const amount = parseAmount(args.amount, 'amount', this.family)
+    const amount = parseAmount(args.amount, 'amount', this.assetOf())
     const s = await this.scheme()
     if (!s.fund) throw new UsageError(s.unsupported('fund'))
     const r = await s.fund(args.channel, amount, (line) => this.progress(line))

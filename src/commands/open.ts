@@ -32,7 +32,7 @@ export default class Open extends BaseCommand<typeof Open> {
 
   async run() {
     const { args, flags } = await this.parse(Open)
-    const deposit = parseAmount(args.amount, 'deposit', this.family)
+    const deposit = parseAmount(args.amount, 'deposit', this.assetOf())
     if (flags.url) {
       let u: URL | undefined
       try {

@@ -27,7 +27,7 @@ export default class Pay extends BaseCommand<typeof Pay> {
 
   async run() {
     const { args, flags } = await this.parse(Pay)
-    const delta = parseAmount(args.amount, 'amount', this.family)
+    const delta = parseAmount(args.amount, 'amount', this.assetOf())
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
     const s = await this.scheme()
     const { channel: c, voucher: v, paid, delivered, charged } = await s.pay(args.target, delta, { lane: BigInt(flags.lane), deliver: flags.deliver })

@@ -46,9 +46,9 @@ export default class Serve extends BaseCommand<typeof Serve> {
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve)
     // Flags first: a bad value is a usage error before any node or key is touched.
-    const family = this.family
-    const price = parseAmount(flags.price, '--price', family)
-    const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', family) : undefined
+    const asset = this.assetOf()
+    const price = parseAmount(flags.price, '--price', asset)
+    const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', asset) : undefined
     const s = await this.scheme()
     // Closing needs the key, so a locked key fails at start (before the ready line), not mid-close.
     // When no prompt is needed, its unlock (scrypt, off the event loop) runs under the node checks and

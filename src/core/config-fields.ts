@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { UsageError } from './errors.js'
+import type { Asset } from './asset.js'
 
 /** A chain family, as `networks.<name>.kind` names it. */
 export type Family = 'evm' | 'bitcoin'
@@ -81,6 +82,13 @@ export interface FamilyConfig<N extends z.AnyZodObject = z.AnyZodObject, B exten
   network: N
   /** The family's settings of the `buy` policy, by field of `buy`. */
   buy: B
+  /**
+   * What the family's amount settings count (`buy.maxPrice` in wei, `buy.bitcoinDeposit` in
+   * satoshis): `config set` reads them in its units, `config list` prints them in it. The
+   * settings hold for every network of the family, so this is its coin on its main chain
+   * (ETH on `eip155:1`, BTC on Bitcoin); only the units and the symbol matter.
+   */
+  settingsAsset: Asset
   /**
    * Fields a network of this family needs beyond `kind`, `caip2` and `rpcUrl`, from
    * `config set networks.<name> … --params <given>` (Bitcoin's address parameters: a preset

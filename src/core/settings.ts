@@ -9,6 +9,7 @@ import { BUILTIN_NETWORKS, FAMILY_CONFIGS, NetworkSchema, checkedCaip2, familyOf
 import { checkedRpcUrl, issueText, type BuySetting, type Family, type FamilyConfig } from './config-fields.js'
 import { UsageError } from './errors.js'
 import { parseAmount } from './units.js'
+import type { Asset } from './asset.js'
 
 
 type Parser = (value: string, config: Config) => unknown
@@ -37,7 +38,7 @@ const address = (v: string): string => {
 }
 
 /** Settings with a fixed path. */
-const FIXED: Record<string, { parse: Parser; describe: string; family?: Family; auto?: true }> = {
+const FIXED: Record<string, { parse: Parser; describe: string; asset?: Asset; auto?: true }> = {
   defaultNetwork: {
     describe: 'network used without --network',
     parse: (v, c) => {
@@ -61,25 +62,26 @@ const FIXED: Record<string, { parse: Parser; describe: string; family?: Family; 
   },
   'buy.autoOpen': { describe: 'buy opens a channel without --yes', parse: bool },
   'buy.depositRequests': { describe: 'when the deposit setting of the network\'s family is unset, a channel opened by buy pays this many requests at the 402\'s price (or the merchant\'s minDeposit if more)', parse: count },
-  ...Object.fromEntries(FAMILY_CONFIGS.flatMap((f) => Object.entries(f.buy).map(([field, s]) => [`buy.${field}`, buySetting(`buy.${field}`, f.kind, s)]))),
+  ...Object.fromEntries(FAMILY_CONFIGS.flatMap((f) => Object.entries(f.buy).map(([field, s]) => [`buy.${field}`, buySetting(`buy.${field}`, f, s)]))),
 }
 
 /** A family's buy setting as `config set` parses it: amounts in the units of the family whose flag it stands for. */
-function buySetting(key: string, family: Family, s: BuySetting): { parse: Parser; describe: string; family?: Family; auto?: true } {
+function buySetting(key: string, family: FamilyConfig, s: BuySetting): { parse: Parser; describe: string; asset?: Asset; auto?: true } {
   // `buy.deposit` stands for `buy --deposit` on EVM networks, `buy.bitcoinDeposit` for it on
   // Bitcoin-family ones: refused in the flag's words, so `buy.deposit 100sat` is no more
   // stored as 100 wei than `--deposit 100sat` is paid (issue 9, bug 7).
-  const parse: Parser = s.input === 'amount' ? (v) => parseAmount(v, key, family).toString() : s.input === 'seconds' ? seconds : s.input === 'count' ? count : bool
-  return { parse, describe: s.describe, ...(s.input === 'amount' ? { family } : {}), ...(s.auto ? { auto: true as const } : {}) }
+  const asset = family.settingsAsset
+  const parse: Parser = s.input === 'amount' ? (v) => parseAmount(v, key, asset).toString() : s.input === 'seconds' ? seconds : s.input === 'count' ? count : bool
+  return { parse, describe: s.describe, ...(s.input === 'amount' ? { asset } : {}), ...(s.auto ? { auto: true as const } : {}) }
 }
 
 /**
- * The chain family of an amount setting (its value is a decimal string of base units in
- * that family's smallest unit), or undefined for a setting that is not an amount.
- * @example amountSettingFamily('buy.bitcoinDeposit') // 'bitcoin'
+ * What an amount setting counts (its value is a decimal string of base units of it; see
+ * `FamilyConfig.settingsAsset`), or undefined for a setting that is not an amount.
+ * @example amountSettingAsset('buy.bitcoinDeposit')?.symbol // 'BTC'
  */
-export function amountSettingFamily(key: string): Family | undefined {
-  return FIXED[key]?.family
+export function amountSettingAsset(key: string): Asset | undefined {
+  return FIXED[key]?.asset
 }
 
 /**

@@ -1,48 +1,43 @@
 /**
  * Amount parsing and formatting. Amounts are `bigint` base units everywhere in the
  * core (wei, token base units, satoshis); this module is the only place that turns
- * human text into base units and back, and it never goes through `number`.
+ * human text into base units and back, and it never goes through `number`. What the
+ * units are comes from the amount's {@link Asset} (core/asset.ts), which the chain
+ * family builds: this module knows no family.
  */
 import { UsageError } from './errors.js'
+import { parseAssetId, type Asset } from './asset.js'
 
-/** Largest amount the EVM contract can hold: 2^256 − 1 base units. */
+/** Largest amount the wire and the EVM contract carry: 2^256 − 1 base units. */
 export const MAX_UINT256 = (1n << 256n) - 1n
 
-/** Unit suffixes accepted on input, with their number of decimals. */
-const UNITS: Record<string, number> = {
-  wei: 0,
-  gwei: 9,
-  eth: 18,
-  ether: 18,
-  sat: 0,
-  sats: 0,
-  btc: 8,
-  ltc: 8,
-}
-
-/** Units of each chain family; a unit of the other family is refused when the family is known. */
-const FAMILY_UNITS: Record<'evm' | 'bitcoin', string[]> = { evm: ['wei', 'gwei', 'eth', 'ether'], bitcoin: ['sat', 'sats', 'btc', 'ltc'] }
-/** Bitcoin amounts never exceed 21 million coins: 2.1 × 10^15 satoshis. */
+/**
+ * Bitcoin amounts never exceed 21 million coins: 2.1 × 10^15 satoshis (the consensus
+ * `MAX_MONEY`, Bitcoin Core src/consensus/amount.h). The Bitcoin family's assets carry it
+ * as their `max`; voucher-wire.ts checks Bitcoin payment amounts against it.
+ */
 export const MAX_SATOSHIS = 2_100_000_000_000_000n
 
 const AMOUNT = /^(\d+)(?:\.(\d+))?\s*([a-z]*)$/i
 
 /**
- * Parses a human amount into base units.
+ * Parses a human amount into base units of `asset`.
  *
- * Accepts a plain integer (base units: `"50"` → 50n), or a decimal with a unit
- * suffix (`"0.01eth"` → 10^16 wei, `"1000sat"` → 1000n, `"1.5gwei"`).
- * Rejects negatives, exponents, hex, empty input, more decimals than the unit
- * has, and values above 2^256 − 1.
+ * Accepts a plain integer (base units: `"50"` → 50n), or a decimal with one of the
+ * asset's units (ETH: `"0.01eth"` → 10^16 wei, `"1.5gwei"`; Bitcoin family: `"1000sat"`
+ * → 1000n, `"0.01btc"`; a known token: `"1.5usdc"`). Rejects negatives, exponents, hex,
+ * empty input, a unit the asset does not have (without an asset, every unit), more
+ * decimals than the unit has, and values above 2^256 − 1 or the asset's `max`
+ * (21 million coins on the Bitcoin family).
  *
  * @param input - text as typed by a user or read from config
  * @param what - name of the value, used in error messages (e.g. `"--deposit"`)
- * @param family - the network's family: its units only, and at most 21 million coins on Bitcoin
+ * @param asset - what the amount counts: its units and its largest amount ({@link Asset}); without it, base units only
  * @returns the amount in base units
  * @throws {UsageError} naming the bad value
- * @example parseAmount('0.5eth') // 500000000000000000n
+ * @example parseAmount('0.5eth', 'amount', ethAsset) // 500000000000000000n
  */
-export function parseAmount(input: string, what = 'amount', family?: 'evm' | 'bitcoin'): bigint {
+export function parseAmount(input: string, what = 'amount', asset?: Asset): bigint {
   const text = input.trim()
   const m = AMOUNT.exec(text)
   if (!m) {
@@ -57,15 +52,16 @@ export function parseAmount(input: string, what = 'amount', family?: 'evm' | 'bi
       metaMessages: ['Base units are whole numbers; write "0.5eth" or "1000sat".'],
     })
   }
-  const decimals = unit === '' ? 0 : UNITS[unit]
+  const units = asset?.units ?? {}
+  const decimals = unit === '' ? 0 : Object.hasOwn(units, unit) ? units[unit] : undefined
   if (decimals === undefined) {
-    throw new UsageError(`Invalid ${what} "${input}": unknown unit "${unitRaw}".`, {
-      metaMessages: [`Known units: ${Object.keys(UNITS).join(', ')}.`],
-    })
-  }
-  if (family && unit && !FAMILY_UNITS[family].includes(unit)) {
-    throw new UsageError(`Invalid ${what} "${input}": ${unit} is not a unit of this ${family === 'evm' ? 'EVM' : 'Bitcoin-family'} network.`, {
-      metaMessages: [`Use ${FAMILY_UNITS[family].join(', ')} or base units.`],
+    if (!asset) {
+      throw new UsageError(`Invalid ${what} "${input}": unknown unit "${unitRaw}".`, {
+        metaMessages: ['Without a network to count in, amounts are base units ("50").'],
+      })
+    }
+    throw new UsageError(`Invalid ${what} "${input}": ${unit} is not a unit of ${asset.unitsOf}.`, {
+      metaMessages: [`Use ${Object.keys(units).join(', ')}${Object.keys(units).length ? ' or ' : ''}base units.`],
     })
   }
   if (frac.length > decimals) {
@@ -73,7 +69,7 @@ export function parseAmount(input: string, what = 'amount', family?: 'evm' | 'bi
   }
   const value = BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0')
   if (value > MAX_UINT256) throw new UsageError(`Invalid ${what} "${input}": above 2^256 − 1.`)
-  if (family === 'bitcoin' && value > MAX_SATOSHIS) throw new UsageError(`Invalid ${what} "${input}": above 21 million coins.`)
+  if (asset?.max && value > asset.max.value) throw new UsageError(`Invalid ${what} "${input}": above ${asset.max.text}.`)
   return value
 }
 
@@ -116,17 +112,6 @@ export function formatUnits(value: bigint, decimals: number, unit: string): stri
   return `${neg ? '-' : ''}${whole}${frac ? '.' + frac : ''} ${unit}`
 }
 
-/**
- * What an amount is counted in, for {@link formatAmount}; tagged by chain family.
- * - `evm` without `token` (or with the zero address): the chain's native coin, in wei.
- * - `evm` with `token`: an ERC-20 token, in its base units; printed with `symbol` and
- *   `decimals` when both are known (read from the chain), else as base units of the address.
- * - `bitcoin`: satoshis of a Bitcoin-family coin, `symbol` BTC (default) or LTC.
- */
-export type AmountAsset =
-  | { family: 'evm'; token?: string; symbol?: string; decimals?: number }
-  | { family: 'bitcoin'; symbol?: string }
-
 /** Options of {@link formatAmount}. */
 export interface FormatAmountOptions {
   /**
@@ -137,30 +122,11 @@ export interface FormatAmountOptions {
   digits?: number
 }
 
-const ZERO_ADDRESS = /^0x0{40}$/i
-
 /**
- * Bech32 prefixes of Litecoin's chains (Litecoin Core chainparams `bech32_hrp`: main,
- * test, regtest): a Bitcoin-family network with one of them counts in LTC.
- */
-const LITECOIN_HRPS = new Set(['ltc', 'tltc', 'rltc'])
-
-/**
- * The asset of an amount on a configured network, for {@link formatAmount}.
- * @param network - the network's `kind`, and on Bitcoin its address parameters
- *   (a Litecoin bech32 prefix, `ltc`/`tltc`/`rltc`, means LTC; anything else BTC)
- * @param asset - a channel's `asset`: an ERC-20 address, the zero address or none for
- *   the native coin; ignored on Bitcoin (`"sat"`)
- * @example amountAsset({ kind: 'bitcoin', bitcoin: { bech32: 'rltc' } }) // { family: 'bitcoin', symbol: 'LTC' }
- */
-export function amountAsset(network: { kind: 'evm' | 'bitcoin'; bitcoin?: { bech32: string } }, asset?: string): AmountAsset {
-  if (network.kind === 'bitcoin') return { family: 'bitcoin', symbol: LITECOIN_HRPS.has(network.bitcoin?.bech32 ?? '') ? 'LTC' : 'BTC' }
-  return asset === undefined || ZERO_ADDRESS.test(asset) ? { family: 'evm' } : { family: 'evm', token: asset }
-}
-
-/**
- * Formats an amount of base units for people, in the unit that reads best, with the
- * chain's symbol and thousands separators on the integer part (never "base units"):
+ * Formats an amount of base units for people, in the asset's unit or, when it is too
+ * small to read well there, in one of the asset's smaller units ({@link Asset.smaller}),
+ * with thousands separators on the integer part (never "base units"). With the assets
+ * the families build:
  *
  * | asset | base units v | printed as | e.g. |
  * |---|---|---|---|
@@ -172,33 +138,31 @@ export function amountAsset(network: { kind: 'evm' | 'bitcoin'; bitcoin?: { bech
  * | ERC-20, symbol and decimals known | any | the token's unit | `1.5 USDC` |
  * | ERC-20, unknown | any | base units of the token | `1,000 units of 0x3f2a91…c0de` |
  *
- * Zero has no size to fit: it prints in the coin, `0 ETH`, `0 BTC`. The thresholds keep at most three leading zeros after the point (an ETH amount below
- * 0.0001 ETH reads better as gwei, a Bitcoin amount below 0.01 coin as satoshis, the
- * unit prices and fees are quoted in). Exact unless `digits` is given. Separators are
- * always "," and the point ".", whatever the locale, so output is the same everywhere;
- * `parseAmount` takes no separators (`--json` carries base-unit strings for machines).
+ * Zero has no size to fit: it prints in the asset's unit, `0 ETH`, `0 BTC`. The
+ * families' thresholds keep at most three leading zeros after the point (an ETH amount
+ * below 0.0001 ETH reads better as gwei, a Bitcoin amount below 0.01 coin as satoshis,
+ * the unit prices and fees are quoted in). Exact unless `digits` is given. Separators
+ * are always "," and the point ".", whatever the locale, so output is the same
+ * everywhere; `parseAmount` takes no separators (`--json` carries base-unit strings for machines).
  *
  * @param value - base units (wei, token base units, satoshis); a negative value gets "-"
- * @param asset - what the amount counts ({@link amountAsset} builds it from a network)
+ * @param asset - what the amount counts (`ChannelFamily.asset` builds it for a network)
  * @param options - `digits`: shorten to that many significant digits, marked "…"
  * @returns e.g. `"0.1 ETH"`
- * @example formatAmount(10n ** 17n, { family: 'evm' }) // "0.1 ETH"
- * @example formatAmount(1000n, { family: 'evm' }) // "1,000 wei"
- * @example formatAmount(100_000n, { family: 'bitcoin' }) // "100,000 sat"
- * @example formatAmount(99_999_999_999_999_997n, { family: 'evm' }, { digits: 6 }) // "0.0999999… ETH"
+ * @example formatAmount(10n ** 17n, eth) // "0.1 ETH"
+ * @example formatAmount(1000n, eth) // "1,000 wei"
+ * @example formatAmount(100_000n, btc) // "100,000 sat"
+ * @example formatAmount(99_999_999_999_999_997n, eth, { digits: 6 }) // "0.0999999… ETH"
  */
-export function formatAmount(value: bigint, asset: AmountAsset, options: FormatAmountOptions = {}): string {
+export function formatAmount(value: bigint, asset: Asset, options: FormatAmountOptions = {}): string {
   const sign = value < 0n ? '-' : ''
   const v = value < 0n ? -value : value
-  let decimals: number
-  let unit: string
-  if (asset.family === 'bitcoin') {
-    ;[decimals, unit] = v >= 1_000_000n || v === 0n ? [8, asset.symbol ?? 'BTC'] : [0, 'sat']
-  } else if (asset.token !== undefined && !ZERO_ADDRESS.test(asset.token)) {
-    if (asset.symbol === undefined || asset.decimals === undefined) return `${sign}${group(v.toString())} units of ${shortHex(asset.token)}`
-    ;[decimals, unit] = [asset.decimals, asset.symbol]
-  } else {
-    ;[decimals, unit] = v >= 10n ** 14n || v === 0n ? [18, asset.symbol ?? 'ETH'] : v >= 1_000_000_000n ? [9, 'gwei'] : [0, 'wei']
+  if (asset.symbol === undefined || asset.decimals === undefined) return `${sign}${group(v.toString())} units of ${shortHex(parseAssetId(asset.id).reference)}`
+  let decimals = asset.decimals
+  let unit = asset.symbol
+  // the smallest of the smaller units the amount is below (they are listed largest first)
+  for (const u of asset.smaller ?? []) {
+    if (v > 0n && v < u.below) [decimals, unit] = [u.decimals, u.unit]
   }
   const base = 10n ** BigInt(decimals)
   const whole = (v / base).toString()

@@ -1,12 +1,24 @@
 /**
  * Amount parsing and formatting (src/core/units.ts), table-driven: `valid` inputs
  * with the base units they mean, `invalid` inputs that must be a UsageError (exit 2)
- * naming the value.
+ * naming the value. The assets are the ones the families build (families/<kind>/asset.ts):
+ * units.ts itself knows no family.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MAX_SATOSHIS, MAX_UINT256, amountAsset, formatAmount, formatUnits, parseAmount, parseBaseUnits, shortHex, type AmountAsset } from '../../src/core/units.js';
+import { MAX_SATOSHIS, MAX_UINT256, formatAmount, formatUnits, parseAmount, parseBaseUnits, shortHex } from '../../src/core/units.js';
+import type { Asset } from '../../src/core/asset.js';
 import { ExitCode, UsageError } from '../../src/core/errors.js';
+import { erc20Asset, evmAsset, evmNativeAsset } from '../../src/families/evm/asset.js';
+import { bitcoinAsset } from '../../src/families/bitcoin/asset.js';
+
+/** The assets of the devnets and of Bitcoin mainnet, as the families build them. */
+const ETH: Asset = evmNativeAsset('eip155:31337');
+const BTC: Asset = bitcoinAsset({ caip2: 'bip122:000000000019d6689c085ae165831e93', bitcoin: { bech32: 'bc' } });
+const LTC: Asset = bitcoinAsset({ caip2: 'bip122:530827f38f93b43ed12af0b3ad25a288', bitcoin: { bech32: 'rltc' } });
+const TOKEN = '0x3f2a91aa0000000000000000000000000000c0de';
+const USDC: Asset = erc20Asset('eip155:31337', TOKEN, { symbol: 'USDC', decimals: 6 });
+const UNKNOWN_TOKEN: Asset = erc20Asset('eip155:31337', TOKEN);
 
 const MAX = ((1n << 256n) - 1n).toString();
 const OVER = (1n << 256n).toString();
@@ -14,37 +26,63 @@ const OVER = (1n << 256n).toString();
 const fixtures = {
   parseAmount: {
     valid: [
-      { input: '50', expected: 50n },
-      { input: '0', expected: 0n },
-      { input: '0.01eth', expected: 10n ** 16n },
-      { input: '1eth', expected: 10n ** 18n },
-      { input: '1ETH', expected: 10n ** 18n },
-      { input: '0.5 ether', expected: 5n * 10n ** 17n },
-      { input: '1000sat', expected: 1000n },
-      { input: '1000sats', expected: 1000n },
-      { input: '1.5gwei', expected: 1_500_000_000n },
-      { input: '7wei', expected: 7n },
-      { input: '0.00000001btc', expected: 1n },
-      { input: '1.000000000000000001eth', expected: 10n ** 18n + 1n },
-      { input: ' 42 ', expected: 42n },
-      { input: MAX, expected: MAX_UINT256 },
-    ],
+      { input: '50', asset: ETH, expected: 50n },
+      { input: '0', asset: ETH, expected: 0n },
+      { input: '0.01eth', asset: ETH, expected: 10n ** 16n },
+      { input: '1eth', asset: ETH, expected: 10n ** 18n },
+      { input: '1ETH', asset: ETH, expected: 10n ** 18n },
+      { input: '0.5 ether', asset: ETH, expected: 5n * 10n ** 17n },
+      { input: '1000sat', asset: BTC, expected: 1000n },
+      { input: '1000sats', asset: BTC, expected: 1000n },
+      { input: '1.5gwei', asset: ETH, expected: 1_500_000_000n },
+      { input: '7wei', asset: ETH, expected: 7n },
+      { input: '0.00000001btc', asset: BTC, expected: 1n },
+      { input: '1.000000000000000001eth', asset: ETH, expected: 10n ** 18n + 1n },
+      { input: ' 42 ', asset: ETH, expected: 42n },
+      { input: MAX, asset: ETH, expected: MAX_UINT256 },
+      // either coin's unit on either Bitcoin-family chain, as always
+      { input: '0.01ltc', asset: BTC, expected: 1_000_000n },
+      { input: '0.01btc', asset: LTC, expected: 1_000_000n },
+      { input: '1000sat', asset: LTC, expected: 1000n },
+      { input: '21000000btc', asset: BTC, expected: MAX_SATOSHIS },
+      // a token with a known symbol: its symbol is its unit
+      { input: '1.5usdc', asset: USDC, expected: 1_500_000n },
+      { input: '1.5USDC', asset: USDC, expected: 1_500_000n },
+      { input: '1000', asset: USDC, expected: 1000n },
+      // a token without: base units only
+      { input: '1000', asset: UNKNOWN_TOKEN, expected: 1000n },
+      // no asset: base units only
+      { input: '50', asset: undefined, expected: 50n },
+      { input: MAX, asset: undefined, expected: MAX_UINT256 },
+    ] as { input: string; asset?: Asset; expected: bigint }[],
     invalid: [
-      { name: '2^256', input: OVER, message: /above 2\^256/ },
-      { name: 'negative', input: '-1' },
-      { name: 'exponent', input: '1e21', message: /Use base units/ },
-      { name: 'hex', input: '0x10', message: /Use base units/ },
-      { name: 'empty', input: '' },
-      { name: 'blank', input: '   ' },
-      { name: 'too many decimals', input: '1.0000000000000000001eth', message: /eth has at most 18 decimals/ },
-      { name: 'decimal without unit', input: '0.5', message: /a decimal needs a unit/ },
-      { name: 'unknown unit', input: '12abc', message: /unknown unit "abc"/ },
-      { name: 'sat has no decimals', input: '1.5sat', message: /sat has at most 0 decimals/ },
-      { name: 'leading dot', input: '.5eth' },
-      { name: 'two dots', input: '1.2.3eth' },
-      { name: 'unit only', input: 'eth' },
-      { name: 'btc above 2^256', input: `${OVER}btc`, message: /above 2\^256/ },
-    ],
+      { name: '2^256', input: OVER, asset: ETH, message: /above 2\^256/ },
+      { name: 'negative', input: '-1', asset: ETH },
+      { name: 'exponent', input: '1e21', asset: ETH, message: /Use base units/ },
+      { name: 'hex', input: '0x10', asset: ETH, message: /Use base units/ },
+      { name: 'empty', input: '', asset: ETH },
+      { name: 'blank', input: '   ', asset: ETH },
+      { name: 'too many decimals', input: '1.0000000000000000001eth', asset: ETH, message: /eth has at most 18 decimals/ },
+      { name: 'decimal without unit', input: '0.5', asset: ETH, message: /a decimal needs a unit/ },
+      { name: 'unknown unit', input: '12abc', asset: ETH, message: /"12abc": abc is not a unit of this EVM network/ },
+      { name: 'sat has no decimals', input: '1.5sat', asset: BTC, message: /sat has at most 0 decimals/ },
+      { name: 'leading dot', input: '.5eth', asset: ETH },
+      { name: 'two dots', input: '1.2.3eth', asset: ETH },
+      { name: 'unit only', input: 'eth', asset: ETH },
+      { name: 'btc above 2^256', input: `${OVER}btc`, asset: BTC, message: /above 2\^256/ },
+      // the asset's units only (issue 9, bug 7)
+      { name: 'a Bitcoin unit on EVM', input: '100sat', asset: ETH, message: /"100sat": sat is not a unit of this EVM network/ },
+      { name: 'btc on EVM', input: '0.5btc', asset: ETH, message: /btc is not a unit of this EVM network/ },
+      { name: 'an EVM unit on Bitcoin', input: '0.01eth', asset: BTC, message: /"0\.01eth": eth is not a unit of this Bitcoin-family network/ },
+      { name: 'gwei on Litecoin', input: '5gwei', asset: LTC, message: /gwei is not a unit of this Bitcoin-family network/ },
+      { name: 'above 21 million coins', input: '21000000.00000001btc', asset: BTC, message: /above 21 million coins/ },
+      { name: 'above 21 million coins, in sat', input: (MAX_SATOSHIS + 1n).toString(), asset: LTC, message: /above 21 million coins/ },
+      { name: 'eth on a token', input: '1eth', asset: USDC, message: /eth is not a unit of USDC/ },
+      { name: 'too many decimals of a token', input: '0.0000001usdc', asset: USDC, message: /usdc has at most 6 decimals/ },
+      { name: 'a unit on an unknown token', input: '1.5usdc', asset: UNKNOWN_TOKEN, message: /usdc is not a unit of the token 0x3f2a91aa0000000000000000000000000000c0de/ },
+      { name: 'a unit without an asset', input: '0.01eth', asset: undefined, message: /unknown unit "eth"/ },
+      { name: '2^256 without an asset', input: OVER, asset: undefined, message: /above 2\^256/ },
+    ] as { name: string; input: string; asset?: Asset; message?: RegExp }[],
   },
   parseBaseUnits: {
     valid: [
@@ -86,20 +124,20 @@ const fixtures = {
 const named = (input: unknown) => (typeof input === 'string' ? `"${input}"` : String(input));
 
 describe('parseAmount', () => {
-  it.each(fixtures.parseAmount.valid)('$input → $expected', ({ input, expected }) => {
-    expect(parseAmount(input)).toBe(expected);
+  it.each(fixtures.parseAmount.valid)('$input in $asset.id → $expected', ({ input, asset, expected }) => {
+    expect(parseAmount(input, 'amount', asset)).toBe(expected);
   });
 
-  it.each(fixtures.parseAmount.invalid)('refuses $name ($input) with a UsageError naming it', ({ input, message }) => {
+  it.each(fixtures.parseAmount.invalid)('refuses $name ($input) with a UsageError naming it', ({ input, asset, message }) => {
     const matcher = expect.objectContaining({
       name: 'UsageError',
       code: 'USAGE',
       exitCode: ExitCode.usage,
       shortMessage: expect.stringContaining(`Invalid --deposit ${named(input)}`),
     });
-    expect(() => parseAmount(input, '--deposit')).toThrow(UsageError);
-    expect(() => parseAmount(input, '--deposit')).toThrow(matcher);
-    if (message) expect(() => parseAmount(input, '--deposit')).toThrow(message);
+    expect(() => parseAmount(input, '--deposit', asset)).toThrow(UsageError);
+    expect(() => parseAmount(input, '--deposit', asset)).toThrow(matcher);
+    if (message) expect(() => parseAmount(input, '--deposit', asset)).toThrow(message);
   });
 
   it('usage errors exit 2', () => {
@@ -109,8 +147,19 @@ describe('parseAmount', () => {
 
   it('round-trips what formatUnits prints for eth', () => {
     for (const v of [0n, 1n, 10n ** 16n, 123_456_789_000_000_000n, 10n ** 18n * 21_000_000n]) {
-      expect(parseAmount(formatUnits(v, 18, 'eth'))).toBe(v);
+      expect(parseAmount(formatUnits(v, 18, 'eth'), 'amount', ETH)).toBe(v);
     }
+  });
+
+  it('pins the message of a unit of another family, with the units to use instead', () => {
+    expect(() => parseAmount('100sat', '--max-price', ETH)).toThrowErrorMatchingInlineSnapshot(`
+      [UsageError: Invalid --max-price "100sat": sat is not a unit of this EVM network.
+      Use wei, gwei, eth, ether or base units.]
+    `);
+    expect(() => parseAmount('0.01eth', 'buy.bitcoinDeposit', LTC)).toThrowErrorMatchingInlineSnapshot(`
+      [UsageError: Invalid buy.bitcoinDeposit "0.01eth": eth is not a unit of this Bitcoin-family network.
+      Use sat, sats, btc, ltc or base units.]
+    `);
   });
 
   it('pins the message of a decimal without unit', () => {
@@ -144,13 +193,9 @@ describe('formatUnits', () => {
 
 // ── formatAmount: amounts for people (issue 9 §3.5) ─────────────────────────
 
-const ETH: AmountAsset = { family: 'evm' };
-const BTC: AmountAsset = { family: 'bitcoin' };
-const LTC: AmountAsset = { family: 'bitcoin', symbol: 'LTC' };
-const TOKEN = '0x3f2a91aa0000000000000000000000000000c0de';
 const E = (n: number) => 10n ** BigInt(n);
 
-const FORMAT: { name: string; value: bigint; asset: AmountAsset; digits?: number; expected: string }[] = [
+const FORMAT: { name: string; value: bigint; asset: Asset; digits?: number; expected: string }[] = [
   { name: 'EVM 0', value: 0n, asset: ETH, expected: '0 ETH' },
   { name: 'EVM 1', value: 1n, asset: ETH, expected: '1 wei' },
   { name: 'EVM 999', value: 999n, asset: ETH, expected: '999 wei' },
@@ -167,7 +212,7 @@ const FORMAT: { name: string; value: bigint; asset: AmountAsset; digits?: number
   { name: 'EVM 1234 ETH', value: 1234n * E(18), asset: ETH, expected: '1,234 ETH' },
   { name: 'EVM 2^256 − 1', value: MAX_UINT256, asset: ETH, expected: '115,792,089,237,316,195,423,570,985,008,687,907,853,269,984,665,640,564,039,457.584007913129639935 ETH' },
   { name: 'EVM negative', value: -1000n, asset: ETH, expected: '-1,000 wei' },
-  { name: 'EVM native named by the zero address', value: E(18), asset: { family: 'evm', token: '0x' + '0'.repeat(40) }, expected: '1 ETH' },
+  { name: 'EVM native named by the zero address', value: E(18), asset: evmAsset({ caip2: 'eip155:31337' }, '0x' + '0'.repeat(40)), expected: '1 ETH' },
   { name: 'Bitcoin 0', value: 0n, asset: BTC, expected: '0 BTC' },
   { name: 'Litecoin 0', value: 0n, asset: LTC, expected: '0 LTC' },
   { name: 'Bitcoin 546 (dust)', value: 546n, asset: BTC, expected: '546 sat' },
@@ -179,9 +224,9 @@ const FORMAT: { name: string; value: bigint; asset: AmountAsset; digits?: number
   { name: 'Bitcoin 21e6 BTC', value: MAX_SATOSHIS, asset: BTC, expected: '21,000,000 BTC' },
   { name: 'Litecoin 10^6', value: E(6), asset: LTC, expected: '0.01 LTC' },
   { name: 'Litecoin 5,000', value: 5000n, asset: LTC, expected: '5,000 sat' },
-  { name: 'ERC-20 unknown', value: 1000n, asset: { family: 'evm', token: TOKEN }, expected: '1,000 units of 0x3f2a91…c0de' },
-  { name: 'ERC-20 known', value: 1_500_000n, asset: { family: 'evm', token: TOKEN, symbol: 'USDC', decimals: 6 }, expected: '1.5 USDC' },
-  { name: 'ERC-20 known, tiny', value: 1n, asset: { family: 'evm', token: TOKEN, symbol: 'USDC', decimals: 6 }, expected: '0.000001 USDC' },
+  { name: 'ERC-20 unknown', value: 1000n, asset: UNKNOWN_TOKEN, expected: '1,000 units of 0x3f2a91…c0de' },
+  { name: 'ERC-20 known', value: 1_500_000n, asset: USDC, expected: '1.5 USDC' },
+  { name: 'ERC-20 known, tiny', value: 1n, asset: USDC, expected: '0.000001 USDC' },
   // shortened (tables): cut toward zero, marked "…"
   { name: 'digits 6: 0.099999999999999997 ETH', value: E(17) - 3n, asset: ETH, digits: 6, expected: '0.0999999… ETH' },
   { name: 'digits 6: 0.1 ETH (nothing to cut)', value: E(17), asset: ETH, digits: 6, expected: '0.1 ETH' },
@@ -201,15 +246,19 @@ describe('formatAmount', () => {
     for (const { value, asset } of FORMAT) expect(formatAmount(value, asset)).not.toMatch(/base units/);
   });
 
-  /** What parseAmount reads back from a formatted amount: without separators, and ETH/BTC/LTC as units. */
-  const back = (s: string) => parseAmount(s.replace(/,/g, ''));
+  /** What parseAmount reads back from a formatted amount of `asset`: without separators, and ETH/BTC/LTC as units. */
+  const back = (s: string, asset: Asset) => parseAmount(s.replace(/,/g, ''), 'amount', asset);
 
   it('is exact: parseAmount reads every EVM amount back (property, 0 … 2^256 − 1)', () => {
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: MAX_UINT256 }), (v) => back(formatAmount(v, ETH)) === v), { numRuns: 500 });
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: MAX_UINT256 }), (v) => back(formatAmount(v, ETH), ETH) === v), { numRuns: 500 });
   });
 
   it('is exact: parseAmount reads every Bitcoin amount back (property, 0 … 21e6 BTC)', () => {
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: MAX_SATOSHIS }), fc.boolean(), (v, ltc) => back(formatAmount(v, ltc ? LTC : BTC)) === v), { numRuns: 500 });
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: MAX_SATOSHIS }), fc.boolean(), (v, ltc) => back(formatAmount(v, ltc ? LTC : BTC), ltc ? LTC : BTC) === v), { numRuns: 500 });
+  });
+
+  it('is exact: parseAmount reads every amount of a known token back (property)', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: MAX_UINT256 }), (v) => back(formatAmount(v, USDC), USDC) === v), { numRuns: 200 });
   });
 
   it('shortened amounts never read as more, and keep the unit (property)', () => {
@@ -217,25 +266,11 @@ describe('formatAmount', () => {
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 1, max: 12 }), (v, digits) => {
         const short = formatAmount(v, ETH, { digits });
         const exact = formatAmount(v, ETH);
-        const read = back(short.replace('…', ''));
+        const read = back(short.replace('…', ''), ETH);
         return read <= v && (short === exact) === (read === v) && short.split(' ')[1] === exact.split(' ')[1];
       }),
       { numRuns: 500 },
     );
-  });
-});
-
-describe('amountAsset', () => {
-  it.each([
-    { name: 'EVM, no asset', network: { kind: 'evm' as const }, asset: undefined, expected: { family: 'evm' } },
-    { name: 'EVM, zero address', network: { kind: 'evm' as const }, asset: '0x' + '0'.repeat(40), expected: { family: 'evm' } },
-    { name: 'EVM, token', network: { kind: 'evm' as const }, asset: TOKEN, expected: { family: 'evm', token: TOKEN } },
-    { name: 'Bitcoin mainnet', network: { kind: 'bitcoin' as const, bitcoin: { bech32: 'bc' } }, asset: 'sat', expected: { family: 'bitcoin', symbol: 'BTC' } },
-    { name: 'Bitcoin regtest', network: { kind: 'bitcoin' as const, bitcoin: { bech32: 'bcrt' } }, asset: 'sat', expected: { family: 'bitcoin', symbol: 'BTC' } },
-    { name: 'Litecoin regtest', network: { kind: 'bitcoin' as const, bitcoin: { bech32: 'rltc' } }, asset: 'sat', expected: { family: 'bitcoin', symbol: 'LTC' } },
-    { name: 'Litecoin mainnet', network: { kind: 'bitcoin' as const, bitcoin: { bech32: 'ltc' } }, asset: 'sat', expected: { family: 'bitcoin', symbol: 'LTC' } },
-  ])('$name', ({ network, asset, expected }) => {
-    expect(amountAsset(network, asset)).toEqual(expected);
   });
 });
 

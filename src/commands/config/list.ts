@@ -1,5 +1,5 @@
 import { BaseCommand, wideFlag } from '../../cli/base.js'
-import { amountSettingFamily, listSettings } from '../../core/settings.js'
+import { amountSettingAsset, listSettings } from '../../core/settings.js'
 import { formatAmount } from '../../core/units.js'
 import { table } from '../../cli/render.js'
 
@@ -16,8 +16,8 @@ export default class ConfigList extends BaseCommand<typeof ConfigList> {
     const all = listSettings(this.walletConf)
     this.log(`config: ${this.walletConf.home}/config.json`)
     const shown = (key: string, value: unknown) => {
-      const family = amountSettingFamily(key)
-      return value === null ? '-' : family && typeof value === 'string' ? formatAmount(BigInt(value), { family }) : String(value)
+      const asset = amountSettingAsset(key)
+      return value === null ? '-' : asset && typeof value === 'string' ? formatAmount(BigInt(value), asset) : String(value)
     }
     this.log(flags.wide
       ? table(['setting', 'value', 'meaning'], all.map((s) => [s.key, shown(s.key, s.value), s.describe]))

@@ -12,7 +12,7 @@ export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
 
   async run() {
     const { args, flags } = await this.parse(VoucherAdd)
-    const minDelta = parseAmount(flags['min-delta'], '--min-delta', this.family)
+    const minDelta = parseAmount(flags['min-delta'], '--min-delta', this.assetOf())
     const v = readVoucher(args.voucher)
     const s = await this.scheme()
     const r = await s.add(args.channel, v, minDelta)

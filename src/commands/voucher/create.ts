@@ -14,7 +14,7 @@ export default class VoucherCreate extends BaseCommand<typeof VoucherCreate> {
 
   async run() {
     const { args, flags } = await this.parse(VoucherCreate)
-    const amount = parseAmount(args.amount, 'amount', this.family)
+    const amount = parseAmount(args.amount, 'amount', this.assetOf())
     const v = await (await this.scheme()).createVoucher(args.channel, amount, BigInt(flags.lane))
     const out = voucherJson(v)
     this.log(out.encoded)

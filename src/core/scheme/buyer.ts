@@ -8,6 +8,7 @@
  * and hands it out through `ChannelScheme.buyer` (scheme/index.ts); the transport never imports a family.
  */
 import type { NetworkConfig } from '../config.js'
+import type { Asset } from '../asset.js'
 import type { ChannelRecord, Store, VoucherRecord } from '../store/index.js'
 import type { Voucher } from '../channel/voucher.js'
 import type { ChannelPayload, ChannelRequirement } from './x402.js'
@@ -33,10 +34,12 @@ export interface BuyerOptions {
  * {@link signedByPayer} before anything the merchant claims is believed.
  */
 export interface X402Payer {
-  /** The network paid on: its `caip2` selects the 402's entries; its kind the amounts' display. */
+  /** The network paid on: its `caip2` selects the 402's entries. */
   readonly network: NetworkConfig & { name: string }
   /** The wallet's database (channels and vouchers of this network). */
   readonly store: Store
+  /** What an amount on this network counts, for messages: an entry's or a channel's `asset` (see `ChannelFamily.asset`). */
+  asset(address?: string): Asset
 
   // ── The entry ──────────────────────────────────────────────────────────────────
 

@@ -15,7 +15,8 @@
  * Amounts are bigint base units (wei, token base units, satoshis); times are Unix
  * seconds. Results are the `--json` shapes of the commands after {@link toJson}.
  */
-import type { Config } from '../config.js'
+import type { Config, NetworkConfig } from '../config.js'
+import type { Asset } from '../asset.js'
 import type { Family } from '../config-fields.js'
 import type { Store } from '../store/index.js'
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
@@ -57,6 +58,14 @@ export interface ChannelFamily {
   load(ctx: WalletContext): Promise<ChannelScheme>
   /** The family's own rows of `channels status <channel>` (no chain library, no network). */
   details(c: ChannelRecord): DetailRow[]
+  /**
+   * What an amount on `network` counts (its CAIP-19 id, symbol, decimals, units): the
+   * network's native coin, or the token `address` names (a channel's or a 402 entry's
+   * `asset`; the EVM zero address and Bitcoin's `"sat"` name the native coin). Synchronous
+   * and cheap: no chain library, no network.
+   * @example families.evm.asset(devnet).id // 'eip155:31337/slip44:60'
+   */
+  asset(network: NetworkConfig, address?: string): Asset
 }
 
 /** A labelled value for people: an amount in the channel's asset, a time, or text. */

@@ -11,6 +11,7 @@ import { PaymentRefusedError } from '../../core/errors.js'
 import { checkedPayeeIndex, checkedPubkey, type BitcoinChannelManager } from './manager.js'
 import { buildRedeemScript, keyOutputScript, toBytes } from './script.js'
 import { closeVsize, dustThreshold } from './spend.js'
+import { bitcoinAsset } from './asset.js'
 
 /**
  * `m`'s wallet as an x402 payer; a channel it opens lives `o.expirySeconds` (at least the
@@ -22,6 +23,7 @@ export function bitcoinBuyer(m: BitcoinChannelManager, o: BuyerOptions): X402Pay
   return {
     network: m.network,
     store: m.store,
+    asset: (address) => bitcoinAsset(m.network, address),
     checkEntry(entry) {
       try {
         entry.payTo = checkedPubkey(entry.payTo, 'payTo')

@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { UsageError } from '../../core/errors.js'
 import { baseUnitsField, buyShape, issueText, rpcUrlField, secondsField, type FamilyConfig } from '../../core/config-fields.js'
 import { BITCOIN_NETWORKS, type BitcoinNetworkParams } from './networks.js'
+import { bitcoinAsset } from './asset.js'
 
 /** CAIP-2 ids of Bitcoin-family chains: `bip122:<first 32 hex digits of the genesis hash>`. */
 export const BITCOIN_CAIP2 = /^bip122:[0-9a-f]{32}$/
@@ -171,6 +172,8 @@ export const bitcoinConfig = {
   caip2Hint: 'bip122:<first 32 hex digits of the genesis hash>',
   network: BitcoinNetworkSchema,
   buy: BITCOIN_BUY,
+  /** Amount settings are in satoshis, read in sat/btc/ltc and shown as bitcoin's (`0.01 BTC`, `10,000 sat`). */
+  settingsAsset: bitcoinAsset({ caip2: 'bip122:000000000019d6689c085ae165831e93' }),
   params: { label: 'Bitcoin-family (bip122)', field: 'bitcoin', fromFlag: paramsFor, fromFile: paramsFromFile },
 } as const satisfies FamilyConfig
 

@@ -19,3 +19,4 @@ export { acceptBitcoinPayment, checkBitcoinVoucher, syncBitcoinChannel, type Bit
 export { startBitcoinWatcher } from './watcher.js'
 export { loadBitcoinSigner, bitcoinPath } from '../../core/keys/wallet.js'
 export { bitcoinBuyer } from './buyer.js'
+export { bitcoinAsset, LITECOIN_HRPS, COIN_TYPES } from './asset.js'

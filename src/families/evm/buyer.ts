@@ -8,12 +8,14 @@ import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
 import { PaymentRefusedError } from '../../core/errors.js'
 import type { ChannelManager } from './manager.js'
+import { evmAsset } from './asset.js'
 
 /** `m`'s wallet as an x402 payer; a channel it opens gets `o.settleDelay` (at least the merchant's `minSettleDelay`). */
 export function evmBuyer(m: ChannelManager, o: BuyerOptions): X402Payer {
   return {
     network: m.network,
     store: m.store,
+    asset: (address) => evmAsset(m.network, address),
     checkEntry(entry) {
       try {
         entry.payTo = getAddress(entry.payTo)

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { baseUnitsField, buyShape, rpcUrlField, secondsField, type FamilyConfig } from '../../core/config-fields.js'
+import { evmNativeAsset } from './asset.js'
 
 /** CAIP-2 ids of EVM chains: `eip155:<chain id>`. */
 export const EVM_CAIP2 = /^eip155:[1-9]\d{0,19}$/
@@ -51,6 +52,8 @@ export const evmConfig = {
   caip2Hint: 'eip155:<chain id>',
   network: EvmNetworkSchema,
   buy: EVM_BUY,
+  /** Amount settings are in wei, read and shown as ether's (`0.01eth`, `10 gwei`). */
+  settingsAsset: evmNativeAsset('eip155:1'),
 } as const satisfies FamilyConfig
 
 /** The EVM fields of the stored `buy` policy. */

@@ -10,7 +10,8 @@ import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelStat
 import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../../core/store/index.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
 import { adoptionConflict } from '../../core/channel/acknowledge.js'
-import { amountAsset, formatAmount, parseBaseUnits } from '../../core/units.js'
+import { formatAmount, parseBaseUnits } from '../../core/units.js'
+import { evmAsset } from './asset.js'
 import type { DeliverVoucher, SyncReport } from '../../core/channel/sync.js'
 
 /**
@@ -81,7 +82,7 @@ async function chainHalf(m: ChannelManager, c: ChannelRecord): Promise<{ report:
     }
   } else {
     if (c.state === 'opening') move('opening', ['confirm'], {}, '')
-    const amount = (v: bigint) => formatAmount(v, amountAsset(m.network, c.asset))
+    const amount = (v: bigint) => formatAmount(v, evmAsset(m.network, c.asset))
     if (on.deposit !== c.deposit) {
       m.store.channels.update(c.network, c.id, { deposit: on.deposit })
       changes.push(`deposit ${amount(c.deposit)} → ${amount(on.deposit)}`)
@@ -147,12 +148,12 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
       return
     }
     m.acknowledge(c, theirs, charged)
-    report.changes.push(`adopted the merchant's voucher nonce ${theirs.nonce} (total ${formatAmount(theirs.amount, amountAsset(m.network, c.asset))}), signed by this wallet`)
+    report.changes.push(`adopted the merchant's voucher nonce ${theirs.nonce} (total ${formatAmount(theirs.amount, evmAsset(m.network, c.asset))}), signed by this wallet`)
   } else if (mine && myNonce > theirNonce) {
     // We committed a voucher the merchant never stored: deliver it so both sides agree.
     try {
       const after = await deliver(m, c, mine)
-      report.changes.push(`delivered voucher nonce ${mine.nonce} (total ${formatAmount(mine.amount, amountAsset(m.network, c.asset))}) the merchant had not received`)
+      report.changes.push(`delivered voucher nonce ${mine.nonce} (total ${formatAmount(mine.amount, evmAsset(m.network, c.asset))}) the merchant had not received`)
       charged = after
     } catch (err) {
       report.warnings.push(`could not deliver voucher nonce ${mine.nonce}: ${(err as Error).message}`)

@@ -13,7 +13,7 @@
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import type { X402Payer } from '../../scheme/buyer.js'
 import { InsufficientFundsError, PaymentRefusedError, PriceTooHighError, UsageError } from '../../errors.js'
-import { amountAsset, formatAmount, parseBaseUnits } from '../../units.js'
+import { formatAmount, parseBaseUnits } from '../../units.js'
 import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { BitcoinVoucherWire, VoucherWire } from '../../channel/voucher-wire.js'
 import { adoptionConflict } from '../../channel/acknowledge.js'
@@ -99,7 +99,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   const challenge = readChallenge(first.headers, await ex.text(first, target))
   const entry = pickEntry(payer, challenge, o.maxPrice)
   const price = parseBaseUnits(entry.amount, 'price')
-  const show = (x: bigint) => formatAmount(x, amountAsset(payer.network, entry.asset))
+  const show = (x: bigint) => formatAmount(x, payer.asset(entry.asset))
   const endpoint = endpointOf(entry, target)
 
   let opened: BuyResult['opened']
@@ -225,7 +225,7 @@ function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigin
   const priced = ours.map((a) => ({ a, price: parseBaseUnits(a.amount, 'price') })).sort((x, y) => (x.price < y.price ? -1 : 1))
   const cheapest = priced[0]
   if (cheapest.price > maxPrice) {
-    const show = (x: bigint) => formatAmount(x, amountAsset(payer.network, cheapest.a.asset))
+    const show = (x: bigint) => formatAmount(x, payer.asset(cheapest.a.asset))
     throw new PriceTooHighError(`The price ${show(cheapest.price)} is above --max-price ${show(maxPrice)}.`, {
       data: { price: cheapest.price.toString(), maxPrice: maxPrice.toString() },
       metaMessages: ['Raise --max-price to pay it.'],
