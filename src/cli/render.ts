@@ -35,8 +35,11 @@ export function showsAvailable(state: ChannelState): boolean {
   return state !== 'settled' && state !== 'closed' && state !== 'expired' && state !== 'failed'
 }
 
-/** The `--json` shape of a channel's status. */
-export function statusJson(s: ChannelStatus) {
+/**
+ * The `--json` shape of a channel's status (amounts as decimal strings of base units).
+ * @param assetId - CAIP-19 id of what its amounts count (`ChannelFamily.asset`), beside `asset` as stored
+ */
+export function statusJson(s: ChannelStatus, assetId: string) {
   const c = s.channel
   return {
     channelId: c.id,
@@ -46,6 +49,7 @@ export function statusJson(s: ChannelStatus) {
     payer: c.payer,
     payee: c.payee,
     asset: c.asset,
+    assetId,
     contract: c.contract,
     deposit: c.deposit.toString(),
     spent: s.spent.toString(),

@@ -44,7 +44,7 @@ export default class List extends BaseCommand<typeof List> {
     }
     const all = this.reader.list({ direction, state: flags.state as ChannelState | undefined })
     if (!this.jsonEnabled()) this.log(all.length ? channelTable(all, (c) => this.assetOf(c.asset), flags.wide) : 'No channels match.')
-    return { channels: all.map(statusJson), refreshed }
+    return { channels: all.map((s) => statusJson(s, this.assetOf(s.channel.asset).id)), refreshed }
   }
 
   /** The chain half of `sync` on every channel not final, under a deadline. */

@@ -50,6 +50,6 @@ export default class Open extends BaseCommand<typeof Open> {
     const c = r.channel
     this.log(`${c.state === 'open' ? 'Opened' : 'Opening'} channel ${c.id}`)
     this.log(`  to ${c.payee} with ${this.amount(c.deposit, c.asset)} (${r.refundAfter === undefined ? `tx ${r.transaction}` : `deposit ${r.transaction}, refund after ${new Date(r.refundAfter * 1000).toISOString()}`})`)
-    return statusJson(r.status)
+    return statusJson(r.status, this.assetOf(r.status.channel.asset).id)
   }
 }

@@ -28,7 +28,7 @@ export default class Status extends BaseCommand<typeof Status> {
     if (!args.channel) {
       const all = m.list()
       if (!this.jsonEnabled()) this.log(all.length ? channelTable(all, (c) => this.assetOf(c.asset), flags.wide) : 'No channels on this network.')
-      return { channels: all.map(statusJson) }
+      return { channels: all.map((s) => statusJson(s, this.assetOf(s.channel.asset).id)) }
     }
     const s = m.statusOf(m.resolve(args.channel))
     const c = s.channel
@@ -46,6 +46,6 @@ export default class Status extends BaseCommand<typeof Status> {
         ['endpoint', c.endpoint ?? '-'],
       ]))
     }
-    return { ...statusJson(s), confirmed: f.confirmed.toString(), pending: f.pending.toString(), queued: f.queued.toString(), reserved: f.reserved.toString() }
+    return { ...statusJson(s, this.assetOf(c.asset).id), confirmed: f.confirmed.toString(), pending: f.pending.toString(), queued: f.queued.toString(), reserved: f.reserved.toString() }
   }
 }

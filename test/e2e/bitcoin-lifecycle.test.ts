@@ -130,8 +130,11 @@ describeBitcoin('Bitcoin channel lifecycle on litecoind regtest (P2WSH and P2SH)
       expect(check.json).toMatchObject({ valid: true, own: true, redeemable: String(total) });
       const st = await payer.run(['status', channel, '--json']);
       expect(st.json).toMatchObject({ direction: 'outbound', state: 'open', spent: String(total), available: String(DEPOSIT - closeFee - total) });
+      // litecoin (SLIP-44 coin type 2) on the regtest chain: the CAIP-19 id of what the channel holds (issue 10)
+      expect(st.json).toMatchObject({ asset: 'sat', assetId: `${st.json.network}/slip44:2` });
+      expect(st.json.network).toMatch(/^bip122:[0-9a-f]{32}$/);
       const ls = await payee.run(['list', '--inbound', '--json']);
-      expect(ls.json.channels.map((c: any) => c.channelId)).toEqual([channel]);
+      expect(ls.json.channels.map((c: any) => [c.channelId, c.assetId])).toEqual([[channel, st.json.assetId]]);
     }, 240_000);
 
     if (!form.p2sh) {

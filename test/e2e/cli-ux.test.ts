@@ -235,7 +235,8 @@ describe('the payee\'s list learns the chain state without sync (§3.5)', () => 
     const s = await payer.run(['settle', id, '--json']);
     expect(s.code, s.stdout + s.stderr).toBe(0);
     const offline = await merchant.run(['list', '--offline', '--json']);
-    expect(offline.json.channels[0]).toMatchObject({ channelId: id, state: 'open' });
+    // the channel's asset as stored (the zero address: ether) and as a CAIP-19 id (issue 10)
+    expect(offline.json.channels[0]).toMatchObject({ channelId: id, state: 'open', asset: '0x' + '0'.repeat(40), assetId: 'eip155:31337/slip44:60' });
     expect(offline.json.refreshed).toBe(false);
     const fresh = await merchant.run(['list', '--json']);
     expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
