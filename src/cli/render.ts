@@ -12,6 +12,7 @@ import type { ChannelRecord } from '../core/store/index.js'
 import type { ChannelState } from '../core/channel/state.js'
 import { formatAmount, shortHex, type AmountAsset } from '../core/units.js'
 import { anyVoucherToWire } from '../core/channel/voucher.js'
+import { families } from '../families/index.js'
 
 export { shortHex }
 
@@ -34,9 +35,10 @@ export function showsAvailable(state: ChannelState): boolean {
   return state !== 'settled' && state !== 'closed' && state !== 'expired' && state !== 'failed'
 }
 
-/** The `--json` shape of a channel's status. */
+/** The `--json` shape of a channel's status: the common fields and its family's (`contract`, `settleDelay`, `expiry`). */
 export function statusJson(s: ChannelStatus) {
   const c = s.channel
+  const own = families[c.family].statusJson(c)
   return {
     channelId: c.id,
     network: c.network,
@@ -45,16 +47,16 @@ export function statusJson(s: ChannelStatus) {
     payer: c.payer,
     payee: c.payee,
     asset: c.asset,
-    contract: c.contract,
+    contract: own.contract,
     deposit: c.deposit.toString(),
     spent: s.spent.toString(),
     available: s.available.toString(),
     charged: c.charged.toString(),
     redeemed: c.redeemed.toString(),
     vouchers: s.vouchers,
-    settleDelay: c.settleDelay,
+    settleDelay: own.settleDelay,
     settleAt: c.settleAt ?? null,
-    expiry: c.expiry ?? null,
+    expiry: own.expiry,
     endpoint: c.endpoint ?? null,
     openTx: c.openTx ?? null,
     closeTx: c.closeTx ?? null,
