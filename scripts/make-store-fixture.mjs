@@ -9,8 +9,9 @@
  *   npm run build && node scripts/make-store-fixture.mjs [outDir]   # default test/fixtures
  *
  * Writes <outDir>/store-v<user_version>-<short commit>-{payer,payee}.db and
- * <outDir>/store-v<user_version>-<short commit>.json: { commit, userVersion, homes: { payer: {channels, vouchers}, payee: … } },
- * bigints as decimal strings. Needs litecoind (apt-get install litecoind).
+ * <outDir>/store-v<user_version>-<short commit>.json: { commit, userVersion, networks, homes: { payer: {channels, vouchers,
+ * printed}, payee: … } }, bigints as decimal strings; `printed` is what the binary printed about those rows (see printed()),
+ * `networks` the devnet's networks (the config a test gives a copied home). Needs litecoind (apt-get install litecoind).
  */
 import { spawn, execFile, execFileSync } from 'node:child_process'
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -34,13 +35,39 @@ function env(home) {
 }
 
 /** Runs `channels <args> --json` in `home`; throws on a non-zero exit. */
-function run(home, args) {
+async function run(home, args) {
+  return JSON.parse(await runText(home, [...args, '--json']))
+}
+
+/** Runs `channels <args>` in `home` and resolves with its stdout; throws on a non-zero exit. */
+function runText(home, args) {
   return new Promise((ok, fail) => {
-    execFile(process.execPath, [BIN, ...args, '--json'], { env: env(home), maxBuffer: 16 << 20, timeout: 180_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: env(home), maxBuffer: 16 << 20, timeout: 180_000 }, (err, stdout, stderr) => {
       if (err) return fail(new Error(`channels ${args.join(' ')} failed: ${stdout}${stderr}`))
-      ok(JSON.parse(stdout))
+      ok(stdout)
     })
   })
+}
+
+/**
+ * What this release prints about the stored channels of `home` (no chain access): per network,
+ * `status --json`, `list --offline --json`, and for each channel `status <id> --json` and the
+ * human `status <id>` (the family's detail rows).
+ */
+async function printed(home, networks) {
+  const out = {}
+  for (const network of networks) {
+    const status = await run(home, ['status', '--network', network])
+    const channels = {}
+    for (const c of status.channels) {
+      channels[c.channelId] = {
+        json: await run(home, ['status', c.channelId, '--network', network]),
+        text: await runText(home, ['status', c.channelId, '--network', network]),
+      }
+    }
+    out[network] = { status, list: await run(home, ['list', '--offline', '--network', network]), channels }
+  }
+  return out
 }
 
 /** Starts a long-running `channels <args> --json` and resolves with its first stdout line, parsed. */
@@ -125,9 +152,11 @@ try {
     db.pragma('wal_checkpoint(TRUNCATE)')
     db.close()
     copyFileSync(join(home, 'channels.db'), join(OUT, `${name}-${role}.db`))
-    homes[role] = await dump(home)
+    homes[role] = { ...(await dump(home)), printed: await printed(home, ['devnet', 'regtest']) }
   }
-  writeFileSync(join(OUT, `${name}.json`), JSON.stringify({ commit, userVersion, homes }, null, 2) + '\n')
+  // The devnet's networks, with a dead loopback RPC URL (the devnet is gone; the regtest URL held its RPC password).
+  const networks = Object.fromEntries(Object.entries(devnet.info.networks).map(([k, n]) => [k, { ...n, rpcUrl: 'http://127.0.0.1:9' }]))
+  writeFileSync(join(OUT, `${name}.json`), JSON.stringify({ commit, userVersion, networks, homes }, null, 2) + '\n')
   for (const [role, { channels, vouchers }] of Object.entries(homes)) {
     console.log(`${role}: ${channels.length} channels (${channels.map((c) => `${c.network.split(':')[0]} ${c.direction} ${c.state}`).join(', ')}), ${vouchers.length} vouchers`)
   }

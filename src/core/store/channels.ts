@@ -79,7 +79,7 @@ const checked = new WeakSet<object>()
  */
 export function channelOf<D>(c: ChannelRecord, family: Family, schema: z.ZodType<D>): ChannelRecord<D> {
   if (c.family !== family) {
-    throw new ChannelDataError(`Channel ${c.id.slice(0, 10)}… is a ${c.family} channel, not ${family}.`, { data: { channelId: c.id, family: c.family, expected: family } })
+    throw new ChannelDataError(`Channel ${c.id.slice(0, 10)}… is a channel of the ${c.family} family, not ${family}.`, { data: { channelId: c.id, family: c.family, expected: family } })
   }
   const data = c.data
   if (typeof data !== 'object' || data === null || !checked.has(data)) {
