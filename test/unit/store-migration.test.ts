@@ -144,6 +144,9 @@ describe('migration 4 on databases of the v3 release (afdfac1)', () => {
       expect(() => store.channels.insert({ ...row, id: '0x02', data: 'text' as never })).toThrowError(/CHECK constraint failed/);
       expect(store.channels.insert({ ...row, id: '0x03' }).data).toEqual(row.data);
       expect(store.channels.get('eip155:1', '0x03')!.data).toStrictEqual(row.data);
+      // Data that is an object but not the family's: the accessor says which field, once read.
+      store.channels.insert({ ...row, id: '0x04', data: { contract: 'nowhere', settleDelay: 1 } });
+      expect(() => evmChannel(store.channels.get('eip155:1', '0x04')!)).toThrowErrorMatchingInlineSnapshot(`[Store.ChannelDataError: Channel 0x04… has damaged evm data: contract: must be an address.]`);
     } finally {
       store.close();
     }
