@@ -83,7 +83,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Read-only access to channels for `--network`/`--key` (loads no chain library). */
   protected get reader(): ChannelReader {
-    this.walletReader ??= this.walletScheme?.reader ?? new ChannelReader(...this.walletArgs())
+    this.walletReader ??= this.walletScheme?.reader ?? new ChannelReader(...this.walletArgs(), families[this.walletNetwork.kind].closeReserve)
     return this.walletReader
   }
 

@@ -13,6 +13,7 @@ import type { ChannelState } from '../core/channel/state.js'
 import { formatAmount, shortHex } from '../core/units.js'
 import type { Asset } from '../core/asset.js'
 import { anyVoucherToWire } from '../core/channel/voucher.js'
+import { families } from '../families/index.js'
 
 export { shortHex }
 
@@ -36,11 +37,13 @@ export function showsAvailable(state: ChannelState): boolean {
 }
 
 /**
- * The `--json` shape of a channel's status (amounts as decimal strings of base units).
+ * The `--json` shape of a channel's status (amounts as decimal strings of base units): the
+ * common fields and its family's (`contract`, `settleDelay`, `expiry`).
  * @param assetId - CAIP-19 id of what its amounts count (`ChannelFamily.asset`), beside `asset` as stored
  */
 export function statusJson(s: ChannelStatus, assetId: string) {
   const c = s.channel
+  const own = families[c.family].statusJson(c)
   return {
     channelId: c.id,
     network: c.network,
@@ -50,16 +53,16 @@ export function statusJson(s: ChannelStatus, assetId: string) {
     payee: c.payee,
     asset: c.asset,
     assetId,
-    contract: c.contract,
+    contract: own.contract,
     deposit: c.deposit.toString(),
     spent: s.spent.toString(),
     available: s.available.toString(),
     charged: c.charged.toString(),
     redeemed: c.redeemed.toString(),
     vouchers: s.vouchers,
-    settleDelay: c.settleDelay,
+    settleDelay: own.settleDelay,
     settleAt: c.settleAt ?? null,
-    expiry: c.expiry ?? null,
+    expiry: own.expiry,
     endpoint: c.endpoint ?? null,
     openTx: c.openTx ?? null,
     closeTx: c.closeTx ?? null,

@@ -8,18 +8,34 @@
 import type { ChannelFamily, FamilyKind } from '../core/scheme/index.js'
 import { evmAsset } from './evm/asset.js'
 import { bitcoinAsset } from './bitcoin/asset.js'
+import { evmChannel } from './evm/channel.js'
+import { bitcoinChannel } from './bitcoin/channel.js'
 
 export const families: Record<FamilyKind, ChannelFamily> = {
   evm: {
     kind: 'evm', namespace: 'eip155',
     load: async (ctx) => (await import('./evm/scheme.js')).load(ctx),
-    details: (c) => [['settle delay', `${c.settleDelay} s`], ['settle at', c.settleAt ? { time: c.settleAt } : '-']],
+    details: (c) => [['settle delay', `${evmChannel(c).data.settleDelay} s`], ['settle at', c.settleAt ? { time: c.settleAt } : '-']],
+    statusJson: (c) => {
+      const { contract, settleDelay } = evmChannel(c).data
+      return { contract, settleDelay, expiry: null }
+    },
+    closeReserve: () => 0n,
     asset: evmAsset,
   },
   bitcoin: {
     kind: 'bitcoin', namespace: 'bip122',
     load: async (ctx) => (await import('./bitcoin/scheme.js')).load(ctx),
-    details: (c) => [['expiry', { time: c.expiry ?? 0 }], ['script', c.bitcoin?.p2sh ? 'P2SH' : 'P2WSH'], ['close fee', { amount: BigInt(c.bitcoin?.closeFee ?? 0) }]],
+    details: (c) => {
+      const b = bitcoinChannel(c).data
+      return [['expiry', { time: b.expiry }], ['script', b.p2sh ? 'P2SH' : 'P2WSH'], ['close fee', { amount: BigInt(b.closeFee) }]]
+    },
+    // contract: the deposit address, as v3 printed it; no settle delay (the refund waits for the expiry)
+    statusJson: (c) => {
+      const { depositAddress, expiry } = bitcoinChannel(c).data
+      return { contract: depositAddress, settleDelay: 0, expiry }
+    },
+    closeReserve: (c) => BigInt(bitcoinChannel(c).data.closeFee),
     asset: bitcoinAsset,
   },
 }

@@ -101,9 +101,9 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
       expect(sb.payee).toBe(childKey(2));
       expect(new Set([sa.payee, sb.payee, payee.pubkey]).size).toBe(3);
       // The merchant stored each channel with the index it countersigns with; the payer kept it to echo.
-      expect(JSON.parse(channelRow(payee.home, channelA).bitcoin).payeeIndex).toBe(1);
-      expect(JSON.parse(channelRow(payee.home, channelB).bitcoin).payeeIndex).toBe(2);
-      expect(JSON.parse(channelRow(alice.home, channelA).bitcoin).payeeIndex).toBe(1);
+      expect(channelRow(payee.home, channelA).data.payeeIndex).toBe(1);
+      expect(channelRow(payee.home, channelB).data.payeeIndex).toBe(2);
+      expect(channelRow(alice.home, channelA).data.payeeIndex).toBe(1);
       expect((await payee.run(['status', channelB, '--json'])).json).toMatchObject({ direction: 'inbound', payee: childKey(2), charged: '2000' });
     }, 180_000);
 
@@ -116,7 +116,7 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
         expect(o.code, o.stderr).toBe(0);
         const p = await alice.run(['pay', o.json.channelId, '1000sat', '--no-deliver', '--json']);
         expect(p.code, p.stderr).toBe(0);
-        const b = JSON.parse(channelRow(alice.home, o.json.channelId).bitcoin);
+        const b = channelRow(alice.home, o.json.channelId).data;
         fresh = { channelId: o.json.channelId, open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript }, paymentTx: p.json.voucher.paymentTx, amount: BigInt(p.json.voucher.amount) };
       }, 60_000);
 
@@ -149,7 +149,7 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
         const e = await offered();
         const r = await pay({ ...e, payTo: payee.pubkey, extra: { ...e.extra, payeeIndex: 0 } });
         expect(r.status).toBe(200);
-        expect(JSON.parse(channelRow(payee.home, fresh.channelId).bitcoin).payeeIndex).toBeUndefined();
+        expect(channelRow(payee.home, fresh.channelId).data.payeeIndex).toBeUndefined();
         expect(channelRow(payee.home, fresh.channelId).payee).toBe(payee.pubkey);
         // A channel to index 0 does not move the offer.
         expect((await offered()).extra.payeeIndex).toBe(3);
@@ -197,7 +197,7 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
     });
 
     it('`channels close` by the payer: the merchant countersigns and broadcasts the best payment at once; amounts add up on the node', async () => {
-      const closeFee = BigInt(JSON.parse(channelRow(alice.home, channelA).bitcoin).closeFee);
+      const closeFee = BigInt(channelRow(alice.home, channelA).data.closeFee);
       const r = await alice.run(['close', channelA.slice(0, 12), '--json']);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.json).toMatchObject({
@@ -258,7 +258,7 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
 
   describe('the watcher', () => {
     it('closes Bob\'s channel with its own payee key (index 2) before the expiry; the node accepts the transaction', async () => {
-      const expiry = channelRow(bob.home, channelB).expiry as number;
+      const expiry = channelRow(bob.home, channelB).data.expiry as number;
       // Bob's best payment (his first was raised to Litecoin's dust threshold, 2940 sat, then +1)
       const best = BigInt((await bob.run(['status', channelB, '--json'])).json.spent);
       expect(best).toBe(2941n);

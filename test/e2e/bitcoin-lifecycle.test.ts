@@ -75,7 +75,7 @@ describeBitcoin('Bitcoin channel lifecycle on litecoind regtest (P2WSH and P2SH)
       expect(deposit!.confirmations).toBeGreaterThanOrEqual(1);
       expect(deposit!.tx.outs[0]!.value).toBe(DEPOSIT);
       expect(deposit!.tx.outs[0]!.script.length).toBe(form.p2sh ? 23 : 34);
-      const b = JSON.parse(row(payer.home, form.channel).bitcoin);
+      const b = row(payer.home, form.channel).data;
       const refund = Transaction.fromHex(b.refundTx);
       expect(Buffer.from(refund.ins[0]!.hash).reverse().toString('hex')).toBe(txid);
       expect(refund.locktime).toBe(r.json.expiry);
@@ -182,7 +182,7 @@ describeBitcoin('Bitcoin channel lifecycle on litecoind regtest (P2WSH and P2SH)
     for (const form of FORMS) {
       const o = await payer.run(['open', form.payee.pubkey, '200000sat', '--expiry', '3600', ...form.flags, '--json']);
       expect(o.code, `${form.name}: ${o.stderr}`).toBe(0);
-      expect(JSON.parse(row(payer.home, o.json.channelId).bitcoin).p2sh).toBe(form.p2sh);
+      expect(row(payer.home, o.json.channelId).data.p2sh).toBe(form.p2sh);
       refunds.push({ form: form.name, id: o.json.channelId, expiry: o.json.expiry });
     }
     for (const { form, id, expiry } of refunds) {
@@ -218,7 +218,7 @@ describeBitcoin('Bitcoin channel lifecycle on litecoind regtest (P2WSH and P2SH)
       const c = list.json.channels[0];
       expect(c.state).toBe('failed');
       expect(await chain.backend.getTransaction(c.channelId.slice(2))).toBeUndefined();
-      const b = JSON.parse(row(payer.home, c.channelId).bitcoin);
+      const b = row(payer.home, c.channelId).data;
       expect(Buffer.from(Transaction.fromHex(b.refundTx).ins[0]!.hash).reverse().toString('hex')).toBe(c.channelId.slice(2));
     }, 60_000);
   });

@@ -108,10 +108,10 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
 
     /** A payment built by hand (no builder checks), so each rule can be broken alone. */
     function craft(c: Craft, on: any = channel): string {
-      const b = JSON.parse(on.bitcoin);
+      const b = on.data;
       const redeem = Buffer.from(b.redeemScript, 'hex');
       const payeeKey = Buffer.from(on.payee, 'hex');
-      const signRedeem = c.redeem === 'other-expiry' ? buildRedeemScript({ payeePubkey: payeeKey, payerPubkey: payerKey.publicKey, expiry: on.expiry + 1 }) : redeem;
+      const signRedeem = c.redeem === 'other-expiry' ? buildRedeemScript({ payeePubkey: payeeKey, payerPubkey: payerKey.publicKey, expiry: on.data.expiry + 1 }) : redeem;
       const tx = new Transaction();
       tx.version = 2;
       tx.locktime = c.locktime ?? 0;
@@ -183,7 +183,7 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
       const o = await payer.run(['open', payee.pubkey, `${DEPOSIT}sat`, '--expiry', '7200', '--json']);
       expect(o.code, o.stderr).toBe(0);
       const fresh = channelRow(payer.home, o.json.channelId);
-      const b = JSON.parse(fresh.bitcoin);
+      const b = fresh.data;
       const before = dbSnapshot(payee.home);
       const r = await post(craft({ payee: 200n }, fresh), 1n, 200n, {
         open: { channelId: o.json.channelId, open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } }, entry: baseEntry(),
@@ -198,7 +198,7 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
       const o = await payer.run(['open', payee.pubkey, '100000sat', '--expiry', '600', '--json']);
       expect(o.code, o.stderr).toBe(0);
       const p = await payer.run(['pay', o.json.channelId, '1000sat', '--no-deliver', '--json']);
-      const b = JSON.parse(channelRow(payer.home, o.json.channelId).bitcoin);
+      const b = channelRow(payer.home, o.json.channelId).data;
       const before = dbSnapshot(payee.home);
       const r = await post(p.json.voucher.paymentTx, 1n, 1000n, {
         open: { channelId: o.json.channelId, open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } }, entry: baseEntry(),
@@ -211,7 +211,7 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
 
   describe('the watcher', () => {
     it('closes with the best payment once the chain time is within the margin of the expiry, while the payer is silent', async () => {
-      const expiry = channelRow(payer.home, channelId).expiry as number;
+      const expiry = channelRow(payer.home, channelId).data.expiry as number;
       await chain.warpTo(expiry - MARGIN + 60);
       let state = '';
       for (let i = 0; i < 60 && state !== 'closed'; i++) {

@@ -33,7 +33,7 @@ describeBitcoin('the default deposit of a Bitcoin channel opened by buy', { time
     const r = await payer.run(['buy', url, '--yes', '--max-price', '2000sat', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const row = channelRow(payer.home, r.json.opened.channelId);
-    return { deposit: BigInt(row.deposit), closeFee: BigInt(JSON.parse(row.bitcoin).closeFee) };
+    return { deposit: BigInt(row.deposit), closeFee: BigInt(row.data.closeFee) };
   }
 
   it('1000 requests at 1,000 sat plus the close fee', async () => {

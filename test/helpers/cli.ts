@@ -207,11 +207,15 @@ export function readConfig(home: string): any {
   return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
 }
 
-/** One channel row of a wallet's database (read-only), with its columns as stored. */
+/**
+ * One channel row of a wallet's database (read-only), with its columns as stored but `data`
+ * (the family's fields, JSON) parsed: `channelRow(home, id).data.closeFee`.
+ */
 export function channelRow(home: string, id: string): any {
   const db = new Database(join(home, 'channels.db'), { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('SELECT * FROM channels WHERE id = ?').get(id);
+    const row = db.prepare('SELECT * FROM channels WHERE id = ?').get(id) as { data: string } | undefined;
+    return row && { ...row, data: JSON.parse(row.data) };
   } finally {
     db.close();
   }

@@ -252,7 +252,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
 
     const redeem = Buffer.from(k.witness === 'other-script' ? bitcoinData(other.record).redeemScript : b.redeemScript, 'hex');
     const signingKey = k.signer === 'stranger' ? stranger : k.signer === 'payee' ? ch.payeeKey : payerKey;
-    const hash = c.bitcoin!.p2sh ? tx.hashForSignature(0, redeem, k.sighash) : tx.hashForWitnessV0(0, redeem, outpoint.value, k.sighash);
+    const hash = bitcoinData(c).p2sh ? tx.hashForSignature(0, redeem, k.sighash) : tx.hashForWitnessV0(0, redeem, outpoint.value, k.sighash);
     let raw = Buffer.from(signingKey.sign(hash));
     if (k.witness === 'high-s') {
       const n = BigInt('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
@@ -263,7 +263,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
     sig[sig.length - 1] = k.sighash & 0xff; // bitcoinjs encodes only the defined types
     const branch = k.witness === 'else-branch' ? new Uint8Array(0) : IF_BRANCH;
     const items = k.witness === 'no-sig' ? [branch] : k.witness === 'extra-item' ? [sig, sig, branch] : [sig, branch];
-    if (c.bitcoin!.p2sh) tx.setInputScript(0, bscript.compile([...items, redeem]));
+    if (bitcoinData(c).p2sh) tx.setInputScript(0, bscript.compile([...items, redeem]));
     else tx.setWitness(0, [...items, redeem]);
 
     let hex = tx.toHex();

@@ -45,6 +45,7 @@ import { deliverVoucher } from '../../src/core/transports/http402/merchant.js';
 import { encodePaymentRequired, encodePaymentResponse, decodePaymentSignature } from '../../src/core/transports/http402/protocol.js';
 import { INDEX_MAX, spentAcrossLanes, voucherToWire, type Voucher } from '../../src/core/channel/voucher.js';
 import { recoverVoucherSigner, voucherDigest } from '../../src/families/evm/voucher.js';
+import { evmChannel } from '../../src/families/evm/channel.js';
 import { ChannelsError } from '../../src/core/errors.js';
 import { highS } from '../helpers/voucher.js';
 import { PASSWORD, rowTextSql, startChain, type Chain } from '../helpers/cli.js';
@@ -197,7 +198,7 @@ function makeVoucher(spec: VoucherSpec, c: ChannelRecord, payee: Wallet): { wire
     merges: spec.conditional ? [{ lane: spec.lane + 1n > INDEX_MAX ? 0n : spec.lane + 1n, nonce: 1n }] : [],
   };
   const chainId = spec.domain === 'otherChain' ? BigInt(chain.anvil.chainId) + 1n : BigInt(chain.anvil.chainId);
-  const contract = spec.domain === 'otherContract' ? getAddress(bytes(12, 20)) : c.contract;
+  const contract = spec.domain === 'otherContract' ? getAddress(bytes(12, 20)) : evmChannel(c).data.contract;
   const key = spec.signer === 'wallet' ? walletKey.signingKey : spec.signer === 'merchant' ? payee.signingKey : new SigningKey(keccak256(spec.entropy));
   let signature = key.sign(voucherDigest(v, chainId, contract)).serialized;
   if (spec.signature === 'highS') signature = highS(signature);
@@ -224,7 +225,7 @@ function challenge(c: ChannelRecord, payee: Wallet, extra: Record<string, unknow
     x402Version: 2, error: 'Payment required', resource: { url: `${base}/paid` },
     accepts: [{
       scheme: 'channel', network: c.network, amount: PRICE.toString(), asset: ZERO, payTo: payee.address, maxTimeoutSeconds: 60,
-      extra: { contract: c.contract, minDeposit: '0', minSettleDelay: 60, endpoint: ENDPOINT, ...extra },
+      extra: { contract: evmChannel(c).data.contract, minDeposit: '0', minSettleDelay: 60, endpoint: ENDPOINT, ...extra },
     }],
   } as never);
 }
@@ -330,7 +331,7 @@ function check(c: ChannelRecord, before: ReturnType<typeof snapshot>, signed: Ma
   const stored = store.vouchers.list(c.network, c.id);
   for (const v of stored) {
     expect(v.channelId).toBe(c.id);
-    expect(recoverVoucherSigner(v, chainId, c.contract), `voucher ${key(v)} is not signed by the wallet`).toBe(m.address);
+    expect(recoverVoucherSigner(v, chainId, evmChannel(c).data.contract), `voucher ${key(v)} is not signed by the wallet`).toBe(m.address);
     signed.set(key(v), v);
   }
   // Each lane's amounts never fall as nonces rise (so the next voucher is above all of them).

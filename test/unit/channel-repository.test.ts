@@ -36,8 +36,8 @@ afterEach(() => {
 function channel(state: ChannelState): string {
   const id = '0x' + (++n).toString(16).padStart(64, '0');
   store.channels.insert({
-    network: NET, id, direction: 'outbound', payer: '0xpayer', payee: '0xpayee', asset: '0x0', contract: '0xc',
-    deposit: 1000n, redeemed: 0n, charged: 0n, settleDelay: 60, state, keyName: 'k',
+    network: NET, id, family: 'evm', direction: 'outbound', payer: '0xpayer', payee: '0xpayee', asset: '0x0',
+    deposit: 1000n, redeemed: 0n, charged: 0n, state, keyName: 'k', data: { contract: '0xc', settleDelay: 60 },
   });
   store.db.prepare('UPDATE channels SET updated_at = 0 WHERE id = ?').run(id);
   return id;

@@ -41,7 +41,7 @@ export interface VoucherCheck {
 }
 
 /** A channel read from the chain (EVM) or from an `open` payload checked against the node (Bitcoin) that may not be stored yet: the caller stores it with its first voucher, or not at all ({@link storeLearned}). */
-export type LearnedChannel = ChannelRecord & { stored: boolean }
+export type LearnedChannel<D = unknown> = ChannelRecord<D> & { stored: boolean }
 
 /**
  * Inside a write transaction: the channel's stored row, inserting a learned one first.

@@ -25,13 +25,26 @@ export interface ChannelStatus {
 /** Whether a channel id starts with a user's prefix (with or without `0x`, any case), as `channels.find` matches. */
 export const idMatchesPrefix = (prefix: string, id: string): boolean => id.startsWith(prefix.toLowerCase().replace(/^(0x)?/, '0x'))
 
+/** Base units of a channel's deposit that no payment may spend (the family's `ChannelFamily.closeReserve`). */
+export type CloseReserve = (c: ChannelRecord) => bigint
+
 export class ChannelReader {
+  /**
+   * @param closeReserve - what the network's family holds back from every deposit (`ChannelFamily.closeReserve`);
+   *   default none. A family's manager overrides {@link ChannelReader.closeReserve} instead.
+   */
   constructor(
     readonly config: Config,
     readonly store: Store,
     readonly network: NetworkConfig & { name: string },
     readonly keyName?: string,
+    private readonly reserveOf: CloseReserve = () => 0n,
   ) {}
+
+  /** Base units of `c`'s deposit that no payment may spend (Bitcoin: the close fee; EVM: 0). */
+  closeReserve(c: ChannelRecord): bigint {
+    return this.reserveOf(c)
+  }
 
   /** Our address (from config; does not unlock the key). */
   get address(): string {
@@ -59,7 +72,7 @@ export class ChannelReader {
   statusOf(c: ChannelRecord): ChannelStatus {
     const best = this.store.vouchers.latestPerLane(c.network, c.id)
     const spent = spentAcrossLanes(best)
-    return { channel: c, spent, available: availableOf(c, spent), vouchers: this.store.vouchers.count(c.network, c.id), best }
+    return { channel: c, spent, available: availableOf(c.deposit, spent, this.closeReserve(c)), vouchers: this.store.vouchers.count(c.network, c.id), best }
   }
 
   /**
@@ -105,11 +118,12 @@ export class ChannelReader {
 }
 
 /**
- * What a channel can still pay, base units: `deposit − spent`; on Bitcoin also less
- * the fee every payment leaves for the close (`bitcoin.closeFee`).
+ * What a channel can still pay, base units: `deposit − spent − reserve`, at least 0.
+ * @param reserve - what the family holds back from the deposit ({@link ChannelReader.closeReserve})
+ * @example availableOf(1_000_000n, 9000n, 344n) // 990656n
  */
-export function availableOf(c: ChannelRecord, spent: bigint, deposit = c.deposit): bigint {
-  const left = deposit - spent - (c.bitcoin ? BigInt(c.bitcoin.closeFee) : 0n)
+export function availableOf(deposit: bigint, spent: bigint, reserve: bigint): bigint {
+  const left = deposit - spent - reserve
   return left > 0n ? left : 0n
 }
 

@@ -51,6 +51,6 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
     reserved,
     spent,
     redeemed: c.redeemed,
-    available: availableOf(c, spent, confirmed),
+    available: availableOf(confirmed, spent, m.closeReserve(c)),
   }
 }

@@ -35,8 +35,10 @@ export interface SyncReport {
  * Hands a voucher to the channel's merchant and records its acknowledgement, returning
  * the merchant's `charged` in base units: the transport's job (`deliverVoucher` in
  * `transports/http402/merchant.ts`), passed in so that the channel layer does not import a transport.
+ * `extra` is the family's part of the payment entry's `extra` the voucher is sent under
+ * (EVM: `{contract, minDeposit, minSettleDelay}`); the transport adds the endpoint.
  */
-export type DeliverVoucher = (m: Acknowledger, c: ChannelRecord, v: VoucherRecord) => Promise<bigint>
+export type DeliverVoucher = (m: Acknowledger, c: ChannelRecord, v: VoucherRecord, extra: Record<string, unknown>) => Promise<bigint>
 
 /** Records a merchant's acknowledgement of a voucher (each family's manager: `acknowledge`). */
 export interface Acknowledger {

@@ -66,6 +66,27 @@ export interface ChannelFamily {
    * @example families.evm.asset(devnet).id // 'eip155:31337/slip44:60'
    */
   asset(network: NetworkConfig, address?: string): Asset
+  /**
+   * The family's fields of a channel's `--json` status, beside the common ones. Every family
+   * gives `contract`, `settleDelay` and `expiry` (the shape of the v3 output, which scripts read).
+   */
+  statusJson(c: ChannelRecord): FamilyStatusJson
+  /**
+   * Base units of the deposit that no payment may spend: on Bitcoin the fee every payment
+   * leaves for the payee's close (`closeFee`), on EVM 0. Subtracted from `available`.
+   */
+  closeReserve(c: ChannelRecord): bigint
+}
+
+/**
+ * The family's part of a channel's `--json` status, in the shape every release has printed.
+ * EVM: the PaymentChannels contract, the settle delay in seconds, `expiry: null`. Bitcoin:
+ * the deposit address as `contract`, `settleDelay: 0`, the expiry in unix seconds.
+ */
+export interface FamilyStatusJson {
+  contract: string
+  settleDelay: number
+  expiry: number | null
 }
 
 /** A labelled value for people: an amount in the channel's asset, a time, or text. */

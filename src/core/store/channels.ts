@@ -8,43 +8,30 @@ import type { Db } from './db.js'
 import { StatementCache } from './statements.js'
 import { transition, type ChannelEvent, type ChannelState } from '../channel/state.js'
 import { ChannelStateError, NotFoundError, StoreError, UsageError } from '../errors.js'
+import type { Family } from '../config-fields.js'
+import type { z } from 'zod'
 
-/** What a Bitcoin channel keeps besides the common fields (DESIGN §5). Hex strings; values in satoshis. */
-export interface BitcoinChannelData {
-  /** The two1 redeem script. */
-  redeemScript: string
-  /** Index of the channel output in the deposit transaction. */
-  depositVout: number
-  /** The whole deposit transaction (needed to spend a P2SH deposit, and by the payee to check it). */
-  depositTx: string
-  /** Payer: the fully signed refund, kept before the deposit was broadcast. */
-  refundTx?: string
-  /** P2SH (two1-compatible) rather than P2WSH. */
-  p2sh: boolean
-  /** Fee every payment leaves for the payee's close, satoshis (decimal string). */
-  closeFee: string
-  /**
-   * The payee key's index on the merchant's BIP84 external chain (`m/84'/<coin>'/0'/0/<i>`):
-   * the paywall offers a fresh child per channel (two1). Payee: the key that countersigns;
-   * payer: echoed in the channel's payments. Absent = 0, the key's base channel key.
-   */
-  payeeIndex?: number
-}
-
-/** A channel as the wallet remembers it (DESIGN §3). */
-export interface ChannelRecord {
+/**
+ * A channel as the wallet remembers it (DESIGN §3): the fields every family has, plus the
+ * family's own in `data` (one JSON column). `D` is the family's data type; shared code
+ * holds a `ChannelRecord` (`data: unknown`) and leaves `data` to the family, whose accessor
+ * (`evmChannel(c)`, `bitcoinChannel(c)` in src/families) checks `family` and `data`.
+ */
+export interface ChannelRecord<D = unknown> {
   /** CAIP-2 network id. */
   network: string
-  /** bytes32 hex channel id. */
+  /** Channel id, 0x-prefixed hex: the bytes32 contract id (EVM), `0x` + the deposit txid (Bitcoin). */
   id: string
+  /** The chain family the channel lives on; says what `data` holds. */
+  family: Family
   direction: 'outbound' | 'inbound'
+  /** EVM: the payer's EIP-55 address; Bitcoin: the payer's compressed pubkey, hex. */
   payer: string
+  /** EVM: the payee's EIP-55 address; Bitcoin: the payee's channel pubkey (compressed, hex). */
   payee: string
-  /** Token address; the zero address means the native currency. */
+  /** EVM: token address, the zero address meaning the native currency; Bitcoin: `sat`. */
   asset: string
-  /** PaymentChannels contract address. */
-  contract: string
-  /** Confirmed deposit in base units (wei). */
+  /** Confirmed deposit in base units (wei, token units, satoshis). */
   deposit: bigint
   /** Deposits sent but not yet mined, base units. */
   pendingDeposit: bigint
@@ -52,8 +39,6 @@ export interface ChannelRecord {
   redeemed: bigint
   /** Payee: sum of prices served; payer: the last `charged` the payee reported. Base units. */
   charged: bigint
-  /** Seconds between `settle` and `collect`. */
-  settleDelay: number
   /** Unix seconds when the settlement period ends; undefined until settling. */
   settleAt?: number
   state: ChannelState
@@ -61,15 +46,53 @@ export interface ChannelRecord {
   endpoint?: string
   /** Our key on this channel. */
   keyName: string
-  salt?: string
+  /** The transaction that opened the channel (EVM: 0x hash; Bitcoin: the deposit txid). */
   openTx?: string
+  /** The transaction that closed it (the payee's redeem, or the payer's refund). */
   closeTx?: string
-  /** Bitcoin: unix seconds after which the payer can take the refund. */
-  expiry?: number
-  /** Bitcoin: the channel's scripts and transactions. */
-  bitcoin?: BitcoinChannelData
+  /** The family's own fields (JSON in the `data` column), e.g. EVM `{contract, settleDelay, salt}`. */
+  data: D
+  /** Unix seconds. */
   createdAt: number
+  /** Unix seconds. */
   updatedAt: number
+}
+
+/**
+ * A channel was handed to code of another family (a bug), or its `data` is not what its
+ * family stores (a row written by hand or damaged). Exit 1.
+ */
+export class ChannelDataError extends StoreError {
+  override name = 'Store.ChannelDataError'
+}
+
+/** Records whose `data` passed their family's schema once (records are read often, data never changes after insert). */
+const checked = new WeakSet<object>()
+
+/**
+ * `c` typed with its family's data, after checking its `family` and (once per record read)
+ * its `data` against the family's schema. Each family wraps it: `evmChannel(c)`, `bitcoinChannel(c)`.
+ * @param schema - the family's zod schema of `data`
+ * @returns `c` itself, typed
+ * @throws {ChannelDataError} `c` is of another family, or its data does not match `schema`
+ * @example channelOf(c, 'evm', EvmChannelDataSchema).data.settleDelay // 3600
+ */
+export function channelOf<D>(c: ChannelRecord, family: Family, schema: z.ZodType<D>): ChannelRecord<D> {
+  if (c.family !== family) {
+    throw new ChannelDataError(`Channel ${c.id.slice(0, 10)}… is a channel of the ${c.family} family, not ${family}.`, { data: { channelId: c.id, family: c.family, expected: family } })
+  }
+  const data = c.data
+  if (typeof data !== 'object' || data === null || !checked.has(data)) {
+    const r = schema.safeParse(data)
+    if (!r.success) {
+      const issue = r.error.issues[0]
+      throw new ChannelDataError(`Channel ${c.id.slice(0, 10)}… has damaged ${family} data: ${issue ? `${issue.path.join('.') || 'data'}: ${issue.message}` : 'invalid'}.`, {
+        data: { channelId: c.id, family },
+      })
+    }
+    if (typeof data === 'object' && data !== null) checked.add(data)
+  }
+  return c as ChannelRecord<D>
 }
 
 /**
@@ -113,21 +136,18 @@ interface Row {
   payer: string
   payee: string
   asset: string
-  contract: string
+  family: Family
   deposit: string
   pending_deposit: string
   redeemed: string
   charged: string
-  settle_delay: number
   settle_at: number | null
   state: ChannelState
   endpoint: string | null
   key_name: string
-  salt: string | null
   open_tx: string | null
   close_tx: string | null
-  expiry: number | null
-  bitcoin: string | null
+  data: string
   created_at: number
   updated_at: number
 }
@@ -139,22 +159,19 @@ function fromRow(r: Row): ChannelRecord {
     direction: r.direction,
     payer: r.payer,
     payee: r.payee,
+    family: r.family,
     asset: r.asset,
-    contract: r.contract,
     deposit: BigInt(r.deposit),
     pendingDeposit: BigInt(r.pending_deposit),
     redeemed: BigInt(r.redeemed),
     charged: BigInt(r.charged),
-    settleDelay: r.settle_delay,
     settleAt: r.settle_at ?? undefined,
     state: r.state,
     endpoint: r.endpoint ?? undefined,
     keyName: r.key_name,
-    salt: r.salt ?? undefined,
     openTx: r.open_tx ?? undefined,
     closeTx: r.close_tx ?? undefined,
-    ...(r.expiry !== null ? { expiry: r.expiry } : {}),
-    ...(r.bitcoin !== null ? { bitcoin: JSON.parse(r.bitcoin) as BitcoinChannelData } : {}),
+    data: JSON.parse(r.data) as unknown,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }
@@ -169,29 +186,32 @@ export class ChannelRepository {
     this.sql = new StatementCache(db)
   }
 
-  /** Inserts a new channel. */
-  insert(c: Omit<ChannelRecord, 'createdAt' | 'updatedAt' | 'pendingDeposit'> & { pendingDeposit?: bigint }): ChannelRecord {
+  /**
+   * Inserts a new channel; `data` is stored as JSON (so it holds strings, numbers and
+   * booleans: amounts in it are decimal strings).
+   * @throws {SqliteError} a channel with this network and id exists already
+   */
+  insert<D>(c: Omit<ChannelRecord<D>, 'createdAt' | 'updatedAt' | 'pendingDeposit'> & { pendingDeposit?: bigint }): ChannelRecord<D> {
     const t = now()
     this.sql
       .get(
-        `INSERT INTO channels (network, id, direction, payer, payee, asset, contract, deposit, pending_deposit, redeemed, charged,
-           settle_delay, settle_at, state, endpoint, key_name, salt, open_tx, close_tx, expiry, bitcoin, created_at, updated_at)
-         VALUES (@network, @id, @direction, @payer, @payee, @asset, @contract, @deposit, @pendingDeposit, @redeemed, @charged,
-           @settleDelay, @settleAt, @state, @endpoint, @keyName, @salt, @openTx, @closeTx, @expiry, @bitcoin, @t, @t)`,
+        `INSERT INTO channels (network, id, family, direction, payer, payee, asset, deposit, pending_deposit, redeemed, charged,
+           settle_at, state, endpoint, key_name, open_tx, close_tx, data, created_at, updated_at)
+         VALUES (@network, @id, @family, @direction, @payer, @payee, @asset, @deposit, @pendingDeposit, @redeemed, @charged,
+           @settleAt, @state, @endpoint, @keyName, @openTx, @closeTx, @data, @t, @t)`,
       )
       .run({
-        ...c,
+        network: c.network, id: c.id, family: c.family, direction: c.direction, payer: c.payer, payee: c.payee, asset: c.asset,
+        state: c.state, keyName: c.keyName,
         deposit: c.deposit.toString(),
         pendingDeposit: (c.pendingDeposit ?? 0n).toString(),
         redeemed: c.redeemed.toString(),
         charged: c.charged.toString(),
         settleAt: c.settleAt ?? null,
         endpoint: c.endpoint ?? null,
-        salt: c.salt ?? null,
         openTx: c.openTx ?? null,
         closeTx: c.closeTx ?? null,
-        expiry: c.expiry ?? null,
-        bitcoin: c.bitcoin ? JSON.stringify(c.bitcoin) : null,
+        data: JSON.stringify(c.data),
         t,
       })
     return { ...c, pendingDeposit: c.pendingDeposit ?? 0n, createdAt: t, updatedAt: t }

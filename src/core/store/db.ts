@@ -50,15 +50,22 @@ function migrate(db: Db, path: string): void {
     })
   }
   if (version === MIGRATIONS.length) return
+  // Foreign keys are off while migrations run, so that one can rebuild a table others refer to
+  // (SQLite's 12-step ALTER, https://sqlite.org/lang_altertable.html#otheralter); they are
+  // checked before the commit instead, and turned on again whatever happens.
+  db.pragma('foreign_keys = OFF')
   try {
     db.transaction(() => {
       // re-read inside the write lock: another process may have migrated meanwhile
       const current = db.pragma('user_version', { simple: true }) as number
       for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v])
+      const broken = db.pragma('foreign_key_check') as unknown[]
+      if (broken.length) throw new Error(`${broken.length} row(s) break a foreign key after the migration, e.g. ${JSON.stringify(broken[0])}`)
       db.pragma(`user_version = ${MIGRATIONS.length}`)
     }).immediate()
   } catch (err) {
     db.close()
     throw new StoreError(`Cannot migrate the wallet database ${path}.`, { details: (err as Error).message, cause: err })
   }
+  db.pragma('foreign_keys = ON')
 }

@@ -33,5 +33,5 @@ export class Store {
 }
 
 export type { ChannelFields, ChannelRecord } from './channels.js'
-export { StaleChannelStateError } from './channels.js'
+export { StaleChannelStateError, ChannelDataError, channelOf } from './channels.js'
 export type { VoucherRecord } from './vouchers.js'

@@ -59,4 +59,52 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE channels ADD COLUMN expiry INTEGER;
   ALTER TABLE channels ADD COLUMN bitcoin TEXT;
   `,
+  `
+  -- Channels carry their family and keep the family's own fields in one JSON column, data
+  -- (issue 10): EVM {contract, settleDelay, salt?}; Bitcoin {depositAddress, expiry, redeemScript,
+  -- depositVout, depositTx, refundTx?, p2sh, closeFee, payeeIndex?}. Until now those were the
+  -- columns contract (the EVM contract, or the Bitcoin deposit address), settle_delay (0 on
+  -- Bitcoin), salt, expiry and bitcoin (JSON). The table is rebuilt (SQLite's 12-step ALTER):
+  -- new columns NOT NULL without a default and a CHECK on family. The family of a v3 row is a
+  -- historical fact of its network: bip122 networks were Bitcoin-family, all others EVM.
+  -- vouchers' foreign key names the table "channels": it holds again once the rebuilt table has
+  -- that name (migrate() runs migrations with foreign keys off and checks them before the commit).
+  CREATE TABLE channels_v4 (
+    network         TEXT NOT NULL,              -- CAIP-2 id, e.g. eip155:31337, bip122:<genesis prefix>
+    id              TEXT NOT NULL,              -- 0x hex: bytes32 contract id (EVM), 0x + deposit txid (Bitcoin)
+    family          TEXT NOT NULL CHECK (family IN ('evm', 'bitcoin')),
+    direction       TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+    payer           TEXT NOT NULL,              -- EVM: EIP-55 address; Bitcoin: compressed pubkey hex
+    payee           TEXT NOT NULL,              -- EVM: EIP-55 address; Bitcoin: compressed pubkey hex
+    asset           TEXT NOT NULL,              -- EVM token address (0x000…0 = native currency); Bitcoin: sat
+    deposit         TEXT NOT NULL,              -- confirmed deposit, base units
+    pending_deposit TEXT NOT NULL DEFAULT '0',  -- deposit transactions sent, not yet mined (payer), base units
+    redeemed        TEXT NOT NULL DEFAULT '0',  -- redeemed on chain, base units
+    charged         TEXT NOT NULL DEFAULT '0',  -- payee: sum of prices served; payer: last charged the payee reported
+    settle_at       INTEGER,                    -- unix seconds, set once settling
+    state           TEXT NOT NULL CHECK (state IN ('opening','open','settling','settled','closed','expired','failed')),
+    endpoint        TEXT,                       -- merchant endpoint bound to the channel (payer side)
+    key_name        TEXT NOT NULL,              -- wallet key that is our side of the channel
+    open_tx         TEXT,
+    close_tx        TEXT,
+    data            TEXT NOT NULL CHECK (json_type(data) = 'object'), -- the family's fields, JSON
+    created_at      INTEGER NOT NULL,           -- unix seconds
+    updated_at      INTEGER NOT NULL,           -- unix seconds
+    PRIMARY KEY (network, id)
+  ) STRICT;
+  INSERT INTO channels_v4 (network, id, family, direction, payer, payee, asset, deposit, pending_deposit, redeemed, charged,
+    settle_at, state, endpoint, key_name, open_tx, close_tx, data, created_at, updated_at)
+  SELECT network, id, CASE WHEN network LIKE 'bip122:%' THEN 'bitcoin' ELSE 'evm' END, direction, payer, payee, asset, deposit,
+    pending_deposit, redeemed, charged, settle_at, state, endpoint, key_name, open_tx, close_tx,
+    CASE
+      WHEN network LIKE 'bip122:%' THEN json_set(coalesce(bitcoin, '{}'), '$.depositAddress', contract, '$.expiry', expiry)
+      WHEN salt IS NULL THEN json_object('contract', contract, 'settleDelay', settle_delay)
+      ELSE json_object('contract', contract, 'settleDelay', settle_delay, 'salt', salt)
+    END,
+    created_at, updated_at
+  FROM channels;
+  DROP TABLE channels;
+  ALTER TABLE channels_v4 RENAME TO channels;
+  CREATE INDEX channels_peer ON channels (network, direction, payee, state);
+  `,
 ]

@@ -140,13 +140,14 @@ export async function requestBitcoinClose(
       reason = err.shortMessage
     }
   }
-  const expiry = new Date((c.expiry ?? 0) * 1000).toISOString()
+  const { expiry } = bitcoinData(c)
+  const expiryTime = new Date(expiry * 1000).toISOString()
   throw new ChannelStateError(`Channel ${short(c.id)} was not closed: ${reason}.`, {
     metaMessages: [
-      `A Bitcoin channel's payer cannot close it alone: wait for the expiry (${expiry}), then take the refund with \`channels collect ${short(c.id)}\`.`,
+      `A Bitcoin channel's payer cannot close it alone: wait for the expiry (${expiryTime}), then take the refund with \`channels collect ${short(c.id)}\`.`,
       'Until then the merchant may still close it with your best payment.',
     ],
-    data: { reason, expiry: c.expiry },
+    data: { reason, expiry },
   })
 }
 

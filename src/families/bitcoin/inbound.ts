@@ -13,6 +13,7 @@
 import { Transaction, script as bscript } from 'bitcoinjs-lib'
 import type { BitcoinChannelManager } from './manager.js'
 import { bitcoinData, depositAddress, depositOf, MAX_PAYEE_INDEX, SAT } from './manager.js'
+import { bitcoinChannel, type BitcoinChannelData } from './channel.js'
 import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../../core/store/index.js'
 import type { SyncReport } from '../../core/channel/sync.js'
 import { InvalidVoucherError } from '../../core/errors.js'
@@ -68,9 +69,9 @@ const nowSeconds = () => Math.floor(Date.now() / 1000)
  */
 export async function learnBitcoinChannel(
   m: BitcoinChannelManager, channelId: string, open: BitcoinOpenPayload | undefined, policy: BitcoinAcceptPolicy, payeeIndex = 0,
-): Promise<LearnedChannel> {
+): Promise<LearnedChannel<BitcoinChannelData>> {
   const known = m.store.channels.get(m.network.caip2, channelId)
-  if (known) return { ...known, stored: true }
+  if (known) return { ...bitcoinChannel(known), stored: true }
   if (!open) throw new VoucherRefusedError(`Channel ${short(channelId)} is unknown here; its first payment must carry the deposit (type "open").`, 'unknown_channel')
   if (!Number.isInteger(payeeIndex) || payeeIndex < 0 || payeeIndex > MAX_PAYEE_INDEX) {
     throw new VoucherRefusedError(`The payment names payee index ${payeeIndex}; an index is an integer from 0 to ${MAX_PAYEE_INDEX}.`, 'bad_payee_index')
@@ -111,11 +112,11 @@ export async function learnBitcoinChannel(
   }
   const t = nowSeconds()
   return {
-    network: m.network.caip2, id: channelId, direction: 'inbound', payer: toHex(script.payerPubkey), payee: ours, asset: SAT,
-    contract: depositAddress(redeem, isP2sh, m.params), deposit: out.value, pendingDeposit: 0n, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'open',
-    keyName: m.config.key(m.keyName).name, openTx: tx.getId(), expiry: script.expiry, createdAt: t, updatedAt: t, stored: false,
-    bitcoin: {
-      redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0',
+    network: m.network.caip2, id: channelId, family: 'bitcoin', direction: 'inbound', payer: toHex(script.payerPubkey), payee: ours, asset: SAT,
+    deposit: out.value, pendingDeposit: 0n, redeemed: 0n, charged: 0n, state: 'open',
+    keyName: m.config.key(m.keyName).name, openTx: tx.getId(), createdAt: t, updatedAt: t, stored: false,
+    data: {
+      depositAddress: depositAddress(redeem, isP2sh, m.params), expiry: script.expiry, redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0',
       ...(payeeIndex ? { payeeIndex } : {}),
     },
   }
@@ -134,7 +135,7 @@ export async function acceptBitcoinPayment(
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
   if (channel.state !== 'open') throw new VoucherRefusedError(`Channel ${short(channel.id)} is ${channel.state}.`, 'channel_state')
   if (v.lane !== 0n) throw new VoucherRefusedError('Bitcoin channels have one lane (0).', 'lane')
-  if ((channel.expiry ?? 0) - policy.closeMargin <= nowSeconds()) {
+  if (channel.data.expiry - policy.closeMargin <= nowSeconds()) {
     throw new VoucherRefusedError(`Channel ${short(channel.id)} is too close to its expiry; the merchant is closing it.`, 'expiring')
   }
   const b = bitcoinData(channel)
@@ -171,7 +172,7 @@ export async function acceptBitcoinPayment(
     m.store.channels.update(ch.network, ch.id, { charged })
     return { channel: { ...ch, charged }, charged }
   })
-  if (!channel.stored) m.notePayeeIndex(channel.bitcoin?.payeeIndex ?? 0) // committed: the next 402 offers a fresh key
+  if (!channel.stored) m.notePayeeIndex(channel.data.payeeIndex ?? 0) // committed: the next 402 offers a fresh key
   return r
 }
 
@@ -206,7 +207,7 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
     if (c.state === 'opening' && out.confirmations > 0) move('opening', ['confirm'], {}, 'opening → open')
     else if (c.state === 'opening') warnings.push('the deposit is not mined yet; run sync again later')
     const now = m.store.channels.get(c.network, c.id)!.state
-    if (now === 'open' && c.direction === 'outbound' && (await m.backend.chainInfo()).medianTime >= (c.expiry ?? Infinity)) {
+    if (now === 'open' && c.direction === 'outbound' && (await m.backend.chainInfo()).medianTime >= b.expiry) {
       move('open', ['expire'], {}, 'open → expired (the refund can be collected)')
     }
   } else {
@@ -280,7 +281,7 @@ export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRe
   if (amount !== v.amount) return bad(`it pays ${amount} sat, not the ${v.amount} it states`)
   const out = await m.backend.outputStatus(c.id.slice(2), b.depositVout)
   if (!out.unspent) return bad('the deposit is spent (the channel is closed or refunded)')
-  if ((await m.backend.chainInfo()).medianTime >= (c.expiry ?? 0)) return bad('the channel is past its expiry; the payer can take the refund')
+  if ((await m.backend.chainInfo()).medianTime >= b.expiry) return bad('the channel is past its expiry; the payer can take the refund')
   const stored = m.store.vouchers.latest(c.network, c.id, 0n)
   const delta = amount - (stored?.amount ?? 0n)
   if (!own && stored && amount <= stored.amount) return { valid: false, reason: `not above the stored payment (${stored.amount} sat)`, own, redeemable: amount, delta }
@@ -324,7 +325,7 @@ export async function openFromPayment(m: BitcoinChannelManager, v: Voucher): Pro
 export async function addBitcoinVoucher(b: BitcoinChannelManager, prefix: string, v: Voucher, minDelta: bigint): Promise<bigint> {
   let c
   try {
-    c = { ...b.channel(prefix), stored: true }
+    c = { ...bitcoinChannel(b.channel(prefix)), stored: true }
   } catch (err) {
     if (!(err instanceof NotFoundError) || !idMatchesPrefix(prefix, v.channelId)) throw err
     try {

@@ -4,6 +4,7 @@
  * and the channel manager. Family-independent pieces are in `channels`.
  */
 export { BitcoinScheme, load } from './scheme.js'
+export { bitcoinChannel, BitcoinChannelDataSchema, type BitcoinChannel, type BitcoinChannelData } from './channel.js'
 export * from './errors.js'
 export * from './networks.js'
 export { buildRedeemScript, parseRedeemScript, depositOutput, keyOutputScript, LOCKTIME_THRESHOLD, type RedeemScriptParams, type DepositOutput, type KeyOutputType, type BytesLike } from './script.js'

@@ -14,11 +14,12 @@
 import type { BIP32Interface } from 'bip32'
 import { Transaction } from 'bitcoinjs-lib'
 import type { ChannelFields, ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import { bitcoinChannel, type BitcoinChannelData } from './channel.js'
 import { ChannelReader, availableOf, short } from '../../core/channel/reader.js'
 import { acknowledgeVoucher } from '../../core/channel/acknowledge.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
 import { bitcoinVoucher, type Voucher } from '../../core/channel/voucher.js'
-import { ChannelStateError, ChannelsError, InsufficientFundsError, UsageError } from '../../core/errors.js'
+import { ChannelStateError, InsufficientFundsError, UsageError } from '../../core/errors.js'
 import { loadBitcoinChain } from '../../core/keys/wallet.js'
 import { BitcoinBackend } from './backend.js'
 import { buildDepositTransaction } from './deposit.js'
@@ -86,10 +87,9 @@ export function depositOf(c: ChannelRecord): DepositOutpoint {
   return { txid: c.id.slice(2), vout: b.depositVout, value: c.deposit, txHex: b.depositTx }
 }
 
-/** The Bitcoin fields of a channel. @throws {ChannelsError} when it is not a Bitcoin channel */
-export function bitcoinData(c: ChannelRecord): NonNullable<ChannelRecord['bitcoin']> {
-  if (!c.bitcoin) throw new ChannelsError(`Channel ${short(c.id)} has no Bitcoin data.`)
-  return c.bitcoin
+/** The Bitcoin fields of a channel (`bitcoinChannel(c).data`). @throws {ChannelDataError} not a Bitcoin channel, or damaged data */
+export function bitcoinData(c: ChannelRecord): BitcoinChannelData {
+  return bitcoinChannel(c).data
 }
 
 
@@ -109,6 +109,11 @@ export class BitcoinChannelManager extends ChannelReader {
   private nextIndex?: number
   /** Closes in flight, by channel id: one close per channel, and no payment accepted meanwhile. */
   private readonly closing = new Map<string, Promise<{ tx: { hash: string; fee: bigint }; redeemed: bigint }>>()
+
+  /** The fee every payment leaves for the payee's close, satoshis: no payment may spend it. */
+  override closeReserve(c: ChannelRecord): bigint {
+    return BigInt(bitcoinData(c).closeFee)
+  }
 
   /** Address prefixes and coin type of this network. @throws {UsageError} not a Bitcoin network */
   get params(): BitcoinNetworkParams & { coinType: number } {
@@ -163,7 +168,8 @@ export class BitcoinChannelManager extends ChannelReader {
       const keyName = this.config.key(this.keyName).name
       let max = 0
       for (const c of this.store.channels.list({ network: this.network.caip2, direction: 'inbound' })) {
-        if (c.keyName === keyName && (c.bitcoin?.payeeIndex ?? 0) > max) max = c.bitcoin!.payeeIndex!
+        const index = c.keyName === keyName ? (bitcoinData(c).payeeIndex ?? 0) : 0
+        if (index > max) max = index
       }
       this.nextIndex = max + 1
     }
@@ -231,12 +237,12 @@ export class BitcoinChannelManager extends ChannelReader {
       refundAddress: await this.fundingAddress(), feeRate, network,
     })
     const address = depositAddress(redeemScript, p2sh, network)
-    const record = this.store.channels.insert({
-      network: this.network.caip2, id: '0x' + d.txid, direction: 'outbound', payer, payee, asset: SAT, contract: address,
-      deposit: req.deposit, redeemed: 0n, charged: 0n, settleDelay: 0, state: 'opening', endpoint: req.endpoint,
-      keyName: this.config.key(this.keyName).name, openTx: d.txid, expiry: req.expiry,
-      bitcoin: {
-        redeemScript: toHex(redeemScript), depositVout: d.vout, depositTx: d.txHex, refundTx: refund.txHex, p2sh, closeFee: closeFee.toString(),
+    const record = this.store.channels.insert<BitcoinChannelData>({
+      network: this.network.caip2, id: '0x' + d.txid, family: 'bitcoin', direction: 'outbound', payer, payee, asset: SAT,
+      deposit: req.deposit, redeemed: 0n, charged: 0n, state: 'opening', endpoint: req.endpoint,
+      keyName: this.config.key(this.keyName).name, openTx: d.txid,
+      data: {
+        depositAddress: address, expiry: req.expiry, redeemScript: toHex(redeemScript), depositVout: d.vout, depositTx: d.txHex, refundTx: refund.txHex, p2sh, closeFee: closeFee.toString(),
         ...(req.payeeIndex ? { payeeIndex: checkedPayeeIndex(req.payeeIndex) } : {}),
       },
     })
@@ -287,8 +293,8 @@ export class BitcoinChannelManager extends ChannelReader {
     return this.store.channels
       .list({ network: this.network.caip2, direction: 'outbound', state: 'open' })
       .filter((c) => c.payee === key || (endpoint !== undefined && c.endpoint === endpoint))
-      .filter((c) => c.bitcoin && (c.expiry ?? 0) - margin > now)
-      .map((c) => ({ channel: c, available: availableOf(c, this.store.vouchers.latest(c.network, c.id, 0n)?.amount ?? 0n) }))
+      .filter((c) => bitcoinData(c).expiry - margin > now)
+      .map((c) => ({ channel: c, available: availableOf(c.deposit, this.store.vouchers.latest(c.network, c.id, 0n)?.amount ?? 0n, this.closeReserve(c)) }))
       .filter((s) => s.available >= minAvailable)
       .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
   }
@@ -333,9 +339,9 @@ export class BitcoinChannelManager extends ChannelReader {
 
   /** Whether `v` is a payment of channel `c` signed by its payer (lane 0, the stated amount). */
   signedByPayer(c: ChannelRecord, v: Voucher): boolean {
-    if (v.channelId !== c.id || v.lane !== 0n || !c.bitcoin) return false
+    if (v.channelId !== c.id || v.lane !== 0n) return false
     try {
-      const b = c.bitcoin
+      const b = bitcoinData(c) // throws for a channel of another family: not signed by its payer
       const r = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh, minFeeRate: 0 })
       return r.payeeAmount === v.amount
     } catch {
@@ -361,7 +367,7 @@ export class BitcoinChannelManager extends ChannelReader {
     const b = bitcoinData(c)
     if (!b.refundTx) throw new ChannelStateError(`Channel ${short(c.id)} has no stored refund.`)
     const tip = await this.backend.chainInfo()
-    const expiry = c.expiry ?? 0
+    const expiry = b.expiry
     if (tip.medianTime < expiry) {
       throw new ChannelStateError(
         `Channel ${short(c.id)} cannot be refunded yet; possible once the chain's median time past reaches ${new Date(expiry * 1000).toISOString()} (in about ${expiry - tip.medianTime} s).`,

@@ -16,7 +16,8 @@ import type { Voucher } from '../../core/channel/voucher.js'
 import type { Settler, SettlerEvent } from '../../core/channel/settler.js'
 import { refreshAll, syncAll, type RefreshResult, type SyncReport } from '../../core/channel/sync.js'
 import { UsageError } from '../../core/errors.js'
-import { BitcoinChannelManager, SAT } from './manager.js'
+import { BitcoinChannelManager, SAT, bitcoinData } from './manager.js'
+import { deliveryExtra } from './channel.js'
 import { fundingAddressOf } from './script.js'
 import { startBitcoinWatcher } from './watcher.js'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
@@ -65,7 +66,7 @@ export class BitcoinScheme implements ChannelScheme {
       onSent: (txid) => o.onProgress?.(`Deposit ${txid} broadcast; waiting for a confirmation…`),
       onProgress: (msg) => o.onProgress?.(msg),
     })
-    return { channel: c, status: b.statusOf(c), transaction: c.openTx ?? '', refundAfter: c.expiry ?? 0 }
+    return { channel: c, status: b.statusOf(c), transaction: c.openTx ?? '', refundAfter: bitcoinData(c).expiry }
   }
 
   async pay(target: string, delta: bigint, o: PayOptions): Promise<PayResult> {
@@ -77,7 +78,7 @@ export class BitcoinScheme implements ChannelScheme {
     // The payment may pay more than asked (the payee output's dust threshold).
     const paid = v.amount - previous
     const delivered = Boolean(o.deliver && c.endpoint)
-    const charged = delivered ? await this.ctx.merchant.deliver(b, c, v) : undefined
+    const charged = delivered ? await this.ctx.merchant.deliver(b, c, v, deliveryExtra(c)) : undefined
     return { channel: c, voucher: v, paid, delivered, charged }
   }
 

@@ -1,4 +1,5 @@
 import type { BitcoinChannelManager } from './manager.js'
+import { bitcoinData } from './manager.js'
 import { short } from '../../core/channel/reader.js'
 import { schedule, type Settler, type SettlerEvent } from '../../core/channel/settler.js'
 
@@ -23,10 +24,11 @@ export function startBitcoinWatcher(m: BitcoinChannelManager, intervalSeconds: n
       return [{ channelId: channels[0]!.id, kind: 'error', detail: `node: ${(err as Error).message.split('\n')[0]}` }]
     }
     for (const c of channels) {
-      if ((c.expiry ?? 0) - closeMargin > now) continue
+      const { expiry, depositVout } = bitcoinData(c)
+      if (expiry - closeMargin > now) continue
       try {
         if (!m.store.vouchers.latest(c.network, c.id, 0n)) continue
-        const deposit = await m.backend.outputStatus(c.id.slice(2), c.bitcoin!.depositVout)
+        const deposit = await m.backend.outputStatus(c.id.slice(2), depositVout)
         if (!deposit.unspent) {
           // Spent by other than our close: the payer's refund, which the chain accepts only
           // after the expiry, so the channel expired and was collected (as the payer records it).
@@ -35,7 +37,7 @@ export function startBitcoinWatcher(m: BitcoinChannelManager, intervalSeconds: n
           continue
         }
         const r = await m.closeAsPayee(c)
-        events.push({ channelId: c.id, kind: 'redeemed', detail: `closed with ${r.redeemed} sat before the expiry ${c.expiry} (tx ${r.tx.hash})` })
+        events.push({ channelId: c.id, kind: 'redeemed', detail: `closed with ${r.redeemed} sat before the expiry ${expiry} (tx ${r.tx.hash})` })
       } catch (err) {
         events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: ${(err as Error).message.split('\n')[0]}` })
       }

@@ -14,6 +14,7 @@
 import { ZeroAddress } from 'ethers'
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../../core/store/index.js'
+import { evmChannel, type EvmChannel, type EvmChannelData } from './channel.js'
 import { groupCommit } from '../../core/store/group-commit.js'
 import { ZERO_HASH, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
@@ -44,9 +45,9 @@ export interface AcceptPolicy {
  * @throws {VoucherRefusedError} unknown channel, another payee/asset, settling, too short a delay, too small a deposit, already redeemed
  * @throws {NetworkError} the node is unreachable
  */
-export async function learnChannel(m: ChannelManager, channelId: string, policy: AcceptPolicy): Promise<LearnedChannel> {
+export async function learnChannel(m: ChannelManager, channelId: string, policy: AcceptPolicy): Promise<LearnedChannel<EvmChannelData>> {
   const known = m.store.channels.get(m.network.caip2, channelId)
-  if (known) return { ...known, stored: true }
+  if (known) return { ...evmChannel(known), stored: true }
   const on = await m.backend.getChannel(channelId)
   if (!on) throw new VoucherRefusedError(`Channel ${short(channelId)} does not exist on ${m.network.caip2}.`, 'unknown_channel')
   if (on.payee !== m.address) throw new VoucherRefusedError(`Channel ${short(channelId)} pays ${on.payee}, not this merchant.`, 'wrong_payee')
@@ -64,8 +65,8 @@ export async function learnChannel(m: ChannelManager, channelId: string, policy:
   }
   const t = Math.floor(Date.now() / 1000)
   return {
-    network: m.network.caip2, id: channelId, direction: 'inbound', payer: on.payer, payee: on.payee, asset: on.asset,
-    contract: m.backend.contract, deposit: on.deposit, pendingDeposit: 0n, redeemed: 0n, charged: 0n, settleDelay: on.settleDelay,
+    network: m.network.caip2, id: channelId, family: 'evm', direction: 'inbound', payer: on.payer, payee: on.payee, asset: on.asset,
+    deposit: on.deposit, pendingDeposit: 0n, redeemed: 0n, charged: 0n, data: { contract: m.backend.contract, settleDelay: on.settleDelay },
     state: 'open', keyName: m.config.key(m.keyName).name, createdAt: t, updatedAt: t, stored: false,
   }
 }
@@ -94,12 +95,13 @@ export async function acceptVoucher(
     throw new VoucherRefusedError('The paywall accepts plain vouchers only (no hash lock, time lock or merge).', 'conditional')
   }
   let signer: string
-  if (recovered?.contract === channel.contract) {
+  const contract = channel.data.contract
+  if (recovered?.contract === contract) {
     if ('error' in recovered) throw new VoucherRefusedError(recovered.error, 'bad_signature')
     signer = recovered.signer
   } else {
     try {
-      signer = recoverVoucherSigner(v, m.backend.chainId, channel.contract)
+      signer = recoverVoucherSigner(v, m.backend.chainId, contract)
     } catch (err) {
       throw new VoucherRefusedError((err as Error).message, 'bad_signature')
     }
@@ -129,8 +131,8 @@ export async function acceptVoucher(
   }
 }
 
-/** What a stored channel never changes: who pays whom, in which contract and direction. */
-type ChannelIdentity = Pick<ChannelRecord, 'network' | 'id' | 'direction' | 'payer' | 'payee' | 'contract'>
+/** What a stored channel never changes: who pays whom, in which contract (`data`) and direction. */
+type ChannelIdentity = Pick<EvmChannel, 'network' | 'id' | 'direction' | 'payer' | 'payee' | 'data'>
 
 /**
  * Per manager, the identity of each stored channel the paywall has seen: it spares every
@@ -141,7 +143,7 @@ type ChannelIdentity = Pick<ChannelRecord, 'network' | 'id' | 'direction' | 'pay
 const identities = new WeakMap<ChannelManager, Map<string, ChannelIdentity>>()
 const MAX_IDENTITIES = 100_000
 
-async function channelIdentity(m: ChannelManager, channelId: string, policy: AcceptPolicy): Promise<ChannelIdentity | LearnedChannel> {
+async function channelIdentity(m: ChannelManager, channelId: string, policy: AcceptPolicy): Promise<ChannelIdentity | LearnedChannel<EvmChannelData>> {
   const hit = identities.get(m)?.get(channelId)
   if (hit) return hit
   const c = await learnChannel(m, channelId, policy)
@@ -154,7 +156,7 @@ function rememberIdentity(m: ChannelManager, c: ChannelRecord): void {
   if (!known) identities.set(m, (known = new Map()))
   if (known.has(c.id)) return
   if (known.size >= MAX_IDENTITIES) known.clear()
-  known.set(c.id, { network: c.network, id: c.id, direction: c.direction, payer: c.payer, payee: c.payee, contract: c.contract })
+  known.set(c.id, { network: c.network, id: c.id, direction: c.direction, payer: c.payer, payee: c.payee, data: evmChannel(c).data })
 }
 
 /** Raised inside the commit when a voucher opens a lane this database holds nothing for: its chain state is needed. */
@@ -171,7 +173,7 @@ class LaneUnknownError extends Error {}
  * @throws {LaneUnknownError} no stored voucher on the lane and no `chainLane` given
  */
 function commitVoucher(
-  m: ChannelManager, channel: ChannelIdentity | LearnedChannel, v: Voucher, price: bigint, chainLane?: LaneState, chainDeposit?: bigint,
+  m: ChannelManager, channel: ChannelIdentity | LearnedChannel<EvmChannelData>, v: Voucher, price: bigint, chainLane?: LaneState, chainDeposit?: bigint,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   return groupCommit(m.store, () => {
     let ch = 'stored' in channel ? storeLearned(m.store, channel) : m.store.channels.get(channel.network, channel.id)

@@ -5,6 +5,7 @@
  */
 export { EvmScheme, load } from './scheme.js'
 export { ChannelManager, type OpenRequest } from './manager.js'
+export { evmChannel, EvmChannelDataSchema, type EvmChannel, type EvmChannelData } from './channel.js'
 export type { ChainBackend, OnChainChannel, TxResult, OpenParams } from './chain.js'
 export { EvmBackend, ContractMismatchError } from './backend.js'
 export { contractAddress, deployPaymentChannels, CREATE2_PROXY } from './deploy.js'

@@ -9,6 +9,7 @@
  */
 import { hexlify, randomBytes, getAddress, ZeroAddress, type BaseWallet } from 'ethers'
 import type { ChannelFields, ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import { evmChannel, type EvmChannelData } from './channel.js'
 import type { ChainBackend, TxResult } from './chain.js'
 import { EvmBackend } from './backend.js'
 import { loadEvmSigner } from '../../core/keys/wallet.js'
@@ -82,10 +83,10 @@ export class ChannelManager extends ChannelReader {
         metaMessages: ['Fund the key (`channels keys show` prints its address) or choose a smaller --deposit.'],
       })
     }
-    const record = this.store.channels.insert({
-      network: this.network.caip2, id, direction: 'outbound', payer: this.address, payee, asset: params.asset,
-      contract: this.backend.contract, deposit: req.deposit, redeemed: 0n, charged: 0n, settleDelay: req.settleDelay,
-      state: 'opening', endpoint: req.endpoint, keyName: this.config.key(this.keyName).name, salt: params.salt,
+    const record = this.store.channels.insert<EvmChannelData>({
+      network: this.network.caip2, id, family: 'evm', direction: 'outbound', payer: this.address, payee, asset: params.asset,
+      deposit: req.deposit, redeemed: 0n, charged: 0n, state: 'opening', endpoint: req.endpoint, keyName: this.config.key(this.keyName).name,
+      data: { contract: this.backend.contract, settleDelay: req.settleDelay, salt: params.salt },
     })
     let tx: TxResult
     try {
@@ -107,7 +108,7 @@ export class ChannelManager extends ChannelReader {
     // On the pay path: only the latest voucher per lane is read, never every voucher.
     return this.store.channels
       .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: getAddress(payee), asset })
-      .filter((c) => c.contract === this.backend.contract)
+      .filter((c) => evmChannel(c).data.contract === this.backend.contract)
       .map((c) => {
         const spent = spentAcrossLanes(this.store.vouchers.latestPerLane(c.network, c.id))
         return { channel: c, available: c.deposit > spent ? c.deposit - spent : 0n }
@@ -149,7 +150,7 @@ export class ChannelManager extends ChannelReader {
         channelId: ch.id, lane, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: ZERO_HASH,
         timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [],
       }
-      const voucher = signVoucher(unsigned, signer, chainId, ch.contract)
+      const voucher = signVoucher(unsigned, signer, chainId, evmChannel(ch).data.contract)
       this.store.vouchers.insert(ch.network, voucher)
       return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
     })
@@ -158,7 +159,7 @@ export class ChannelManager extends ChannelReader {
   /** Whether `v` is a voucher of channel `c` signed by its payer (this wallet, on the payer's side). */
   signedByPayer(c: ChannelRecord, v: Voucher): boolean {
     try {
-      return v.channelId === c.id && recoverVoucherSigner(v, this.backend.chainId, c.contract) === c.payer
+      return v.channelId === c.id && recoverVoucherSigner(v, this.backend.chainId, evmChannel(c).data.contract) === c.payer
     } catch {
       return false
     }

@@ -7,6 +7,7 @@ import type { ChannelManager } from './manager.js'
 import { short, type ChannelReader } from '../../core/channel/reader.js'
 import { bestVouchers } from '../../core/channel/status.js'
 import type { ChannelRecord } from '../../core/store/index.js'
+import { evmChannel } from './channel.js'
 import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
 import type { Voucher } from '../../core/channel/voucher.js'
@@ -60,7 +61,7 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Vouch
   if (v.channelId !== c.id) return bad(`the voucher is for channel ${short(v.channelId)}, not ${short(c.id)}`)
   let signer: string
   try {
-    signer = recoverVoucherSigner(v, m.backend.chainId, c.contract)
+    signer = recoverVoucherSigner(v, m.backend.chainId, evmChannel(c).data.contract)
   } catch (err) {
     return bad((err as Error).message)
   }

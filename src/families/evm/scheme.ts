@@ -20,6 +20,7 @@ import { closeChannel } from './cooperative.js'
 import { addVoucher, checkVoucher, fundChannel, submitVouchers } from './operations.js'
 import { refreshChannel, syncChannel } from './sync.js'
 import { learnChannel } from './inbound.js'
+import { deliveryExtra } from './channel.js'
 import { startSettler } from './watcher.js'
 import { payeeGasWarning } from './gas.js'
 import type { EvmBackend } from './backend.js'
@@ -66,7 +67,7 @@ export class EvmScheme implements ChannelScheme {
     const v = await m.createVoucher(c, (prev) => (previous = prev) + delta, o.lane)
     const paid = v.amount - previous
     const deliver = Boolean(o.deliver && c.endpoint)
-    const charged = deliver ? await this.ctx.merchant.deliver(m, c, v) : undefined
+    const charged = deliver ? await this.ctx.merchant.deliver(m, c, v, deliveryExtra(c)) : undefined
     return { channel: c, voucher: v, paid, delivered: deliver, charged }
   }
 

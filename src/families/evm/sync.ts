@@ -8,6 +8,7 @@ import { request } from 'undici'
 import type { ChannelManager } from './manager.js'
 import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
 import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../../core/store/index.js'
+import { deliveryExtra, evmChannel } from './channel.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
 import { adoptionConflict } from '../../core/channel/acknowledge.js'
 import { formatAmount, parseBaseUnits } from '../../core/units.js'
@@ -41,8 +42,9 @@ export async function syncChannel(m: ChannelManager, c: ChannelRecord, deliver: 
  * @throws {ContractMismatchError} no PaymentChannels build at the network's address
  */
 export async function refreshChannel(m: ChannelManager, c: ChannelRecord): Promise<SyncReport> {
-  if (c.contract && c.contract.toLowerCase() !== m.backend.contract.toLowerCase()) {
-    return { channelId: c.id, stateBefore: c.state, state: c.state, changes: [], warnings: [`the channel is on contract ${c.contract}, not the network's ${m.backend.contract}; not refreshed`] }
+  const { contract } = evmChannel(c).data
+  if (contract.toLowerCase() !== m.backend.contract.toLowerCase()) {
+    return { channelId: c.id, stateBefore: c.state, state: c.state, changes: [], warnings: [`the channel is on contract ${contract}, not the network's ${m.backend.contract}; not refreshed`] }
   }
   await m.backend.verifyContract()
   const { report } = await chainHalf(m, c)
@@ -152,7 +154,7 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
   } else if (mine && myNonce > theirNonce) {
     // We committed a voucher the merchant never stored: deliver it so both sides agree.
     try {
-      const after = await deliver(m, c, mine)
+      const after = await deliver(m, c, mine, deliveryExtra(c))
       report.changes.push(`delivered voucher nonce ${mine.nonce} (total ${formatAmount(mine.amount, evmAsset(m.network, c.asset))}) the merchant had not received`)
       charged = after
     } catch (err) {

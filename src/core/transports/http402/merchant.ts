@@ -34,13 +34,14 @@ export async function post(url: string, headers: Record<string, string>, body?: 
 
 /**
  * Delivers a voucher to the channel's bound endpoint and records the acknowledgement.
+ * @param extra - the family's part of the entry's `extra` (EVM: contract, minDeposit, minSettleDelay)
  * @returns the merchant's `charged` for the channel
  * @throws {PaymentRefusedError} the merchant refused it · {@link NetworkError}
  */
-export async function deliverVoucher(m: Acknowledger, c: ChannelRecord, v: VoucherRecord): Promise<bigint> {
+export async function deliverVoucher(m: Acknowledger, c: ChannelRecord, v: VoucherRecord, extra: Record<string, unknown>): Promise<bigint> {
   if (!c.endpoint) throw new ChannelStateError(`Channel ${short(c.id)} has no merchant endpoint bound.`)
   const header = encodePaymentSignature(
-    { scheme: SCHEME, network: c.network, amount: '0', asset: c.asset ?? ZeroAddress, payTo: c.payee, maxTimeoutSeconds: 60, extra: { contract: c.contract, minDeposit: '0', minSettleDelay: 0, endpoint: c.endpoint } },
+    { scheme: SCHEME, network: c.network, amount: '0', asset: c.asset ?? ZeroAddress, payTo: c.payee, maxTimeoutSeconds: 60, extra: { minDeposit: '0', ...extra, endpoint: c.endpoint } },
     { type: 'voucher', channelId: c.id, voucher: v },
   )
   const r = await post(`${c.endpoint.replace(/\/$/, '')}/voucher`, { 'payment-signature': header })

@@ -1,0 +1,204 @@
+/**
+ * Issue 10, migration 4 (channels get `family` and one JSON `data` column) on databases made by
+ * the release before it: test/fixtures/store-v3-afdfac1-{payer,payee}.db, written by real
+ * commands on a devnet (scripts/make-store-fixture.mjs), with the JSON dump of every row as that
+ * release's Store read it and what its binary printed about them. Each home is copied, opened by
+ * this Store (the migration runs) and read back row by row against the dump mapped to the new
+ * shape; then this binary, on the copied home, prints what the old one printed.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { Store } from '../../src/core/store/index.js';
+import { MIGRATIONS } from '../../src/core/store/schema.js';
+import { evmChannel } from '../../src/families/evm/channel.js';
+import { bitcoinChannel } from '../../src/families/bitcoin/channel.js';
+import { cliEnv, runBin } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/anvil.js';
+
+const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
+const NAME = 'store-v3-afdfac1';
+const dump = JSON.parse(readFileSync(join(FIXTURES, `${NAME}.json`), 'utf8'));
+const ROLES = ['payer', 'payee'] as const;
+
+/** A v3 channel as the old Store read it (JSON, bigints as strings) in the v4 shape: family tag, family fields in `data`. */
+function toV4(c: Record<string, any>): Record<string, unknown> {
+  const { contract, settleDelay, salt, expiry, bitcoin, ...common } = c;
+  if (c.network.startsWith('bip122:')) {
+    expect(settleDelay).toBe(0); // what v3 stored on Bitcoin: nothing is lost by dropping it
+    expect(salt).toBeUndefined();
+    return { ...common, family: 'bitcoin', data: { ...bitcoin, depositAddress: contract, expiry } };
+  }
+  expect(bitcoin).toBeUndefined();
+  expect(expiry).toBeUndefined();
+  return { ...common, family: 'evm', data: { contract, settleDelay, ...(salt === undefined ? {} : { salt }) } };
+}
+
+/** A value as JSON has it: bigints as decimal strings, undefined fields gone (as in the dump). */
+const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)));
+
+const homes: string[] = [];
+/** A temporary CHANNELS_HOME holding a copy of the fixture database of `role`. */
+function homeWith(role: (typeof ROLES)[number]): string {
+  const home = mkdtempSync(join(tmpdir(), `channels-v3-${role}-`));
+  homes.push(home);
+  copyFileSync(join(FIXTURES, `${NAME}-${role}.db`), join(home, 'channels.db'));
+  return home;
+}
+afterAll(() => {
+  for (const h of homes) rmSync(h, { recursive: true, force: true });
+});
+
+/** The channels table's definition (whitespace collapsed), its columns and the database's indexes. */
+function schemaOf(db: Database.Database) {
+  return {
+    sql: (db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name").all() as { sql: string }[])
+      .map((r) => ({ ...r, sql: r.sql.replace(/\s+/g, ' ') })),
+    columns: db.prepare('PRAGMA table_info(channels)').all(),
+    foreignKeys: db.prepare('PRAGMA foreign_key_list(vouchers)').all(),
+  };
+}
+
+describe('migration 4 on databases of the v3 release (afdfac1)', () => {
+  it('the fixture is what it claims: user_version 3, both families and directions, the rows of the dump', () => {
+    expect(dump.userVersion).toBe(3);
+    const all = ROLES.flatMap((r) => dump.homes[r].channels as any[]);
+    const kinds = new Set(all.map((c) => `${c.network.split(':')[0]} ${c.direction}`));
+    expect([...kinds].sort()).toEqual(['bip122 inbound', 'bip122 outbound', 'eip155 inbound', 'eip155 outbound']);
+    expect(all.some((c) => c.salt && c.settleAt && c.state === 'settling')).toBe(true);
+    expect(all.some((c) => c.bitcoin?.refundTx && c.bitcoin.p2sh)).toBe(true);
+    for (const role of ROLES) {
+      // On a copy: a WAL database opened even read-only gets -wal and -shm files beside it.
+      const db = new Database(join(homeWith(role), 'channels.db'), { readonly: true, fileMustExist: true });
+      try {
+        expect(db.pragma('user_version', { simple: true })).toBe(3);
+        expect((db.prepare('SELECT count(*) AS n FROM channels').get() as { n: number }).n).toBe(dump.homes[role].channels.length);
+        expect((db.prepare('SELECT count(*) AS n FROM vouchers').get() as { n: number }).n).toBe(dump.homes[role].vouchers.length);
+      } finally {
+        db.close();
+      }
+    }
+  });
+
+  describe.each(ROLES)('the %s home', (role) => {
+    let store: Store;
+    let expected: Record<string, unknown>[];
+    beforeAll(() => {
+      store = Store.open(homeWith(role)); // migrates
+      expected = (dump.homes[role].channels as Record<string, any>[]).map(toV4);
+    });
+    afterAll(() => store.close());
+
+    it('is at user_version 4, with foreign keys on and none broken', () => {
+      expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(MIGRATIONS.length).toBe(4);
+      expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(store.db.pragma('foreign_key_check')).toEqual([]);
+    });
+
+    it('reads every channel as the dump, mapped to the v4 shape, to the value', () => {
+      const actual = store.channels.list().map(asJson);
+      expect(actual).toStrictEqual(expected);
+      for (const c of expected) expect(asJson(store.channels.get(c.network as string, c.id as string))).toStrictEqual(c);
+    });
+
+    it("each channel's data passes its family's schema (the accessors' check)", () => {
+      for (const c of store.channels.list()) {
+        const typed = c.family === 'evm' ? evmChannel(c) : bitcoinChannel(c);
+        expect(typed).toBe(c);
+      }
+      const evm = store.channels.list().find((c) => c.family === 'evm')!;
+      expect(() => bitcoinChannel(evm)).toThrowError(/is a channel of the evm family, not bitcoin/);
+    });
+
+    it('reads every voucher as the dump', () => {
+      const vouchers = (dump.homes[role].channels as any[]).flatMap((c) => store.vouchers.list(c.network, c.id)).map(asJson);
+      expect(vouchers).toStrictEqual(dump.homes[role].vouchers);
+    });
+
+    it('stores the family fields in data and none of the v3 columns', () => {
+      const cols = (store.db.prepare('PRAGMA table_info(channels)').all() as { name: string }[]).map((c) => c.name);
+      for (const gone of ['contract', 'settle_delay', 'salt', 'expiry', 'bitcoin']) expect(cols).not.toContain(gone);
+      expect(cols).toEqual(expect.arrayContaining(['family', 'data']));
+      const raw = store.db.prepare('SELECT id, family, data FROM channels').all() as { id: string; family: string; data: string }[];
+      for (const r of raw) expect({ family: r.family, data: JSON.parse(r.data) }).toStrictEqual({ family: expected.find((c) => c.id === r.id)!.family, data: expected.find((c) => c.id === r.id)!.data });
+    });
+
+    it('has the schema of a database created fresh by this release', () => {
+      const fresh = Store.open(mkdtempSync(join(tmpdir(), 'channels-fresh-')));
+      try {
+        expect(schemaOf(store.db)).toStrictEqual(schemaOf(fresh.db));
+      } finally {
+        fresh.close();
+      }
+    });
+  });
+
+  it('refuses a v4 row with an unknown family or data that is not a JSON object (CHECK constraints)', () => {
+    const store = Store.open(mkdtempSync(join(tmpdir(), 'channels-check-')));
+    try {
+      const row = { network: 'eip155:1', id: '0x01', family: 'evm', direction: 'outbound', payer: 'a', payee: 'b', asset: 'c', deposit: 1n, redeemed: 0n, charged: 0n, state: 'open', keyName: 'k', data: { contract: '0x' + '0'.repeat(40), settleDelay: 1 } } as const;
+      expect(() => store.channels.insert({ ...row, family: 'solana' as never })).toThrowError(/CHECK constraint failed/);
+      expect(() => store.channels.insert({ ...row, id: '0x02', data: 'text' as never })).toThrowError(/CHECK constraint failed/);
+      expect(store.channels.insert({ ...row, id: '0x03' }).data).toEqual(row.data);
+      expect(store.channels.get('eip155:1', '0x03')!.data).toStrictEqual(row.data);
+      // Data that is an object but not the family's: the accessor says which field, once read.
+      store.channels.insert({ ...row, id: '0x04', data: { contract: 'nowhere', settleDelay: 1 } });
+      expect(() => evmChannel(store.channels.get('eip155:1', '0x04')!)).toThrowErrorMatchingInlineSnapshot(`[Store.ChannelDataError: Channel 0x04… has damaged evm data: contract: must be an address.]`);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+/**
+ * What this release prints less what it adds to v3's `--json` (additive only): every channel
+ * object gains `assetId`, the CAIP-19 id of its asset on its network, which is checked here
+ * and then removed, so the rest must equal v3's output field for field.
+ */
+function v3Shape(json: unknown): unknown {
+  if (Array.isArray(json)) return json.map(v3Shape);
+  if (typeof json !== 'object' || json === null) return json;
+  const o = { ...(json as Record<string, unknown>) };
+  if ('channelId' in o && 'deposit' in o) { // a channel's status, not a voucher
+    expect(o.assetId, JSON.stringify(o)).toMatch(new RegExp(`^${String(o.network)}/slip44:\\d+$`));
+    delete o.assetId;
+  }
+  for (const k of Object.keys(o)) o[k] = v3Shape(o[k]);
+  return o;
+}
+
+describe('this binary on a home of the v3 release prints what that release printed', () => {
+  describe.each(ROLES)('the %s home', (role) => {
+    const home = homeWith(role);
+    const env = cliEnv({ CHANNELS_HOME: home });
+    delete env.CHANNELS_RPC_URL;
+    const printed = (dump.homes[role].printed ?? {}) as Record<string, any>;
+
+    it('config import of the devnet networks (the old home had them)', async () => {
+      const file = join(home, 'networks.json');
+      writeFileSync(file, JSON.stringify({ networks: dump.networks }));
+      const r = await runBin(['config', 'import', file, '--json'], env);
+      expect(r.code, r.stderr).toBe(0);
+    });
+
+    it.each(['devnet', 'regtest'])('network %s: status --json, list --offline --json, and status <id> (JSON and table)', async (network) => {
+      const status = await runBin(['status', '--network', network, '--json'], env);
+      expect(status.code, status.stderr).toBe(0);
+      expect(v3Shape(status.json)).toStrictEqual(printed[network].status);
+      const list = await runBin(['list', '--offline', '--network', network, '--json'], env);
+      expect(list.code, list.stderr).toBe(0);
+      expect(v3Shape(list.json)).toStrictEqual(printed[network].list);
+      const ids = Object.keys(printed[network].channels);
+      expect(ids.length).toBe(printed[network].status.channels.length);
+      for (const id of ids) {
+        const one = await runBin(['status', id, '--network', network, '--json'], env);
+        expect(v3Shape(one.json), one.stderr).toStrictEqual(printed[network].channels[id].json);
+        const text = await runBin(['status', id, '--network', network], env);
+        expect(text.stdout).toBe(printed[network].channels[id].text);
+      }
+    }, 120_000);
+  });
+});
