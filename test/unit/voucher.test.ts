@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, Wallet, ethers, type Contract } from 'ethers';
-import { ZERO_HASH, encodeVoucher, voucherToWire, type UnsignedVoucher, type Voucher } from '../../src/core/channel/voucher.js';
+import { ZERO_HASH, encodeVoucher, voucherToWire, type UnsignedVoucher, type EvmVoucher as Voucher } from '../../src/core/channel/voucher.js';
 import { recoverVoucherSigner, signVoucher, voucherDigest } from '../../src/families/evm/voucher.js';
 import { decodeVoucher, voucherFromWire } from '../../src/core/channel/voucher-wire.js';
 import { ExitCode, UsageError } from '../../src/core/errors.js';
@@ -67,7 +67,7 @@ describe('voucher wire form', () => {
 
   const good = () => voucherToWire(signed()) as Record<string, unknown>;
   const tokenOf = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const INVALID: { name: string; decode: () => Voucher; message: RegExp }[] = [
+  const INVALID: { name: string; decode: () => unknown; message: RegExp }[] = [
     { name: 'truncated token', decode: () => decodeVoucher(encodeVoucher(signed()).slice(0, 40)), message: /Malformed voucher: not JSON inside/ },
     { name: 'token with a non-base64url character', decode: () => decodeVoucher(encodeVoucher(signed()) + '='), message: /not a base64url token/ },
     { name: 'empty token', decode: () => decodeVoucher(''), message: /not a base64url token/ },

@@ -9,6 +9,7 @@ import type { ChannelManager } from './manager.js'
 import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
 import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../../core/store/index.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
+import { sameVoucher } from '../../core/channel/voucher.js'
 import { adoptionConflict } from '../../core/channel/acknowledge.js'
 import { amountAsset, formatAmount, parseBaseUnits } from '../../core/units.js'
 import type { DeliverVoucher, SyncReport } from '../../core/channel/sync.js'
@@ -165,7 +166,7 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
     } catch {
       theirs = undefined
     }
-    if (theirs && (theirs.signature.toLowerCase() !== mine.signature.toLowerCase() || theirs.amount !== mine.amount || theirs.lane !== 0n)) {
+    if (theirs && (!sameVoucher(theirs, mine) || theirs.lane !== 0n)) {
       report.warnings.push(`the merchant's voucher ${theirNonce} differs from this wallet's; its charged ${charged} is ignored`)
       return
     }
