@@ -94,13 +94,23 @@ export function voucherFromWire(input: unknown): EvmVoucher {
 /** Each family's wire parser: the family comes from the context (a network's CAIP-2 namespace, `familyOfNetwork`), never from the JSON. */
 const FROM_WIRE: { [F in Family]: (input: unknown) => VoucherOf<Voucher, F> } = { evm: voucherFromWire, bitcoin: bitcoinVoucherFromWire }
 
+const WIRE_SCHEMAS = { evm: VoucherWireSchema, bitcoin: BitcoinVoucherWireSchema } as const satisfies Record<Family, z.ZodTypeAny>
+const WIRE_NAMES = { evm: ['voucher', 'an EVM voucher'], bitcoin: ['payment', 'a Bitcoin payment'] } as const satisfies Record<Family, readonly [string, string]>
+
 /**
  * Parses the wire form of a voucher of `family` (the family of the network it is paid on).
- * @throws {UsageError} naming the first bad field
+ * @throws {UsageError} naming the first bad field, or saying that it is the other family's
+ *   wire form (a token made on another network than `--network`)
  * @example voucherFromFamilyWire('bitcoin', {channelId: '0x3f…', nonce: '1', amount: '1000', paymentTx: '0200…'}) // {family: 'bitcoin', lane: 0n, …}
  */
 export function voucherFromFamilyWire<F extends Family>(family: F, input: unknown): VoucherOf<Voucher, F> {
-  return FROM_WIRE[family](input) as VoucherOf<Voucher, F>
+  try {
+    return FROM_WIRE[family](input) as VoucherOf<Voucher, F>
+  } catch (err) {
+    const other = (Object.keys(WIRE_SCHEMAS) as Family[]).find((f) => f !== family && WIRE_SCHEMAS[f].safeParse(input).success)
+    if (!other) throw err
+    throw new UsageError(`Malformed ${WIRE_NAMES[family][0]}: it is ${WIRE_NAMES[other][1]}, not ${WIRE_NAMES[family][1]}; was it made on another network?`)
+  }
 }
 
 /**
