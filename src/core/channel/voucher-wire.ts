@@ -73,12 +73,20 @@ function malformed(what: 'voucher' | 'payment', error: z.ZodError): UsageError {
   return new UsageError(`Malformed ${what}: ${issue.path.join('.') || what}: ${issue.message}`)
 }
 
+/**
+ * The model's voucher from what each family's wire schema has read (and checked): the
+ * tag is added here, from the family whose schema was chosen, never from the JSON.
+ */
+export const voucherOfWire = {
+  evm: (w: z.output<typeof VoucherWireSchema>): EvmVoucher => ({ family: 'evm', ...w }),
+  bitcoin: (w: z.output<typeof BitcoinVoucherWireSchema>): BitcoinPayment => bitcoinPayment(w.channelId, w.nonce, w.amount, w.paymentTx),
+} as const satisfies Record<Family, unknown>
+
 /** Parses a Bitcoin payment's wire form. @throws {UsageError} naming the first bad field */
 export function bitcoinVoucherFromWire(input: unknown): BitcoinPayment {
   const r = BitcoinVoucherWireSchema.safeParse(input)
   if (!r.success) throw malformed('payment', r.error)
-  const w = r.data
-  return bitcoinPayment(w.channelId, w.nonce, w.amount, w.paymentTx)
+  return voucherOfWire.bitcoin(r.data)
 }
 
 /**
@@ -88,7 +96,7 @@ export function bitcoinVoucherFromWire(input: unknown): BitcoinPayment {
 export function voucherFromWire(input: unknown): EvmVoucher {
   const r = VoucherWireSchema.safeParse(input)
   if (!r.success) throw malformed('voucher', r.error)
-  return { family: 'evm', ...r.data }
+  return voucherOfWire.evm(r.data)
 }
 
 /** Each family's wire parser: the family comes from the context (a network's CAIP-2 namespace, `familyOfNetwork`), never from the JSON. */
@@ -119,16 +127,17 @@ export function voucherFromFamilyWire<F extends Family>(family: F, input: unknow
  * it is by the two schemas, not by a key. The wire forms carry no tag (DESIGN §6 fixed
  * them before the model had one) but cannot be confused: an EVM voucher has a 65-byte
  * `signature` and a payment a `paymentTx`, and both schemas are strict, so at most one
- * accepts a given object. When neither does, the refusal is the one of the schema the
- * object is closer to (fewer issues; the EVM one on a tie), so that a malformed payment
- * is reported as a payment.
+ * accepts a given object (checked: exactly one must). When neither does, the refusal is
+ * the one of the schema the object is closer to (fewer issues; the EVM one on a tie), so
+ * that a malformed payment is reported as a payment.
  * @throws {UsageError} naming the first bad field
  */
 export function voucherFromUntaggedWire(input: unknown): Voucher {
   const evm = VoucherWireSchema.safeParse(input)
   const bitcoin = BitcoinVoucherWireSchema.safeParse(input)
-  if (evm.success) return voucherFromWire(input)
-  if (bitcoin.success) return bitcoinVoucherFromWire(input)
+  if (evm.success && bitcoin.success) throw new UsageError('Malformed voucher: it reads both as an EVM voucher and as a Bitcoin payment.')
+  if (evm.success) return voucherOfWire.evm(evm.data)
+  if (bitcoin.success) return voucherOfWire.bitcoin(bitcoin.data)
   throw bitcoin.error.issues.length < evm.error.issues.length ? malformed('payment', bitcoin.error) : malformed('voucher', evm.error)
 }
 

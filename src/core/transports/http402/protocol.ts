@@ -12,8 +12,8 @@ import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/sche
 import { z } from 'zod'
 import { ChannelsError } from '../../errors.js'
 import { familyOfNetwork, type Family } from '../../config-fields.js'
-import { anyVoucherToWire, bitcoinPayment, type Voucher } from '../../channel/voucher.js'
-import { BitcoinVoucherWireSchema, VoucherWireSchema } from '../../channel/voucher-wire.js'
+import { anyVoucherToWire, type Voucher } from '../../channel/voucher.js'
+import { BitcoinVoucherWireSchema, VoucherWireSchema, voucherOfWire } from '../../channel/voucher-wire.js'
 import { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire } from '../../scheme/x402.js'
 
 export { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire }
@@ -75,14 +75,11 @@ const BitcoinSignatureSchema = PaymentPayloadV2Schema.extend({
 
 /**
  * The envelope schema of each family, chosen by the family of the `accepted` entry's
- * network (its CAIP-2 namespace, `familyOfNetwork`), and how its voucher becomes the
- * model's. A network of no family we know is read as EVM, so that its header is refused
- * (by the envelope or the paywall's offer check) as it was before vouchers had a tag.
+ * network (its CAIP-2 namespace, `familyOfNetwork`); {@link voucherOfWire} makes the
+ * model's voucher of the same family. A network of no family we know is read as EVM, so
+ * that its header is refused (by the envelope or the paywall's offer check) as before.
  */
-const SIGNATURE_SCHEMAS = {
-  evm: { schema: SignatureSchema, voucher: (w: z.output<typeof VoucherWireSchema>): Voucher => ({ family: 'evm', ...w }) },
-  bitcoin: { schema: BitcoinSignatureSchema, voucher: (w: z.output<typeof BitcoinVoucherWireSchema>): Voucher => bitcoinPayment(w.channelId, w.nonce, w.amount, w.paymentTx) },
-} as const satisfies Record<Family, unknown>
+const SIGNATURE_SCHEMAS = { evm: SignatureSchema, bitcoin: BitcoinSignatureSchema } as const satisfies Record<Family, unknown>
 
 export function encodePaymentRequired(p: PaymentRequired): string {
   return encodePaymentRequiredHeader(p as never)
@@ -131,7 +128,7 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
   }
   const network = (raw as { accepted?: { network?: unknown } } | null)?.accepted?.network
   const family = (typeof network === 'string' && familyOfNetwork(network)) || 'evm'
-  const r = SIGNATURE_SCHEMAS[family].schema.safeParse(raw)
+  const r = SIGNATURE_SCHEMAS[family].safeParse(raw)
   // Reported in order: the x402 envelope, the scheme, our payload, the voucher.
   const issues = r.success ? [] : r.error.issues
   const envelope = issues.find((i) => i.path[0] !== 'payload' || i.path.length === 1)
@@ -145,7 +142,8 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
     throw new PaymentHeaderError(`Malformed voucher: ${v.path.slice(2).join('.') || 'voucher'}: ${v.message}`, 400)
   }
   const { accepted, payload: p } = r.data
-  const voucher = (SIGNATURE_SCHEMAS[family].voucher as (w: typeof p.voucher) => Voucher)(p.voucher)
+  // The schema chosen above read `p.voucher`, so it is of `family`'s wire form (TypeScript does not correlate the two).
+  const voucher: Voucher = (voucherOfWire[family] as (w: typeof p.voucher) => Voucher)(p.voucher)
   if (voucher.channelId !== p.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
   const open = 'open' in p ? p.open : undefined
   return { accepted: accepted as unknown as ChannelRequirement, payload: { type: p.type, channelId: voucher.channelId, voucher, ...(open ? { open } : {}) } }
