@@ -16,6 +16,7 @@ export type Family = 'evm' | 'bitcoin'
  * that has a network id and must not load the families (the store, the 402 decoder).
  */
 export const FAMILY_NAMESPACES: Readonly<Record<Family, string>> = { evm: 'eip155', bitcoin: 'bip122' }
+const FAMILY_BY_NAMESPACE = new Map(Object.entries(FAMILY_NAMESPACES).map(([f, ns]) => [ns, f as Family]))
 
 /**
  * The family of a CAIP-2 network id, by its namespace alone (the family's own schema,
@@ -26,9 +27,7 @@ export const FAMILY_NAMESPACES: Readonly<Record<Family, string>> = { evm: 'eip15
  */
 export function familyOfNetwork(caip2: string): Family | undefined {
   const colon = caip2.indexOf(':')
-  if (colon < 0) return undefined
-  const namespace = caip2.slice(0, colon)
-  return (Object.keys(FAMILY_NAMESPACES) as Family[]).find((f) => FAMILY_NAMESPACES[f] === namespace)
+  return colon < 0 ? undefined : FAMILY_BY_NAMESPACE.get(caip2.slice(0, colon))
 }
 
 /**
