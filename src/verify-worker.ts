@@ -7,7 +7,8 @@
  */
 import { checkPaymentHeader, type CheckTask, type HeaderCheck } from './core/transports/http402/verify-pool.js'
 import { recoverVoucherSigner } from './families/evm/voucher.js'
+import { voucherOfFamily } from './core/channel/voucher.js'
 
 export default function check(task: CheckTask): HeaderCheck {
-  return checkPaymentHeader(task.header, task.domain, (v, d) => recoverVoucherSigner(v, d.chainId, d.contract))
+  return checkPaymentHeader(task.header, task.domain, (v, d) => recoverVoucherSigner(voucherOfFamily(v, 'evm'), d.chainId, d.contract))
 }

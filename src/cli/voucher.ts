@@ -3,13 +3,18 @@ import { Args } from '@oclif/core'
 import { encodeVoucher, anyVoucherToWire, type Voucher } from '../core/channel/voucher.js'
 import { decodeVoucher } from '../core/channel/voucher-wire.js'
 import type { VoucherRecord } from '../core/store/index.js'
+import type { FamilyKind } from '../core/scheme/index.js'
 
 export const channelArg = Args.string({ required: true, description: 'Channel id or unique prefix.' })
 export const voucherArg = Args.string({ required: true, description: 'Encoded voucher (as printed by `voucher create` or `pay --no-deliver`).' })
 
-/** Decodes a voucher argument. @throws {UsageError} naming what is wrong */
-export function readVoucher(token: string): Voucher {
-  return decodeVoucher(token.trim())
+/**
+ * Decodes a voucher argument as a voucher of `family`, the family of the command's network
+ * (`--network`), on whose channels it is checked, stored or redeemed.
+ * @throws {UsageError} naming what is wrong (a token of the other family is malformed for this one)
+ */
+export function readVoucher(token: string, family: FamilyKind): Voucher {
+  return decodeVoucher(token.trim(), family)
 }
 
 /** JSON shape of a voucher: wire fields + its encoding (+ bookkeeping when stored). */

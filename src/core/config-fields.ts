@@ -12,6 +12,26 @@ import type { Asset } from './asset.js'
 export type Family = 'evm' | 'bitcoin'
 
 /**
+ * The CAIP-2 namespace of each family's networks (DESIGN §3: `eip155:<chain id>`,
+ * `bip122:<genesis prefix>`): the one table from a network id to its family, for code
+ * that has a network id and must not load the families (the store, the 402 decoder).
+ */
+export const FAMILY_NAMESPACES: Readonly<Record<Family, string>> = { evm: 'eip155', bitcoin: 'bip122' }
+const FAMILY_BY_NAMESPACE = new Map(Object.entries(FAMILY_NAMESPACES).map(([f, ns]) => [ns, f as Family]))
+
+/**
+ * The family of a CAIP-2 network id, by its namespace alone (the family's own schema,
+ * `FamilyConfig.caip2`, checks the rest; `familyOf` in config.ts does both).
+ * @returns undefined for a namespace of no family this build knows
+ * @example familyOfNetwork('bip122:530827f38f93b43ed12af0b3ad25a288') // 'bitcoin'
+ * @example familyOfNetwork('solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp') // undefined
+ */
+export function familyOfNetwork(caip2: string): Family | undefined {
+  const colon = caip2.indexOf(':')
+  return colon < 0 ? undefined : FAMILY_BY_NAMESPACE.get(caip2.slice(0, colon))
+}
+
+/**
  * An http(s) or ws(s) URL, as a network's `rpcUrl`.
  * @throws {UsageError} not a URL, or another scheme
  * @example checkedRpcUrl('ftp://127.0.0.1') // throws 'Invalid URL "ftp://127.0.0.1": use http(s) or ws(s).'

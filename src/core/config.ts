@@ -14,7 +14,7 @@ import type Conf from 'conf'
 import envPaths from 'env-paths'
 import { z } from 'zod'
 import { ChannelsError, UsageError, NotFoundError } from './errors.js'
-import { issueText, type Family } from './config-fields.js'
+import { familyOfNetwork, issueText, type Family } from './config-fields.js'
 import { evmBuyShape, evmConfig } from '../families/evm/config.js'
 import { bitcoinBuyShape, bitcoinConfig, bitcoinKeyShape } from '../families/bitcoin/config.js'
 
@@ -84,12 +84,14 @@ export const BUILTIN_NETWORKS: Record<string, NetworkConfig> = {
 }
 
 /**
- * The family whose CAIP-2 namespace `caip2` is in.
+ * The family whose CAIP-2 namespace `caip2` is in (`familyOfNetwork`), checked whole
+ * against that family's form of id.
  * @throws {UsageError} an id of no family we know (the message lists the forms)
  * @example familyOf('bip122:530827f38f93b43ed12af0b3ad25a288') // 'bitcoin'
  */
 export function familyOf(caip2: string): Family {
-  const f = FAMILY_CONFIGS.find((c) => c.caip2.test(caip2))
+  const kind = familyOfNetwork(caip2)
+  const f = FAMILY_CONFIGS.find((c) => c.kind === kind && c.caip2.test(caip2))
   if (!f) throw new UsageError(`Invalid network id "${caip2}"; expected ${FAMILY_CONFIGS.map((c) => c.caip2Hint).join(' or ')}.`)
   return f.kind
 }

@@ -6,6 +6,7 @@
  * beside these and one line here.
  */
 import type { ChannelFamily, FamilyKind } from '../core/scheme/index.js'
+import { FAMILY_NAMESPACES } from '../core/config-fields.js'
 import { evmAsset } from './evm/asset.js'
 import { bitcoinAsset } from './bitcoin/asset.js'
 import { evmChannel } from './evm/channel.js'
@@ -13,7 +14,7 @@ import { bitcoinChannel } from './bitcoin/channel.js'
 
 export const families: Record<FamilyKind, ChannelFamily> = {
   evm: {
-    kind: 'evm', namespace: 'eip155',
+    kind: 'evm', namespace: FAMILY_NAMESPACES.evm,
     load: async (ctx) => (await import('./evm/scheme.js')).load(ctx),
     details: (c) => [['settle delay', `${evmChannel(c).data.settleDelay} s`], ['settle at', c.settleAt ? { time: c.settleAt } : '-']],
     statusJson: (c) => {
@@ -24,7 +25,7 @@ export const families: Record<FamilyKind, ChannelFamily> = {
     asset: evmAsset,
   },
   bitcoin: {
-    kind: 'bitcoin', namespace: 'bip122',
+    kind: 'bitcoin', namespace: FAMILY_NAMESPACES.bitcoin,
     load: async (ctx) => (await import('./bitcoin/scheme.js')).load(ctx),
     details: (c) => {
       const b = bitcoinChannel(c).data

@@ -18,7 +18,7 @@ import { describeBitcoin, startBitcoinChain, makeBitcoinWallets, type BitcoinCha
 import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.js';
 import { decodePaymentRequired, encodePaymentRequired, encodePaymentSignature, type ChannelRequirement } from '../../src/index.js';
 import { BitcoinBIP32, keyOutputScript } from '../../src/families/bitcoin/index.js';
-import { bitcoinVoucher } from '../../src/families/bitcoin/inbound.js';
+import { bitcoinPayment } from '../../src/families/bitcoin/inbound.js';
 import { signBitcoinCloseRequest } from '../../src/families/bitcoin/cooperative.js';
 import { bitcoinKeyOf } from '../../src/core/keys/wallet.js';
 
@@ -122,7 +122,7 @@ describeBitcoin('Bitcoin cooperative close and fresh payee keys', () => {
 
       async function pay(accepted: ChannelRequirement) {
         const header = encodePaymentSignature(accepted, {
-          type: 'open', channelId: fresh.channelId, voucher: bitcoinVoucher(fresh.channelId, 1n, fresh.amount, fresh.paymentTx), open: fresh.open,
+          type: 'open', channelId: fresh.channelId, voucher: bitcoinPayment(fresh.channelId, 1n, fresh.amount, fresh.paymentTx), open: fresh.open,
         });
         const res = await fetch(`${serve.url}/weather`, { headers: { 'payment-signature': header } });
         return { status: res.status, body: (await res.json()) as { error: string } };

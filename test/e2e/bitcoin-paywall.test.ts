@@ -13,7 +13,7 @@ import { channelRow, dbSnapshot, startServe, type Serve } from '../helpers/cli.j
 import { decodePaymentRequired, encodePaymentSignature, type ChannelRequirement } from '../../src/index.js';
 import { BitcoinBIP32, buildRedeemScript, keyOutputScript } from '../../src/families/bitcoin/index.js';
 import { IF_BRANCH, SEQUENCE_FINAL, txidToHash } from '../../src/families/bitcoin/spend.js';
-import { bitcoinVoucher } from '../../src/families/bitcoin/inbound.js';
+import { bitcoinPayment } from '../../src/families/bitcoin/inbound.js';
 import { bitcoinKeyOf } from '../../src/core/keys/wallet.js';
 
 describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
@@ -132,7 +132,7 @@ describeBitcoin('paywall, buy and watcher over Bitcoin channels', () => {
 
     async function post(paymentTx: string, nonce: bigint, amount: bigint, o: { open?: any; entry?: ChannelRequirement; raw?: string } = {}) {
       const header = o.raw ?? encodePaymentSignature(o.entry ?? entry, {
-        type: o.open ? 'open' : 'voucher', channelId: o.open?.channelId ?? channelId, voucher: bitcoinVoucher(o.open?.channelId ?? channelId, nonce, amount, paymentTx),
+        type: o.open ? 'open' : 'voucher', channelId: o.open?.channelId ?? channelId, voucher: bitcoinPayment(o.open?.channelId ?? channelId, nonce, amount, paymentTx),
         ...(o.open ? { open: o.open.open } : {}),
       });
       const res = await fetch(`${serve.url}/weather`, { headers: { 'payment-signature': header } });

@@ -148,7 +148,7 @@ describe('vouchers between two wallets', () => {
     const { HDNodeWallet } = await import('ethers');
     const phrase = (await payer.run(['keys', 'show', '--reveal', '--json'])).json.mnemonic;
     const w = HDNodeWallet.fromPhrase(phrase, undefined, "m/44'/60'/0'/0/0");
-    const v = decodeVoucher(va.encoded);
+    const v = decodeVoucher(va.encoded, 'evm');
     const other = signVoucher({ ...v, nonce: 5n, amount: 200n }, w, 1n, v.channelId.length ? (await payee.run(['status', a, '--json'])).json.contract : '');
     const wrongChain = await payee.run(['voucher', 'check', a, encodeVoucher(other), '--json']);
     expect(wrongChain.code).toBe(2);

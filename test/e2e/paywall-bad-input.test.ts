@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, Wallet, ethers } from 'ethers';
-import { encodePaymentSignature, voucherFromWire, voucherToWire, type ChannelRequirement, type PaymentRequired, type UnsignedVoucher, type Voucher } from '../../dist/index.js';
+import { encodePaymentSignature, voucherFromWire, voucherToWire, type ChannelRequirement, type PaymentRequired, type UnsignedVoucher, type EvmVoucher as Voucher } from '../../dist/index.js';
 import { recoverVoucherSigner, signVoucher } from '../../dist/families/evm/index.js';
 import { dbSnapshot, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 import { highS } from '../helpers/voucher.js';

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Contract, HDNodeWallet, ethers } from 'ethers';
-import { closeRequestMessage, encodePaymentSignature, encodeVoucher, voucherFromWire, type ChannelRequirement, type PaymentRequired, type UnsignedVoucher, type Voucher } from '../../dist/index.js';
+import { closeRequestMessage, encodePaymentSignature, encodeVoucher, voucherFromWire, type ChannelRequirement, type PaymentRequired, type UnsignedVoucher, type EvmVoucher as Voucher } from '../../dist/index.js';
 import { signVoucher, voucherMessage } from '../../dist/families/evm/index.js';
 import { channelRow, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';

@@ -5,11 +5,16 @@ import { Signature, ethers, type Signer, type TypedDataDomain } from 'ethers';
 
 // The voucher model and its EIP-712 types are the wallet's own (src/core/channel/voucher.ts);
 // test/unit/voucher.test.ts ties that encoding to the contract's `voucherDigest`.
-import type { Merge, UnsignedVoucher } from '../../src/core/channel/voucher.js';
+import type { EvmVoucher, Merge } from '../../src/core/channel/voucher.js';
 import { VOUCHER_TYPES, voucherDomain } from '../../src/families/evm/voucher.js';
 export { VOUCHER_TYPES };
 export type { Merge };
-export type Voucher = UnsignedVoucher;
+/**
+ * An EVM voucher before its signature, tagged `family: 'evm'` as the wallet's are: the tag
+ * rides along into ethers' EIP-712 encoder and the contract's struct encoder, which both
+ * take only the typed fields, so what the contract recovers shows it changes nothing.
+ */
+export type Voucher = Omit<EvmVoucher, 'signature'>;
 
 /** secp256k1 group order. */
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -22,6 +27,7 @@ export function domain(chainId: bigint | number, verifyingContract: string): Typ
 /** A voucher with zero locks and no merges, overridden by `fields`. */
 export function voucher(fields: Partial<Voucher> & Pick<Voucher, 'channelId'>): Voucher {
   return {
+    family: 'evm',
     lane: 0n,
     nonce: 1n,
     amount: 0n,

@@ -32,7 +32,7 @@ import { Store, type ChannelRecord } from '../../src/core/store/index.js';
 import { createKey, revealMnemonic } from '../../src/core/keys/wallet.js';
 import { setNetwork } from '../../src/core/settings.js';
 import { BitcoinChannelManager, bitcoinData, depositOf } from '../../src/families/bitcoin/manager.js';
-import { acceptBitcoinPayment, addBitcoinVoucher, bitcoinVoucher, type BitcoinAcceptPolicy } from '../../src/families/bitcoin/inbound.js';
+import { acceptBitcoinPayment, addBitcoinVoucher, bitcoinPayment, type BitcoinAcceptPolicy } from '../../src/families/bitcoin/inbound.js';
 import { VoucherRefusedError } from '../../src/core/channel/accept.js';
 import { InvalidVoucherError } from '../../src/core/errors.js';
 import { fundRegtestKeys } from '../../src/devnet/litecoind.js';
@@ -40,7 +40,7 @@ import { buildPaymentTransaction, countersignPayment } from '../../src/families/
 import { keyOutputScript, parseRedeemScript, toHex } from '../../src/families/bitcoin/script.js';
 import { IF_BRANCH, SEQUENCE_FINAL, closeVsize, txidToHash } from '../../src/families/bitcoin/spend.js';
 import { BIP32 } from '../../src/families/bitcoin/ecc.js';
-import type { Voucher } from '../../src/core/channel/voucher.js';
+import type { BitcoinPayment } from '../../src/core/channel/voucher.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const PRICE = 1000n;
@@ -194,7 +194,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
   });
 
   /** Builds the case's payment on `ch`, as the payee (`p`) currently knows the channel. */
-  function build(k: Case, p: Payee, ch: Chan): { hex: string; voucher: Voucher; price: bigint } {
+  function build(k: Case, p: Payee, ch: Chan): { hex: string; voucher: BitcoinPayment; price: bigint } {
     const c = p.store.channels.get(ch.record.network, ch.id)!;
     const best = p.store.vouchers.latest(c.network, c.id, 0n);
     const b = bitcoinData(c);
@@ -276,7 +276,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
     const stated = amount + (k.stated === 'plus-one' ? 1n : k.stated === 'minus-one' ? -1n : 0n);
     const lastNonce = best?.nonce ?? 0n;
     const nonce = { next: lastNonce + 1n, same: lastNonce, zero: 0n, jump: lastNonce + 1000n }[k.nonce];
-    return { hex, voucher: bitcoinVoucher(ch.id, nonce, stated < 0n ? 0n : stated, hex), price };
+    return { hex, voucher: bitcoinPayment(ch.id, nonce, stated < 0n ? 0n : stated, hex), price };
   }
 
   /**
@@ -315,12 +315,12 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
     const stored = p.store.channels.get(ch.record.network, ch.id)!;
     const b = bitcoinData(stored);
     const full = countersignPayment({
-      redeemScript: b.redeemScript, deposit: depositOf(stored), paymentTx: voucher.signature, p2sh: b.p2sh,
+      redeemScript: b.redeemScript, deposit: depositOf(stored), paymentTx: voucher.paymentTx, p2sh: b.p2sh,
       payeeKey: await p.m.payeeKey(ch.index), network: p.m.params, minFeeRate: 0,
     });
     const [r] = await chain.node.rpc.call<{ allowed: boolean; 'reject-reason'?: string }[]>('testmempoolaccept', [[full]]);
     stats.relayChecks++;
-    expect(r, `accepted by the ${k.path} path, refused by the node: ${JSON.stringify(k, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}\n${voucher.signature}`).toMatchObject({ allowed: true });
+    expect(r, `accepted by the ${k.path} path, refused by the node: ${JSON.stringify(k, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}\n${voucher.paymentTx}`).toMatchObject({ allowed: true });
     const payeeScript = toHex(keyOutputScript(parseRedeemScript(b.redeemScript).payeePubkey));
     const paid = Transaction.fromHex(full).outs.filter((o) => toHex(o.script) === payeeScript).reduce((s, o) => s + o.value, 0n);
     expect(paid).toBe(voucher.amount);
@@ -365,7 +365,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
     const low = buildPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), payerKey, payeeAmount: 1000n, fee: BigInt(b.closeFee) });
     for (const p of [accept, add]) {
       const before = snapshot(p.store);
-      await expect(acceptBitcoinPayment(p.m, bitcoinVoucher(c.id, 1n, 1000n, low.txHex), open, 1000n, POLICY, index)).rejects.toThrow(/payee output \(1000 sat\) is below the dust threshold \(2940 sat\)/);
+      await expect(acceptBitcoinPayment(p.m, bitcoinPayment(c.id, 1n, 1000n, low.txHex), open, 1000n, POLICY, index)).rejects.toThrow(/payee output \(1000 sat\) is below the dust threshold \(2940 sat\)/);
       expect(snapshot(p.store)).toBe(before);
     }
     const v = await payer.createVoucher(c, () => 1000n);

@@ -33,7 +33,7 @@ import { decodeVoucher } from '../../src/core/channel/voucher-wire.js';
 import { UsageError } from '../../src/core/errors.js';
 import { checkPaymentHeader } from '../../src/core/transports/http402/verify-pool.js';
 import { encodePaymentSignature, type ChannelRequirement } from '../../src/core/transports/http402/protocol.js';
-import { encodeVoucher, spentAcrossLanes, ZERO_HASH, type UnsignedVoucher, type Voucher } from '../../src/core/channel/voucher.js';
+import { encodeVoucher, spentAcrossLanes, voucherOfFamily, ZERO_HASH, type UnsignedVoucher, type EvmVoucher as Voucher } from '../../src/core/channel/voucher.js';
 import { recoverVoucherSigner, signVoucher, voucherMessage } from '../../src/families/evm/voucher.js';
 import { contractAddress } from '../../src/families/evm/deploy.js';
 import { rowTextSql, startChain, type Chain } from '../helpers/cli.js';
@@ -222,7 +222,7 @@ function dbText(): string {
 
 /** Redeems the best voucher of every lane for real and checks the contract agrees with the payee's books. */
 async function redeemAll(id: string): Promise<void> {
-  const best = store.vouchers.latestPerLane(m.network.caip2, id);
+  const best = store.vouchers.latestPerLane(m.network.caip2, id).map((v) => voucherOfFamily(v, 'evm'));
   if (best.length === 0) return;
   await send(payee.address, (o) => asPayee.updateMany(best.map(voucherMessage), best.map((v) => v.signature), best.map(() => '0x'), o));
   const on = await asPayee.getChannel(id);
@@ -280,10 +280,10 @@ describe('differential: what the payee accepts, the contract redeems', () => {
       fc.asyncProperty(caseArb, (c) =>
         runCase(c, async (v, step) => {
           const header = encodePaymentSignature(entry, { type: 'voucher', channelId: v.channelId, voucher: v });
-          const checked = checkPaymentHeader(header, { network: entry.network, chainId: CHAIN_ID, contract }, (w, d) => recoverVoucherSigner(w, d.chainId, d.contract));
+          const checked = checkPaymentHeader(header, { network: entry.network, chainId: CHAIN_ID, contract }, (w, d) => recoverVoucherSigner(voucherOfFamily(w, 'evm'), d.chainId, d.contract));
           if (checked.ok && !checked.recovered) throw new Error('the header check did not recover the signer');
           if (!checked.ok) throw new VoucherRefusedError(checked.message, 'bad_header');
-          return acceptVoucher(m, checked.payload.voucher, step.price, POLICY, checked.recovered);
+          return acceptVoucher(m, voucherOfFamily(checked.payload.voucher, 'evm'), step.price, POLICY, checked.recovered);
         }, (err) => err instanceof VoucherRefusedError, tally),
       ),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
@@ -301,7 +301,7 @@ describe('differential: what the payee accepts, the contract redeems', () => {
     await fc.assert(
       fc.asyncProperty(caseArb, (c) =>
         runCase(c, async (w) => {
-          const v = decodeVoucher(encodeVoucher(w)); // the CLI's path: the token, then the wire schema
+          const v = decodeVoucher(encodeVoucher(w), 'evm'); // the CLI's path: the token, then the network's wire schema
           let channel;
           try {
             channel = { ...m.channel(v.channelId), stored: true };

@@ -43,7 +43,7 @@ import { evmBuyer } from '../../src/families/evm/buyer.js';
 import { syncChannel } from '../../src/families/evm/sync.js';
 import { deliverVoucher } from '../../src/core/transports/http402/merchant.js';
 import { encodePaymentRequired, encodePaymentResponse, decodePaymentSignature } from '../../src/core/transports/http402/protocol.js';
-import { INDEX_MAX, spentAcrossLanes, voucherToWire, type Voucher } from '../../src/core/channel/voucher.js';
+import { INDEX_MAX, spentAcrossLanes, voucherOfFamily, voucherToWire, type EvmVoucher as Voucher } from '../../src/core/channel/voucher.js';
 import { recoverVoucherSigner, voucherDigest } from '../../src/families/evm/voucher.js';
 import { evmChannel } from '../../src/families/evm/channel.js';
 import { ChannelsError } from '../../src/core/errors.js';
@@ -190,7 +190,7 @@ function makeVoucher(spec: VoucherSpec, c: ChannelRecord, payee: Wallet): { wire
   const bytes = (from: number, n: number) => hexlify(spec.entropy.slice(from, from + n));
   const channelId = spec.channel === 'this' ? c.id : spec.channel === 'sibling' ? sibling.id : bytes(0, 32);
   const v: Omit<Voucher, 'signature'> = {
-    channelId, lane: spec.lane,
+    family: 'evm', channelId, lane: spec.lane,
     nonce: resolveNonce(spec.nonce, latest?.nonce ?? 0n, spec.randomNonce),
     amount: resolveAmount(spec.amount, latest?.amount ?? 0n, spec.randomAmount),
     secretHash: spec.conditional ? bytes(32, 32) : '0x' + '0'.repeat(64),
@@ -255,7 +255,7 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(402, { 'payment-required': challenge(c, payee) });
     return void res.end();
   }
-  const paid = decodePaymentSignature(header).payload.voucher;
+  const paid = voucherOfFamily(decodePaymentSignature(header).payload.voucher, 'evm');
   const a = merchant.paid.shift() ?? { kind: 'plain', status: 402 };
   if (a.kind === 'plain') {
     merchant.log.push(`paid ${paid.nonce}/${paid.amount}: plain ${a.status}`);
@@ -331,7 +331,7 @@ function check(c: ChannelRecord, before: ReturnType<typeof snapshot>, signed: Ma
   const stored = store.vouchers.list(c.network, c.id);
   for (const v of stored) {
     expect(v.channelId).toBe(c.id);
-    expect(recoverVoucherSigner(v, chainId, evmChannel(c).data.contract), `voucher ${key(v)} is not signed by the wallet`).toBe(m.address);
+    expect(recoverVoucherSigner(voucherOfFamily(v, 'evm'), chainId, evmChannel(c).data.contract), `voucher ${key(v)} is not signed by the wallet`).toBe(m.address);
     signed.set(key(v), v);
   }
   // Each lane's amounts never fall as nonces rise (so the next voucher is above all of them).

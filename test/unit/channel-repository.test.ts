@@ -158,3 +158,18 @@ describe('ChannelRepository.update', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('ChannelRepository.insert', () => {
+  it.each([
+    ['bitcoin', NET],
+    ['evm', 'bip122:530827f38f93b43ed12af0b3ad25a288'],
+    ['evm', 'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp'],
+  ] as const)('refuses a %s channel on %s (the family must be its network namespace\'s), writing nothing', (family, network) => {
+    const before = snapshot();
+    expect(() => store.channels.insert({
+      network, id: '0x' + 'ee'.repeat(32), family, direction: 'outbound', payer: 'p', payee: 'q', asset: '0x0',
+      deposit: 1n, redeemed: 0n, charged: 0n, state: 'open', keyName: 'k', data: {},
+    })).toThrow(StoreError);
+    expect(snapshot()).toBe(before);
+  });
+});

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, Wallet, ethers } from 'ethers';
-import { checkPaymentHeader, encodePaymentSignature, startHeaderVerifier, type ChannelRequirement, type HeaderCheck, type HeaderVerifier, type UnsignedVoucher } from '../../dist/index.js';
+import { checkPaymentHeader, encodePaymentSignature, startHeaderVerifier, voucherOfFamily, type ChannelRequirement, type HeaderCheck, type HeaderVerifier, type UnsignedVoucher } from '../../dist/index.js';
 import { recoverVoucherSigner, signVoucher } from '../../dist/families/evm/index.js';
 import { highS } from '../helpers/voucher.js';
 
@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe.each([
-  ['inline', async (h: string, contract = CONTRACT) => checkPaymentHeader(h, { network: NETWORK, chainId: CHAIN_ID, contract }, (v, d) => recoverVoucherSigner(v, d.chainId, d.contract))],
+  ['inline', async (h: string, contract = CONTRACT) => checkPaymentHeader(h, { network: NETWORK, chainId: CHAIN_ID, contract }, (v, d) => recoverVoucherSigner(voucherOfFamily(v, 'evm'), d.chainId, d.contract))],
   ['on a worker thread', async (h: string, contract = CONTRACT) => pool.check(h, { network: NETWORK, chainId: CHAIN_ID, contract })],
 ] as const)('checkPaymentHeader %s', (_, check: (h: string, contract?: string) => Promise<HeaderCheck>) => {
   it('decodes a good voucher and recovers its payer, bigint amounts intact', async () => {
@@ -81,7 +81,7 @@ describe.each([
     const r = await check(h);
     if (!r.ok) throw new Error(r.message);
     expect(r.recovered).toBeUndefined();
-    expect(r.payload.voucher).toMatchObject({ nonce: 3n, amount: 5000n, signature: tx });
+    expect(r.payload.voucher).toMatchObject({ family: 'bitcoin', nonce: 3n, amount: 5000n, paymentTx: tx });
   });
 });
 

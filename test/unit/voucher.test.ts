@@ -6,10 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HDNodeWallet, Wallet, ethers, type Contract } from 'ethers';
-import { ZERO_HASH, encodeVoucher, voucherToWire, type UnsignedVoucher, type Voucher } from '../../src/core/channel/voucher.js';
-import { recoverVoucherSigner, signVoucher, voucherDigest } from '../../src/families/evm/voucher.js';
-import { decodeVoucher, voucherFromWire } from '../../src/core/channel/voucher-wire.js';
-import { ExitCode, UsageError } from '../../src/core/errors.js';
+import {
+  ZERO_HASH, bitcoinPayment, bitcoinVoucherToWire, encodeVoucher, voucherOfFamily, voucherToWire, type UnsignedVoucher, type EvmVoucher as Voucher,
+} from '../../src/core/channel/voucher.js';
+import { VOUCHER_TYPES, recoverVoucherSigner, signVoucher, voucherDigest, voucherDomain, voucherMessage } from '../../src/families/evm/voucher.js';
+import { bitcoinVoucherFromWire, decodeVoucher, voucherFromUntaggedWire, voucherFromWire } from '../../src/core/channel/voucher-wire.js';
+import { familyOfNetwork } from '../../src/core/config-fields.js';
+import { ExitCode, InvalidVoucherError, UsageError } from '../../src/core/errors.js';
 import { ANVIL_KEYS, startAnvil, type Anvil } from '../helpers/anvil.js';
 import { deployPaymentChannels, provider } from '../helpers/deploy.js';
 import { highS } from '../helpers/voucher.js';
@@ -67,7 +70,7 @@ describe('voucher wire form', () => {
 
   const good = () => voucherToWire(signed()) as Record<string, unknown>;
   const tokenOf = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const INVALID: { name: string; decode: () => Voucher; message: RegExp }[] = [
+  const INVALID: { name: string; decode: () => unknown; message: RegExp }[] = [
     { name: 'truncated token', decode: () => decodeVoucher(encodeVoucher(signed()).slice(0, 40)), message: /Malformed voucher: not JSON inside/ },
     { name: 'token with a non-base64url character', decode: () => decodeVoucher(encodeVoucher(signed()) + '='), message: /not a base64url token/ },
     { name: 'empty token', decode: () => decodeVoucher(''), message: /not a base64url token/ },
@@ -99,6 +102,65 @@ describe('voucher wire form', () => {
 
   it('pins the message for a lane at 2^63', () => {
     expect(() => voucherFromWire({ ...good(), lane: '9223372036854775808' })).toThrowErrorMatchingInlineSnapshot(`[UsageError: Malformed voucher: lane: lane 9223372036854775808 is too large (max 9223372036854775807)]`);
+  });
+});
+
+describe('the family tag', () => {
+  const payment = bitcoinPayment(ethers.id('channel-1'), 3n, 5000n, '02' + 'ab'.repeat(60));
+  const tokenOf = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+  it('is not on the wire: an EVM voucher and a Bitcoin payment keep their wire forms', () => {
+    expect(Object.keys(voucherToWire(signed()))).not.toContain('family');
+    expect(bitcoinVoucherToWire(payment)).toEqual({ channelId: payment.channelId, lane: '0', nonce: '3', amount: '5000', paymentTx: payment.paymentTx });
+    expect(JSON.parse(Buffer.from(encodeVoucher(payment), 'base64url').toString())).toEqual(bitcoinVoucherToWire(payment));
+  });
+
+  it('comes from the context: the network\'s family decodes a token, the untagged decoder only by the schemas', () => {
+    const s = signed();
+    expect(decodeVoucher(encodeVoucher(s), 'evm')).toEqual(s);
+    expect(decodeVoucher(encodeVoucher(payment), 'bitcoin')).toEqual(payment);
+    expect(bitcoinVoucherFromWire(bitcoinVoucherToWire(payment))).toEqual(payment);
+    // without a family, exactly one strict schema takes each wire form
+    expect(decodeVoucher(encodeVoucher(s))).toEqual(s);
+    expect(decodeVoucher(encodeVoucher(payment))).toEqual(payment);
+    expect(voucherFromUntaggedWire(JSON.parse(JSON.stringify(bitcoinVoucherToWire(payment))))).toEqual(payment);
+  });
+
+  it.each([
+    { name: 'an EVM token read on a Bitcoin network', decode: () => decodeVoucher(encodeVoucher(signed()), 'bitcoin'), message: /^Malformed payment: it is an EVM voucher, not a Bitcoin payment; was it made on another network\?$/ },
+    { name: 'a Bitcoin token read on an EVM network', decode: () => decodeVoucher(encodeVoucher(payment), 'evm'), message: /^Malformed voucher: it is a Bitcoin payment, not an EVM voucher; was it made on another network\?$/ },
+    { name: 'a malformed Bitcoin token read on a Bitcoin network', decode: () => decodeVoucher(tokenOf({ ...bitcoinVoucherToWire(payment), lane: '1' }), 'bitcoin'), message: /^Malformed payment: lane: Invalid literal value, expected "0"$/ },
+    { name: 'an untagged payment with a bad transaction', decode: () => decodeVoucher(tokenOf({ ...bitcoinVoucherToWire(payment), paymentTx: 'zz' })), message: /^Malformed payment: paymentTx: expected transaction hex$/ },
+    { name: 'an untagged voucher with a short signature', decode: () => decodeVoucher(tokenOf({ ...voucherToWire(signed()), signature: '0x12' })), message: /^Malformed voucher: signature: expected a 65-byte hex signature$/ },
+    { name: 'an untagged object of neither shape', decode: () => voucherFromUntaggedWire({ channelId: ethers.id('c'), lane: '0', nonce: '1', amount: '1' }), message: /^Malformed voucher: signature: Required$/ },
+  ])('refuses $name as a UsageError naming the field', ({ decode, message }) => {
+    expect(decode).toThrow(UsageError);
+    expect(decode).toThrow(message);
+  });
+
+  it('narrows with voucherOfFamily, refusing the other family', () => {
+    expect(voucherOfFamily(payment, 'bitcoin')).toBe(payment);
+    expect(() => voucherOfFamily(payment, 'evm')).toThrow(InvalidVoucherError);
+    expect(() => voucherOfFamily(signed(), 'bitcoin')).toThrowErrorMatchingInlineSnapshot(`[Voucher.InvalidVoucherError: Expected a Bitcoin payment, got an EVM voucher.]`);
+  });
+
+  it('maps a network to its family by the CAIP-2 namespace', () => {
+    expect(familyOfNetwork('eip155:31337')).toBe('evm');
+    expect(familyOfNetwork('bip122:530827f38f93b43ed12af0b3ad25a288')).toBe('bitcoin');
+    for (const n of ['solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp', 'eip155', 'eip1550', 'bip122', '', ':1', 'EIP155:1']) expect(familyOfNetwork(n), n).toBeUndefined();
+  });
+
+  it.each(VOUCHERS)('is ignored by EIP-712: ethers\' encoder and voucherDigest give the same digest with and without it ($name)', ({ v }) => {
+    const s = signed(v);
+    expect(s.family).toBe('evm');
+    const dom = voucherDomain(CHAIN_ID, CONTRACT);
+    const untagged = { ...v } as Record<string, unknown>;
+    delete untagged.family;
+    const digest = ethers.TypedDataEncoder.hash(dom, VOUCHER_TYPES, untagged);
+    expect(ethers.TypedDataEncoder.hash(dom, VOUCHER_TYPES, s)).toBe(digest); // the tagged voucher itself, extra keys and all
+    expect(voucherDigest(s, CHAIN_ID, CONTRACT)).toBe(digest);
+    expect(Object.keys(voucherMessage(s))).not.toContain('family');
+    expect(ethers.recoverAddress(digest, s.signature)).toBe(PAYER.address);
   });
 });
 
@@ -164,6 +226,18 @@ describe('voucherDigest against the deployed contract', () => {
     // and the digest depends on the domain: another chain id or contract gives another one
     expect(voucherDigest(v, 1n, address)).not.toBe(ts);
     expect(voucherDigest(v, BigInt(anvil.chainId), CONTRACT)).not.toBe(ts);
+  });
+
+  it('takes a tagged voucher as its struct: the family tag changes neither the contract\'s digest nor the signer', async () => {
+    const address = await pc.getAddress();
+    const s = signVoucher(base({ amount: 78n }), PAYER, BigInt(anvil.chainId), address);
+    expect(s.family).toBe('evm');
+    const { signature, ...tagged } = s;
+    expect(await pc.voucherDigest(tagged)).toBe(await pc.voucherDigest(base({ amount: 78n })));
+    expect(ethers.recoverAddress(await pc.voucherDigest(tagged), signature)).toBe(PAYER.address);
+    // what a wallet's signTypedData signs over the tagged voucher is what the contract recovers
+    const typed = await PAYER.signTypedData(voucherDomain(BigInt(anvil.chainId), address), VOUCHER_TYPES, tagged);
+    expect(ethers.recoverAddress(await pc.voucherDigest(tagged), typed)).toBe(PAYER.address);
   });
 
   it('a voucher signed by signVoucher recovers to the payer under the contract digest', async () => {

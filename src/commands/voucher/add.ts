@@ -13,7 +13,7 @@ export default class VoucherAdd extends BaseCommand<typeof VoucherAdd> {
   async run() {
     const { args, flags } = await this.parse(VoucherAdd)
     const minDelta = parseAmount(flags['min-delta'], '--min-delta', this.assetOf())
-    const v = readVoucher(args.voucher)
+    const v = readVoucher(args.voucher, this.channelFamily.kind)
     const s = await this.scheme()
     const r = await s.add(args.channel, v, minDelta)
     this.log(`Stored ${s.voucherName}${s.lanes ? ` lane ${v.lane}` : ''} nonce ${v.nonce}; it adds ${this.amount(r.delta, r.asset)}.`)

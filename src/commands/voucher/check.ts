@@ -14,7 +14,7 @@ export default class VoucherCheck extends BaseCommand<typeof VoucherCheck> {
 
   async run() {
     const { args } = await this.parse(VoucherCheck)
-    const v = readVoucher(args.voucher)
+    const v = readVoucher(args.voucher, this.channelFamily.kind)
     const r = await (await this.scheme()).check(args.channel, v)
     const who = r.own ? 'your own voucher (you are the payer)' : 'a voucher from the payer'
     if (!r.valid) {

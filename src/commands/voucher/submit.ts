@@ -12,7 +12,7 @@ export default class VoucherSubmit extends BaseCommand<typeof VoucherSubmit> {
 
   async run() {
     const { args } = await this.parse(VoucherSubmit)
-    const v = args.voucher ? readVoucher(args.voucher) : undefined
+    const v = args.voucher ? readVoucher(args.voucher, this.channelFamily.kind) : undefined
     const r = await (await this.scheme()).redeem(args.channel, v)
     for (const a of r.alreadyRedeemed) {
       if (a.nonce === undefined) this.log(`Already redeemed: channel ${r.channelId.slice(0, 18)} was closed in ${a.transaction}; the payee received ${this.amount(r.redeemed, r.asset)}.`)

@@ -10,7 +10,7 @@
  */
 import type { Store, ChannelRecord } from '../store/index.js'
 import type { Voucher } from './voucher.js'
-import { INDEX_MAX, spentAcrossLanes } from './voucher.js'
+import { INDEX_MAX, sameVoucher, spentAcrossLanes } from './voucher.js'
 
 /**
  * Why `v` (a voucher the merchant says this wallet signed, signature already checked)
@@ -24,7 +24,6 @@ import { INDEX_MAX, spentAcrossLanes } from './voucher.js'
  */
 export function adoptionConflict(store: Store, c: ChannelRecord, v: Voucher): string | undefined {
   if (v.nonce >= INDEX_MAX) return `its nonce ${v.nonce} leaves no nonce for a next voucher on lane ${v.lane}`
-  const differs = (s: Voucher) => s.amount !== v.amount || s.signature.toLowerCase() !== v.signature.toLowerCase()
   // The lane's amounts never fall as nonces rise, so above the latest nonce only the latest matters
   // (the receipt of every purchase lands here with the latest voucher: one indexed read).
   const latest = store.vouchers.latest(c.network, c.id, v.lane)
@@ -34,7 +33,7 @@ export function adoptionConflict(store: Store, c: ChannelRecord, v: Voucher): st
   for (const s of v.nonce === latest.nonce ? [latest] : store.vouchers.list(c.network, c.id)) {
     if (s.lane !== v.lane) continue
     if (s.nonce === v.nonce) {
-      if (differs(s)) return `it differs from this wallet's voucher ${s.nonce} on lane ${s.lane} (${s.amount})`
+      if (!sameVoucher(s, v)) return `it differs from this wallet's voucher ${s.nonce} on lane ${s.lane} (${s.amount})`
     } else if (s.nonce < v.nonce && s.amount > v.amount) {
       return `it pays ${v.amount} at nonce ${v.nonce}, less than this wallet's earlier voucher ${s.nonce} (${s.amount})`
     } else if (s.nonce > v.nonce && s.amount < v.amount) {

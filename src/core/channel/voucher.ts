@@ -5,22 +5,30 @@
  * `amount` is cumulative per lane; `nonce` strictly increases per lane. A voucher is
  * worth `amount − previous amount on its lane − amounts of merged lanes` (Filecoin
  * paych `UpdateChannelState`). On the wire every integer is a decimal string.
+ *
+ * The model is a union tagged by `family` ({@link Voucher}): an EVM voucher carries its
+ * EIP-712 signature (DESIGN §4), a Bitcoin payment its half-signed payment transaction
+ * (DESIGN §5). Code that needs only `channelId`/`lane`/`nonce`/`amount` takes a
+ * `Voucher` (or a `Pick` of it); a family's code takes its own variant. The tag is not on
+ * the wire: a decoder is told the family by its context (voucher-wire.ts).
  */
-/**
- * The voucher model (DESIGN §3), family-independent: an EVM voucher carries its EIP-712
- * signature, a Bitcoin payment its half-signed transaction in `signature`.
- */
+import { InvalidVoucherError } from '../errors.js'
+
+/** A lane merged into an EVM voucher's lane, up to `nonce` (Filecoin paych merges). */
 export interface Merge {
   lane: bigint
   nonce: bigint
 }
 
-export interface Voucher {
+/** An EVM voucher (DESIGN §4): the contract's `Voucher` struct and the payer's EIP-712 signature over it. */
+export interface EvmVoucher {
+  /** The tag; not part of the EIP-712 message (`voucherMessage` lists the struct's fields). */
+  family: 'evm'
   /** bytes32 hex. */
   channelId: string
   lane: bigint
   nonce: bigint
-  /** Cumulative amount on this lane, in base units (wei). */
+  /** Cumulative amount on this lane, in base units (wei or token base units). */
   amount: bigint
   /** bytes32 hex; zero hash = no hash lock. sha256(secret) must equal it. */
   secretHash: string
@@ -35,7 +43,28 @@ export interface Voucher {
   signature: string
 }
 
-export type UnsignedVoucher = Omit<Voucher, 'signature'>
+/**
+ * A Bitcoin payment (DESIGN §5, two1): one lane, no locks, no merges; the payer's
+ * half-signed transaction spending the deposit to `{payee: amount, payer: change}`.
+ */
+export interface BitcoinPayment {
+  family: 'bitcoin'
+  /** The deposit's channel id: bytes32 hex. */
+  channelId: string
+  /** Always lane 0 (one lane per Bitcoin channel). */
+  lane: 0n
+  nonce: bigint
+  /** Cumulative amount paid to the payee, in satoshis. */
+  amount: bigint
+  /** The payment transaction signed by the payer (SIGHASH_ALL), hex. */
+  paymentTx: string
+}
+
+/** A voucher of either family, told apart by `family`. */
+export type Voucher = EvmVoucher | BitcoinPayment
+
+/** An EVM voucher before it is signed: the EIP-712 message's fields (no tag, no signature). */
+export type UnsignedVoucher = Omit<EvmVoucher, 'family' | 'signature'>
 
 export const ZERO_HASH = '0x' + '0'.repeat(64)
 export const UINT64_MAX = (1n << 64n) - 1n
@@ -53,12 +82,41 @@ export function spentAcrossLanes(latest: readonly { lane: bigint; amount: bigint
   return sum
 }
 
-/** Whether a voucher is a Bitcoin payment (its `signature` holds the payment transaction, not an EIP-712 signature). */
-export const isBitcoinVoucher = (v: Pick<Voucher, 'signature'>): boolean => !v.signature.startsWith('0x')
+/**
+ * A Bitcoin payment (DESIGN §5): lane 0, the payer's nonce, the payee's cumulative amount.
+ * @param amount - satoshis
+ * @param paymentTx - the half-signed payment transaction, hex
+ * @example bitcoinPayment('0x3f…', 2n, 1000n, '0200…') // {family: 'bitcoin', channelId: '0x3f…', lane: 0n, nonce: 2n, amount: 1000n, paymentTx: '0200…'}
+ */
+export function bitcoinPayment(channelId: string, nonce: bigint, amount: bigint, paymentTx: string): BitcoinPayment {
+  return { family: 'bitcoin', channelId, lane: 0n, nonce, amount, paymentTx }
+}
 
-/** A Bitcoin payment as a voucher (DESIGN §5): lane 0, plain, the half-signed payment transaction in `signature`. */
-export function bitcoinVoucher(channelId: string, nonce: bigint, amount: bigint, paymentTx: string): Voucher {
-  return { channelId, lane: 0n, nonce, amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [], signature: paymentTx }
+/**
+ * Whether two vouchers of a lane are the same one: same family, amount and signed bytes
+ * (the EIP-712 signature, compared without case; the payment transaction).
+ */
+export function sameVoucher(a: Voucher, b: Voucher): boolean {
+  if (a.amount !== b.amount) return false
+  if (a.family === 'evm') return b.family === 'evm' && a.signature.toLowerCase() === b.signature.toLowerCase()
+  return b.family === 'bitcoin' && a.paymentTx.toLowerCase() === b.paymentTx.toLowerCase()
+}
+
+/** The variant of {@link Voucher} (or of a record that extends it) whose tag is `F`. */
+export type VoucherOf<V extends Voucher, F extends Voucher['family']> = Extract<V, { family: F }>
+
+const KIND_NAMES: Record<Voucher['family'], string> = { evm: 'an EVM voucher', bitcoin: 'a Bitcoin payment' }
+
+/**
+ * Narrows a voucher (or a stored record of one) to one family's variant: what a family's
+ * code calls on a voucher that reached it through a shared seam (`ChannelScheme.check`,
+ * a stored row, an x402 payload).
+ * @throws {InvalidVoucherError} the voucher is of the other family (made for another network)
+ * @example voucherOfFamily(v, 'evm') // v, typed EvmVoucher; throws 'Expected an EVM voucher, got a Bitcoin payment.' for a payment
+ */
+export function voucherOfFamily<V extends Voucher, F extends Voucher['family']>(v: V, family: F): VoucherOf<V, F> {
+  if (v.family !== family) throw new InvalidVoucherError(`Expected ${KIND_NAMES[family]}, got ${KIND_NAMES[v.family]}.`)
+  return v as VoucherOf<V, F>
 }
 
 /**
@@ -66,14 +124,13 @@ export function bitcoinVoucher(channelId: string, nonce: bigint, amount: bigint,
  * half-signed transaction (hex); `BitcoinVoucherWire` in voucher-wire.ts, the type of what
  * its schema reads, checks that the two agree.
  */
-export function bitcoinVoucherToWire(v: Voucher) {
-  return { channelId: v.channelId, lane: '0' as const, nonce: v.nonce.toString(), amount: v.amount.toString(), paymentTx: v.signature }
+export function bitcoinVoucherToWire(v: BitcoinPayment) {
+  return { channelId: v.channelId, lane: '0' as const, nonce: v.nonce.toString(), amount: v.amount.toString(), paymentTx: v.paymentTx }
 }
 
-
-/** The wire form of either kind of voucher (what `--json` and tokens carry). */
+/** The wire form of either kind of voucher (what `--json`, tokens and headers carry; no tag: the context names the family). */
 export function anyVoucherToWire(v: Voucher) {
-  return isBitcoinVoucher(v) ? bitcoinVoucherToWire(v) : voucherToWire(v)
+  return v.family === 'bitcoin' ? bitcoinVoucherToWire(v) : voucherToWire(v)
 }
 
 /**
@@ -81,7 +138,7 @@ export function anyVoucherToWire(v: Voucher) {
  * the type of what `VoucherWireSchema` reads, which checks that the two agree. (Its type
  * stays inferred here so that this module, which `status` loads, never imports zod's.)
  */
-export function voucherToWire(v: Voucher) {
+export function voucherToWire(v: EvmVoucher) {
   return {
     channelId: v.channelId,
     lane: v.lane.toString(),
@@ -96,9 +153,7 @@ export function voucherToWire(v: Voucher) {
   }
 }
 
-
-/** Encodes a voucher (EVM or Bitcoin) as one base64url token (for `channels pay` output and the CLI). */
+/** Encodes a voucher (EVM or Bitcoin) as one base64url token of its wire form (for `channels pay` output and the CLI). */
 export function encodeVoucher(v: Voucher): string {
   return Buffer.from(JSON.stringify(anyVoucherToWire(v))).toString('base64url')
 }
-

@@ -236,7 +236,11 @@ export interface RedeemResult {
   asset: string
 }
 
-/** The payee's half: judging and storing vouchers, redeeming them, closing. */
+/**
+ * The payee's half: judging and storing vouchers, redeeming them, closing. A voucher is
+ * one of the scheme's family (decoded for its network, `readVoucher`); one of the other
+ * family is refused with an InvalidVoucherError (`voucherOfFamily`).
+ */
 export interface PayeeScheme {
   /** `voucher check`: never stores anything. */
   check(prefix: string, v: Voucher): Promise<VoucherCheckResult>

@@ -69,7 +69,7 @@ export interface ChannelRequirement {
 export interface ChannelPayload {
   type: 'voucher' | 'open'
   channelId: string
-  /** EVM: an EIP-712 voucher; Bitcoin: a payment whose `signature` is the half-signed transaction. */
+  /** The voucher of the `accepted` entry's network's family: EVM, an EIP-712 voucher; Bitcoin, a payment (its half-signed transaction). */
   voucher: Voucher
   /** Bitcoin `open`: the deposit and script, so the merchant can check and later spend it. */
   open?: BitcoinOpenWire

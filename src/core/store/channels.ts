@@ -8,7 +8,7 @@ import type { Db } from './db.js'
 import { StatementCache } from './statements.js'
 import { transition, type ChannelEvent, type ChannelState } from '../channel/state.js'
 import { ChannelStateError, NotFoundError, StoreError, UsageError } from '../errors.js'
-import type { Family } from '../config-fields.js'
+import { familyOfNetwork, type Family } from '../config-fields.js'
 import type { z } from 'zod'
 
 /**
@@ -190,8 +190,11 @@ export class ChannelRepository {
    * Inserts a new channel; `data` is stored as JSON (so it holds strings, numbers and
    * booleans: amounts in it are decimal strings).
    * @throws {SqliteError} a channel with this network and id exists already
+   * @throws {StoreError} `family` is not the family of `network`'s CAIP-2 namespace (`familyOfNetwork`):
+   *   the row would be read back by the wrong family, and its vouchers tagged by the other
    */
   insert<D>(c: Omit<ChannelRecord<D>, 'createdAt' | 'updatedAt' | 'pendingDeposit'> & { pendingDeposit?: bigint }): ChannelRecord<D> {
+    if (familyOfNetwork(c.network) !== c.family) throw new StoreError(`Cannot store a ${c.family} channel on network "${c.network}".`)
     const t = now()
     this.sql
       .get(

@@ -1,13 +1,23 @@
 /**
  * Voucher repository: persists vouchers (payer: the ones we signed; payee: the ones we
  * accepted). Reads use safe integers so lanes and nonces come back as bigint.
+ *
+ * Both families share the `vouchers` table and its columns (schema.ts). An EVM voucher
+ * fills every column. A Bitcoin payment keeps its half-signed payment transaction (hex)
+ * in `signature`, and the EVM-only columns hold their "none" values: `secret_hash` the
+ * zero hash, `time_lock_min`, `time_lock_max` and `min_settle_at` 0, `merges` `[]`. A
+ * row carries no tag of its own: its `network`'s CAIP-2 namespace says which family it
+ * is (`familyOfNetwork`: `eip155` → EVM voucher, `bip122` → Bitcoin payment), and a read
+ * returns the {@link Voucher} variant of that family.
  */
 import type { Db } from './db.js'
 import { StatementCache } from './statements.js'
-import type { Voucher } from '../channel/voucher.js'
+import { StoreError } from '../errors.js'
+import { familyOfNetwork } from '../config-fields.js'
+import { ZERO_HASH, type Voucher } from '../channel/voucher.js'
 
-/** A stored voucher with its bookkeeping. */
-export interface VoucherRecord extends Voucher {
+/** What the store keeps beside a voucher. */
+export interface VoucherBookkeeping {
   network: string
   /** Payee: price of the request it paid for (base units); undefined for a top-up. */
   price?: bigint
@@ -17,6 +27,9 @@ export interface VoucherRecord extends Voucher {
   submittedTx?: string
   createdAt: number
 }
+
+/** A stored voucher with its bookkeeping: a {@link Voucher} of the row's family (`VoucherRecord<EvmVoucher>` for one family's). */
+export type VoucherRecord<V extends Voucher = Voucher> = V & VoucherBookkeeping
 
 interface Row {
   network: string
@@ -36,9 +49,23 @@ interface Row {
   created_at: bigint
 }
 
+/** @throws {StoreError} a row of a network whose namespace no family has (written by another build) */
 function fromRow(r: Row): VoucherRecord {
-  return {
+  const bookkeeping: VoucherBookkeeping = {
     network: r.network,
+    price: r.price === null ? undefined : BigInt(r.price),
+    delivered: r.delivered === 1n,
+    submittedTx: r.submitted_tx ?? undefined,
+    createdAt: Number(r.created_at),
+  }
+  const family = familyOfNetwork(r.network)
+  if (family === 'bitcoin') {
+    if (r.lane !== 0n) throw new StoreError(`A stored Bitcoin payment of channel ${r.channel_id} is on lane ${r.lane}; Bitcoin channels have lane 0 only.`)
+    return { family, channelId: r.channel_id, lane: 0n, nonce: r.nonce, amount: BigInt(r.amount), paymentTx: r.signature, ...bookkeeping }
+  }
+  if (family !== 'evm') throw new StoreError(`A stored voucher is on network "${r.network}", of no chain family this build knows.`)
+  return {
+    family,
     channelId: r.channel_id,
     lane: r.lane,
     nonce: r.nonce,
@@ -49,11 +76,15 @@ function fromRow(r: Row): VoucherRecord {
     minSettleAt: r.min_settle_at,
     merges: (JSON.parse(r.merges) as { lane: string; nonce: string }[]).map((m) => ({ lane: BigInt(m.lane), nonce: BigInt(m.nonce) })),
     signature: r.signature,
-    price: r.price === null ? undefined : BigInt(r.price),
-    delivered: r.delivered === 1n,
-    submittedTx: r.submitted_tx ?? undefined,
-    createdAt: Number(r.created_at),
+    ...bookkeeping,
   }
+}
+
+/** The columns of a voucher (see the module comment for a Bitcoin payment's). */
+function columns(v: Voucher) {
+  if (v.family === 'bitcoin') return { secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: '[]', signature: v.paymentTx }
+  const merges = JSON.stringify(v.merges.map((m) => ({ lane: m.lane.toString(), nonce: m.nonce.toString() })))
+  return { secretHash: v.secretHash, timeLockMin: v.timeLockMin, timeLockMax: v.timeLockMax, minSettleAt: v.minSettleAt, merges, signature: v.signature }
 }
 
 export class VoucherRepository {
@@ -63,8 +94,14 @@ export class VoucherRepository {
     this.sql = new StatementCache(db)
   }
 
-  /** Inserts a voucher; the (network, channel, lane, nonce) primary key refuses a reused nonce. */
+  /**
+   * Inserts a voucher; the (network, channel, lane, nonce) primary key refuses a reused nonce.
+   * @param network - the CAIP-2 id of the channel's network, whose namespace is the voucher's family
+   * @throws {StoreError} a voucher of another family than `network`'s (it would be read back as the wrong one)
+   */
   insert(network: string, v: Voucher, extra: { price?: bigint; delivered?: boolean } = {}): void {
+    if (familyOfNetwork(network) !== v.family) throw new StoreError(`Cannot store ${v.family === 'evm' ? 'an EVM voucher' : 'a Bitcoin payment'} on network "${network}".`)
+    const c = columns(v)
     this.sql
       .get(
         `INSERT INTO vouchers (network, channel_id, lane, nonce, amount, secret_hash, time_lock_min, time_lock_max,
@@ -72,9 +109,8 @@ export class VoucherRepository {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        network, v.channelId, v.lane, v.nonce, v.amount.toString(), v.secretHash, v.timeLockMin, v.timeLockMax,
-        v.minSettleAt, JSON.stringify(v.merges.map((m) => ({ lane: m.lane.toString(), nonce: m.nonce.toString() }))),
-        v.signature, extra.price === undefined ? null : extra.price.toString(), extra.delivered ? 1 : 0,
+        network, v.channelId, v.lane, v.nonce, v.amount.toString(), c.secretHash, c.timeLockMin, c.timeLockMax,
+        c.minSettleAt, c.merges, c.signature, extra.price === undefined ? null : extra.price.toString(), extra.delivered ? 1 : 0,
         Math.floor(Date.now() / 1000),
       )
   }

@@ -19,7 +19,7 @@ import type { SyncReport } from '../../core/channel/sync.js'
 import { InvalidVoucherError } from '../../core/errors.js'
 import { VoucherRefusedError, storeLearned, type LearnedChannel, type VoucherCheck } from '../../core/channel/accept.js'
 import { groupCommit } from '../../core/store/group-commit.js'
-import type { Voucher } from '../../core/channel/voucher.js'
+import { voucherOfFamily, type BitcoinPayment } from '../../core/channel/voucher.js'
 import { idMatchesPrefix, short } from '../../core/channel/reader.js'
 import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
 import { keyOutputScript, parseRedeemScript, toBytes, toHex } from './script.js'
@@ -129,7 +129,7 @@ export async function learnBitcoinChannel(
  * @throws {VoucherRefusedError} for every rule above (reason = the verifier's rule), or the channel is being closed; nothing is stored then
  */
 export async function acceptBitcoinPayment(
-  m: BitcoinChannelManager, v: Voucher, open: BitcoinOpenPayload | undefined, price: bigint, policy: BitcoinAcceptPolicy, payeeIndex = 0,
+  m: BitcoinChannelManager, v: BitcoinPayment, open: BitcoinOpenPayload | undefined, price: bigint, policy: BitcoinAcceptPolicy, payeeIndex = 0,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   const channel = await learnBitcoinChannel(m, v.channelId, open, policy, payeeIndex)
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
@@ -142,7 +142,7 @@ export async function acceptBitcoinPayment(
   let payeeAmount: bigint
   try {
     payeeAmount = verifyPaymentTransaction({
-      redeemScript: b.redeemScript, deposit: depositOf(channel), paymentTx: v.signature, p2sh: b.p2sh,
+      redeemScript: b.redeemScript, deposit: depositOf(channel), paymentTx: v.paymentTx, p2sh: b.p2sh,
       minFeeRate: policy.minFeeRate ?? DEFAULT_MIN_FEE_RATE, maxFeeRate: policy.maxFeeRate ?? DEFAULT_MAX_FEE_RATE, dustRelayFee: m.params.dustRelayFee,
     }).payeeAmount
   } catch (err) {
@@ -176,7 +176,7 @@ export async function acceptBitcoinPayment(
   return r
 }
 
-export { bitcoinVoucher } from '../../core/channel/voucher.js'
+export { bitcoinPayment } from '../../core/channel/voucher.js'
 
 /**
  * The chain half of `sync` for a Bitcoin channel: the deposit confirmed (opening →
@@ -224,7 +224,7 @@ export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRec
         }
       } else if (c.state === 'opening') warnings.push('the node does not know the deposit; run sync again later')
     } else {
-      const candidates = [b.refundTx, c.closeTx, ...m.store.vouchers.list(c.network, c.id).map((v) => v.signature)]
+      const candidates = [b.refundTx, c.closeTx, ...m.store.vouchers.list(c.network, c.id).map((v) => voucherOfFamily(v, 'bitcoin').paymentTx)]
         .filter((x): x is string => !!x)
         .map((hex) => (hex.length === 64 ? hex : safeTxid(hex)))
         .filter((x): x is string => !!x)
@@ -267,14 +267,14 @@ function depositPayeeScript(c: ChannelRecord): Uint8Array {
  * `redeemable` is what closing with it pays the payee, satoshis.
  * @throws {NetworkError} node unreachable; an invalid payment is `{valid: false}`
  */
-export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRecord, v: Voucher): Promise<VoucherCheck> {
+export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRecord, v: BitcoinPayment): Promise<VoucherCheck> {
   const own = c.direction === 'outbound'
   const bad = (reason: string): VoucherCheck => ({ valid: false, reason, own, redeemable: 0n, delta: 0n })
   if (v.channelId !== c.id) return bad(`the payment is for channel ${short(v.channelId)}, not ${short(c.id)}`)
   const b = bitcoinData(c)
   let amount: bigint
   try {
-    amount = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh, dustRelayFee: m.params.dustRelayFee }).payeeAmount
+    amount = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.paymentTx, p2sh: b.p2sh, dustRelayFee: m.params.dustRelayFee }).payeeAmount
   } catch (err) {
     return bad(err instanceof PaymentTransactionError ? err.shortMessage : (err as Error).message)
   }
@@ -296,10 +296,10 @@ export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRe
  * What `voucher add` uses when the payee has not seen the channel yet.
  * @throws {VoucherRefusedError} the payment does not decode or the node does not know the deposit
  */
-export async function openFromPayment(m: BitcoinChannelManager, v: Voucher): Promise<BitcoinOpenPayload> {
+export async function openFromPayment(m: BitcoinChannelManager, v: BitcoinPayment): Promise<BitcoinOpenPayload> {
   let tx: Transaction
   try {
-    tx = Transaction.fromHex(v.signature)
+    tx = Transaction.fromHex(v.paymentTx)
   } catch {
     throw new VoucherRefusedError('The payment transaction does not decode.', 'malformed')
   }
@@ -322,7 +322,7 @@ export async function openFromPayment(m: BitcoinChannelManager, v: Voucher): Pro
  * @returns what the payment adds over the stored one, satoshis
  * @throws {InvalidVoucherError} refused, not ours to add, or adding less than `minDelta`
  */
-export async function addBitcoinVoucher(b: BitcoinChannelManager, prefix: string, v: Voucher, minDelta: bigint): Promise<bigint> {
+export async function addBitcoinVoucher(b: BitcoinChannelManager, prefix: string, v: BitcoinPayment, minDelta: bigint): Promise<bigint> {
   let c
   try {
     c = { ...bitcoinChannel(b.channel(prefix)), stored: true }

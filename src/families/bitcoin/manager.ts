@@ -18,7 +18,7 @@ import { bitcoinChannel, type BitcoinChannelData } from './channel.js'
 import { ChannelReader, availableOf, short } from '../../core/channel/reader.js'
 import { acknowledgeVoucher } from '../../core/channel/acknowledge.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
-import { bitcoinVoucher, type Voucher } from '../../core/channel/voucher.js'
+import { bitcoinPayment, voucherOfFamily, type BitcoinPayment, type Voucher } from '../../core/channel/voucher.js'
 import { ChannelStateError, InsufficientFundsError, UsageError } from '../../core/errors.js'
 import { loadBitcoinChain } from '../../core/keys/wallet.js'
 import { BitcoinBackend } from './backend.js'
@@ -306,7 +306,7 @@ export class BitcoinChannelManager extends ChannelReader {
    * @throws {InsufficientFundsError} the deposit minus the close fee cannot cover it (with the shortfall)
    * @throws {ChannelStateError} not open, or not ours to pay on
    */
-  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint): Promise<VoucherRecord> {
+  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint): Promise<VoucherRecord<BitcoinPayment>> {
     if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create payments on it.')
     const key = await this.signer()
     const network = this.params
@@ -331,7 +331,7 @@ export class BitcoinChannelManager extends ChannelReader {
       const payment = buildPaymentTransaction({
         redeemScript: b.redeemScript, deposit: depositOf(ch), p2sh: b.p2sh, payerKey: key, payeeAmount: amount, fee, network,
       })
-      const voucher = bitcoinVoucher(ch.id, (last?.nonce ?? 0n) + 1n, amount, payment.txHex)
+      const voucher = bitcoinPayment(ch.id, (last?.nonce ?? 0n) + 1n, amount, payment.txHex)
       this.store.vouchers.insert(ch.network, voucher)
       return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
     })
@@ -339,10 +339,10 @@ export class BitcoinChannelManager extends ChannelReader {
 
   /** Whether `v` is a payment of channel `c` signed by its payer (lane 0, the stated amount). */
   signedByPayer(c: ChannelRecord, v: Voucher): boolean {
-    if (v.channelId !== c.id || v.lane !== 0n) return false
+    if (v.family !== 'bitcoin' || v.channelId !== c.id || v.lane !== 0n) return false
     try {
       const b = bitcoinData(c) // throws for a channel of another family: not signed by its payer
-      const r = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.signature, p2sh: b.p2sh, minFeeRate: 0 })
+      const r = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.paymentTx, p2sh: b.p2sh, minFeeRate: 0 })
       return r.payeeAmount === v.amount
     } catch {
       return false
@@ -413,7 +413,7 @@ export class BitcoinChannelManager extends ChannelReader {
     const best = this.store.vouchers.latest(c.network, c.id, 0n)
     if (!best) throw new ChannelStateError(`No payment to close channel ${short(c.id)} with.`)
     const full = countersignPayment({
-      redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: best.signature, p2sh: b.p2sh, payeeKey: key, network: this.params, minFeeRate: 0,
+      redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: voucherOfFamily(best, 'bitcoin').paymentTx, p2sh: b.p2sh, payeeKey: key, network: this.params, minFeeRate: 0,
     })
     const hash = await this.backend.broadcast(full)
     this.store.immediate(() => {

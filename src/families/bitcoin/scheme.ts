@@ -12,7 +12,7 @@ import type {
   RedeemResult, ServeWarning, VoucherCheckResult, WalletContext,
 } from '../../core/scheme/index.js'
 import type { VoucherRecord } from '../../core/store/index.js'
-import type { Voucher } from '../../core/channel/voucher.js'
+import { voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
 import type { Settler, SettlerEvent } from '../../core/channel/settler.js'
 import { refreshAll, syncAll, type RefreshResult, type SyncReport } from '../../core/channel/sync.js'
 import { UsageError } from '../../core/errors.js'
@@ -101,12 +101,12 @@ export class BitcoinScheme implements ChannelScheme {
     const b = this.b
     const { checkBitcoinVoucher } = await import('./inbound.js')
     const c = b.channel(prefix)
-    return { ...(await checkBitcoinVoucher(b, c, v)), asset: c.asset }
+    return { ...(await checkBitcoinVoucher(b, c, voucherOfFamily(v, 'bitcoin'))), asset: c.asset }
   }
 
   async add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult> {
     const { addBitcoinVoucher } = await import('./inbound.js')
-    const delta = await addBitcoinVoucher(this.b, prefix, v, minDelta)
+    const delta = await addBitcoinVoucher(this.b, prefix, voucherOfFamily(v, 'bitcoin'), minDelta)
     return { channelId: v.channelId, voucher: v, delta, asset: SAT }
   }
 

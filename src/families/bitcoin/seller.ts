@@ -12,6 +12,7 @@ import type { CloseAnswer, SellerPolicy, X402Payee } from '../../core/scheme/sel
 import { DEFAULT_ENDPOINT_PATH, SCHEME, type ChannelExtra, type ChannelPayload, type ChannelRequirement } from '../../core/scheme/x402.js'
 import type { BitcoinChannelManager } from './manager.js'
 import { acceptBitcoinPayment, type BitcoinAcceptPolicy } from './inbound.js'
+import { voucherOfFamily } from '../../core/channel/voucher.js'
 import { answerBitcoinCloseRequest } from './cooperative.js'
 import { PayeeKeys } from './payees.js'
 
@@ -65,7 +66,7 @@ class BitcoinSeller implements X402Payee {
   }
 
   accept(payload: ChannelPayload, price: bigint, accepted: ChannelRequirement): Promise<{ channel: ChannelRecord; charged: bigint }> {
-    return acceptBitcoinPayment(this.b, payload.voucher, payload.open, price, this.policy, this.payees.indexOf(accepted))
+    return acceptBitcoinPayment(this.b, voucherOfFamily(payload.voucher, 'bitcoin'), payload.open, price, this.policy, this.payees.indexOf(accepted))
   }
 
   answerClose(channel: ChannelRecord, signature: string): Promise<CloseAnswer> {

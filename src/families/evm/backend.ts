@@ -10,7 +10,7 @@ import {
 } from 'ethers'
 import { waitMined } from './receipt.js'
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
-import type { ChainBackend, OnChainChannel, OpenParams, TxResult, Voucher } from './chain.js'
+import type { ChainBackend, EvmVoucher, OnChainChannel, OpenParams, TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../core/errors.js'
 import { voucherMessage } from './eip712.js'
 import { contractAddress } from './deploy.js'
@@ -169,7 +169,7 @@ export class EvmBackend implements ChainBackend {
     return this.send(signer, (c) => c.collect(channelId))
   }
 
-  async close(signer: BaseWallet, voucher: Voucher, secret = '0x'): Promise<TxResult> {
+  async close(signer: BaseWallet, voucher: EvmVoucher, secret = '0x'): Promise<TxResult> {
     return this.send(signer, (c) => c.close(voucherMessage(voucher), voucher.signature, secret))
   }
 
@@ -186,7 +186,7 @@ export class EvmBackend implements ChainBackend {
     return undefined
   }
 
-  async update(signer: BaseWallet, voucher: Voucher, secret = '0x'): Promise<TxResult> {
+  async update(signer: BaseWallet, voucher: EvmVoucher, secret = '0x'): Promise<TxResult> {
     return this.send(signer, (c) => c.update(voucherMessage(voucher), voucher.signature, secret))
   }
 

@@ -3,9 +3,9 @@
  * needs of the PaymentChannels contract; `backend.ts` implements it over ethers.
  */
 import type { BaseWallet } from 'ethers'
-import type { Voucher } from '../../core/channel/voucher.js'
+import type { EvmVoucher } from '../../core/channel/voucher.js'
 
-export type { Merge, Voucher, UnsignedVoucher } from '../../core/channel/voucher.js'
+export type { Merge, EvmVoucher, UnsignedVoucher } from '../../core/channel/voucher.js'
 
 /** A channel as the chain holds it. Amounts in base units, times in unix seconds. */
 export interface OnChainChannel {
@@ -65,11 +65,11 @@ export interface ChainBackend {
   settle(signer: BaseWallet, channelId: string): Promise<TxResult>
   collect(signer: BaseWallet, channelId: string): Promise<TxResult>
   /** Payee: redeem `voucher` and collect in one transaction. */
-  close(signer: BaseWallet, voucher: Voucher, secret?: string): Promise<TxResult>
+  close(signer: BaseWallet, voucher: EvmVoucher, secret?: string): Promise<TxResult>
   /** Amounts a closing transaction paid out (its `ChannelCollected` event), if it holds one for `channelId`. */
   collectedBy(txHash: string, channelId: string): Promise<{ paidToPayee: bigint; refundedToPayer: bigint } | undefined>
   /** Whether a transaction was mined successfully, reverted, or is unknown to the node. */
   transactionStatus(hash: string): Promise<'mined' | 'failed' | 'unknown'>
   /** Payee: redeem without closing. */
-  update(signer: BaseWallet, voucher: Voucher, secret?: string): Promise<TxResult>
+  update(signer: BaseWallet, voucher: EvmVoucher, secret?: string): Promise<TxResult>
 }

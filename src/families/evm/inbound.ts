@@ -16,7 +16,7 @@ import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel, type EvmChannel, type EvmChannelData } from './channel.js'
 import { groupCommit } from '../../core/store/group-commit.js'
-import { ZERO_HASH, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, spentAcrossLanes, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { short } from '../../core/channel/reader.js'
@@ -87,7 +87,7 @@ export async function learnChannel(m: ChannelManager, channelId: string, policy:
  * @throws {NetworkError} the node is unreachable (nothing is stored)
  */
 export async function acceptVoucher(
-  m: ChannelManager, v: Voucher, price: bigint, policy: AcceptPolicy, recovered?: Recovered,
+  m: ChannelManager, v: EvmVoucher, price: bigint, policy: AcceptPolicy, recovered?: Recovered,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   const channel = await channelIdentity(m, v.channelId, policy)
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
@@ -173,7 +173,7 @@ class LaneUnknownError extends Error {}
  * @throws {LaneUnknownError} no stored voucher on the lane and no `chainLane` given
  */
 function commitVoucher(
-  m: ChannelManager, channel: ChannelIdentity | LearnedChannel<EvmChannelData>, v: Voucher, price: bigint, chainLane?: LaneState, chainDeposit?: bigint,
+  m: ChannelManager, channel: ChannelIdentity | LearnedChannel<EvmChannelData>, v: EvmVoucher, price: bigint, chainLane?: LaneState, chainDeposit?: bigint,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   return groupCommit(m.store, () => {
     let ch = 'stored' in channel ? storeLearned(m.store, channel) : m.store.channels.get(channel.network, channel.id)
@@ -188,7 +188,7 @@ function commitVoucher(
     if (!last && !chainLane) throw new LaneUnknownError()
     // A held voucher (from `voucher add`) that merges this lane sets its nonce on chain when
     // redeemed, so a voucher on it and that one can never both be redeemed (PaymentChannels._update).
-    const merger = lanes.find((x) => x.merges.some((g) => g.lane === v.lane))
+    const merger = lanes.find((x) => voucherOfFamily(x, 'evm').merges.some((g) => g.lane === v.lane))
     if (merger) {
       throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} is merged by the held voucher on lane ${merger.lane}; pay on another lane.`, 'lane_merged')
     }

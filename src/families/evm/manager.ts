@@ -17,7 +17,7 @@ import { ChannelStateError, InsufficientFundsError, UsageError } from '../../cor
 import { transition, canPay, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
 import { ChannelReader, short, type ChannelStatus } from '../../core/channel/reader.js'
 import { acknowledgeVoucher } from '../../core/channel/acknowledge.js'
-import { ZERO_HASH, spentAcrossLanes, type Voucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, spentAcrossLanes, voucherOfFamily, type EvmVoucher, type Voucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner, signVoucher } from './voucher.js'
 
 export { ChannelReader, short, type ChannelStatus }
@@ -127,7 +127,7 @@ export class ChannelManager extends ChannelReader {
    * @throws {InsufficientFundsError} with the shortfall when the deposit cannot cover it
    * @throws {ChannelStateError} when the channel is not open
    */
-  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n): Promise<VoucherRecord> {
+  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n): Promise<VoucherRecord<EvmVoucher>> {
     if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create vouchers on it.')
     const signer = await this.signer()
     const chainId = this.backend.chainId
@@ -159,7 +159,7 @@ export class ChannelManager extends ChannelReader {
   /** Whether `v` is a voucher of channel `c` signed by its payer (this wallet, on the payer's side). */
   signedByPayer(c: ChannelRecord, v: Voucher): boolean {
     try {
-      return v.channelId === c.id && recoverVoucherSigner(v, this.backend.chainId, evmChannel(c).data.contract) === c.payer
+      return v.family === 'evm' && v.channelId === c.id && recoverVoucherSigner(v, this.backend.chainId, evmChannel(c).data.contract) === c.payer
     } catch {
       return false
     }
@@ -213,9 +213,9 @@ export class ChannelManager extends ChannelReader {
   async closeAsPayee(c: ChannelRecord): Promise<{ tx: TxResult; redeemed: bigint }> {
     if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee can close a channel with a voucher.')
     transition(c.state, 'close')
-    const best = this.store.vouchers.latestPerLane(c.network, c.id)
+    const best = this.store.vouchers.latestPerLane(c.network, c.id).map((v) => voucherOfFamily(v, 'evm'))
     if (best.length === 0) throw new ChannelStateError(`No voucher to redeem on channel ${short(c.id)}.`)
-    const open: VoucherRecord[] = []
+    const open: VoucherRecord<EvmVoucher>[] = []
     for (const v of best) if (v.nonce > (await this.backend.getLane(c.id, v.lane)).nonce) open.push(v)
     const last = open.pop()
     if (!last) {

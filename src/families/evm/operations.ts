@@ -10,7 +10,7 @@ import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel } from './channel.js'
 import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
-import type { Voucher } from '../../core/channel/voucher.js'
+import { voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { storeLearned, type VoucherCheck } from '../../core/channel/accept.js'
@@ -55,7 +55,7 @@ export async function fundChannel(m: ChannelManager, c: ChannelRecord, amount: b
  * @param secret - hex preimage for a hash-locked voucher
  * @throws {NetworkError} the node is unreachable; an invalid voucher is `{valid: false}`
  */
-export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Voucher, secret?: string): Promise<VoucherCheck> {
+export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVoucher, secret?: string): Promise<VoucherCheck> {
   const own = c.direction === 'outbound'
   const bad = (reason: string, delta = 0n): VoucherCheck => ({ valid: false, reason, own, redeemable: 0n, delta })
   if (v.channelId !== c.id) return bad(`the voucher is for channel ${short(v.channelId)}, not ${short(c.id)}`)
@@ -87,7 +87,7 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Vouch
       if (x.nonce <= onChain.nonce) continue
       held.set(x.lane, { nonce: x.nonce, redeemed: x.amount })
       view.redeemed += x.amount - onChain.redeemed
-      for (const mg of x.merges) mergedBy.set(mg.lane, x.lane)
+      for (const mg of voucherOfFamily(x, 'evm').merges) mergedBy.set(mg.lane, x.lane)
     }
     // Merges are taken only where they cannot make two held vouchers exclude each other: over lanes
     // that hold nothing, here or on chain (a held voucher merging lane B makes B's own vouchers
@@ -123,7 +123,7 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: Vouch
  * @returns the increase (delta) the voucher brings, base units
  * @throws {InvalidVoucherError} invalid, or delta below `minDelta`
  */
-export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: Voucher, minDelta = 0n): Promise<bigint> {
+export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: EvmVoucher, minDelta = 0n): Promise<bigint> {
   if (c.direction !== 'inbound') throw new InvalidVoucherError('Vouchers are added on the payee\'s side; this wallet pays on that channel.')
   const heldBefore = heldKey(m, c)
   const check = await checkVoucher(m, c, v)
@@ -161,9 +161,9 @@ export interface SubmitResult {
  * @throws {InvalidVoucherError} the given voucher is invalid for another reason
  * @throws {ChannelStateError} not the payee, nothing was ever stored to submit, or refused by the contract
  */
-export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: Voucher): Promise<SubmitResult> {
+export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: EvmVoucher): Promise<SubmitResult> {
   if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee submits vouchers.')
-  const all = v ? [v] : bestVouchers(m, c)
+  const all = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm'))
   if (all.length === 0) throw new ChannelStateError(`No voucher to submit on channel ${short(c.id)}.`, { metaMessages: ['`channels voucher add` stores one first.'] })
   const alreadyRedeemed: SubmitResult['alreadyRedeemed'] = []
   const on = await m.backend.getChannel(c.id)
@@ -178,7 +178,7 @@ export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { sto
     }
     return { txs: [], redeemed: c.redeemed, alreadyRedeemed }
   }
-  const todo: Voucher[] = []
+  const todo: EvmVoucher[] = []
   for (const x of all) {
     const lane = await m.backend.getLane(c.id, x.lane)
     if (x.nonce <= lane.nonce) {

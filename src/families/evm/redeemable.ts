@@ -12,7 +12,7 @@
  * holding vouchers that can never be redeemed.
  */
 import { sha256 } from '@noble/hashes/sha256'
-import { ZERO_HASH, type Voucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, type EvmVoucher } from '../../core/channel/voucher.js'
 
 /** A lane as the contract stores it (`getLane`), or as it will be once the payee redeems its best voucher on it. */
 export interface LaneState {
@@ -57,7 +57,7 @@ export type RedeemRefusal =
  * redeemRefusal(v, { deposit: 10_000n, redeemed: 0n, settleAt: 0, now }, { nonce: 0n, redeemed: 0n })
  * // → { ok: false, reason: 'nonce_too_low', … } for v.nonce === 0n
  */
-export function redeemRefusal(v: Voucher, channel: ChannelView, lane: LaneState, merged: readonly LaneState[] = [], secret?: string): RedeemOutcome {
+export function redeemRefusal(v: EvmVoucher, channel: ChannelView, lane: LaneState, merged: readonly LaneState[] = [], secret?: string): RedeemOutcome {
   const no = (reason: RedeemRefusal, message: string): RedeemOutcome => ({ ok: false, reason, message })
   if (channel.settleAt !== 0 && channel.now >= channel.settleAt) return no('settle_at_passed', `the channel's settlement time ${channel.settleAt} has passed`)
   if (v.timeLockMin !== 0n && BigInt(channel.now) < v.timeLockMin) return no('time_lock_not_reached', `time-locked until ${v.timeLockMin}`)

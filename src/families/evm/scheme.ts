@@ -10,7 +10,7 @@ import type {
   DeployResult, Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
 } from '../../core/scheme/index.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
-import type { Voucher } from '../../core/channel/voucher.js'
+import { voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
 import type { Settler, SettlerEvent } from '../../core/channel/settler.js'
 import { idMatchesPrefix } from '../../core/channel/reader.js'
 import { refreshAll, syncAll, type RefreshResult, type SyncReport } from '../../core/channel/sync.js'
@@ -100,22 +100,25 @@ export class EvmScheme implements ChannelScheme {
 
   // ── Payee ──────────────────────────────────────────────────────────────────────
 
-  async check(prefix: string, v: Voucher): Promise<VoucherCheckResult> {
+  async check(prefix: string, voucher: Voucher): Promise<VoucherCheckResult> {
     const m = this.m
+    const v = voucherOfFamily(voucher, 'evm')
     const c = await this.resolveChannel(prefix, v)
     const r = await checkVoucher(m, c, v)
     return { valid: r.valid, reason: r.reason, own: r.own, redeemable: r.redeemable, delta: r.delta, asset: c.asset }
   }
 
-  async add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult> {
+  async add(prefix: string, voucher: Voucher, minDelta: bigint): Promise<AddResult> {
     const m = this.m
+    const v = voucherOfFamily(voucher, 'evm')
     const c = await this.resolveChannel(prefix, v)
     const delta = await addVoucher(m, c, v, minDelta)
     return { channelId: v.channelId, voucher: v, delta, asset: c.asset }
   }
 
-  async redeem(prefix: string, v?: Voucher): Promise<RedeemResult> {
+  async redeem(prefix: string, voucher?: Voucher): Promise<RedeemResult> {
     const m = this.m
+    const v = voucher && voucherOfFamily(voucher, 'evm')
     const c = v ? await this.resolveChannel(prefix, v) : m.channel(prefix)
     const r = await submitVouchers(m, c, v)
     return {

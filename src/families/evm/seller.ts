@@ -16,7 +16,7 @@ import { ChannelStateError, InsufficientFundsError, NetworkError } from '../../c
 import type { ChannelManager } from './manager.js'
 import { acceptVoucher, type AcceptPolicy } from './inbound.js'
 import { recoverVoucherSigner } from './voucher.js'
-import type { Voucher } from '../../core/channel/voucher.js'
+import { voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
 
 /** The EVM payee of `m`'s wallet under `policy` (reads config only: no node contacted, no key unlocked). */
 export function evmSeller(m: ChannelManager, policy: SellerPolicy): X402Payee {
@@ -43,7 +43,7 @@ class EvmSeller implements X402Payee {
     this.accepting = { minSettleDelay: policy.minSettleDelay, minDeposit: policy.minDeposit, asset: ZeroAddress }
   }
   recoverSigner(voucher: Voucher, domain: SignerDomain): string {
-    return recoverVoucherSigner(voucher, domain.chainId, domain.contract)
+    return recoverVoucherSigner(voucherOfFamily(voucher, 'evm'), domain.chainId, domain.contract)
   }
 
 
@@ -68,7 +68,7 @@ class EvmSeller implements X402Payee {
   }
 
   accept(payload: ChannelPayload, price: bigint, _accepted: ChannelRequirement, recovered?: Recovered): Promise<{ channel: ChannelRecord; charged: bigint }> {
-    return acceptVoucher(this.m, payload.voucher, price, this.accepting, recovered)
+    return acceptVoucher(this.m, voucherOfFamily(payload.voucher, 'evm'), price, this.accepting, recovered)
   }
 
   async answerClose(channel: ChannelRecord, signature: string): Promise<CloseAnswer> {

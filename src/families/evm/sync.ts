@@ -10,6 +10,7 @@ import { IllegalTransitionError, isTerminal, type ChannelEvent, type ChannelStat
 import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../../core/store/index.js'
 import { deliveryExtra, evmChannel } from './channel.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
+import { sameVoucher } from '../../core/channel/voucher.js'
 import { adoptionConflict } from '../../core/channel/acknowledge.js'
 import { formatAmount, parseBaseUnits } from '../../core/units.js'
 import { evmAsset } from './asset.js'
@@ -168,7 +169,7 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
     } catch {
       theirs = undefined
     }
-    if (theirs && (theirs.signature.toLowerCase() !== mine.signature.toLowerCase() || theirs.amount !== mine.amount || theirs.lane !== 0n)) {
+    if (theirs && (!sameVoucher(theirs, mine) || theirs.lane !== 0n)) {
       report.warnings.push(`the merchant's voucher ${theirNonce} differs from this wallet's; its charged ${charged} is ignored`)
       return
     }

@@ -3,7 +3,7 @@
  * recovering the signer as the contract does (OpenZeppelin ECDSA).
  */
 import type { BaseWallet } from 'ethers'
-import type { UnsignedVoucher, Voucher } from '../../core/channel/voucher.js'
+import type { EvmVoucher, UnsignedVoucher } from '../../core/channel/voucher.js'
 import { UsageError } from '../../core/errors.js'
 import { recoverDigestSigner, voucherDigestBytes } from './recover.js'
 
@@ -24,9 +24,9 @@ export function voucherDigest(v: UnsignedVoucher, chainId: bigint, contract: str
  * Signs a voucher with the payer's key (EIP-712), synchronously so it can run inside
  * the SQLite transaction that allocates the nonce.
  */
-export function signVoucher(v: UnsignedVoucher, signer: BaseWallet, chainId: bigint, contract: string): Voucher {
+export function signVoucher(v: UnsignedVoucher, signer: BaseWallet, chainId: bigint, contract: string): EvmVoucher {
   const signature = signer.signingKey.sign(voucherDigest(v, chainId, contract)).serialized
-  return { ...v, signature }
+  return { family: 'evm', ...v, signature }
 }
 
 /**
@@ -36,7 +36,7 @@ export function signVoucher(v: UnsignedVoucher, signer: BaseWallet, chainId: big
  * @returns the EIP-55 address of the signer
  * @throws {UsageError} malformed or malleable signature
  */
-export function recoverVoucherSigner(v: Voucher, chainId: bigint, contract: string): string {
+export function recoverVoucherSigner(v: EvmVoucher, chainId: bigint, contract: string): string {
   if (typeof v.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(v.signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
   return recoverDigestSigner(voucherDigestBytes(v, chainId, contract), v.signature)
 }

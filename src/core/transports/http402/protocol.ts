@@ -11,8 +11,9 @@ import {
 import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
 import { z } from 'zod'
 import { ChannelsError } from '../../errors.js'
-import { anyVoucherToWire, bitcoinVoucher, type Voucher } from '../../channel/voucher.js'
-import { BitcoinVoucherWireSchema, VoucherWireSchema } from '../../channel/voucher-wire.js'
+import { familyOfNetwork, type Family } from '../../config-fields.js'
+import { anyVoucherToWire, type Voucher } from '../../channel/voucher.js'
+import { BitcoinVoucherWireSchema, VoucherWireSchema, voucherOfWire } from '../../channel/voucher-wire.js'
 import { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire } from '../../scheme/x402.js'
 
 export { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire }
@@ -72,6 +73,14 @@ const BitcoinSignatureSchema = PaymentPayloadV2Schema.extend({
   }).strict(),
 })
 
+/**
+ * The envelope schema of each family, chosen by the family of the `accepted` entry's
+ * network (its CAIP-2 namespace, `familyOfNetwork`); {@link voucherOfWire} makes the
+ * model's voucher of the same family. A network of no family we know is read as EVM, so
+ * that its header is refused (by the envelope or the paywall's offer check) as before.
+ */
+const SIGNATURE_SCHEMAS = { evm: SignatureSchema, bitcoin: BitcoinSignatureSchema } as const satisfies Record<Family, unknown>
+
 export function encodePaymentRequired(p: PaymentRequired): string {
   return encodePaymentRequiredHeader(p as never)
 }
@@ -118,8 +127,8 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
     throw new PaymentHeaderError('PAYMENT-SIGNATURE is not base64-encoded JSON.', 400)
   }
   const network = (raw as { accepted?: { network?: unknown } } | null)?.accepted?.network
-  const bitcoin = typeof network === 'string' && network.startsWith('bip122:')
-  const r = (bitcoin ? BitcoinSignatureSchema : SignatureSchema).safeParse(raw)
+  const family = (typeof network === 'string' && familyOfNetwork(network)) || 'evm'
+  const r = SIGNATURE_SCHEMAS[family].safeParse(raw)
   // Reported in order: the x402 envelope, the scheme, our payload, the voucher.
   const issues = r.success ? [] : r.error.issues
   const envelope = issues.find((i) => i.path[0] !== 'payload' || i.path.length === 1)
@@ -133,11 +142,8 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
     throw new PaymentHeaderError(`Malformed voucher: ${v.path.slice(2).join('.') || 'voucher'}: ${v.message}`, 400)
   }
   const { accepted, payload: p } = r.data
-  let voucher: Voucher
-  if (bitcoin) {
-    const w = p.voucher as unknown as { channelId: string; nonce: bigint; amount: bigint; paymentTx: string }
-    voucher = bitcoinVoucher(w.channelId, w.nonce, w.amount, w.paymentTx)
-  } else voucher = p.voucher as Voucher
+  // The schema chosen above read `p.voucher`, so it is of `family`'s wire form (TypeScript does not correlate the two).
+  const voucher: Voucher = (voucherOfWire[family] as (w: typeof p.voucher) => Voucher)(p.voucher)
   if (voucher.channelId !== p.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
   const open = 'open' in p ? p.open : undefined
   return { accepted: accepted as unknown as ChannelRequirement, payload: { type: p.type, channelId: voucher.channelId, voucher, ...(open ? { open } : {}) } }
