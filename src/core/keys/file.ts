@@ -19,6 +19,24 @@ export const SCRYPT_N = 1 << 17
 /** Smallest scrypt N we agree to decrypt; weaker files are refused as tampered or unsafe. */
 export const MIN_SCRYPT_N = 1 << 14
 
+/**
+ * The scrypt N of the key files this process writes: {@link SCRYPT_N}, unless the hidden
+ * environment variable `CHANNELS_SCRYPT_N` names a power of two from {@link MIN_SCRYPT_N} to
+ * SCRYPT_N. Not in `--help`: it exists for test suites that create many throw-away wallets
+ * (README "Development"), and it can weaken a new file only down to the N that
+ * {@link fileUnlock} accepts from any file anyway.
+ * @throws {KeystoreError} when the variable is set to anything else (nothing is written)
+ */
+export function newKeyScryptN(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.CHANNELS_SCRYPT_N
+  if (raw === undefined || raw === '') return SCRYPT_N
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : NaN
+  if (!(n >= MIN_SCRYPT_N && n <= SCRYPT_N && (n & (n - 1)) === 0)) {
+    throw new KeystoreError(`CHANNELS_SCRYPT_N=${raw} is refused: it must be a power of two from ${MIN_SCRYPT_N} to ${SCRYPT_N}.`)
+  }
+  return n
+}
+
 let scryptRegistered = false
 /**
  * Makes ethers' keystore functions use Node's native scrypt (OpenSSL; the same RFC 7914
@@ -57,18 +75,19 @@ export function keyFilePath(home: string, name: string): string {
 }
 
 /**
- * Encrypts a key into `<home>/keys/<name>.json` (0600): one scrypt, no key derivation.
+ * Encrypts a key into `<home>/keys/<name>.json` (0600): one scrypt (N = {@link newKeyScryptN}), no key derivation.
  * @param key - the mnemonic's entropy and the EVM key derived from it (by the caller, once)
- * @throws {KeystoreError} when the file exists already
+ * @throws {KeystoreError} when the file exists already, or CHANNELS_SCRYPT_N is refused
  */
 export async function fileStore(home: string, name: string, key: KeyMaterial, passphrase: string): Promise<void> {
   useNativeScrypt()
+  const N = newKeyScryptN()
   const path = keyFilePath(home, name)
   if (existsSync(path)) throw new KeystoreError(`Key file ${path} exists already.`)
   const json = await encryptKeystoreJson(
     { address: key.address, privateKey: key.privateKey, mnemonic: { entropy: key.entropy, path: key.path, locale: 'en' } },
     passphrase,
-    { scrypt: { N: SCRYPT_N, r: 8, p: 1 } },
+    { scrypt: { N, r: 8, p: 1 } },
   )
   writeFileSync(path, json, { mode: 0o600, flag: 'wx' })
   chmodSync(path, 0o600)
