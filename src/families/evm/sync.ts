@@ -104,7 +104,7 @@ async function syncWithMerchant(m: ChannelManager, c: ChannelRecord, report: Syn
   let state: Record<string, unknown>
   try {
     // undici (≈ 40-80 ms of a command's start) is loaded by the syncs that reach a merchant, not by every pay or open
-    const { request } = await import('undici')
+    const { request } = await import('./merchant-http.js')
     const res = await request(`${c.endpoint!.replace(/\/$/, '')}/channels/${c.id}`, { headersTimeout: 30_000, bodyTimeout: 30_000 })
     if (res.statusCode === 404) {
       await res.body.dump()
