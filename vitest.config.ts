@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // One temporary directory per run for the wallet templates that makeWallet copies (test/helpers/cli.ts).
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     // Commands run in process (test/helpers/in-process.ts) write through console.log; @oclif/test captures it only when vitest does not.

@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeWallet, readConfig, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 
 const PRICE = 1000n;
 let chain: Chain;
@@ -85,10 +86,12 @@ describe('the default deposit of a channel opened by buy', { timeout: 240_000 },
     expect(status.deposit).toBe(String(500n * PRICE));
   });
 
-  it.each([['0'], ['-3'], ['1.5'], ['ten']])('config set buy.depositRequests %s is refused (exit 2) and writes nothing', async (v) => {
+  // Parsing rows run in process (test/helpers/in-process.ts); the first also through the binary, for its exit code.
+  it.each([['0', 'binary'], ['-3', 'in process'], ['1.5', 'in process'], ['ten', 'in process']])('config set buy.depositRequests %s is refused (exit 2, %s) and writes nothing', async (v, via) => {
     const w = shop; // any wallet: nothing may change
     const before = readFileSync(join(w.home, 'config.json'), 'utf8');
-    const r = await w.run(['config', 'set', 'buy.depositRequests', v, '--json']);
+    const args = ['config', 'set', 'buy.depositRequests', v, '--json'];
+    const r = via === 'binary' ? await w.run(args) : await runInProcess(args, w.env);
     expect(r.code).toBe(2);
     expect(r.json.error.message).toContain(`"${v}"`);
     expect(readFileSync(join(w.home, 'config.json'), 'utf8')).toBe(before);

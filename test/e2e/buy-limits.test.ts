@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePaymentRequiredHeader } from '@x402/core/http';
 import { Wallet } from 'ethers';
 import { dbSnapshot, makeWallet, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 
 let chain: Chain;
 let payer: TestWallet;
@@ -72,8 +73,10 @@ describe('--max-time against a merchant that never answers', { timeout: 240_000 
     expect(r.stderr).toBe(''); // no progress lines with --json
   });
 
-  it.each([['0'], ['-1'], ['1e3'], ['abc'], ['1.2345']])('--max-time %s is a usage error (exit 2)', async (v) => {
-    const r = await payer.run(['buy', silent.url!, `--max-time=${v}`, '--json']);
+  // Parsing rows run in process (test/helpers/in-process.ts); the first also through the binary, for its exit code.
+  it.each([['0', 'binary'], ['-1', 'in process'], ['1e3', 'in process'], ['abc', 'in process'], ['1.2345', 'in process']])('--max-time %s is a usage error (exit 2, %s)', async (v, via) => {
+    const args = ['buy', silent.url!, `--max-time=${v}`, '--json'];
+    const r = via === 'binary' ? await payer.run(args) : await runInProcess(args, payer.env);
     expect(r.code).toBe(2);
     expect(r.json.error.message).toContain(`Invalid --max-time "${v}"`);
   });

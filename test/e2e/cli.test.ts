@@ -10,6 +10,7 @@ import { decryptKeystoreJson } from 'ethers';
 import { readFileSync } from 'node:fs';
 import { startAnvil, type Anvil } from '../helpers/anvil.js';
 import { PASSWORD, cliEnv, makeWallet, readConfig, runBin, startChain, startDevnet, type Chain } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { contractAddress } from '../../dist/families/evm/index.js';
 
 const COMMANDS = ['buy', 'close', 'collect', 'devnet', 'keys new', 'keys list', 'keys show', 'list', 'open', 'pay', 'serve', 'settle', 'status'];
@@ -122,8 +123,10 @@ describe('chain access', () => {
 
   it('bad amounts are usage errors (exit 2) naming the value', async () => {
     const w = await makeWallet('hank', chain.anvil.rpcUrl);
-    for (const bad of ['-1', '1e21', '0x10', '1.5', '0.0000000000000000001eth']) {
-      const r = await w.run(['open', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', bad, '--json']);
+    // The first through the binary (its exit code), the other parsing rows in process (test/helpers/in-process.ts).
+    for (const [i, bad] of ['-1', '1e21', '0x10', '1.5', '0.0000000000000000001eth'].entries()) {
+      const args = ['open', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', bad, '--json'];
+      const r = i === 0 ? await w.run(args) : await runInProcess(args, w.env);
       expect(r.code, bad).toBe(2);
       expect(r.json.error.message).toContain(bad);
     }

@@ -6,6 +6,7 @@ import { describe } from 'vitest';
 import { startLitecoind, fundRegtestKeys, startAutoMiner, burnAddress, litecoindBinary, type RegtestNode } from '../../src/devnet/litecoind.js';
 import { BitcoinBackend } from '../../src/families/bitcoin/backend.js';
 import { makeWallet, type TestWallet } from './cli.js';
+import { runInProcess } from './in-process.js';
 
 export interface BitcoinChain {
   node: RegtestNode;
@@ -52,16 +53,18 @@ export interface BitcoinWallet extends TestWallet {
 
 /**
  * A wallet (file keystore) whose default network is the regtest node, added with
- * `config set networks.regtest <rpcUrl> <bip122 id>`; `fund` gives it one mature coinbase.
+ * `config set networks.regtest <rpcUrl> <bip122 id>` and `config set defaultNetwork regtest`
+ * (both run in process: the real command classes, without two process starts per wallet; the
+ * spawned `config set` keeps its own tests); `fund` gives it one mature coinbase.
  * The pubkey is the one `keys import --json` printed (`keys show` prints the same; its own
  * tests are in bitcoin-devnet and devnet-homes).
  */
 export async function makeBitcoinWallet(name: string, chain: BitcoinChain, o: { fund?: boolean } = {}): Promise<BitcoinWallet> {
   const w = await makeWallet(name, 'http://127.0.0.1:1');
   delete w.env.CHANNELS_RPC_URL;
-  const set = await w.run(['config', 'set', 'networks.regtest', chain.node.rpcUrl, chain.node.caip2, '--json']);
+  const set = await runInProcess(['config', 'set', 'networks.regtest', chain.node.rpcUrl, chain.node.caip2, '--json'], w.env);
   if (set.code !== 0) throw new Error(`config set networks.regtest failed: ${set.stdout}${set.stderr}`);
-  const def = await w.run(['config', 'set', 'defaultNetwork', 'regtest']);
+  const def = await runInProcess(['config', 'set', 'defaultNetwork', 'regtest'], w.env);
   if (def.code !== 0) throw new Error(`config set defaultNetwork failed: ${def.stdout}${def.stderr}`);
   const pubkey = w.key.bitcoinPubkeys?.['1'];
   if (!pubkey) throw new Error(`keys import printed no Bitcoin pubkey: ${JSON.stringify(w.key)}`);

@@ -3,11 +3,12 @@
  * run in temporary `CHANNELS_HOME`s against a real anvil and a real `channels serve`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { inject } from 'vitest';
 import Database from 'better-sqlite3';
-import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, encryptKeystoreJsonSync, parseEther, randomBytes } from 'ethers';
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, parseEther, randomBytes } from 'ethers';
 import { ANVIL_KEYS, REPO_ROOT, startAnvil, type Anvil } from './anvil.js';
 import { deployPaymentChannels, provider } from './deploy.js';
 
@@ -63,12 +64,60 @@ export function runBin(args: string[], env: NodeJS.ProcessEnv): Promise<RunResul
 /** The EVM key's derivation path in key files (src/core/keys/wallet.ts EVM_PATH). */
 const EVM_PATH = "m/44'/60'/0'/0/0";
 
+/** scrypt N of test wallets' key files: the lowest channels accepts (src/core/keys/file.ts MIN_SCRYPT_N). */
+const TEST_SCRYPT_N = String(1 << 14);
+
+/** A home made by `keys import` once per run, and what that command printed. */
+interface WalletTemplate {
+  home: string;
+  key: TestWallet['key'] & { file?: string };
+}
+
+/** How many wallets of each name this test file has made (the ordinal of the next one's template). */
+const madeByName = new Map<string, number>();
+
 /**
- * Creates a wallet with a key named `name` (file keystore) on `rpcUrl`: a fresh mnemonic,
- * imported by the real `channels keys import`, whose key file is then re-encrypted at scrypt
- * N = 2^14 (the lowest N channels accepts, MIN_SCRYPT_N) so that each later `pay`, `buy` or
- * `serve` unlocks in ≈ 0.1 s instead of ≈ 1 s of CPU. With `keysNew`, the key is made by
- * `channels keys new` as a user would (N = 2^17), for the tests of key files themselves.
+ * The run's template for the `ordinal`-th wallet named `name` of a test file: a home holding one
+ * key made by the real `channels keys import … --keystore file` from a fresh mnemonic, with
+ * CHANNELS_SCRYPT_N = 2^14 so its key file unlocks in ≈ 0.1 s instead of ≈ 1 s of CPU. It is made
+ * once per `vitest run` (test/global-setup.ts) by whichever worker needs it first: test files run
+ * on chains of their own, so two files may hold the same key, while one file's wallets differ.
+ */
+async function walletTemplate(name: string, ordinal: number): Promise<WalletTemplate> {
+  const root = inject('walletTemplates');
+  const dir = join(root, `${name}.${ordinal}`);
+  const made = join(dir, 'made.json');
+  if (existsSync(made)) return JSON.parse(readFileSync(made, 'utf8'));
+  const tmp = mkdtempSync(join(root, `.${name}.${ordinal}-`));
+  const home = join(dir, 'home');
+  const env = cliEnv({ CHANNELS_HOME: join(tmp, 'home'), CHANNELS_PASSWORD: PASSWORD, CHANNELS_SCRYPT_N: TEST_SCRYPT_N });
+  delete env.CHANNELS_PASSWORD_FILE;
+  const mnemonic = Mnemonic.fromEntropy(randomBytes(16));
+  const phraseFile = join(tmp, 'phrase.txt');
+  writeFileSync(phraseFile, mnemonic.phrase, { mode: 0o600 });
+  const r = await runBin(['keys', 'import', name, '--keystore', 'file', '--mnemonic-file', phraseFile, '--json'], env);
+  unlinkSync(phraseFile);
+  if (r.code !== 0) throw new Error(`keys import failed: ${r.stdout}${r.stderr}`);
+  const expected = HDNodeWallet.fromMnemonic(mnemonic, EVM_PATH).address;
+  if (r.json.address !== expected) throw new Error(`keys import made ${r.json.address}, expected ${expected}`);
+  const template: WalletTemplate = { home, key: r.json };
+  writeFileSync(join(tmp, 'made.json'), JSON.stringify(template));
+  try {
+    renameSync(tmp, dir); // atomic: another worker sees the whole template or none
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another worker made this template first: use its key
+    return JSON.parse(readFileSync(made, 'utf8'));
+  }
+  return template;
+}
+
+/**
+ * Creates a wallet with a key named `name` (file keystore) on `rpcUrl`: a copy of the run's
+ * template home for this name and ordinal (made by the real `channels keys import` at scrypt
+ * N = 2^14, the lowest N channels accepts, see walletTemplate), so each later `pay`, `buy` or
+ * `serve` unlocks in ≈ 0.1 s instead of ≈ 1 s of CPU and making a wallet spawns nothing. With
+ * `keysNew`, the key is made by `channels keys new` as a user would (N = 2^17), for the tests of
+ * key files themselves.
  */
 export async function makeWallet(name: string, rpcUrl: string, opts: { keysNew?: boolean } = {}): Promise<TestWallet> {
   const home = mkdtempSync(join(tmpdir(), `channels-${name}-`));
@@ -80,21 +129,12 @@ export async function makeWallet(name: string, rpcUrl: string, opts: { keysNew?:
     if (r.code !== 0) throw new Error(`keys new failed: ${r.stdout}${r.stderr}`);
     return { home, address: r.json.address, key: r.json, env, run };
   }
-  const mnemonic = Mnemonic.fromEntropy(randomBytes(16));
-  const phraseFile = join(home, 'phrase.txt');
-  writeFileSync(phraseFile, mnemonic.phrase, { mode: 0o600 });
-  const r = await run(['keys', 'import', name, '--keystore', 'file', '--mnemonic-file', phraseFile, '--json']);
-  unlinkSync(phraseFile);
-  if (r.code !== 0) throw new Error(`keys import failed: ${r.stdout}${r.stderr}`);
-  const key = HDNodeWallet.fromMnemonic(mnemonic, EVM_PATH);
-  if (key.address !== r.json.address) throw new Error(`keys import made ${r.json.address}, expected ${key.address}`);
-  const json = encryptKeystoreJsonSync(
-    { address: key.address, privateKey: key.privateKey, mnemonic: { entropy: mnemonic.entropy, path: EVM_PATH, locale: 'en' } },
-    PASSWORD,
-    { scrypt: { N: 1 << 14, r: 8, p: 1 } },
-  );
-  writeFileSync(r.json.file, json, { mode: 0o600 });
-  return { home, address: r.json.address, key: r.json, env, run };
+  const ordinal = madeByName.get(name) ?? 0;
+  madeByName.set(name, ordinal + 1);
+  const template = await walletTemplate(name, ordinal);
+  cpSync(template.home, home, { recursive: true });
+  const key = { ...template.key, ...(template.key.file ? { file: join(home, relative(template.home, template.key.file)) } : {}) };
+  return { home, address: key.address, key, env, run };
 }
 
 /** A local chain with the contract deployed (CREATE2) and a funder. */

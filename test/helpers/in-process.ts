@@ -17,14 +17,23 @@ import type { RunResult } from './cli.js';
 const WALLET_ENV = ['CHANNELS_HOME', 'CHANNELS_PASSWORD', 'CHANNELS_PASSWORD_FILE', 'CHANNELS_RPC_URL'] as const;
 
 let config: Promise<Config> | undefined;
+/** The command running in process (they share process.env and the captured output): the next waits for it. */
+let running: Promise<unknown> = Promise.resolve();
 
 /**
  * Runs `channels <args>` in process with the wallet variables of `env` (others untouched)
  * and returns what the binary would: its exit code (the one the command's error mapping
- * set), stdout, stderr and stdout parsed as JSON. Commands run one at a time.
+ * set), stdout, stderr and stdout parsed as JSON. Commands run one at a time: a call made while
+ * another runs (e.g. from Promise.all) waits for it.
  * @param timeoutMs a command still running after this (a `serve` that accepted bad input) fails the test
  */
-export async function runInProcess(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<RunResult> {
+export function runInProcess(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<RunResult> {
+  const result = running.then(() => runNow(args, env, timeoutMs));
+  running = result.catch(() => undefined);
+  return result;
+}
+
+async function runNow(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunResult> {
   config ??= Config.load({ root: REPO_ROOT });
   const loaded = await config;
   const saved = Object.fromEntries(WALLET_ENV.map((k) => [k, process.env[k]]));

@@ -7,7 +7,7 @@
  * before that change, and against ethers' HDNodeWallet derivation. Real files, no mocks.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { HDNodeWallet, Mnemonic, hexlify, randomBytes, scrypt } from 'ethers';
 import { Config } from '../../src/core/config.js';
 import { KeystoreError } from '../../src/core/errors.js';
 import { EVM_PATH, bitcoinPath, createKey, loadBitcoinSigner, loadEvmSigner, revealMnemonic } from '../../src/core/keys/wallet.js';
-import { keyFilePath } from '../../src/core/keys/file.js';
+import { MIN_SCRYPT_N, SCRYPT_N, keyFilePath, newKeyScryptN } from '../../src/core/keys/file.js';
 import { REPO_ROOT } from '../helpers/anvil.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -158,4 +158,34 @@ describe('wrong passphrase', () => {
     await expect(unlocking).rejects.toBeInstanceOf(KeystoreError);
     await expect(unlocking).rejects.toMatchObject({ exitCode: 7, message: expect.stringMatching(/Cannot decrypt .*w\.json: wrong passphrase or damaged file/) });
   }, 120_000);
+});
+
+describe('CHANNELS_SCRYPT_N (the hidden knob that makes test wallets cheap to unlock)', () => {
+  afterEach(() => {
+    delete process.env.CHANNELS_SCRYPT_N;
+  });
+
+  it('unset or empty, new key files get N = 2^17', () => {
+    expect(SCRYPT_N).toBe(1 << 17);
+    expect(newKeyScryptN({})).toBe(SCRYPT_N);
+    expect(newKeyScryptN({ CHANNELS_SCRYPT_N: '' })).toBe(SCRYPT_N);
+  });
+
+  it('a power of two from 2^14 to 2^17 is the N of the file createKey writes, and the file unlocks', async () => {
+    expect(MIN_SCRYPT_N).toBe(1 << 14);
+    process.env.CHANNELS_SCRYPT_N = String(MIN_SCRYPT_N);
+    const info = await createKey(config, 'light', 'file');
+    const file = JSON.parse(readFileSync(keyFilePath(home, 'light'), 'utf8'));
+    expect((file.crypto ?? file.Crypto).kdfparams).toMatchObject({ n: MIN_SCRYPT_N, r: 8, p: 1 });
+    expect((await loadEvmSigner(config, 'light')).address).toBe(info.address);
+    expect(newKeyScryptN({ CHANNELS_SCRYPT_N: String(1 << 15) })).toBe(1 << 15);
+  });
+
+  it.each(['8192', '1024', '262144', '20000', '0x4000', 'abc', '-16384'])('CHANNELS_SCRYPT_N=%s is a KeystoreError (exit 7) and createKey stores nothing', async (value) => {
+    expect(() => newKeyScryptN({ CHANNELS_SCRYPT_N: value })).toThrow(KeystoreError);
+    process.env.CHANNELS_SCRYPT_N = value;
+    await expect(createKey(config, 'weak', 'file')).rejects.toMatchObject({ exitCode: 7, message: expect.stringContaining(`CHANNELS_SCRYPT_N=${value} is refused`) });
+    expect(existsSync(keyFilePath(home, 'weak'))).toBe(false);
+    expect(config.keys()).toEqual({});
+  });
 });

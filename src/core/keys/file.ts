@@ -9,8 +9,8 @@
  * natively (below); the EVM key is the file's own private key, so no key derivation follows.
  */
 import { existsSync, readFileSync, writeFileSync, chmodSync, unlinkSync } from 'node:fs'
-import { scrypt as nodeScrypt } from 'node:crypto'
-import { decryptKeystoreJson, encryptKeystoreJson, scrypt } from 'ethers'
+import { createDecipheriv, scrypt as nodeScrypt } from 'node:crypto'
+import { encryptKeystoreJson, hexlify, keccak256, scrypt } from 'ethers'
 import { homePath } from '../config.js'
 import { KeystoreError } from '../errors.js'
 
@@ -18,6 +18,24 @@ import { KeystoreError } from '../errors.js'
 export const SCRYPT_N = 1 << 17
 /** Smallest scrypt N we agree to decrypt; weaker files are refused as tampered or unsafe. */
 export const MIN_SCRYPT_N = 1 << 14
+
+/**
+ * The scrypt N of the key files this process writes: {@link SCRYPT_N}, unless the hidden
+ * environment variable `CHANNELS_SCRYPT_N` names a power of two from {@link MIN_SCRYPT_N} to
+ * SCRYPT_N. Not in `--help`: it exists for test suites that create many throw-away wallets
+ * (README "Development"), and it can weaken a new file only down to the N that
+ * {@link fileUnlock} accepts from any file anyway.
+ * @throws {KeystoreError} when the variable is set to anything else (nothing is written)
+ */
+export function newKeyScryptN(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.CHANNELS_SCRYPT_N
+  if (raw === undefined || raw === '') return SCRYPT_N
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : NaN
+  if (!(n >= MIN_SCRYPT_N && n <= SCRYPT_N && (n & (n - 1)) === 0)) {
+    throw new KeystoreError(`CHANNELS_SCRYPT_N=${raw} is refused: it must be a power of two from ${MIN_SCRYPT_N} to ${SCRYPT_N}.`)
+  }
+  return n
+}
 
 let scryptRegistered = false
 /**
@@ -57,32 +75,41 @@ export function keyFilePath(home: string, name: string): string {
 }
 
 /**
- * Encrypts a key into `<home>/keys/<name>.json` (0600): one scrypt, no key derivation.
+ * Encrypts a key into `<home>/keys/<name>.json` (0600): one scrypt (N = {@link newKeyScryptN}), no key derivation.
  * @param key - the mnemonic's entropy and the EVM key derived from it (by the caller, once)
- * @throws {KeystoreError} when the file exists already
+ * @throws {KeystoreError} when the file exists already, or CHANNELS_SCRYPT_N is refused
  */
 export async function fileStore(home: string, name: string, key: KeyMaterial, passphrase: string): Promise<void> {
   useNativeScrypt()
+  const N = newKeyScryptN()
   const path = keyFilePath(home, name)
   if (existsSync(path)) throw new KeystoreError(`Key file ${path} exists already.`)
   const json = await encryptKeystoreJson(
     { address: key.address, privateKey: key.privateKey, mnemonic: { entropy: key.entropy, path: key.path, locale: 'en' } },
     passphrase,
-    { scrypt: { N: SCRYPT_N, r: 8, p: 1 } },
+    { scrypt: { N, r: 8, p: 1 } },
   )
   writeFileSync(path, json, { mode: 0o600, flag: 'wx' })
   chmodSync(path, 0o600)
 }
 
+/** What {@link fileUnlock} returns: the secrets of a key file, without an address (see there). */
+export type UnlockedKey = Omit<KeyMaterial, 'address'>
+
 /**
- * Decrypts a key file: one scrypt, then ethers checks the MAC and that the private key
- * matches the file's address.
- * @returns the private key, its address and path, and the mnemonic's entropy
+ * Decrypts a key file (Web3 Secret Storage v3 with ethers' `x-ethers` mnemonic): one native
+ * scrypt, the MAC check (keccak256 of the derived key's second quarter and the ciphertext),
+ * then AES-128-CTR for the private key and AES-256-CTR for the mnemonic's entropy, as ethers'
+ * `decryptKeystoreJson` does. Unlike it, no address is computed from the private key: that
+ * first secp256k1 multiplication builds ethers' precomputed table (≈ 0.1 s of CPU), which a
+ * Bitcoin-family command, signing with the mnemonic's own keys, never needs. Each caller checks
+ * the key it uses against the wallet's record instead (wallet.ts: the EVM signer's address,
+ * the Bitcoin pubkeys).
+ * @returns the private key at `path` and the mnemonic's entropy
  * @throws {KeystoreError} missing file, weak KDF parameters, wrong passphrase, tampered
  *   ciphertext, or a file without a mnemonic
  */
-export async function fileUnlock(home: string, name: string, passphrase: string): Promise<KeyMaterial> {
-  useNativeScrypt()
+export async function fileUnlock(home: string, name: string, passphrase: string): Promise<UnlockedKey> {
   const path = keyFilePath(home, name)
   let json: string
   try {
@@ -91,14 +118,55 @@ export async function fileUnlock(home: string, name: string, passphrase: string)
     throw new KeystoreError(`Key file ${path} cannot be read.`, { cause: err })
   }
   checkKdf(json, path)
-  let account
+  let key: UnlockedKey | undefined
   try {
-    account = await decryptKeystoreJson(json, passphrase)
+    key = await decryptKeyFile(JSON.parse(json), passphrase)
   } catch (err) {
     throw new KeystoreError(`Cannot decrypt ${path}: wrong passphrase or damaged file.`, { cause: err })
   }
-  if (!account.mnemonic?.entropy) throw new KeystoreError(`Key file ${path} holds no mnemonic.`)
-  return { address: account.address, privateKey: account.privateKey, entropy: account.mnemonic.entropy, path: account.mnemonic.path ?? '' }
+  if (!key) throw new KeystoreError(`Key file ${path} holds no mnemonic.`)
+  return key
+}
+
+/** `obj[name]` with the name matched case-insensitively (`Crypto`, `crypto`), as ethers reads keystores. */
+function member(obj: unknown, name: string): unknown {
+  if (typeof obj !== 'object' || obj === null) return undefined
+  const k = Object.keys(obj).find((x) => x.toLowerCase() === name)
+  return k === undefined ? undefined : (obj as Record<string, unknown>)[k]
+}
+
+/** A hex field of the file (with or without 0x) as bytes. @throws when it is missing or not hex */
+function bytesOf(obj: unknown, name: string): Buffer {
+  const v = member(obj, name)
+  const hex = typeof v === 'string' ? v.replace(/^0x/i, '') : ''
+  if (!hex || hex.length % 2 || !/^[0-9a-f]*$/i.test(hex)) throw new Error(`bad or missing ${name}`)
+  return Buffer.from(hex, 'hex')
+}
+
+/** A Web3 Secret Storage v3 (scrypt, aes-128-ctr) decryption; undefined when the file holds no mnemonic. */
+async function decryptKeyFile(data: unknown, passphrase: string): Promise<UnlockedKey | undefined> {
+  const crypto = member(data, 'crypto')
+  const kdf = member(crypto, 'kdfparams')
+  const [N, r, p, dklen] = ['n', 'r', 'p', 'dklen'].map((k) => Number(member(kdf, k)))
+  if (dklen !== 32 || !(N! > 0 && (N! & (N! - 1)) === 0) || !(r! > 0 && p! > 0)) throw new Error('invalid kdf parameters')
+  if (member(crypto, 'cipher') !== 'aes-128-ctr') throw new Error('unsupported cipher')
+  const password = Buffer.from(passphrase.normalize('NFKC'), 'utf8')
+  const derived = await new Promise<Buffer>((ok, fail) =>
+    nodeScrypt(password, bytesOf(kdf, 'salt'), 64, { N: N!, r: r!, p: p!, maxmem: 256 * N! * r! + 1024 * 1024 }, (err, k) => (err ? fail(err) : ok(k))),
+  )
+  const ciphertext = bytesOf(crypto, 'ciphertext')
+  const mac = keccak256(Buffer.concat([derived.subarray(16, 32), ciphertext])).slice(2)
+  if (mac !== String(member(crypto, 'mac')).toLowerCase()) throw new Error('incorrect password')
+  const ctr = (cipher: string, k: Buffer, iv: Buffer, input: Buffer) => {
+    const d = createDecipheriv(cipher, k, iv)
+    return Buffer.concat([d.update(input), d.final()])
+  }
+  const privateKey = hexlify(ctr('aes-128-ctr', derived.subarray(0, 16), bytesOf(member(crypto, 'cipherparams'), 'iv'), ciphertext))
+  const ext = member(data, 'x-ethers')
+  if (member(ext, 'version') !== '0.1') return undefined
+  const entropy = hexlify(ctr('aes-256-ctr', derived.subarray(32, 64), bytesOf(ext, 'mnemoniccounter'), bytesOf(ext, 'mnemonicciphertext')))
+  const path = member(ext, 'path')
+  return { privateKey, entropy, path: typeof path === 'string' && path ? path : "m/44'/60'/0'/0/0" }
 }
 
 /** Deletes a key file if present. */

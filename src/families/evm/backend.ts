@@ -52,7 +52,7 @@ export class EvmBackend implements ChainBackend {
   readonly chainId: bigint
   readonly contract: string
   readonly provider: JsonRpcProvider
-  private readonly channels: Contract
+  private channelsContract?: Contract
   private networkChecked = false
   private contractChecked = false
 
@@ -60,7 +60,12 @@ export class EvmBackend implements ChainBackend {
     this.chainId = evmChainId(caip2)
     this.contract = getAddress(contract ?? contractAddress())
     this.provider = makeProvider(rpcUrl, this.chainId)
-    this.channels = new Contract(this.contract, abi as never, this.provider)
+  }
+
+  /** The contract, built on first use: parsing its ABI (≈ 35 ms) is work a `pay --no-deliver` never needs. */
+  private get channels(): Contract {
+    this.channelsContract ??= new Contract(this.contract, abi as never, this.provider)
+    return this.channelsContract
   }
 
   async checkNetwork(): Promise<void> {
