@@ -9,8 +9,8 @@
  * natively (below); the EVM key is the file's own private key, so no key derivation follows.
  */
 import { existsSync, readFileSync, writeFileSync, chmodSync, unlinkSync } from 'node:fs'
-import { createDecipheriv, scrypt as nodeScrypt } from 'node:crypto'
-import { encryptKeystoreJson, hexlify, keccak256, scrypt } from 'ethers'
+import { scrypt as nodeScrypt } from 'node:crypto'
+import { decryptKeystoreJson, encryptKeystoreJson, scrypt } from 'ethers'
 import { homePath } from '../config.js'
 import { KeystoreError } from '../errors.js'
 
@@ -93,23 +93,15 @@ export async function fileStore(home: string, name: string, key: KeyMaterial, pa
   chmodSync(path, 0o600)
 }
 
-/** What {@link fileUnlock} returns: the secrets of a key file, without an address (see there). */
-export type UnlockedKey = Omit<KeyMaterial, 'address'>
-
 /**
- * Decrypts a key file (Web3 Secret Storage v3 with ethers' `x-ethers` mnemonic): one native
- * scrypt, the MAC check (keccak256 of the derived key's second quarter and the ciphertext),
- * then AES-128-CTR for the private key and AES-256-CTR for the mnemonic's entropy, as ethers'
- * `decryptKeystoreJson` does. Unlike it, no address is computed from the private key: that
- * first secp256k1 multiplication builds ethers' precomputed table (≈ 0.1 s of CPU), which a
- * Bitcoin-family command, signing with the mnemonic's own keys, never needs. Each caller checks
- * the key it uses against the wallet's record instead (wallet.ts: the EVM signer's address,
- * the Bitcoin pubkeys).
- * @returns the private key at `path` and the mnemonic's entropy
+ * Decrypts a key file: one scrypt, then ethers checks the MAC and that the private key
+ * matches the file's address.
+ * @returns the private key, its address and path, and the mnemonic's entropy
  * @throws {KeystoreError} missing file, weak KDF parameters, wrong passphrase, tampered
  *   ciphertext, or a file without a mnemonic
  */
-export async function fileUnlock(home: string, name: string, passphrase: string): Promise<UnlockedKey> {
+export async function fileUnlock(home: string, name: string, passphrase: string): Promise<KeyMaterial> {
+  useNativeScrypt()
   const path = keyFilePath(home, name)
   let json: string
   try {
@@ -118,55 +110,14 @@ export async function fileUnlock(home: string, name: string, passphrase: string)
     throw new KeystoreError(`Key file ${path} cannot be read.`, { cause: err })
   }
   checkKdf(json, path)
-  let key: UnlockedKey | undefined
+  let account
   try {
-    key = await decryptKeyFile(JSON.parse(json), passphrase)
+    account = await decryptKeystoreJson(json, passphrase)
   } catch (err) {
     throw new KeystoreError(`Cannot decrypt ${path}: wrong passphrase or damaged file.`, { cause: err })
   }
-  if (!key) throw new KeystoreError(`Key file ${path} holds no mnemonic.`)
-  return key
-}
-
-/** `obj[name]` with the name matched case-insensitively (`Crypto`, `crypto`), as ethers reads keystores. */
-function member(obj: unknown, name: string): unknown {
-  if (typeof obj !== 'object' || obj === null) return undefined
-  const k = Object.keys(obj).find((x) => x.toLowerCase() === name)
-  return k === undefined ? undefined : (obj as Record<string, unknown>)[k]
-}
-
-/** A hex field of the file (with or without 0x) as bytes. @throws when it is missing or not hex */
-function bytesOf(obj: unknown, name: string): Buffer {
-  const v = member(obj, name)
-  const hex = typeof v === 'string' ? v.replace(/^0x/i, '') : ''
-  if (!hex || hex.length % 2 || !/^[0-9a-f]*$/i.test(hex)) throw new Error(`bad or missing ${name}`)
-  return Buffer.from(hex, 'hex')
-}
-
-/** A Web3 Secret Storage v3 (scrypt, aes-128-ctr) decryption; undefined when the file holds no mnemonic. */
-async function decryptKeyFile(data: unknown, passphrase: string): Promise<UnlockedKey | undefined> {
-  const crypto = member(data, 'crypto')
-  const kdf = member(crypto, 'kdfparams')
-  const [N, r, p, dklen] = ['n', 'r', 'p', 'dklen'].map((k) => Number(member(kdf, k)))
-  if (dklen !== 32 || !(N! > 0 && (N! & (N! - 1)) === 0) || !(r! > 0 && p! > 0)) throw new Error('invalid kdf parameters')
-  if (member(crypto, 'cipher') !== 'aes-128-ctr') throw new Error('unsupported cipher')
-  const password = Buffer.from(passphrase.normalize('NFKC'), 'utf8')
-  const derived = await new Promise<Buffer>((ok, fail) =>
-    nodeScrypt(password, bytesOf(kdf, 'salt'), 64, { N: N!, r: r!, p: p!, maxmem: 256 * N! * r! + 1024 * 1024 }, (err, k) => (err ? fail(err) : ok(k))),
-  )
-  const ciphertext = bytesOf(crypto, 'ciphertext')
-  const mac = keccak256(Buffer.concat([derived.subarray(16, 32), ciphertext])).slice(2)
-  if (mac !== String(member(crypto, 'mac')).toLowerCase()) throw new Error('incorrect password')
-  const ctr = (cipher: string, k: Buffer, iv: Buffer, input: Buffer) => {
-    const d = createDecipheriv(cipher, k, iv)
-    return Buffer.concat([d.update(input), d.final()])
-  }
-  const privateKey = hexlify(ctr('aes-128-ctr', derived.subarray(0, 16), bytesOf(member(crypto, 'cipherparams'), 'iv'), ciphertext))
-  const ext = member(data, 'x-ethers')
-  if (member(ext, 'version') !== '0.1') return undefined
-  const entropy = hexlify(ctr('aes-256-ctr', derived.subarray(32, 64), bytesOf(ext, 'mnemoniccounter'), bytesOf(ext, 'mnemonicciphertext')))
-  const path = member(ext, 'path')
-  return { privateKey, entropy, path: typeof path === 'string' && path ? path : "m/44'/60'/0'/0/0" }
+  if (!account.mnemonic?.entropy) throw new KeystoreError(`Key file ${path} holds no mnemonic.`)
+  return { address: account.address, privateKey: account.privateKey, entropy: account.mnemonic.entropy, path: account.mnemonic.path ?? '' }
 }
 
 /** Deletes a key file if present. */

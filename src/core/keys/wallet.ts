@@ -10,7 +10,7 @@ import { ChannelStateError, UsageError, KeystoreError } from '../errors.js'
 import type { Store } from '../store/index.js'
 import { isTerminal } from '../channel/state.js'
 import { keychainStore, keychainLoad, keychainDelete } from './keychain.js'
-import { fileStore, fileUnlock, fileDelete, keyFilePath, type KeyMaterial, type UnlockedKey } from './file.js'
+import { fileStore, fileUnlock, fileDelete, keyFilePath, type KeyMaterial } from './file.js'
 import { passphraseInEnvironment, readPassphrase } from './passphrase.js'
 
 /** EVM derivation path of a key (BIP44, coin type 60). */
@@ -146,7 +146,7 @@ export async function revealMnemonic(config: Config, name?: string): Promise<str
 }
 
 /** Reads the passphrase of a key file and decrypts it (one scrypt). */
-async function unlockFile(config: Config, name: string): Promise<UnlockedKey> {
+async function unlockFile(config: Config, name: string): Promise<KeyMaterial> {
   return fileUnlock(config.home, name, await readPassphrase(`key "${name}"`))
 }
 
