@@ -61,7 +61,13 @@ const hex = (max: number) => z.string().max(max).regex(/^(?:[0-9a-fA-F]{2})+$/, 
 
 /** What a Bitcoin `open` payload adds: the deposit transaction (hex), the channel output's index and the redeem script (hex). */
 const BitcoinOpenWireSchema = z.object({ depositTx: hex(6000), vout: z.number().int().min(0).max(10_000), redeemScript: hex(200) }).strict()
-/** What a Bitcoin `open` payload adds, as {@link BitcoinOpenWireSchema} reads it. */
+/**
+ * The schema reads exactly the scheme's `BitcoinOpenWire` (core/scheme/x402.ts, where families see it): a
+ * compile-time check, so the interface and the schema cannot drift apart (core/scheme imports no transport).
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const _openWireAgrees: Same<z.infer<typeof BitcoinOpenWireSchema>, BitcoinOpenWire> = true
+void _openWireAgrees
 
 /** The same envelope for a `bip122:` network: the payment and, on `open`, the deposit and script. */
 const BitcoinSignatureSchema = PaymentPayloadV2Schema.extend({
