@@ -31,7 +31,7 @@ import { Config, preloadConf } from '../../src/core/config.js';
 import { Store, type ChannelRecord } from '../../src/core/store/index.js';
 import { createKey, revealMnemonic } from '../../src/core/keys/wallet.js';
 import { setNetwork } from '../../src/core/settings.js';
-import { BitcoinChannelManager, bitcoinData, depositOf } from '../../src/families/bitcoin/manager.js';
+import { BitcoinChannelManager, depositOf } from '../../src/families/bitcoin/manager.js';
 import { acceptBitcoinPayment, addBitcoinVoucher, bitcoinPayment, type BitcoinAcceptPolicy } from '../../src/families/bitcoin/inbound.js';
 import { VoucherRefusedError } from '../../src/core/channel/accept.js';
 import { InvalidVoucherError } from '../../src/core/errors.js';
@@ -41,6 +41,7 @@ import { keyOutputScript, parseRedeemScript, toHex } from '../../src/families/bi
 import { IF_BRANCH, SEQUENCE_FINAL, closeVsize, txidToHash } from '../../src/families/bitcoin/spend.js';
 import { BIP32 } from '../../src/families/bitcoin/ecc.js';
 import type { BitcoinPayment } from '../../src/core/channel/voucher.js';
+import { bitcoinChannel } from '../../src/families/bitcoin/channel.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const PRICE = 1000n;
@@ -118,7 +119,7 @@ type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** The fee bounds the payee checks for a two-output close of this channel: 1 and 5000 sat/vB × its vsize. */
 function feeBounds(ch: Chan): { floor: bigint; cap: bigint } {
-  const vsize = BigInt(closeVsize(Buffer.from(bitcoinData(ch.record).redeemScript, 'hex'), ch.p2sh));
+  const vsize = BigInt(closeVsize(Buffer.from(bitcoinChannel(ch.record).data.redeemScript, 'hex'), ch.p2sh));
   return { floor: vsize, cap: vsize * 5000n };
 }
 
@@ -153,7 +154,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
       payee: await accept.m.payeePubkey(index), payeeIndex: index, deposit: DEPOSIT, expiry: Math.floor(Date.now() / 1000) + 30 * 86400, p2sh,
     });
     const v = await payer.createVoucher(c, () => 10_000n);
-    const b = bitcoinData(c);
+    const b = bitcoinChannel(c).data;
     const open = { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript };
     for (const p of [accept, add]) await acceptBitcoinPayment(p.m, v, open, 10_000n, POLICY, index);
     const ch = { id: c.id, index, p2sh, record: accept.store.channels.get(c.network, c.id)!, payeeKey: await accept.m.payeeKey(index), closeFee: BigInt(b.closeFee) };
@@ -197,7 +198,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
   function build(k: Case, p: Payee, ch: Chan): { hex: string; voucher: BitcoinPayment; price: bigint } {
     const c = p.store.channels.get(ch.record.network, ch.id)!;
     const best = p.store.vouchers.latest(c.network, c.id, 0n);
-    const b = bitcoinData(c);
+    const b = bitcoinChannel(c).data;
     const { payeePubkey, payerPubkey } = parseRedeemScript(b.redeemScript);
     const closeFee = ch.closeFee;
     const bounds = feeBounds(ch);
@@ -250,9 +251,9 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
     }
     for (const o of outs) tx.addOutput(o.script, o.value < 0n ? 0n : o.value);
 
-    const redeem = Buffer.from(k.witness === 'other-script' ? bitcoinData(other.record).redeemScript : b.redeemScript, 'hex');
+    const redeem = Buffer.from(k.witness === 'other-script' ? bitcoinChannel(other.record).data.redeemScript : b.redeemScript, 'hex');
     const signingKey = k.signer === 'stranger' ? stranger : k.signer === 'payee' ? ch.payeeKey : payerKey;
-    const hash = bitcoinData(c).p2sh ? tx.hashForSignature(0, redeem, k.sighash) : tx.hashForWitnessV0(0, redeem, outpoint.value, k.sighash);
+    const hash = bitcoinChannel(c).data.p2sh ? tx.hashForSignature(0, redeem, k.sighash) : tx.hashForWitnessV0(0, redeem, outpoint.value, k.sighash);
     let raw = Buffer.from(signingKey.sign(hash));
     if (k.witness === 'high-s') {
       const n = BigInt('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
@@ -263,7 +264,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
     sig[sig.length - 1] = k.sighash & 0xff; // bitcoinjs encodes only the defined types
     const branch = k.witness === 'else-branch' ? new Uint8Array(0) : IF_BRANCH;
     const items = k.witness === 'no-sig' ? [branch] : k.witness === 'extra-item' ? [sig, sig, branch] : [sig, branch];
-    if (bitcoinData(c).p2sh) tx.setInputScript(0, bscript.compile([...items, redeem]));
+    if (bitcoinChannel(c).data.p2sh) tx.setInputScript(0, bscript.compile([...items, redeem]));
     else tx.setWitness(0, [...items, redeem]);
 
     let hex = tx.toHex();
@@ -313,7 +314,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
     }
     stats.accepted[k.path]++;
     const stored = p.store.channels.get(ch.record.network, ch.id)!;
-    const b = bitcoinData(stored);
+    const b = bitcoinChannel(stored).data;
     const full = countersignPayment({
       redeemScript: b.redeemScript, deposit: depositOf(stored), paymentTx: voucher.paymentTx, p2sh: b.p2sh,
       payeeKey: await p.m.payeeKey(ch.index), network: p.m.params, minFeeRate: 0,
@@ -359,7 +360,7 @@ describeBitcoin('property: every Bitcoin payment the payee accepts is a relayabl
   it('fixed row: a first payment paying the payee 1000 sat (below Litecoin\'s dust) → refused, nothing stored; the payer\'s own first payment is raised to 2940', async () => {
     const index = accept.m.nextPayeeIndex();
     const c = await payer.open({ payee: await accept.m.payeePubkey(index), payeeIndex: index, deposit: 100_000n, expiry: Math.floor(Date.now() / 1000) + 30 * 86400 });
-    const b = bitcoinData(c);
+    const b = bitcoinChannel(c).data;
     const open = { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript };
     // Built with Bitcoin's dust rule (no dustRelayFee): what a payer that does not know Litecoin's would send.
     const low = buildPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), payerKey, payeeAmount: 1000n, fee: BigInt(b.closeFee) });

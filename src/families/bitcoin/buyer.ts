@@ -8,10 +8,11 @@ import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import type { ChannelRequirement } from '../../core/scheme/x402.js'
 import { bitcoinVoucherFromWire } from '../../core/channel/voucher-wire.js'
 import { PaymentRefusedError } from '../../core/errors.js'
-import { bitcoinData, checkedPayeeIndex, checkedPubkey, type BitcoinChannelManager } from './manager.js'
+import { checkedPayeeIndex, checkedPubkey, type BitcoinChannelManager } from './manager.js'
 import { buildRedeemScript, keyOutputScript, toBytes } from './script.js'
 import { closeVsize, dustThreshold } from './spend.js'
 import { bitcoinAsset } from './asset.js'
+import { bitcoinChannel } from './channel.js'
 
 /**
  * `m`'s wallet as an x402 payer; a channel it opens lives `o.expirySeconds` (at least the
@@ -57,11 +58,11 @@ export function bitcoinBuyer(m: BitcoinChannelManager, o: BuyerOptions): X402Pay
     openWait: 'waiting for the deposit to confirm',
     createVoucher: (c, target) => m.createVoucher(c, target),
     // The merchant's payee key differs per channel: name the one this channel pays.
-    accepted: (entry, c) => ({ ...entry, payTo: c.payee, extra: { ...entry.extra, payeeIndex: bitcoinData(c).payeeIndex ?? 0 } }),
+    accepted: (entry, c) => ({ ...entry, payTo: c.payee, extra: { ...entry.extra, payeeIndex: bitcoinChannel(c).data.payeeIndex ?? 0 } }),
     announce: (c) => {
       // Until the merchant has acknowledged a payment, every payment carries the deposit and script.
       if (c.charged > 0n) return {}
-      const b = bitcoinData(c)
+      const b = bitcoinChannel(c).data
       return { type: 'open', open: { depositTx: b.depositTx, vout: b.depositVout, redeemScript: b.redeemScript } }
     },
     acknowledge: (c, v, charged) => m.acknowledge(c, v, charged),

@@ -54,6 +54,6 @@ export function bitcoinChannel(c: ChannelRecord): BitcoinChannel {
  * The family's part of the x402 entry a payment is delivered under (`MerchantLink.deliver`):
  * the payee key index the channel pays, as `buy` names it in `accepted`.
  */
-export function deliveryExtra(c: ChannelRecord): { minDeposit: string; payeeIndex: number } {
-  return { minDeposit: '0', payeeIndex: bitcoinChannel(c).data.payeeIndex ?? 0 }
+export function deliveryExtra(c: ChannelRecord): { payeeIndex: number } {
+  return { payeeIndex: bitcoinChannel(c).data.payeeIndex ?? 0 }
 }

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { BitcoinChannelManager } from './manager.js'
-import { bitcoinData, depositOf } from './manager.js'
+import { depositOf } from './manager.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { short } from '../../core/channel/reader.js'
 import { ChannelStateError, NetworkError } from '../../core/errors.js'
@@ -24,6 +24,7 @@ import { hashToTxid } from './spend.js'
 import type { NodeTx } from './backend.js'
 import { closeRequestMessage } from '../../core/channel/close-request.js'
 import type { MerchantLink } from '../../core/scheme/index.js'
+import { bitcoinChannel } from './channel.js'
 
 /** sha256 of the close request message of `channelId` on `caip2`: what the payer's key signs. */
 export function closeRequestDigest(caip2: string, channelId: string): Uint8Array {
@@ -140,7 +141,7 @@ export async function requestBitcoinClose(
       reason = err.shortMessage
     }
   }
-  const { expiry } = bitcoinData(c)
+  const { expiry } = bitcoinChannel(c).data
   const expiryTime = new Date(expiry * 1000).toISOString()
   throw new ChannelStateError(`Channel ${short(c.id)} was not closed: ${reason}.`, {
     metaMessages: [
@@ -167,7 +168,7 @@ async function closeOf(m: BitcoinChannelManager, c: ChannelRecord, txid: string,
   }
   if (!t) return 'unknown'
   if (!t.tx.ins.some((i) => hashToTxid(i.hash) === deposit.txid && i.index === deposit.vout)) return undefined
-  const { payeePubkey, payerPubkey } = parseRedeemScript(bitcoinData(c).redeemScript)
+  const { payeePubkey, payerPubkey } = parseRedeemScript(bitcoinChannel(c).data.redeemScript)
   const paying = (pubkey: Uint8Array) => {
     const script = toHex(keyOutputScript(pubkey))
     return t!.tx.outs.filter((o) => toHex(o.script) === script).reduce((s, o) => s + o.value, 0n)

@@ -12,7 +12,7 @@
  */
 import { Transaction, script as bscript } from 'bitcoinjs-lib'
 import type { BitcoinChannelManager } from './manager.js'
-import { bitcoinData, depositAddress, depositOf, MAX_PAYEE_INDEX, SAT } from './manager.js'
+import { depositAddress, depositOf, MAX_PAYEE_INDEX, SAT } from './manager.js'
 import { bitcoinChannel, type BitcoinChannelData } from './channel.js'
 import { StaleChannelStateError, type ChannelFields, type ChannelRecord } from '../../core/store/index.js'
 import type { SyncReport } from '../../core/channel/sync.js'
@@ -138,7 +138,7 @@ export async function acceptBitcoinPayment(
   if (channel.data.expiry - policy.closeMargin <= nowSeconds()) {
     throw new VoucherRefusedError(`Channel ${short(channel.id)} is too close to its expiry; the merchant is closing it.`, 'expiring')
   }
-  const b = bitcoinData(channel)
+  const b = bitcoinChannel(channel).data
   let payeeAmount: bigint
   try {
     payeeAmount = verifyPaymentTransaction({
@@ -187,7 +187,7 @@ export { bitcoinPayment } from '../../core/channel/voucher.js'
 export async function syncBitcoinChannel(m: BitcoinChannelManager, c: ChannelRecord): Promise<SyncReport> {
   const changes: string[] = []
   const warnings: string[] = []
-  const b = bitcoinData(c)
+  const b = bitcoinChannel(c).data
   const txid = c.id.slice(2)
   // Each change is events of the state machine (DESIGN §3) applied to the state `c` was read in;
   // one the table forbids, or on a row another process moved meanwhile, is a warning and
@@ -257,7 +257,7 @@ function safeTxid(hex: string): string | undefined {
 
 /** The payee's P2WPKH output script (payments pay it by default). */
 function depositPayeeScript(c: ChannelRecord): Uint8Array {
-  return keyOutputScript(parseRedeemScript(bitcoinData(c).redeemScript).payeePubkey)
+  return keyOutputScript(parseRedeemScript(bitcoinChannel(c).data.redeemScript).payeePubkey)
 }
 
 /**
@@ -271,7 +271,7 @@ export async function checkBitcoinVoucher(m: BitcoinChannelManager, c: ChannelRe
   const own = c.direction === 'outbound'
   const bad = (reason: string): VoucherCheck => ({ valid: false, reason, own, redeemable: 0n, delta: 0n })
   if (v.channelId !== c.id) return bad(`the payment is for channel ${short(v.channelId)}, not ${short(c.id)}`)
-  const b = bitcoinData(c)
+  const b = bitcoinChannel(c).data
   let amount: bigint
   try {
     amount = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.paymentTx, p2sh: b.p2sh, dustRelayFee: m.params.dustRelayFee }).payeeAmount

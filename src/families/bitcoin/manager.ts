@@ -83,13 +83,8 @@ export function checkedPayeeIndex(x: unknown, what = 'payee index'): number {
 
 /** The deposit outpoint of a Bitcoin channel. */
 export function depositOf(c: ChannelRecord): DepositOutpoint {
-  const b = bitcoinData(c)
+  const b = bitcoinChannel(c).data
   return { txid: c.id.slice(2), vout: b.depositVout, value: c.deposit, txHex: b.depositTx }
-}
-
-/** The Bitcoin fields of a channel (`bitcoinChannel(c).data`). @throws {ChannelDataError} not a Bitcoin channel, or damaged data */
-export function bitcoinData(c: ChannelRecord): BitcoinChannelData {
-  return bitcoinChannel(c).data
 }
 
 
@@ -112,7 +107,7 @@ export class BitcoinChannelManager extends ChannelReader {
 
   /** The fee every payment leaves for the payee's close, satoshis: no payment may spend it. */
   override closeReserve(c: ChannelRecord): bigint {
-    return BigInt(bitcoinData(c).closeFee)
+    return BigInt(bitcoinChannel(c).data.closeFee)
   }
 
   /** Address prefixes and coin type of this network. @throws {UsageError} not a Bitcoin network */
@@ -168,7 +163,7 @@ export class BitcoinChannelManager extends ChannelReader {
       const keyName = this.config.key(this.keyName).name
       let max = 0
       for (const c of this.store.channels.list({ network: this.network.caip2, direction: 'inbound' })) {
-        const index = c.keyName === keyName ? (bitcoinData(c).payeeIndex ?? 0) : 0
+        const index = c.keyName === keyName ? (bitcoinChannel(c).data.payeeIndex ?? 0) : 0
         if (index > max) max = index
       }
       this.nextIndex = max + 1
@@ -266,7 +261,7 @@ export class BitcoinChannelManager extends ChannelReader {
     const deadline = Date.now() + timeoutMs
     let said = -1
     for (;;) {
-      const s = await this.backend.outputStatus(c.id.slice(2), bitcoinData(c).depositVout)
+      const s = await this.backend.outputStatus(c.id.slice(2), bitcoinChannel(c).data.depositVout)
       if (s.confirmations >= minConf) {
         this.move(c, ['confirm']) // from the state read when the wait began: a `list` that saw it mined first is no error
         return
@@ -293,7 +288,7 @@ export class BitcoinChannelManager extends ChannelReader {
     return this.store.channels
       .list({ network: this.network.caip2, direction: 'outbound', state: 'open' })
       .filter((c) => c.payee === key || (endpoint !== undefined && c.endpoint === endpoint))
-      .filter((c) => bitcoinData(c).expiry - margin > now)
+      .filter((c) => bitcoinChannel(c).data.expiry - margin > now)
       .map((c) => ({ channel: c, available: availableOf(c.deposit, this.store.vouchers.latest(c.network, c.id, 0n)?.amount ?? 0n, this.closeReserve(c)) }))
       .filter((s) => s.available >= minAvailable)
       .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
@@ -313,7 +308,7 @@ export class BitcoinChannelManager extends ChannelReader {
     return this.store.immediate(() => {
       const ch = this.store.channels.get(c.network, c.id)!
       if (!canPay(ch.state)) throw new ChannelStateError(`Channel ${short(ch.id)} is ${ch.state}; it cannot pay.`)
-      const b = bitcoinData(ch)
+      const b = bitcoinChannel(ch).data
       const last = this.store.vouchers.latest(ch.network, ch.id, 0n)
       const previous = last?.amount ?? 0n
       const dust = dustThreshold(keyOutputScript(toBytes(ch.payee)), network.dustRelayFee)
@@ -341,7 +336,7 @@ export class BitcoinChannelManager extends ChannelReader {
   signedByPayer(c: ChannelRecord, v: Voucher): boolean {
     if (v.family !== 'bitcoin' || v.channelId !== c.id || v.lane !== 0n) return false
     try {
-      const b = bitcoinData(c) // throws for a channel of another family: not signed by its payer
+      const b = bitcoinChannel(c).data // throws for a channel of another family: not signed by its payer
       const r = verifyPaymentTransaction({ redeemScript: b.redeemScript, deposit: depositOf(c), paymentTx: v.paymentTx, p2sh: b.p2sh, minFeeRate: 0 })
       return r.payeeAmount === v.amount
     } catch {
@@ -364,7 +359,7 @@ export class BitcoinChannelManager extends ChannelReader {
       throw new ChannelStateError('On a Bitcoin channel only the payer collects (the refund); the payee closes with `channels close`.')
     }
     if (c.state !== 'open' && c.state !== 'expired') throw new ChannelStateError(`Channel ${short(c.id)} is ${c.state}; there is nothing to collect.`)
-    const b = bitcoinData(c)
+    const b = bitcoinChannel(c).data
     if (!b.refundTx) throw new ChannelStateError(`Channel ${short(c.id)} has no stored refund.`)
     const tip = await this.backend.chainInfo()
     const expiry = b.expiry
@@ -405,7 +400,7 @@ export class BitcoinChannelManager extends ChannelReader {
 
   private async countersignAndBroadcast(c: ChannelRecord): Promise<{ tx: { hash: string; fee: bigint }; redeemed: bigint }> {
     if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee closes a Bitcoin channel with a payment; the payer collects the refund after expiry.')
-    const b = bitcoinData(c)
+    const b = bitcoinChannel(c).data
     const key = await this.payeeKey(b.payeeIndex ?? 0)
     // From here to the broadcast, no payment is accepted on the channel (isClosing), so the best one read now stays the best.
     const ch = this.store.channels.get(c.network, c.id) ?? c

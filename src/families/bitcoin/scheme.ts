@@ -16,13 +16,14 @@ import { voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
 import type { Settler, SettlerEvent } from '../../core/channel/settler.js'
 import { refreshAll, syncAll, type RefreshResult, type SyncReport } from '../../core/channel/sync.js'
 import { UsageError } from '../../core/errors.js'
-import { BitcoinChannelManager, SAT, bitcoinData } from './manager.js'
+import { BitcoinChannelManager, SAT } from './manager.js'
 import { deliveryExtra } from './channel.js'
 import { fundingAddressOf } from './script.js'
 import { startBitcoinWatcher } from './watcher.js'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { bitcoinBuyer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from '../../core/scheme/seller.js'
+import { bitcoinChannel } from './channel.js'
 
 /** The UsageError of a lane other than 0 (`pay --lane`, `voucher create --lane`). */
 const ONE_LANE = 'Bitcoin channels have one lane (0).'
@@ -66,7 +67,7 @@ export class BitcoinScheme implements ChannelScheme {
       onSent: (txid) => o.onProgress?.(`Deposit ${txid} broadcast; waiting for a confirmation…`),
       onProgress: (msg) => o.onProgress?.(msg),
     })
-    return { channel: c, status: b.statusOf(c), transaction: c.openTx ?? '', refundAfter: bitcoinData(c).expiry }
+    return { channel: c, status: b.statusOf(c), transaction: c.openTx ?? '', refundAfter: bitcoinChannel(c).data.expiry }
   }
 
   async pay(target: string, delta: bigint, o: PayOptions): Promise<PayResult> {

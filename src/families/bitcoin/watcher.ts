@@ -1,7 +1,7 @@
 import type { BitcoinChannelManager } from './manager.js'
-import { bitcoinData } from './manager.js'
 import { short } from '../../core/channel/reader.js'
 import { schedule, type Settler, type SettlerEvent } from '../../core/channel/settler.js'
+import { bitcoinChannel } from './channel.js'
 
 /**
  * The Bitcoin payee's watcher (two1 merchant: close before the refund becomes valid):
@@ -24,7 +24,7 @@ export function startBitcoinWatcher(m: BitcoinChannelManager, intervalSeconds: n
       return [{ channelId: channels[0]!.id, kind: 'error', detail: `node: ${(err as Error).message.split('\n')[0]}` }]
     }
     for (const c of channels) {
-      const { expiry, depositVout } = bitcoinData(c)
+      const { expiry, depositVout } = bitcoinChannel(c).data
       if (expiry - closeMargin > now) continue
       try {
         if (!m.store.vouchers.latest(c.network, c.id, 0n)) continue

@@ -35,6 +35,6 @@ export function evmChannel(c: ChannelRecord): EvmChannel {
  * The family's part of the x402 entry a voucher is delivered under (`MerchantLink.deliver`):
  * the channel's contract; a delivered voucher opens nothing, so no minimums.
  */
-export function deliveryExtra(c: ChannelRecord): { contract: string; minDeposit: string; minSettleDelay: number } {
-  return { contract: evmChannel(c).data.contract, minDeposit: '0', minSettleDelay: 0 }
+export function deliveryExtra(c: ChannelRecord): { contract: string; minSettleDelay: number } {
+  return { contract: evmChannel(c).data.contract, minSettleDelay: 0 }
 }

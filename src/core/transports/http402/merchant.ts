@@ -5,7 +5,6 @@
  * to the families as a {@link MerchantLink} (they never import a transport).
  */
 import { request } from 'undici'
-import { ZeroAddress } from 'ethers'
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import type { Acknowledger } from '../../channel/sync.js'
 import type { MerchantLink } from '../../scheme/index.js'
@@ -34,14 +33,14 @@ export async function post(url: string, headers: Record<string, string>, body?: 
 
 /**
  * Delivers a voucher to the channel's bound endpoint and records the acknowledgement.
- * @param extra - the family's part of the entry's `extra` (EVM: contract, minDeposit, minSettleDelay)
+ * @param extra - the family's part of the entry's `extra` (EVM: contract, minSettleDelay; Bitcoin: payeeIndex); `minDeposit` is 0 (a delivered voucher opens nothing)
  * @returns the merchant's `charged` for the channel
  * @throws {PaymentRefusedError} the merchant refused it · {@link NetworkError}
  */
 export async function deliverVoucher(m: Acknowledger, c: ChannelRecord, v: VoucherRecord, extra: Record<string, unknown>): Promise<bigint> {
   if (!c.endpoint) throw new ChannelStateError(`Channel ${short(c.id)} has no merchant endpoint bound.`)
   const header = encodePaymentSignature(
-    { scheme: SCHEME, network: c.network, amount: '0', asset: c.asset ?? ZeroAddress, payTo: c.payee, maxTimeoutSeconds: 60, extra: { minDeposit: '0', ...extra, endpoint: c.endpoint } },
+    { scheme: SCHEME, network: c.network, amount: '0', asset: c.asset, payTo: c.payee, maxTimeoutSeconds: 60, extra: { minDeposit: '0', ...extra, endpoint: c.endpoint } },
     { type: 'voucher', channelId: c.id, voucher: v },
   )
   const r = await post(`${c.endpoint.replace(/\/$/, '')}/voucher`, { 'payment-signature': header })
