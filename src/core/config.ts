@@ -14,7 +14,7 @@ import type Conf from 'conf'
 import envPaths from 'env-paths'
 import { z } from 'zod'
 import { ChannelsError, UsageError, NotFoundError } from './errors.js'
-import { familyOfNetwork, issueText, type Family } from './config-fields.js'
+import { baseUnitsField, familyOfNetwork, issueText, type Family } from './config-fields.js'
 import { evmBuyShape, evmConfig } from '../families/evm/config.js'
 import { bitcoinBuyShape, bitcoinConfig, bitcoinKeyShape } from '../families/bitcoin/config.js'
 
@@ -75,6 +75,11 @@ export const WalletConfigSchema = z.object({
   /** Recorded keys by name. */
   keys: z.record(KeyRecordSchema).default({}),
   buy: BuyPolicySchema.default({}),
+  /** The payer's answer to a payee's reconciliation request (issue 11 §3, DESIGN §13). */
+  reconcile: z.object({
+    /** Smallest `sum − reqVal` (base units of the channel's asset) for which the payer signs the merged voucher. */
+    minDiscount: baseUnitsField.default('0'),
+  }).default({}),
 })
 export type WalletConfig = z.infer<typeof WalletConfigSchema>
 

@@ -195,6 +195,16 @@ export class EvmBackend implements ChainBackend {
     return this.send(signer, (c) => c.update(voucherMessage(voucher), voucher.signature, secret))
   }
 
+  /**
+   * Payee: redeems several vouchers in one transaction (contract `updateMany`), in the
+   * given order; the whole transaction reverts if one voucher does.
+   * @param secrets - one hex preimage per voucher (`0x` for none); default none
+   */
+  async updateMany(signer: BaseWallet, vouchers: readonly EvmVoucher[], secrets?: readonly string[]): Promise<TxResult> {
+    const s = vouchers.map((_, i) => secrets?.[i] ?? '0x')
+    return this.send(signer, (c) => c.updateMany(vouchers.map(voucherMessage), vouchers.map((v) => v.signature), s))
+  }
+
   /** Sends a contract call, waits for its receipt and turns reverts into typed errors. */
   private async send(
     signer: BaseWallet,

@@ -72,4 +72,6 @@ export interface ChainBackend {
   transactionStatus(hash: string): Promise<'mined' | 'failed' | 'unknown'>
   /** Payee: redeem without closing. */
   update(signer: BaseWallet, voucher: EvmVoucher, secret?: string): Promise<TxResult>
+  /** Payee: redeem several vouchers in one transaction (`updateMany`), in order; `secrets` one hex preimage per voucher ('0x' = none). */
+  updateMany(signer: BaseWallet, vouchers: readonly EvmVoucher[], secrets?: readonly string[]): Promise<TxResult>
 }

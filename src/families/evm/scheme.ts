@@ -27,6 +27,8 @@ import type { EvmBackend } from './backend.js'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { evmBuyer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from '../../core/scheme/seller.js'
+import type { LaneScheme } from '../../core/scheme/index.js'
+import { evmLaneOps } from './lane-scheme.js'
 
 /** The EVM wallet of `ctx` (ethers is loaded with this module). */
 export async function load(ctx: WalletContext): Promise<ChannelScheme> {
@@ -38,9 +40,11 @@ export class EvmScheme implements ChannelScheme {
   readonly voucherName = 'voucher'
   readonly lanes = true
   readonly reader: ChannelManager
+  readonly laneOps: LaneScheme
 
   constructor(private readonly ctx: WalletContext) {
     this.reader = new ChannelManager(ctx.config, ctx.store, ctx.network, ctx.key)
+    this.laneOps = evmLaneOps(this.reader, ctx, (prefix, v) => this.resolveChannel(prefix, v))
   }
 
   private get m(): ChannelManager {
@@ -133,7 +137,7 @@ export class EvmScheme implements ChannelScheme {
    * when the voucher's channel id starts with the prefix, the channel is learned from
    * the chain (it must pay this wallet's key), as Lotus `PaychVoucherAdd` does.
    */
-  private async resolveChannel(prefix: string, v: Voucher): Promise<ChannelRecord> {
+  async resolveChannel(prefix: string, v: Voucher): Promise<ChannelRecord> {
     const m = this.m
     try {
       return m.channel(prefix)
