@@ -8,13 +8,16 @@
  * - a voucher on the merging lane after the merge was redeemed needs no merge (the chain did
  *   it) and the payee's close pays it exactly;
  * - reconciliation: refused below the payer's `reconcile.minDiscount` (Failure, exit 4,
- *   nothing stored on either side), granted at it (one merged voucher, one update).
+ *   nothing stored on either side), granted at it (one merged voucher, one update);
+ * - in-band reconciliation through `channels serve` and `channels buy`: with vouchers on two
+ *   lanes the receipt asks for a merge, the buyer's next payment carries it, the paywall
+ *   accepts it and the channel is redeemed with one update.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Contract, HDNodeWallet, ethers } from 'ethers';
+import { Contract, HDNodeWallet } from 'ethers';
 import { encodePaymentSignature, encodeVoucher, voucherFromWire, type ChannelRequirement, type PaymentRequired, type UnsignedVoucher, type EvmVoucher as Voucher } from '../../dist/index.js';
 import { signVoucher, voucherMessage } from '../../dist/families/evm/index.js';
 import { dbSnapshot, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
@@ -248,5 +251,40 @@ describe('reconciliation (Filecoin payment reconciliation)', () => {
     const sub = await shop.run(['voucher', 'submit', id, '--json']);
     expect(sub.code, sub.stdout + sub.stderr).toBe(0);
     expect(await updates(sub.json.transactions[0])).toEqual([{ lane: 0n, nonce: 2n, redeemed: 6000n }]);
+  });
+});
+
+describe('in-band reconciliation (PAYMENT-RESPONSE extra.reconcile)', () => {
+  it('vouchers on two lanes: the receipt asks to merge, the next buy carries the merged voucher, one update redeems both lanes', async () => {
+    const buyer = await makeWallet('buyer', chain.anvil.rpcUrl);
+    await chain.fund(buyer.address);
+    const url = `${serve.url}/weather`;
+    const first = await buyer.run(['buy', url, '--max-price', '5000', '--deposit', '0.01eth', '--yes', '--json']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const id = first.json.channelId as string;
+    const top = await buyer.run(['pay', id, '2000', '--lane', '1', '--json']);
+    expect(top.code, top.stdout + top.stderr).toBe(0);
+    expect(top.json).toMatchObject({ delivered: true });
+
+    // Two lanes held: the receipt carries the request, the buyer signs the merge (not sent yet).
+    const second = await buyer.run(['buy', url, '--max-price', '5000']);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/The merchant asks to merge lanes: lanes 1 merged into lane 0: 4000 of 4000/);
+    const mine = await buyer.run(['voucher', 'list', id, '--json']);
+    expect(mine.code, mine.stdout + mine.stderr).toBe(0);
+    expect(mine.json.vouchers.find((v: { lane: string; nonce: string }) => v.lane === '0' && v.nonce === '3'))
+      .toMatchObject({ amount: '4000', merges: [{ lane: '1', nonce: '2' }], delivered: false });
+
+    // The next payment supersedes it and carries its merge; the paywall takes it.
+    const third = await buyer.run(['buy', url, '--max-price', '5000', '--json']);
+    expect(third.code, third.stdout + third.stderr).toBe(0);
+    expect(third.json.voucher).toMatchObject({ lane: '0', nonce: '4', amount: '4000', merges: [{ lane: '1', nonce: '2' }] });
+    const status = await shop.run(['status', id, '--json']);
+    expect(status.json).toMatchObject({ spent: '4000', charged: '3000' });
+
+    const sub = await shop.run(['voucher', 'submit', id, '--json']);
+    expect(sub.code, sub.stdout + sub.stderr).toBe(0);
+    expect(sub.json.transactions).toHaveLength(1);
+    expect(await updates(sub.json.transactions[0])).toEqual([{ lane: 0n, nonce: 4n, redeemed: 4000n }]);
   });
 });

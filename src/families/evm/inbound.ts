@@ -93,9 +93,8 @@ export async function acceptVoucher(
   const channel = await channelIdentity(m, v.channelId, policy)
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
   if (v.secretHash !== ZERO_HASH || v.timeLockMin !== 0n || v.timeLockMax !== 0n || v.minSettleAt !== 0n) {
-    throw new VoucherRefusedError('The paywall accepts plain vouchers and merges only (no hash lock or time lock).', 'conditional')
+    throw new VoucherRefusedError('The paywall accepts plain vouchers only (and merges; no hash lock or time lock).', 'conditional')
   }
-  if (v.merges.length) return acceptMerge(m, v, price, policy)
   let signer: string
   const contract = channel.data.contract
   if (recovered?.contract === contract) {
@@ -118,6 +117,8 @@ export async function acceptVoucher(
       rememberIdentity(m, r.channel)
       return r
     } catch (err) {
+      // A merge that is not the lane's held merges carried forward: judged against the chain.
+      if (err instanceof MergePathError) return acceptMerge(m, v, price, policy)
       if (err instanceof LaneUnknownError && !chainLane) {
         // The first voucher on this lane: judge it against the lane's state on chain.
         chainLane = await m.backend.getLane(channel.id, v.lane)
@@ -164,6 +165,13 @@ function rememberIdentity(m: ChannelManager, c: ChannelRecord): void {
 /** Raised inside the commit when a voucher opens a lane this database holds nothing for: its chain state is needed. */
 class LaneUnknownError extends Error {}
 
+/** Raised inside the commit for a voucher with merges other than its lane's held voucher's, unredeemed (see {@link acceptMerge}). */
+class MergePathError extends Error {}
+
+/** Whether two merge lists are the same lanes at the same nonces, in the same order. */
+const sameMerges = (a: readonly { lane: bigint; nonce: bigint }[], b: readonly { lane: bigint; nonce: bigint }[]): boolean =>
+  a.length === b.length && a.every((g, i) => g.lane === b[i].lane && g.nonce === b[i].nonce)
+
 /**
  * The checks against what is stored (state, lanes, total due, deposit) and the commit of
  * the voucher with the new `charged` (and, for a learned channel, its row), in one write
@@ -190,6 +198,10 @@ function commitVoucher(
     const lanes = effectiveLanes(latest, mergers)
     const last = latest.find((x) => x.lane === v.lane)
     if (!last && !chainLane) throw new LaneUnknownError()
+    // A voucher carrying forward its lane's held merges (the payer's next voucher after a merge)
+    // is judged like a plain one: the lanes they merge are superseded already and counted in
+    // `last`. Any other merge, or after `last` was redeemed, takes the chain-checked path.
+    if (v.merges.length && !(last && last.family === 'evm' && !last.submittedTx && sameMerges(last.merges, v.merges))) throw new MergePathError()
     // A held voucher that merges this lane sets its nonce on chain when redeemed, so a voucher
     // on it and that one can never both be redeemed (PaymentChannels._update); the lane's old
     // vouchers are superseded.
@@ -210,7 +222,7 @@ function commitVoucher(
     if (last && v.amount < last.amount) {
       throw new VoucherRefusedError(`Amount ${v.amount} is below the lane's last ${last.amount}.`, 'amount_decreased', corrective)
     }
-    const r = redeemRefusal(v, projected, lane)
+    const r = redeemRefusal(v.merges.length ? { ...v, merges: [] } : v, projected, lane)
     if (!r.ok) {
       if (r.reason === 'above_deposit') throw new VoucherRefusedError(`The voucher's total ${projected.redeemed - lane.redeemed + v.amount} exceeds the deposit ${ch.deposit}.`, 'above_deposit')
       throw new VoucherRefusedError(`The voucher cannot be redeemed: ${r.message}.`, r.reason, corrective)
