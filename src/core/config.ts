@@ -75,13 +75,21 @@ export const WalletConfigSchema = z.object({
   /** Recorded keys by name. */
   keys: z.record(KeyRecordSchema).default({}),
   buy: BuyPolicySchema.default({}),
-  /** The payer's answer to a payee's reconciliation request (issue 11 §3, DESIGN §13). */
+  /**
+   * The payer's answer to a payee's reconciliation request (issue 11 §3, DESIGN §13); absent
+   * until set, so that config files keep their shape ({@link minDiscountOf} reads the default).
+   */
   reconcile: z.object({
-    /** Smallest `sum − reqVal` (base units of the channel's asset) for which the payer signs the merged voucher. */
-    minDiscount: baseUnitsField.default('0'),
-  }).default({}),
+    /** Smallest `sum − reqVal` (base units of the channel's asset) for which the payer signs the merged voucher; default 0. */
+    minDiscount: baseUnitsField.optional(),
+  }).optional(),
 })
 export type WalletConfig = z.infer<typeof WalletConfigSchema>
+
+/** Config `reconcile.minDiscount`, base units (0 when unset). */
+export function minDiscountOf(config: Pick<Config, 'get'>): bigint {
+  return BigInt(config.get('reconcile')?.minDiscount ?? '0')
+}
 
 /** Built-in networks; a user's entry of the same name overrides these. */
 export const BUILTIN_NETWORKS: Record<string, NetworkConfig> = {

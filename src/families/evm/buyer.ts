@@ -9,6 +9,7 @@ import { voucherFromWire } from '../../core/channel/voucher-wire.js'
 import { PaymentRefusedError, UsageError } from '../../core/errors.js'
 import { reconcileRequestFromWire } from '../../core/channel/reconcile.js'
 import { answerReconcile } from './lanes.js'
+import { minDiscountOf } from '../../core/config.js'
 import type { ChannelManager } from './manager.js'
 import { evmAsset } from './asset.js'
 
@@ -43,7 +44,7 @@ export function evmBuyer(m: ChannelManager, o: BuyerOptions): X402Payer {
       try {
         const req = reconcileRequestFromWire('evm', request)
         if (req.channelId !== c.id) return `refused: the request is about channel ${req.channelId}, not ${c.id}`
-        const r = await answerReconcile(m, req, BigInt(m.config.get('reconcile').minDiscount))
+        const r = await answerReconcile(m, req, minDiscountOf(m.config))
         return r.status === 'Success' ? `${r.message}; the next payment carries it` : `refused: ${r.message}`
       } catch (err) {
         if (err instanceof UsageError) return `refused: ${err.shortMessage}`

@@ -9,6 +9,7 @@ import type { Voucher } from '../../core/channel/voucher.js'
 import type { ChannelManager } from './manager.js'
 import { acceptReconcile, answerReconcile, createMergeVoucher, reconcileRequestOf } from './lanes.js'
 import { addVoucher } from './operations.js'
+import { minDiscountOf } from '../../core/config.js'
 
 /**
  * @param resolve - the channel a voucher command names (a payee may name one it has not stored yet)
@@ -19,7 +20,7 @@ export function evmLaneOps(m: ChannelManager, ctx: WalletContext, resolve: (pref
       return createMergeVoucher(m, m.channel(prefix), o)
     },
     answerReconcile(request: ReconcileRequest): Promise<ReconcileResponse> {
-      return answerReconcile(m, request, BigInt(ctx.config.get('reconcile').minDiscount))
+      return answerReconcile(m, request, minDiscountOf(ctx.config))
     },
     async reconcileRequest(prefix: string, reqVal?: bigint) {
       return reconcileRequestOf(m, m.channel(prefix), reqVal)
