@@ -107,4 +107,10 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE channels_v4 RENAME TO channels;
   CREATE INDEX channels_peer ON channels (network, direction, payee, state);
   `,
+  `
+  -- Merge vouchers (issue 11 §3): which lanes a stored voucher merges is read on every payment
+  -- (VoucherRepository.mergers, effectiveLanes); this index holds only the few vouchers that
+  -- merge lanes, so that read never scans a channel's vouchers.
+  CREATE INDEX vouchers_merging ON vouchers (network, channel_id, lane, nonce) WHERE merges != '[]';
+  `,
 ]
