@@ -27,6 +27,7 @@ const CHAIN_ID = 31337n;
 const PRICE = 1000n;
 
 let chain: Chain;
+/** The shop of the paywall tests: `channels serve` runs on its home. */
 let shop: TestWallet;
 let payer: TestWallet;
 let serve: Serve;
@@ -40,10 +41,10 @@ const decode64 = (h: string) => JSON.parse(Buffer.from(h, 'base64').toString('ut
 const pay = (v: Voucher) =>
   fetch(`${serve.url}/weather`, { headers: { 'payment-signature': encodePaymentSignature(accepted, { type: 'voucher', channelId: v.channelId, voucher: v }) } });
 
-/** The contract's answer to `update(v)` sent by the shop: undefined when it would redeem it, else its custom error. */
-async function updateRefusal(v: Voucher): Promise<string | undefined> {
+/** The contract's answer to `update(v)` sent by `from`: undefined when it would redeem it, else its custom error. */
+async function updateRefusal(v: Voucher, from: string): Promise<string | undefined> {
   try {
-    await pc.update.staticCall(voucherMessage(v), v.signature, '0x', { from: shop.address });
+    await pc.update.staticCall(voucherMessage(v), v.signature, '0x', { from });
     return undefined;
   } catch (err) {
     return (err as { revert?: { name: string } }).revert?.name ?? (err as Error).message;
@@ -65,26 +66,33 @@ function fromJson(json: Record<string, unknown>): Voucher {
   return voucherFromWire(wire);
 }
 
-async function open(): Promise<string> {
-  const r = await payer.run(['open', shop.address, '0.01eth', '--settle-delay', '3600', '--json']);
+/** A payer and a shop of their own (funded), so that the tests of this file run at once without sharing a key's transaction nonces. */
+interface Pair { payer: TestWallet; shop: TestWallet }
+async function pair(name: string): Promise<Pair> {
+  const [p, s] = await Promise.all([makeWallet(`${name}-payer`, chain.anvil.rpcUrl), makeWallet(`${name}-shop`, chain.anvil.rpcUrl)]);
+  await Promise.all([chain.fund(p.address), chain.fund(s.address)]);
+  return { payer: p, shop: s };
+}
+
+async function open(w: Pair): Promise<string> {
+  const r = await w.payer.run(['open', w.shop.address, '0.01eth', '--settle-delay', '3600', '--json']);
   expect(r.code, r.stdout + r.stderr).toBe(0);
   return r.json.channelId as string;
 }
 
 /** `voucher create` on a lane, then `voucher add` by the shop; the voucher. */
-async function paidOnLane(id: string, lane: number, amount: bigint): Promise<Voucher> {
-  const made = await payer.run(['voucher', 'create', id, amount.toString(), '--lane', String(lane), '--json']);
+async function paidOnLane(w: Pair, id: string, lane: number, amount: bigint): Promise<Voucher> {
+  const made = await w.payer.run(['voucher', 'create', id, amount.toString(), '--lane', String(lane), '--json']);
   expect(made.code, made.stdout + made.stderr).toBe(0);
   expect(made.json).toMatchObject({ lane: String(lane), amount: amount.toString() });
-  const added = await shop.run(['voucher', 'add', id, made.json.encoded, '--json']);
+  const added = await w.shop.run(['voucher', 'add', id, made.json.encoded, '--json']);
   expect(added.code, added.stdout + added.stderr).toBe(0);
   return fromJson(made.json);
 }
 
 beforeAll(async () => {
   chain = await startChain();
-  [shop, payer] = await Promise.all([makeWallet('shop', chain.anvil.rpcUrl), makeWallet('payer', chain.anvil.rpcUrl)]);
-  await Promise.all([chain.fund(shop.address), chain.fund(payer.address)]);
+  ({ payer, shop } = await pair('paywall'));
   serve = await startServe(shop, ['--price', PRICE.toString()]);
   const shown = await payer.run(['keys', 'show', '--reveal', '--json']);
   payerKey = HDNodeWallet.fromPhrase(shown.json.mnemonic, undefined, "m/44'/60'/0'/0/0");
@@ -99,36 +107,31 @@ afterAll(async () => {
   await chain?.stop();
 });
 
-describe('three lanes paid, merged, redeemed once', () => {
-  let id: string;
-  let lane2: Voucher;
-  let merged: Voucher;
-
-  it('voucher create --lane pays three lanes; voucher merge signs one voucher worth their sum', async () => {
-    id = await open();
-    await paidOnLane(id, 1, 1000n);
-    lane2 = await paidOnLane(id, 2, 2000n);
-    await paidOnLane(id, 3, 3000n);
-    const status = await payer.run(['status', id, '--json']);
-    expect(status.json.spent).toBe('6000');
-
+// The four stories use keys of their own (`pair`), so they run at once (the file stays under a minute).
+describe.concurrent('lanes, merges and reconciliation', () => {
+  it('three lanes paid, merged, redeemed once; the merged lanes\' old vouchers refused on chain, by the paywall and by voucher add', async () => {
+    const w = { payer, shop };
+    const id = await open(w);
+    // voucher create --lane pays three lanes; voucher merge signs one voucher worth their sum.
+    await paidOnLane(w, id, 1, 1000n);
+    const lane2 = await paidOnLane(w, id, 2, 2000n);
+    await paidOnLane(w, id, 3, 3000n);
+    expect((await payer.run(['status', id, '--json'])).json.spent).toBe('6000');
     const m = await payer.run(['voucher', 'merge', id, '--lanes', '1,2,3', '--json']);
     expect(m.code, m.stdout + m.stderr).toBe(0);
     expect(m.json).toMatchObject({ lane: '0', nonce: '1', amount: '6000', sum: '6000', merges: [{ lane: '1', nonce: '2' }, { lane: '2', nonce: '2' }, { lane: '3', nonce: '2' }] });
-    merged = fromJson(m.json);
+    const merged = fromJson(m.json);
     // The merged lanes are not counted twice, and take no new voucher.
     expect((await payer.run(['status', id, '--json'])).json.spent).toBe('6000');
     const again = await payer.run(['voucher', 'create', id, '5000', '--lane', '2', '--json']);
     expect(again.code).toBe(2);
     expect(again.stdout).toMatch(/lane 2 .* is merged into lane 0/i);
-
     const added = await shop.run(['voucher', 'add', id, m.json.encoded, '--json']);
     expect(added.code, added.stdout + added.stderr).toBe(0);
     expect(added.json.delta).toBe('0'); // it pays what the three did, no more
     expect((await shop.run(['status', id, '--json'])).json.spent).toBe('6000');
-  });
 
-  it('a merged lane\'s old voucher is refused by voucher add and by the paywall; the payee files stay unchanged', async () => {
+    // A merged lane's old voucher (or a newer one on it) is refused by voucher add and by the paywall; files unchanged.
     const before = dbSnapshot(shop.home);
     const add = await shop.run(['voucher', 'add', id, encodeVoucher(lane2), '--json']);
     expect(add.code).toBe(2);
@@ -138,153 +141,139 @@ describe('three lanes paid, merged, redeemed once', () => {
     expect(refused.status).toBe(402);
     expect(((await refused.json()) as { error: string }).error).toMatch(/lane 2 of channel .* is merged by the held voucher on lane 0/i);
     expect(dbSnapshot(shop.home)).toBe(before);
-  });
 
-  it('voucher submit redeems the channel with ONE update worth the sum; the old lane voucher then reverts on chain', async () => {
+    // voucher submit redeems the channel with ONE update worth the sum; the old lane voucher then reverts on chain.
     const sub = await shop.run(['voucher', 'submit', id, '--json']);
     expect(sub.code, sub.stdout + sub.stderr).toBe(0);
     expect(sub.json.transactions).toHaveLength(1);
     expect(await updates(sub.json.transactions[0])).toEqual([{ lane: 0n, nonce: 1n, redeemed: 6000n }]);
     expect((await pc.getChannel(id)).redeemed).toBe(6000n);
-    expect(await updateRefusal(lane2)).toBe('NonceTooLow');
-    // A merge of lane 2 again (the contract's other guard).
+    expect(await updateRefusal(lane2, shop.address)).toBe('NonceTooLow');
     const remerge = signVoucher({ ...merged, nonce: 2n, amount: 7000n, merges: [{ lane: 2n, nonce: 2n }] } as UnsignedVoucher, payerKey, CHAIN_ID, contract);
-    expect(await updateRefusal(remerge)).toBe('MergeNonceTooLow');
-  });
+    expect(await updateRefusal(remerge, shop.address)).toBe('MergeNonceTooLow');
 
-  it('a later voucher on the merging lane drops the merge the chain applied; the payee\'s close pays exactly the sum', async () => {
+    // A later voucher on the merging lane drops the merge the chain applied; the payee's close pays exactly the sum.
     const v = await payer.run(['voucher', 'create', id, '7000', '--lane', '0', '--json']);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.json).toMatchObject({ lane: '0', nonce: '2', amount: '7000', merges: [] });
-    const added = await shop.run(['voucher', 'add', id, v.json.encoded, '--json']);
-    expect(added.code, added.stdout + added.stderr).toBe(0);
-    expect(added.json.delta).toBe('1000');
-    const before = await chain.balance(shop.address);
+    const later = await shop.run(['voucher', 'add', id, v.json.encoded, '--json']);
+    expect(later.code, later.stdout + later.stderr).toBe(0);
+    expect(later.json.delta).toBe('1000');
+    const balance = await chain.balance(shop.address);
     const closed = await shop.run(['close', id, '--json']);
     expect(closed.code, closed.stdout + closed.stderr).toBe(0);
     expect(closed.json.paidToPayee).toBe('7000');
     const receipt = await chain.provider.getTransactionReceipt(closed.json.transaction);
-    const fee = receipt!.gasUsed * receipt!.gasPrice;
-    expect((await chain.balance(shop.address)) - before + fee).toBe(7000n);
+    expect((await chain.balance(shop.address)) - balance + receipt!.gasUsed * receipt!.gasPrice).toBe(7000n);
     expect(await updates(closed.json.transaction)).toHaveLength(1);
   });
-});
 
-describe('a merge voucher carried forward', () => {
-  it('a voucher after an unredeemed merge carries its merges; the payee redeems only it, in one update', async () => {
-    const id = await open();
-    await paidOnLane(id, 1, 1000n);
-    await paidOnLane(id, 2, 2000n);
-    const m = await payer.run(['voucher', 'merge', id, '--lanes', '2', '--into', '1', '--json']);
+  it('a voucher after an unredeemed merge carries its merges; several lanes are redeemed in ONE updateMany, the merge last', async () => {
+    const w = await pair('carry');
+    const id = await open(w);
+    await paidOnLane(w, id, 1, 1000n);
+    await paidOnLane(w, id, 2, 2000n);
+    const m = await w.payer.run(['voucher', 'merge', id, '--lanes', '2', '--into', '1', '--json']);
     expect(m.code, m.stdout + m.stderr).toBe(0);
     expect(m.json).toMatchObject({ lane: '1', nonce: '2', amount: '3000', merges: [{ lane: '2', nonce: '2' }] });
-    expect((await shop.run(['voucher', 'add', id, m.json.encoded, '--json'])).code).toBe(0);
-    const next = await payer.run(['voucher', 'create', id, '4000', '--lane', '1', '--json']);
+    expect((await w.shop.run(['voucher', 'add', id, m.json.encoded, '--json'])).code).toBe(0);
+    const next = await w.payer.run(['voucher', 'create', id, '4000', '--lane', '1', '--json']);
     expect(next.json).toMatchObject({ lane: '1', nonce: '3', amount: '4000', merges: [{ lane: '2', nonce: '2' }] });
-    const added = await shop.run(['voucher', 'add', id, next.json.encoded, '--json']);
+    const added = await w.shop.run(['voucher', 'add', id, next.json.encoded, '--json']);
     expect(added.code, added.stdout + added.stderr).toBe(0);
     expect(added.json.delta).toBe('1000');
-    const sub = await shop.run(['voucher', 'submit', id, '--json']);
-    expect(sub.code, sub.stdout + sub.stderr).toBe(0);
-    expect(await updates(sub.json.transactions[0])).toEqual([{ lane: 1n, nonce: 3n, redeemed: 4000n }]);
-  });
-
-  it('several unmerged lanes are redeemed in one updateMany by voucher submit', async () => {
-    const id = await open();
-    await paidOnLane(id, 4, 1000n);
-    await paidOnLane(id, 5, 2000n);
-    const sub = await shop.run(['voucher', 'submit', id, '--json']);
+    await paidOnLane(w, id, 5, 500n);
+    const sub = await w.shop.run(['voucher', 'submit', id, '--json']);
     expect(sub.code, sub.stdout + sub.stderr).toBe(0);
     expect(sub.json.transactions).toHaveLength(1);
-    expect((await updates(sub.json.transactions[0])).map((u) => u.lane)).toEqual([4n, 5n]);
-    expect((await pc.getChannel(id)).redeemed).toBe(3000n);
+    expect(await updates(sub.json.transactions[0])).toEqual([{ lane: 5n, nonce: 1n, redeemed: 500n }, { lane: 1n, nonce: 3n, redeemed: 4500n }]);
   });
-});
 
-describe('reconciliation (Filecoin payment reconciliation)', () => {
-  it('below the payer\'s reconcile.minDiscount: Failure, exit 4, nothing stored on either side; at it: one merged voucher, one update', async () => {
-    const id = await open();
-    await paidOnLane(id, 0, 3000n);
-    await paidOnLane(id, 1, 4000n);
-    const set = await payer.run(['config', 'set', 'reconcile.minDiscount', '1000']);
+  it('reconciliation: below the payer\'s reconcile.minDiscount a Failure (exit 4, nothing stored on either side); at it one merged voucher, one update', async () => {
+    const w = await pair('reconcile');
+    const id = await open(w);
+    await paidOnLane(w, id, 0, 3000n);
+    await paidOnLane(w, id, 1, 4000n);
+    const set = await w.payer.run(['config', 'set', 'reconcile.minDiscount', '1000']);
     expect(set.code, set.stdout + set.stderr).toBe(0);
 
-    const low = await shop.run(['reconcile', 'request', id, '--req-val', '6500']);
+    const low = await w.shop.run(['reconcile', 'request', id, '--req-val', '6500']);
     expect(low.code, low.stdout + low.stderr).toBe(0);
     expect(JSON.parse(low.stdout)).toMatchObject({ channelId: id, reqVal: '6500' });
     expect(JSON.parse(low.stdout).vouchers).toHaveLength(2);
     writeFileSync(join(files, 'low.json'), low.stdout);
-    const payerBefore = dbSnapshot(payer.home);
-    const shopBefore = dbSnapshot(shop.home);
-    const refused = await payer.run(['reconcile', 'answer', join(files, 'low.json')]);
+    const payerBefore = dbSnapshot(w.payer.home);
+    const shopBefore = dbSnapshot(w.shop.home);
+    const refused = await w.payer.run(['reconcile', 'answer', join(files, 'low.json')]);
     expect(refused.code).toBe(4);
     expect(refused.json).toMatchObject({ status: 'Failure' });
     expect(refused.json.message).toMatch(/discount 500 is below .* minimum 1000/);
-    expect(dbSnapshot(payer.home)).toBe(payerBefore);
+    expect(dbSnapshot(w.payer.home)).toBe(payerBefore);
     writeFileSync(join(files, 'refused.json'), refused.stdout);
-    const accept = await shop.run(['reconcile', 'accept', join(files, 'refused.json'), '--request', join(files, 'low.json')]);
+    const accept = await w.shop.run(['reconcile', 'accept', join(files, 'refused.json'), '--request', join(files, 'low.json')]);
     expect(accept.code).toBe(2);
-    expect(dbSnapshot(shop.home)).toBe(shopBefore);
+    expect(dbSnapshot(w.shop.home)).toBe(shopBefore);
 
     // A forged voucher in the request is never adopted.
     const forged = JSON.parse(low.stdout);
     forged.vouchers[1].amount = '9000';
     forged.reqVal = '8000';
     writeFileSync(join(files, 'forged.json'), JSON.stringify(forged));
-    const foreign = await payer.run(['reconcile', 'answer', join(files, 'forged.json'), '--json']);
+    const foreign = await w.payer.run(['reconcile', 'answer', join(files, 'forged.json'), '--json']);
     expect(foreign.code).toBe(4);
     expect(foreign.json.message).toMatch(/not one this wallet signed/);
-    expect(dbSnapshot(payer.home)).toBe(payerBefore);
+    expect(dbSnapshot(w.payer.home)).toBe(payerBefore);
 
-    const ok = await shop.run(['reconcile', 'request', id, '--req-val', '6000']);
+    const ok = await w.shop.run(['reconcile', 'request', id, '--req-val', '6000']);
     writeFileSync(join(files, 'ok.json'), ok.stdout);
-    const granted = await payer.run(['reconcile', 'answer', join(files, 'ok.json')]);
+    const granted = await w.payer.run(['reconcile', 'answer', join(files, 'ok.json')]);
     expect(granted.code, granted.stdout + granted.stderr).toBe(0);
     expect(granted.json).toMatchObject({ status: 'Success', combined: { lane: '0', nonce: '2', amount: '6000', merges: [{ lane: '1', nonce: '2' }] } });
     writeFileSync(join(files, 'granted.json'), granted.stdout);
-    const stored = await shop.run(['reconcile', 'accept', join(files, 'granted.json'), '--request', join(files, 'ok.json'), '--json']);
+    const stored = await w.shop.run(['reconcile', 'accept', join(files, 'granted.json'), '--request', join(files, 'ok.json'), '--json']);
     expect(stored.code, stored.stdout + stored.stderr).toBe(0);
     expect(stored.json.delta).toBe('-1000');
     // Both sides now count the merged voucher only.
-    expect((await shop.run(['status', id, '--json'])).json.spent).toBe('6000');
-    expect((await payer.run(['status', id, '--json'])).json.spent).toBe('6000');
-    const sub = await shop.run(['voucher', 'submit', id, '--json']);
+    expect((await w.shop.run(['status', id, '--json'])).json.spent).toBe('6000');
+    expect((await w.payer.run(['status', id, '--json'])).json.spent).toBe('6000');
+    const sub = await w.shop.run(['voucher', 'submit', id, '--json']);
     expect(sub.code, sub.stdout + sub.stderr).toBe(0);
     expect(await updates(sub.json.transactions[0])).toEqual([{ lane: 0n, nonce: 2n, redeemed: 6000n }]);
   });
-});
 
-describe('in-band reconciliation (PAYMENT-RESPONSE extra.reconcile)', () => {
-  it('vouchers on two lanes: the receipt asks to merge, the next buy carries the merged voucher, one update redeems both lanes', async () => {
-    const buyer = await makeWallet('buyer', chain.anvil.rpcUrl);
-    await chain.fund(buyer.address);
-    const url = `${serve.url}/weather`;
-    const first = await buyer.run(['buy', url, '--max-price', '5000', '--deposit', '0.01eth', '--yes', '--json']);
-    expect(first.code, first.stdout + first.stderr).toBe(0);
-    const id = first.json.channelId as string;
-    const top = await buyer.run(['pay', id, '2000', '--lane', '1', '--json']);
-    expect(top.code, top.stdout + top.stderr).toBe(0);
-    expect(top.json).toMatchObject({ delivered: true });
+  it('in-band: vouchers on two lanes, the receipt asks to merge (extra.reconcile), the next buy carries the merged voucher, one update redeems both lanes', async () => {
+    const w = await pair('inband');
+    const own = await startServe(w.shop, ['--price', PRICE.toString()]);
+    try {
+      const url = `${own.url}/weather`;
+      const first = await w.payer.run(['buy', url, '--max-price', '5000', '--deposit', '0.01eth', '--yes', '--json']);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const id = first.json.channelId as string;
+      const top = await w.payer.run(['pay', id, '2000', '--lane', '1', '--json']);
+      expect(top.code, top.stdout + top.stderr).toBe(0);
+      expect(top.json).toMatchObject({ delivered: true });
 
-    // Two lanes held: the receipt carries the request, the buyer signs the merge (not sent yet).
-    const second = await buyer.run(['buy', url, '--max-price', '5000']);
-    expect(second.code, second.stdout + second.stderr).toBe(0);
-    expect(second.stderr).toMatch(/The merchant asks to merge lanes: lanes 1 merged into lane 0: 4000 of 4000/);
-    const mine = await buyer.run(['voucher', 'list', id, '--json']);
-    expect(mine.code, mine.stdout + mine.stderr).toBe(0);
-    expect(mine.json.vouchers.find((v: { lane: string; nonce: string }) => v.lane === '0' && v.nonce === '3'))
-      .toMatchObject({ amount: '4000', merges: [{ lane: '1', nonce: '2' }], delivered: false });
+      // Two lanes held: the receipt carries the request, the buyer signs the merge (not sent yet).
+      const second = await w.payer.run(['buy', url, '--max-price', '5000']);
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      expect(second.stderr).toMatch(/The merchant asks to merge lanes: lanes 1 merged into lane 0: 4000 of 4000/);
+      const mine = await w.payer.run(['voucher', 'list', id, '--json']);
+      expect(mine.code, mine.stdout + mine.stderr).toBe(0);
+      expect(mine.json.vouchers.find((v: { lane: string; nonce: string }) => v.lane === '0' && v.nonce === '3'))
+        .toMatchObject({ amount: '4000', merges: [{ lane: '1', nonce: '2' }], delivered: false });
 
-    // The next payment supersedes it and carries its merge; the paywall takes it.
-    const third = await buyer.run(['buy', url, '--max-price', '5000', '--json']);
-    expect(third.code, third.stdout + third.stderr).toBe(0);
-    expect(third.json.voucher).toMatchObject({ lane: '0', nonce: '4', amount: '4000', merges: [{ lane: '1', nonce: '2' }] });
-    const status = await shop.run(['status', id, '--json']);
-    expect(status.json).toMatchObject({ spent: '4000', charged: '3000' });
+      // The next payment supersedes it and carries its merge; the paywall takes it.
+      const third = await w.payer.run(['buy', url, '--max-price', '5000', '--json']);
+      expect(third.code, third.stdout + third.stderr).toBe(0);
+      expect(third.json.voucher).toMatchObject({ lane: '0', nonce: '4', amount: '4000', merges: [{ lane: '1', nonce: '2' }] });
+      expect((await w.shop.run(['status', id, '--json'])).json).toMatchObject({ spent: '4000', charged: '3000' });
 
-    const sub = await shop.run(['voucher', 'submit', id, '--json']);
-    expect(sub.code, sub.stdout + sub.stderr).toBe(0);
-    expect(sub.json.transactions).toHaveLength(1);
-    expect(await updates(sub.json.transactions[0])).toEqual([{ lane: 0n, nonce: 4n, redeemed: 4000n }]);
+      const sub = await w.shop.run(['voucher', 'submit', id, '--json']);
+      expect(sub.code, sub.stdout + sub.stderr).toBe(0);
+      expect(sub.json.transactions).toHaveLength(1);
+      expect(await updates(sub.json.transactions[0])).toEqual([{ lane: 0n, nonce: 4n, redeemed: 4000n }]);
+    } finally {
+      await own.stop();
+    }
   });
 });
