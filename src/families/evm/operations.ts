@@ -10,7 +10,7 @@ import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel } from './channel.js'
 import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
-import { voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { storeLearned, type VoucherCheck } from '../../core/channel/accept.js'
@@ -52,7 +52,11 @@ export async function fundChannel(m: ChannelManager, c: ChannelRecord, amount: b
  * vouchers already stored are redeemed — so it must be newer than the stored one of its
  * lane, and fit the deposit together with the other lanes' — and on the payer's side (its
  * own vouchers) against the chain as it is.
- * @param secret - hex preimage for a hash-locked voucher
+ * A hash-locked voucher checked without `secret` is judged by every other rule (Lotus
+ * `PaychVoucherCheckValid` ignores the lock) and reported `{valid: true, spendable: false}`,
+ * "spendable only with the secret"; with `secret`, a wrong one makes it invalid
+ * (`PaychVoucherCheckSpendable`: `sha256(secret) == secretHash`, the contract's rule).
+ * @param secret - hex preimage (`0x…`) for a hash-locked voucher
  * @throws {NetworkError} the node is unreachable; an invalid voucher is `{valid: false}`
  */
 export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVoucher, secret?: string): Promise<VoucherCheck> {
@@ -105,15 +109,22 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVo
   const lane = await laneOf(v.lane)
   const merged: LaneState[] = []
   for (const mg of v.merges) merged.push(await laneOf(mg.lane))
-  const r = redeemRefusal(v, view, lane, merged, secret)
+  const locked = v.secretHash !== ZERO_HASH
+  // Without a secret the lock is reported apart, after every other rule (CheckValid vs CheckSpendable).
+  const r = redeemRefusal(locked && secret === undefined ? { ...v, secretHash: ZERO_HASH } : v, view, lane, merged, secret)
   if (!r.ok) {
     if (r.reason === 'nonce_too_low' && held.has(v.lane)) return bad(`not newer than the stored voucher (lane ${v.lane}, nonce ${stored!.nonce})`, delta)
     if (r.reason === 'nonce_too_low') return bad(`nonce ${v.nonce} is not above the lane's on-chain nonce ${lane.nonce} (already redeemed or superseded)`, delta)
     if (r.reason === 'settle_at_passed') return bad('the channel is past its settlement time', delta)
     return bad(r.message, delta)
   }
-  return { valid: true, own, redeemable: r.newRedeemed - view.redeemed, delta: own ? delta : r.newRedeemed - view.redeemed }
+  const redeemable = r.newRedeemed - view.redeemed
+  const spendable = !locked || secret !== undefined
+  return { valid: true, own, redeemable, delta: own ? delta : redeemable, spendable, ...(spendable ? {} : { reason: SPENDABLE_WITH_SECRET }) }
 }
+
+/** How a valid hash-locked voucher checked without its secret is reported. */
+export const SPENDABLE_WITH_SECRET = 'spendable only with the secret'
 
 /**
  * Stores an inbound voucher after checking it (Lotus `PaychVoucherAdd`). A channel the
@@ -126,6 +137,10 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVo
 export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: EvmVoucher, minDelta = 0n): Promise<bigint> {
   if (c.direction !== 'inbound') throw new InvalidVoucherError('Vouchers are added on the payee\'s side; this wallet pays on that channel.')
   const heldBefore = heldKey(m, c)
+  if (v.secretHash !== ZERO_HASH) {
+    // Stored, it would count as redeemable and be sent without its secret (the contract reverts).
+    throw new InvalidVoucherError('Voucher refused: it is hash-locked, spendable only with the secret; redeem it with `channels voucher submit <channel> <voucher> --secret <hex>`.')
+  }
   const check = await checkVoucher(m, c, v)
   if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
   if (check.delta < minDelta) throw new InvalidVoucherError(`The voucher adds ${check.delta}, less than --min-delta ${minDelta}.`)
@@ -136,6 +151,14 @@ export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?
     m.store.vouchers.insert(c.network, v)
   })
   return check.delta
+}
+
+/** Stores a voucher handed to `submit` (and the channel it taught us), unless it is stored already. */
+function storeGiven(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: EvmVoucher): void {
+  m.store.immediate(() => {
+    storeLearned(m.store, c)
+    if (!m.store.vouchers.list(c.network, c.id).some((x) => x.lane === v.lane && x.nonce === v.nonce)) m.store.vouchers.insert(c.network, v)
+  })
 }
 
 /** The (lane, nonce) of the best stored voucher of every lane, as one string. */
@@ -157,13 +180,17 @@ export interface SubmitResult {
  * every lane not yet redeemed. Idempotent: a voucher already redeemed (its lane's nonce on
  * chain is at or above it, or the channel was closed with it) is reported in
  * `alreadyRedeemed`, not sent again, and is not an error.
+ * A hash-locked voucher goes with its `secret` (Lotus `PaychVoucherSubmit(ch, sv, secret)`);
+ * without one, or with a wrong one, it is refused before any gas is spent. The best stored
+ * vouchers never include a hash-locked one (`voucher add` refuses them).
+ * @param secret - hex preimage (`0x…`) of the given voucher's hash lock
  * @returns the transactions sent, the channel's redeemed total and what was redeemed already
- * @throws {InvalidVoucherError} the given voucher is invalid for another reason
+ * @throws {InvalidVoucherError} the given voucher is invalid for another reason, or locked and the secret missing or wrong
  * @throws {ChannelStateError} not the payee, nothing was ever stored to submit, or refused by the contract
  */
-export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: EvmVoucher): Promise<SubmitResult> {
+export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: EvmVoucher, secret?: string): Promise<SubmitResult> {
   if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee submits vouchers.')
-  const all = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm'))
+  const all = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm')).filter((x) => x.secretHash === ZERO_HASH)
   if (all.length === 0) throw new ChannelStateError(`No voucher to submit on channel ${short(c.id)}.`, { metaMessages: ['`channels voucher add` stores one first.'] })
   const alreadyRedeemed: SubmitResult['alreadyRedeemed'] = []
   const on = await m.backend.getChannel(c.id)
@@ -187,17 +214,17 @@ export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { sto
     } else todo.push(x)
   }
   if (v && todo.length) {
-    const check = await checkVoucher(m, c, v)
+    const check = await checkVoucher(m, c, v, secret)
     if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
-    m.store.immediate(() => {
-      storeLearned(m.store, c)
-      if (!m.store.vouchers.list(c.network, c.id).some((x) => x.lane === v.lane && x.nonce === v.nonce)) m.store.vouchers.insert(c.network, v)
-    })
+    if (check.spendable === false) throw new InvalidVoucherError(`Voucher refused: it is hash-locked, ${SPENDABLE_WITH_SECRET}; pass it with --secret <hex>.`)
+    // A hash-locked voucher is stored only once redeemed (below): held unredeemed, it would be sent without its secret.
+    if (v.secretHash === ZERO_HASH) storeGiven(m, c, v)
   }
   const signer = todo.length ? await m.signer() : undefined
   const txs: string[] = []
   for (const x of todo) {
-    const tx = await m.backend.update(signer!, x)
+    const tx = await m.backend.update(signer!, x, x === v ? secret : undefined)
+    if (x.secretHash !== ZERO_HASH) storeGiven(m, c, x)
     m.store.vouchers.markSubmitted(c.network, c.id, x.lane, x.nonce, tx.hash)
     txs.push(tx.hash)
   }
