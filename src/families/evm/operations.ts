@@ -190,7 +190,8 @@ export interface SubmitResult {
  */
 export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: EvmVoucher, secret?: string): Promise<SubmitResult> {
   if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee submits vouchers.')
-  const all = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm')).filter((x) => x.secretHash === ZERO_HASH)
+  // A held hash-locked voucher was stored by its own redemption (never by `add`): only redeemed ones are there.
+  const all = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm')).filter((x) => x.secretHash === ZERO_HASH || x.submittedTx)
   if (all.length === 0) throw new ChannelStateError(`No voucher to submit on channel ${short(c.id)}.`, { metaMessages: ['`channels voucher add` stores one first.'] })
   const alreadyRedeemed: SubmitResult['alreadyRedeemed'] = []
   const on = await m.backend.getChannel(c.id)
