@@ -38,6 +38,11 @@ export interface VoucherCheck {
   redeemable: bigint
   /** What it adds over the best voucher already stored on its lane. */
   delta: bigint
+  /**
+   * Valid and redeemable now with what was given (Lotus `PaychVoucherCheckSpendable`): false for
+   * a valid hash-locked voucher checked without its secret ("spendable only with the secret").
+   */
+  spendable?: boolean
 }
 
 /** A channel read from the chain (EVM) or from an `open` payload checked against the node (Bitcoin) that may not be stored yet: the caller stores it with its first voucher, or not at all ({@link storeLearned}). */

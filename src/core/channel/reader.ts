@@ -22,6 +22,12 @@ export interface ChannelStatus {
   best: VoucherRecord[]
 }
 
+/** A wallet that is not a key of config.json: its name (recorded on its channels) and its address. */
+export interface WalletIdentity {
+  name: string
+  address: string
+}
+
 /** Whether a channel id starts with a user's prefix (with or without `0x`, any case), as `channels.find` matches. */
 export const idMatchesPrefix = (prefix: string, id: string): boolean => id.startsWith(prefix.toLowerCase().replace(/^(0x)?/, '0x'))
 
@@ -39,7 +45,14 @@ export class ChannelReader {
     readonly network: NetworkConfig & { name: string },
     readonly keyName?: string,
     private readonly reserveOf: CloseReserve = () => 0n,
+    /** A wallet handed in by a library user (`PaymentChannelManager`) instead of a key of config.json. */
+    readonly identity?: WalletIdentity,
   ) {}
+
+  /** The name channel rows record as this wallet's key (`key_name`): the identity's, else the config key's. */
+  get keyLabel(): string {
+    return this.identity?.name ?? this.config.key(this.keyName).name
+  }
 
   /** Base units of `c`'s deposit that no payment may spend (Bitcoin: the close fee; EVM: 0). */
   closeReserve(c: ChannelRecord): bigint {
@@ -48,7 +61,7 @@ export class ChannelReader {
 
   /** Our address (from config; does not unlock the key). */
   get address(): string {
-    return this.config.key(this.keyName).address
+    return this.identity?.address ?? this.config.key(this.keyName).address
   }
 
   /**

@@ -40,7 +40,16 @@ export interface WalletContext {
   key?: string
   /** How to reach a merchant's channel endpoint (the transport hands it in; families never import one). */
   merchant: MerchantLink
+  /** A wallet handed in by a library user instead of a key of config.json (`PaymentChannelManager`); `key` is then ignored. */
+  wallet?: InjectedWallet
 }
+
+/**
+ * The secret of a wallet an embedding program holds itself (the manager-API seed's Wallet
+ * dependency): a hex private key (EVM) or a BIP-39 mnemonic (derived at the family's path).
+ * `name` is what channel rows record as their key.
+ */
+export type InjectedWallet = { name: string } & ({ privateKey: string; mnemonic?: undefined } | { mnemonic: string; privateKey?: undefined })
 
 /** A transport's calls to a merchant outside a purchase (transports/http402/merchant.ts). */
 export interface MerchantLink {
@@ -216,6 +225,8 @@ export interface VoucherCheckResult {
   redeemable: bigint
   /** What it adds over the best voucher held for its lane. */
   delta: bigint
+  /** Valid and redeemable now: false for a hash-locked voucher checked without its secret (Lotus CheckSpendable). */
+  spendable: boolean
   /** The channel's asset (for rendering). */
   asset: string
 }
@@ -243,12 +254,15 @@ export interface RedeemResult {
  * family is refused with an InvalidVoucherError (`voucherOfFamily`).
  */
 export interface PayeeScheme {
-  /** `voucher check`: never stores anything. */
-  check(prefix: string, v: Voucher): Promise<VoucherCheckResult>
+  /**
+   * `voucher check`: never stores anything. `secret` (hex) is the preimage of a hash-locked
+   * voucher (EVM); a family without hash locks refuses one with a UsageError.
+   */
+  check(prefix: string, v: Voucher, secret?: string): Promise<VoucherCheckResult>
   /** `voucher add`: stores `v` if it adds at least `minDelta`. */
   add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult>
-  /** `voucher submit`: redeems `v` or the best stored vouchers on chain; idempotent. */
-  redeem(prefix: string, v?: Voucher): Promise<RedeemResult>
+  /** `voucher submit`: redeems `v` (with the `secret` of its hash lock) or the best stored vouchers on chain; idempotent. */
+  redeem(prefix: string, v?: Voucher, secret?: string): Promise<RedeemResult>
 }
 
 // ── Lanes, merges, reconciliation (issue 11 §3; absent on one-lane families) ─────

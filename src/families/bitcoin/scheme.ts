@@ -25,6 +25,9 @@ import { bitcoinBuyer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from '../../core/scheme/seller.js'
 import { bitcoinChannel } from './channel.js'
 
+/** The UsageError of `--secret` on a Bitcoin channel. */
+const NO_HASH_LOCK = 'Bitcoin payments (two1) have no hash lock: --secret applies to EVM vouchers only.'
+
 /** The UsageError of a lane other than 0 (`pay --lane`, `voucher create --lane`). */
 const ONE_LANE = 'Bitcoin channels have one lane (0).'
 
@@ -98,11 +101,13 @@ export class BitcoinScheme implements ChannelScheme {
 
   // ── Payee ──────────────────────────────────────────────────────────────────────
 
-  async check(prefix: string, v: Voucher): Promise<VoucherCheckResult> {
+  async check(prefix: string, v: Voucher, secret?: string): Promise<VoucherCheckResult> {
+    if (secret !== undefined) throw new UsageError(NO_HASH_LOCK)
     const b = this.b
     const { checkBitcoinVoucher } = await import('./inbound.js')
     const c = b.channel(prefix)
-    return { ...(await checkBitcoinVoucher(b, c, voucherOfFamily(v, 'bitcoin'))), asset: c.asset }
+    const r = await checkBitcoinVoucher(b, c, voucherOfFamily(v, 'bitcoin'))
+    return { ...r, spendable: r.valid, asset: c.asset }
   }
 
   async add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult> {
@@ -117,7 +122,8 @@ export class BitcoinScheme implements ChannelScheme {
    * `alreadyRedeemed` (lane 0, no nonce).
    * @throws {UsageError} a voucher given: the payee broadcasts its best stored payment
    */
-  async redeem(prefix: string, v?: Voucher): Promise<RedeemResult> {
+  async redeem(prefix: string, v?: Voucher, secret?: string): Promise<RedeemResult> {
+    if (secret !== undefined) throw new UsageError(NO_HASH_LOCK)
     if (v) throw new UsageError('On a Bitcoin channel the payee broadcasts its best stored payment: run `channels voucher submit <channel>` without a voucher (or `channels close`).')
     const b = this.b
     const c = b.channel(prefix)
@@ -205,5 +211,8 @@ export class BitcoinScheme implements ChannelScheme {
 
 /** The Bitcoin scheme of `ctx`'s wallet on `ctx.network` (no node contacted, no key unlocked). */
 export async function load(ctx: WalletContext): Promise<ChannelScheme> {
+  if (ctx.wallet) {
+    throw new UsageError(`A wallet handed in by a library program works on EVM networks only; "${ctx.network.name}" is a Bitcoin-family network, whose keys live in the wallet home (\`channels keys new\`).`)
+  }
   return new BitcoinScheme(ctx, new BitcoinChannelManager(ctx.config, ctx.store, ctx.network, ctx.key))
 }

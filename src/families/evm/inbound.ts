@@ -68,7 +68,7 @@ export async function learnChannel(m: ChannelManager, channelId: string, policy:
   return {
     network: m.network.caip2, id: channelId, family: 'evm', direction: 'inbound', payer: on.payer, payee: on.payee, asset: on.asset,
     deposit: on.deposit, pendingDeposit: 0n, redeemed: 0n, charged: 0n, data: { contract: m.backend.contract, settleDelay: on.settleDelay },
-    state: 'open', keyName: m.config.key(m.keyName).name, createdAt: t, updatedAt: t, stored: false,
+    state: 'open', keyName: m.keyLabel, createdAt: t, updatedAt: t, stored: false,
   }
 }
 

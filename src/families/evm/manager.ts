@@ -8,7 +8,8 @@
  * payee's voucher is committed, with the price charged, before content is served.
  */
 import { hexlify, randomBytes, getAddress, ZeroAddress, type BaseWallet } from 'ethers'
-import type { ChannelFields, ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import type { ChannelFields, ChannelRecord, Store, VoucherRecord } from '../../core/store/index.js'
+import type { Config, NetworkConfig } from '../../core/config.js'
 import { evmChannel, type EvmChannelData } from './channel.js'
 import type { ChainBackend, TxResult } from './chain.js'
 import { EvmBackend } from './backend.js'
@@ -39,6 +40,19 @@ export interface OpenRequest {
 
 export class ChannelManager extends ChannelReader {
   private signerPromise?: Promise<BaseWallet>
+  /** A signer handed in by a library user (see {@link ChannelManager.withSigner}); else the key of config.json signs. */
+  private injected?: BaseWallet
+
+  /**
+   * A manager whose wallet is `signer` rather than a key of config.json (the library's
+   * `PaymentChannelManager`, constructed from a chain and a wallet as the manager-API seed says).
+   * @param name - recorded as the channels' key name
+   */
+  static withSigner(config: Config, store: Store, network: NetworkConfig & { name: string }, signer: BaseWallet, name: string): ChannelManager {
+    const m = new ChannelManager(config, store, network, undefined, undefined, { name, address: signer.address })
+    m.injected = signer
+    return m
+  }
   private backendInstance?: ChainBackend
 
   /** The chain backend of this manager's network (created lazily; no I/O). */
@@ -49,7 +63,7 @@ export class ChannelManager extends ChannelReader {
 
   /** The unlocked signer (prompts or reads the passphrase once). @throws {KeystoreError} */
   signer(): Promise<BaseWallet> {
-    this.signerPromise ??= loadEvmSigner(this.config, this.keyName)
+    this.signerPromise ??= this.injected ? Promise.resolve(this.injected) : loadEvmSigner(this.config, this.keyName)
     return this.signerPromise
   }
 
@@ -86,7 +100,7 @@ export class ChannelManager extends ChannelReader {
     }
     const record = this.store.channels.insert<EvmChannelData>({
       network: this.network.caip2, id, family: 'evm', direction: 'outbound', payer: this.address, payee, asset: params.asset,
-      deposit: req.deposit, redeemed: 0n, charged: 0n, state: 'opening', endpoint: req.endpoint, keyName: this.config.key(this.keyName).name,
+      deposit: req.deposit, redeemed: 0n, charged: 0n, state: 'opening', endpoint: req.endpoint, keyName: this.keyLabel,
       data: { contract: this.backend.contract, settleDelay: req.settleDelay, salt: params.salt },
     })
     let tx: TxResult

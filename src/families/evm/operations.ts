@@ -10,7 +10,7 @@ import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel } from './channel.js'
 import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
-import { voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import type { LaneState } from './redeemable.js'
 import { heldVouchers } from './lanes.js'
@@ -57,8 +57,12 @@ export async function fundChannel(m: ChannelManager, c: ChannelRecord, amount: b
  * it supersedes (its lane's, its merged lanes') left out (issue 11 §3): `redeemable` and
  * `delta` are what the payee can redeem after it minus before it (negative when it drops,
  * which `addVoucher` refuses); a voucher on a lane a stored voucher merged is refused.
+ * A hash-locked voucher checked without `secret` is judged by every other rule (Lotus
+ * `PaychVoucherCheckValid` ignores the lock) and reported `{valid: true, spendable: false}`,
+ * "spendable only with the secret"; with `secret`, a wrong one makes it invalid
+ * (`PaychVoucherCheckSpendable`: `sha256(secret) == secretHash`, the contract's rule).
+ * @param secret - hex preimage (`0x…`) for a hash-locked voucher
  * @returns the check, and on the payee's side `total`: the channel's redeemed total once every held voucher and `v` are redeemed
- * @param secret - hex preimage for a hash-locked voucher
  * @throws {NetworkError} the node is unreachable; an invalid voucher is `{valid: false}`
  */
 export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVoucher, secret?: string): Promise<VoucherCheck & { total?: bigint }> {
@@ -83,11 +87,16 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVo
   for (const x of [v, ...allHeld]) {
     for (const lane of [x.lane, ...x.merges.map((g) => g.lane)]) if (!chainLanes.has(lane)) chainLanes.set(lane, await m.backend.getLane(c.id, lane))
   }
-  const secrets = secret ? new Map([[`${v.lane}:${v.nonce}`, secret]]) : undefined
+  const secrets = secret !== undefined ? new Map([[`${v.lane}:${v.nonce}`, secret]]) : undefined
+  const locked = v.secretHash !== ZERO_HASH
+  // Without a secret the lock is reported apart, after every other rule (CheckValid vs CheckSpendable).
+  const judged = locked && secret === undefined ? { ...v, secretHash: ZERO_HASH } : v
+  const spendable = !locked || secret !== undefined
+  const valid = (redeemable: bigint, d: bigint): VoucherCheck => ({ valid: true, own, redeemable, delta: d, spendable, ...(spendable ? {} : { reason: SPENDABLE_WITH_SECRET }) })
   if (own) {
-    const r = simulateRedeem(view, chainLanes, [v], secrets)
+    const r = simulateRedeem(view, chainLanes, [judged], secrets)
     if (!r.ok) return bad(refusalText(r, v, chainLanes), delta)
-    return { valid: true, own, redeemable: r.redeemed - view.redeemed, delta }
+    return valid(r.redeemed - view.redeemed, delta)
   }
   // The payee's projection (issue 11 §3): the vouchers it holds that the chain has not
   // redeemed yet will be redeemed; `v` replaces the one of its lane and those of the lanes
@@ -97,13 +106,13 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVo
   const held = allHeld.filter((x) => x.nonce > chainLanes.get(x.lane)!.nonce)
   if (stored && stored.nonce > (chainLanes.get(v.lane)?.nonce ?? 0n) && v.nonce <= stored.nonce) return bad(`not newer than the stored voucher (lane ${v.lane}, nonce ${stored.nonce})`, delta)
   const before = simulateRedeem(view, chainLanes, held)
-  const after = simulateRedeem(view, chainLanes, replaceHeld(held, v), secrets)
+  const after = simulateRedeem(view, chainLanes, replaceHeld(held, judged), secrets)
   if (!after.ok) {
-    if (after.voucher !== v) return bad(`with it, the stored voucher on lane ${after.voucher.lane} could no longer be redeemed: ${after.message}`, delta)
+    if (after.voucher !== judged) return bad(`with it, the stored voucher on lane ${after.voucher.lane} could no longer be redeemed: ${after.message}`, delta)
     return bad(refusalText(after, v, chainLanes), delta)
   }
   const gain = after.redeemed - (before.ok ? before.redeemed : view.redeemed)
-  return { valid: true, own, redeemable: gain, delta: gain, total: after.redeemed }
+  return { ...valid(gain, gain), total: after.redeemed }
 }
 
 /** The reason of a refused voucher for `voucher check`/`add`, in the words of the stored state. */
@@ -112,6 +121,9 @@ function refusalText(r: { reason: string; message: string }, v: EvmVoucher, chai
   if (r.reason === 'settle_at_passed') return 'the channel is past its settlement time'
   return r.message
 }
+
+/** How a valid hash-locked voucher checked without its secret is reported. */
+export const SPENDABLE_WITH_SECRET = 'spendable only with the secret'
 
 /**
  * Stores an inbound voucher after checking it (Lotus `PaychVoucherAdd`). A channel the
@@ -124,6 +136,10 @@ function refusalText(r: { reason: string; message: string }, v: EvmVoucher, chai
 export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: EvmVoucher, minDelta = 0n): Promise<bigint> {
   if (c.direction !== 'inbound') throw new InvalidVoucherError('Vouchers are added on the payee\'s side; this wallet pays on that channel.')
   const heldBefore = heldKey(m, c)
+  if (v.secretHash !== ZERO_HASH) {
+    // Stored, it would count as redeemable and be sent without its secret (the contract reverts).
+    throw new InvalidVoucherError('Voucher refused: it is hash-locked, spendable only with the secret; redeem it with `channels voucher submit <channel> <voucher> --secret <hex>`.')
+  }
   const check = await checkVoucher(m, c, v)
   if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
   if (check.delta < minDelta) throw new InvalidVoucherError(`The voucher adds ${check.delta}, less than --min-delta ${minDelta}.`)
@@ -134,6 +150,14 @@ export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?
     m.store.vouchers.insert(c.network, v)
   })
   return check.delta
+}
+
+/** Stores a voucher handed to `submit` (and the channel it taught us), unless it is stored already. */
+function storeGiven(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: EvmVoucher): void {
+  m.store.immediate(() => {
+    storeLearned(m.store, c)
+    if (!m.store.vouchers.list(c.network, c.id).some((x) => x.lane === v.lane && x.nonce === v.nonce)) m.store.vouchers.insert(c.network, v)
+  })
 }
 
 /** The (lane, nonce) of the best stored voucher of every lane, as one string. */
@@ -157,13 +181,18 @@ export interface SubmitResult {
  * so that a merged lane is never sent after its merger). Idempotent: a voucher already redeemed (its lane's nonce on
  * chain is at or above it, or the channel was closed with it) is reported in
  * `alreadyRedeemed`, not sent again, and is not an error.
+ * A hash-locked voucher goes with its `secret` (Lotus `PaychVoucherSubmit(ch, sv, secret)`);
+ * without one, or with a wrong one, it is refused before any gas is spent. The best stored
+ * vouchers never include a hash-locked one (`voucher add` refuses them).
+ * @param secret - hex preimage (`0x…`) of the given voucher's hash lock
  * @returns the transactions sent, the channel's redeemed total and what was redeemed already
- * @throws {InvalidVoucherError} the given voucher is invalid for another reason
+ * @throws {InvalidVoucherError} the given voucher is invalid for another reason, or locked and the secret missing or wrong
  * @throws {ChannelStateError} not the payee, nothing was ever stored to submit, or refused by the contract
  */
-export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: EvmVoucher): Promise<SubmitResult> {
+export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: EvmVoucher, secret?: string): Promise<SubmitResult> {
   if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee submits vouchers.')
-  const all = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm'))
+  // A held hash-locked voucher was stored by its own redemption (never by `add`): only redeemed ones are there.
+  const all = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm')).filter((x) => x.secretHash === ZERO_HASH || x.submittedTx)
   if (all.length === 0) throw new ChannelStateError(`No voucher to submit on channel ${short(c.id)}.`, { metaMessages: ['`channels voucher add` stores one first.'] })
   const alreadyRedeemed: SubmitResult['alreadyRedeemed'] = []
   const on = await m.backend.getChannel(c.id)
@@ -187,19 +216,20 @@ export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { sto
     } else todo.push(x)
   }
   if (v && todo.length) {
-    const check = await checkVoucher(m, c, v)
+    const check = await checkVoucher(m, c, v, secret)
     if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
-    m.store.immediate(() => {
-      storeLearned(m.store, c)
-      if (!m.store.vouchers.list(c.network, c.id).some((x) => x.lane === v.lane && x.nonce === v.nonce)) m.store.vouchers.insert(c.network, v)
-    })
+    if (check.spendable === false) throw new InvalidVoucherError(`Voucher refused: it is hash-locked, ${SPENDABLE_WITH_SECRET}; pass it with --secret <hex>.`)
+    // A hash-locked voucher is stored only once redeemed (below): held unredeemed, it would be sent without its secret.
+    if (v.secretHash === ZERO_HASH) storeGiven(m, c, v)
   }
   const txs: string[] = []
   if (todo.length) {
-    // One transaction for every lane (`updateMany`), merge vouchers after the plain ones.
+    // One transaction for every lane (`updateMany`), merge vouchers after the plain ones; a
+    // given voucher goes alone, with its secret.
     const signer = await m.signer()
     const ordered = redeemOrder(todo)
-    const tx = ordered.length === 1 ? await m.backend.update(signer, ordered[0]) : await m.backend.updateMany(signer, ordered)
+    const tx = ordered.length === 1 ? await m.backend.update(signer, ordered[0], ordered[0] === v ? secret : undefined) : await m.backend.updateMany(signer, ordered)
+    for (const x of ordered) if (x.secretHash !== ZERO_HASH) storeGiven(m, c, x)
     m.store.immediate(() => {
       for (const x of ordered) m.store.vouchers.markSubmitted(c.network, c.id, x.lane, x.nonce, tx.hash)
     })

@@ -4,10 +4,10 @@
  * network. Messages and errors are the commands' own; the commands keep parsing,
  * printing and the checks that do not depend on the family.
  */
-import { ZeroAddress } from 'ethers'
+import { HDNodeWallet, Wallet, ZeroAddress, type BaseWallet } from 'ethers'
 import type {
   AddResult, ChannelScheme, CloseResult, CollectResult, FundResult, OpenOptions, OpenResult, PayOptions, PayResult,
-  DeployResult, Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
+  DeployResult, InjectedWallet, Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
 } from '../../core/scheme/index.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
 import { voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
@@ -23,6 +23,7 @@ import { learnChannel } from './inbound.js'
 import { deliveryExtra } from './channel.js'
 import { startSettler } from './watcher.js'
 import { payeeGasWarning } from './gas.js'
+import { EVM_PATH } from '../../core/keys/wallet.js'
 import type { EvmBackend } from './backend.js'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { evmBuyer } from './buyer.js'
@@ -35,6 +36,15 @@ export async function load(ctx: WalletContext): Promise<ChannelScheme> {
   return new EvmScheme(ctx)
 }
 
+/** The ethers wallet of an injected secret (a mnemonic at the wallet's path m/44'/60'/0'/0/0). @throws {UsageError} not a key */
+function injectedSigner(w: InjectedWallet): BaseWallet {
+  try {
+    return w.privateKey !== undefined ? new Wallet(w.privateKey) : HDNodeWallet.fromPhrase(w.mnemonic!, undefined, EVM_PATH)
+  } catch (err) {
+    throw new UsageError(`The wallet handed to the manager is not a valid ${w.privateKey !== undefined ? 'private key' : 'mnemonic'}: ${(err as Error).message.split(' (')[0]}.`)
+  }
+}
+
 export class EvmScheme implements ChannelScheme {
   readonly kind = 'evm' as const
   readonly voucherName = 'voucher'
@@ -43,7 +53,9 @@ export class EvmScheme implements ChannelScheme {
   readonly laneOps: LaneScheme
 
   constructor(private readonly ctx: WalletContext) {
-    this.reader = new ChannelManager(ctx.config, ctx.store, ctx.network, ctx.key)
+    this.reader = ctx.wallet
+      ? ChannelManager.withSigner(ctx.config, ctx.store, ctx.network, injectedSigner(ctx.wallet), ctx.wallet.name)
+      : new ChannelManager(ctx.config, ctx.store, ctx.network, ctx.key)
     this.laneOps = evmLaneOps(this.reader, ctx, (prefix, v) => this.resolveChannel(prefix, v))
   }
 
@@ -104,12 +116,12 @@ export class EvmScheme implements ChannelScheme {
 
   // ── Payee ──────────────────────────────────────────────────────────────────────
 
-  async check(prefix: string, voucher: Voucher): Promise<VoucherCheckResult> {
+  async check(prefix: string, voucher: Voucher, secret?: string): Promise<VoucherCheckResult> {
     const m = this.m
     const v = voucherOfFamily(voucher, 'evm')
     const c = await this.resolveChannel(prefix, v)
-    const r = await checkVoucher(m, c, v)
-    return { valid: r.valid, reason: r.reason, own: r.own, redeemable: r.redeemable, delta: r.delta, asset: c.asset }
+    const r = await checkVoucher(m, c, v, secret)
+    return { valid: r.valid, reason: r.reason, own: r.own, redeemable: r.redeemable, delta: r.delta, spendable: r.valid && r.spendable !== false, asset: c.asset }
   }
 
   async add(prefix: string, voucher: Voucher, minDelta: bigint): Promise<AddResult> {
@@ -120,11 +132,11 @@ export class EvmScheme implements ChannelScheme {
     return { channelId: v.channelId, voucher: v, delta, asset: c.asset }
   }
 
-  async redeem(prefix: string, voucher?: Voucher): Promise<RedeemResult> {
+  async redeem(prefix: string, voucher?: Voucher, secret?: string): Promise<RedeemResult> {
     const m = this.m
     const v = voucher && voucherOfFamily(voucher, 'evm')
     const c = v ? await this.resolveChannel(prefix, v) : m.channel(prefix)
-    const r = await submitVouchers(m, c, v)
+    const r = await submitVouchers(m, c, v, secret)
     return {
       channelId: c.id, transactions: r.txs, redeemed: r.redeemed,
       alreadyRedeemed: r.alreadyRedeemed.map((a) => ({ lane: a.lane, nonce: a.nonce, transaction: a.tx })),

@@ -1,0 +1,88 @@
+/**
+ * Hash-locked vouchers through the real binary (issue 11 §3; Lotus CheckValid /
+ * CheckSpendable / VoucherSubmit with a secret): `voucher check` reports a valid locked
+ * voucher as "spendable only with the secret", `--secret` checks the preimage, `voucher
+ * submit` refuses it without the right secret before spending gas and redeems it with it.
+ * The locked voucher is signed with the payer's own key (revealed from its wallet), as a
+ * hub would have it signed (DESIGN §11).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Contract, HDNodeWallet } from 'ethers';
+import { artifact } from '../helpers/deploy.js';
+import { makeWallet, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
+import { contractAddress } from '../../src/families/evm/deploy.js';
+import { signVoucher } from '../../src/families/evm/voucher.js';
+import { encodeVoucher } from '../../src/core/channel/voucher.js';
+
+let chain: Chain;
+let payer: TestWallet;
+let payee: TestWallet;
+
+beforeAll(async () => {
+  chain = await startChain();
+  [payer, payee] = await Promise.all([makeWallet('payer', chain.anvil.rpcUrl), makeWallet('payee', chain.anvil.rpcUrl)]);
+  await Promise.all([chain.fund(payer.address, '1'), chain.fund(payee.address, '1')]);
+}, 120_000);
+afterAll(async () => {
+  await chain?.stop();
+});
+
+describe('hash-locked vouchers', () => {
+  it('check says "spendable only with the secret"; only the right secret checks and redeems', async () => {
+    const opened = await payer.run(['open', payee.address, '100000', '--json']);
+    expect(opened.code, opened.stderr).toBe(0);
+    const id: string = opened.json.channelId;
+    const shown = await payer.run(['keys', 'show', '--reveal', '--json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    const signer = HDNodeWallet.fromPhrase(shown.json.mnemonic, undefined, "m/44'/60'/0'/0/0");
+    expect(signer.address).toBe(payer.address);
+
+    const secret = randomBytes(32);
+    const secretHash = '0x' + createHash('sha256').update(secret).digest('hex');
+    const token = encodeVoucher(signVoucher(
+      { channelId: id, lane: 0n, nonce: 1n, amount: 4000n, secretHash, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [] },
+      signer, BigInt(chain.anvil.chainId), contractAddress(),
+    ));
+    const right = '0x' + secret.toString('hex');
+    const wrong = '0x' + randomBytes(32).toString('hex');
+
+    const plain = await payee.run(['voucher', 'check', id, token, '--json']);
+    expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+    expect(plain.json).toMatchObject({ valid: true, spendable: false, reason: 'spendable only with the secret', redeemable: '4000' });
+    const text = await payee.run(['voucher', 'check', id, token]);
+    expect(text.stdout).toContain('spendable only with the secret');
+
+    const bad = await payee.run(['voucher', 'check', id, token, '--secret', wrong, '--json']);
+    expect(bad.code).toBe(2);
+    expect(bad.json.error.message).toContain('hash lock');
+    const good = await payee.run(['voucher', 'check', id, token, '--secret', right, '--json']);
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.json).toMatchObject({ valid: true, spendable: true });
+
+    const notHex = await payee.run(['voucher', 'check', id, token, '--secret', 'xyz', '--json']);
+    expect(notHex.code).toBe(2);
+
+    const contract = new Contract(contractAddress(), artifact('PaymentChannels').abi, chain.provider);
+    for (const args of [[], ['--secret', wrong]]) {
+      const r = await payee.run(['voucher', 'submit', id, token, ...args, '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect((await contract.getChannel(id)).redeemed).toBe(0n);
+      // Not even the channel is learned: the payee's database holds nothing of it.
+      expect((await payee.run(['voucher', 'list', id, '--json'])).json.error.code).toBe('NOT_FOUND');
+    }
+    const added = await payee.run(['voucher', 'add', id, token, '--json']);
+    expect(added.code).toBe(2);
+    expect(added.json.error.message).toContain('hash-locked');
+
+    const sent = await payee.run(['voucher', 'submit', id, token, '--secret', right, '--json']);
+    expect(sent.code, sent.stdout + sent.stderr).toBe(0);
+    expect(sent.json.transactions).toHaveLength(1);
+    expect((await contract.getChannel(id)).redeemed).toBe(4000n);
+    expect(await contract.getLane(id, 0n)).toEqual([1n, 4000n]);
+    // Stored once redeemed, marked with its transaction: a plain submit finds nothing left to send.
+    const again = await payee.run(['voucher', 'submit', id, '--json']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.json.transactions).toEqual([]);
+  });
+});
