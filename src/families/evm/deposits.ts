@@ -40,7 +40,7 @@ export interface ReserveReport {
   pending: bigint
   /** Top-up waiting for the pending deposit to be mined; sent as one deposit then. */
   queued: bigint
-  /** The deposit this call broadcast, if it sent one. */
+  /** The deposit this call broadcast, if it sent one (its own top-up, or one other calls queued). */
   sent?: string
 }
 
@@ -198,12 +198,12 @@ async function pendingOutcome(m: ChannelManager, c: ChannelRecord, hash: string,
  * @example (await reserveWithTopUp(m, c, 5000n)).sent // undefined when the deposit covers it; else the deposit's hash
  */
 export async function reserveWithTopUp(m: ChannelManager, c: ChannelRecord, amount: bigint): Promise<ReserveReport> {
-  await advanceDeposit(m, c)
+  const before = await advanceDeposit(m, c) // may send what other processes queued: this call sent it
   const r = reserveFunds(m.store, c, amount, {
     topUp: topsUp(c), closeReserve: 0n,
     noTopUp: 'Automatic top-ups are sent in the native coin only; add tokens with `channels fund <channel> <amount>`.',
   })
-  const sent = r.queuedNow > 0n ? await sendQueued(m, c) : undefined
+  const sent = (r.queuedNow > 0n ? await sendQueued(m, c) : undefined) ?? before.sent
   return { ...report(m, m.store.channels.get(c.network, c.id)!), topUp: r.queuedNow, sent: sent?.hash }
 }
 
