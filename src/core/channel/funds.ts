@@ -102,7 +102,7 @@ export interface TopUpPolicy {
   topUp: boolean
   /** The family's `closeReserve(c)`, base units. */
   closeReserve: bigint
-  /** Why the channel cannot be topped up, when `topUp` is false (the error's hint). */
+  /** Why the channel cannot be topped up, when `topUp` is false (a sentence the error's message ends with). */
   noTopUp?: string
 }
 
@@ -125,8 +125,9 @@ export function reserveFunds(store: Store, c: ChannelRecord, amount: bigint, pol
     const f = { ...fundsOf(store, ch, policy.closeReserve), reserved: ch.reserved + amount }
     const need = fundsNeed(f)
     if (need > 0n && !policy.topUp) {
-      throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot set aside ${amount}: it lacks ${need} (deposit ${f.confirmed}, spent ${f.spent}, reserved ${ch.reserved}); shortfall ${need}.`, need, {
-        metaMessages: policy.noTopUp ? [policy.noTopUp] : [],
+      const why = policy.noTopUp ? ` ${policy.noTopUp}` : ''
+      throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot set aside ${amount}: it lacks ${need} (deposit ${f.confirmed}, spent ${f.spent}, reserved ${ch.reserved}); shortfall ${need}.${why}`, need, {
+        metaMessages: ['`channels release` gives back funds reserved before; `channels open` makes another channel.'],
       })
     }
     const queuedNow = need > 0n ? need : 0n

@@ -103,7 +103,7 @@ export class BitcoinScheme implements ChannelScheme {
     const c = b.channel(prefix)
     const r = reserveFunds(b.store, c, amount, {
       topUp: false, closeReserve: b.closeReserve(c),
-      noTopUp: 'Bitcoin deposits are fixed at open: a Bitcoin channel cannot be topped up. Open another channel, or `channels release` funds reserved before.',
+      noTopUp: 'Bitcoin deposits are fixed at open: a Bitcoin channel cannot be topped up.',
     })
     return this.fundsResult(r.channel)
   }
