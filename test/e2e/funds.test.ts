@@ -64,6 +64,17 @@ async function inPool(): Promise<number> {
 const automine = (on: boolean) => rpc(chain.anvil.rpcUrl, 'evm_setAutomine', [on]);
 const mine = () => rpc(chain.anvil.rpcUrl, 'evm_mine');
 
+describe('the commands', () => {
+  it('reserve, release, lookup and lane new: --help shows examples and --json', async () => {
+    const cmds = ['reserve', 'release', 'lookup', 'lane new'];
+    const helps = await Promise.all(cmds.map((cmd) => payer.run([...cmd.split(' '), '--help'])));
+    for (const [i, r] of helps.entries()) {
+      expect(r.code, cmds[i]).toBe(0);
+      expect(r.stdout, cmds[i]).toMatch(/EXAMPLES[\s\S]*--json|--json[\s\S]*EXAMPLES/);
+    }
+  });
+});
+
 describe('reserve and release within the deposit', () => {
   it('sets funds aside without a transaction; release gives them back; more than reserved is refused', async () => {
     const id = await open('10000');
