@@ -9,7 +9,9 @@
  * top-ups turn anvil's automine off (`evm_setAutomine false`, blocks by `evm_mine`), so a command
  * that returned with a hash cannot have waited for its block.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { Contract, Wallet, id as topicOf } from 'ethers';
 import { rpc } from '../helpers/anvil.js';
 import { artifact } from '../helpers/deploy.js';
@@ -197,6 +199,24 @@ describe('top-ups that never wait for a block', () => {
       await automine(true);
     }
   }, 60_000);
+});
+
+describe('a top-up queued by a process that died before sending it', () => {
+  it('goes with the next command, once', async () => {
+    const id = await open('10000');
+    // As if `reserve` died after committing its reservation and the queue, before it claimed and signed the deposit.
+    const db = new Database(join(payer.home, 'channels.db'));
+    try {
+      db.prepare("UPDATE channels SET reserved = '13000', queued = '3000' WHERE id = ?").run(id);
+    } finally {
+      db.close();
+    }
+    expect((await payer.run(['sync', id, '--json'])).code).toBe(0); // sends it (mined at once: automine is on here)
+    expect((await payer.run(['sync', id, '--json'])).code).toBe(0); // records it
+    expect((await payer.run(['sync', id, '--json'])).code).toBe(0); // nothing more to send
+    expect(await fundedEvents(id)).toEqual([3000n]);
+    expect(await status(id)).toMatchObject({ confirmed: '13000', pending: '0', queued: '0', reserved: '13000', pendingTx: null });
+  });
 });
 
 describe('lookup and lanes', () => {
