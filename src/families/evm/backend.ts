@@ -10,7 +10,7 @@ import {
 } from 'ethers'
 import { waitMined } from './receipt.js'
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
-import type { ChainBackend, EvmVoucher, OnChainChannel, OpenParams, TxResult } from './chain.js'
+import type { ChainBackend, EvmVoucher, OnChainChannel, OpenParams, RedeemCall, TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../core/errors.js'
 import { voucherMessage } from './eip712.js'
 import { contractAddress } from './deploy.js'
@@ -179,16 +179,37 @@ export class EvmBackend implements ChainBackend {
   }
 
   async collectedBy(txHash: string, channelId: string): Promise<{ paidToPayee: bigint; refundedToPayer: bigint } | undefined> {
+    return (await this.collectedIn(txHash)).get(channelId)
+  }
+
+  async collectedIn(txHash: string): Promise<Map<string, { paidToPayee: bigint; refundedToPayer: bigint }>> {
+    const out = new Map<string, { paidToPayee: bigint; refundedToPayer: bigint }>()
     const receipt = await this.rpc(() => this.provider.getTransactionReceipt(txHash))
-    if (!receipt || receipt.status !== 1) return undefined
+    if (!receipt || receipt.status !== 1) return out
     for (const log of receipt.logs) {
       if (getAddress(log.address) !== this.contract) continue
       const parsed = this.channels.interface.parseLog(log)
-      if (parsed?.name === 'ChannelCollected' && parsed.args.channelId === channelId) {
-        return { paidToPayee: parsed.args.paidToPayee, refundedToPayer: parsed.args.refundedToPayer }
-      }
+      if (parsed?.name === 'ChannelCollected') out.set(parsed.args.channelId, { paidToPayee: parsed.args.paidToPayee, refundedToPayer: parsed.args.refundedToPayer })
     }
-    return undefined
+    return out
+  }
+
+  async updateMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult> {
+    return this.send(signer, (c) => c.updateMany(...batchArgs(vouchers, secrets)))
+  }
+
+  async closeMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult> {
+    return this.send(signer, (c) => c.closeMany(...batchArgs(vouchers, secrets)))
+  }
+
+  async estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: string[]): Promise<bigint> {
+    const args = call === 'update' || call === 'close' ? [voucherMessage(vouchers[0]), vouchers[0].signature, secrets?.[0] ?? '0x'] : batchArgs(vouchers, secrets)
+    return this.rpc(() => this.channels.getFunction(call).estimateGas(...args, { from }))
+  }
+
+  async feePerGas(): Promise<bigint> {
+    const fee = await this.rpc(() => this.provider.getFeeData())
+    return fee.maxFeePerGas ?? fee.gasPrice ?? 0n
   }
 
   async update(signer: BaseWallet, voucher: EvmVoucher, secret = '0x'): Promise<TxResult> {
@@ -254,6 +275,11 @@ export class EvmBackend implements ChainBackend {
     if (err instanceof ChannelsError) return err
     return new ChannelsError(e.shortMessage ?? e.message ?? String(err), { cause: err })
   }
+}
+
+/** The three arrays of `updateMany`/`closeMany`: voucher structs, signatures, secrets ('0x' where none is given). */
+function batchArgs(vouchers: EvmVoucher[], secrets: string[] = []): [unknown[], string[], string[]] {
+  return [vouchers.map((v) => voucherMessage(v)), vouchers.map((v) => v.signature), vouchers.map((_, i) => secrets[i] ?? '0x')]
 }
 
 /** Zeroes the immutable slots of runtime bytecode so builds on any chain compare equal. */

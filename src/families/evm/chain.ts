@@ -72,4 +72,28 @@ export interface ChainBackend {
   transactionStatus(hash: string): Promise<'mined' | 'failed' | 'unknown'>
   /** Payee: redeem without closing. */
   update(signer: BaseWallet, voucher: EvmVoucher, secret?: string): Promise<TxResult>
+  /**
+   * Payee: `updateMany` — redeems several vouchers (of any channels, lanes in order) in one
+   * transaction; all or none.
+   * @param secrets - one hex preimage per voucher ('0x' without a hash lock); default all '0x'
+   */
+  updateMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult>
+  /**
+   * Payee: `closeMany` — redeems one voucher per channel and collects each channel, in one
+   * transaction; all or none.
+   * @param secrets - one hex preimage per voucher; default all '0x'
+   */
+  closeMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult>
+  /**
+   * Gas that a redeeming call from `from` would use if sent now (`eth_estimateGas`).
+   * @throws {ChannelStateError} the call would revert (the contract's error named)
+   */
+  estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: string[]): Promise<bigint>
+  /** Fee per gas a transaction sent now offers, in wei: EIP-1559 `maxFeePerGas`, else the legacy gas price. */
+  feePerGas(): Promise<bigint>
+  /** Every `ChannelCollected` event of a mined transaction, by channel id (empty when it is unknown or reverted). */
+  collectedIn(txHash: string): Promise<Map<string, { paidToPayee: bigint; refundedToPayer: bigint }>>
 }
+
+/** The contract's redeeming functions: `update`/`close` take one voucher, the batch ones any number. */
+export type RedeemCall = 'update' | 'close' | 'updateMany' | 'closeMany'
