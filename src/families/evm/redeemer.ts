@@ -1,0 +1,241 @@
+/**
+ * The EVM payee's redemption service (DESIGN §12, issue 11 §4): while `channels serve`
+ * runs, every round it weighs what each inbound channel holds unredeemed against the gas of
+ * redeeming it, and redeems the channels worth it — or whose deadline is near — together:
+ * one `closeMany` transaction per `redeem.batchSize` channels. It replaces the settlement
+ * watcher (families/evm/watcher.ts) in `serve` and keeps what that did: channels gone from
+ * the chain are marked closed, a settling channel is redeemed before its `settleAt`.
+ *
+ * Decisions (documented in the report of issue 11 §4):
+ * - **close, not update, for settling channels too.** The contract's `close` is `_update` +
+ *   `_collect`; `_update` refuses only once `settleAt` has passed and `_collect` does not
+ *   ask for a settled channel, so a settling channel closes before `settleAt` like an open
+ *   one. Closing pays the payee now and refunds the payer now (no `collect` transaction
+ *   for anyone), where `update` left both waiting for `settleAt`.
+ * - **Several lanes.** `closeMany` takes one voucher per channel; the other lanes' best
+ *   vouchers of the batch go first, in one `updateMany` (as `closeAsPayee` sends `update`s
+ *   before its `close`).
+ * - **Profit.** A channel's value is what its held vouchers add to the channel's redeemed
+ *   total on chain (the contract's rules, {@link redeemRefusal}); its gas is `eth_estimateGas`
+ *   of redeeming it alone (a `close`, plus an `update` per extra lane), so the test is
+ *   conservative: in a batch a channel costs less (`npm run bench`:
+ *   redeem_gas_per_channel_batch10). The fee per gas is what a transaction sent now offers
+ *   (EIP-1559 `maxFeePerGas`, else the gas price), again an upper bound of what is paid.
+ * - **Deadlines.** A settling channel's `settleAt` and the earliest `timeLockMax` of the
+ *   vouchers redeemed; within `redeem.margin` seconds (default 3600: an hour covers a node
+ *   or a paywall down for a while, and is far below the settle delay `serve` asks by default)
+ *   the channel is redeemed whatever it is worth.
+ * - **One bad channel never blocks the others.** A batch the contract refuses (a channel
+ *   closed meanwhile, a voucher no longer redeemable) is redone channel by channel
+ *   ({@link ChannelManager.closeAsPayee}).
+ * - Hash-locked vouchers are left out: the store keeps no secrets (`voucher submit --secret`
+ *   redeems them).
+ */
+import type { ChannelManager } from './manager.js'
+import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import type { EvmVoucher } from './chain.js'
+import { short } from '../../core/channel/reader.js'
+import { schedule, type Settler, type SettlerEvent } from '../../core/channel/settler.js'
+import { ZERO_HASH, voucherOfFamily } from '../../core/channel/voucher.js'
+import { redeemPolicy, type RedeemPolicy } from '../../core/config-fields.js'
+import { ChannelStateError } from '../../core/errors.js'
+import { redeemRefusal, type LaneState } from './redeemable.js'
+
+/** A channel due for redemption in this round. Amounts in wei or token base units. */
+export interface RedeemCandidate {
+  channel: ChannelRecord
+  /** Vouchers to redeem, in order; the last one closes the channel. */
+  vouchers: VoucherRecord<EvmVoucher>[]
+  /** What they add to the channel's redeemed total on chain. */
+  value: bigint
+  /** Estimated gas of redeeming the channel alone. */
+  gas: bigint
+  /** Unix seconds after which redeeming is no longer possible, when there is such a time. */
+  deadline?: number
+  /** What the deadline is (`settleAt`, `timeLockMax`). */
+  deadlineOf?: string
+}
+
+/** Options of {@link startRedeemer}. */
+export interface RedeemerOptions {
+  /** Seconds between rounds; default the config's `redeem.interval`. */
+  intervalSeconds?: number
+}
+
+/**
+ * Starts the redemption service on `m`'s network. State changes go through the state
+ * machine (DESIGN §3); one the table forbids, or on a row another process moved meanwhile,
+ * leaves the row as it is and is reported as an `error` event.
+ * @param onEvent - called for every event: `redeemed`, `closed`, `deferred` (once per change of what it says), `error`
+ * @returns the running service: `tick()` runs a round now, `stop()` ends the timer
+ */
+export function startRedeemer(m: ChannelManager, o: RedeemerOptions = {}, onEvent: (e: SettlerEvent) => void = () => {}): Settler {
+  /** The last `deferred` detail per channel: told again only when it changes. */
+  const told = new Map<string, string>()
+  const round = async (): Promise<SettlerEvent[]> => {
+    const events = await redeemRound(m, redeemPolicy(m.config.get('redeem')))
+    return events.filter((e) => {
+      if (e.kind !== 'deferred') {
+        told.delete(e.channelId)
+        return true
+      }
+      if (told.get(e.channelId) === e.detail) return false
+      told.set(e.channelId, e.detail)
+      return true
+    })
+  }
+  return schedule(round, o.intervalSeconds ?? redeemPolicy(m.config.get('redeem')).interval, onEvent)
+}
+
+/**
+ * One round of the redemption service: assesses every open or settling inbound channel of
+ * `m`'s network ({@link assessChannel}) and redeems the due ones in batches of
+ * `policy.batchSize` ({@link redeemBatch}).
+ * @returns what happened, one event per channel acted on (a deferral is reported every round)
+ */
+export async function redeemRound(m: ChannelManager, policy: RedeemPolicy): Promise<SettlerEvent[]> {
+  const events: SettlerEvent[] = []
+  const channels = m.store.channels.list({ network: m.network.caip2, direction: 'inbound' }).filter((c) => c.state === 'open' || c.state === 'settling')
+  if (channels.length === 0) return events
+  const now = await m.backend.now()
+  let feePerGas: bigint | undefined
+  const due: RedeemCandidate[] = []
+  for (const c of channels) {
+    try {
+      const cand = await assessChannel(m, c, now, events)
+      if (!cand) continue
+      feePerGas ??= await m.backend.feePerGas()
+      const cost = cand.gas * feePerGas
+      const profit = cand.value - cost
+      const minProfit = BigInt(policy.minProfit)
+      const urgent = cand.deadline !== undefined && cand.deadline - now <= policy.margin
+      if (profit >= minProfit || urgent) {
+        due.push(cand)
+        continue
+      }
+      const until = cand.deadline !== undefined
+        ? `until ${iso(cand.deadline - policy.margin)} (${cand.deadlineOf} ${iso(cand.deadline)} − redeem.margin ${policy.margin} s)`
+        : 'until it is worth more, or a deadline comes (the payer settles)'
+      events.push({
+        channelId: c.id, kind: 'deferred',
+        detail: `${short(c.id)} holds ${cand.value} unredeemed; gas ≈ ${cand.gas} × ${feePerGas} = ${cost}, so the profit ${profit} is below redeem.minProfit ${minProfit}: left ${until}`,
+      })
+    } catch (err) {
+      events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: ${firstLine(err)}` })
+    }
+  }
+  for (let i = 0; i < due.length; i += policy.batchSize) events.push(...(await redeemBatch(m, due.slice(i, i + policy.batchSize))))
+  return events
+}
+
+/**
+ * What a channel holds to redeem, against the chain now. Marks a channel gone from the chain
+ * closed, and one the payer started settling `settling` (pushing their events).
+ * @param now - the chain's latest block time, unix seconds
+ * @returns undefined when there is nothing to redeem (or it is too late: `settleAt` passed)
+ * @throws {ChannelStateError} a redemption the contract would refuse (its error named)
+ */
+export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: number, events: SettlerEvent[]): Promise<RedeemCandidate | undefined> {
+  const on = await m.backend.getChannel(c.id)
+  if (!on) {
+    // The contract deletes a channel only in close (the payee's voucher, possible while
+    // open) and collect (after settleAt): name the one the state it was read in allows.
+    m.store.channels.transition(c.network, c.id, c.state === 'open' ? 'close' : 'collect', {}, c.state)
+    events.push({ channelId: c.id, kind: 'closed', detail: 'no longer on chain' })
+    return undefined
+  }
+  if (on.settleAt !== 0 && c.state === 'open') c = m.store.channels.transition(c.network, c.id, 'settle', { settleAt: on.settleAt }, 'open')
+  if (on.settleAt !== 0 && now >= on.settleAt) return undefined // too late: update is refused after settleAt
+  const held = m.store.vouchers.latestPerLane(c.network, c.id).filter((v) => !v.submittedTx).map((v) => voucherOfFamily(v, 'evm'))
+  if (held.length === 0) return undefined
+  const lanes = new Map<bigint, LaneState>()
+  const lane = async (n: bigint) => {
+    let s = lanes.get(n)
+    if (!s) lanes.set(n, (s = await m.backend.getLane(c.id, n)))
+    return s
+  }
+  // The contract's rules, voucher after voucher, on the state the previous ones leave;
+  // vouchers that merge other lanes go last, as they consume those lanes.
+  const view = { deposit: on.deposit, redeemed: on.redeemed, settleAt: on.settleAt, now }
+  const take: VoucherRecord<EvmVoucher>[] = []
+  for (const v of [...held.filter((x) => x.merges.length === 0), ...held.filter((x) => x.merges.length > 0)]) {
+    if (v.secretHash !== ZERO_HASH) continue // no secret stored
+    const merged: LaneState[] = []
+    for (const mg of v.merges) merged.push(await lane(mg.lane))
+    const r = redeemRefusal(v, view, await lane(v.lane), merged)
+    if (!r.ok) continue // redeemed already (nonce), not yet (time lock), or never: not this round's
+    view.redeemed = r.newRedeemed
+    lanes.set(v.lane, { nonce: v.nonce, redeemed: v.amount })
+    v.merges.forEach((mg, i) => lanes.set(mg.lane, { nonce: mg.nonce, redeemed: merged[i].redeemed }))
+    take.push(v)
+  }
+  const value = view.redeemed - on.redeemed
+  if (take.length === 0 || value <= 0n) return undefined
+  // Gas of redeeming this channel alone: an update per extra lane, then the close.
+  const from = m.address
+  let gas = 0n
+  for (const [i, v] of take.entries()) gas += await m.backend.estimateRedeemGas(from, i === take.length - 1 ? 'close' : 'update', [v])
+  const deadlines: [number, string][] = []
+  if (on.settleAt !== 0) deadlines.push([on.settleAt, 'settleAt'])
+  for (const v of take) if (v.timeLockMax !== 0n) deadlines.push([Number(v.timeLockMax), `timeLockMax of lane ${v.lane}`])
+  deadlines.sort((a, b) => a[0] - b[0])
+  return { channel: c, vouchers: take, value, gas, deadline: deadlines[0]?.[0], deadlineOf: deadlines[0]?.[1] }
+}
+
+/**
+ * Redeems and collects `batch` in one `closeMany` (after one `updateMany` for the extra lanes
+ * of channels holding several), marking each voucher submitted and each channel closed with
+ * what the receipt's `ChannelCollected` events say it paid. When the contract refuses the
+ * batch, each channel is redeemed alone ({@link ChannelManager.closeAsPayee}), so one bad
+ * channel does not hold back the others.
+ * @returns one `redeemed` or `error` event per channel
+ */
+export async function redeemBatch(m: ChannelManager, batch: RedeemCandidate[]): Promise<SettlerEvent[]> {
+  const signer = await m.signer()
+  const extras = batch.flatMap((cand) => cand.vouchers.slice(0, -1).map((v) => ({ cand, v })))
+  const lasts = batch.map((cand) => cand.vouchers[cand.vouchers.length - 1])
+  try {
+    if (extras.length) {
+      const pre = await m.backend.updateMany(signer, extras.map((x) => x.v))
+      m.store.immediate(() => extras.forEach(({ cand, v }) => m.store.vouchers.markSubmitted(cand.channel.network, cand.channel.id, v.lane, v.nonce, pre.hash)))
+    }
+    const tx = await m.backend.closeMany(signer, lasts)
+    const collected = await m.backend.collectedIn(tx.hash)
+    return batch.map((cand, i): SettlerEvent => {
+      const c = cand.channel
+      const paid = collected.get(c.id)
+      if (!paid) return { channelId: c.id, kind: 'error', detail: `${short(c.id)}: transaction ${tx.hash} holds no ChannelCollected event for it` }
+      try {
+        m.store.immediate(() => {
+          m.store.vouchers.markSubmitted(c.network, c.id, lasts[i].lane, lasts[i].nonce, tx.hash)
+          m.store.channels.transition(c.network, c.id, 'close', { redeemed: paid.paidToPayee, closeTx: tx.hash }, c.state)
+        })
+      } catch (err) {
+        return { channelId: c.id, kind: 'error', detail: `${short(c.id)}: closed on chain by ${tx.hash}, but ${firstLine(err)}` }
+      }
+      return {
+        channelId: c.id, kind: 'redeemed',
+        detail: `redeemed ${cand.value} (paid ${paid.paidToPayee}, refunded ${paid.refundedToPayer}) and closed in ${tx.hash}, one of ${batch.length} channels (gas ${tx.gasUsed})`,
+      }
+    })
+  } catch (err) {
+    if (!(err instanceof ChannelStateError) || batch.length === 1) {
+      return batch.map((cand) => ({ channelId: cand.channel.id, kind: 'error' as const, detail: `${short(cand.channel.id)}: ${firstLine(err)}` }))
+    }
+    // The contract refused the batch: channel by channel, from the store as it is now.
+    const events: SettlerEvent[] = []
+    for (const cand of batch) {
+      const c = m.store.channels.get(cand.channel.network, cand.channel.id)!
+      try {
+        const r = await m.closeAsPayee(c)
+        events.push({ channelId: c.id, kind: 'redeemed', detail: `redeemed alone (the batch was refused: ${firstLine(err)}): paid ${r.redeemed} and closed in ${r.tx.hash}` })
+      } catch (e) {
+        events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: ${firstLine(e)}` })
+      }
+    }
+    return events
+  }
+}
+
+const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0]
+const iso = (unix: number) => new Date(unix * 1000).toISOString()
