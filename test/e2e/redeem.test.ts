@@ -3,7 +3,7 @@
  * real binaries). Ten payers buy; the service's first round redeems and collects all ten
  * channels in ONE closeMany transaction, and every balance reconciles to the wei. A channel
  * worth less than `redeem.minProfit` is deferred, even once its payer settles, until its
- * settleAt is within `redeem.margin`; then it is redeemed.
+ * settleAt is within `redeem.margin`; then it is redeemed (updateMany: its payer collects).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
@@ -144,7 +144,7 @@ describe('the redemption service of channels serve', { timeout: 120_000 }, () =>
     }
   });
 
-  it('defers a channel worth less than redeem.minProfit until its settleAt is within redeem.margin, then redeems it', async () => {
+  it('defers a channel worth less than redeem.minProfit until its settleAt is within redeem.margin, then redeems it for its payer to collect', async () => {
     const wallet = await makeWallet('small', chain.anvil.rpcUrl);
     await chain.fund(wallet.address, '1');
     const id = await buyOnce(wallet, serve!.url, SMALL);
@@ -163,15 +163,29 @@ describe('the redemption service of channels serve', { timeout: 120_000 }, () =>
     expect(stored(id).state).toBe('settling');
     expect(events(serve!).some((e) => e.channelId === id && e.kind === 'redeemed')).toBe(false);
 
-    // Into the margin: redeemed whatever it is worth, before settleAt.
+    // Into the margin: redeemed whatever it is worth, before settleAt — by an update (the payer
+    // chose to settle, and collects after settleAt as `channels collect` says).
     const payerBefore = await chain.balance(wallet.address);
     const payeeBefore = await chain.balance(payee.address);
     await increaseTime(chain.anvil.rpcUrl, SETTLE_DELAY - MARGIN + 10);
     const done = await until('the late redemption', () => events(serve!).find((e) => e.channelId === id && e.kind === 'redeemed'));
-    const hash = /closed in (0x[0-9a-f]{64})/.exec(done.detail)![1];
-    expect(await chain.balance(payee.address)).toBe(payeeBefore + SMALL - (await feeOf(hash)));
-    expect(await chain.balance(wallet.address)).toBe(payerBefore + DEPOSIT - SMALL);
-    expect(stored(id)).toEqual({ state: 'closed', redeemed: SMALL.toString(), close_tx: hash, submitted: [hash] });
+    const hash = /in (0x[0-9a-f]{64})/.exec(done.detail)![1];
+    const tx = (await chain.provider.getTransaction(hash))!;
+    expect(getAddress(tx.to!)).toBe(contractAddress());
+    expect(iface.parseTransaction(tx)!.name).toBe('updateMany');
+    expect(await chain.balance(payee.address)).toBe(payeeBefore - (await feeOf(hash)));
+    expect(stored(id)).toEqual({ state: 'settling', redeemed: SMALL.toString(), close_tx: null, submitted: [hash] });
+
+    await increaseTime(chain.anvil.rpcUrl, MARGIN);
+    const collected = await wallet.run(['collect', id, '--json']);
+    expect(collected.code, collected.stdout + collected.stderr).toBe(0);
+    expect(collected.json.paidToPayee).toBe(SMALL.toString());
+    expect(collected.json.refundedToPayer).toBe((DEPOSIT - SMALL).toString());
+    expect(await chain.balance(wallet.address)).toBe(payerBefore + DEPOSIT - SMALL - (await feeOf(collected.json.transaction)));
+    expect(await chain.balance(payee.address)).toBe(payeeBefore - (await feeOf(hash)) + SMALL);
+    const gone = await until('the channel marked closed', () => events(serve!).find((e) => e.channelId === id && e.kind === 'closed'));
+    expect(gone.detail).toBe('no longer on chain');
+    expect(stored(id).state).toBe('closed');
     expect(events(serve!).filter((e) => e.kind === 'error')).toEqual([]);
   });
 });

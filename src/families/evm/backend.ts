@@ -10,7 +10,7 @@ import {
 } from 'ethers'
 import { waitMined } from './receipt.js'
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
-import type { ChainBackend, EvmVoucher, OnChainChannel, OpenParams, RedeemCall, TxResult } from './chain.js'
+import type { ChainBackend, EvmVoucher, OnChainChannel, OpenParams, RedeemCall, TxRedemptions, TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../core/errors.js'
 import { voucherMessage } from './eip712.js'
 import { contractAddress } from './deploy.js'
@@ -179,17 +179,18 @@ export class EvmBackend implements ChainBackend {
   }
 
   async collectedBy(txHash: string, channelId: string): Promise<{ paidToPayee: bigint; refundedToPayer: bigint } | undefined> {
-    return (await this.collectedIn(txHash)).get(channelId)
+    return (await this.redeemedIn(txHash)).collected.get(channelId)
   }
 
-  async collectedIn(txHash: string): Promise<Map<string, { paidToPayee: bigint; refundedToPayer: bigint }>> {
-    const out = new Map<string, { paidToPayee: bigint; refundedToPayer: bigint }>()
+  async redeemedIn(txHash: string): Promise<TxRedemptions> {
+    const out: TxRedemptions = { collected: new Map(), updated: new Map() }
     const receipt = await this.rpc(() => this.provider.getTransactionReceipt(txHash))
     if (!receipt || receipt.status !== 1) return out
     for (const log of receipt.logs) {
       if (getAddress(log.address) !== this.contract) continue
       const parsed = this.channels.interface.parseLog(log)
-      if (parsed?.name === 'ChannelCollected') out.set(parsed.args.channelId, { paidToPayee: parsed.args.paidToPayee, refundedToPayer: parsed.args.refundedToPayer })
+      if (parsed?.name === 'ChannelCollected') out.collected.set(parsed.args.channelId, { paidToPayee: parsed.args.paidToPayee, refundedToPayer: parsed.args.refundedToPayer })
+      if (parsed?.name === 'ChannelUpdated') out.updated.set(parsed.args.channelId, parsed.args.redeemed)
     }
     return out
   }

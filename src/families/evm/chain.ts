@@ -91,8 +91,19 @@ export interface ChainBackend {
   estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: string[]): Promise<bigint>
   /** Fee per gas a transaction sent now offers, in wei: EIP-1559 `maxFeePerGas`, else the legacy gas price. */
   feePerGas(): Promise<bigint>
-  /** Every `ChannelCollected` event of a mined transaction, by channel id (empty when it is unknown or reverted). */
-  collectedIn(txHash: string): Promise<Map<string, { paidToPayee: bigint; refundedToPayer: bigint }>>
+  /**
+   * What a mined transaction did to channels, from its events (empty when it is unknown or
+   * reverted): each `ChannelCollected` by channel id, and the channel's redeemed total after
+   * its last `ChannelUpdated`, base units.
+   */
+  redeemedIn(txHash: string): Promise<TxRedemptions>
+}
+
+/** The channel events of one transaction ({@link ChainBackend.redeemedIn}). Amounts in base units. */
+export interface TxRedemptions {
+  collected: Map<string, { paidToPayee: bigint; refundedToPayer: bigint }>
+  /** The channel's redeemed total after the transaction's last `ChannelUpdated` of it. */
+  updated: Map<string, bigint>
 }
 
 /** The contract's redeeming functions: `update`/`close` take one voucher, the batch ones any number. */

@@ -2,19 +2,21 @@
  * The EVM payee's redemption service (DESIGN §12, issue 11 §4): while `channels serve`
  * runs, every round it weighs what each inbound channel holds unredeemed against the gas of
  * redeeming it, and redeems the channels worth it — or whose deadline is near — together:
- * one `closeMany` transaction per `redeem.batchSize` channels. It replaces the settlement
- * watcher (families/evm/watcher.ts) in `serve` and keeps what that did: channels gone from
+ * one `updateMany` and one `closeMany` transaction per `redeem.batchSize` channels. It
+ * replaces the settlement watcher (families/evm/watcher.ts) in `serve` and keeps what that did: channels gone from
  * the chain are marked closed, a settling channel is redeemed before its `settleAt`.
  *
  * Decisions (documented in the report of issue 11 §4):
- * - **close, not update, for settling channels too.** The contract's `close` is `_update` +
- *   `_collect`; `_update` refuses only once `settleAt` has passed and `_collect` does not
- *   ask for a settled channel, so a settling channel closes before `settleAt` like an open
- *   one. Closing pays the payee now and refunds the payer now (no `collect` transaction
- *   for anyone), where `update` left both waiting for `settleAt`.
+ * - **Open channels are closed, settling ones updated.** For an open channel `closeMany`
+ *   redeems and collects at once (what `close` does today): the payee is paid now. The
+ *   contract would close a settling channel too (`_update` refuses only once `settleAt` has
+ *   passed; `_collect` does not ask for a settled channel), but the payer who settles has
+ *   chosen the unilateral path and collects after `settleAt`, as `channels collect` tells
+ *   it; so settling channels are redeemed with `updateMany`, as the settlement watcher did,
+ *   and `channels collect` still works for their payers.
  * - **Several lanes.** `closeMany` takes one voucher per channel; the other lanes' best
- *   vouchers of the batch go first, in one `updateMany` (as `closeAsPayee` sends `update`s
- *   before its `close`).
+ *   vouchers go first, in the round's one `updateMany` (with the settling channels'
+ *   vouchers), as `closeAsPayee` sends `update`s before its `close`.
  * - **Profit.** A channel's value is what its held vouchers add to the channel's redeemed
  *   total on chain (the contract's rules, {@link redeemRefusal}); its gas is `eth_estimateGas`
  *   of redeeming it alone (a `close`, plus an `update` per extra lane), so the test is
@@ -27,19 +29,22 @@
  *   the channel is redeemed whatever it is worth.
  * - **One bad channel never blocks the others.** A batch the contract refuses (a channel
  *   closed meanwhile, a voucher no longer redeemable) is redone channel by channel
- *   ({@link ChannelManager.closeAsPayee}).
+ *   ({@link ChannelManager.closeAsPayee}, {@link submitVouchers}).
+ * - A channel whose deadline is near is redeemed even at a loss (value below the gas): the
+ *   issue asks for it unconditionally, and a payer's refund is then not left to chance.
  * - Hash-locked vouchers are left out: the store keeps no secrets (`voucher submit --secret`
  *   redeems them).
  */
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
-import type { EvmVoucher } from './chain.js'
+import type { EvmVoucher, TxResult } from './chain.js'
 import { short } from '../../core/channel/reader.js'
 import { schedule, type Settler, type SettlerEvent } from '../../core/channel/settler.js'
 import { ZERO_HASH, voucherOfFamily } from '../../core/channel/voucher.js'
 import { redeemPolicy, type RedeemPolicy } from '../../core/config-fields.js'
 import { ChannelStateError } from '../../core/errors.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
+import { submitVouchers } from './operations.js'
 
 /** A channel due for redemption in this round. Amounts in wei or token base units. */
 export interface RedeemCandidate {
@@ -171,10 +176,10 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
   }
   const value = view.redeemed - on.redeemed
   if (take.length === 0 || value <= 0n) return undefined
-  // Gas of redeeming this channel alone: an update per extra lane, then the close.
+  // Gas of redeeming this channel alone: an update per voucher, the last one a close on an open channel.
   const from = m.address
   let gas = 0n
-  for (const [i, v] of take.entries()) gas += await m.backend.estimateRedeemGas(from, i === take.length - 1 ? 'close' : 'update', [v])
+  for (const [i, v] of take.entries()) gas += await m.backend.estimateRedeemGas(from, i === take.length - 1 && c.state === 'open' ? 'close' : 'update', [v])
   const deadlines: [number, string][] = []
   if (on.settleAt !== 0) deadlines.push([on.settleAt, 'settleAt'])
   for (const v of take) if (v.timeLockMax !== 0n) deadlines.push([Number(v.timeLockMax), `timeLockMax of lane ${v.lane}`])
@@ -183,58 +188,101 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
 }
 
 /**
- * Redeems and collects `batch` in one `closeMany` (after one `updateMany` for the extra lanes
- * of channels holding several), marking each voucher submitted and each channel closed with
- * what the receipt's `ChannelCollected` events say it paid. When the contract refuses the
- * batch, each channel is redeemed alone ({@link ChannelManager.closeAsPayee}), so one bad
- * channel does not hold back the others.
+ * Redeems `batch` in two transactions at most: one `updateMany` with every voucher of the
+ * settling channels and the extra lanes of the open ones, then one `closeMany` that redeems
+ * the open channels' last vouchers and collects them. Each voucher is marked submitted by
+ * the transaction that redeemed it, and each channel takes what that transaction's events say
+ * (`ChannelCollected`: closed with what it paid; `ChannelUpdated`: the new redeemed total).
+ * When the contract refuses a batch, its channels are redeemed one by one
+ * ({@link ChannelManager.closeAsPayee}, {@link submitVouchers}), so one bad channel does not
+ * hold back the others.
  * @returns one `redeemed` or `error` event per channel
  */
 export async function redeemBatch(m: ChannelManager, batch: RedeemCandidate[]): Promise<SettlerEvent[]> {
   const signer = await m.signer()
-  const extras = batch.flatMap((cand) => cand.vouchers.slice(0, -1).map((v) => ({ cand, v })))
-  const lasts = batch.map((cand) => cand.vouchers[cand.vouchers.length - 1])
-  try {
-    if (extras.length) {
-      const pre = await m.backend.updateMany(signer, extras.map((x) => x.v))
-      m.store.immediate(() => extras.forEach(({ cand, v }) => m.store.vouchers.markSubmitted(cand.channel.network, cand.channel.id, v.lane, v.nonce, pre.hash)))
+  const closing = batch.filter((cand) => cand.channel.state === 'open')
+  const updating = batch.filter((cand) => cand.channel.state !== 'open')
+  const updates = [...updating.flatMap((cand) => cand.vouchers.map((v) => ({ cand, v }))), ...closing.flatMap((cand) => cand.vouchers.slice(0, -1).map((v) => ({ cand, v })))]
+  const events: SettlerEvent[] = []
+  if (updates.length) {
+    let tx: TxResult
+    try {
+      tx = await m.backend.updateMany(signer, updates.map((x) => x.v))
+    } catch (err) {
+      return alone(m, batch, err)
     }
-    const tx = await m.backend.closeMany(signer, lasts)
-    const collected = await m.backend.collectedIn(tx.hash)
-    return batch.map((cand, i): SettlerEvent => {
+    m.store.immediate(() => updates.forEach(({ cand, v }) => m.store.vouchers.markSubmitted(cand.channel.network, cand.channel.id, v.lane, v.nonce, tx.hash)))
+    const { updated } = await m.backend.redeemedIn(tx.hash)
+    for (const cand of updating) {
       const c = cand.channel
-      const paid = collected.get(c.id)
-      if (!paid) return { channelId: c.id, kind: 'error', detail: `${short(c.id)}: transaction ${tx.hash} holds no ChannelCollected event for it` }
-      try {
-        m.store.immediate(() => {
-          m.store.vouchers.markSubmitted(c.network, c.id, lasts[i].lane, lasts[i].nonce, tx.hash)
-          m.store.channels.transition(c.network, c.id, 'close', { redeemed: paid.paidToPayee, closeTx: tx.hash }, c.state)
-        })
-      } catch (err) {
-        return { channelId: c.id, kind: 'error', detail: `${short(c.id)}: closed on chain by ${tx.hash}, but ${firstLine(err)}` }
+      const redeemed = updated.get(c.id)
+      if (redeemed === undefined) {
+        events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: transaction ${tx.hash} holds no ChannelUpdated event for it` })
+        continue
       }
-      return {
-        channelId: c.id, kind: 'redeemed',
-        detail: `redeemed ${cand.value} (paid ${paid.paidToPayee}, refunded ${paid.refundedToPayer}) and closed in ${tx.hash}, one of ${batch.length} channels (gas ${tx.gasUsed})`,
-      }
-    })
-  } catch (err) {
-    if (!(err instanceof ChannelStateError) || batch.length === 1) {
-      return batch.map((cand) => ({ channelId: cand.channel.id, kind: 'error' as const, detail: `${short(cand.channel.id)}: ${firstLine(err)}` }))
+      m.store.channels.update(c.network, c.id, { redeemed })
+      events.push({ channelId: c.id, kind: 'redeemed', detail: `redeemed ${cand.value} before ${c.settleAt ? `settleAt ${iso(c.settleAt)}` : 'its deadline'} in ${tx.hash} (updateMany of ${updates.length} vouchers, gas ${tx.gasUsed}); the channel's redeemed total is ${redeemed}` })
     }
-    // The contract refused the batch: channel by channel, from the store as it is now.
-    const events: SettlerEvent[] = []
-    for (const cand of batch) {
-      const c = m.store.channels.get(cand.channel.network, cand.channel.id)!
-      try {
+  }
+  if (closing.length === 0) return events
+  const lasts = closing.map((cand) => cand.vouchers[cand.vouchers.length - 1])
+  let tx: TxResult
+  try {
+    tx = await m.backend.closeMany(signer, lasts)
+  } catch (err) {
+    return [...events, ...(await alone(m, closing, err))]
+  }
+  const { collected } = await m.backend.redeemedIn(tx.hash)
+  for (const [i, cand] of closing.entries()) {
+    const c = cand.channel
+    const paid = collected.get(c.id)
+    if (!paid) {
+      events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: transaction ${tx.hash} holds no ChannelCollected event for it` })
+      continue
+    }
+    try {
+      m.store.immediate(() => {
+        m.store.vouchers.markSubmitted(c.network, c.id, lasts[i].lane, lasts[i].nonce, tx.hash)
+        m.store.channels.transition(c.network, c.id, 'close', { redeemed: paid.paidToPayee, closeTx: tx.hash }, c.state)
+      })
+    } catch (err) {
+      events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: closed on chain by ${tx.hash}, but ${firstLine(err)}` })
+      continue
+    }
+    events.push({
+      channelId: c.id, kind: 'redeemed',
+      detail: `redeemed ${cand.value} (paid ${paid.paidToPayee}, refunded ${paid.refundedToPayer}) and closed in ${tx.hash} (closeMany of ${closing.length} channels, gas ${tx.gasUsed})`,
+    })
+  }
+  return events
+}
+
+/**
+ * After the contract refused a batch (`err`): each channel of it redeemed alone, from the
+ * store as it is now — an open one closed ({@link ChannelManager.closeAsPayee}), a settling
+ * one updated ({@link submitVouchers}). Any other failure (the node, the gas) is every
+ * channel's error: alone they would fail the same way.
+ */
+async function alone(m: ChannelManager, batch: RedeemCandidate[], err: unknown): Promise<SettlerEvent[]> {
+  if (!(err instanceof ChannelStateError) || batch.length === 1) {
+    return batch.map((cand) => ({ channelId: cand.channel.id, kind: 'error' as const, detail: `${short(cand.channel.id)}: ${firstLine(err)}` }))
+  }
+  const events: SettlerEvent[] = []
+  for (const cand of batch) {
+    const c = m.store.channels.get(cand.channel.network, cand.channel.id)!
+    try {
+      if (c.state === 'open') {
         const r = await m.closeAsPayee(c)
         events.push({ channelId: c.id, kind: 'redeemed', detail: `redeemed alone (the batch was refused: ${firstLine(err)}): paid ${r.redeemed} and closed in ${r.tx.hash}` })
-      } catch (e) {
-        events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: ${firstLine(e)}` })
+      } else {
+        const r = await submitVouchers(m, c)
+        events.push({ channelId: c.id, kind: 'redeemed', detail: `redeemed alone (the batch was refused: ${firstLine(err)}) in ${r.txs.join(', ')}; the channel's redeemed total is ${r.redeemed}` })
       }
+    } catch (e) {
+      events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: ${firstLine(e)}` })
     }
-    return events
   }
+  return events
 }
 
 const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0]
