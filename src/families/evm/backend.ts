@@ -251,15 +251,28 @@ export class EvmBackend implements ChainBackend {
     }
   }
 
+  /** The contract's custom error that revert `data` holds, if it is one. */
+  private revertName(data: unknown): string | undefined {
+    if (typeof data !== 'string') return undefined
+    try {
+      return this.channels.interface.parseError(data)?.name
+    } catch {
+      return undefined
+    }
+  }
+
   /**
    * Maps ethers errors: connection problems → NetworkError, contract reverts →
    * ChannelStateError, a sender short of value plus gas → InsufficientFundsError (exit 5).
    * @param sender - the account that was sending, for the message
    */
   private explain(err: unknown, sender?: string): Error {
-    const e = err as { code?: string; revert?: { name: string; args: unknown[] }; shortMessage?: string; message?: string }
-    if (e.revert?.name) {
-      return new ChannelStateError(`The contract refused: ${e.revert.name}.`, { data: { revert: e.revert.name }, cause: err })
+    const e = err as { code?: string; data?: unknown; revert?: { name: string; args: unknown[] }; shortMessage?: string; message?: string }
+    // A revert found while estimating a transaction's gas comes from the provider, which does
+    // not know the contract's errors ("unknown custom error"): decode its data here.
+    const revert = e.revert?.name ?? (e.code === 'CALL_EXCEPTION' ? this.revertName(e.data) : undefined)
+    if (revert) {
+      return new ChannelStateError(`The contract refused: ${revert}.`, { data: { revert }, cause: err })
     }
     if (e.code === 'INSUFFICIENT_FUNDS') {
       // Nodes say how much is missing ("… overshot 123"); ethers keeps it in the message.
