@@ -72,7 +72,7 @@ async function paidChannel(lanes: bigint[]): Promise<ChannelRecord> {
 }
 
 const row = (id: string) => payee.store.channels.get(payee.network.caip2, id)!;
-const submitted = (id: string) => payee.store.vouchers.list(payee.network.caip2, id).map((v) => [v.lane, v.submittedTx]);
+const submitted = (id: string): [bigint, string | undefined][] => payee.store.vouchers.list(payee.network.caip2, id).map((v) => [v.lane, v.submittedTx]);
 const txOf = (e: SettlerEvent) => /in (0x[0-9a-f]{64})/.exec(e.detail)?.[1];
 
 describe('redeemRound and redeemBatch', { timeout: 120_000 }, () => {
