@@ -61,6 +61,9 @@ export interface RedeemCandidate {
   deadlineOf?: string
 }
 
+/** An event of {@link redeemRound}; a deferral carries what it depends on (value, deadline) as `key`. */
+export type RoundEvent = SettlerEvent & { key?: string }
+
 /** Options of {@link startRedeemer}. */
 export interface RedeemerOptions {
   /** Seconds between rounds; default the config's `redeem.interval`. */
@@ -75,19 +78,18 @@ export interface RedeemerOptions {
  * @returns the running service: `tick()` runs a round now, `stop()` ends the timer
  */
 export function startRedeemer(m: ChannelManager, o: RedeemerOptions = {}, onEvent: (e: SettlerEvent) => void = () => {}): Settler {
-  /** The last `deferred` detail per channel: told again only when it changes. */
+  /** The last deferral per channel (value and deadline, not the gas price of the moment): told again only when it changes. */
   const told = new Map<string, string>()
   const round = async (): Promise<SettlerEvent[]> => {
     const events = await redeemRound(m, redeemPolicy(m.config.get('redeem')))
-    return events.filter((e) => {
-      if (e.kind !== 'deferred') {
-        told.delete(e.channelId)
-        return true
-      }
-      if (told.get(e.channelId) === e.detail) return false
-      told.set(e.channelId, e.detail)
-      return true
-    })
+    const out: SettlerEvent[] = []
+    for (const { key, ...e } of events) {
+      if (e.kind === 'deferred' && told.get(e.channelId) === key) continue
+      if (e.kind === 'deferred') told.set(e.channelId, key ?? e.detail)
+      else told.delete(e.channelId)
+      out.push(e)
+    }
+    return out
   }
   return schedule(round, o.intervalSeconds ?? redeemPolicy(m.config.get('redeem')).interval, onEvent)
 }
@@ -96,10 +98,10 @@ export function startRedeemer(m: ChannelManager, o: RedeemerOptions = {}, onEven
  * One round of the redemption service: assesses every open or settling inbound channel of
  * `m`'s network ({@link assessChannel}) and redeems the due ones in batches of
  * `policy.batchSize` ({@link redeemBatch}).
- * @returns what happened, one event per channel acted on (a deferral is reported every round)
+ * @returns what happened, one event per channel acted on or deferred (a deferral every round; {@link startRedeemer} tells it once per change)
  */
-export async function redeemRound(m: ChannelManager, policy: RedeemPolicy): Promise<SettlerEvent[]> {
-  const events: SettlerEvent[] = []
+export async function redeemRound(m: ChannelManager, policy: RedeemPolicy): Promise<RoundEvent[]> {
+  const events: RoundEvent[] = []
   const channels = m.store.channels.list({ network: m.network.caip2, direction: 'inbound' }).filter((c) => c.state === 'open' || c.state === 'settling')
   if (channels.length === 0) return events
   const now = await m.backend.now()
@@ -122,7 +124,7 @@ export async function redeemRound(m: ChannelManager, policy: RedeemPolicy): Prom
         ? `until ${iso(cand.deadline - policy.margin)} (${cand.deadlineOf} ${iso(cand.deadline)} − redeem.margin ${policy.margin} s)`
         : 'until it is worth more, or a deadline comes (the payer settles)'
       events.push({
-        channelId: c.id, kind: 'deferred',
+        channelId: c.id, kind: 'deferred', key: `${cand.value}:${cand.deadline ?? ''}`,
         detail: `${short(c.id)} holds ${cand.value} unredeemed; gas ≈ ${cand.gas} × ${feePerGas} = ${cost}, so the profit ${profit} is below redeem.minProfit ${minProfit}: left ${until}`,
       })
     } catch (err) {
