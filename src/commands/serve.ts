@@ -13,9 +13,10 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'Payments go to the key --key (default key). Every voucher is verified and committed before the resource is served; ' +
     'a request whose handler fails is not charged. Without --upstream it serves GET /weather and GET /joke. ' +
     'POST /.well-known/channels/close lets a payer ask for a cooperative close. On an EVM network a redemption service ' +
-    'runs every --watch-interval seconds (default: config redeem.interval, 30): it redeems and collects, in one closeMany ' +
-    'transaction per redeem.batchSize channels, every channel whose unredeemed value minus the estimated gas is at least ' +
-    'redeem.minProfit, or whose settleAt or voucher time lock is within redeem.margin seconds; the others are deferred. With --json it prints one line ' +
+    'runs every --watch-interval seconds (default: config redeem.interval, 30): it redeems every channel whose unredeemed ' +
+    'value minus the estimated gas is at least redeem.minProfit, or whose settleAt or voucher time lock is within redeem.margin ' +
+    'seconds, up to redeem.batchSize channels per transaction: open channels redeemed and collected in one closeMany, settling ' +
+    'ones (their payers collect) in one updateMany; the others are deferred. With --json it prints one line ' +
     '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.\n\n' +
     'On a Bitcoin-family network the 402 offers a bip122 entry (price in satoshis) whose payTo is a fresh key per channel: ' +
     'child i of this key\'s BIP84 chain m/84\'/<coin>\'/0\'/0, with extra.payeeIndex i (the ready line\'s payTo is the base key, i = 0); ' +
