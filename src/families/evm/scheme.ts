@@ -22,7 +22,7 @@ import { addVoucher, checkVoucher, fundChannel, submitVouchers } from './operati
 import { refreshChannel, syncChannel } from './sync.js'
 import { learnChannel } from './inbound.js'
 import { deliveryExtra } from './channel.js'
-import { startSettler } from './watcher.js'
+import { startRedeemer } from './redeemer.js'
 import { payeeGasWarning } from './gas.js'
 import { EVM_PATH } from '../../core/keys/wallet.js'
 import type { EvmBackend } from './backend.js'
@@ -271,7 +271,7 @@ export class EvmScheme implements ChannelScheme {
   }
 
   watch(o: { intervalSeconds: number; closeMargin: number }, onEvent: (e: SettlerEvent) => void): Settler {
-    return startSettler(this.m, o.intervalSeconds, onEvent)
+    return startRedeemer(this.m, { intervalSeconds: o.intervalSeconds }, onEvent)
   }
 
   async serveInfo(): Promise<{ payTo: string; asset?: string; contract?: string }> {
