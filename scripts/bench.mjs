@@ -261,6 +261,24 @@ async function main() {
   const many = []
   for (let i = 0; i < 10; i++) many.push(voucherFor((await openOne()).id))
   gas.closeMany_per_channel = (await gasOf(pc.connect(payeeW).closeMany(many.map((x) => x.v), many.map((x) => x.s), many.map(() => '0x')))) / 10n
+  // The redemption service's batch (families/evm/redeemer.ts): one closeMany of 10 fresh
+  // channels, each redeeming its first voucher, per channel; against one close alone.
+  const batch = []
+  for (let i = 0; i < 10; i++) batch.push(voucherFor((await openOne()).id))
+  const redeemBatch10 = await gasOf(pc.connect(payeeW).closeMany(batch.map((x) => x.v), batch.map((x) => x.s), batch.map(() => '0x')))
+  const single = voucherFor((await openOne()).id)
+  const redeemSingle = await gasOf(pc.connect(payeeW).close(single.v, single.s, '0x'))
+  // A merge voucher (DESIGN §13): lanes 1 and 2 redeemed, then a lane-0 voucher merging both,
+  // against a plain update of a fresh lane (3) of a channel in the same state.
+  const laneVoucher = (id, lane, nonce, amount, merges = []) => {
+    const lv = { channelId: id, lane, nonce, amount, secretHash: ZERO_HASH, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges }
+    return [lv, signVoucher(lv, payerW, chainId, contract).signature, '0x']
+  }
+  const mc = await openOne()
+  const l1 = laneVoucher(mc.id, 1n, 1n, 1000n), l2 = laneVoucher(mc.id, 2n, 1n, 1000n)
+  await gasOf(pc.connect(payeeW).updateMany([l1[0], l2[0]], [l1[1], l2[1]], ['0x', '0x']))
+  const mergeGas = await gasOf(pc.connect(payeeW).update(...laneVoucher(mc.id, 0n, 1n, 3000n, [{ lane: 1n, nonce: 2n }, { lane: 2n, nonce: 2n }])))
+  const plainGas = await gasOf(pc.connect(payeeW).update(...laneVoucher(mc.id, 3n, 1n, 1000n)))
   provider.destroy()
   store.close()
 
@@ -297,6 +315,12 @@ async function main() {
     pay_cold_to_scrypt_ratio: round(median(payT) / median(scryptT)),
     keys_new_file_cold_to_scrypt_ratio: round(median(keysNewT) / median(scryptT)),
     gas: Object.fromEntries(Object.entries(gas).map(([k, g]) => [k, Number(g)])),
+    redeem_gas_per_channel_batch10: Number(redeemBatch10 / 10n),
+    redeem_gas_single_close: Number(redeemSingle),
+    redeem_batch10_to_single_ratio: round(Number(redeemBatch10) / 10 / Number(redeemSingle), 3),
+    merge_voucher_gas: Number(mergeGas),
+    merge_plain_update_gas: Number(plainGas),
+    merge_to_plain_update_ratio: round(Number(mergeGas) / Number(plainGas), 3),
     bitcoin_vsize: bitcoinVsize,
   }
   if (JSON_OUT) console.log(JSON.stringify(result))
@@ -309,6 +333,8 @@ async function main() {
     console.log(`cold start: node -e 0 ${result.node_cold_ms} ms; channels status --json ${result.status_cold_ms} ms (×${result.status_cold_ratio}); channels buy ${result.buy_cold_ms} ms (×${result.buy_cold_ratio}), of which key unlock (scrypt) ${result.buy_key_unlock_ms} ms`)
     console.log(`key file (scrypt N=2^17 r=8 p=1 alone: ${result.scrypt_ms} ms): keys new --keystore file ${result.keys_new_file_cold_ms} ms (×${result.keys_new_file_cold_to_scrypt_ratio} scrypt), buy ${result.buy_cold_ms} ms (×${result.buy_cold_to_scrypt_ratio}), pay ${result.pay_cold_ms} ms (×${result.pay_cold_to_scrypt_ratio})`)
     console.log('gas:', Object.entries(result.gas).map(([k, g]) => `${k} ${g}`).join(', '))
+    console.log(`redemption: ${result.redeem_gas_per_channel_batch10} gas per channel in one closeMany of 10, ${result.redeem_gas_single_close} for one close alone (×${result.redeem_batch10_to_single_ratio})`)
+    console.log(`merge voucher (update merging 2 lanes): ${result.merge_voucher_gas} gas, a plain update ${result.merge_plain_update_gas} (×${result.merge_to_plain_update_ratio})`)
     const v = result.bitcoin_vsize
     for (const kind of ['p2wsh', 'p2sh']) {
       console.log(`bitcoin vsize ${kind.padEnd(5)}: ` + ['deposit', 'refund', 'payment'].map((t) => `${t} ${v[kind][t]} vB (×${v.ratio_to_two1[kind][t]} of two1's ${v.two1[t]})`).join(', '))

@@ -5,14 +5,18 @@ import { startPaywall } from '../core/transports/http402/server.js'
 import { parseAmount } from '../core/units.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
 import type { SettlerEvent } from '../core/channel/settler.js'
+import { redeemPolicy } from '../core/config-fields.js'
 
 export default class Serve extends BaseCommand<typeof Serve> {
   static override summary = 'Run a paywall: answer HTTP 402, take vouchers, serve demo resources or proxy an upstream.'
   static override description =
     'Payments go to the key --key (default key). Every voucher is verified and committed before the resource is served; ' +
     'a request whose handler fails is not charged. Without --upstream it serves GET /weather and GET /joke. ' +
-    'POST /.well-known/channels/close lets a payer ask for a cooperative close. A watcher redeems the best voucher of ' +
-    'any channel that starts settling before its settleAt (every --watch-interval seconds). With --json it prints one line ' +
+    'POST /.well-known/channels/close lets a payer ask for a cooperative close. On an EVM network a redemption service ' +
+    'runs every --watch-interval seconds (default: config redeem.interval, 30): it redeems every channel whose unredeemed ' +
+    'value minus the estimated gas is at least redeem.minProfit, or whose settleAt or voucher time lock is within redeem.margin ' +
+    'seconds, up to redeem.batchSize channels per transaction: open channels redeemed and collected in one closeMany, settling ' +
+    'ones (their payers collect) in one updateMany; the others are deferred. With --json it prints one line ' +
     '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.\n\n' +
     'On a Bitcoin-family network the 402 offers a bip122 entry (price in satoshis) whose payTo is a fresh key per channel: ' +
     'child i of this key\'s BIP84 chain m/84\'/<coin>\'/0\'/0, with extra.payeeIndex i (the ready line\'s payTo is the base key, i = 0); ' +
@@ -40,7 +44,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       description: 'Default: one fewer than the available CPUs, at most 4 (0 on a single CPU).',
       min: 0, max: 64,
     }),
-    'watch-interval': Flags.integer({ summary: 'Seconds between checks for settling channels to redeem before settleAt.', default: 30, min: 1 }),
+    'watch-interval': Flags.integer({ summary: 'Seconds between rounds of the watcher (EVM: the redemption service); default config redeem.interval (30).', min: 1 }),
   }
 
   async run(): Promise<void> {
@@ -83,7 +87,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
-    const settler = s.watch({ intervalSeconds: flags['watch-interval'], closeMargin: flags['close-margin'] }, report)
+    const settler = s.watch({ intervalSeconds: flags['watch-interval'] ?? redeemPolicy(this.walletConf.get('redeem')).interval, closeMargin: flags['close-margin'] }, report)
     const { payTo, ...where } = await s.serveInfo()
     const info = { url: paywall.url, payTo, network: this.walletNetwork.caip2, price: price.toString(), ...where }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')

@@ -7,9 +7,12 @@ export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show one channel in full, or a summary of all channels.'
   static override description =
     'Reads the local database (Lotus PaychStatus): direction, payer, payee, deposit (confirmed), pending deposits (sent, ' +
-    'not mined), queued (always 0: each deposit is sent at once), reserved (vouchers signed but not acknowledged by the ' +
-    'merchant), spent (latest voucher per lane), available ("-" once the channel is settled, closed, expired or failed), ' +
-    'charged by the merchant, redeemed on chain, settle time and state. `channels sync` refreshes it from the chain.\n\n' +
+    'not mined) and the pending top-up transaction, queued (top-up asked for by `reserve` while a deposit was pending: ' +
+    'sent as one deposit once it is mined), reserved (set aside by `channels reserve`), unacknowledged (vouchers signed but ' +
+    'not acknowledged by the merchant), spent (latest voucher per lane), available (deposit − spent − reserved; "-" once ' +
+    'the channel is settled, closed, expired or failed), ' +
+    'charged by the merchant, redeemed on chain, settle time and state. `channels sync` refreshes it from the chain ' +
+    '(and advances a pending top-up).\n\n' +
     '<channel> is a channel id (or unique prefix), or the URL of a merchant: the newest open channel bound to its origin ' +
     '(by `buy`, or `open --url`). Amounts print in the chain\'s unit (0.1 ETH, 1,000 wei, 100,000 sat); --json gives ' +
     'base units. Without <channel>, a table of every channel that fits 80 columns (--wide: whole ids and amounts).'
@@ -38,7 +41,8 @@ export default class Status extends BaseCommand<typeof Status> {
       this.log(keyValueTable([
         ['channel', c.id], ['network', c.network], ['direction', c.direction], ['state', c.state],
         ['payer', c.payer], ['payee', c.payee], ['deposit', amt(f.confirmed)], ['pending', amt(f.pending)],
-        ['queued', amt(f.queued)], ['reserved', amt(f.reserved)], ['spent', amt(s.spent)],
+        ...(f.pendingTx ? [['pending tx', f.pendingTx] as [string, string]] : []),
+        ['queued', amt(f.queued)], ['reserved', amt(f.reserved)], ['unacked', amt(f.unacknowledged)], ['spent', amt(s.spent)],
         ['available', showsAvailable(c.state) ? amt(f.available) : '-'], ['charged', amt(c.charged)], ['redeemed', amt(c.redeemed)],
         ['vouchers', String(s.vouchers)],
         ...this.channelFamily.details(c).map(([label, v]): [string, string] =>
@@ -46,6 +50,7 @@ export default class Status extends BaseCommand<typeof Status> {
         ['endpoint', c.endpoint ?? '-'],
       ]))
     }
-    return { ...statusJson(s, this.assetOf(c.asset).id), confirmed: f.confirmed.toString(), pending: f.pending.toString(), queued: f.queued.toString(), reserved: f.reserved.toString() }
+    return { ...statusJson(s, this.assetOf(c.asset).id), confirmed: f.confirmed.toString(), pending: f.pending.toString(), queued: f.queued.toString(), reserved: f.reserved.toString(),
+      unacknowledged: f.unacknowledged.toString(), pendingTx: f.pendingTx ?? null }
   }
 }

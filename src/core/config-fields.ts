@@ -151,3 +151,32 @@ export function issueText(issue: z.ZodIssue, prefix = ''): string {
       return `${at(path)}${issue.message}`
   }
 }
+
+/**
+ * The payee's redemption service (`channels serve`'s watcher, families/evm/redeemer.ts;
+ * DESIGN §12, issue 11 §4): when it redeems the vouchers it holds. Read at every round, so a
+ * `config set redeem.…` takes effect without restarting `serve`.
+ */
+export const RedeemPolicySchema = z.object({
+  /** Seconds between rounds (`serve --watch-interval` overrides it). */
+  interval: secondsField(1).default(30),
+  /**
+   * Least profit of a redemption, in base units of the network's coin (wei): a channel is
+   * redeemed when its unredeemed value − estimated gas × fee per gas ≥ this, or when a deadline is near.
+   */
+  minProfit: baseUnitsField.default('0'),
+  /** Seconds before a deadline (a settling channel's settleAt, a held voucher's timeLockMax) from which a channel is redeemed whatever it is worth. */
+  margin: secondsField(0).default(3600),
+  /** Most channels redeemed in one `closeMany` transaction. */
+  batchSize: z.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(20),
+})
+/** The redemption policy, as stored (amounts are base-unit decimal strings). */
+export type RedeemPolicy = z.infer<typeof RedeemPolicySchema>
+
+/**
+ * The redemption policy in force: the stored `redeem` section (absent until set) with its defaults filled in.
+ * @example redeemPolicy(undefined) // { interval: 30, minProfit: '0', margin: 3600, batchSize: 20 }
+ */
+export function redeemPolicy(stored: Partial<RedeemPolicy> | undefined): RedeemPolicy {
+  return RedeemPolicySchema.parse(stored ?? {})
+}

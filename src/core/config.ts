@@ -14,7 +14,7 @@ import type Conf from 'conf'
 import envPaths from 'env-paths'
 import { z } from 'zod'
 import { ChannelsError, UsageError, NotFoundError } from './errors.js'
-import { baseUnitsField, familyOfNetwork, issueText, type Family } from './config-fields.js'
+import { RedeemPolicySchema, baseUnitsField, familyOfNetwork, issueText, type Family } from './config-fields.js'
 import { evmBuyShape, evmConfig } from '../families/evm/config.js'
 import { bitcoinBuyShape, bitcoinConfig, bitcoinKeyShape } from '../families/bitcoin/config.js'
 
@@ -75,6 +75,11 @@ export const WalletConfigSchema = z.object({
   /** Recorded keys by name. */
   keys: z.record(KeyRecordSchema).default({}),
   buy: BuyPolicySchema.default({}),
+  /**
+   * The payee's redemption service (`serve`). Absent until a `config set redeem.…`, so a new
+   * wallet's config.json stays as it was; `redeemPolicy` (config-fields.ts) fills the defaults.
+   */
+  redeem: RedeemPolicySchema.optional(),
   /**
    * The payer's answer to a payee's reconciliation request (issue 11 §3, DESIGN §13); absent
    * until set, so that config files keep their shape ({@link minDiscountOf} reads the default).

@@ -23,6 +23,12 @@ const seconds: Parser = (v) => {
   if (!/^[1-9]\d{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new UsageError(`Invalid number of seconds "${v}".`)
   return Number(v)
 }
+const secondsOrZero: Parser = (v, c) => (v === '0' ? 0 : seconds(v, c))
+/**
+ * What `redeem.minProfit` counts: the redemption service runs on EVM networks (DESIGN §12;
+ * a Bitcoin-family payee's watcher closes before expiry instead), so it is read in wei.
+ */
+const REDEEM_ASSET = FAMILY_CONFIGS.find((f) => f.kind === 'evm')!.settingsAsset
 const count: Parser = (v) => {
   if (!/^[1-9]\d{0,8}$/.test(v)) throw new UsageError(`Invalid count "${v}"; expected a whole number from 1 to 999999999.`)
   return Number(v)
@@ -70,6 +76,14 @@ const FIXED: Record<string, { parse: Parser; describe: string; asset?: Asset; au
   },
   'buy.depositRequests': { describe: 'when the deposit setting of the network\'s family is unset, a channel opened by buy pays this many requests at the 402\'s price (or the merchant\'s minDeposit if more)', parse: count },
   ...Object.fromEntries(FAMILY_CONFIGS.flatMap((f) => Object.entries(f.buy).map(([field, s]) => [`buy.${field}`, buySetting(`buy.${field}`, f, s)]))),
+  'redeem.interval': { describe: 'serve: seconds between rounds of the redemption service (default 30; serve --watch-interval overrides it)', parse: seconds },
+  'redeem.minProfit': {
+    describe: 'serve: redeem a channel when its unredeemed value − estimated gas × fee per gas is at least this (or a deadline is within redeem.margin); in wei, default 0',
+    parse: (v) => parseAmount(v, 'redeem.minProfit', REDEEM_ASSET).toString(),
+    asset: REDEEM_ASSET,
+  },
+  'redeem.margin': { describe: 'serve: redeem whatever it is worth once a settleAt or a voucher\'s timeLockMax is this many seconds away (default 3600)', parse: secondsOrZero },
+  'redeem.batchSize': { describe: 'serve: most channels redeemed in one closeMany transaction (1 to 200, default 20)', parse: count },
 }
 
 /** A family's buy setting as `config set` parses it: amounts in the units of the family whose flag it stands for. */

@@ -151,6 +151,32 @@ describeBitcoin('Bitcoin channel lifecycle on litecoind regtest (P2WSH and P2SH)
         const k = await payer.run(['keys', 'show', '--json']);
         expect(k.json.fundingAddress).toMatch(/^rltc1q[0-9a-z]{38}$/);
       });
+
+      it('reserve and release work within the fixed deposit (no top-up: exit 5 with the shortfall); lookup finds the channel; lane new is not applicable (issue 11 §2)', async () => {
+        const { channel, closeFee } = form;
+        const total = PRICE * BigInt(form.payments);
+        const free = DEPOSIT - closeFee - total;
+        const over = await payer.run(['reserve', channel, String(free + 1n), '--json']);
+        expect(over.code).toBe(5);
+        expect(over.json.error.data.shortfall).toBe('1');
+        expect(over.json.error.message).toMatch(/Bitcoin deposits are fixed at open/);
+        const r = await payer.run(['reserve', channel, '1000sat', '--json']);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.json).toMatchObject({ reserved: '1000', available: String(free - 1000n), pending: '0', queued: '0', pendingTx: null, sent: null });
+        // A payment without the reservation may not use it.
+        const pay = await payer.run(['voucher', 'create', channel, String(total + free - 999n), '--json']);
+        expect(pay.code).toBe(5);
+        expect(pay.json.error.data.shortfall).toBe('1');
+        const st = await payer.run(['status', channel, '--json']);
+        const found = await payer.run(['lookup', st.json.payee, '--json']);
+        expect(found.code, found.stdout + found.stderr).toBe(0);
+        expect(found.json.channelId).toBe(channel);
+        const rel = await payer.run(['release', channel, '1000', '--json']);
+        expect(rel.json).toMatchObject({ reserved: '0', available: String(free) });
+        const lane = await payer.run(['lane', 'new', channel, '--json']);
+        expect(lane.code).toBe(2);
+        expect(lane.json.error.message).toMatch(/one lane \(0\)/);
+      });
     }
 
     it('the payer cannot close early; the payee closes: the countersigned payment is mined with exact amounts', async () => {

@@ -57,7 +57,9 @@ describe('funding and status', () => {
     const created = await payer.run(['voucher', 'create', id, '5000', '--json']);
     expect(created.code).toBe(0);
     const s2 = await payer.run(['status', id, '--json']);
-    expect(s2.json.reserved).toBe('5000'); // signed, not acknowledged by any merchant
+    // Issue 11 §2: `reserved` is what `channels reserve` set aside (none here); the voucher signed and not
+    // acknowledged by any merchant is `unacknowledged` (what `reserved` meant before).
+    expect(s2.json).toMatchObject({ reserved: '0', unacknowledged: '5000', pendingTx: null });
     expect(s2.json.available).toBe((3000000000000000n - 5000n).toString());
   });
 

@@ -5,6 +5,11 @@
  * release's Store read it and what its binary printed about them. Each home is copied, opened by
  * this Store (the migration runs) and read back row by row against the dump mapped to the new
  * shape; then this binary, on the copied home, prints what the old one printed.
+ *
+ * Migration 5 (issue 11 §2, funds that never block) adds the columns reserved, queued, pending_tx,
+ * pending_raw and next_lane: a v3 row reads with `reserved: 0, queued: 0, nextLane: 0` and no
+ * pending top-up, and `status <id>` shows the old "reserved" (signed, not acknowledged) as
+ * `unacknowledged` (text: `unacked`) beside the new `reserved` (set aside by `reserve`, 0 here).
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,9 +28,13 @@ const NAME = 'store-v3-afdfac1';
 const dump = JSON.parse(readFileSync(join(FIXTURES, `${NAME}.json`), 'utf8'));
 const ROLES = ['payer', 'payee'] as const;
 
-/** A v3 channel as the old Store read it (JSON, bigints as strings) in the v4 shape: family tag, family fields in `data`. */
+/** The funds columns of migration 5 as a v3 row reads after it (JSON): nothing reserved, queued or allocated. */
+const V5_FUNDS = { reserved: '0', queued: '0', nextLane: '0' };
+
+/** A v3 channel as the old Store read it (JSON, bigints as strings) in the v4 shape (family tag, family fields in `data`) plus migration 5's columns. */
 function toV4(c: Record<string, any>): Record<string, unknown> {
-  const { contract, settleDelay, salt, expiry, bitcoin, ...common } = c;
+  const { contract, settleDelay, salt, expiry, bitcoin, ...v3 } = c;
+  const common = { ...v3, ...V5_FUNDS };
   if (c.network.startsWith('bip122:')) {
     expect(settleDelay).toBe(0); // what v3 stored on Bitcoin: nothing is lost by dropping it
     expect(salt).toBeUndefined();
@@ -105,9 +114,9 @@ describe('migration 4 on databases of the v3 release (afdfac1)', () => {
     });
     afterAll(() => store.close());
 
-    it('is at user_version 4, with foreign keys on and none broken', () => {
+    it('is at user_version 5, with foreign keys on and none broken', () => {
       expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
-      expect(MIGRATIONS.length).toBe(5); // 5: the vouchers_merging index (issue 11 §3)
+      expect(MIGRATIONS.length).toBe(6); // 5: funds (issue 11 §2); 6: the vouchers_merging index (issue 11 §3)
       expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(store.db.pragma('foreign_key_check')).toEqual([]);
     });
@@ -182,8 +191,30 @@ function v3Shape(json: unknown): unknown {
     expect(o.assetId, JSON.stringify(o)).toMatch(new RegExp(`^${String(o.network)}/slip44:\\d+$`));
     delete o.assetId;
   }
+  if ('unacknowledged' in o) { // status <id> since migration 5: v3's "reserved" is now "unacknowledged"; nothing is reserved or pending
+    expect({ reserved: o.reserved, pendingTx: o.pendingTx }, JSON.stringify(o)).toStrictEqual({ reserved: '0', pendingTx: null });
+    o.reserved = o.unacknowledged;
+    delete o.unacknowledged;
+    delete o.pendingTx;
+  }
   for (const k of Object.keys(o)) o[k] = v3Shape(o[k]);
   return o;
+}
+
+/**
+ * `status <id>` as text less what migration 5 changed: the `unacked` row (v3's "reserved") goes back
+ * into the `reserved` row, whose new value (set aside by `reserve`) must be nothing.
+ */
+function v3Text(text: string): string {
+  const lines = text.split('\n');
+  const unacked = lines.findIndex((l) => l.startsWith('unacked '));
+  const reserved = lines.findIndex((l) => l.startsWith('reserved '));
+  expect(unacked, text).toBeGreaterThan(reserved);
+  expect(reserved, text).toBeGreaterThan(-1);
+  expect(lines[reserved], text).toMatch(/^reserved\s+0 \S+$/);
+  lines[reserved] = 'reserved' + lines[unacked].slice('reserved'.length);
+  lines.splice(unacked, 1);
+  return lines.join('\n');
 }
 
 describe('this binary on a home of the v3 release prints what that release printed', () => {
@@ -213,7 +244,7 @@ describe('this binary on a home of the v3 release prints what that release print
         const one = await runBin(['status', id, '--network', network, '--json'], env);
         expect(v3Shape(one.json), one.stderr).toStrictEqual(printed[network].channels[id].json);
         const text = await runBin(['status', id, '--network', network], env);
-        expect(text.stdout).toBe(printed[network].channels[id].text);
+        expect(v3Text(text.stdout)).toBe(printed[network].channels[id].text);
       }
     }, 120_000);
   });

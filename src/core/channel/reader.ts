@@ -14,7 +14,7 @@ export interface ChannelStatus {
   channel: ChannelRecord
   /** Sum of the latest voucher amount of every lane (what the payee can redeem). */
   spent: bigint
-  /** `deposit − spent`: what can still be paid. */
+  /** `deposit − spent − reserved` (minus the family's close reserve): what a payment without a reservation can still use. */
   available: bigint
   /** Number of vouchers stored. */
   vouchers: number
@@ -85,7 +85,8 @@ export class ChannelReader {
   statusOf(c: ChannelRecord): ChannelStatus {
     const best = this.store.vouchers.effectivePerLane(c.network, c.id)
     const spent = spentAcrossLanes(best)
-    return { channel: c, spent, available: availableOf(c.deposit, spent, this.closeReserve(c)), vouchers: this.store.vouchers.count(c.network, c.id), best }
+    // Funds set aside by `reserve` are not available to a payment made without the reservation (core/channel/funds.ts).
+    return { channel: c, spent, available: availableOf(c.deposit, spent + c.reserved, this.closeReserve(c)), vouchers: this.store.vouchers.count(c.network, c.id), best }
   }
 
   /**

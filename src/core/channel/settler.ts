@@ -1,13 +1,17 @@
 /**
- * The payee's watcher while `channels serve` runs: each family's (families/evm/watcher.ts,
- * the Lotus `paychmgr` settler; families/bitcoin/watcher.ts, the two1 merchant's close
+ * The payee's watcher while `channels serve` runs: each family's (families/evm/redeemer.ts,
+ * the redemption service after the Lotus `paychmgr` settler; families/bitcoin/watcher.ts, the two1 merchant's close
  * before expiry) reports {@link SettlerEvent}s and runs on {@link schedule}.
  */
 
 export interface SettlerEvent {
   channelId: string
-  /** `redeemed`: vouchers submitted; `closed`: gone from chain; `error`: a round failed. */
-  kind: 'redeemed' | 'closed' | 'error'
+  /**
+   * `redeemed`: vouchers submitted (by the EVM redemption service: redeemed and collected);
+   * `closed`: gone from chain; `deferred`: worth less than the redemption's least profit, left
+   * for later (the detail says until when); `error`: a round failed for this channel.
+   */
+  kind: 'redeemed' | 'closed' | 'deferred' | 'error'
   detail: string
 }
 

@@ -14,25 +14,32 @@ export function bestVouchers(m: ChannelReader, c: ChannelRecord): VoucherRecord[
   return m.store.vouchers.effectivePerLane(c.network, c.id)
 }
 
-/** Full status of a channel (Lotus `PaychStatus`). Amounts in base units. */
+/**
+ * Full status of a channel (Lotus `PaychStatus` with the FundManager's view, DESIGN §13). Amounts
+ * in base units; see core/channel/funds.ts for how they relate.
+ */
 export interface FullStatus {
   /** Deposit confirmed on chain. */
   confirmed: bigint
   /** Deposits sent and not yet mined (including the opening deposit while `opening`). */
   pending: bigint
-  /** Deposit requests waiting behind another one; `channels` sends each at once, so 0. */
+  /** Top-up asked for by `reserve` while a deposit was pending: sent as one deposit once that one is mined. */
   queued: bigint
-  /** Payer: vouchers signed but not acknowledged by the merchant (may or may not have arrived). */
+  /** Payer: set aside by `reserve` for payments not yet made (the Lotus FundManager meaning). */
   reserved: bigint
+  /** Payer: vouchers signed but not acknowledged by the merchant (may or may not have arrived). */
+  unacknowledged: bigint
   /** Latest voucher per lane summed, lanes superseded by a merge left out: what the payee can redeem. */
   spent: bigint
   /** Redeemed on chain. */
   redeemed: bigint
-  /** `confirmed − spent`. */
+  /** `confirmed − spent − reserved` (minus the family's close reserve), at least 0: what a payment without a reservation may use. */
   available: bigint
+  /** The pending top-up deposit transaction (hash), if any. */
+  pendingTx?: string
 }
 
-/** Computes {@link FullStatus} from the database (no chain access; `sync` refreshes it). */
+/** Computes {@link FullStatus} from the database (no chain access; `sync` and `reserve` advance a pending deposit). */
 export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   const all = m.store.vouchers.list(c.network, c.id)
   const mergers = all.filter((v) => v.family === 'evm' && v.merges.length > 0)
@@ -46,19 +53,21 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   // A lane a merge superseded is counted in the merge voucher's amount (effectiveLanes).
   for (const [lane, v] of latest) if (!supersededBy(v, mergers)) best.set(lane, v.amount)
   let spent = 0n
-  let reserved = 0n
+  let unacknowledged = 0n
   for (const [lane, amount] of best) {
     spent += amount
-    if (c.direction === 'outbound') reserved += amount - (acked.get(lane) ?? 0n)
+    if (c.direction === 'outbound') unacknowledged += amount - (acked.get(lane) ?? 0n)
   }
   const confirmed = c.state === 'opening' ? 0n : c.deposit
   return {
     confirmed,
     pending: c.pendingDeposit + (c.state === 'opening' ? c.deposit : 0n),
-    queued: 0n,
-    reserved,
+    queued: c.queued,
+    reserved: c.reserved,
+    unacknowledged,
     spent,
     redeemed: c.redeemed,
-    available: availableOf(confirmed, spent, m.closeReserve(c)),
+    available: availableOf(confirmed, spent + c.reserved, m.closeReserve(c)),
+    pendingTx: c.pendingTx,
   }
 }

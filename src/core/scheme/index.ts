@@ -205,13 +205,72 @@ export interface PayerScheme {
   open(o: OpenOptions): Promise<OpenResult>
   /** The next voucher on `target` (channel id prefix or merchant URL) adding `delta`, committed, then delivered or not. */
   pay(target: string, delta: bigint, o: PayOptions): Promise<PayResult>
-  /** A voucher for `amount` in total on the lane (`voucher create`), committed, never delivered. */
-  createVoucher(prefix: string, amount: bigint, lane: bigint): Promise<VoucherRecord>
+  /**
+   * A voucher for `amount` in total on the lane (`voucher create`), committed, never delivered.
+   * `o.reserved`: paid from the funds `reserve` set aside (what it adds leaves `reserved`); without
+   * it the voucher must fit what is available beside every reservation (core/channel/funds.ts).
+   */
+  createVoucher(prefix: string, amount: bigint, lane: bigint, o?: { reserved?: boolean }): Promise<VoucherRecord>
   collect(prefix: string): Promise<CollectResult>
   /** Absent on families without a settlement period (see {@link ChannelScheme.unsupported}). */
   settle?(prefix: string): Promise<SettleResult>
   /** Absent on families whose deposit is fixed at open. */
   fund?(prefix: string, amount: bigint, onProgress?: Progress): Promise<FundResult>
+  /**
+   * `channels reserve`: sets `amount` aside for payments to come (the seed's ReserveFunds, Lotus
+   * FundManager); when the channel lacks it, queues a top-up and sends it at once if no deposit is
+   * pending (never waits for a block). Absent: see {@link ChannelScheme.unsupported}('funds').
+   * @throws {InsufficientFundsError} the family cannot top this channel up and its deposit lacks it (shortfall)
+   */
+  reserve?(prefix: string, amount: bigint): Promise<FundsResult>
+  /** `channels release`: gives back reserved funds (the seed's ReleaseFunds). @throws {UsageError} more than is reserved */
+  release?(prefix: string, amount: bigint): Promise<FundsResult>
+  /**
+   * `channels lookup`: the open outbound channels to `payee` with at least `minAvailable` (default:
+   * any) free funds, most available first (the seed's Lookup, Lotus `PaychGet` without creating).
+   * @throws {NotFoundError} none (exit 2)
+   */
+  lookup?(payee: string, minAvailable?: bigint): Promise<LookupResult[]>
+  /**
+   * `channels lane new`: a lane no voucher of the channel uses and no earlier call handed out,
+   * recorded so two processes never get the same one (the seed's AllocateLane). Absent on
+   * families with one lane.
+   */
+  allocateLane?(prefix: string): Promise<LaneResult>
+}
+
+/** `channels reserve` / `release`. Amounts in base units. */
+export interface FundsResult {
+  channelId: string
+  asset: string
+  /** Set aside on the channel now, in total. */
+  reserved: bigint
+  /** `confirmed − spent − reserved`: what a payment without a reservation may still use. */
+  available: bigint
+  /** Deposits in flight. */
+  pending: bigint
+  /** The top-up deposit in flight (sent by this call or before), if any. */
+  pendingTx?: string
+  /** Top-up waiting for the pending deposit; sent as one deposit once it is mined. */
+  queued: bigint
+  /** reserve: what this call added to the top-up (0 when the channel covered it). */
+  topUp?: bigint
+  /** reserve: the deposit this call broadcast, if it sent one (else the top-up waits behind `pendingTx`). */
+  sent?: string
+}
+
+/** One channel of `channels lookup`. */
+export interface LookupResult {
+  channelId: string
+  asset: string
+  /** Base units a payment without a reservation may use. */
+  available: bigint
+}
+
+/** `channels lane new`. */
+export interface LaneResult {
+  channelId: string
+  lane: bigint
 }
 
 // ── Payee ────────────────────────────────────────────────────────────────────────
@@ -316,7 +375,7 @@ export interface ChannelScheme extends PayerScheme, PayeeScheme {
   /** Lanes, merges and reconciliation; absent on a family whose channels have one lane. */
   readonly laneOps?: LaneScheme
   /** Why an absent capability is absent, and what to do instead (a UsageError message). */
-  unsupported(capability: 'settle' | 'fund' | 'deploy'): string
+  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane'): string
   /** `channels deploy`: the family's channel contract on this network, recorded in config. Absent where channels need no contract. */
   deploy?(onProgress?: Progress): Promise<DeployResult>
   /** `channels close <target>` by whichever side this wallet is. */

@@ -35,6 +35,19 @@ export interface ChannelRecord<D = unknown> {
   deposit: bigint
   /** Deposits sent but not yet mined, base units. */
   pendingDeposit: bigint
+  /**
+   * Payer: funds set aside by `reserve` for payments not yet made (the Lotus FundManager meaning),
+   * base units. A voucher made with the reservation consumes it; `available = confirmed − spent − reserved`.
+   */
+  reserved: bigint
+  /** Payer: top-up asked for while a deposit was pending, sent as one deposit once it is mined; base units. */
+  queued: bigint
+  /** Payer: hash of the top-up deposit in flight (core/channel/funds.ts), if any. */
+  pendingTx?: string
+  /** Payer: the signed raw transaction of {@link pendingTx}, stored before broadcast so a restart rebroadcasts it. */
+  pendingRaw?: string
+  /** Payer: the next lane `allocateLane` may hand out (0 until one is allocated; allocated lanes start at 1). */
+  nextLane: bigint
   /** Amount redeemed on chain, base units. */
   redeemed: bigint
   /** Payee: sum of prices served; payer: the last `charged` the payee reported. Base units. */
@@ -100,13 +113,15 @@ export function channelOf<D>(c: ChannelRecord, family: Family, schema: z.ZodType
  * makes passing a state a type error even through a spread of a wider object: the
  * state moves only by an event (DESIGN §3).
  */
-export type ChannelFields = Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'endpoint' | 'openTx' | 'closeTx'>> & {
+export type ChannelFields = Partial<Pick<ChannelRecord, 'deposit' | 'pendingDeposit' | 'redeemed' | 'charged' | 'settleAt' | 'endpoint' | 'openTx' | 'closeTx'
+  | 'reserved' | 'queued' | 'pendingTx' | 'pendingRaw' | 'nextLane'>> & {
   state?: never
 }
 
 const COLUMNS: Record<keyof Omit<ChannelFields, 'state'>, string> = {
   deposit: 'deposit', pendingDeposit: 'pending_deposit', redeemed: 'redeemed', charged: 'charged', settleAt: 'settle_at',
   endpoint: 'endpoint', openTx: 'open_tx', closeTx: 'close_tx',
+  reserved: 'reserved', queued: 'queued', pendingTx: 'pending_tx', pendingRaw: 'pending_raw', nextLane: 'next_lane',
 }
 
 /**
@@ -150,6 +165,11 @@ interface Row {
   data: string
   created_at: number
   updated_at: number
+  reserved: string
+  queued: string
+  pending_tx: string | null
+  pending_raw: string | null
+  next_lane: number | bigint
 }
 
 function fromRow(r: Row): ChannelRecord {
@@ -163,6 +183,11 @@ function fromRow(r: Row): ChannelRecord {
     asset: r.asset,
     deposit: BigInt(r.deposit),
     pendingDeposit: BigInt(r.pending_deposit),
+    reserved: BigInt(r.reserved),
+    queued: BigInt(r.queued),
+    pendingTx: r.pending_tx ?? undefined,
+    pendingRaw: r.pending_raw ?? undefined,
+    nextLane: BigInt(r.next_lane),
     redeemed: BigInt(r.redeemed),
     charged: BigInt(r.charged),
     settleAt: r.settle_at ?? undefined,
@@ -193,7 +218,7 @@ export class ChannelRepository {
    * @throws {StoreError} `family` is not the family of `network`'s CAIP-2 namespace (`familyOfNetwork`):
    *   the row would be read back by the wrong family, and its vouchers tagged by the other
    */
-  insert<D>(c: Omit<ChannelRecord<D>, 'createdAt' | 'updatedAt' | 'pendingDeposit'> & { pendingDeposit?: bigint }): ChannelRecord<D> {
+  insert<D>(c: Omit<ChannelRecord<D>, 'createdAt' | 'updatedAt' | 'pendingDeposit' | 'reserved' | 'queued' | 'nextLane'> & { pendingDeposit?: bigint }): ChannelRecord<D> {
     if (familyOfNetwork(c.network) !== c.family) throw new StoreError(`Cannot store a ${c.family} channel on network "${c.network}".`)
     const t = now()
     this.sql
@@ -217,7 +242,7 @@ export class ChannelRepository {
         data: JSON.stringify(c.data),
         t,
       })
-    return { ...c, pendingDeposit: c.pendingDeposit ?? 0n, createdAt: t, updatedAt: t }
+    return { ...c, pendingDeposit: c.pendingDeposit ?? 0n, reserved: 0n, queued: 0n, nextLane: 0n, createdAt: t, updatedAt: t }
   }
 
   /**

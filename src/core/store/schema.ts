@@ -108,6 +108,19 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX channels_peer ON channels (network, direction, payee, state);
   `,
   `
+  -- Funds that never block (issue 11 §2, DESIGN §13; Lotus FundManager / PaychReserveFunds / PaychAllocateLane).
+  -- Payer side, base units: reserved = set aside by reserve for payments not yet made (vouchers made with the
+  -- reservation consume it); queued = top-up asked for while another deposit is pending, sent as ONE deposit once it
+  -- is mined; pending_tx / pending_raw = hash and signed raw transaction of the deposit in flight (stored before it is
+  -- broadcast, so a crash rebroadcasts the same transaction, never a second deposit); next_lane = the next lane
+  -- allocateLane may hand out (lane 0 is pay's default lane; allocated lanes start at 1).
+  ALTER TABLE channels ADD COLUMN reserved TEXT NOT NULL DEFAULT '0';
+  ALTER TABLE channels ADD COLUMN queued TEXT NOT NULL DEFAULT '0';
+  ALTER TABLE channels ADD COLUMN pending_tx TEXT;
+  ALTER TABLE channels ADD COLUMN pending_raw TEXT;
+  ALTER TABLE channels ADD COLUMN next_lane INTEGER NOT NULL DEFAULT 0;
+  `,
+  `
   -- Merge vouchers (issue 11 §3): which lanes a stored voucher merges is read on every payment
   -- (VoucherRepository.mergers, effectiveLanes); this index holds only the few vouchers that
   -- merge lanes, so that read never scans a channel's vouchers.

@@ -113,7 +113,7 @@ export async function learnBitcoinChannel(
   const t = nowSeconds()
   return {
     network: m.network.caip2, id: channelId, family: 'bitcoin', direction: 'inbound', payer: toHex(script.payerPubkey), payee: ours, asset: SAT,
-    deposit: out.value, pendingDeposit: 0n, redeemed: 0n, charged: 0n, state: 'open',
+    deposit: out.value, pendingDeposit: 0n, reserved: 0n, queued: 0n, nextLane: 0n, redeemed: 0n, charged: 0n, state: 'open',
     keyName: m.config.key(m.keyName).name, openTx: tx.getId(), createdAt: t, updatedAt: t, stored: false,
     data: {
       depositAddress: depositAddress(redeem, isP2sh, m.params), expiry: script.expiry, redeemScript: open.redeemScript.toLowerCase(), depositVout: open.vout, depositTx: open.depositTx.toLowerCase(), p2sh: isP2sh, closeFee: '0',

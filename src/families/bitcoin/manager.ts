@@ -23,6 +23,7 @@ import { ChannelStateError, InsufficientFundsError, UsageError } from '../../cor
 import { loadBitcoinChain } from '../../core/keys/wallet.js'
 import { BitcoinBackend } from './backend.js'
 import { buildDepositTransaction } from './deposit.js'
+import { voucherFunds } from '../../core/channel/funds.js'
 import { buildPaymentTransaction, buildRefundTransaction, countersignPayment, verifyPaymentTransaction } from './transactions.js'
 import { buildRedeemScript, depositOutput, fundingAddressOf, keyOutputScript, toHex, toBytes } from './script.js'
 export { fundingAddressOf }
@@ -289,7 +290,7 @@ export class BitcoinChannelManager extends ChannelReader {
       .list({ network: this.network.caip2, direction: 'outbound', state: 'open' })
       .filter((c) => c.payee === key || (endpoint !== undefined && c.endpoint === endpoint))
       .filter((c) => bitcoinChannel(c).data.expiry - margin > now)
-      .map((c) => ({ channel: c, available: availableOf(c.deposit, this.store.vouchers.latest(c.network, c.id, 0n)?.amount ?? 0n, this.closeReserve(c)) }))
+      .map((c) => ({ channel: c, available: availableOf(c.deposit, (this.store.vouchers.latest(c.network, c.id, 0n)?.amount ?? 0n) + c.reserved, this.closeReserve(c)) }))
       .filter((s) => s.available >= minAvailable)
       .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
   }
@@ -298,10 +299,11 @@ export class BitcoinChannelManager extends ChannelReader {
    * Creates, signs and commits the next payment (the Bitcoin voucher). The payee amount
    * is `target(previous, charged)`, raised to at least previous + 1 (each payment must
    * pay more) and the payee output's dust threshold.
-   * @throws {InsufficientFundsError} the deposit minus the close fee cannot cover it (with the shortfall)
+   * @param o.reserved - pay with funds set aside by `reserve` (as the EVM manager's `createVoucher`)
+   * @throws {InsufficientFundsError} the deposit minus the close fee (and the reservations it may not use) cannot cover it (with the shortfall)
    * @throws {ChannelStateError} not open, or not ours to pay on
    */
-  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint): Promise<VoucherRecord<BitcoinPayment>> {
+  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, o: { reserved?: boolean } = {}): Promise<VoucherRecord<BitcoinPayment>> {
     if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create payments on it.')
     const key = await this.signer()
     const network = this.params
@@ -317,9 +319,11 @@ export class BitcoinChannelManager extends ChannelReader {
       if (amount <= previous) amount = previous + 1n
       if (amount < dust) amount = dust
       const fee = BigInt(b.closeFee)
-      if (amount + fee > ch.deposit) {
-        const shortfall = amount + fee - ch.deposit
-        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot pay ${amount} sat plus the ${fee} sat close fee (deposit ${ch.deposit}); shortfall ${shortfall}.`, shortfall, {
+      const funds = voucherFunds({ deposit: ch.deposit, reserved: ch.reserved, closeReserve: fee }, previous, amount, o.reserved === true)
+      if (funds.shortfall > 0n) {
+        const shortfall = funds.shortfall
+        const aside = funds.reservedAfter > 0n ? `, ${funds.reservedAfter} sat of it reserved` : ''
+        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot pay ${amount} sat plus the ${fee} sat close fee (deposit ${ch.deposit}${aside}); shortfall ${shortfall}.`, shortfall, {
           metaMessages: ['Open a channel with a larger deposit (`channels open`, or `channels buy --deposit`).'],
         })
       }
@@ -327,6 +331,7 @@ export class BitcoinChannelManager extends ChannelReader {
         redeemScript: b.redeemScript, deposit: depositOf(ch), p2sh: b.p2sh, payerKey: key, payeeAmount: amount, fee, network,
       })
       const voucher = bitcoinPayment(ch.id, (last?.nonce ?? 0n) + 1n, amount, payment.txHex)
+      if (funds.reservedAfter !== ch.reserved) this.store.channels.update(ch.network, ch.id, { reserved: funds.reservedAfter })
       this.store.vouchers.insert(ch.network, voucher)
       return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
     })

@@ -9,9 +9,10 @@
  */
 import type {
   AddResult, ChannelScheme, CloseResult, CollectResult, OpenOptions, OpenResult, PayOptions, PayResult, Progress,
-  RedeemResult, ServeWarning, VoucherCheckResult, WalletContext,
+  RedeemResult, ServeWarning, VoucherCheckResult, WalletContext, FundsResult, LookupResult,
 } from '../../core/scheme/index.js'
-import type { VoucherRecord } from '../../core/store/index.js'
+import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
+import { availableFunds, fundsOf, lookupChannel, releaseFunds, reserveFunds } from '../../core/channel/funds.js'
 import { voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
 import type { Settler, SettlerEvent } from '../../core/channel/settler.js'
 import { refreshAll, syncAll, type RefreshResult, type SyncReport } from '../../core/channel/sync.js'
@@ -46,9 +47,13 @@ export class BitcoinScheme implements ChannelScheme {
     return this.reader
   }
 
-  unsupported(capability: 'settle' | 'fund' | 'deploy'): string {
+  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane'): string {
     const name = this.ctx.network.name
     switch (capability) {
+      case 'funds':
+        return 'Bitcoin channels support reserving funds within their fixed deposit: `channels reserve <channel> <amount>`.'
+      case 'lane':
+        return `Bitcoin channels have one lane (0): there is no lane to allocate on "${name}". Open another channel to pay in parallel.`
       case 'settle':
         return 'Bitcoin channels have no settlement period: the payee closes with `channels close` before the expiry; the payer takes the refund with `channels collect` after it.'
       case 'fund':
@@ -86,10 +91,38 @@ export class BitcoinScheme implements ChannelScheme {
     return { channel: c, voucher: v, paid, delivered, charged }
   }
 
-  async createVoucher(prefix: string, amount: bigint, lane: bigint): Promise<VoucherRecord> {
+  async createVoucher(prefix: string, amount: bigint, lane: bigint, o: { reserved?: boolean } = {}): Promise<VoucherRecord> {
     if (lane !== 0n) throw new UsageError(ONE_LANE)
     const b = this.b
-    return b.createVoucher(b.channel(prefix), () => amount)
+    return b.createVoucher(b.channel(prefix), () => amount, o)
+  }
+
+  /** Reserves within the fixed deposit: a Bitcoin channel cannot be topped up (no queue, no deposit transaction). */
+  async reserve(prefix: string, amount: bigint): Promise<FundsResult> {
+    const b = this.b
+    const c = b.channel(prefix)
+    const r = reserveFunds(b.store, c, amount, {
+      topUp: false, closeReserve: b.closeReserve(c),
+      noTopUp: 'Bitcoin deposits are fixed at open: a Bitcoin channel cannot be topped up.',
+    })
+    return this.fundsResult(r.channel)
+  }
+
+  async release(prefix: string, amount: bigint): Promise<FundsResult> {
+    const b = this.b
+    return this.fundsResult(releaseFunds(b.store, b.channel(prefix), amount))
+  }
+
+  async lookup(payee: string, minAvailable = 1n): Promise<LookupResult[]> {
+    const b = this.b
+    if (!/^(02|03)[0-9a-fA-F]{64}$/.test(payee)) throw new UsageError(`Invalid payee "${payee}": a Bitcoin payee is a compressed public key (66 hex digits).`)
+    return lookupChannel(b.store, b.network.caip2, payee.toLowerCase(), minAvailable, (c) => b.closeReserve(c))
+      .map((p) => ({ channelId: p.channel.id, asset: p.channel.asset, available: p.available }))
+  }
+
+  private fundsResult(ch: ChannelRecord): FundsResult {
+    const f = fundsOf(this.b.store, ch, this.b.closeReserve(ch))
+    return { channelId: ch.id, asset: ch.asset, reserved: ch.reserved, available: availableFunds(f), pending: ch.pendingDeposit, queued: ch.queued, topUp: 0n }
   }
 
   async collect(prefix: string): Promise<CollectResult> {

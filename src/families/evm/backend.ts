@@ -10,7 +10,7 @@ import {
 } from 'ethers'
 import { waitMined } from './receipt.js'
 import { abi, deployedBytecode, immutableReferences } from './artifact.js'
-import type { ChainBackend, EvmVoucher, OnChainChannel, OpenParams, TxResult } from './chain.js'
+import type { ChainBackend, EvmVoucher, OnChainChannel, OpenParams, RedeemCall, TxRedemptions, TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InsufficientFundsError, NetworkError } from '../../core/errors.js'
 import { voucherMessage } from './eip712.js'
 import { contractAddress } from './deploy.js'
@@ -179,30 +179,42 @@ export class EvmBackend implements ChainBackend {
   }
 
   async collectedBy(txHash: string, channelId: string): Promise<{ paidToPayee: bigint; refundedToPayer: bigint } | undefined> {
+    return (await this.redeemedIn(txHash)).collected.get(channelId)
+  }
+
+  async redeemedIn(txHash: string): Promise<TxRedemptions> {
+    const out: TxRedemptions = { collected: new Map(), updated: new Map() }
     const receipt = await this.rpc(() => this.provider.getTransactionReceipt(txHash))
-    if (!receipt || receipt.status !== 1) return undefined
+    if (!receipt || receipt.status !== 1) return out
     for (const log of receipt.logs) {
       if (getAddress(log.address) !== this.contract) continue
       const parsed = this.channels.interface.parseLog(log)
-      if (parsed?.name === 'ChannelCollected' && parsed.args.channelId === channelId) {
-        return { paidToPayee: parsed.args.paidToPayee, refundedToPayer: parsed.args.refundedToPayer }
-      }
+      if (parsed?.name === 'ChannelCollected') out.collected.set(parsed.args.channelId, { paidToPayee: parsed.args.paidToPayee, refundedToPayer: parsed.args.refundedToPayer })
+      if (parsed?.name === 'ChannelUpdated') out.updated.set(parsed.args.channelId, parsed.args.redeemed)
     }
-    return undefined
+    return out
+  }
+
+  async updateMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult> {
+    return this.send(signer, (c) => c.updateMany(...batchArgs(vouchers, secrets)))
+  }
+
+  async closeMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult> {
+    return this.send(signer, (c) => c.closeMany(...batchArgs(vouchers, secrets)))
+  }
+
+  async estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: string[]): Promise<bigint> {
+    const args = call === 'update' || call === 'close' ? [voucherMessage(vouchers[0]), vouchers[0].signature, secrets?.[0] ?? '0x'] : batchArgs(vouchers, secrets)
+    return this.rpc(() => this.channels.getFunction(call).estimateGas(...args, { from }))
+  }
+
+  async feePerGas(): Promise<bigint> {
+    const fee = await this.rpc(() => this.provider.getFeeData())
+    return fee.maxFeePerGas ?? fee.gasPrice ?? 0n
   }
 
   async update(signer: BaseWallet, voucher: EvmVoucher, secret = '0x'): Promise<TxResult> {
     return this.send(signer, (c) => c.update(voucherMessage(voucher), voucher.signature, secret))
-  }
-
-  /**
-   * Payee: redeems several vouchers in one transaction (contract `updateMany`), in the
-   * given order; the whole transaction reverts if one voucher does.
-   * @param secrets - one hex preimage per voucher (`0x` for none); default none
-   */
-  async updateMany(signer: BaseWallet, vouchers: readonly EvmVoucher[], secrets?: readonly string[]): Promise<TxResult> {
-    const s = vouchers.map((_, i) => secrets?.[i] ?? '0x')
-    return this.send(signer, (c) => c.updateMany(vouchers.map(voucherMessage), vouchers.map((v) => v.signature), s))
   }
 
   /** Sends a contract call, waits for its receipt and turns reverts into typed errors. */
@@ -239,15 +251,28 @@ export class EvmBackend implements ChainBackend {
     }
   }
 
+  /** The contract's custom error that revert `data` holds, if it is one. */
+  private revertName(data: unknown): string | undefined {
+    if (typeof data !== 'string') return undefined
+    try {
+      return this.channels.interface.parseError(data)?.name
+    } catch {
+      return undefined
+    }
+  }
+
   /**
    * Maps ethers errors: connection problems → NetworkError, contract reverts →
    * ChannelStateError, a sender short of value plus gas → InsufficientFundsError (exit 5).
    * @param sender - the account that was sending, for the message
    */
   private explain(err: unknown, sender?: string): Error {
-    const e = err as { code?: string; revert?: { name: string; args: unknown[] }; shortMessage?: string; message?: string }
-    if (e.revert?.name) {
-      return new ChannelStateError(`The contract refused: ${e.revert.name}.`, { data: { revert: e.revert.name }, cause: err })
+    const e = err as { code?: string; data?: unknown; revert?: { name: string; args: unknown[] }; shortMessage?: string; message?: string }
+    // A revert found while estimating a transaction's gas comes from the provider, which does
+    // not know the contract's errors ("unknown custom error"): decode its data here.
+    const revert = e.revert?.name ?? (e.code === 'CALL_EXCEPTION' ? this.revertName(e.data) : undefined)
+    if (revert) {
+      return new ChannelStateError(`The contract refused: ${revert}.`, { data: { revert }, cause: err })
     }
     if (e.code === 'INSUFFICIENT_FUNDS') {
       // Nodes say how much is missing ("… overshot 123"); ethers keeps it in the message.
@@ -264,6 +289,11 @@ export class EvmBackend implements ChainBackend {
     if (err instanceof ChannelsError) return err
     return new ChannelsError(e.shortMessage ?? e.message ?? String(err), { cause: err })
   }
+}
+
+/** The three arrays of `updateMany`/`closeMany`: voucher structs, signatures, secrets ('0x' where none is given). */
+function batchArgs(vouchers: EvmVoucher[], secrets: string[] = []): [unknown[], string[], string[]] {
+  return [vouchers.map((v) => voucherMessage(v)), vouchers.map((v) => v.signature), vouchers.map((_, i) => secrets[i] ?? '0x')]
 }
 
 /** Zeroes the immutable slots of runtime bytecode so builds on any chain compare equal. */

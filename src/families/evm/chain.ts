@@ -72,6 +72,39 @@ export interface ChainBackend {
   transactionStatus(hash: string): Promise<'mined' | 'failed' | 'unknown'>
   /** Payee: redeem without closing. */
   update(signer: BaseWallet, voucher: EvmVoucher, secret?: string): Promise<TxResult>
-  /** Payee: redeem several vouchers in one transaction (`updateMany`), in order; `secrets` one hex preimage per voucher ('0x' = none). */
-  updateMany(signer: BaseWallet, vouchers: readonly EvmVoucher[], secrets?: readonly string[]): Promise<TxResult>
+  /**
+   * Payee: `updateMany` — redeems several vouchers (of any channels, lanes in order) in one
+   * transaction; all or none.
+   * @param secrets - one hex preimage per voucher ('0x' without a hash lock); default all '0x'
+   */
+  updateMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult>
+  /**
+   * Payee: `closeMany` — redeems one voucher per channel and collects each channel, in one
+   * transaction; all or none.
+   * @param secrets - one hex preimage per voucher; default all '0x'
+   */
+  closeMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult>
+  /**
+   * Gas that a redeeming call from `from` would use if sent now (`eth_estimateGas`).
+   * @throws {ChannelStateError} the call would revert (the contract's error named)
+   */
+  estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: string[]): Promise<bigint>
+  /** Fee per gas a transaction sent now offers, in wei: EIP-1559 `maxFeePerGas`, else the legacy gas price. */
+  feePerGas(): Promise<bigint>
+  /**
+   * What a mined transaction did to channels, from its events (empty when it is unknown or
+   * reverted): each `ChannelCollected` by channel id, and the channel's redeemed total after
+   * its last `ChannelUpdated`, base units.
+   */
+  redeemedIn(txHash: string): Promise<TxRedemptions>
 }
+
+/** The channel events of one transaction ({@link ChainBackend.redeemedIn}). Amounts in base units. */
+export interface TxRedemptions {
+  collected: Map<string, { paidToPayee: bigint; refundedToPayer: bigint }>
+  /** The channel's redeemed total after the transaction's last `ChannelUpdated` of it. */
+  updated: Map<string, bigint>
+}
+
+/** The contract's redeeming functions: `update`/`close` take one voucher, the batch ones any number. */
+export type RedeemCall = 'update' | 'close' | 'updateMany' | 'closeMany'

@@ -67,7 +67,7 @@ export async function learnChannel(m: ChannelManager, channelId: string, policy:
   const t = Math.floor(Date.now() / 1000)
   return {
     network: m.network.caip2, id: channelId, family: 'evm', direction: 'inbound', payer: on.payer, payee: on.payee, asset: on.asset,
-    deposit: on.deposit, pendingDeposit: 0n, redeemed: 0n, charged: 0n, data: { contract: m.backend.contract, settleDelay: on.settleDelay },
+    deposit: on.deposit, pendingDeposit: 0n, reserved: 0n, queued: 0n, nextLane: 0n, redeemed: 0n, charged: 0n, data: { contract: m.backend.contract, settleDelay: on.settleDelay },
     state: 'open', keyName: m.keyLabel, createdAt: t, updatedAt: t, stored: false,
   }
 }

@@ -16,6 +16,12 @@ export { checkVoucher, addVoucher, submitVouchers, fundChannel, type SubmitResul
 export { closeChannel, type CloseOutcome } from './cooperative.js'
 export { syncChannel, refreshChannel } from './sync.js'
 export { startSettler } from './watcher.js'
+export { startRedeemer, redeemRound, type RedeemerOptions, type RedeemCandidate, type RoundEvent } from './redeemer.js'
 export { loadEvmSigner } from '../../core/keys/wallet.js'
 export { evmBuyer } from './buyer.js'
 export { evmAsset, evmNativeAsset, erc20Asset, ETH_COIN_TYPE } from './asset.js'
+export { reserveWithTopUp, releaseReserved, advanceDeposit, sendQueued, type ReserveReport, type DepositAdvance } from './deposits.js'
+export {
+  reserveFunds, releaseFunds, claimQueued, settleDeposit, allocateLane, lookupChannel, fundsOf, fundsNeed, availableFunds, voucherFunds,
+  type Funds, type ReserveOutcome, type TopUpPolicy, type ClaimedDeposit, type SignedDeposit, type DepositOutcome, type PayableChannel,
+} from '../../core/channel/funds.js'

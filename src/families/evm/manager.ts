@@ -21,6 +21,7 @@ import { acknowledgeVoucher } from '../../core/channel/acknowledge.js'
 import { ZERO_HASH, effectiveLanes, mergerOf, spentAcrossLanes, voucherOfFamily, type EvmVoucher, type Voucher } from '../../core/channel/voucher.js'
 import { carriedMerges, chainMergedLanes, redeemOrder } from './merges.js'
 import { recoverVoucherSigner, signVoucher } from './voucher.js'
+import { voucherFunds } from '../../core/channel/funds.js'
 
 export { ChannelReader, short, type ChannelStatus }
 
@@ -126,7 +127,8 @@ export class ChannelManager extends ChannelReader {
       .filter((c) => evmChannel(c).data.contract === this.backend.contract)
       .map((c) => {
         const spent = spentAcrossLanes(this.store.vouchers.effectivePerLane(c.network, c.id))
-        return { channel: c, available: c.deposit > spent ? c.deposit - spent : 0n }
+        const free = c.deposit - spent - c.reserved // reservations are not for payments made without them
+        return { channel: c, available: free > 0n ? free : 0n }
       })
       .filter((s) => s.available >= minAvailable)
       .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
@@ -146,10 +148,14 @@ export class ChannelManager extends ChannelReader {
    * lane's old voucher and then this one, whose amount already counts that lane; merges
    * the chain already applied (the merge voucher was redeemed) are dropped.
    * @param target - computes the new cumulative lane amount from the lane's previous one
-   * @throws {InsufficientFundsError} with the shortfall when the deposit cannot cover it
+   * @param o.reserved - pay with funds set aside by `reserve` (core/channel/funds.ts): in the same
+   *   transaction that allocates the nonce, what the voucher adds is taken from `reserved` (at most
+   *   what is reserved). Without it the voucher must fit `available = confirmed − spent − reserved`,
+   *   so it cannot eat another caller's reservation.
+   * @throws {InsufficientFundsError} with the shortfall when the deposit (less the reservations it may not use) cannot cover it
    * @throws {ChannelStateError} when the channel is not open
    */
-  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n): Promise<VoucherRecord<EvmVoucher>> {
+  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n, o: { reserved?: boolean } = {}): Promise<VoucherRecord<EvmVoucher>> {
     if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create vouchers on it.')
     const signer = await this.signer()
     const chainId = this.backend.chainId
@@ -167,11 +173,16 @@ export class ChannelManager extends ChannelReader {
       if (amount < previous) throw new UsageError(`The new amount ${amount} is below the lane's previous ${previous}.`)
       const others = spentAcrossLanes(effectiveLanes(this.store.vouchers.latestPerLane(ch.network, ch.id), mergers), lane)
       const total = others + amount
-      if (total > ch.deposit) {
-        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot cover ${total} (deposit ${ch.deposit}); shortfall ${total - ch.deposit}.`, total - ch.deposit, {
-          metaMessages: ['Open a channel with a larger deposit (`channels open`, or `channels buy --deposit`).'],
+      const funds = voucherFunds({ deposit: ch.deposit, reserved: ch.reserved, closeReserve: 0n }, others + previous, total, o.reserved === true)
+      if (funds.shortfall > 0n) {
+        const aside = funds.reservedAfter > 0n ? `, of which ${funds.reservedAfter} is reserved` : ''
+        throw new InsufficientFundsError(`Channel ${short(ch.id)} cannot cover ${total} (deposit ${ch.deposit}${aside}); shortfall ${funds.shortfall}.`, funds.shortfall, {
+          metaMessages: funds.reservedAfter > 0n
+            ? ['Funds set aside by `channels reserve` are paid only by vouchers made with the reservation (`voucher create --reserved`); `channels release` gives them back.']
+            : ['Open a channel with a larger deposit (`channels open`, or `channels buy --deposit`), or top it up (`channels reserve`, `channels fund`).'],
         })
       }
+      if (funds.reservedAfter !== ch.reserved) this.store.channels.update(ch.network, ch.id, { reserved: funds.reservedAfter })
       const unsigned = {
         channelId: ch.id, lane, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: ZERO_HASH,
         timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: last ? carriedMerges(voucherOfFamily(last, 'evm'), applied) : [],

@@ -4,10 +4,11 @@
  * network. Messages and errors are the commands' own; the commands keep parsing,
  * printing and the checks that do not depend on the family.
  */
-import { HDNodeWallet, Wallet, ZeroAddress, type BaseWallet } from 'ethers'
+import { HDNodeWallet, Wallet, ZeroAddress, getAddress, type BaseWallet } from 'ethers'
 import type {
   AddResult, ChannelScheme, CloseResult, CollectResult, FundResult, OpenOptions, OpenResult, PayOptions, PayResult,
   DeployResult, InjectedWallet, Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
+  FundsResult, LaneResult, LookupResult,
 } from '../../core/scheme/index.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
 import { voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
@@ -21,7 +22,7 @@ import { addVoucher, checkVoucher, fundChannel, submitVouchers } from './operati
 import { refreshChannel, syncChannel } from './sync.js'
 import { learnChannel } from './inbound.js'
 import { deliveryExtra } from './channel.js'
-import { startSettler } from './watcher.js'
+import { startRedeemer } from './redeemer.js'
 import { payeeGasWarning } from './gas.js'
 import { EVM_PATH } from '../../core/keys/wallet.js'
 import type { EvmBackend } from './backend.js'
@@ -30,6 +31,9 @@ import { evmBuyer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from '../../core/scheme/seller.js'
 import type { LaneScheme } from '../../core/scheme/index.js'
 import { evmLaneOps } from './lane-scheme.js'
+import { advanceDeposit, releaseReserved, reserveWithTopUp, type ReserveReport } from './deposits.js'
+import { allocateLane, lookupChannel } from '../../core/channel/funds.js'
+import { evmChannel } from './channel.js'
 
 /** The EVM wallet of `ctx` (ethers is loaded with this module). */
 export async function load(ctx: WalletContext): Promise<ChannelScheme> {
@@ -87,9 +91,9 @@ export class EvmScheme implements ChannelScheme {
     return { channel: c, voucher: v, paid, delivered: deliver, charged }
   }
 
-  async createVoucher(prefix: string, amount: bigint, lane: bigint): Promise<VoucherRecord> {
+  async createVoucher(prefix: string, amount: bigint, lane: bigint, o: { reserved?: boolean } = {}): Promise<VoucherRecord> {
     const m = this.m
-    return m.createVoucher(m.channel(prefix), () => amount, lane)
+    return m.createVoucher(m.channel(prefix), () => amount, lane, o)
   }
 
   async collect(prefix: string): Promise<CollectResult> {
@@ -109,9 +113,39 @@ export class EvmScheme implements ChannelScheme {
 
   async fund(prefix: string, amount: bigint, onProgress?: Progress): Promise<FundResult> {
     const m = this.m
+    await advanceDeposit(m, m.channel(prefix)) // a top-up that landed meanwhile is recorded before this deposit counts on it
     const c = m.channel(prefix)
     const r = await fundChannel(m, c, amount, (h) => onProgress?.(`Sent ${h}; waiting for it to be mined…`))
+    await advanceDeposit(m, c) // a top-up queued behind this deposit goes now
     return { channelId: c.id, asset: c.asset, added: amount, deposit: r.deposit, transaction: r.tx.hash }
+  }
+
+  async reserve(prefix: string, amount: bigint): Promise<FundsResult> {
+    const m = this.m
+    return fundsResult(await reserveWithTopUp(m, m.channel(prefix), amount))
+  }
+
+  async release(prefix: string, amount: bigint): Promise<FundsResult> {
+    const m = this.m
+    return fundsResult(releaseReserved(m, m.channel(prefix), amount))
+  }
+
+  async lookup(payee: string, minAvailable = 1n): Promise<LookupResult[]> {
+    const m = this.m
+    let address: string
+    try {
+      address = getAddress(payee)
+    } catch {
+      throw new UsageError(`Invalid payee address "${payee}".`)
+    }
+    return lookupChannel(m.store, m.network.caip2, address, minAvailable, () => 0n, (c) => evmChannel(c).data.contract === m.backend.contract)
+      .map((p) => ({ channelId: p.channel.id, asset: p.channel.asset, available: p.available }))
+  }
+
+  async allocateLane(prefix: string): Promise<LaneResult> {
+    const m = this.m
+    const c = m.channel(prefix)
+    return { channelId: c.id, lane: allocateLane(m.store, c) }
   }
 
   // ── Payee ──────────────────────────────────────────────────────────────────────
@@ -166,8 +200,12 @@ export class EvmScheme implements ChannelScheme {
     return deployContract(this.m, onProgress)
   }
 
-  unsupported(capability: 'settle' | 'fund' | 'deploy'): string {
+  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane'): string {
     switch (capability) {
+      case 'funds':
+        return 'EVM channels support reserving funds: `channels reserve <channel> <amount>`.'
+      case 'lane':
+        return 'EVM channels have lanes: `channels lane new <channel>`.'
       case 'settle':
         return 'EVM channels support settling: `channels settle <channel>` starts the settlement period.'
       case 'fund':
@@ -192,7 +230,12 @@ export class EvmScheme implements ChannelScheme {
   async sync(target?: string): Promise<SyncReport[]> {
     const m = this.m
     const deliver = this.ctx.merchant.deliver
-    return target ? [await syncChannel(m, m.resolve(target), deliver)] : syncAll(m, (m, c) => syncChannel(m, c, deliver))
+    // A pending top-up is moved on first, so the deposit the chain shows is not counted as pending as well.
+    const advanced = async (c: ChannelRecord) => {
+      if (c.direction === 'outbound' && (c.pendingTx || c.queued > 0n)) await advanceDeposit(m, c)
+      return syncChannel(m, m.store.channels.get(c.network, c.id) ?? c, deliver)
+    }
+    return target ? [await advanced(m.resolve(target))] : syncAll(m, (_, c) => advanced(c))
   }
 
   refresh(o: { timeoutMs: number; direction?: 'outbound' | 'inbound' }): Promise<RefreshResult> {
@@ -232,7 +275,7 @@ export class EvmScheme implements ChannelScheme {
   }
 
   watch(o: { intervalSeconds: number; closeMargin: number }, onEvent: (e: SettlerEvent) => void): Settler {
-    return startSettler(this.m, o.intervalSeconds, onEvent)
+    return startRedeemer(this.m, { intervalSeconds: o.intervalSeconds }, onEvent)
   }
 
   async serveInfo(): Promise<{ payTo: string; asset?: string; contract?: string }> {
@@ -241,5 +284,13 @@ export class EvmScheme implements ChannelScheme {
 
   async seller(policy: SellerPolicy): Promise<X402Payee> {
     return (await import('./seller.js')).evmSeller(this.m, policy)
+  }
+}
+
+/** The scheme's shape of a reserve or release report. */
+function fundsResult(r: Omit<ReserveReport, 'sent' | 'topUp'> & { topUp?: bigint; sent?: string }): FundsResult {
+  return {
+    channelId: r.channel.id, asset: r.channel.asset, reserved: r.reserved, available: r.available, pending: r.pending,
+    pendingTx: r.pendingTx, queued: r.queued, topUp: r.topUp, sent: r.sent,
   }
 }

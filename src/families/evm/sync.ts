@@ -85,7 +85,9 @@ async function chainHalf(m: ChannelManager, c: ChannelRecord): Promise<{ report:
   } else {
     if (c.state === 'opening') move('opening', ['confirm'], {}, '')
     const amount = (v: bigint) => formatAmount(v, evmAsset(m.network, c.asset))
-    if (on.deposit !== c.deposit) {
+    // While a top-up is pending its amount counts as pending: advanceDeposit (deposits.ts) confirms it with its
+    // receipt, so that it is never counted twice (pending and in the deposit) by `reserve`.
+    if (on.deposit !== c.deposit && !c.pendingTx) {
       m.store.channels.update(c.network, c.id, { deposit: on.deposit })
       changes.push(`deposit ${amount(c.deposit)} → ${amount(on.deposit)}`)
     }

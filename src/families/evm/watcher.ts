@@ -3,6 +3,8 @@
  * runs, it polls the chain for inbound channels that started settling and redeems the
  * best unsubmitted voucher of each lane before `settleAt`, so a payer who settles
  * early still pays in full. It also marks channels that left the chain as closed.
+ * `serve` now runs the redemption service instead (families/evm/redeemer.ts), which does
+ * this and more; this update-only watcher stays for library callers.
  */
 import type { ChannelManager } from './manager.js'
 import { short } from '../../core/channel/reader.js'
