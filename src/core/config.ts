@@ -14,7 +14,7 @@ import type Conf from 'conf'
 import envPaths from 'env-paths'
 import { z } from 'zod'
 import { ChannelsError, UsageError, NotFoundError } from './errors.js'
-import { RedeemPolicySchema, familyOfNetwork, issueText, type Family } from './config-fields.js'
+import { RedeemPolicySchema, baseUnitsField, familyOfNetwork, issueText, type Family } from './config-fields.js'
 import { evmBuyShape, evmConfig } from '../families/evm/config.js'
 import { bitcoinBuyShape, bitcoinConfig, bitcoinKeyShape } from '../families/bitcoin/config.js'
 
@@ -80,8 +80,21 @@ export const WalletConfigSchema = z.object({
    * wallet's config.json stays as it was; `redeemPolicy` (config-fields.ts) fills the defaults.
    */
   redeem: RedeemPolicySchema.optional(),
+  /**
+   * The payer's answer to a payee's reconciliation request (issue 11 §3, DESIGN §13); absent
+   * until set, so that config files keep their shape ({@link minDiscountOf} reads the default).
+   */
+  reconcile: z.object({
+    /** Smallest `sum − reqVal` (base units of the channel's asset) for which the payer signs the merged voucher; default 0. */
+    minDiscount: baseUnitsField.optional(),
+  }).optional(),
 })
 export type WalletConfig = z.infer<typeof WalletConfigSchema>
+
+/** Config `reconcile.minDiscount`, base units (0 when unset). */
+export function minDiscountOf(config: Pick<Config, 'get'>): bigint {
+  return BigInt(config.get('reconcile')?.minDiscount ?? '0')
+}
 
 /** Built-in networks; a user's entry of the same name overrides these. */
 export const BUILTIN_NETWORKS: Record<string, NetworkConfig> = {

@@ -67,6 +67,13 @@ const FIXED: Record<string, { parse: Parser; describe: string; asset?: Asset; au
     },
   },
   'buy.autoOpen': { describe: 'buy opens a channel without --yes', parse: bool },
+  'reconcile.minDiscount': {
+    describe: 'smallest discount (sum of the lanes − the requested value, base units of the channel\'s asset) for which this payer merges lanes at a payee\'s reconciliation request',
+    parse: (v) => {
+      if (!/^(0|[1-9]\d{0,77})$/.test(v)) throw new UsageError(`Invalid reconcile.minDiscount "${v}"; expected a whole number of base units, e.g. 1000.`)
+      return v
+    },
+  },
   'buy.depositRequests': { describe: 'when the deposit setting of the network\'s family is unset, a channel opened by buy pays this many requests at the 402\'s price (or the merchant\'s minDeposit if more)', parse: count },
   ...Object.fromEntries(FAMILY_CONFIGS.flatMap((f) => Object.entries(f.buy).map(([field, s]) => [`buy.${field}`, buySetting(`buy.${field}`, f, s)]))),
   'redeem.interval': { describe: 'serve: seconds between rounds of the redemption service (default 30; serve --watch-interval overrides it)', parse: seconds },

@@ -39,6 +39,24 @@ describe('PaymentChannels: gas', () => {
     expect(gas['collect (native)']).toBeLessThan(80_000n);
   });
 
+  it('three lanes: three updates, one updateMany, or ONE merge voucher (issue 11 §3)', async () => {
+    const lanes = [1n, 2n, 3n];
+    const three = (channelId: string) => Promise.all(lanes.map((lane) => f.signed({ channelId, lane, nonce: 1n, amount: 100n * lane })));
+    const a = (await f.open({ amount: 1000n })).id;
+    let separate = 0n;
+    for (const s of await three(a)) separate += await mined(f.as(f.payee).update(s.v, s.sig, NO_SECRET));
+    gas['3 lanes: 3 updates'] = separate;
+    const b = (await f.open({ amount: 1000n })).id;
+    const sb = await three(b);
+    gas['3 lanes: updateMany'] = await mined(f.as(f.payee).updateMany(sb.map((x) => x.v), sb.map((x) => x.sig), sb.map(() => NO_SECRET)));
+    const c = (await f.open({ amount: 1000n })).id;
+    const merge = await f.signed({ channelId: c, lane: 0n, nonce: 1n, amount: 600n, merges: lanes.map((lane) => ({ lane, nonce: 2n })) });
+    gas['3 lanes: 1 merge voucher'] = await mined(f.as(f.payee).update(merge.v, merge.sig, NO_SECRET));
+    expect((await f.pc.getChannel(c)).redeemed).toBe((await f.pc.getChannel(b)).redeemed);
+    expect(gas['3 lanes: 1 merge voucher']).toBeLessThan(gas['3 lanes: updateMany']);
+    expect(gas['3 lanes: updateMany']).toBeLessThan(gas['3 lanes: 3 updates']);
+  });
+
   it('close and closeMany per channel, native and ERC-20', async () => {
     const { id } = await f.open({ amount: 1000n });
     const s = await f.signed({ channelId: id, amount: 100n });

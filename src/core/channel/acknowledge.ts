@@ -57,7 +57,7 @@ export function acknowledgeVoucher(store: Store, c: ChannelRecord, v: Voucher, c
     if (adoptionConflict(store, c, v)) return false
     const known = store.vouchers.markDelivered(c.network, c.id, v.lane, v.nonce)
     if (!known) store.vouchers.insert(c.network, v, { delivered: true })
-    const authorized = spentAcrossLanes(store.vouchers.latestPerLane(c.network, c.id))
+    const authorized = spentAcrossLanes(store.vouchers.effectivePerLane(c.network, c.id))
     const believed = charged < authorized ? charged : authorized
     const ch = store.channels.get(c.network, c.id)!
     const raised = believed > ch.charged

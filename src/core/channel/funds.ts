@@ -65,7 +65,7 @@ export function fundsOf(store: Store, c: ChannelRecord, closeReserve = 0n): Fund
     pending: c.pendingDeposit + (opening ? c.deposit : 0n),
     queued: c.queued,
     reserved: c.reserved,
-    spent: spentAcrossLanes(store.vouchers.latestPerLane(c.network, c.id)),
+    spent: spentAcrossLanes(store.vouchers.effectivePerLane(c.network, c.id)),
     closeReserve,
   }
 }

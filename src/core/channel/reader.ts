@@ -18,7 +18,7 @@ export interface ChannelStatus {
   available: bigint
   /** Number of vouchers stored. */
   vouchers: number
-  /** Best voucher per lane. */
+  /** Best voucher per lane (lanes superseded by a merge left out). */
   best: VoucherRecord[]
 }
 
@@ -83,7 +83,7 @@ export class ChannelReader {
 
   /** Status of a channel from the local database (Lotus `PaychStatus`). */
   statusOf(c: ChannelRecord): ChannelStatus {
-    const best = this.store.vouchers.latestPerLane(c.network, c.id)
+    const best = this.store.vouchers.effectivePerLane(c.network, c.id)
     const spent = spentAcrossLanes(best)
     // Funds set aside by `reserve` are not available to a payment made without the reservation (core/channel/funds.ts).
     return { channel: c, spent, available: availableOf(c.deposit, spent + c.reserved, this.closeReserve(c)), vouchers: this.store.vouchers.count(c.network, c.id), best }

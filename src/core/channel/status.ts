@@ -4,10 +4,14 @@
  */
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { availableOf, type ChannelReader } from './reader.js'
+import { supersededBy } from './voucher.js'
 
-/** The best (highest-nonce) voucher of every lane (Lotus `PaychVoucherList` + best). */
+/**
+ * The best (highest-nonce) voucher of every lane (Lotus `PaychVoucherList` + best), without
+ * the lanes a merge voucher superseded ({@link effectiveLanes}): the set a payee redeems.
+ */
 export function bestVouchers(m: ChannelReader, c: ChannelRecord): VoucherRecord[] {
-  return m.store.vouchers.latestPerLane(c.network, c.id)
+  return m.store.vouchers.effectivePerLane(c.network, c.id)
 }
 
 /**
@@ -25,7 +29,7 @@ export interface FullStatus {
   reserved: bigint
   /** Payer: vouchers signed but not acknowledged by the merchant (may or may not have arrived). */
   unacknowledged: bigint
-  /** Latest voucher per lane summed: what the payee can redeem. */
+  /** Latest voucher per lane summed, lanes superseded by a merge left out: what the payee can redeem. */
   spent: bigint
   /** Redeemed on chain. */
   redeemed: bigint
@@ -38,12 +42,16 @@ export interface FullStatus {
 /** Computes {@link FullStatus} from the database (no chain access; `sync` and `reserve` advance a pending deposit). */
 export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   const all = m.store.vouchers.list(c.network, c.id)
-  const best = new Map<bigint, bigint>()
+  const mergers = all.filter((v) => v.family === 'evm' && v.merges.length > 0)
+  const latest = new Map<bigint, (typeof all)[number]>()
   const acked = new Map<bigint, bigint>()
   for (const v of all) {
-    best.set(v.lane, v.amount) // list is ordered by lane, nonce: the last one wins
+    latest.set(v.lane, v) // list is ordered by lane, nonce: the last one wins
     if (v.delivered) acked.set(v.lane, v.amount)
   }
+  const best = new Map<bigint, bigint>()
+  // A lane a merge superseded is counted in the merge voucher's amount (effectiveLanes).
+  for (const [lane, v] of latest) if (!supersededBy(v, mergers)) best.set(lane, v.amount)
   let spent = 0n
   let unacknowledged = 0n
   for (const [lane, amount] of best) {

@@ -83,6 +83,33 @@ export function spentAcrossLanes(latest: readonly { lane: bigint; amount: bigint
 }
 
 /**
+ * The lanes that count (issue 11 §3): the latest voucher of every lane, without the lanes
+ * a merge voucher superseded. A lane is superseded when a voucher on another lane merges
+ * it at a nonce above the lane's latest voucher: redeeming that merge raises the lane's
+ * nonce on chain, so the lane's own vouchers can never be redeemed after it, and the
+ * merge voucher's amount already counts the lane's value (`PaymentChannels._merge`).
+ * This is the ONE rule for "what a channel owes": `spentAcrossLanes(effectiveLanes(…))`.
+ * @param latest - the latest voucher of each lane (`VoucherRepository.latestPerLane`)
+ * @param mergers - every stored voucher of the channel that merges other lanes (`VoucherRepository.mergers`), any nonce
+ * @returns the vouchers of `latest` that are not superseded, in the same order
+ * @example effectiveLanes([v0, v1], [v0]) // [v0] when v0 (lane 0) merges lane 1 at a nonce above v1's
+ */
+export function effectiveLanes<T extends { lane: bigint; nonce: bigint }>(latest: readonly T[], mergers: readonly Voucher[]): T[] {
+  if (mergers.length === 0) return [...latest]
+  return latest.filter((v) => !supersededBy(v, mergers))
+}
+
+/** The voucher of `mergers` (another lane's) that merges `v`'s lane at a nonce above `v`'s, if any. */
+export function supersededBy(v: { lane: bigint; nonce: bigint }, mergers: readonly Voucher[]): Voucher | undefined {
+  return mergers.find((x) => x.family === 'evm' && x.lane !== v.lane && x.merges.some((g) => g.lane === v.lane && g.nonce > v.nonce))
+}
+
+/** The stored voucher (another lane's) that merges `lane`, at any nonce: a merged lane takes no new vouchers. */
+export function mergerOf(lane: bigint, mergers: readonly Voucher[]): Voucher | undefined {
+  return mergers.find((x) => x.family === 'evm' && x.lane !== lane && x.merges.some((g) => g.lane === lane))
+}
+
+/**
  * A Bitcoin payment (DESIGN §5): lane 0, the payer's nonce, the payee's cumulative amount.
  * @param amount - satoshis
  * @param paymentTx - the half-signed payment transaction, hex

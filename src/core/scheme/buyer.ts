@@ -85,4 +85,15 @@ export interface X402Payer {
   fromWire(w: unknown): Voucher
   /** Whether `v` is a voucher this wallet signed for `c` (its chain, contract, key). */
   signedByPayer(c: ChannelRecord, v: Voucher): boolean
+
+  // ── In-band reconciliation (issue 11 §3) ─────────────────────────────────────────
+
+  /**
+   * Answers a merchant's reconciliation request (the receipt's `extra.reconcile`, hostile
+   * wire input) on `c`: when granted, signs and commits the merged voucher, which the next
+   * payment on its lane supersedes and carries forward. Absent on a family without lanes.
+   * @returns what was done, for a progress line
+   * @throws nothing the purchase must fail for: a refused or malformed request is the returned text
+   */
+  reconcile?(c: ChannelRecord, request: unknown): Promise<string>
 }

@@ -23,6 +23,7 @@ import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import type { ChannelReader, ChannelStatus } from '../channel/reader.js'
 import type { SyncReport, RefreshResult, DeliverVoucher } from '../channel/sync.js'
 import type { Voucher } from '../channel/voucher.js'
+import type { ReconcileRequest, ReconcileResponse } from '../channel/reconcile.js'
 import type { Settler, SettlerEvent } from '../channel/settler.js'
 import type { BuyerOptions, X402Payer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from './seller.js'
@@ -323,6 +324,30 @@ export interface PayeeScheme {
   redeem(prefix: string, v?: Voucher, secret?: string): Promise<RedeemResult>
 }
 
+// ── Lanes, merges, reconciliation (issue 11 §3; absent on one-lane families) ─────
+
+/** `voucher merge`: which lanes to merge into which, and for how much. */
+export interface MergeOptions {
+  /** The lane the merge voucher is on. */
+  into: bigint
+  /** The lanes it merges. */
+  lanes: bigint[]
+  /** Base units, at most the lanes' sum; default the sum. */
+  amount?: bigint
+}
+
+/** What a family with lanes adds (EVM); absent where every channel has one lane (Bitcoin). */
+export interface LaneScheme {
+  /** Payer, `voucher merge`: ONE voucher merging `lanes` into `into`, committed (never delivered); and the lanes' sum, base units. */
+  mergeVoucher(prefix: string, o: MergeOptions): Promise<{ voucher: VoucherRecord; sum: bigint }>
+  /** Payer, `reconcile answer`: a merged voucher worth `reqVal` when the discount meets config `reconcile.minDiscount`, else a Failure. */
+  answerReconcile(request: ReconcileRequest): Promise<ReconcileResponse>
+  /** Payee, `reconcile request`: its unredeemed best vouchers of a channel and the value asked (default: the sum less the gas saved). */
+  reconcileRequest(prefix: string, reqVal?: bigint): Promise<ReconcileRequest & { sum: bigint }>
+  /** Payee, `reconcile accept`: stores the combined voucher of `response` to `request`; what it changes (≤ 0 by the discount). */
+  acceptReconcile(request: ReconcileRequest, response: ReconcileResponse): Promise<AddResult>
+}
+
 // ── Both ─────────────────────────────────────────────────────────────────────────
 
 /** What `deploy` reports (a family whose channels live in a contract). */
@@ -347,6 +372,8 @@ export interface ChannelScheme extends PayerScheme, PayeeScheme {
   readonly lanes: boolean
   /** The family's channel manager (read side shared by all families). */
   readonly reader: ChannelReader
+  /** Lanes, merges and reconciliation; absent on a family whose channels have one lane. */
+  readonly laneOps?: LaneScheme
   /** Why an absent capability is absent, and what to do instead (a UsageError message). */
   unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane'): string
   /** `channels deploy`: the family's channel contract on this network, recorded in config. Absent where channels need no contract. */

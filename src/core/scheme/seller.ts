@@ -118,4 +118,10 @@ export interface X402Payee {
    * Never throws for a refusal; unexpected errors propagate (HTTP 500).
    */
   answerClose(channel: ChannelRecord, signature: string): Promise<CloseAnswer>
+  /**
+   * In-band reconciliation (issue 11 §3): the request this paywall adds to the receipt of a
+   * payment on `channel` (PAYMENT-RESPONSE `extra.reconcile`, wire form) when it holds vouchers
+   * on two lanes or more of it, else undefined. From the database only. Absent on a family without lanes.
+   */
+  reconcileRequest?(channel: ChannelRecord): object | undefined
 }

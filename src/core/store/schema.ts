@@ -120,4 +120,10 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE channels ADD COLUMN pending_raw TEXT;
   ALTER TABLE channels ADD COLUMN next_lane INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Merge vouchers (issue 11 §3): which lanes a stored voucher merges is read on every payment
+  -- (VoucherRepository.mergers, effectiveLanes); this index holds only the few vouchers that
+  -- merge lanes, so that read never scans a channel's vouchers.
+  CREATE INDEX vouchers_merging ON vouchers (network, channel_id, lane, nonce) WHERE merges != '[]';
+  `,
 ]

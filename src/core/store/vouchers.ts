@@ -14,7 +14,7 @@ import type { Db } from './db.js'
 import { StatementCache } from './statements.js'
 import { StoreError } from '../errors.js'
 import { familyOfNetwork } from '../config-fields.js'
-import { ZERO_HASH, type Voucher } from '../channel/voucher.js'
+import { ZERO_HASH, effectiveLanes, type Voucher } from '../channel/voucher.js'
 
 /** What the store keeps beside a voucher. */
 export interface VoucherBookkeeping {
@@ -144,6 +144,23 @@ export class VoucherRepository {
       .safeIntegers(true)
       .all({ network, channelId }) as Row[]
     return rows.map(fromRow)
+  }
+
+  /** Every voucher of a channel that merges other lanes (EVM merge vouchers; few), by lane then nonce. */
+  mergers(network: string, channelId: string): VoucherRecord[] {
+    const rows = this.sql
+      .get("SELECT * FROM vouchers WHERE network = ? AND channel_id = ? AND merges != '[]' ORDER BY lane, nonce")
+      .safeIntegers(true)
+      .all(network, channelId) as Row[]
+    return rows.map(fromRow)
+  }
+
+  /**
+   * The latest voucher of every lane that a merge has not superseded ({@link effectiveLanes}):
+   * what the payee can redeem, and what the payer has promised.
+   */
+  effectivePerLane(network: string, channelId: string): VoucherRecord[] {
+    return effectiveLanes(this.latestPerLane(network, channelId), this.mergers(network, channelId))
   }
 
   /** All vouchers of a channel, by lane then nonce. */

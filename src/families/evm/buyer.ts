@@ -6,7 +6,10 @@
 import { getAddress } from 'ethers'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
-import { PaymentRefusedError } from '../../core/errors.js'
+import { PaymentRefusedError, UsageError } from '../../core/errors.js'
+import { reconcileRequestFromWire } from '../../core/channel/reconcile.js'
+import { answerReconcile } from './lanes.js'
+import { minDiscountOf } from '../../core/config.js'
 import type { ChannelManager } from './manager.js'
 import { evmAsset } from './asset.js'
 
@@ -37,5 +40,16 @@ export function evmBuyer(m: ChannelManager, o: BuyerOptions): X402Payer {
     acknowledge: (c, v, charged) => m.acknowledge(c, v, charged),
     fromWire: voucherFromWire,
     signedByPayer: (c, v) => m.signedByPayer(c, v),
+    async reconcile(c, request) {
+      try {
+        const req = reconcileRequestFromWire('evm', request)
+        if (req.channelId !== c.id) return `refused: the request is about channel ${req.channelId}, not ${c.id}`
+        const r = await answerReconcile(m, req, minDiscountOf(m.config))
+        return r.status === 'Success' ? `${r.message}; the next payment carries it` : `refused: ${r.message}`
+      } catch (err) {
+        if (err instanceof UsageError) return `refused: ${err.shortMessage}`
+        throw err
+      }
+    },
   }
 }

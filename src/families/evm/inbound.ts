@@ -16,7 +16,8 @@ import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel, type EvmChannel, type EvmChannelData } from './channel.js'
 import { groupCommit } from '../../core/store/group-commit.js'
-import { ZERO_HASH, spentAcrossLanes, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, effectiveLanes, mergerOf, spentAcrossLanes, type EvmVoucher } from '../../core/channel/voucher.js'
+import { checkVoucher } from './operations.js'
 import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
 import { short } from '../../core/channel/reader.js'
@@ -91,8 +92,8 @@ export async function acceptVoucher(
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   const channel = await channelIdentity(m, v.channelId, policy)
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
-  if (v.secretHash !== ZERO_HASH || v.merges.length || v.timeLockMin !== 0n || v.timeLockMax !== 0n || v.minSettleAt !== 0n) {
-    throw new VoucherRefusedError('The paywall accepts plain vouchers only (no hash lock, time lock or merge).', 'conditional')
+  if (v.secretHash !== ZERO_HASH || v.timeLockMin !== 0n || v.timeLockMax !== 0n || v.minSettleAt !== 0n) {
+    throw new VoucherRefusedError('The paywall accepts plain vouchers only (and merges; no hash lock or time lock).', 'conditional')
   }
   let signer: string
   const contract = channel.data.contract
@@ -116,6 +117,8 @@ export async function acceptVoucher(
       rememberIdentity(m, r.channel)
       return r
     } catch (err) {
+      // A merge that is not the lane's held merges carried forward: judged against the chain.
+      if (err instanceof MergePathError) return acceptMerge(m, v, price, policy)
       if (err instanceof LaneUnknownError && !chainLane) {
         // The first voucher on this lane: judge it against the lane's state on chain.
         chainLane = await m.backend.getLane(channel.id, v.lane)
@@ -162,6 +165,13 @@ function rememberIdentity(m: ChannelManager, c: ChannelRecord): void {
 /** Raised inside the commit when a voucher opens a lane this database holds nothing for: its chain state is needed. */
 class LaneUnknownError extends Error {}
 
+/** Raised inside the commit for a voucher with merges other than its lane's held voucher's, unredeemed (see {@link acceptMerge}). */
+class MergePathError extends Error {}
+
+/** Whether two merge lists are the same lanes at the same nonces, in the same order. */
+const sameMerges = (a: readonly { lane: bigint; nonce: bigint }[], b: readonly { lane: bigint; nonce: bigint }[]): boolean =>
+  a.length === b.length && a.every((g, i) => g.lane === b[i].lane && g.nonce === b[i].nonce)
+
 /**
  * The checks against what is stored (state, lanes, total due, deposit) and the commit of
  * the voucher with the new `charged` (and, for a learned channel, its row), in one write
@@ -183,12 +193,19 @@ function commitVoucher(
       ch = { ...ch, deposit: chainDeposit }
     }
     if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
-    const lanes = m.store.vouchers.latestPerLane(ch.network, ch.id) // one read for the lane's last and the total
-    const last = lanes.find((x) => x.lane === v.lane)
+    const latest = m.store.vouchers.latestPerLane(ch.network, ch.id) // one read for the lane's last and the total
+    const mergers = m.store.vouchers.mergers(ch.network, ch.id)
+    const lanes = effectiveLanes(latest, mergers)
+    const last = latest.find((x) => x.lane === v.lane)
     if (!last && !chainLane) throw new LaneUnknownError()
-    // A held voucher (from `voucher add`) that merges this lane sets its nonce on chain when
-    // redeemed, so a voucher on it and that one can never both be redeemed (PaymentChannels._update).
-    const merger = lanes.find((x) => voucherOfFamily(x, 'evm').merges.some((g) => g.lane === v.lane))
+    // A voucher carrying forward its lane's held merges (the payer's next voucher after a merge)
+    // is judged like a plain one: the lanes they merge are superseded already and counted in
+    // `last`. Any other merge, or after `last` was redeemed, takes the chain-checked path.
+    if (v.merges.length && !(last && last.family === 'evm' && !last.submittedTx && sameMerges(last.merges, v.merges))) throw new MergePathError()
+    // A held voucher that merges this lane sets its nonce on chain when redeemed, so a voucher
+    // on it and that one can never both be redeemed (PaymentChannels._update); the lane's old
+    // vouchers are superseded.
+    const merger = mergerOf(v.lane, mergers)
     if (merger) {
       throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} is merged by the held voucher on lane ${merger.lane}; pay on another lane.`, 'lane_merged')
     }
@@ -205,13 +222,48 @@ function commitVoucher(
     if (last && v.amount < last.amount) {
       throw new VoucherRefusedError(`Amount ${v.amount} is below the lane's last ${last.amount}.`, 'amount_decreased', corrective)
     }
-    const r = redeemRefusal(v, projected, lane)
+    const r = redeemRefusal(v.merges.length ? { ...v, merges: [] } : v, projected, lane)
     if (!r.ok) {
       if (r.reason === 'above_deposit') throw new VoucherRefusedError(`The voucher's total ${projected.redeemed - lane.redeemed + v.amount} exceeds the deposit ${ch.deposit}.`, 'above_deposit')
       throw new VoucherRefusedError(`The voucher cannot be redeemed: ${r.message}.`, r.reason, corrective)
     }
     if (r.newRedeemed < ch.charged + price) {
       throw new VoucherRefusedError(`The voucher covers ${r.newRedeemed}; ${ch.charged + price} is due (charged ${ch.charged} + price ${price}).`, 'amount_too_low', corrective)
+    }
+    m.store.vouchers.insert(ch.network, v, { price })
+    const charged = ch.charged + price
+    m.store.channels.update(ch.network, ch.id, { charged })
+    return { channel: { ...ch, charged }, charged }
+  })
+}
+
+
+/**
+ * The paywall's path for a merge voucher (issue 11 §3, in-band reconciliation): judged like
+ * `voucher add` judges one ({@link checkVoucher}: the held vouchers it supersedes left out,
+ * every rule of the contract against the chain once the rest is redeemed), then committed
+ * with the price charged when the channel's projected total still covers `charged + price`
+ * and nothing was stored on the channel meanwhile. Costs a read of every held lane on chain.
+ * @throws {VoucherRefusedError} `merge_refused` with the check's reason, `amount_too_low`, `channel_state`, `retry`
+ */
+async function acceptMerge(m: ChannelManager, v: EvmVoucher, price: bigint, policy: AcceptPolicy): Promise<{ channel: ChannelRecord; charged: bigint }> {
+  const c = await learnChannel(m, v.channelId, policy)
+  if (c.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
+  const key = () => m.store.vouchers.latestPerLane(c.network, c.id).map((x) => `${x.lane}:${x.nonce}`).join(',')
+  const before = key()
+  const check = await checkVoucher(m, c, v)
+  if (!check.valid || check.total === undefined) {
+    const merger = mergerOf(v.lane, m.store.vouchers.mergers(c.network, c.id))
+    if (merger) throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(c.id)} is merged by the held voucher on lane ${merger.lane}; pay on another lane.`, 'lane_merged')
+    throw new VoucherRefusedError(`The merge voucher is refused: ${check.reason}.`, 'merge_refused')
+  }
+  const total = check.total
+  return groupCommit(m.store, () => {
+    const ch = storeLearned(m.store, c)
+    if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
+    if (key() !== before) throw new VoucherRefusedError('Another voucher was stored on this channel meanwhile; pay again.', 'retry')
+    if (total < ch.charged + price) {
+      throw new VoucherRefusedError(`The voucher covers ${total}; ${ch.charged + price} is due (charged ${ch.charged} + price ${price}).`, 'amount_too_low', { channel: ch, last: m.store.vouchers.latest(ch.network, ch.id, v.lane) })
     }
     m.store.vouchers.insert(ch.network, v, { price })
     const charged = ch.charged + price

@@ -18,7 +18,8 @@ import { ChannelStateError, InsufficientFundsError, UsageError } from '../../cor
 import { transition, canPay, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
 import { ChannelReader, short, type ChannelStatus } from '../../core/channel/reader.js'
 import { acknowledgeVoucher } from '../../core/channel/acknowledge.js'
-import { ZERO_HASH, spentAcrossLanes, voucherOfFamily, type EvmVoucher, type Voucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, effectiveLanes, mergerOf, spentAcrossLanes, voucherOfFamily, type EvmVoucher, type Voucher } from '../../core/channel/voucher.js'
+import { carriedMerges, chainMergedLanes, redeemOrder } from './merges.js'
 import { recoverVoucherSigner, signVoucher } from './voucher.js'
 import { voucherFunds } from '../../core/channel/funds.js'
 
@@ -125,7 +126,7 @@ export class ChannelManager extends ChannelReader {
       .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: getAddress(payee), asset })
       .filter((c) => evmChannel(c).data.contract === this.backend.contract)
       .map((c) => {
-        const spent = spentAcrossLanes(this.store.vouchers.latestPerLane(c.network, c.id))
+        const spent = spentAcrossLanes(this.store.vouchers.effectivePerLane(c.network, c.id))
         const free = c.deposit - spent - c.reserved // reservations are not for payments made without them
         return { channel: c, available: free > 0n ? free : 0n }
       })
@@ -139,6 +140,13 @@ export class ChannelManager extends ChannelReader {
    * least the previous one; the
    * nonce is the lane's last + 1. All of it happens under the database write lock,
    * so concurrent processes never reuse a nonce or exceed the deposit.
+   *
+   * Lanes and merges (issue 11 §3): a lane merged into another by a stored merge voucher
+   * takes no new voucher (its nonce on chain is raised by the merge). A voucher on a lane
+   * whose latest voucher merges other lanes carries those merges forward (same nonces),
+   * so that redeeming it alone still closes them — else the payee could redeem a merged
+   * lane's old voucher and then this one, whose amount already counts that lane; merges
+   * the chain already applied (the merge voucher was redeemed) are dropped.
    * @param target - computes the new cumulative lane amount from the lane's previous one
    * @param o.reserved - pay with funds set aside by `reserve` (core/channel/funds.ts): in the same
    *   transaction that allocates the nonce, what the voucher adds is taken from `reserved` (at most
@@ -151,15 +159,19 @@ export class ChannelManager extends ChannelReader {
     if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create vouchers on it.')
     const signer = await this.signer()
     const chainId = this.backend.chainId
+    const applied = await chainMergedLanes(this, c, lane)
     return this.store.immediate(() => {
       const ch = this.store.channels.get(c.network, c.id)!
       if (!canPay(ch.state)) throw new ChannelStateError(`Channel ${short(ch.id)} is ${ch.state}; it cannot pay.`)
+      const mergers = this.store.vouchers.mergers(ch.network, ch.id)
+      const merger = mergerOf(lane, mergers)
+      if (merger) throw new UsageError(`Lane ${lane} of channel ${short(ch.id)} is merged into lane ${merger.lane}; pay on lane ${merger.lane} or on a new lane.`)
       const last = this.store.vouchers.latest(ch.network, ch.id, lane)
       const previous = last?.amount ?? 0n
       const amount = target(previous, ch.charged)
       // Equal is allowed: a new nonce re-spends credit the payee did not charge.
       if (amount < previous) throw new UsageError(`The new amount ${amount} is below the lane's previous ${previous}.`)
-      const others = spentAcrossLanes(this.store.vouchers.latestPerLane(ch.network, ch.id), lane)
+      const others = spentAcrossLanes(effectiveLanes(this.store.vouchers.latestPerLane(ch.network, ch.id), mergers), lane)
       const total = others + amount
       const funds = voucherFunds({ deposit: ch.deposit, reserved: ch.reserved, closeReserve: 0n }, others + previous, total, o.reserved === true)
       if (funds.shortfall > 0n) {
@@ -173,7 +185,7 @@ export class ChannelManager extends ChannelReader {
       if (funds.reservedAfter !== ch.reserved) this.store.channels.update(ch.network, ch.id, { reserved: funds.reservedAfter })
       const unsigned = {
         channelId: ch.id, lane, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: ZERO_HASH,
-        timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [],
+        timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: last ? carriedMerges(voucherOfFamily(last, 'evm'), applied) : [],
       }
       const voucher = signVoucher(unsigned, signer, chainId, evmChannel(ch).data.contract)
       this.store.vouchers.insert(ch.network, voucher)
@@ -227,10 +239,13 @@ export class ChannelManager extends ChannelReader {
   }
 
   /**
-   * Payee: redeems the best voucher of every lane and collects at once. The contract's
-   * `close` takes one voucher, so the other lanes' best vouchers are redeemed first with
-   * `update` (each marked submitted as it lands, so a retry skips it), then `close` runs
-   * with the last one.
+   * Payee: redeems the best voucher of every lane and collects at once. Lanes a merge
+   * voucher superseded are left out (`effectivePerLane`: their vouchers would revert, or
+   * make the merge unredeemable). The contract's `close` takes one voucher, so with one
+   * unredeemed lane this is ONE transaction (`close`); with several it is TWO: `updateMany`
+   * with all but the last (marked submitted when it lands, so a retry skips them), then
+   * `close` with the last. Merge vouchers go last, after the plain ones, so a merged lane
+   * is never sent after its merger.
    * @returns the close transaction and the channel's redeemed total, base units
    * @throws {ChannelStateError} no voucher to redeem, every voucher already redeemed (settle and collect instead), or the channel is not open/settling
    * @throws {InsufficientFundsError} this key cannot pay the gas
@@ -238,10 +253,11 @@ export class ChannelManager extends ChannelReader {
   async closeAsPayee(c: ChannelRecord): Promise<{ tx: TxResult; redeemed: bigint }> {
     if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee can close a channel with a voucher.')
     transition(c.state, 'close')
-    const best = this.store.vouchers.latestPerLane(c.network, c.id).map((v) => voucherOfFamily(v, 'evm'))
+    const best = this.store.vouchers.effectivePerLane(c.network, c.id).map((v) => voucherOfFamily(v, 'evm'))
     if (best.length === 0) throw new ChannelStateError(`No voucher to redeem on channel ${short(c.id)}.`)
-    const open: VoucherRecord<EvmVoucher>[] = []
-    for (const v of best) if (v.nonce > (await this.backend.getLane(c.id, v.lane)).nonce) open.push(v)
+    const unredeemed: VoucherRecord<EvmVoucher>[] = []
+    for (const v of best) if (v.nonce > (await this.backend.getLane(c.id, v.lane)).nonce) unredeemed.push(v)
+    const open = redeemOrder(unredeemed)
     const last = open.pop()
     if (!last) {
       throw new ChannelStateError(`Every voucher of channel ${short(c.id)} is redeemed already; nothing is left to close with.`, {
@@ -249,9 +265,11 @@ export class ChannelManager extends ChannelReader {
       })
     }
     const signer = await this.signer()
-    for (const v of open) {
-      const tx = await this.backend.update(signer, v)
-      this.store.vouchers.markSubmitted(c.network, c.id, v.lane, v.nonce, tx.hash)
+    if (open.length) {
+      const tx = open.length === 1 ? await this.backend.update(signer, open[0]) : await this.backend.updateMany(signer, open)
+      this.store.immediate(() => {
+        for (const v of open) this.store.vouchers.markSubmitted(c.network, c.id, v.lane, v.nonce, tx.hash)
+      })
     }
     const tx = await this.backend.close(signer, last)
     // What the contract paid (its ChannelCollected event), not what we expect it to have paid.

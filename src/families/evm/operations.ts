@@ -12,7 +12,9 @@ import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
 import { ZERO_HASH, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
-import { redeemRefusal, type LaneState } from './redeemable.js'
+import type { LaneState } from './redeemable.js'
+import { heldVouchers } from './lanes.js'
+import { mergeConflict, redeemOrder, replaceHeld, simulateRedeem } from './merges.js'
 import { storeLearned, type VoucherCheck } from '../../core/channel/accept.js'
 
 
@@ -51,15 +53,19 @@ export async function fundChannel(m: ChannelManager, c: ChannelRecord, amount: b
  * On the payee's side the voucher is judged against the chain as it will be once the
  * vouchers already stored are redeemed — so it must be newer than the stored one of its
  * lane, and fit the deposit together with the other lanes' — and on the payer's side (its
- * own vouchers) against the chain as it is.
+ * own vouchers) against the chain as it is. A merge voucher is judged with the held vouchers
+ * it supersedes (its lane's, its merged lanes') left out (issue 11 §3): `redeemable` and
+ * `delta` are what the payee can redeem after it minus before it (negative when it drops,
+ * which `addVoucher` refuses); a voucher on a lane a stored voucher merged is refused.
  * A hash-locked voucher checked without `secret` is judged by every other rule (Lotus
  * `PaychVoucherCheckValid` ignores the lock) and reported `{valid: true, spendable: false}`,
  * "spendable only with the secret"; with `secret`, a wrong one makes it invalid
  * (`PaychVoucherCheckSpendable`: `sha256(secret) == secretHash`, the contract's rule).
  * @param secret - hex preimage (`0x…`) for a hash-locked voucher
+ * @returns the check, and on the payee's side `total`: the channel's redeemed total once every held voucher and `v` are redeemed
  * @throws {NetworkError} the node is unreachable; an invalid voucher is `{valid: false}`
  */
-export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVoucher, secret?: string): Promise<VoucherCheck> {
+export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVoucher, secret?: string): Promise<VoucherCheck & { total?: bigint }> {
   const own = c.direction === 'outbound'
   const bad = (reason: string, delta = 0n): VoucherCheck => ({ valid: false, reason, own, redeemable: 0n, delta })
   if (v.channelId !== c.id) return bad(`the voucher is for channel ${short(v.channelId)}, not ${short(c.id)}`)
@@ -75,52 +81,45 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVo
   const stored = m.store.vouchers.latest(c.network, c.id, v.lane)
   const delta = v.amount - (stored?.amount ?? 0n)
   const view = { deposit: on.deposit, redeemed: on.redeemed, settleAt: on.settleAt, now: await m.backend.now() }
+  // The lanes involved, as the chain holds them now.
+  const { held: allHeld, mergers } = own ? { held: [], mergers: [] } : heldVouchers(m, c)
   const chainLanes = new Map<bigint, LaneState>()
-  const chainLane = async (lane: bigint) => {
-    let s = chainLanes.get(lane)
-    if (!s) chainLanes.set(lane, (s = await m.backend.getLane(c.id, lane)))
-    return s
+  for (const x of [v, ...allHeld]) {
+    for (const lane of [x.lane, ...x.merges.map((g) => g.lane)]) if (!chainLanes.has(lane)) chainLanes.set(lane, await m.backend.getLane(c.id, lane))
   }
-  // The payee's projection: each stored voucher newer than its lane on chain counts as redeemed.
-  const held = new Map<bigint, LaneState>()
-  /** Lanes merged by a held voucher, with the lane that merges them. */
-  const mergedBy = new Map<bigint, bigint>()
-  if (!own) {
-    for (const x of m.store.vouchers.latestPerLane(c.network, c.id)) {
-      const onChain = await chainLane(x.lane)
-      if (x.nonce <= onChain.nonce) continue
-      held.set(x.lane, { nonce: x.nonce, redeemed: x.amount })
-      view.redeemed += x.amount - onChain.redeemed
-      for (const mg of voucherOfFamily(x, 'evm').merges) mergedBy.set(mg.lane, x.lane)
-    }
-    // Merges are taken only where they cannot make two held vouchers exclude each other: over lanes
-    // that hold nothing, here or on chain (a held voucher merging lane B makes B's own vouchers
-    // unredeemable, and the order of redemption would decide which one pays). Reconciling lanes
-    // into one merge voucher is the manager's (DESIGN §13).
-    if (mergedBy.has(v.lane)) return bad(`lane ${v.lane} is merged into lane ${mergedBy.get(v.lane)} by a voucher already stored`, delta)
-    for (const mg of v.merges) {
-      const other = await chainLane(mg.lane)
-      if (held.has(mg.lane) || mergedBy.has(mg.lane) || other.nonce !== 0n || other.redeemed !== 0n) {
-        return bad(`it merges lane ${mg.lane}, which already holds vouchers; a payee takes merges only over unused lanes`, delta)
-      }
-    }
-  }
-  const laneOf = async (lane: bigint) => held.get(lane) ?? (await chainLane(lane))
-  const lane = await laneOf(v.lane)
-  const merged: LaneState[] = []
-  for (const mg of v.merges) merged.push(await laneOf(mg.lane))
+  const secrets = secret !== undefined ? new Map([[`${v.lane}:${v.nonce}`, secret]]) : undefined
   const locked = v.secretHash !== ZERO_HASH
   // Without a secret the lock is reported apart, after every other rule (CheckValid vs CheckSpendable).
-  const r = redeemRefusal(locked && secret === undefined ? { ...v, secretHash: ZERO_HASH } : v, view, lane, merged, secret)
-  if (!r.ok) {
-    if (r.reason === 'nonce_too_low' && held.has(v.lane)) return bad(`not newer than the stored voucher (lane ${v.lane}, nonce ${stored!.nonce})`, delta)
-    if (r.reason === 'nonce_too_low') return bad(`nonce ${v.nonce} is not above the lane's on-chain nonce ${lane.nonce} (already redeemed or superseded)`, delta)
-    if (r.reason === 'settle_at_passed') return bad('the channel is past its settlement time', delta)
-    return bad(r.message, delta)
-  }
-  const redeemable = r.newRedeemed - view.redeemed
+  const judged = locked && secret === undefined ? { ...v, secretHash: ZERO_HASH } : v
   const spendable = !locked || secret !== undefined
-  return { valid: true, own, redeemable, delta: own ? delta : redeemable, spendable, ...(spendable ? {} : { reason: SPENDABLE_WITH_SECRET }) }
+  const valid = (redeemable: bigint, d: bigint): VoucherCheck => ({ valid: true, own, redeemable, delta: d, spendable, ...(spendable ? {} : { reason: SPENDABLE_WITH_SECRET }) })
+  if (own) {
+    const r = simulateRedeem(view, chainLanes, [judged], secrets)
+    if (!r.ok) return bad(refusalText(r, v, chainLanes), delta)
+    return valid(r.redeemed - view.redeemed, delta)
+  }
+  // The payee's projection (issue 11 §3): the vouchers it holds that the chain has not
+  // redeemed yet will be redeemed; `v` replaces the one of its lane and those of the lanes
+  // it merges, and is worth what that changes.
+  const conflict = mergeConflict(v, allHeld, mergers)
+  if (conflict) return bad(conflict, delta)
+  const held = allHeld.filter((x) => x.nonce > chainLanes.get(x.lane)!.nonce)
+  if (stored && stored.nonce > (chainLanes.get(v.lane)?.nonce ?? 0n) && v.nonce <= stored.nonce) return bad(`not newer than the stored voucher (lane ${v.lane}, nonce ${stored.nonce})`, delta)
+  const before = simulateRedeem(view, chainLanes, held)
+  const after = simulateRedeem(view, chainLanes, replaceHeld(held, judged), secrets)
+  if (!after.ok) {
+    if (after.voucher !== judged) return bad(`with it, the stored voucher on lane ${after.voucher.lane} could no longer be redeemed: ${after.message}`, delta)
+    return bad(refusalText(after, v, chainLanes), delta)
+  }
+  const gain = after.redeemed - (before.ok ? before.redeemed : view.redeemed)
+  return { ...valid(gain, gain), total: after.redeemed }
+}
+
+/** The reason of a refused voucher for `voucher check`/`add`, in the words of the stored state. */
+function refusalText(r: { reason: string; message: string }, v: EvmVoucher, chainLanes: ReadonlyMap<bigint, LaneState>): string {
+  if (r.reason === 'nonce_too_low') return `nonce ${v.nonce} is not above the lane's on-chain nonce ${chainLanes.get(v.lane)?.nonce ?? 0n} (already redeemed or superseded)`
+  if (r.reason === 'settle_at_passed') return 'the channel is past its settlement time'
+  return r.message
 }
 
 /** How a valid hash-locked voucher checked without its secret is reported. */
@@ -177,7 +176,9 @@ export interface SubmitResult {
 
 /**
  * Redeems vouchers on chain (Lotus `PaychVoucherSubmit`): the given one, or the best of
- * every lane not yet redeemed. Idempotent: a voucher already redeemed (its lane's nonce on
+ * every lane not yet redeemed — lanes a merge superseded left out (`bestVouchers`), all in
+ * ONE transaction (`update` for one voucher, `updateMany` for several, merge vouchers last
+ * so that a merged lane is never sent after its merger). Idempotent: a voucher already redeemed (its lane's nonce on
  * chain is at or above it, or the channel was closed with it) is reported in
  * `alreadyRedeemed`, not sent again, and is not an error.
  * A hash-locked voucher goes with its `secret` (Lotus `PaychVoucherSubmit(ch, sv, secret)`);
@@ -221,12 +222,17 @@ export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { sto
     // A hash-locked voucher is stored only once redeemed (below): held unredeemed, it would be sent without its secret.
     if (v.secretHash === ZERO_HASH) storeGiven(m, c, v)
   }
-  const signer = todo.length ? await m.signer() : undefined
   const txs: string[] = []
-  for (const x of todo) {
-    const tx = await m.backend.update(signer!, x, x === v ? secret : undefined)
-    if (x.secretHash !== ZERO_HASH) storeGiven(m, c, x)
-    m.store.vouchers.markSubmitted(c.network, c.id, x.lane, x.nonce, tx.hash)
+  if (todo.length) {
+    // One transaction for every lane (`updateMany`), merge vouchers after the plain ones; a
+    // given voucher goes alone, with its secret.
+    const signer = await m.signer()
+    const ordered = redeemOrder(todo)
+    const tx = ordered.length === 1 ? await m.backend.update(signer, ordered[0], ordered[0] === v ? secret : undefined) : await m.backend.updateMany(signer, ordered)
+    for (const x of ordered) if (x.secretHash !== ZERO_HASH) storeGiven(m, c, x)
+    m.store.immediate(() => {
+      for (const x of ordered) m.store.vouchers.markSubmitted(c.network, c.id, x.lane, x.nonce, tx.hash)
+    })
     txs.push(tx.hash)
   }
   const after = txs.length ? await m.backend.getChannel(c.id) : on

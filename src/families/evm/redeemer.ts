@@ -153,7 +153,7 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
   }
   if (on.settleAt !== 0 && c.state === 'open') c = m.store.channels.transition(c.network, c.id, 'settle', { settleAt: on.settleAt }, 'open')
   if (on.settleAt !== 0 && now >= on.settleAt) return undefined // too late: update is refused after settleAt
-  const held = m.store.vouchers.latestPerLane(c.network, c.id).filter((v) => !v.submittedTx).map((v) => voucherOfFamily(v, 'evm'))
+  const held = m.store.vouchers.effectivePerLane(c.network, c.id).filter((v) => !v.submittedTx).map((v) => voucherOfFamily(v, 'evm'))
   if (held.length === 0) return undefined
   const lanes = new Map<bigint, LaneState>()
   const lane = async (n: bigint) => {

@@ -29,6 +29,8 @@ import type { EvmBackend } from './backend.js'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { evmBuyer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from '../../core/scheme/seller.js'
+import type { LaneScheme } from '../../core/scheme/index.js'
+import { evmLaneOps } from './lane-scheme.js'
 import { advanceDeposit, releaseReserved, reserveWithTopUp, type ReserveReport } from './deposits.js'
 import { allocateLane, lookupChannel } from '../../core/channel/funds.js'
 import { evmChannel } from './channel.js'
@@ -52,11 +54,13 @@ export class EvmScheme implements ChannelScheme {
   readonly voucherName = 'voucher'
   readonly lanes = true
   readonly reader: ChannelManager
+  readonly laneOps: LaneScheme
 
   constructor(private readonly ctx: WalletContext) {
     this.reader = ctx.wallet
       ? ChannelManager.withSigner(ctx.config, ctx.store, ctx.network, injectedSigner(ctx.wallet), ctx.wallet.name)
       : new ChannelManager(ctx.config, ctx.store, ctx.network, ctx.key)
+    this.laneOps = evmLaneOps(this.reader, ctx, (prefix, v) => this.resolveChannel(prefix, v))
   }
 
   private get m(): ChannelManager {
@@ -179,7 +183,7 @@ export class EvmScheme implements ChannelScheme {
    * when the voucher's channel id starts with the prefix, the channel is learned from
    * the chain (it must pay this wallet's key), as Lotus `PaychVoucherAdd` does.
    */
-  private async resolveChannel(prefix: string, v: Voucher): Promise<ChannelRecord> {
+  async resolveChannel(prefix: string, v: Voucher): Promise<ChannelRecord> {
     const m = this.m
     try {
       return m.channel(prefix)

@@ -16,7 +16,8 @@ import { ChannelStateError, InsufficientFundsError, NetworkError } from '../../c
 import type { ChannelManager } from './manager.js'
 import { acceptVoucher, type AcceptPolicy } from './inbound.js'
 import { recoverVoucherSigner } from './voucher.js'
-import { voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
+import { spentAcrossLanes, voucherOfFamily, type Voucher } from '../../core/channel/voucher.js'
+import { MAX_RECONCILE_VOUCHERS, reconcileRequestToWire } from '../../core/channel/reconcile.js'
 
 /** The EVM payee of `m`'s wallet under `policy` (reads config only: no node contacted, no key unlocked). */
 export function evmSeller(m: ChannelManager, policy: SellerPolicy): X402Payee {
@@ -91,6 +92,13 @@ class EvmSeller implements X402Payee {
       throw err
     }
     return { status: 200, body: { channelId: channel.id, transaction: r.tx.hash, redeemed: r.redeemed.toString() } }
+  }
+
+  reconcileRequest(channel: ChannelRecord): object | undefined {
+    const held = this.m.store.vouchers.effectivePerLane(channel.network, channel.id)
+    if (held.length < 2 || held.length > MAX_RECONCILE_VOUCHERS) return undefined
+    // No discount asked: the merged voucher plus the next price must cover what is charged (acceptMerge).
+    return reconcileRequestToWire({ channelId: channel.id, vouchers: held, reqVal: spentAcrossLanes(held) })
   }
 
   private closeOnce(id: string) {

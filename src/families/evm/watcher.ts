@@ -36,7 +36,7 @@ export function startSettler(m: ChannelManager, intervalSeconds: number, onEvent
         if (c.state === 'open') m.store.channels.transition(c.network, c.id, 'settle', { settleAt: on.settleAt }, 'open')
         const now = await m.backend.now()
         if (now >= on.settleAt) continue // too late: update is refused after settleAt
-        const pending = m.store.vouchers.latestPerLane(c.network, c.id).filter((v) => !v.submittedTx)
+        const pending = m.store.vouchers.effectivePerLane(c.network, c.id).filter((v) => !v.submittedTx)
         if (pending.length === 0) continue
         const r = await submitVouchers(m, m.store.channels.get(c.network, c.id)!)
         if (r.txs.length) events.push({ channelId: c.id, kind: 'redeemed', detail: `redeemed ${r.redeemed} before settleAt ${on.settleAt} (tx ${r.txs.join(', ')})` })

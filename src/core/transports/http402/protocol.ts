@@ -162,6 +162,12 @@ export interface ChannelReceipt {
   nonce: string
   amount: string
   charged: string
+  /**
+   * In-band reconciliation (issue 11 §3; optional, older payers ignore it): the merchant holds
+   * vouchers on several lanes of the channel and asks for one voucher merging them
+   * (`ReconcileRequest` wire form, core/channel/reconcile.ts); the payer answers with its next payment.
+   */
+  reconcile?: object
 }
 
 export interface PaymentResponse {

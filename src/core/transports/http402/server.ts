@@ -141,12 +141,14 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       if (!r || r.status >= 400) refundCharge(seller, channel, o.price)
     }
     const ok = r.status < 400
+    const reconcile = ok ? seller.reconcileRequest?.(channel) : undefined
     r.headers[HEADER.response] = encodePaymentResponse({
       success: ok, network, payer: channel.payer, transaction: '',
       ...(ok ? {} : { errorReason: 'resource_failed' }),
       extra: {
         channelId: channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(),
         amount: payload.voucher.amount.toString(), charged: (ok ? charged : charged - o.price).toString(),
+        ...(reconcile ? { reconcile } : {}),
       },
     })
     if (!ok) r.headers['x-channels-charged'] = 'false'
