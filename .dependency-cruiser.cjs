@@ -63,6 +63,13 @@ module.exports = {
       to: { path: '^src/', pathNot: [`${FAMILIES}$1/`, '^src/core/(?!transports/|families/|devnet)'] },
     },
     {
+      name: 'manager-only-through-the-registry',
+      severity: 'error',
+      comment: 'The library\'s PaymentChannelManager (src/manager) reaches a family through the registry (families/index.ts) and core/scheme, as the CLI does: never a family\'s own folder.',
+      from: { path: '^src/manager/' },
+      to: { path: FAMILIES, pathNot: '^src/families/index\\.ts$' },
+    },
+    {
       name: 'transports-not-to-families',
       severity: 'error',
       comment: 'Transports (and the hub) reach a family only through scheme/.',

@@ -32,3 +32,4 @@ export { startPaywall, type PaywallOptions, type Paywall } from './core/transpor
 export type { X402Payee, SellerPolicy, SignerDomain, CloseAnswer, Recovered } from './core/scheme/seller.js'
 export { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type HeaderVerifier } from './core/transports/http402/verify-pool.js'
 export { deliverVoucher, httpMerchant } from './core/transports/http402/merchant.js'
+export { PaymentChannelManager, type ManagerOptions, type ManagerStatus, type VoucherCreateResult } from './manager/index.js'
