@@ -143,7 +143,10 @@ export class PaymentChannelManager {
    */
   async reserveFunds(ch: string, amt: bigint): Promise<string | null> {
     const s = await this.scheme()
-    return (await s.reserve(ch, amt)).pendingTx ?? null
+    if (!s.reserve) throw new UsageError(s.unsupported('funds'))
+    const r = await s.reserve(ch, amt)
+    // A top-up: the deposit this call sent, or the pending one it waits behind (queued, merged into the next).
+    return r.topUp ? (r.sent ?? r.pendingTx ?? null) : null
   }
 
   /**
@@ -151,12 +154,15 @@ export class PaymentChannelManager {
    * @throws {UsageError} `amt` exceeds what is reserved
    */
   async releaseFunds(ch: string, amt: bigint): Promise<void> {
-    await (await this.scheme()).release(ch, amt)
+    const s = await this.scheme()
+    if (!s.release) throw new UsageError(s.unsupported('funds'))
+    await s.release(ch, amt)
   }
 
   /**
-   * Seed `PaychStatus`: everything known about a channel, from the store (`sync` refreshes it
-   * from the chain; a pending deposit is advanced first). `available = confirmed − spent − reserved`.
+   * Seed `PaychStatus`: everything known about a channel, from the store alone (no chain call;
+   * `reserveFunds`, `addFunds` and the CLI's `sync` advance a pending deposit once it is mined).
+   * `available = confirmed − spent − reserved`.
    * @throws {NotFoundError} no such channel
    */
   async status(ch: string): Promise<ManagerStatus> {
@@ -173,7 +179,9 @@ export class PaymentChannelManager {
    * @throws {NotFoundError} there is none
    */
   async lookup(to: string, minAvailable = 1n): Promise<string> {
-    return (await (await this.scheme()).lookup(to, minAvailable)).id
+    const s = await this.scheme()
+    if (!s.lookup) throw new UsageError(s.unsupported('funds'))
+    return (await s.lookup(to, minAvailable))[0].channelId
   }
 
   /** Seed `PaychList`: the ids of every channel this manager tracks on its chain, both directions. */
@@ -207,7 +215,9 @@ export class PaymentChannelManager {
    * @throws {UsageError} a family with one lane (Bitcoin)
    */
   async allocateLane(ch: string): Promise<bigint> {
-    return (await this.scheme()).allocateLane(ch)
+    const s = await this.scheme()
+    if (!s.allocateLane) throw new UsageError(s.unsupported('lane'))
+    return (await s.allocateLane(ch)).lane
   }
 
   /**

@@ -23,8 +23,8 @@ import { signVoucher } from '../../src/families/evm/voucher.js';
 let chain: Chain;
 let payer: PaymentChannelManager;
 let payee: PaymentChannelManager;
-const payerKey = ANVIL_KEYS[5];
-const payeeKey = ANVIL_KEYS[6];
+const payerKey = ANVIL_KEYS[3];
+const payeeKey = ANVIL_KEYS[4];
 const payeeAddress = new Wallet(payeeKey).address;
 let contract: Contract;
 
@@ -102,7 +102,7 @@ describe('PaymentChannelManager from a plain program', () => {
     expect(a).toBeGreaterThan(0n);
     expect(b).toBeGreaterThan(a);
     expect(await payer.lookup(payeeAddress)).toBe(ch);
-    await expect(payer.lookup(new Wallet(ANVIL_KEYS[7]).address)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(payer.lookup(Wallet.createRandom().address)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('voucherCheckValid, voucherAdd (minDelta), voucherList and voucherSubmit on the payee side', async () => {
