@@ -10,7 +10,7 @@ import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel } from './channel.js'
 import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
-import { ZERO_HASH, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, sameVoucher, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import type { LaneState } from './redeemable.js'
 import { heldVouchers } from './lanes.js'
@@ -215,7 +215,10 @@ export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { sto
       alreadyRedeemed.push({ lane: x.lane, nonce: x.nonce, tx: rec?.submittedTx })
     } else todo.push(x)
   }
-  if (v && todo.length) {
+  // A voucher given that is stored already (`voucher add`, then `submit` of the same token) was
+  // checked when stored: judged again it would be "not newer than the stored voucher". The contract decides.
+  const held = v && m.store.vouchers.list(c.network, c.id).some((y) => y.lane === v.lane && y.nonce === v.nonce && sameVoucher(y, v))
+  if (v && todo.length && !held) {
     const check = await checkVoucher(m, c, v, secret)
     if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
     if (check.spendable === false) throw new InvalidVoucherError(`Voucher refused: it is hash-locked, ${SPENDABLE_WITH_SECRET}; pass it with --secret <hex>.`)
