@@ -142,6 +142,20 @@ describe('the redemption service of channels serve', { timeout: 120_000 }, () =>
     for (const id of ids) {
       expect(stored(id)).toEqual({ state: 'closed', redeemed: BIG.toString(), close_tx: hash, submitted: [hash] });
     }
+
+    // A payer whose channel the service closed buys on: its wallet still holds the channel as
+    // open, the paywall refuses it, the chain says closed, and `--yes` opens a new one.
+    const again = await payers[0].wallet.run(['buy', `${serve.url}/weather`, '--max-price', BIG.toString(), '--deposit', '0.1eth', '--yes', '--json']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.json.status).toBe(200);
+    expect(again.json.opened.channelId).not.toBe(ids[0]);
+    expect(again.json.channelId).toBe(again.json.opened.channelId);
+    const old = await payers[0].wallet.run(['status', ids[0], '--json']);
+    expect(old.json.state).toBe('closed');
+    // Without --yes the refusal says what happened and what to do.
+    const third = await payers[1].wallet.run(['buy', `${serve.url}/weather`, '--max-price', BIG.toString(), '--json']);
+    expect(third.code).toBe(4);
+    expect(third.json.error.message).toContain('was closed on chain');
   });
 
   it('defers a channel worth less than redeem.minProfit until its settleAt is within redeem.margin, then redeems it for its payer to collect', async () => {

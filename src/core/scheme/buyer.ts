@@ -85,6 +85,13 @@ export interface X402Payer {
   fromWire(w: unknown): Voucher
   /** Whether `v` is a voucher this wallet signed for `c` (its chain, contract, key). */
   signedByPayer(c: ChannelRecord, v: Voucher): boolean
+  /**
+   * After a refusal: asks the chain whether `c` is still open, recording what it finds (a
+   * merchant's redemption service may have closed it). Absent: the family's merchants never
+   * close a channel a payer still uses.
+   * @throws {NetworkError} the node is unreachable
+   */
+  stillOpen?(c: ChannelRecord): Promise<boolean>
 
   // ── In-band reconciliation (issue 11 §3) ─────────────────────────────────────────
 

@@ -12,6 +12,7 @@ import { answerReconcile } from './lanes.js'
 import { minDiscountOf } from '../../core/config.js'
 import type { ChannelManager } from './manager.js'
 import { evmAsset } from './asset.js'
+import { refreshChannel } from './sync.js'
 
 /** `m`'s wallet as an x402 payer; a channel it opens gets `o.settleDelay` (at least the merchant's `minSettleDelay`). */
 export function evmBuyer(m: ChannelManager, o: BuyerOptions): X402Payer {
@@ -40,6 +41,10 @@ export function evmBuyer(m: ChannelManager, o: BuyerOptions): X402Payer {
     acknowledge: (c, v, charged) => m.acknowledge(c, v, charged),
     fromWire: voucherFromWire,
     signedByPayer: (c, v) => m.signedByPayer(c, v),
+    async stillOpen(c) {
+      await refreshChannel(m, c)
+      return m.store.channels.get(c.network, c.id)?.state === 'open'
+    },
     async reconcile(c, request) {
       try {
         const req = reconcileRequestFromWire('evm', request)

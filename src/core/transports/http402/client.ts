@@ -176,6 +176,16 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
       channel = payer.store.channels.get(channel.network, channel.id)!
       continue
     }
+    // A merchant's redemption service closes channels it finds worth redeeming: pay on a new one.
+    if (!opened && payer.stillOpen && !(await ex.within('checking the channel on chain', payer.stillOpen(channel)))) {
+      if (!o.autoOpen) {
+        throw new PaymentRefusedError(`Channel ${channel.id} was closed on chain (by the merchant); it is recorded as closed.`, {
+          metaMessages: ['Rerun with --yes to open a new channel (deposit: --deposit), or open it with `channels open`.'],
+        })
+      }
+      channel = await openChannel(`Channel ${channel.id} was closed on chain by the merchant`)
+      continue
+    }
     throw new PaymentRefusedError(`The merchant refused the payment: ${refusal?.error ?? 'no reason given'}`, {
       details: notResynced && `The merchant sent its view of the channel, which was not used: ${notResynced}.`,
       data: { channelId: channel.id, nonce: voucher.nonce.toString(), amount: voucher.amount.toString() },
