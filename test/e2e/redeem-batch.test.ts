@@ -18,7 +18,7 @@ import { voucherOfFamily } from '../../src/core/channel/voucher.js';
 import type { SettlerEvent } from '../../src/core/channel/settler.js';
 import { ChannelManager } from '../../src/families/evm/manager.js';
 import { addVoucher } from '../../src/families/evm/operations.js';
-import { learnChannel } from '../../src/families/evm/inbound.js';
+import { acceptVoucher, learnChannel } from '../../src/families/evm/inbound.js';
 import { assessChannel, redeemBatch, redeemRound, type RedeemCandidate } from '../../src/families/evm/redeemer.js';
 import { artifact } from '../helpers/deploy.js';
 import { PASSWORD, startChain, type Chain } from '../helpers/cli.js';
@@ -145,5 +145,30 @@ describe('redeemRound and redeemBatch', { timeout: 120_000 }, () => {
     const next = await redeemRound(payee, redeemPolicy({}));
     expect(next).toEqual([{ channelId: bad.id, kind: 'closed', detail: 'no longer on chain' }]);
     expect(row(bad.id).state).toBe('closed');
+  });
+
+  it('a channel being closed takes no voucher; one that took a voucher after its assessment waits for the next round', async () => {
+    const c = await paidChannel([PRICE]);
+    const now = await payee.backend.now();
+    const cand = (await assessChannel(payee, c, now, []))!;
+    // The paywall takes one more voucher after the assessment: the close must not go ahead with the older one.
+    const v2 = await payer.createVoucher(payer.store.channels.get(payer.network.caip2, c.id)!, (prev) => prev + PRICE, 0n);
+    await acceptVoucher(payee, voucherOfFamily(v2, 'evm'), PRICE, { minSettleDelay: 60 });
+    const deferred = await redeemBatch(payee, [cand]);
+    expect(deferred).toEqual([{ channelId: c.id, kind: 'deferred', detail: expect.stringContaining('took a voucher while it was assessed') }]);
+    expect(row(c.id).state).toBe('open');
+    expect(payee.closing.has(c.id)).toBe(false);
+
+    // While a close is in flight the paywall refuses, and nothing is stored.
+    payee.closing.add(c.id);
+    const v3 = await payer.createVoucher(payer.store.channels.get(payer.network.caip2, c.id)!, (prev) => prev + PRICE, 0n);
+    await expect(acceptVoucher(payee, voucherOfFamily(v3, 'evm'), PRICE, { minSettleDelay: 60 })).rejects.toThrow(/being closed by the merchant/);
+    expect(payee.store.vouchers.latest(c.network, c.id, 0n)!.nonce).toBe(v2.nonce);
+    payee.closing.delete(c.id);
+
+    // The next round closes with the voucher taken after the first assessment: the payee gets both prices.
+    const events = await redeemRound(payee, redeemPolicy({}));
+    expect(events.map((e) => [e.channelId, e.kind])).toEqual([[c.id, 'redeemed']]);
+    expect([row(c.id).state, row(c.id).redeemed]).toEqual(['closed', 2n * PRICE]);
   });
 });

@@ -182,6 +182,16 @@ const sameMerges = (a: readonly { lane: bigint; nonce: bigint }[], b: readonly {
  * @throws {VoucherRefusedError} `channel_state` unless open; the contract's refusals against the projected state; `amount_too_low`
  * @throws {LaneUnknownError} no stored voucher on the lane and no `chainLane` given
  */
+/**
+ * Refuses a voucher on a channel that is not open, or that this process is closing on chain
+ * ({@link ChannelManager.closing}: a voucher taken now could never be redeemed).
+ * @throws {VoucherRefusedError} `channel_state`
+ */
+function refuseUnlessOpen(m: ChannelManager, ch: ChannelRecord): void {
+  if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
+  if (m.closing.has(ch.id)) throw new VoucherRefusedError(`Channel ${short(ch.id)} is being closed by the merchant; open a new channel.`, 'channel_state')
+}
+
 function commitVoucher(
   m: ChannelManager, channel: ChannelIdentity | LearnedChannel<EvmChannelData>, v: EvmVoucher, price: bigint, chainLane?: LaneState, chainDeposit?: bigint,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
@@ -192,7 +202,7 @@ function commitVoucher(
       m.store.channels.update(ch.network, ch.id, { deposit: chainDeposit }) // a top-up, kept only if the voucher is
       ch = { ...ch, deposit: chainDeposit }
     }
-    if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
+    refuseUnlessOpen(m, ch)
     const latest = m.store.vouchers.latestPerLane(ch.network, ch.id) // one read for the lane's last and the total
     const mergers = m.store.vouchers.mergers(ch.network, ch.id)
     const lanes = effectiveLanes(latest, mergers)
@@ -260,7 +270,7 @@ async function acceptMerge(m: ChannelManager, v: EvmVoucher, price: bigint, poli
   const total = check.total
   return groupCommit(m.store, () => {
     const ch = storeLearned(m.store, c)
-    if (ch.state !== 'open') throw new VoucherRefusedError(`Channel ${short(ch.id)} is ${ch.state}.`, 'channel_state')
+    refuseUnlessOpen(m, ch)
     if (key() !== before) throw new VoucherRefusedError('Another voucher was stored on this channel meanwhile; pay again.', 'retry')
     if (total < ch.charged + price) {
       throw new VoucherRefusedError(`The voucher covers ${total}; ${ch.charged + price} is due (charged ${ch.charged} + price ${price}).`, 'amount_too_low', { channel: ch, last: m.store.vouchers.latest(ch.network, ch.id, v.lane) })

@@ -41,6 +41,12 @@ export interface OpenRequest {
 
 export class ChannelManager extends ChannelReader {
   private signerPromise?: Promise<BaseWallet>
+  /**
+   * Inbound channels this process is closing on chain (payee's close, the redemption service's
+   * closeMany): the paywall refuses vouchers on them, since a voucher accepted after the closing
+   * vouchers were chosen could never be redeemed once the close is mined.
+   */
+  readonly closing = new Set<string>()
   /** A signer handed in by a library user (see {@link ChannelManager.withSigner}); else the key of config.json signs. */
   private injected?: BaseWallet
 
@@ -253,6 +259,18 @@ export class ChannelManager extends ChannelReader {
   async closeAsPayee(c: ChannelRecord): Promise<{ tx: TxResult; redeemed: bigint }> {
     if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee can close a channel with a voucher.')
     transition(c.state, 'close')
+    // Marked before the vouchers are read: from here the paywall takes no voucher on it.
+    const marked = !this.closing.has(c.id)
+    this.closing.add(c.id)
+    try {
+      return await this.closeWithBest(c)
+    } finally {
+      if (marked) this.closing.delete(c.id)
+    }
+  }
+
+  /** {@link closeAsPayee} once the channel is marked closing. */
+  private async closeWithBest(c: ChannelRecord): Promise<{ tx: TxResult; redeemed: bigint }> {
     const best = this.store.vouchers.effectivePerLane(c.network, c.id).map((v) => voucherOfFamily(v, 'evm'))
     if (best.length === 0) throw new ChannelStateError(`No voucher to redeem on channel ${short(c.id)}.`)
     const unredeemed: VoucherRecord<EvmVoucher>[] = []

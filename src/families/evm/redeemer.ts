@@ -59,7 +59,13 @@ export interface RedeemCandidate {
   deadline?: number
   /** What the deadline is (`settleAt`, `timeLockMax`). */
   deadlineOf?: string
+  /** The held vouchers (lane:nonce) the assessment saw: a close goes ahead only if they are still the held ones. */
+  heldKey: string
 }
+
+/** The (lane, nonce) of every held voucher of `c` not yet submitted, as one string. */
+const heldKeyOf = (m: ChannelManager, c: ChannelRecord): string =>
+  m.store.vouchers.effectivePerLane(c.network, c.id).filter((v) => !v.submittedTx).map((v) => `${v.lane}:${v.nonce}`).join(',')
 
 /** An event of {@link redeemRound}; a deferral carries what it depends on (value, deadline) as `key`. */
 export type RoundEvent = SettlerEvent & { key?: string }
@@ -153,6 +159,7 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
   }
   if (on.settleAt !== 0 && c.state === 'open') c = m.store.channels.transition(c.network, c.id, 'settle', { settleAt: on.settleAt }, 'open')
   if (on.settleAt !== 0 && now >= on.settleAt) return undefined // too late: update is refused after settleAt
+  const heldKey = heldKeyOf(m, c)
   const held = m.store.vouchers.effectivePerLane(c.network, c.id).filter((v) => !v.submittedTx).map((v) => voucherOfFamily(v, 'evm'))
   if (held.length === 0) return undefined
   const lanes = new Map<bigint, LaneState>()
@@ -186,7 +193,7 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
   if (on.settleAt !== 0) deadlines.push([on.settleAt, 'settleAt'])
   for (const v of take) if (v.timeLockMax !== 0n) deadlines.push([Number(v.timeLockMax), `timeLockMax of lane ${v.lane}`])
   deadlines.sort((a, b) => a[0] - b[0])
-  return { channel: c, vouchers: take, value, gas, deadline: deadlines[0]?.[0], deadlineOf: deadlines[0]?.[1] }
+  return { channel: c, vouchers: take, value, gas, deadline: deadlines[0]?.[0], deadlineOf: deadlines[0]?.[1], heldKey }
 }
 
 /**
@@ -202,16 +209,35 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
  */
 export async function redeemBatch(m: ChannelManager, batch: RedeemCandidate[]): Promise<SettlerEvent[]> {
   const signer = await m.signer()
-  const closing = batch.filter((cand) => cand.channel.state === 'open')
-  const updating = batch.filter((cand) => cand.channel.state !== 'open')
-  const updates = [...updating.flatMap((cand) => cand.vouchers.map((v) => ({ cand, v }))), ...closing.flatMap((cand) => cand.vouchers.slice(0, -1).map((v) => ({ cand, v })))]
+  // Open channels to be closed are marked first (the paywall then refuses vouchers on them); one
+  // that took a voucher since it was assessed waits for the next round, which closes it with that voucher.
   const events: SettlerEvent[] = []
+  const marked: string[] = []
+  const closing = batch.filter((cand) => {
+    if (cand.channel.state !== 'open' || m.closing.has(cand.channel.id)) return false
+    m.closing.add(cand.channel.id)
+    if (heldKeyOf(m, cand.channel) === cand.heldKey) return marked.push(cand.channel.id) > 0
+    m.closing.delete(cand.channel.id)
+    events.push({ channelId: cand.channel.id, kind: 'deferred', detail: `${short(cand.channel.id)} took a voucher while it was assessed; the next round closes it with that one` })
+    return false
+  })
+  try {
+    return await redeemMarked(m, signer, batch.filter((cand) => cand.channel.state !== 'open'), closing, events)
+  } finally {
+    for (const id of marked) m.closing.delete(id)
+  }
+}
+
+/** {@link redeemBatch} once the open channels to close are marked closing. */
+async function redeemMarked(m: ChannelManager, signer: Awaited<ReturnType<ChannelManager['signer']>>, updating: RedeemCandidate[], closing: RedeemCandidate[], events: SettlerEvent[]): Promise<SettlerEvent[]> {
+  const batch = [...updating, ...closing]
+  const updates = [...updating.flatMap((cand) => cand.vouchers.map((v) => ({ cand, v }))), ...closing.flatMap((cand) => cand.vouchers.slice(0, -1).map((v) => ({ cand, v })))]
   if (updates.length) {
     let tx: TxResult
     try {
       tx = await m.backend.updateMany(signer, updates.map((x) => x.v))
     } catch (err) {
-      return alone(m, batch, err)
+      return [...events, ...(await alone(m, batch, err))]
     }
     m.store.immediate(() => updates.forEach(({ cand, v }) => m.store.vouchers.markSubmitted(cand.channel.network, cand.channel.id, v.lane, v.nonce, tx.hash)))
     const { updated } = await m.backend.redeemedIn(tx.hash)
