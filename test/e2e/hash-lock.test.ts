@@ -85,4 +85,33 @@ describe('hash-locked vouchers', () => {
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.json.transactions).toEqual([]);
   });
+
+  it('voucher add --secret stores a locked voucher with its preimage; a plain submit redeems it with the stored secret', async () => {
+    const opened = await payer.run(['open', payee.address, '100000', '--json']);
+    expect(opened.code, opened.stderr).toBe(0);
+    const id: string = opened.json.channelId;
+    const shown = await payer.run(['keys', 'show', '--reveal', '--json']);
+    const signer = HDNodeWallet.fromPhrase(shown.json.mnemonic, undefined, "m/44'/60'/0'/0/0");
+    const secret = randomBytes(32);
+    const secretHash = '0x' + createHash('sha256').update(secret).digest('hex');
+    const token = encodeVoucher(signVoucher(
+      { channelId: id, lane: 3n, nonce: 1n, amount: 2500n, secretHash, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [] },
+      signer, BigInt(chain.anvil.chainId), contractAddress(),
+    ));
+    const wrong = await payee.run(['voucher', 'add', id, token, '--secret', '0x' + randomBytes(32).toString('hex'), '--json']);
+    expect(wrong.code).toBe(2);
+    expect((await payee.run(['voucher', 'list', id, '--json'])).json.error.code).toBe('NOT_FOUND');
+
+    const added = await payee.run(['voucher', 'add', id, token, '--secret', '0x' + secret.toString('hex'), '--json']);
+    expect(added.code, added.stdout + added.stderr).toBe(0);
+    expect(added.json.delta).toBe('2500');
+    expect((await payee.run(['status', id, '--json'])).json.spent).toBe('2500');
+
+    const contract = new Contract(contractAddress(), artifact('PaymentChannels').abi, chain.provider);
+    const sent = await payee.run(['voucher', 'submit', id, '--json']);
+    expect(sent.code, sent.stdout + sent.stderr).toBe(0);
+    expect(sent.json.transactions).toHaveLength(1);
+    expect((await contract.getChannel(id)).redeemed).toBe(2500n);
+    expect(await contract.getLane(id, 3n)).toEqual([1n, 2500n]);
+  });
 });

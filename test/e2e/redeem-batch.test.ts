@@ -9,6 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Interface } from 'ethers';
+import { createHash, randomBytes } from 'node:crypto';
+import { signVoucher } from '../../src/families/evm/voucher.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Config } from '../../src/core/config.js';
 import { redeemPolicy } from '../../src/core/config-fields.js';
@@ -170,5 +172,25 @@ describe('redeemRound and redeemBatch', { timeout: 120_000 }, () => {
     const events = await redeemRound(payee, redeemPolicy({}));
     expect(events.map((e) => [e.channelId, e.kind])).toEqual([[c.id, 'redeemed']]);
     expect([row(c.id).state, row(c.id).redeemed]).toEqual(['closed', 2n * PRICE]);
+  });
+
+  it('a hash-locked voucher stored with its secret is redeemed with it before its timeLockMax, even below redeem.minProfit', async () => {
+    const c = await payer.open({ payee: payee.address, deposit: DEPOSIT, settleDelay: 3600 });
+    const secret = '0x' + randomBytes(32).toString('hex');
+    const secretHash = '0x' + createHash('sha256').update(Buffer.from(secret.slice(2), 'hex')).digest('hex');
+    const now = await payee.backend.now();
+    const locked = signVoucher(
+      { channelId: c.id, lane: 5n, nonce: 1n, amount: PRICE, secretHash, timeLockMin: 0n, timeLockMax: BigInt(now + 1800), minSettleAt: 0n, merges: [] },
+      await payer.signer(), payee.backend.chainId, payee.backend.contract,
+    );
+    const learned = await learnChannel(payee, c.id, { minSettleDelay: 60 });
+    expect(await addVoucher(payee, learned, locked, 0n, secret)).toBe(PRICE);
+    expect(payee.store.vouchers.latest(c.network, c.id, 5n)!.secret).toBe(secret);
+
+    // Far below the least profit, but its lock ends within redeem.margin: redeemed now, with the secret.
+    const events = await redeemRound(payee, redeemPolicy({ minProfit: (PRICE * 100n).toString(), margin: 3600 }));
+    expect(events.map((e) => [e.channelId, e.kind])).toEqual([[c.id, 'redeemed']]);
+    expect([row(c.id).state, row(c.id).redeemed]).toEqual(['closed', PRICE]);
+    expect(submitted(c.id)).toEqual([[5n, txOf(events[0])]]);
   });
 });

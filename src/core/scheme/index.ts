@@ -318,8 +318,8 @@ export interface PayeeScheme {
    * voucher (EVM); a family without hash locks refuses one with a UsageError.
    */
   check(prefix: string, v: Voucher, secret?: string): Promise<VoucherCheckResult>
-  /** `voucher add`: stores `v` if it adds at least `minDelta`. */
-  add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult>
+  /** `voucher add`: stores `v` if it adds at least `minDelta`; a hash-locked one (EVM) only with its `secret` (hex), stored beside it. */
+  add(prefix: string, v: Voucher, minDelta: bigint, secret?: string): Promise<AddResult>
   /** `voucher submit`: redeems `v` (with the `secret` of its hash lock) or the best stored vouchers on chain; idempotent. */
   redeem(prefix: string, v?: Voucher, secret?: string): Promise<RedeemResult>
 }

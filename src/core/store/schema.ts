@@ -126,4 +126,10 @@ export const MIGRATIONS: string[] = [
   -- merge lanes, so that read never scans a channel's vouchers.
   CREATE INDEX vouchers_merging ON vouchers (network, channel_id, lane, nonce) WHERE merges != '[]';
   `,
+  `
+  -- Hash-locked vouchers (issue 11 hash locks, issue 12 watchers): the payee stores a locked voucher
+  -- only with its secret (the preimage of secret_hash, 0x hex), so that submit, close and the
+  -- redemption service can redeem it on chain; NULL for every voucher without a hash lock.
+  ALTER TABLE vouchers ADD COLUMN secret TEXT;
+  `,
 ]

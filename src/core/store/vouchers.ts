@@ -25,6 +25,8 @@ export interface VoucherBookkeeping {
   delivered: boolean
   /** Transaction that redeemed it on chain. */
   submittedTx?: string
+  /** Payee: the preimage of a hash-locked voucher's `secretHash` (0x hex), stored with it; undefined without a lock. */
+  secret?: string
   createdAt: number
 }
 
@@ -46,6 +48,7 @@ interface Row {
   price: string | null
   delivered: bigint
   submitted_tx: string | null
+  secret: string | null
   created_at: bigint
 }
 
@@ -56,6 +59,7 @@ function fromRow(r: Row): VoucherRecord {
     price: r.price === null ? undefined : BigInt(r.price),
     delivered: r.delivered === 1n,
     submittedTx: r.submitted_tx ?? undefined,
+    ...(r.secret === null ? {} : { secret: r.secret }),
     createdAt: Number(r.created_at),
   }
   const family = familyOfNetwork(r.network)
@@ -99,19 +103,22 @@ export class VoucherRepository {
    * @param network - the CAIP-2 id of the channel's network, whose namespace is the voucher's family
    * @throws {StoreError} a voucher of another family than `network`'s (it would be read back as the wrong one)
    */
-  insert(network: string, v: Voucher, extra: { price?: bigint; delivered?: boolean } = {}): void {
+  /**
+   * @param extra.secret - a hash-locked voucher's preimage (0x hex), which the caller has checked against its `secretHash`
+   */
+  insert(network: string, v: Voucher, extra: { price?: bigint; delivered?: boolean; secret?: string } = {}): void {
     if (familyOfNetwork(network) !== v.family) throw new StoreError(`Cannot store ${v.family === 'evm' ? 'an EVM voucher' : 'a Bitcoin payment'} on network "${network}".`)
     const c = columns(v)
     this.sql
       .get(
         `INSERT INTO vouchers (network, channel_id, lane, nonce, amount, secret_hash, time_lock_min, time_lock_max,
-           min_settle_at, merges, signature, price, delivered, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           min_settle_at, merges, signature, price, delivered, secret, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         network, v.channelId, v.lane, v.nonce, v.amount.toString(), c.secretHash, c.timeLockMin, c.timeLockMax,
         c.minSettleAt, c.merges, c.signature, extra.price === undefined ? null : extra.price.toString(), extra.delivered ? 1 : 0,
-        Math.floor(Date.now() / 1000),
+        extra.secret ?? null, Math.floor(Date.now() / 1000),
       )
   }
 

@@ -143,7 +143,8 @@ export class BitcoinScheme implements ChannelScheme {
     return { ...r, spendable: r.valid, asset: c.asset }
   }
 
-  async add(prefix: string, v: Voucher, minDelta: bigint): Promise<AddResult> {
+  async add(prefix: string, v: Voucher, minDelta: bigint, secret?: string): Promise<AddResult> {
+    if (secret !== undefined) throw new UsageError(NO_HASH_LOCK)
     const { addBitcoinVoucher } = await import('./inbound.js')
     const delta = await addBitcoinVoucher(this.b, prefix, voucherOfFamily(v, 'bitcoin'), minDelta)
     return { channelId: v.channelId, voucher: v, delta, asset: SAT }

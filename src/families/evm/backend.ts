@@ -195,15 +195,15 @@ export class EvmBackend implements ChainBackend {
     return out
   }
 
-  async updateMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult> {
+  async updateMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: readonly (string | undefined)[]): Promise<TxResult> {
     return this.send(signer, (c) => c.updateMany(...batchArgs(vouchers, secrets)))
   }
 
-  async closeMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult> {
+  async closeMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: readonly (string | undefined)[]): Promise<TxResult> {
     return this.send(signer, (c) => c.closeMany(...batchArgs(vouchers, secrets)))
   }
 
-  async estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: string[]): Promise<bigint> {
+  async estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: readonly (string | undefined)[]): Promise<bigint> {
     const args = call === 'update' || call === 'close' ? [voucherMessage(vouchers[0]), vouchers[0].signature, secrets?.[0] ?? '0x'] : batchArgs(vouchers, secrets)
     return this.rpc(() => this.channels.getFunction(call).estimateGas(...args, { from }))
   }
@@ -292,7 +292,7 @@ export class EvmBackend implements ChainBackend {
 }
 
 /** The three arrays of `updateMany`/`closeMany`: voucher structs, signatures, secrets ('0x' where none is given). */
-function batchArgs(vouchers: EvmVoucher[], secrets: string[] = []): [unknown[], string[], string[]] {
+function batchArgs(vouchers: EvmVoucher[], secrets: readonly (string | undefined)[] = []): [unknown[], string[], string[]] {
   return [vouchers.map((v) => voucherMessage(v)), vouchers.map((v) => v.signature), vouchers.map((_, i) => secrets[i] ?? '0x')]
 }
 

@@ -77,18 +77,18 @@ export interface ChainBackend {
    * transaction; all or none.
    * @param secrets - one hex preimage per voucher ('0x' without a hash lock); default all '0x'
    */
-  updateMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult>
+  updateMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: readonly (string | undefined)[]): Promise<TxResult>
   /**
    * Payee: `closeMany` — redeems one voucher per channel and collects each channel, in one
    * transaction; all or none.
    * @param secrets - one hex preimage per voucher; default all '0x'
    */
-  closeMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: string[]): Promise<TxResult>
+  closeMany(signer: BaseWallet, vouchers: EvmVoucher[], secrets?: readonly (string | undefined)[]): Promise<TxResult>
   /**
    * Gas that a redeeming call from `from` would use if sent now (`eth_estimateGas`).
    * @throws {ChannelStateError} the call would revert (the contract's error named)
    */
-  estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: string[]): Promise<bigint>
+  estimateRedeemGas(from: string, call: RedeemCall, vouchers: EvmVoucher[], secrets?: readonly (string | undefined)[]): Promise<bigint>
   /** Fee per gas a transaction sent now offers, in wei: EIP-1559 `maxFeePerGas`, else the legacy gas price. */
   feePerGas(): Promise<bigint>
   /**

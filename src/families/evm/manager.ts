@@ -284,12 +284,12 @@ export class ChannelManager extends ChannelReader {
     }
     const signer = await this.signer()
     if (open.length) {
-      const tx = open.length === 1 ? await this.backend.update(signer, open[0]) : await this.backend.updateMany(signer, open)
+      const tx = open.length === 1 ? await this.backend.update(signer, open[0], open[0].secret) : await this.backend.updateMany(signer, open, open.map((v) => v.secret))
       this.store.immediate(() => {
         for (const v of open) this.store.vouchers.markSubmitted(c.network, c.id, v.lane, v.nonce, tx.hash)
       })
     }
-    const tx = await this.backend.close(signer, last)
+    const tx = await this.backend.close(signer, last, last.secret)
     // What the contract paid (its ChannelCollected event), not what we expect it to have paid.
     const redeemed = (await this.backend.collectedBy(tx.hash, c.id))?.paidToPayee ?? spentAcrossLanes(best)
     this.store.immediate(() => {

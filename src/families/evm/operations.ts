@@ -87,7 +87,10 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVo
   for (const x of [v, ...allHeld]) {
     for (const lane of [x.lane, ...x.merges.map((g) => g.lane)]) if (!chainLanes.has(lane)) chainLanes.set(lane, await m.backend.getLane(c.id, lane))
   }
-  const secrets = secret !== undefined ? new Map([[`${v.lane}:${v.nonce}`, secret]]) : undefined
+  // The preimages the contract will get: those stored with held hash-locked vouchers, and `secret` for `v`.
+  const secrets = new Map<string, string>()
+  for (const x of allHeld as (EvmVoucher & { secret?: string })[]) if (x.secret !== undefined) secrets.set(`${x.lane}:${x.nonce}`, x.secret)
+  if (secret !== undefined) secrets.set(`${v.lane}:${v.nonce}`, secret)
   const locked = v.secretHash !== ZERO_HASH
   // Without a secret the lock is reported apart, after every other rule (CheckValid vs CheckSpendable).
   const judged = locked && secret === undefined ? { ...v, secretHash: ZERO_HASH } : v
@@ -105,7 +108,7 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVo
   if (conflict) return bad(conflict, delta)
   const held = allHeld.filter((x) => x.nonce > chainLanes.get(x.lane)!.nonce)
   if (stored && stored.nonce > (chainLanes.get(v.lane)?.nonce ?? 0n) && v.nonce <= stored.nonce) return bad(`not newer than the stored voucher (lane ${v.lane}, nonce ${stored.nonce})`, delta)
-  const before = simulateRedeem(view, chainLanes, held)
+  const before = simulateRedeem(view, chainLanes, held, secrets)
   const after = simulateRedeem(view, chainLanes, replaceHeld(held, judged), secrets)
   if (!after.ok) {
     if (after.voucher !== judged) return bad(`with it, the stored voucher on lane ${after.voucher.lane} could no longer be redeemed: ${after.message}`, delta)
@@ -129,25 +132,30 @@ export const SPENDABLE_WITH_SECRET = 'spendable only with the secret'
  * Stores an inbound voucher after checking it (Lotus `PaychVoucherAdd`). A channel the
  * payee has not stored yet (learned from the chain by {@link learnChannel}) is stored with
  * the voucher, or not at all.
+ * A hash-locked voucher is stored only with its `secret` (checked: `sha256(secret) ==
+ * secretHash`), which submit, close and the redemption service then send with it.
  * @param minDelta - smallest acceptable increase of what the payee can redeem, base units
+ * @param secret - the preimage of a hash-locked voucher (0x hex)
  * @returns the increase (delta) the voucher brings, base units
- * @throws {InvalidVoucherError} invalid, or delta below `minDelta`
+ * @throws {InvalidVoucherError} invalid, delta below `minDelta`, locked without its secret (or a wrong one), or a secret for an unlocked voucher
  */
-export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: EvmVoucher, minDelta = 0n): Promise<bigint> {
+export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v: EvmVoucher, minDelta = 0n, secret?: string): Promise<bigint> {
   if (c.direction !== 'inbound') throw new InvalidVoucherError('Vouchers are added on the payee\'s side; this wallet pays on that channel.')
   const heldBefore = heldKey(m, c)
-  if (v.secretHash !== ZERO_HASH) {
-    // Stored, it would count as redeemable and be sent without its secret (the contract reverts).
-    throw new InvalidVoucherError('Voucher refused: it is hash-locked, spendable only with the secret; redeem it with `channels voucher submit <channel> <voucher> --secret <hex>`.')
+  const locked = v.secretHash !== ZERO_HASH
+  if (locked && secret === undefined) {
+    // Stored without it, it would count as redeemable and be sent without its secret (the contract reverts).
+    throw new InvalidVoucherError('Voucher refused: it is hash-locked, spendable only with the secret; store it with `--secret <hex>`, or redeem it with `channels voucher submit <channel> <voucher> --secret <hex>`.')
   }
-  const check = await checkVoucher(m, c, v)
+  if (!locked && secret !== undefined) throw new InvalidVoucherError('Voucher refused: --secret was given, but the voucher has no hash lock.')
+  const check = await checkVoucher(m, c, v, secret)
   if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
   if (check.delta < minDelta) throw new InvalidVoucherError(`The voucher adds ${check.delta}, less than --min-delta ${minDelta}.`)
   m.store.immediate(() => {
     // The check judged the voucher against the vouchers held then; another may have been stored since.
     if (heldKey(m, c) !== heldBefore) throw new InvalidVoucherError('Voucher refused: another voucher was stored on this channel meanwhile; run the command again.')
     storeLearned(m.store, c)
-    m.store.vouchers.insert(c.network, v)
+    m.store.vouchers.insert(c.network, v, { secret })
   })
   return check.delta
 }
@@ -191,8 +199,8 @@ export interface SubmitResult {
  */
 export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { stored?: boolean }, v?: EvmVoucher, secret?: string): Promise<SubmitResult> {
   if (c.direction !== 'inbound') throw new ChannelStateError('Only the payee submits vouchers.')
-  // A held hash-locked voucher was stored by its own redemption (never by `add`): only redeemed ones are there.
-  const all = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm')).filter((x) => x.secretHash === ZERO_HASH || x.submittedTx)
+  // A held hash-locked voucher is stored with its secret (`add --secret`) or by its own redemption.
+  const all: (EvmVoucher & { secret?: string })[] = v ? [v] : bestVouchers(m, c).map((x) => voucherOfFamily(x, 'evm')).filter((x) => x.secretHash === ZERO_HASH || x.submittedTx || x.secret)
   if (all.length === 0) throw new ChannelStateError(`No voucher to submit on channel ${short(c.id)}.`, { metaMessages: ['`channels voucher add` stores one first.'] })
   const alreadyRedeemed: SubmitResult['alreadyRedeemed'] = []
   const on = await m.backend.getChannel(c.id)
@@ -231,7 +239,8 @@ export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { sto
     // given voucher goes alone, with its secret.
     const signer = await m.signer()
     const ordered = redeemOrder(todo)
-    const tx = ordered.length === 1 ? await m.backend.update(signer, ordered[0], ordered[0] === v ? secret : undefined) : await m.backend.updateMany(signer, ordered)
+    const secretOf = (x: EvmVoucher & { secret?: string }) => (x === v ? secret : x.secret)
+    const tx = ordered.length === 1 ? await m.backend.update(signer, ordered[0], secretOf(ordered[0])) : await m.backend.updateMany(signer, ordered, ordered.map(secretOf))
     for (const x of ordered) if (x.secretHash !== ZERO_HASH) storeGiven(m, c, x)
     m.store.immediate(() => {
       for (const x of ordered) m.store.vouchers.markSubmitted(c.network, c.id, x.lane, x.nonce, tx.hash)

@@ -32,8 +32,8 @@
  *   ({@link ChannelManager.closeAsPayee}, {@link submitVouchers}).
  * - A channel whose deadline is near is redeemed even at a loss (value below the gas): the
  *   issue asks for it unconditionally, and a payer's refund is then not left to chance.
- * - Hash-locked vouchers are left out: the store keeps no secrets (`voucher submit --secret`
- *   redeems them).
+ * - Hash-locked vouchers go with the secret stored beside them (`voucher add --secret`), and
+ *   their `timeLockMax` is a deadline; one stored without (only after its own redemption) is left out.
  */
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
@@ -173,10 +173,10 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
   const view = { deposit: on.deposit, redeemed: on.redeemed, settleAt: on.settleAt, now }
   const take: VoucherRecord<EvmVoucher>[] = []
   for (const v of [...held.filter((x) => x.merges.length === 0), ...held.filter((x) => x.merges.length > 0)]) {
-    if (v.secretHash !== ZERO_HASH) continue // no secret stored
+    if (v.secretHash !== ZERO_HASH && v.secret === undefined) continue // locked, and its secret is not stored
     const merged: LaneState[] = []
     for (const mg of v.merges) merged.push(await lane(mg.lane))
-    const r = redeemRefusal(v, view, await lane(v.lane), merged)
+    const r = redeemRefusal(v, view, await lane(v.lane), merged, v.secret)
     if (!r.ok) continue // redeemed already (nonce), not yet (time lock), or never: not this round's
     view.redeemed = r.newRedeemed
     lanes.set(v.lane, { nonce: v.nonce, redeemed: v.amount })
@@ -188,7 +188,7 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
   // Gas of redeeming this channel alone: an update per voucher, the last one a close on an open channel.
   const from = m.address
   let gas = 0n
-  for (const [i, v] of take.entries()) gas += await m.backend.estimateRedeemGas(from, i === take.length - 1 && c.state === 'open' ? 'close' : 'update', [v])
+  for (const [i, v] of take.entries()) gas += await m.backend.estimateRedeemGas(from, i === take.length - 1 && c.state === 'open' ? 'close' : 'update', [v], [v.secret])
   const deadlines: [number, string][] = []
   if (on.settleAt !== 0) deadlines.push([on.settleAt, 'settleAt'])
   for (const v of take) if (v.timeLockMax !== 0n) deadlines.push([Number(v.timeLockMax), `timeLockMax of lane ${v.lane}`])
@@ -235,7 +235,7 @@ async function redeemMarked(m: ChannelManager, signer: Awaited<ReturnType<Channe
   if (updates.length) {
     let tx: TxResult
     try {
-      tx = await m.backend.updateMany(signer, updates.map((x) => x.v))
+      tx = await m.backend.updateMany(signer, updates.map((x) => x.v), updates.map((x) => x.v.secret))
     } catch (err) {
       return [...events, ...(await alone(m, batch, err))]
     }
@@ -256,7 +256,7 @@ async function redeemMarked(m: ChannelManager, signer: Awaited<ReturnType<Channe
   const lasts = closing.map((cand) => cand.vouchers[cand.vouchers.length - 1])
   let tx: TxResult
   try {
-    tx = await m.backend.closeMany(signer, lasts)
+    tx = await m.backend.closeMany(signer, lasts, lasts.map((v) => v.secret))
   } catch (err) {
     return [...events, ...(await alone(m, closing, err))]
   }

@@ -158,11 +158,11 @@ export class EvmScheme implements ChannelScheme {
     return { valid: r.valid, reason: r.reason, own: r.own, redeemable: r.redeemable, delta: r.delta, spendable: r.valid && r.spendable !== false, asset: c.asset }
   }
 
-  async add(prefix: string, voucher: Voucher, minDelta: bigint): Promise<AddResult> {
+  async add(prefix: string, voucher: Voucher, minDelta: bigint, secret?: string): Promise<AddResult> {
     const m = this.m
     const v = voucherOfFamily(voucher, 'evm')
     const c = await this.resolveChannel(prefix, v)
-    const delta = await addVoucher(m, c, v, minDelta)
+    const delta = await addVoucher(m, c, v, minDelta, secret)
     return { channelId: v.channelId, voucher: v, delta, asset: c.asset }
   }
 
