@@ -1,0 +1,70 @@
+/**
+ * Hash locks' secrets (DESIGN §11, the mediator seed): the payer draws a 32-byte secret,
+ * locks vouchers to `sha256(secret)` (the contract's rule, and Interledger's condition and
+ * fulfillment unchanged), and encrypts the secret to the payee's secp256k1 public key so
+ * that a hub in between cannot learn it before the payee has accepted the hub's voucher.
+ *
+ * Encryption is ECIES from `eciesjs` (secp256k1 ECDH, HKDF-SHA256, AES-256-GCM), never our
+ * own. Secrets and hashes are 0x-prefixed lowercase hex; ciphertexts are 0x hex too.
+ */
+import { randomBytes, createHash } from 'node:crypto'
+import { decrypt, encrypt } from 'eciesjs'
+import { InvalidVoucherError, UsageError } from '../errors.js'
+
+/** A secret and the hash lock it opens. */
+export interface HashLock {
+  /** 32 random bytes, 0x hex: the preimage (ILP fulfillment). */
+  secret: string
+  /** `sha256(secret)`, 0x hex: a voucher's `secretHash` (ILP condition). */
+  secretHash: string
+}
+
+const HEX = /^0x(?:[0-9a-f]{2})+$/
+
+/** `sha256(secret)` as a voucher's `secretHash`. @throws {UsageError} `secret` is not 0x hex bytes */
+export function secretHashOf(secret: string): string {
+  const s = secret.toLowerCase()
+  if (!HEX.test(s)) throw new UsageError(`A secret must be 0x-prefixed hex bytes, not "${secret.slice(0, 20)}".`)
+  return '0x' + createHash('sha256').update(Buffer.from(s.slice(2), 'hex')).digest('hex')
+}
+
+/** Draws a fresh 32-byte secret and its hash (DESIGN §11: the payer draws it). */
+export function drawSecret(): HashLock {
+  const secret = '0x' + randomBytes(32).toString('hex')
+  return { secret, secretHash: secretHashOf(secret) }
+}
+
+/**
+ * Encrypts `secret` to a secp256k1 public key (ECIES, eciesjs).
+ * @param publicKey - 0x hex, compressed (33 bytes) or uncompressed (65 bytes): the payee's `extra.payToPubkey`
+ * @returns the ciphertext, 0x hex
+ * @throws {UsageError} the key or the secret is not what it should be
+ */
+export function encryptSecret(publicKey: string, secret: string): string {
+  const key = publicKey.toLowerCase()
+  if (!HEX.test(key) || ![66, 130].includes(key.length - 2)) throw new UsageError(`The payee's public key must be 33 or 65 bytes of 0x hex, not "${publicKey.slice(0, 20)}…".`)
+  secretHashOf(secret) // the same check of the secret's form
+  return '0x' + Buffer.from(encrypt(key.slice(2), Buffer.from(secret.slice(2), 'hex'))).toString('hex')
+}
+
+/**
+ * Decrypts a secret encrypted to this key and checks it against the hash it must open: a
+ * payee never trusts a ciphertext to hold the preimage it claims.
+ * @param privateKey - 0x hex, 32 bytes
+ * @param ciphertext - 0x hex, from {@link encryptSecret}
+ * @param secretHash - the hash lock the secret must open
+ * @returns the secret, 0x hex
+ * @throws {InvalidVoucherError} it does not decrypt with this key, or its sha256 is not `secretHash`
+ */
+export function decryptSecret(privateKey: string, ciphertext: string, secretHash: string): string {
+  const c = ciphertext.toLowerCase()
+  if (!HEX.test(c) || c.length > 2 + 2 * 1024) throw new InvalidVoucherError('The encrypted secret is not 0x hex (at most 1 KiB).')
+  let secret: string
+  try {
+    secret = '0x' + Buffer.from(decrypt(privateKey.replace(/^0x/, ''), Buffer.from(c.slice(2), 'hex'))).toString('hex')
+  } catch {
+    throw new InvalidVoucherError('The encrypted secret does not decrypt with this wallet\'s key: it was encrypted to another key, or altered.')
+  }
+  if (secretHashOf(secret) !== secretHash.toLowerCase()) throw new InvalidVoucherError('The decrypted secret does not open the hash lock (sha256 differs).')
+  return secret
+}
