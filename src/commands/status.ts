@@ -9,7 +9,7 @@ export default class Status extends BaseCommand<typeof Status> {
     'Reads the local database (Lotus PaychStatus): direction, payer, payee, deposit (confirmed), pending deposits (sent, ' +
     'not mined) and the pending top-up transaction, queued (top-up asked for by `reserve` while a deposit was pending: ' +
     'sent as one deposit once it is mined), reserved (set aside by `channels reserve`), unacknowledged (vouchers signed but ' +
-    'not acknowledged by the merchant), spent (latest voucher per lane), available (deposit − spent − reserved; "-" once ' +
+    'not acknowledged by the merchant), spent (latest voucher per lane; of it, conditional: on hash-locked lanes not yet redeemed), available (deposit − spent − reserved; "-" once ' +
     'the channel is settled, closed, expired or failed), ' +
     'charged by the merchant, redeemed on chain, settle time and state. `channels sync` refreshes it from the chain ' +
     '(and advances a pending top-up).\n\n' +
@@ -43,6 +43,7 @@ export default class Status extends BaseCommand<typeof Status> {
         ['payer', c.payer], ['payee', c.payee], ['deposit', amt(f.confirmed)], ['pending', amt(f.pending)],
         ...(f.pendingTx ? [['pending tx', f.pendingTx] as [string, string]] : []),
         ['queued', amt(f.queued)], ['reserved', amt(f.reserved)], ['unacked', amt(f.unacknowledged)], ['spent', amt(s.spent)],
+        ...(f.conditional ? [['conditional', amt(f.conditional)] as [string, string]] : []),
         ['available', showsAvailable(c.state) ? amt(f.available) : '-'], ['charged', amt(c.charged)], ['redeemed', amt(c.redeemed)],
         ['vouchers', String(s.vouchers)],
         ...this.channelFamily.details(c).map(([label, v]): [string, string] =>
@@ -51,6 +52,6 @@ export default class Status extends BaseCommand<typeof Status> {
       ]))
     }
     return { ...statusJson(s, this.assetOf(c.asset).id), confirmed: f.confirmed.toString(), pending: f.pending.toString(), queued: f.queued.toString(), reserved: f.reserved.toString(),
-      unacknowledged: f.unacknowledged.toString(), pendingTx: f.pendingTx ?? null }
+      unacknowledged: f.unacknowledged.toString(), conditional: f.conditional.toString(), pendingTx: f.pendingTx ?? null }
   }
 }

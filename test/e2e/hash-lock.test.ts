@@ -14,6 +14,7 @@ import { makeWallet, startChain, type Chain, type TestWallet } from '../helpers/
 import { contractAddress } from '../../src/families/evm/deploy.js';
 import { signVoucher } from '../../src/families/evm/voucher.js';
 import { encodeVoucher } from '../../src/core/channel/voucher.js';
+import { drawSecret } from '../../src/core/channel/secret.js';
 
 let chain: Chain;
 let payer: TestWallet;
@@ -113,5 +114,33 @@ describe('hash-locked vouchers', () => {
     expect(sent.json.transactions).toHaveLength(1);
     expect((await contract.getChannel(id)).redeemed).toBe(2500n);
     expect(await contract.getLane(id, 3n)).toEqual([1n, 2500n]);
+  });
+
+  it('voucher create --hash-lock: a conditional voucher on a fresh lane, shown as conditional on both sides until redeemed with the secret', async () => {
+    const opened = await payer.run(['open', payee.address, '100000', '--json']);
+    expect(opened.code, opened.stderr).toBe(0);
+    const id: string = opened.json.channelId;
+    const plain = await payer.run(['voucher', 'create', id, '1000', '--json']);
+    expect(plain.code, plain.stderr).toBe(0);
+    const { secret, secretHash } = drawSecret();
+    const before = Math.floor(Date.now() / 1000);
+    const made = await payer.run(['voucher', 'create', id, '3000', '--hash-lock', secretHash, '--lock-for', '600', '--json']);
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+    expect(made.json.secretHash).toBe(secretHash);
+    expect(BigInt(made.json.lane)).toBeGreaterThan(0n); // a fresh lane, not lane 0
+    expect(Number(made.json.timeLockMax)).toBeGreaterThanOrEqual(before + 600);
+    expect(Number(made.json.timeLockMax)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);
+    expect((await payer.run(['status', id, '--json'])).json).toMatchObject({ spent: '4000', conditional: '3000' });
+    // A lane that holds a voucher takes no hash-locked one.
+    const used = await payer.run(['voucher', 'create', id, '5000', '--lane', '0', '--hash-lock', secretHash, '--json']);
+    expect(used.code).toBe(2);
+    expect(used.json.error.message).toContain('fresh lane');
+
+    const added = await payee.run(['voucher', 'add', id, made.json.encoded, '--secret', secret, '--json']);
+    expect(added.code, added.stdout + added.stderr).toBe(0);
+    expect((await payee.run(['status', id, '--json'])).json).toMatchObject({ spent: '3000', conditional: '3000' });
+    const sent = await payee.run(['voucher', 'submit', id, '--json']);
+    expect(sent.code, sent.stdout + sent.stderr).toBe(0);
+    expect((await payee.run(['status', id, '--json'])).json).toMatchObject({ redeemed: '3000', conditional: '0' });
   });
 });

@@ -4,7 +4,7 @@
  */
 import type { ChannelRecord, VoucherRecord } from '../store/index.js'
 import { availableOf, type ChannelReader } from './reader.js'
-import { supersededBy } from './voucher.js'
+import { ZERO_HASH, supersededBy } from './voucher.js'
 
 /**
  * The best (highest-nonce) voucher of every lane (Lotus `PaychVoucherList` + best), without
@@ -31,6 +31,11 @@ export interface FullStatus {
   unacknowledged: bigint
   /** Latest voucher per lane summed, lanes superseded by a merge left out: what the payee can redeem. */
   spent: bigint
+  /**
+   * Of `spent`, what sits on hash-locked lanes not yet redeemed (in flight through a hub, DESIGN §11):
+   * the payee can redeem it only with the secret, before its `timeLockMax`.
+   */
+  conditional: bigint
   /** Redeemed on chain. */
   redeemed: bigint
   /** `confirmed − spent − reserved` (minus the family's close reserve), at least 0: what a payment without a reservation may use. */
@@ -50,8 +55,13 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
     if (v.delivered) acked.set(v.lane, v.amount)
   }
   const best = new Map<bigint, bigint>()
+  let conditional = 0n
   // A lane a merge superseded is counted in the merge voucher's amount (effectiveLanes).
-  for (const [lane, v] of latest) if (!supersededBy(v, mergers)) best.set(lane, v.amount)
+  for (const [lane, v] of latest) {
+    if (supersededBy(v, mergers)) continue
+    best.set(lane, v.amount)
+    if (v.family === 'evm' && v.secretHash !== ZERO_HASH && !v.submittedTx) conditional += v.amount
+  }
   let spent = 0n
   let unacknowledged = 0n
   for (const [lane, amount] of best) {
@@ -66,6 +76,7 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
     reserved: c.reserved,
     unacknowledged,
     spent,
+    conditional,
     redeemed: c.redeemed,
     available: availableOf(confirmed, spent + c.reserved, m.closeReserve(c)),
     pendingTx: c.pendingTx,

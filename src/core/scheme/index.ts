@@ -107,6 +107,18 @@ export type Progress = (line: string) => void
 
 // ── Payer ────────────────────────────────────────────────────────────────────────
 
+/**
+ * A conditional voucher's locks (DESIGN §11): redeemable only with the preimage of
+ * `secretHash` (sha256) and only until `timeLockMax` (unix seconds). EVM only; a lane that
+ * holds a voucher already takes none (a conditional payment goes on a fresh lane).
+ */
+export interface HashTimeLock {
+  /** 0x + 64 hex: sha256 of the secret. */
+  secretHash: string
+  /** Unix seconds after which the voucher can no longer be redeemed. */
+  timeLockMax: bigint
+}
+
 /** `channels open`. Options of another family are a UsageError (exit 2) naming the right ones. */
 export interface OpenOptions {
   /** EVM: the payee's address; Bitcoin: the payee's channel pubkey (hex). */
@@ -210,7 +222,7 @@ export interface PayerScheme {
    * `o.reserved`: paid from the funds `reserve` set aside (what it adds leaves `reserved`); without
    * it the voucher must fit what is available beside every reservation (core/channel/funds.ts).
    */
-  createVoucher(prefix: string, amount: bigint, lane: bigint, o?: { reserved?: boolean }): Promise<VoucherRecord>
+  createVoucher(prefix: string, amount: bigint, lane: bigint, o?: { reserved?: boolean; lock?: HashTimeLock }): Promise<VoucherRecord>
   collect(prefix: string): Promise<CollectResult>
   /** Absent on families without a settlement period (see {@link ChannelScheme.unsupported}). */
   settle?(prefix: string): Promise<SettleResult>

@@ -91,7 +91,8 @@ export class BitcoinScheme implements ChannelScheme {
     return { channel: c, voucher: v, paid, delivered, charged }
   }
 
-  async createVoucher(prefix: string, amount: bigint, lane: bigint, o: { reserved?: boolean } = {}): Promise<VoucherRecord> {
+  async createVoucher(prefix: string, amount: bigint, lane: bigint, o: { reserved?: boolean; lock?: unknown } = {}): Promise<VoucherRecord> {
+    if (o.lock) throw new UsageError(NO_HASH_LOCK)
     if (lane !== 0n) throw new UsageError(ONE_LANE)
     const b = this.b
     return b.createVoucher(b.channel(prefix), () => amount, o)

@@ -10,6 +10,7 @@
 import { hexlify, randomBytes, getAddress, ZeroAddress, type BaseWallet } from 'ethers'
 import type { ChannelFields, ChannelRecord, Store, VoucherRecord } from '../../core/store/index.js'
 import type { Config, NetworkConfig } from '../../core/config.js'
+import type { HashTimeLock } from '../../core/scheme/index.js'
 import { evmChannel, type EvmChannelData } from './channel.js'
 import type { ChainBackend, TxResult } from './chain.js'
 import { EvmBackend } from './backend.js'
@@ -161,8 +162,12 @@ export class ChannelManager extends ChannelReader {
    * @throws {InsufficientFundsError} with the shortfall when the deposit (less the reservations it may not use) cannot cover it
    * @throws {ChannelStateError} when the channel is not open
    */
-  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n, o: { reserved?: boolean } = {}): Promise<VoucherRecord<EvmVoucher>> {
+  async createVoucher(
+    c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n, o: { reserved?: boolean; lock?: HashTimeLock } = {},
+  ): Promise<VoucherRecord<EvmVoucher>> {
     if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create vouchers on it.')
+    if (o.lock && (!/^0x[0-9a-fA-F]{64}$/.test(o.lock.secretHash) || BigInt(o.lock.secretHash) === 0n)) throw new UsageError('A hash lock is 32 bytes of 0x hex (sha256 of the secret), not zero.')
+    if (o.lock && o.lock.timeLockMax <= 0n) throw new UsageError('A hash-locked voucher needs a time lock (timeLockMax, unix seconds).')
     const signer = await this.signer()
     const chainId = this.backend.chainId
     const applied = await chainMergedLanes(this, c, lane)
@@ -173,6 +178,7 @@ export class ChannelManager extends ChannelReader {
       const merger = mergerOf(lane, mergers)
       if (merger) throw new UsageError(`Lane ${lane} of channel ${short(ch.id)} is merged into lane ${merger.lane}; pay on lane ${merger.lane} or on a new lane.`)
       const last = this.store.vouchers.latest(ch.network, ch.id, lane)
+      if (o.lock && last) throw new UsageError(`Lane ${lane} of channel ${short(ch.id)} holds vouchers already; a hash-locked voucher goes on a fresh lane (\`channels lane new\`).`)
       const previous = last?.amount ?? 0n
       const amount = target(previous, ch.charged)
       // Equal is allowed: a new nonce re-spends credit the payee did not charge.
@@ -190,8 +196,8 @@ export class ChannelManager extends ChannelReader {
       }
       if (funds.reservedAfter !== ch.reserved) this.store.channels.update(ch.network, ch.id, { reserved: funds.reservedAfter })
       const unsigned = {
-        channelId: ch.id, lane, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: ZERO_HASH,
-        timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: last ? carriedMerges(voucherOfFamily(last, 'evm'), applied) : [],
+        channelId: ch.id, lane, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: o.lock?.secretHash.toLowerCase() ?? ZERO_HASH,
+        timeLockMin: 0n, timeLockMax: o.lock?.timeLockMax ?? 0n, minSettleAt: 0n, merges: last ? carriedMerges(voucherOfFamily(last, 'evm'), applied) : [],
       }
       const voucher = signVoucher(unsigned, signer, chainId, evmChannel(ch).data.contract)
       this.store.vouchers.insert(ch.network, voucher)

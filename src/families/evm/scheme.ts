@@ -7,7 +7,7 @@
 import { HDNodeWallet, Wallet, ZeroAddress, getAddress, type BaseWallet } from 'ethers'
 import type {
   AddResult, ChannelScheme, CloseResult, CollectResult, FundResult, OpenOptions, OpenResult, PayOptions, PayResult,
-  DeployResult, InjectedWallet, Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
+  DeployResult, HashTimeLock, InjectedWallet, Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
   FundsResult, LaneResult, LookupResult,
 } from '../../core/scheme/index.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
@@ -91,7 +91,7 @@ export class EvmScheme implements ChannelScheme {
     return { channel: c, voucher: v, paid, delivered: deliver, charged }
   }
 
-  async createVoucher(prefix: string, amount: bigint, lane: bigint, o: { reserved?: boolean } = {}): Promise<VoucherRecord> {
+  async createVoucher(prefix: string, amount: bigint, lane: bigint, o: { reserved?: boolean; lock?: HashTimeLock } = {}): Promise<VoucherRecord> {
     const m = this.m
     return m.createVoucher(m.channel(prefix), () => amount, lane, o)
   }
