@@ -143,4 +143,34 @@ describe('hash-locked vouchers', () => {
     expect(sent.code, sent.stdout + sent.stderr).toBe(0);
     expect((await payee.run(['status', id, '--json'])).json).toMatchObject({ redeemed: '3000', conditional: '0' });
   });
+
+  it('simplification (DESIGN §11): once the secret is known, a merge voucher folds the conditional lane into lane 0; nothing on chain needs the secret', async () => {
+    const opened = await payer.run(['open', payee.address, '100000', '--json']);
+    const id: string = opened.json.channelId;
+    const first = await payer.run(['voucher', 'create', id, '1000', '--json']);
+    expect((await payee.run(['voucher', 'add', id, first.json.encoded, '--json'])).code).toBe(0);
+    const { secret, secretHash } = drawSecret();
+    const locked = await payer.run(['voucher', 'create', id, '3000', '--hash-lock', secretHash, '--json']);
+    expect(locked.code, locked.stderr).toBe(0);
+    const lane: string = locked.json.lane;
+    expect((await payee.run(['voucher', 'add', id, locked.json.encoded, '--secret', secret, '--json'])).code).toBe(0);
+
+    // The payer learned the secret (the payee revealed it): it signs one unconditional voucher merging the lane.
+    const merged = await payer.run(['voucher', 'merge', id, '--lanes', lane, '--into', '0', '--json']);
+    expect(merged.code, merged.stdout + merged.stderr).toBe(0);
+    expect(merged.json).toMatchObject({ lane: '0', amount: '4000', secretHash: '0x' + '0'.repeat(64) });
+    expect((await payer.run(['status', id, '--json'])).json).toMatchObject({ spent: '4000', conditional: '0' });
+    const added = await payee.run(['voucher', 'add', id, merged.json.encoded, '--json']);
+    expect(added.code, added.stdout + added.stderr).toBe(0);
+    expect(added.json.delta).toBe('0'); // the same value, now unconditional
+    expect((await payee.run(['status', id, '--json'])).json).toMatchObject({ spent: '4000', conditional: '0' });
+
+    const contract = new Contract(contractAddress(), artifact('PaymentChannels').abi, chain.provider);
+    const sent = await payee.run(['voucher', 'submit', id, '--json']);
+    expect(sent.code, sent.stdout + sent.stderr).toBe(0);
+    expect(sent.json.transactions).toHaveLength(1);
+    expect((await contract.getChannel(id)).redeemed).toBe(4000n);
+    // The conditional lane was never redeemed with its secret: the merge raised its nonce instead.
+    expect(await contract.getLane(id, BigInt(lane))).toEqual([2n, 0n]);
+  });
 });
