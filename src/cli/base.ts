@@ -5,7 +5,7 @@
  * (`{status, error: {name, code, message, details, data}}`, Salesforce
  * `computeErrorCode` style).
  */
-import { Command, Flags, Interfaces } from '@oclif/core'
+import { Args, Command, Flags, Interfaces } from '@oclif/core'
 import { Config, preloadConf } from '../core/config.js'
 import { Store } from '../core/store/index.js'
 import { families } from '../families/index.js'
@@ -16,6 +16,9 @@ import { formatAmount } from '../core/units.js'
 import type { Asset } from '../core/asset.js'
 
 /** `--wide` of the commands that print tables: whole ids, addresses and amounts. */
+/** A command's `<channel>` argument: a channel id or a unique prefix of one. */
+export const channelArg = Args.string({ required: true, description: 'Channel id or unique prefix.' })
+
 export const wideFlag = Flags.boolean({ char: 'w', summary: 'Show whole ids, addresses and amounts (tables are cut to fit 80 columns).' })
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

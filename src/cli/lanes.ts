@@ -1,5 +1,5 @@
 /** Shared bits of the lane commands (`voucher merge`, `reconcile …`). */
-import { readFileSync } from 'node:fs'
+import { readInput } from './input.js'
 import { UsageError } from '../core/errors.js'
 import { INDEX_MAX } from '../core/channel/voucher.js'
 
@@ -19,13 +19,7 @@ export function parseLanes(text: string): bigint[] {
  * @throws {UsageError} unreadable, or not JSON
  */
 export function readJsonFile(file: string, what: string): unknown {
-  const source = file === '-' ? 'stdin' : file
-  let text: string
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8')
-  } catch (err) {
-    throw new UsageError(`Cannot read the ${what} from ${source}: ${(err as Error).message}`, { cause: err })
-  }
+  const { text, source } = readInput(file, what)
   if (text.length > 1_000_000) throw new UsageError(`The ${what} in ${source} is too large.`)
   try {
     return JSON.parse(text)

@@ -6,7 +6,7 @@ import { decodeVoucher } from '../core/channel/voucher-wire.js'
 import type { VoucherRecord } from '../core/store/index.js'
 import type { FamilyKind } from '../core/scheme/index.js'
 
-export const channelArg = Args.string({ required: true, description: 'Channel id or unique prefix.' })
+export { channelArg } from './base.js'
 /**
  * `--secret <hex>`: the preimage of a voucher's hash lock (`sha256(secret) == secretHash`, DESIGN §4),
  * checked as a 0x-prefixed even-length hex string (the contract takes bytes).

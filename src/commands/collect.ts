@@ -1,6 +1,5 @@
-import { Args } from '@oclif/core'
 import { toJson } from '../core/scheme/index.js'
-import { BaseCommand } from '../cli/base.js'
+import { BaseCommand, channelArg } from '../cli/base.js'
 
 export default class Collect extends BaseCommand<typeof Collect> {
   static override summary = 'Finish a settled channel: pay the payee what it redeemed, refund the rest to the payer.'
@@ -9,7 +8,7 @@ export default class Collect extends BaseCommand<typeof Collect> {
     'On a Bitcoin channel the payer broadcasts the refund stored at open; the node accepts it once the chain\'s ' +
     'median time past reaches the expiry (before that: exit 8 and when).'
   static override examples = ['<%= config.bin %> collect 0x3f2a', '<%= config.bin %> collect 0x3f2a --json', '<%= config.bin %> collect 9c41e0 --network regtest']
-  static override args = { channel: Args.string({ required: true, description: 'Channel id or unique prefix.' }) }
+  static override args = { channel: channelArg }
 
   async run() {
     const { args } = await this.parse(Collect)

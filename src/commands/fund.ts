@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { UsageError } from '../core/errors.js'
-import { BaseCommand } from '../cli/base.js'
+import { BaseCommand, channelArg } from '../cli/base.js'
 import { parseAmount } from '../core/units.js'
 
 export default class Fund extends BaseCommand<typeof Fund> {
@@ -8,7 +8,7 @@ export default class Fund extends BaseCommand<typeof Fund> {
   static override description = 'Sends a deposit transaction; the amount shows as pending in `channels status` until it is mined.'
   static override examples = ['<%= config.bin %> fund 0x3f2a 0.05eth', '<%= config.bin %> fund 0x3f2a 1000000 --json']
   static override args = {
-    channel: Args.string({ required: true, description: 'Channel id or unique prefix.' }),
+    channel: channelArg,
     amount: Args.string({ required: true, description: 'Amount to add (e.g. 0.05eth or base units).' }),
   }
 

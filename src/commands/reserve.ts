@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { UsageError } from '../core/errors.js'
-import { BaseCommand } from '../cli/base.js'
+import { BaseCommand, channelArg } from '../cli/base.js'
 import { parseAmount } from '../core/units.js'
 import { toJson } from '../core/scheme/index.js'
 
@@ -18,7 +18,7 @@ export default class Reserve extends BaseCommand<typeof Reserve> {
     '<%= config.bin %> reserve 0x3f2a 5000 --json',
   ]
   static override args = {
-    channel: Args.string({ required: true, description: 'Channel id or unique prefix.' }),
+    channel: channelArg,
     amount: Args.string({ required: true, description: 'Amount to set aside (e.g. 0.01eth, 1000sat, or base units).' }),
   }
 

@@ -1,5 +1,4 @@
-import { Args } from '@oclif/core'
-import { BaseCommand } from '../cli/base.js'
+import { BaseCommand, channelArg } from '../cli/base.js'
 import { UsageError } from '../core/errors.js'
 
 export default class Settle extends BaseCommand<typeof Settle> {
@@ -8,7 +7,7 @@ export default class Settle extends BaseCommand<typeof Settle> {
     'After the channel\'s settle delay, `channels collect` pays the payee what it redeemed and refunds the rest to the payer. ' +
     'The payee can still redeem vouchers until then. Not applicable to Bitcoin channels (exit 2 says what to do instead).'
   static override examples = ['<%= config.bin %> settle 0x3f2a', '<%= config.bin %> settle 0x3f2a --json']
-  static override args = { channel: Args.string({ required: true, description: 'Channel id or unique prefix.' }) }
+  static override args = { channel: channelArg }
 
   async run() {
     const { args } = await this.parse(Settle)

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { importNetworks } from '../../core/network-import.js'
-import { UsageError } from '../../core/errors.js'
+import { readInput } from '../../cli/input.js'
 
 export default class ConfigImport extends BaseCommand<typeof ConfigImport> {
   static override summary = 'Add the networks of a file, e.g. a running devnet\'s devnet.json (validated; all or nothing).'
@@ -22,13 +21,7 @@ export default class ConfigImport extends BaseCommand<typeof ConfigImport> {
 
   async run() {
     const { args } = await this.parse(ConfigImport)
-    const source = args.file === '-' ? 'stdin' : args.file
-    let text: string
-    try {
-      text = readFileSync(args.file === '-' ? 0 : args.file, 'utf8')
-    } catch (err) {
-      throw new UsageError(`Cannot read ${source}: ${(err as Error).message}`, { cause: err })
-    }
+    const { text, source } = readInput(args.file)
     const { networks, replaced } = importNetworks(this.walletConf, text, source)
     for (const [name, net] of Object.entries(networks)) {
       // The URL's credentials stay in config.json (0600), not on the terminal.

@@ -21,7 +21,7 @@
 import type { Store, ChannelRecord } from '../store/index.js'
 import { canPay } from './state.js'
 import { spentAcrossLanes } from './voucher.js'
-import { short } from './reader.js'
+import { availableOf, short } from './reader.js'
 import { ChannelStateError, InsufficientFundsError, NotFoundError, UsageError } from '../errors.js'
 
 /** A channel's funds, base units (see the file comment). */
@@ -50,8 +50,7 @@ export function fundsNeed(f: Funds): bigint {
  * @example availableFunds({ confirmed: 1000n, pending: 500n, queued: 0n, reserved: 300n, spent: 200n, closeReserve: 0n }) // 500n
  */
 export function availableFunds(f: Funds): bigint {
-  const left = f.confirmed - f.spent - f.reserved - f.closeReserve
-  return left > 0n ? left : 0n
+  return availableOf(f.confirmed, f.spent + f.reserved, f.closeReserve)
 }
 
 /**
@@ -226,6 +225,23 @@ export interface PayableChannel {
 }
 
 /**
+ * The open outbound channels to `payee` on `network` (those `accept` takes) that can pay at
+ * least `minAvailable` without touching reservations, most available first; none is an empty
+ * list. The pay path's choice of a channel (`buy`) and {@link lookupChannel}.
+ * @param minAvailable - base units
+ */
+export function payableChannels(
+  store: Store, network: string, payee: string, minAvailable: bigint, closeReserve: (c: ChannelRecord) => bigint, accept: (c: ChannelRecord) => boolean = () => true,
+): PayableChannel[] {
+  return store.channels
+    .list({ network, direction: 'outbound', state: 'open', payee })
+    .filter(accept)
+    .map((channel) => ({ channel, available: availableFunds(fundsOf(store, channel, closeReserve(channel))) }))
+    .filter((p) => p.available >= minAvailable)
+    .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
+}
+
+/**
  * The open outbound channels of this wallet to `payee` on `network` that can pay at least
  * `minAvailable` without touching reservations, most available first (the seed's Lookup, Lotus
  * `PaychGet` without creating one).
@@ -238,12 +254,7 @@ export interface PayableChannel {
 export function lookupChannel(
   store: Store, network: string, payee: string, minAvailable: bigint, closeReserve: (c: ChannelRecord) => bigint, accept: (c: ChannelRecord) => boolean = () => true,
 ): PayableChannel[] {
-  const found = store.channels
-    .list({ network, direction: 'outbound', state: 'open', payee })
-    .filter(accept)
-    .map((channel) => ({ channel, available: availableFunds(fundsOf(store, channel, closeReserve(channel))) }))
-    .filter((p) => p.available >= (minAvailable > 0n ? minAvailable : 1n))
-    .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
+  const found = payableChannels(store, network, payee, minAvailable > 0n ? minAvailable : 1n, closeReserve, accept)
   if (!found.length) {
     throw new NotFoundError(`No open channel to ${payee} has ${minAvailable > 1n ? `${minAvailable} ` : ''}free funds.`, {
       metaMessages: ['`channels open <payee> <amount>` opens one; `channels fund` or `channels reserve` adds to one.'],

@@ -25,3 +25,5 @@ export {
   reserveFunds, releaseFunds, claimQueued, settleDeposit, allocateLane, lookupChannel, fundsOf, fundsNeed, availableFunds, voucherFunds,
   type Funds, type ReserveOutcome, type TopUpPolicy, type ClaimedDeposit, type SignedDeposit, type DepositOutcome, type PayableChannel,
 } from '../../core/channel/funds.js'
+// Hash locks' secrets (DESIGN §11): EVM vouchers are the ones with hash locks.
+export { drawSecret, secretHashOf, encryptSecret, decryptSecret, type HashLock } from '../../core/channel/secret.js'

@@ -22,10 +22,9 @@ import { signVoucher } from './voucher.js'
 import { carriedMerges, chainMergedLanes } from './merges.js'
 import { canPay } from '../../core/channel/state.js'
 import { short } from '../../core/channel/reader.js'
-import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
+import { ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
 import { ZeroAddress } from 'ethers'
 import { reconcileRefusal, type ReconcileRequest, type ReconcileResponse } from '../../core/channel/reconcile.js'
-import type { EvmBackend } from './backend.js'
 import {
   ZERO_HASH, effectiveLanes, mergerOf, sameVoucher, spentAcrossLanes, voucherOfFamily, type EvmVoucher,
 } from '../../core/channel/voucher.js'
@@ -170,7 +169,7 @@ export async function reconcileRequestOf(m: ChannelManager, c: ChannelRecord, re
   const sum = spentAcrossLanes(open)
   let ask = reqVal
   if (ask === undefined) {
-    const saving = c.asset === ZeroAddress ? BigInt(open.length - 1) * MERGE_GAS_SAVED_PER_LANE * (await feePerGas(m)) : 0n
+    const saving = c.asset === ZeroAddress ? BigInt(open.length - 1) * MERGE_GAS_SAVED_PER_LANE * (await m.backend.feePerGas()) : 0n
     ask = saving < sum ? sum - saving : 0n
   }
   if (ask > sum) throw new UsageError(`The requested value ${ask} is above the vouchers' sum ${sum}.`)
@@ -185,19 +184,6 @@ export async function reconcileRequestOf(m: ChannelManager, c: ChannelRecord, re
  * Over separate `update`s it saves ≈ 37,600 per lane (245,034 for three).
  */
 export const MERGE_GAS_SAVED_PER_LANE = 2_000n
-
-/** The fee per gas a transaction sent now offers, wei. @throws {NetworkError} */
-async function feePerGas(m: ChannelManager): Promise<bigint> {
-  // The manager's backend is an EvmBackend (ChannelManager.backend); a test double may have no provider.
-  const backend = m.backend as Partial<Pick<EvmBackend, 'provider'>>
-  if (!backend.provider) return 0n
-  try {
-    const fee = await backend.provider.getFeeData()
-    return fee.maxFeePerGas ?? fee.gasPrice ?? 0n
-  } catch (err) {
-    throw new ChannelsError('The node did not tell its gas price.', { cause: err })
-  }
-}
 
 /**
  * Payee: stores the merged voucher of a payer's {@link ReconcileResponse} to `request`

@@ -15,6 +15,7 @@ import { evmChannel, type EvmChannelData } from './channel.js'
 import type { ChainBackend, TxResult } from './chain.js'
 import { EvmBackend } from './backend.js'
 import { loadEvmSigner } from '../../core/keys/wallet.js'
+import { payableChannels } from '../../core/channel/funds.js'
 import { ChannelStateError, InsufficientFundsError, UsageError } from '../../core/errors.js'
 import { transition, canPay, type ChannelEvent, type ChannelState } from '../../core/channel/state.js'
 import { ChannelReader, short, type ChannelStatus } from '../../core/channel/reader.js'
@@ -128,17 +129,9 @@ export class ChannelManager extends ChannelReader {
 
   /** Outbound open channels to `payee` that can still pay `minAvailable`, fullest first. */
   payableChannels(payee: string, minAvailable: bigint, asset = ZeroAddress): { channel: ChannelRecord; available: bigint }[] {
-    // On the pay path: only the latest voucher per lane is read, never every voucher.
-    return this.store.channels
-      .list({ network: this.network.caip2, direction: 'outbound', state: 'open', payee: getAddress(payee), asset })
-      .filter((c) => evmChannel(c).data.contract === this.backend.contract)
-      .map((c) => {
-        const spent = spentAcrossLanes(this.store.vouchers.effectivePerLane(c.network, c.id))
-        const free = c.deposit - spent - c.reserved // reservations are not for payments made without them
-        return { channel: c, available: free > 0n ? free : 0n }
-      })
-      .filter((s) => s.available >= minAvailable)
-      .sort((a, b) => (a.available > b.available ? -1 : a.available < b.available ? 1 : 0))
+    // On the pay path: only the latest voucher per lane is read, never every voucher; reservations are not for payments made without them.
+    return payableChannels(this.store, this.network.caip2, getAddress(payee), minAvailable, () => 0n,
+      (c) => c.asset === asset && evmChannel(c).data.contract === this.backend.contract)
   }
 
   /**

@@ -89,7 +89,7 @@ export async function checkVoucher(m: ChannelManager, c: ChannelRecord, v: EvmVo
   }
   // The preimages the contract will get: those stored with held hash-locked vouchers, and `secret` for `v`.
   const secrets = new Map<string, string>()
-  for (const x of allHeld as (EvmVoucher & { secret?: string })[]) if (x.secret !== undefined) secrets.set(`${x.lane}:${x.nonce}`, x.secret)
+  for (const x of allHeld) if (x.secret !== undefined) secrets.set(`${x.lane}:${x.nonce}`, x.secret)
   if (secret !== undefined) secrets.set(`${v.lane}:${v.nonce}`, secret)
   const locked = v.secretHash !== ZERO_HASH
   // Without a secret the lock is reported apart, after every other rule (CheckValid vs CheckSpendable).
