@@ -160,6 +160,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
  * and the like never load them.
  */
 const lazyHttpMerchant: MerchantLink = {
+  get: async (url) => (await import('../core/transports/http402/merchant.js')).get(url),
   post: async (...args) => (await import('../core/transports/http402/merchant.js')).post(...args),
   deliver: async (...args) => (await import('../core/transports/http402/merchant.js')).deliverVoucher(...args),
 }

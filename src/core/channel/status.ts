@@ -58,7 +58,7 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   let conditional = 0n
   // A lane a merge superseded is counted in the merge voucher's amount (effectiveLanes).
   for (const [lane, v] of latest) {
-    if (supersededBy(v, mergers)) continue
+    if (v.expired || supersededBy(v, mergers)) continue
     best.set(lane, v.amount)
     if (v.family === 'evm' && v.secretHash !== ZERO_HASH && !v.submittedTx) conditional += v.amount
   }

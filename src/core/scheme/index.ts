@@ -27,6 +27,7 @@ import type { ReconcileRequest, ReconcileResponse } from '../channel/reconcile.j
 import type { Settler, SettlerEvent } from '../channel/settler.js'
 import type { BuyerOptions, X402Payer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from './seller.js'
+import type { LockScheme } from './hub.js'
 
 /** The families this build knows (the `kind` of a network in config.json; one union with config's `Family`). */
 export type FamilyKind = Family
@@ -53,6 +54,8 @@ export type InjectedWallet = { name: string } & ({ privateKey: string; mnemonic?
 
 /** A transport's calls to a merchant outside a purchase (transports/http402/merchant.ts). */
 export interface MerchantLink {
+  /** GETs JSON; the answer's status and JSON body. @throws {NetworkError} unreachable */
+  get(url: string): Promise<{ status: number; json: Record<string, unknown> }>
   /** POSTs JSON; the answer's status and JSON body. @throws {NetworkError} unreachable */
   post(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }>
   /** Delivers a committed voucher to the channel's bound endpoint and records the acknowledgement; the merchant's `charged`. */
@@ -386,8 +389,10 @@ export interface ChannelScheme extends PayerScheme, PayeeScheme {
   readonly reader: ChannelReader
   /** Lanes, merges and reconciliation; absent on a family whose channels have one lane. */
   readonly laneOps?: LaneScheme
+  /** Payments through a hub (hash-time-locked, DESIGN §11); absent on a family without hash locks. */
+  readonly locks?: LockScheme
   /** Why an absent capability is absent, and what to do instead (a UsageError message). */
-  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane'): string
+  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane' | 'hub'): string
   /** `channels deploy`: the family's channel contract on this network, recorded in config. Absent where channels need no contract. */
   deploy?(onProgress?: Progress): Promise<DeployResult>
   /** `channels close <target>` by whichever side this wallet is. */

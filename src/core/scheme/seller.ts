@@ -52,6 +52,16 @@ export interface SellerPolicy {
   closeMargin: number
   /** Bitcoin: confirmations a deposit needs. */
   minConf: number
+  /** Hubs that pay this payee (`serve --hub`), listed in the 402 as `extra.hubs` with `extra.payToPubkey` (issue 12). */
+  hubs?: { endpoint: string; address: string }[]
+  /** Least seconds from now to the timeLockMax of a hub's conditional voucher (`serve --min-lock`). Default 120. */
+  minLock?: number
+}
+
+/** An HTTP answer of `POST <endpoint>/lock`. */
+export interface LockAnswer {
+  status: number
+  body: Record<string, unknown>
 }
 
 /** An HTTP answer of the cooperative-close endpoint (`POST <endpoint>/close`); refusals are `{error, reason}`. */
@@ -80,8 +90,22 @@ export interface X402Payee {
    * @throws for a malformed or malleable signature (the header check records the message)
    */
   recoverSigner?(voucher: Voucher, domain: SignerDomain): string
-  /** The channel endpoint's description (`GET <endpoint>`) besides network and price: the base `payTo`, and `contract` where channels live in one. */
-  endpointInfo(): { payTo: string; contract?: string }
+  /** The channel endpoint's description (`GET <endpoint>`) besides network and price: the base `payTo`, `contract` where channels live in one, `pubkey` where hubs can pay it. */
+  endpointInfo(): { payTo: string; contract?: string; pubkey?: string }
+  /**
+   * `POST <endpoint>/lock` (issue 12, DESIGN §11): a hub's conditional voucher and the payer's
+   * secret encrypted to this wallet; stores the voucher with the secret and answers it
+   * (200 `{hash, secret}`, 400, 409, 503). Absent on a family without hash locks.
+   */
+  acceptLock?(body: unknown): Promise<LockAnswer>
+  /**
+   * A routed purchase (`payload.type: "routed"`): charges `price` to the payment of `hash` a hub
+   * forwarded, when `secret` opens it and it is worth at least the price and unused; committed before serving.
+   * @throws {VoucherRefusedError} `wrong_secret`, `unknown_payment`, `already_used`, `amount_too_low`
+   */
+  acceptRouted?(hash: string, secret: string, price: bigint): Promise<{ channel: ChannelRecord; charged: bigint }>
+  /** Gives a routed purchase back after the resource failed. */
+  refundRouted?(channel: ChannelRecord, hash: string, price: bigint): void
   /**
    * The `accepts` entry offered now for one request at `price`: scheme `channel`, this
    * network, the asset, `payTo` (Bitcoin: a fresh payee key per channel, with

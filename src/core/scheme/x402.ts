@@ -39,6 +39,10 @@ export interface ChannelExtra {
   payeeIndex?: number
   /** Merchant channel endpoint (absolute URL or path). */
   endpoint: string
+  /** EVM: hubs that pay this merchant (issue 12, DESIGN §11): a buyer without a channel to `payTo` may pay through one. */
+  hubs?: { endpoint: string; address: string }[]
+  /** EVM: the merchant's secp256k1 public key (0x hex, compressed), to encrypt a routed payment's secret to. */
+  payToPubkey?: string
   /** Corrective 402: the merchant's view of the channel named by the refused voucher. */
   channelState?: ChannelStateWire
 }

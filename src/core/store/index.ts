@@ -6,15 +6,19 @@
 import { openDatabase, type Db } from './db.js'
 import { ChannelRepository } from './channels.js'
 import { VoucherRepository } from './vouchers.js'
+import { LockedPaymentRepository } from './locks.js'
 import { homePath } from '../config.js'
 
 export class Store {
   readonly channels: ChannelRepository
   readonly vouchers: VoucherRepository
+  /** Hash-time-locked payments through a hub (issue 12). */
+  readonly locks: LockedPaymentRepository
 
   constructor(readonly db: Db) {
     this.channels = new ChannelRepository(db)
     this.vouchers = new VoucherRepository(db)
+    this.locks = new LockedPaymentRepository(db)
   }
 
   /** Opens `<home>/channels.db`. @throws {StoreError} */
@@ -35,3 +39,4 @@ export class Store {
 export type { ChannelFields, ChannelRecord } from './channels.js'
 export { StaleChannelStateError, ChannelDataError, channelOf } from './channels.js'
 export type { VoucherRecord } from './vouchers.js'
+export type { LockedPayment, LockRole, LockState, LockFields } from './locks.js'

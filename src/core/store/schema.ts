@@ -132,4 +132,37 @@ export const MIGRATIONS: string[] = [
   -- redemption service can redeem it on chain; NULL for every voucher without a hash lock.
   ALTER TABLE vouchers ADD COLUMN secret TEXT;
   `,
+  `
+  -- Payments through a hub (issue 12, DESIGN §11). A hash-locked voucher whose time lock passed
+  -- unredeemed can never be redeemed (the contract's TimeLockExpired): it is marked expired and no
+  -- longer counts as owed (effectiveLanes), so the payer's funds are free again.
+  ALTER TABLE vouchers ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+  -- One row per hash-time-locked payment and per role this wallet plays in it: 'payer' (drew the
+  -- secret, signed the conditional voucher to the hub), 'hub' (took the payer's voucher, forwarded
+  -- its own to the payee), 'payee' (holds the hub's voucher with the secret). in_* name the
+  -- conditional voucher received, out_* the one signed; time_lock is the timeLockMax of the voucher
+  -- this wallet signed (payer, hub) or holds (payee). Amounts are base units, decimal TEXT.
+  CREATE TABLE locked_payments (
+    network      TEXT NOT NULL,
+    hash         TEXT NOT NULL,               -- sha256 of the secret, 0x hex
+    role         TEXT NOT NULL CHECK (role IN ('payer', 'hub', 'payee')),
+    payee        TEXT NOT NULL,               -- final payee's address
+    amount       TEXT NOT NULL,               -- what the payee receives
+    fee          TEXT NOT NULL,               -- what the hub keeps
+    in_channel   TEXT, in_lane INTEGER, in_time_lock INTEGER,
+    out_channel  TEXT, out_lane INTEGER, out_time_lock INTEGER,
+    secret       TEXT,                        -- the preimage, once known
+    encrypted_secret TEXT,                    -- hub: what it forwards to the payee (to retry after a crash)
+    hub          TEXT,                        -- payer: the hub's URL
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'fulfilled', 'refused', 'expired')),
+    in_unlocked  INTEGER NOT NULL DEFAULT 0,  -- the received conditional voucher was replaced by an unconditional one
+    out_unlocked INTEGER NOT NULL DEFAULT 0,  -- the signed one was
+    spent        INTEGER NOT NULL DEFAULT 0,  -- payee: the payment paid for a request (payload type "routed")
+    error        TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (network, hash, role)
+  ) STRICT;
+  CREATE INDEX locked_payments_open ON locked_payments (network, role, state);
+  `,
 ]

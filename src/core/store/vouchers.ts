@@ -27,6 +27,8 @@ export interface VoucherBookkeeping {
   submittedTx?: string
   /** Payee: the preimage of a hash-locked voucher's `secretHash` (0x hex), stored with it; undefined without a lock. */
   secret?: string
+  /** A hash-locked voucher whose time lock passed unredeemed (issue 12): it can never be redeemed and counts for nothing. */
+  expired?: true
   createdAt: number
 }
 
@@ -49,6 +51,7 @@ interface Row {
   delivered: bigint
   submitted_tx: string | null
   secret: string | null
+  expired: bigint
   created_at: bigint
 }
 
@@ -60,6 +63,7 @@ function fromRow(r: Row): VoucherRecord {
     delivered: r.delivered === 1n,
     submittedTx: r.submitted_tx ?? undefined,
     ...(r.secret === null ? {} : { secret: r.secret }),
+    ...(r.expired === 1n ? { expired: true as const } : {}),
     createdAt: Number(r.created_at),
   }
   const family = familyOfNetwork(r.network)
@@ -186,6 +190,19 @@ export class VoucherRepository {
   /** Marks a voucher delivered. @returns whether the voucher is stored */
   markDelivered(network: string, channelId: string, lane: bigint, nonce: bigint): boolean {
     return this.sql.get('UPDATE vouchers SET delivered = 1 WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').run(network, channelId, lane, nonce).changes === 1
+  }
+
+  /** Records the secret of a stored hash-locked voucher (the hub, once the payee revealed it). @returns whether the voucher is stored */
+  setSecret(network: string, channelId: string, lane: bigint, nonce: bigint, secret: string): boolean {
+    return this.sql.get('UPDATE vouchers SET secret = ? WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').run(secret, network, channelId, lane, nonce).changes === 1
+  }
+
+  /**
+   * Marks a hash-locked voucher expired: its `timeLockMax` is behind the chain's latest block and
+   * it was not redeemed, so the contract will never take it (caller checks both). @returns whether this call marked it
+   */
+  markExpired(network: string, channelId: string, lane: bigint, nonce: bigint): boolean {
+    return this.sql.get('UPDATE vouchers SET expired = 1 WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ? AND expired = 0 AND submitted_tx IS NULL').run(network, channelId, lane, nonce).changes === 1
   }
 
   /**

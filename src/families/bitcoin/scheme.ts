@@ -47,9 +47,11 @@ export class BitcoinScheme implements ChannelScheme {
     return this.reader
   }
 
-  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane'): string {
+  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane' | 'hub'): string {
     const name = this.ctx.network.name
     switch (capability) {
+      case 'hub':
+        return `Payments through a hub need hash-locked vouchers, which two1's Bitcoin channels do not have; "${name}" is a Bitcoin-family network. Use an EVM network (--network).`
       case 'funds':
         return 'Bitcoin channels support reserving funds within their fixed deposit: `channels reserve <channel> <amount>`.'
       case 'lane':

@@ -25,6 +25,22 @@ import type { Recovered } from '../../core/scheme/seller.js'
 import { VoucherRefusedError, storeLearned, type LearnedChannel } from '../../core/channel/accept.js'
 
 
+/**
+ * How {@link acceptVoucher} takes a conditional voucher (issue 12, DESIGN §11): locked to
+ * `hash` until at least `minTimeLock`, on a fresh lane; stored with `secret` (the payee) or
+ * without (the hub, before the payee reveals it); `onCommit` runs inside the voucher's write
+ * transaction (the payment's row: a throw there refuses the voucher too).
+ */
+export interface LockAcceptance {
+  /** sha256 of the secret, 0x hex. */
+  hash: string
+  /** The preimage, checked by the caller against `hash`. */
+  secret?: string
+  /** Unix seconds: the voucher's timeLockMax must be at least this. */
+  minTimeLock: bigint
+  onCommit?: (channel: ChannelRecord) => void
+}
+
 /** Payee's acceptance policy for a channel it has not seen yet. */
 export interface AcceptPolicy {
   /** Smallest settlement delay accepted on an unknown channel, in seconds. */
@@ -88,11 +104,15 @@ export async function learnChannel(m: ChannelManager, channelId: string, policy:
  * @throws {NetworkError} the node is unreachable (nothing is stored)
  */
 export async function acceptVoucher(
-  m: ChannelManager, v: EvmVoucher, price: bigint, policy: AcceptPolicy, recovered?: Recovered,
+  m: ChannelManager, v: EvmVoucher, price: bigint, policy: AcceptPolicy, recovered?: Recovered, lock?: LockAcceptance,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   const channel = await channelIdentity(m, v.channelId, policy)
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
-  if (v.secretHash !== ZERO_HASH || v.timeLockMin !== 0n || v.timeLockMax !== 0n || v.minSettleAt !== 0n) {
+  if (lock) {
+    if (v.secretHash !== lock.hash.toLowerCase()) throw new VoucherRefusedError('The voucher is not locked to the payment\'s hash.', 'hash_mismatch')
+    if (v.timeLockMin !== 0n || v.minSettleAt !== 0n || v.merges.length) throw new VoucherRefusedError('A conditional voucher carries a hash lock and a timeLockMax only (no timeLockMin, minSettleAt or merges).', 'conditional')
+    if (v.timeLockMax < lock.minTimeLock) throw new VoucherRefusedError(`The voucher's time lock ${v.timeLockMax} ends before ${lock.minTimeLock}; lock it longer.`, 'lock_too_short')
+  } else if (v.secretHash !== ZERO_HASH || v.timeLockMin !== 0n || v.timeLockMax !== 0n || v.minSettleAt !== 0n) {
     throw new VoucherRefusedError('The paywall accepts plain vouchers only (and merges; no hash lock or time lock).', 'conditional')
   }
   let signer: string
@@ -113,7 +133,7 @@ export async function acceptVoucher(
   let chainDeposit: bigint | undefined
   for (;;) {
     try {
-      const r = await commitVoucher(m, channel, v, price, chainLane, chainDeposit)
+      const r = await commitVoucher(m, channel, v, price, chainLane, chainDeposit, lock)
       rememberIdentity(m, r.channel)
       return r
     } catch (err) {
@@ -194,6 +214,7 @@ function refuseUnlessOpen(m: ChannelManager, ch: ChannelRecord): void {
 
 function commitVoucher(
   m: ChannelManager, channel: ChannelIdentity | LearnedChannel<EvmChannelData>, v: EvmVoucher, price: bigint, chainLane?: LaneState, chainDeposit?: bigint,
+  lock?: LockAcceptance,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   return groupCommit(m.store, () => {
     let ch = 'stored' in channel ? storeLearned(m.store, channel) : m.store.channels.get(channel.network, channel.id)
@@ -208,6 +229,8 @@ function commitVoucher(
     const lanes = effectiveLanes(latest, mergers)
     const last = latest.find((x) => x.lane === v.lane)
     if (!last && !chainLane) throw new LaneUnknownError()
+    // A conditional voucher goes on a lane never used (its amount is then what it pays).
+    if (lock && (last || chainLane!.nonce !== 0n)) throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} is used already; a conditional voucher goes on a fresh lane.`, 'lane_used')
     // A voucher carrying forward its lane's held merges (the payer's next voucher after a merge)
     // is judged like a plain one: the lanes they merge are superseded already and counted in
     // `last`. Any other merge, or after `last` was redeemed, takes the chain-checked path.
@@ -232,7 +255,8 @@ function commitVoucher(
     if (last && v.amount < last.amount) {
       throw new VoucherRefusedError(`Amount ${v.amount} is below the lane's last ${last.amount}.`, 'amount_decreased', corrective)
     }
-    const r = redeemRefusal(v.merges.length ? { ...v, merges: [] } : v, projected, lane)
+    // A conditional voucher's lock was checked above (the hub has no secret yet); the rest is the contract's.
+    const r = redeemRefusal(v.merges.length ? { ...v, merges: [] } : lock ? { ...v, secretHash: ZERO_HASH, timeLockMax: 0n } : v, projected, lane)
     if (!r.ok) {
       if (r.reason === 'above_deposit') throw new VoucherRefusedError(`The voucher's total ${projected.redeemed - lane.redeemed + v.amount} exceeds the deposit ${ch.deposit}.`, 'above_deposit')
       throw new VoucherRefusedError(`The voucher cannot be redeemed: ${r.message}.`, r.reason, corrective)
@@ -240,9 +264,10 @@ function commitVoucher(
     if (r.newRedeemed < ch.charged + price) {
       throw new VoucherRefusedError(`The voucher covers ${r.newRedeemed}; ${ch.charged + price} is due (charged ${ch.charged} + price ${price}).`, 'amount_too_low', corrective)
     }
-    m.store.vouchers.insert(ch.network, v, { price })
+    m.store.vouchers.insert(ch.network, v, { price, secret: lock?.secret })
     const charged = ch.charged + price
     m.store.channels.update(ch.network, ch.id, { charged })
+    lock?.onCommit?.(ch)
     return { channel: { ...ch, charged }, charged }
   })
 }

@@ -30,6 +30,8 @@ import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
 import { evmBuyer } from './buyer.js'
 import type { SellerPolicy, X402Payee } from '../../core/scheme/seller.js'
 import type { LaneScheme } from '../../core/scheme/index.js'
+import type { LockScheme } from '../../core/scheme/hub.js'
+import { EvmHub, expireLocks, payThroughHub, syncRoutedPayments } from './locks.js'
 import { evmLaneOps } from './lane-scheme.js'
 import { advanceDeposit, releaseReserved, reserveWithTopUp, type ReserveReport } from './deposits.js'
 import { allocateLane, lookupChannel } from '../../core/channel/funds.js'
@@ -55,12 +57,20 @@ export class EvmScheme implements ChannelScheme {
   readonly lanes = true
   readonly reader: ChannelManager
   readonly laneOps: LaneScheme
+  readonly locks: LockScheme
 
   constructor(private readonly ctx: WalletContext) {
     this.reader = ctx.wallet
       ? ChannelManager.withSigner(ctx.config, ctx.store, ctx.network, injectedSigner(ctx.wallet), ctx.wallet.name)
       : new ChannelManager(ctx.config, ctx.store, ctx.network, ctx.key)
     this.laneOps = evmLaneOps(this.reader, ctx, (prefix, v) => this.resolveChannel(prefix, v))
+    const m = this.reader
+    this.locks = {
+      payVia: (hubUrl, payee, amount, o) => payThroughHub(m, ctx.merchant, hubUrl, payee, amount, o),
+      hub: (policy) => new EvmHub(m, ctx.merchant, policy),
+      syncRouted: () => syncRoutedPayments(m, ctx.merchant),
+      expire: () => expireLocks(m),
+    }
   }
 
   private get m(): ChannelManager {
@@ -200,8 +210,10 @@ export class EvmScheme implements ChannelScheme {
     return deployContract(this.m, onProgress)
   }
 
-  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane'): string {
+  unsupported(capability: 'settle' | 'fund' | 'deploy' | 'funds' | 'lane' | 'hub'): string {
     switch (capability) {
+      case 'hub':
+        return 'EVM channels support payments through a hub: `channels hub`, `channels pay --via`.'
       case 'funds':
         return 'EVM channels support reserving funds: `channels reserve <channel> <amount>`.'
       case 'lane':

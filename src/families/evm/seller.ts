@@ -9,7 +9,8 @@
  */
 import { ZeroAddress, verifyMessage } from 'ethers'
 import type { ChannelRecord } from '../../core/store/index.js'
-import type { CloseAnswer, Recovered, SellerPolicy, SignerDomain, X402Payee } from '../../core/scheme/seller.js'
+import type { CloseAnswer, LockAnswer, Recovered, SellerPolicy, SignerDomain, X402Payee } from '../../core/scheme/seller.js'
+import { acceptForward, acceptRouted, payeePubkey, refundRouted } from './locks.js'
 import { DEFAULT_ENDPOINT_PATH, SCHEME, type ChannelExtra, type ChannelPayload, type ChannelRequirement } from '../../core/scheme/x402.js'
 import { closeRequestMessage } from '../../core/channel/close-request.js'
 import { ChannelStateError, InsufficientFundsError, NetworkError } from '../../core/errors.js'
@@ -20,8 +21,8 @@ import { spentAcrossLanes, voucherOfFamily, type Voucher } from '../../core/chan
 import { MAX_RECONCILE_VOUCHERS, reconcileRequestToWire } from '../../core/channel/reconcile.js'
 
 /** The EVM payee of `m`'s wallet under `policy` (reads config only: no node contacted, no key unlocked). */
-export function evmSeller(m: ChannelManager, policy: SellerPolicy): X402Payee {
-  return new EvmSeller(m, policy)
+export async function evmSeller(m: ChannelManager, policy: SellerPolicy): Promise<X402Payee> {
+  return new EvmSeller(m, policy, await payeePubkey(m))
 }
 
 class EvmSeller implements X402Payee {
@@ -36,6 +37,7 @@ class EvmSeller implements X402Payee {
   constructor(
     private readonly m: ChannelManager,
     private readonly policy: SellerPolicy,
+    private readonly pubkey: string,
   ) {
     this.network = m.network.caip2
     this.store = m.store
@@ -48,8 +50,20 @@ class EvmSeller implements X402Payee {
   }
 
 
-  endpointInfo(): { payTo: string; contract: string } {
-    return { payTo: this.payTo, contract: this.m.backend.contract }
+  endpointInfo(): { payTo: string; contract: string; pubkey: string } {
+    return { payTo: this.payTo, contract: this.m.backend.contract, pubkey: this.pubkey }
+  }
+
+  acceptLock(body: unknown): Promise<LockAnswer> {
+    return acceptForward(this.m, this.accepting, body, this.policy.minLock ?? 120)
+  }
+
+  acceptRouted(hash: string, secret: string, price: bigint): Promise<{ channel: ChannelRecord; charged: bigint }> {
+    return acceptRouted(this.m, hash, secret, price)
+  }
+
+  refundRouted(channel: ChannelRecord, hash: string, price: bigint): void {
+    refundRouted(this.m, channel, hash, price)
   }
 
   requirement(price: bigint, extra: Partial<ChannelExtra> = {}): ChannelRequirement {
@@ -60,7 +74,10 @@ class EvmSeller implements X402Payee {
       asset: ZeroAddress,
       payTo: this.payTo,
       maxTimeoutSeconds: 60,
-      extra: { contract: this.m.backend.contract, minDeposit: this.policy.minDeposit.toString(), minSettleDelay: this.policy.minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH, ...extra },
+      extra: {
+        contract: this.m.backend.contract, minDeposit: this.policy.minDeposit.toString(), minSettleDelay: this.policy.minSettleDelay, endpoint: DEFAULT_ENDPOINT_PATH,
+        ...(this.policy.hubs?.length ? { hubs: this.policy.hubs, payToPubkey: this.pubkey } : {}), ...extra,
+      },
     }
   }
 

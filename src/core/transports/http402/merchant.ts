@@ -21,14 +21,27 @@ export async function post(url: string, headers: Record<string, string>, body?: 
   } catch (err) {
     throw new NetworkError(`Cannot reach the merchant at ${url}: ${(err as Error).message}`, { cause: err })
   }
-  const text = await res.body.text()
-  let json: Record<string, unknown>
+  return { status: res.statusCode, json: await jsonOf(await res.body.text()) }
+}
+
+/** GETs JSON from a merchant or hub; the answer's status and JSON body (non-JSON text as `{error}`). @throws {NetworkError} unreachable */
+export async function get(url: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  let res
   try {
-    json = JSON.parse(text)
-  } catch {
-    json = { error: text.slice(0, 200) }
+    res = await request(url, { method: 'GET', headersTimeout: 30_000, bodyTimeout: 30_000 })
+  } catch (err) {
+    throw new NetworkError(`Cannot reach ${url}: ${(err as Error).message}`, { cause: err })
   }
-  return { status: res.statusCode, json }
+  return { status: res.statusCode, json: await jsonOf(await res.body.text()) }
+}
+
+async function jsonOf(text: string): Promise<Record<string, unknown>> {
+  try {
+    const j = JSON.parse(text)
+    return j && typeof j === 'object' && !Array.isArray(j) ? j : { error: text.slice(0, 200) }
+  } catch {
+    return { error: text.slice(0, 200) }
+  }
 }
 
 /**
@@ -51,4 +64,4 @@ export async function deliverVoucher(m: Acknowledger, c: ChannelRecord, v: Vouch
 }
 
 /** The http402 transport's {@link MerchantLink}. */
-export const httpMerchant: MerchantLink = { post, deliver: deliverVoucher }
+export const httpMerchant: MerchantLink = { get, post, deliver: deliverVoucher }

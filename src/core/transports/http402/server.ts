@@ -214,6 +214,17 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
         throw err
       }
     }
+    if (req.method === 'POST' && sub === '/lock' && seller.acceptLock) {
+      // A hub's conditional voucher with the payer's encrypted secret (issue 12): stored with the secret, which is the answer.
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(await readBody(req, 16 * 1024))
+      } catch {
+        return json(res, 400, { error: 'Body must be JSON {network, hash, encryptedSecret, voucher}.', reason: 'malformed' })
+      }
+      const r = await seller.acceptLock(parsed)
+      return json(res, r.status, r.body)
+    }
     if (req.method === 'POST' && sub === '/close') {
       const body = await readBody(req, 4096)
       let parsed: { channelId?: unknown; signature?: unknown }

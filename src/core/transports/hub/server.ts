@@ -1,0 +1,101 @@
+/**
+ * The hub's HTTP service (`channels hub`, issue 12, DESIGN §11): the routes of the mediator
+ * over a {@link HubNode} of the family (families/evm/locks.ts), which owns every rule. Plain
+ * HTTP/1.1 JSON on loopback or behind a TLS proxy:
+ *
+ * - `GET /` — network, address, contract, fee policy (`feeBase`, `feePpm`), `minLock`, `margin`
+ * - `GET /payees/<address>` — the payee's public key, read from its channel endpoint
+ * - `POST /lock` — `{network, payee, amount, fee, hash, encryptedSecret, voucher}` → `{hash, secret}`
+ * - `POST /unlock` — `{network, hash, voucher}` → `{hash, unlocked}`
+ * - `GET /lock/<hash>` — `{hash, state, …}`
+ * - `GET /status` — what `channels hub status` prints
+ *
+ * Refusals are `{error, reason}` with 400 (malformed), 404, 409 (refused), 413 (body over
+ * 16 KiB), 502/504 (the payee refused or did not answer), 503 (chain unreachable).
+ */
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { HubNode } from '../../scheme/hub.js'
+import { ChannelsError, ExitCode } from '../../errors.js'
+import { hubInfoToWire } from '../../channel/lock.js'
+import { summaryToJson } from './render.js'
+
+export interface HubServer {
+  url: string
+  server: Server
+  close(): Promise<void>
+}
+
+const MAX_BODY = 16 * 1024
+
+/** Starts the hub's HTTP service. Resolves once it listens. @throws {Error} the port is taken */
+export async function startHubServer(node: HubNode, o: { host?: string; port?: number } = {}): Promise<HubServer> {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method === 'GET' && path === '/') return json(res, 200, hubInfoToWire(node.info()))
+    if (req.method === 'GET' && path === '/status') return json(res, 200, summaryToJson(node.summary()))
+    const payee = /^\/payees\/([^/]{1,100})$/.exec(path)
+    if (req.method === 'GET' && payee) return answer(res, await node.payee(payee[1]))
+    const lock = /^\/lock\/([^/]{1,100})$/.exec(path)
+    if (req.method === 'GET' && lock) return answer(res, node.payment(lock[1]))
+    if (req.method === 'POST' && (path === '/lock' || path === '/unlock')) {
+      let body: unknown
+      try {
+        body = JSON.parse(await readBody(req))
+      } catch (err) {
+        if (err instanceof BodyTooLarge) return json(res, 413, { error: `The body exceeds ${MAX_BODY} bytes.`, reason: 'too_large' })
+        return json(res, 400, { error: 'The body must be JSON.', reason: 'malformed' })
+      }
+      return answer(res, path === '/lock' ? await node.lock(body) : await node.unlock(body))
+    }
+    return json(res, 404, { error: 'Not found.', reason: 'not_found' })
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      const unreachable = err instanceof ChannelsError && err.exitCode === ExitCode.networkUnreachable
+      if (!res.headersSent) json(res, unreachable ? 503 : 500, { error: err instanceof ChannelsError ? err.shortMessage : 'Internal error.', reason: unreachable ? 'chain_unreachable' : 'internal' })
+      else res.destroy()
+      if (!(err instanceof ChannelsError)) process.stderr.write(`hub: ${req.method} ${String(req.url).slice(0, 200)}: ${process.env.DEBUG ? (err as Error).stack : String((err as Error).message).split('\n')[0]}\n`)
+    })
+  })
+  server.keepAliveTimeout = 5000
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => ok())
+  })
+  const addr = server.address() as AddressInfo
+  return {
+    url: `http://${addr.address}:${addr.port}`,
+    server,
+    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()) }),
+  }
+}
+
+function answer(res: ServerResponse, a: { status: number; body: Record<string, unknown> }): void {
+  json(res, a.status, a.body)
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((ok, fail) => {
+    let size = 0
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > MAX_BODY) {
+        fail(new BodyTooLarge())
+        req.resume()
+      } else chunks.push(c)
+    })
+    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', fail)
+  })
+}

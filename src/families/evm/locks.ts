@@ -1,0 +1,563 @@
+/**
+ * Payments through a hub on EVM (issue 12, DESIGN §11; core/channel/lock.ts has the flow and
+ * the wire forms): the payer's `pay --via`, the hub's acceptance and forwarding, the payee's
+ * acceptance of a forwarded voucher and of a routed purchase, the simplification of both hops
+ * and the expiry of locks that passed unfulfilled.
+ *
+ * Money rules: every voucher is committed before it leaves the process (payer, hub) or before
+ * the secret is revealed (payee); a refused request writes nothing. The hub takes the payer's
+ * voucher only when the payer's channel covers it beside every other in-flight lane (the
+ * ordinary deposit rule over all held lanes) and forwards for at most the amount; its own lock
+ * ends `margin` seconds before the payer's, so once the payee reveals the secret the hub has
+ * that long to redeem the payer's voucher on chain. A conditional voucher is simplified only
+ * after the secret is known, by an unconditional voucher for the same amount on the same lane
+ * (departure from DESIGN §11, which merges it into the main lane: see the issue 12 note).
+ */
+import { computeAddress, getAddress, ZeroAddress } from 'ethers'
+import type { ChannelManager } from './manager.js'
+import type { MerchantLink } from '../../core/scheme/index.js'
+import type { HubNode, HubPaymentView, HubPolicy, HubSummary, LockAnswer, PayViaOptions, RoutedPayment } from '../../core/scheme/hub.js'
+import type { ChannelRecord, LockedPayment } from '../../core/store/index.js'
+import {
+  ForwardRequestWireSchema, LockRequestWireSchema, UnlockRequestWireSchema, feeFor, hubInfoFromWire, hubInfoToWire, lockRefusal, parseLockWire,
+  type HubInfo,
+} from '../../core/channel/lock.js'
+import { decryptSecret, drawSecret, encryptSecret, secretHashOf } from '../../core/channel/secret.js'
+import { voucherFromWire } from '../../core/channel/voucher-wire.js'
+import { ZERO_HASH, voucherOfFamily, voucherToWire, type EvmVoucher } from '../../core/channel/voucher.js'
+import { allocateLane } from '../../core/channel/funds.js'
+import { VoucherRefusedError, refundCharge } from '../../core/channel/accept.js'
+import { groupCommit } from '../../core/store/group-commit.js'
+import { short } from '../../core/channel/reader.js'
+import { ChannelsError, InsufficientFundsError, InvalidVoucherError, NetworkError, NotFoundError, PaymentRefusedError, UsageError } from '../../core/errors.js'
+import { acceptVoucher, type AcceptPolicy } from './inbound.js'
+import { deliveryExtra } from './channel.js'
+import { fullStatus } from '../../core/channel/status.js'
+
+const refused = (status: number, reason: string, error: string): LockAnswer => ({ status, body: { error, reason } })
+
+/** The chain's time for lock checks, unix seconds: the later of the latest block's and the clock (read at most once a second). */
+const clocks = new WeakMap<ChannelManager, { at: number; chain: number }>()
+export async function lockNow(m: ChannelManager): Promise<number> {
+  const wall = Math.floor(Date.now() / 1000)
+  const c = clocks.get(m)
+  if (c && Date.now() - c.at < 1000) return Math.max(wall, c.chain)
+  const chain = await m.backend.now()
+  clocks.set(m, { at: Date.now(), chain })
+  return Math.max(wall, chain)
+}
+
+/** The conditional voucher a payment row names (the first, locked voucher of its lane). */
+function lockedVoucher(m: ChannelManager, channelId: string, lane: bigint): EvmVoucher | undefined {
+  return m.store.vouchers.list(m.network.caip2, channelId).map((v) => voucherOfFamily(v, 'evm')).find((v) => v.lane === lane && v.secretHash !== ZERO_HASH)
+}
+
+/**
+ * The unconditional voucher replacing the conditional one on `lane` (same amount, next nonce):
+ * the one already made if a crash interrupted its delivery, else a new one, committed.
+ */
+async function unlockVoucher(m: ChannelManager, c: ChannelRecord, lane: bigint): Promise<EvmVoucher> {
+  const last = m.store.vouchers.latest(c.network, c.id, lane)
+  if (last && last.family === 'evm' && last.secretHash === ZERO_HASH) return last
+  return m.createVoucher(c, (previous) => previous, lane)
+}
+
+// ── Expiry ─────────────────────────────────────────────────────────────────────────
+
+/**
+ * Marks every held hash-locked voucher whose time lock is behind the chain's latest block and
+ * that was not redeemed on chain as expired (it counts for nothing from then on: the payer's
+ * funds are free again), and the payments they belong to as `expired` unless fulfilled.
+ * Reads the latest block once and each candidate lane once.
+ * @returns how many vouchers it marked
+ * @throws {NetworkError} the node is unreachable
+ */
+export async function expireLocks(m: ChannelManager): Promise<number> {
+  const net = m.network.caip2
+  const chainNow = BigInt(await m.backend.now())
+  let marked = 0
+  for (const c of m.store.channels.list({ network: net })) {
+    if (c.state !== 'open' && c.state !== 'settling') continue
+    for (const v of m.store.vouchers.latestPerLane(net, c.id)) {
+      if (v.family !== 'evm' || v.secretHash === ZERO_HASH || v.expired || v.submittedTx || v.timeLockMax === 0n || v.timeLockMax > chainNow) continue
+      const lane = await m.backend.getLane(c.id, v.lane)
+      if (lane.nonce >= v.nonce) continue // redeemed on chain before it expired: `sync` records it
+      if (m.store.vouchers.markExpired(net, c.id, v.lane, v.nonce)) marked++
+    }
+  }
+  for (const role of ['payer', 'hub', 'payee'] as const) {
+    for (const p of m.store.locks.list(net, role, ['pending'])) {
+      const lock = role === 'payee' ? p.inTimeLock : (p.outTimeLock ?? p.inTimeLock)
+      if (lock !== undefined && BigInt(lock) <= chainNow) m.store.locks.update(net, p.hash, role, { state: 'expired' })
+    }
+  }
+  return marked
+}
+
+// ── Payer ──────────────────────────────────────────────────────────────────────────
+
+/** A hub's `GET /`, parsed. @throws {NetworkError} · {PaymentRefusedError} not a hub */
+export async function hubInfo(link: MerchantLink, hubUrl: string): Promise<HubInfo> {
+  const r = await link.get(hubUrl)
+  if (r.status !== 200) throw new PaymentRefusedError(`${hubUrl} is not a channels hub (HTTP ${r.status}).`)
+  try {
+    return hubInfoFromWire(r.json)
+  } catch (err) {
+    throw new PaymentRefusedError(`${hubUrl} is not a channels hub: ${(err as Error).message}`)
+  }
+}
+
+/**
+ * Pays `amount` to `payee` through the hub at `hubUrl` (the seed's `lightning_spend`): a fresh
+ * lane of the payer's channel to the hub gets a voucher for amount + fee locked to the hash of
+ * a fresh secret, committed with the payment's row before it is sent; the secret goes to the
+ * payee encrypted to its key (checked to be the key of `payee`, so the hub cannot read it).
+ * Once the hub answers the secret, the voucher is replaced by an unconditional one.
+ * @throws {UsageError} bad amount or address, another network · {PaymentRefusedError} the hub refused, answered a wrong secret, or asks more than `maxFee`
+ * @throws {NotFoundError} no channel to the hub can pay it (opening one is the user's call) · {NetworkError} hub unreachable (the lock stays until it expires or `sync` learns the outcome)
+ */
+export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUrl: string, payeeIn: string, amount: bigint, o: PayViaOptions = {}): Promise<RoutedPayment> {
+  if (amount <= 0n) throw new UsageError('The amount must be above zero.')
+  let payee: string
+  try {
+    payee = getAddress(payeeIn)
+  } catch {
+    throw new UsageError(`Invalid payee address "${payeeIn}".`)
+  }
+  const hub = hubUrl.replace(/\/$/, '')
+  const info = await hubInfo(link, hub)
+  const net = m.network.caip2
+  if (info.network !== net) throw new UsageError(`The hub at ${hub} routes on ${info.network}, not on ${net}; choose its network with --network.`)
+  const fee = feeFor({ base: info.feeBase, ppm: info.feePpm }, amount)
+  if (o.maxFee !== undefined && fee > o.maxFee) throw new PaymentRefusedError(`The hub asks a fee of ${fee}, above --max-fee ${o.maxFee}.`)
+  const pubkey = o.payeePubkey ?? (await payeeKeyFromHub(link, hub, payee))
+  checkPayeeKey(pubkey, payee)
+  const found = m.payableChannels(info.address, amount + fee)[0]?.channel
+  if (!found) {
+    throw new NotFoundError(`No open channel to the hub ${info.address} can pay ${amount + fee} (the amount plus the hub's fee ${fee}).`, {
+      metaMessages: [`Open one: \`channels open ${info.address} <deposit> --url ${hub}\`, or top one up with \`channels fund\`.`],
+    })
+  }
+  const lane = allocateLane(m.store, found)
+  const { secret, secretHash: hash } = drawSecret()
+  const timeLock = (await lockNow(m)) + (o.lockSeconds ?? info.minLock + info.margin + 120)
+  const v = await m.createVoucher(found, () => amount + fee, lane, { lock: { secretHash: hash, timeLockMax: BigInt(timeLock) } })
+  m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' })
+  const body = { network: net, payee, amount: amount.toString(), fee: fee.toString(), hash, encryptedSecret: encryptSecret(pubkey, secret), voucher: voucherToWire(v) }
+  const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body)).catch((err: unknown) => {
+    throw new NetworkError(`${(err as Error).message}. The payment may still go through: \`channels sync\` asks the hub; otherwise its lock ends at ${timeLock}.`, { cause: err })
+  })
+  const paid = { hash, secret, payee, amount, fee, channelId: found.id, lane, asset: found.asset, hub, timeLock, unlocked: false }
+  if (r.status !== 200) {
+    m.store.locks.update(net, hash, 'payer', { state: 'refused', error: String(r.json.error ?? r.status).slice(0, 500) })
+    throw new PaymentRefusedError(`The hub refused the payment: ${String(r.json.error ?? `HTTP ${r.status}`)}`, {
+      metaMessages: [`Nothing was paid; ${amount + fee} of channel ${short(found.id)} stays locked until ${new Date(timeLock * 1000).toISOString()} (the hub cannot redeem it without the secret), then \`channels sync\` frees it.`],
+    })
+  }
+  if (r.json.secret !== secret) throw new PaymentRefusedError('The hub answered a secret that is not the one sent to the payee; the payment is not proven. Its lock ends unless the hub proves it.')
+  m.store.locks.update(net, hash, 'payer', { state: 'fulfilled' })
+  paid.unlocked = await unlockAtHub(m, link, m.store.locks.get(net, hash, 'payer')!)
+  return paid
+}
+
+/** The payee's public key as the hub read it from the payee's endpoint. @throws {PaymentRefusedError} the hub does not know one */
+async function payeeKeyFromHub(link: MerchantLink, hub: string, payee: string): Promise<string> {
+  const r = await link.get(`${hub}/payees/${payee}`)
+  if (r.status !== 200 || typeof r.json.pubkey !== 'string') {
+    throw new PaymentRefusedError(`The hub has no channel to ${payee} (${String(r.json.error ?? `HTTP ${r.status}`)}).`, { metaMessages: ['Pay a payee the hub serves, or give its public key with --payee-pubkey.'] })
+  }
+  return r.json.pubkey
+}
+
+/** A public key handed in for `payee` must be its key: else the secret would be encrypted to someone else (the hub). @throws {PaymentRefusedError} */
+export function checkPayeeKey(pubkey: string, payee: string): void {
+  let address: string | undefined
+  try {
+    address = computeAddress(pubkey)
+  } catch {
+    /* below */
+  }
+  if (address !== getAddress(payee)) throw new PaymentRefusedError(`The public key given for ${payee} is not its key; the secret would not be encrypted to the payee.`)
+}
+
+/**
+ * Payer: sends the unconditional voucher replacing a fulfilled payment's conditional one to the hub.
+ * @returns whether the hub took it (else `sync` retries)
+ */
+export async function unlockAtHub(m: ChannelManager, link: MerchantLink, p: LockedPayment): Promise<boolean> {
+  const c = m.store.channels.get(p.network, p.outChannel!)
+  if (!c || !p.hub || p.outUnlocked) return p.outUnlocked
+  const v = await unlockVoucher(m, c, p.outLane!)
+  try {
+    const r = await link.post(`${p.hub}/unlock`, {}, JSON.stringify({ network: p.network, hash: p.hash, voucher: voucherToWire(v) }))
+    if (r.status !== 200) return false
+    m.acknowledge(c, v, c.charged)
+  } catch {
+    return false
+  }
+  m.store.locks.update(p.network, p.hash, 'payer', { outUnlocked: true })
+  return true
+}
+
+/**
+ * Payer, `channels sync`: for payments not settled, asks the hub (`GET <hub>/lock/<hash>`) and
+ * simplifies the fulfilled ones; then expires locks that passed. @returns payments it settled
+ */
+export async function syncRoutedPayments(m: ChannelManager, link: MerchantLink): Promise<number> {
+  const net = m.network.caip2
+  let settled = 0
+  for (const p of m.store.locks.list(net, 'payer', ['pending', 'fulfilled'])) {
+    if (p.outUnlocked || !p.hub) continue
+    if (p.state === 'pending') {
+      const r = await link.get(`${p.hub}/lock/${p.hash}`).catch(() => undefined)
+      if (r?.status !== 200 || r.json.state !== 'fulfilled') continue
+      m.store.locks.update(net, p.hash, 'payer', { state: 'fulfilled' })
+    }
+    if (await unlockAtHub(m, link, { ...p, state: 'fulfilled' })) settled++
+  }
+  await expireLocks(m)
+  return settled
+}
+
+// ── Hub ────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The hub of one wallet (`channels hub`): the service's logic behind its HTTP routes
+ * (core/transports/hub). Every method answers; none throws for a refusal.
+ */
+export class EvmHub implements HubNode {
+  private readonly accepting: AcceptPolicy
+  /** In-flight forwards per hash (a retry after a crash and a request never run twice at once). */
+  private readonly forwarding = new Map<string, Promise<LockAnswer>>()
+
+  constructor(
+    private readonly m: ChannelManager,
+    private readonly link: MerchantLink,
+    readonly policy: HubPolicy,
+  ) {
+    this.accepting = { minSettleDelay: policy.minSettleDelay, asset: ZeroAddress }
+  }
+
+  /** `GET /`. */
+  info(): HubInfo {
+    const p = this.policy
+    return { network: this.m.network.caip2, address: this.m.address, contract: this.m.backend.contract, feeBase: p.base, feePpm: p.ppm, minLock: p.minLock, margin: p.margin }
+  }
+
+  infoWire() {
+    return hubInfoToWire(this.info())
+  }
+
+  /** `GET /payees/<address>`: the payee's public key, as its endpoint gives it (the payer checks it against the address). */
+  async payee(address: string): Promise<LockAnswer> {
+    let payee: string
+    try {
+      payee = getAddress(address)
+    } catch {
+      return refused(400, 'bad_address', 'Not an address.')
+    }
+    const c = this.outboundTo(payee, 0n)
+    if (!c?.endpoint) return refused(404, 'no_route', `This hub has no open channel with an endpoint to ${payee}.`)
+    try {
+      const r = await this.link.get(c.endpoint.replace(/\/$/, ''))
+      if (r.status !== 200 || typeof r.json.pubkey !== 'string') return refused(502, 'payee_unknown', 'The payee\'s endpoint gives no public key.')
+      return { status: 200, body: { payee, pubkey: r.json.pubkey, endpoint: c.endpoint } }
+    } catch (err) {
+      return refused(502, 'payee_unreachable', `The payee's endpoint is unreachable: ${(err as Error).message}`)
+    }
+  }
+
+  /** The fullest open outbound channel to `payee` with an endpoint that covers `amount`. */
+  private outboundTo(payee: string, amount: bigint): ChannelRecord | undefined {
+    return this.m.payableChannels(payee, amount).find((x) => x.channel.endpoint)?.channel
+  }
+
+  /**
+   * `POST /lock` (the seed's `lock_spend`): checks the request, commits the payer's voucher with
+   * the payment's row, signs and commits the hub's own conditional voucher to the payee, forwards
+   * it, and answers the secret the payee reveals.
+   * Statuses: 200 `{hash, secret}`; 400 malformed; 409 refused (`reason`); 502/504 the payee refused or did not answer.
+   */
+  async lock(input: unknown): Promise<LockAnswer> {
+    const m = this.m
+    const net = m.network.caip2
+    let req, v: EvmVoucher
+    try {
+      req = parseLockWire(LockRequestWireSchema, input, 'lock request')
+      v = voucherFromWire(req.voucher)
+    } catch (err) {
+      if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+      throw err
+    }
+    if (req.network !== net) return refused(409, 'wrong_network', `This hub routes on ${net}, not ${req.network}.`)
+    const payee = getAddress(req.payee)
+    if (payee === m.address) return refused(409, 'no_route', 'The payee is the hub itself; pay it on the channel directly.')
+    const amount = BigInt(req.amount)
+    const fee = BigInt(req.fee)
+    if (m.store.locks.get(net, req.hash, 'hub')) return refused(409, 'replay', `A payment with hash ${req.hash} was taken already; a payment needs a fresh secret.`)
+    const now = await lockNow(m)
+    const terms = lockRefusal({ amount, fee, voucherAmount: v.amount, timeLock: v.timeLockMax, voucherHash: v.secretHash, hash: req.hash }, this.policy, now)
+    if (terms) return refused(409, terms.reason, terms.message)
+    if (v.timeLockMax - BigInt(this.policy.margin) <= BigInt(now)) return refused(409, 'lock_too_short', 'The lock leaves the hub no time to forward.')
+    const out = this.outboundTo(payee, amount)
+    if (!out) return refused(409, 'no_route', `This hub has no open channel to ${payee} with ${amount} available.`)
+    try {
+      await acceptVoucher(m, v, 0n, this.accepting, undefined, {
+        hash: req.hash, minTimeLock: BigInt(now + this.policy.minLock),
+        onCommit: () => m.store.locks.insert({
+          network: net, hash: req.hash, role: 'hub', payee, amount, fee, inChannel: v.channelId, inLane: v.lane, inTimeLock: Number(v.timeLockMax),
+          encryptedSecret: req.encryptedSecret, state: 'pending',
+        }),
+      })
+    } catch (err) {
+      if (err instanceof VoucherRefusedError) return refused(409, err.reason, err.message)
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return refused(409, 'replay', `A payment with hash ${req.hash} was taken already.`)
+      if (err instanceof NetworkError) return refused(503, 'chain_unreachable', err.shortMessage)
+      throw err
+    }
+    // The payer's voucher is held (it counts for the payer until T1); now the hub's own.
+    const timeLock = Number(v.timeLockMax) - this.policy.margin
+    try {
+      const lane = allocateLane(m.store, out)
+      await m.createVoucher(out, () => amount, lane, { lock: { secretHash: req.hash, timeLockMax: BigInt(timeLock) } })
+      m.store.locks.update(net, req.hash, 'hub', { outChannel: out.id, outLane: lane, outTimeLock: timeLock })
+    } catch (err) {
+      if (!(err instanceof ChannelsError)) throw err
+      m.store.locks.update(net, req.hash, 'hub', { state: 'refused', error: err.shortMessage })
+      return refused(409, err instanceof InsufficientFundsError ? 'no_liquidity' : 'no_route', `The hub cannot pay ${payee} now: ${err.shortMessage}`)
+    }
+    return this.forward(req.hash)
+  }
+
+  /** Posts the hub's conditional voucher of payment `hash` to the payee (one at a time per hash; the payee's side is idempotent). */
+  forward(hash: string): Promise<LockAnswer> {
+    let p = this.forwarding.get(hash)
+    if (!p) {
+      p = this.forwardOnce(hash).finally(() => this.forwarding.delete(hash))
+      this.forwarding.set(hash, p)
+    }
+    return p
+  }
+
+  private async forwardOnce(hash: string): Promise<LockAnswer> {
+    const m = this.m
+    const net = m.network.caip2
+    const p = m.store.locks.get(net, hash, 'hub')!
+    if (p.state === 'fulfilled') return { status: 200, body: { hash, secret: p.secret } }
+    if (p.state !== 'pending' || !p.outChannel) return refused(409, p.state, p.error ?? `The payment is ${p.state}.`)
+    const out = m.store.channels.get(net, p.outChannel)!
+    const v = lockedVoucher(m, out.id, p.outLane!)!
+    let r
+    try {
+      r = await this.link.post(`${out.endpoint!.replace(/\/$/, '')}/lock`, {}, JSON.stringify({ network: net, hash, encryptedSecret: p.encryptedSecret, voucher: voucherToWire(v) }))
+    } catch (err) {
+      return refused(504, 'payee_unreachable', `The payee did not answer (${(err as Error).message}); the hub retries until its lock ends. Ask GET /lock/${hash}.`)
+    }
+    const secret = r.json.secret
+    if (r.status !== 200 || typeof secret !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(secret) || secretHashOf(secret) !== hash) {
+      const why = r.status === 200 ? 'answered a secret that does not open the lock' : `refused: ${String(r.json.error ?? `HTTP ${r.status}`)}`
+      // The hub's voucher counts against its channel until T2 (the payee cannot redeem it without the secret).
+      m.store.locks.update(net, hash, 'hub', { state: 'refused', error: `The payee ${why}`.slice(0, 500) })
+      return refused(502, 'payee_refused', `The payee ${why}.`)
+    }
+    const held = lockedVoucher(m, p.inChannel!, p.inLane!)!
+    m.store.immediate(() => {
+      m.store.vouchers.setSecret(net, p.inChannel!, p.inLane!, held.nonce, secret.toLowerCase())
+      m.store.locks.update(net, hash, 'hub', { state: 'fulfilled', secret: secret.toLowerCase() })
+    })
+    void this.unlockOut(hash).catch(() => undefined) // retried by recover()
+    return { status: 200, body: { hash, secret: secret.toLowerCase() } }
+  }
+
+  /** Hub → payee: the unconditional voucher replacing the conditional one, delivered. @returns whether the payee took it */
+  async unlockOut(hash: string): Promise<boolean> {
+    const m = this.m
+    const net = m.network.caip2
+    const p = m.store.locks.get(net, hash, 'hub')
+    if (!p || p.state !== 'fulfilled' || p.outUnlocked) return Boolean(p?.outUnlocked)
+    const out = m.store.channels.get(net, p.outChannel!)!
+    await unlockVoucher(m, out, p.outLane!)
+    await this.link.deliver(m, out, m.store.vouchers.latest(net, out.id, p.outLane!)!, deliveryExtra(out))
+    m.store.locks.update(net, hash, 'hub', { outUnlocked: true })
+    return true
+  }
+
+  /** `POST /unlock`: the payer's unconditional voucher replacing its conditional one. 200, 400, 404, 409. */
+  async unlock(input: unknown): Promise<LockAnswer> {
+    const m = this.m
+    const net = m.network.caip2
+    let req, v: EvmVoucher
+    try {
+      req = parseLockWire(UnlockRequestWireSchema, input, 'unlock request')
+      v = voucherFromWire(req.voucher)
+    } catch (err) {
+      if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+      throw err
+    }
+    const p = req.network === net ? m.store.locks.get(net, req.hash, 'hub') : undefined
+    if (!p) return refused(404, 'unknown_payment', 'No payment with that hash.')
+    if (v.channelId !== p.inChannel || v.lane !== p.inLane) return refused(409, 'wrong_lane', 'The voucher is not on the payment\'s lane.')
+    if (v.secretHash !== ZERO_HASH || v.timeLockMax !== 0n) return refused(409, 'conditional', 'An unlock voucher has no hash lock or time lock.')
+    if (p.inUnlocked) return { status: 200, body: { hash: p.hash, unlocked: true } }
+    try {
+      await acceptVoucher(m, v, 0n, this.accepting)
+    } catch (err) {
+      if (err instanceof VoucherRefusedError) return refused(409, err.reason, err.message)
+      if (err instanceof NetworkError) return refused(503, 'chain_unreachable', err.shortMessage)
+      throw err
+    }
+    m.store.locks.update(net, p.hash, 'hub', { inUnlocked: true })
+    return { status: 200, body: { hash: p.hash, unlocked: true } }
+  }
+
+  /** `GET /lock/<hash>`: the state of a payment (never its secret: the payer drew it). */
+  payment(hash: string): LockAnswer {
+    const p = /^0x[0-9a-fA-F]{64}$/.test(hash) ? this.m.store.locks.get(this.m.network.caip2, hash, 'hub') : undefined
+    if (!p) return refused(404, 'unknown_payment', 'No payment with that hash.')
+    return { status: 200, body: { hash: p.hash, state: p.state, amount: p.amount.toString(), fee: p.fee.toString(), inUnlocked: p.inUnlocked, outUnlocked: p.outUnlocked } }
+  }
+
+  /**
+   * After a restart and periodically: forwards payments a crash left pending (the payee's side
+   * is idempotent), delivers unlocks not yet delivered, refuses payments the crash stopped before
+   * the hub's own voucher, and expires locks that passed.
+   */
+  async recover(): Promise<void> {
+    const m = this.m
+    const net = m.network.caip2
+    const now = await lockNow(m)
+    for (const p of m.store.locks.list(net, 'hub', ['pending', 'fulfilled'])) {
+      if (p.state === 'pending' && !p.outChannel) {
+        m.store.locks.update(net, p.hash, 'hub', { state: 'refused', error: 'The hub stopped before forwarding.' })
+      } else if (p.state === 'pending' && (p.outTimeLock ?? 0) > now) {
+        await this.forward(p.hash)
+      } else if (p.state === 'fulfilled' && !p.outUnlocked) {
+        await this.unlockOut(p.hash).catch(() => false)
+      }
+    }
+    await expireLocks(m)
+  }
+
+  /** `channels hub status`. */
+  summary(recent = 20): HubSummary {
+    const m = this.m
+    const net = m.network.caip2
+    const all = m.store.locks.list(net, 'hub')
+    const count = { pending: 0, fulfilled: 0, refused: 0, expired: 0 }
+    let feesEarned = 0n
+    const inFlight = { inbound: 0n, outbound: 0n }
+    for (const p of all) {
+      count[p.state]++
+      if (p.state === 'fulfilled') feesEarned += p.fee
+      if (p.state === 'pending') {
+        inFlight.inbound += p.amount + p.fee
+        if (p.outChannel) inFlight.outbound += p.amount
+      }
+    }
+    const channels = m.store.channels.list({ network: net }).filter((c) => c.state === 'open').map((c) => {
+      const s = fullStatus(m, c)
+      return {
+        channelId: c.id, direction: c.direction, peer: c.direction === 'inbound' ? c.payer : c.payee, deposit: c.deposit, spent: s.spent,
+        available: s.available, conditional: s.conditional, endpoint: c.endpoint,
+      }
+    })
+    const view = (p: LockedPayment): HubPaymentView => ({
+      hash: p.hash, state: p.state, payee: p.payee, amount: p.amount, fee: p.fee, inChannel: p.inChannel, outChannel: p.outChannel, inUnlocked: p.inUnlocked, outUnlocked: p.outUnlocked,
+    })
+    return { address: m.address, network: net, payments: count, feesEarned, inFlight, channels, recent: all.slice(0, recent).map(view) }
+  }
+}
+
+// ── Payee ──────────────────────────────────────────────────────────────────────────
+
+/**
+ * `POST <endpoint>/lock` on the payee's paywall (the seed's `teach_secrets`): decrypts the secret
+ * with this wallet's key, checks it opens the hash, and stores the hub's conditional voucher with
+ * it (a fresh lane, locked at least `minLock` seconds ahead, within the channel's deposit beside
+ * every held lane) before answering the secret. Idempotent for the same voucher (a hub retrying
+ * after a crash); another voucher for a hash already held is refused.
+ * Statuses: 200 `{hash, secret}`, 400 malformed, 409 refused, 503 chain unreachable.
+ */
+export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, input: unknown, minLock: number): Promise<LockAnswer> {
+  const net = m.network.caip2
+  let req, v: EvmVoucher
+  try {
+    req = parseLockWire(ForwardRequestWireSchema, input, 'forwarded payment')
+    v = voucherFromWire(req.voucher)
+  } catch (err) {
+    if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+    throw err
+  }
+  if (req.network !== net) return refused(409, 'wrong_network', `This payee is paid on ${net}, not ${req.network}.`)
+  const held = m.store.locks.get(net, req.hash, 'payee')
+  if (held) {
+    if (held.inChannel === v.channelId && held.inLane === v.lane) return { status: 200, body: { hash: held.hash, secret: held.secret } }
+    return refused(409, 'replay', `A payment with hash ${req.hash} is held already.`)
+  }
+  let secret: string
+  try {
+    secret = decryptSecret((await m.signer()).privateKey, req.encryptedSecret, req.hash)
+  } catch (err) {
+    if (err instanceof InvalidVoucherError) return refused(409, 'bad_secret', err.shortMessage)
+    throw err
+  }
+  const now = await lockNow(m)
+  try {
+    await acceptVoucher(m, v, 0n, accepting, undefined, {
+      hash: req.hash, secret, minTimeLock: BigInt(now + minLock),
+      onCommit: () => m.store.locks.insert({
+        network: net, hash: req.hash, role: 'payee', payee: m.address, amount: v.amount, fee: 0n, inChannel: v.channelId, inLane: v.lane,
+        inTimeLock: Number(v.timeLockMax), secret, state: 'fulfilled',
+      }),
+    })
+  } catch (err) {
+    if (err instanceof VoucherRefusedError) return refused(409, err.reason, err.message)
+    if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return refused(409, 'replay', `A payment with hash ${req.hash} is held already.`)
+    if (err instanceof NetworkError) return refused(503, 'chain_unreachable', err.shortMessage)
+    throw err
+  }
+  return { status: 200, body: { hash: req.hash, secret } }
+}
+
+/**
+ * A routed purchase (`payload.type: "routed"`, DESIGN §11): serves when this wallet holds a
+ * conditional voucher for `hash` (received from a hub) worth at least `price`, not yet used for
+ * a request, and `secret` opens the hash. Marks it used and charges the hub's channel, in one
+ * write transaction, before the resource is produced.
+ * @throws {VoucherRefusedError} `wrong_secret`, `unknown_payment`, `already_used`, `amount_too_low`
+ */
+export async function acceptRouted(m: ChannelManager, hash: string, secret: string, price: bigint): Promise<{ channel: ChannelRecord; charged: bigint }> {
+  const net = m.network.caip2
+  let opens = false
+  try {
+    opens = secretHashOf(secret) === hash.toLowerCase()
+  } catch {
+    /* below */
+  }
+  if (!opens) throw new VoucherRefusedError('The secret does not open the payment\'s hash.', 'wrong_secret')
+  return groupCommit(m.store, () => {
+    const p = m.store.locks.get(net, hash, 'payee')
+    if (!p) throw new VoucherRefusedError('No payment through a hub with that hash reached this merchant (yet).', 'unknown_payment')
+    if (p.spent) throw new VoucherRefusedError('That payment paid for a request already.', 'already_used')
+    if (p.amount < price) throw new VoucherRefusedError(`The payment is worth ${p.amount}; the price is ${price}.`, 'amount_too_low')
+    const ch = m.store.channels.get(net, p.inChannel!)!
+    m.store.locks.update(net, p.hash, 'payee', { spent: true })
+    const charged = ch.charged + price
+    m.store.channels.update(net, ch.id, { charged })
+    return { channel: { ...ch, charged }, charged }
+  })
+}
+
+/** Gives a routed purchase back after the resource failed: the payment can pay for another request. */
+export function refundRouted(m: ChannelManager, channel: ChannelRecord, hash: string, price: bigint): void {
+  m.store.immediate(() => {
+    refundCharge(m, channel, price)
+    m.store.locks.update(m.network.caip2, hash, 'payee', { spent: false })
+  })
+}
+
+/** The payee's key for `extra.payToPubkey` and its endpoint's `pubkey` (compressed, 0x hex). Unlocks the key. */
+export async function payeePubkey(m: ChannelManager): Promise<string> {
+  return (await m.signer()).signingKey.compressedPublicKey
+}
+

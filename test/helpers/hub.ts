@@ -1,0 +1,48 @@
+/**
+ * A running `channels hub` (issue 12) for e2e tests: the real binary in a wallet's home, started
+ * like `startServe` and ready once it prints its JSON line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BIN, type TestWallet } from './cli.js';
+
+export interface Hub {
+  /** The hub's URL (`endpoint` of its ready line). */
+  url: string;
+  address: string;
+  info: any;
+  process: ChildProcess;
+  stderr(): string;
+  /** SIGTERM, and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL (a crash), and wait for the exit. */
+  kill(): Promise<void>;
+}
+
+/** Starts `channels hub --port 0 --json <args>` in `wallet`'s home and waits for its ready line. */
+export function startHub(wallet: TestWallet, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Hub> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'hub', '--port', '0', '--json', '--min-settle-delay', '60', ...args], { env: { ...wallet.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}${err}`)), 60_000);
+    child.stderr!.on('data', (d) => (err += d));
+    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+    const signal = (sig: NodeJS.Signals) => async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      await exited;
+    };
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line && out.includes('\n')) {
+        clearTimeout(timer);
+        const info = JSON.parse(line);
+        resolve({ url: info.endpoint, address: info.address, info, process: child, stderr: () => err, stop: signal('SIGTERM'), kill: signal('SIGKILL') });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`hub exited with ${code}: ${out}${err}`));
+    });
+  });
+}
