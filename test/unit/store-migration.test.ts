@@ -116,7 +116,7 @@ describe('migration 4 on databases of the v3 release (afdfac1)', () => {
 
     it('is at user_version 5, with foreign keys on and none broken', () => {
       expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
-      expect(MIGRATIONS.length).toBe(7); // 5: funds (issue 11 §2); 6: the vouchers_merging index (issue 11 §3); 7: secrets of hash-locked vouchers
+      expect(MIGRATIONS.length).toBe(8); // 5: funds (issue 11 §2); 6: the vouchers_merging index (issue 11 §3); 7: secrets of hash-locked vouchers; 8: expired vouchers and locked_payments (issue 12)
       expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(store.db.pragma('foreign_key_check')).toEqual([]);
     });

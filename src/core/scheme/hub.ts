@@ -103,8 +103,8 @@ export interface LockScheme {
   payVia(hubUrl: string, payee: string, amount: bigint, o?: PayViaOptions): Promise<RoutedPayment>
   /** `channels hub`: the hub of this wallet under `policy`. */
   hub(policy: HubPolicy): HubNode
-  /** `channels sync`: settles routed payments the hub fulfilled meanwhile and expires passed locks. @returns payments settled */
-  syncRouted(): Promise<number>
-  /** Expires held locks whose time passed unredeemed. @returns vouchers marked */
-  expire(): Promise<number>
+  /** `channels sync`: settles routed payments the hub fulfilled meanwhile and expires passed locks. @returns what changed, per channel */
+  syncRouted(): Promise<{ channelId: string; change: string }[]>
+  /** Expires held locks whose time passed unredeemed. @returns what changed, per channel */
+  expire(): Promise<{ channelId: string; change: string }[]>
 }

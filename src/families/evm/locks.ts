@@ -69,20 +69,22 @@ async function unlockVoucher(m: ChannelManager, c: ChannelRecord, lane: bigint):
  * that was not redeemed on chain as expired (it counts for nothing from then on: the payer's
  * funds are free again), and the payments they belong to as `expired` unless fulfilled.
  * Reads the latest block once and each candidate lane once.
- * @returns how many vouchers it marked
+ * @returns what it marked, per channel
  * @throws {NetworkError} the node is unreachable
  */
-export async function expireLocks(m: ChannelManager): Promise<number> {
+export async function expireLocks(m: ChannelManager): Promise<LockChange[]> {
   const net = m.network.caip2
   const chainNow = BigInt(await m.backend.now())
-  let marked = 0
+  const marked: LockChange[] = []
   for (const c of m.store.channels.list({ network: net })) {
     if (c.state !== 'open' && c.state !== 'settling') continue
     for (const v of m.store.vouchers.latestPerLane(net, c.id)) {
       if (v.family !== 'evm' || v.secretHash === ZERO_HASH || v.expired || v.submittedTx || v.timeLockMax === 0n || v.timeLockMax > chainNow) continue
       const lane = await m.backend.getLane(c.id, v.lane)
       if (lane.nonce >= v.nonce) continue // redeemed on chain before it expired: `sync` records it
-      if (m.store.vouchers.markExpired(net, c.id, v.lane, v.nonce)) marked++
+      if (m.store.vouchers.markExpired(net, c.id, v.lane, v.nonce)) {
+        marked.push({ channelId: c.id, change: `lane ${v.lane}: its hash lock ended at ${v.timeLockMax} unredeemed; ${v.amount} no longer counts` })
+      }
     }
   }
   for (const role of ['payer', 'hub', 'payee'] as const) {
@@ -201,11 +203,11 @@ export async function unlockAtHub(m: ChannelManager, link: MerchantLink, p: Lock
 
 /**
  * Payer, `channels sync`: for payments not settled, asks the hub (`GET <hub>/lock/<hash>`) and
- * simplifies the fulfilled ones; then expires locks that passed. @returns payments it settled
+ * simplifies the fulfilled ones; then expires locks that passed. @returns what changed, per channel
  */
-export async function syncRoutedPayments(m: ChannelManager, link: MerchantLink): Promise<number> {
+export async function syncRoutedPayments(m: ChannelManager, link: MerchantLink): Promise<LockChange[]> {
   const net = m.network.caip2
-  let settled = 0
+  const changes: LockChange[] = []
   for (const p of m.store.locks.list(net, 'payer', ['pending', 'fulfilled'])) {
     if (p.outUnlocked || !p.hub) continue
     if (p.state === 'pending') {
@@ -213,10 +215,17 @@ export async function syncRoutedPayments(m: ChannelManager, link: MerchantLink):
       if (r?.status !== 200 || r.json.state !== 'fulfilled') continue
       m.store.locks.update(net, p.hash, 'payer', { state: 'fulfilled' })
     }
-    if (await unlockAtHub(m, link, { ...p, state: 'fulfilled' })) settled++
+    if (await unlockAtHub(m, link, { ...p, state: 'fulfilled' })) {
+      changes.push({ channelId: p.outChannel!, change: `lane ${p.outLane}: payment ${p.hash.slice(0, 10)}… to ${p.payee} fulfilled; its voucher is now unconditional` })
+    }
   }
-  await expireLocks(m)
-  return settled
+  return [...changes, ...(await expireLocks(m))]
+}
+
+/** A change `sync` reports on a channel. */
+export interface LockChange {
+  channelId: string
+  change: string
 }
 
 // ── Hub ────────────────────────────────────────────────────────────────────────────

@@ -247,7 +247,11 @@ export class EvmScheme implements ChannelScheme {
       if (c.direction === 'outbound' && (c.pendingTx || c.queued > 0n)) await advanceDeposit(m, c)
       return syncChannel(m, m.store.channels.get(c.network, c.id) ?? c, deliver)
     }
-    return target ? [await advanced(m.resolve(target))] : syncAll(m, (_, c) => advanced(c))
+    // Payments through a hub first (issue 12): fulfilled ones simplified, passed locks expired, so the channels' reports count them.
+    const routed = await this.locks.syncRouted()
+    const reports = target ? [await advanced(m.resolve(target))] : await syncAll(m, (_, c) => advanced(c))
+    for (const r of routed) reports.find((x) => x.channelId === r.channelId)?.changes.push(r.change)
+    return reports
   }
 
   refresh(o: { timeoutMs: number; direction?: 'outbound' | 'inbound' }): Promise<RefreshResult> {
