@@ -36,6 +36,19 @@ import { fullStatus } from '../../core/channel/status.js'
 
 const refused = (status: number, reason: string, error: string): LockAnswer => ({ status, body: { error, reason } })
 
+/**
+ * Fault injection for the crash tests (issue 12: `kill -9` of the hub or the payer at each step
+ * of a payment): when the environment's `CHANNELS_CRASH_AT` names `step`, the process kills
+ * itself with SIGKILL there, exactly as `kill -9` would. Steps: `payer:locked` (voucher committed,
+ * not sent), `payer:fulfilled` (secret confirmed, before the unlock), `hub:accepted` (payer's
+ * voucher committed), `hub:signed` (hub's voucher committed, not forwarded), `hub:revealed`
+ * (payee answered, secret not stored), `hub:fulfilled` (secret stored, payer not answered),
+ * `hub:unlocking` (before the unlock voucher goes to the payee).
+ */
+function crashPoint(step: string): void {
+  if (process.env.CHANNELS_CRASH_AT === step) process.kill(process.pid, 'SIGKILL')
+}
+
 /** The chain's time for lock checks, unix seconds: the later of the latest block's and the clock (read at most once a second). */
 const clocks = new WeakMap<ChannelManager, { at: number; chain: number }>()
 export async function lockNow(m: ChannelManager): Promise<number> {
@@ -146,6 +159,7 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   const v = await m.createVoucher(found, () => amount + fee, lane, { lock: { secretHash: hash, timeLockMax: BigInt(timeLock) } })
   m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' })
   const body = { network: net, payee, amount: amount.toString(), fee: fee.toString(), hash, encryptedSecret: encryptSecret(pubkey, secret), voucher: voucherToWire(v) }
+  crashPoint('payer:locked')
   const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body)).catch((err: unknown) => {
     throw new NetworkError(`${(err as Error).message}. The payment may still go through: \`channels sync\` asks the hub; otherwise its lock ends at ${timeLock}.`, { cause: err })
   })
@@ -158,6 +172,7 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   }
   if (r.json.secret !== secret) throw new PaymentRefusedError('The hub answered a secret that is not the one sent to the payee; the payment is not proven. Its lock ends unless the hub proves it.')
   m.store.locks.update(net, hash, 'payer', { state: 'fulfilled' })
+  crashPoint('payer:fulfilled')
   paid.unlocked = await unlockAtHub(m, link, m.store.locks.get(net, hash, 'payer')!)
   return paid
 }
@@ -325,6 +340,7 @@ export class EvmHub implements HubNode {
       throw err
     }
     // The payer's voucher is held (it counts for the payer until T1); now the hub's own.
+    crashPoint('hub:accepted')
     const timeLock = Number(v.timeLockMax) - this.policy.margin
     try {
       const lane = allocateLane(m.store, out)
@@ -335,6 +351,7 @@ export class EvmHub implements HubNode {
       m.store.locks.update(net, req.hash, 'hub', { state: 'refused', error: err.shortMessage })
       return refused(409, err instanceof InsufficientFundsError ? 'no_liquidity' : 'no_route', `The hub cannot pay ${payee} now: ${err.shortMessage}`)
     }
+    crashPoint('hub:signed')
     return this.forward(req.hash)
   }
 
@@ -369,11 +386,13 @@ export class EvmHub implements HubNode {
       m.store.locks.update(net, hash, 'hub', { state: 'refused', error: `The payee ${why}`.slice(0, 500) })
       return refused(502, 'payee_refused', `The payee ${why}.`)
     }
+    crashPoint('hub:revealed')
     const held = lockedVoucher(m, p.inChannel!, p.inLane!)!
     m.store.immediate(() => {
       m.store.vouchers.setSecret(net, p.inChannel!, p.inLane!, held.nonce, secret.toLowerCase())
       m.store.locks.update(net, hash, 'hub', { state: 'fulfilled', secret: secret.toLowerCase() })
     })
+    crashPoint('hub:fulfilled')
     void this.unlockOut(hash).catch(() => undefined) // retried by recover()
     return { status: 200, body: { hash, secret: secret.toLowerCase() } }
   }
@@ -386,6 +405,7 @@ export class EvmHub implements HubNode {
     if (!p || p.state !== 'fulfilled' || p.outUnlocked) return Boolean(p?.outUnlocked)
     const out = m.store.channels.get(net, p.outChannel!)!
     await unlockVoucher(m, out, p.outLane!)
+    crashPoint('hub:unlocking')
     await this.link.deliver(m, out, m.store.vouchers.latest(net, out.id, p.outLane!)!, deliveryExtra(out))
     m.store.locks.update(net, hash, 'hub', { outUnlocked: true })
     return true
