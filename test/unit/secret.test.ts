@@ -31,14 +31,14 @@ describe('hash-lock secrets', () => {
     expect(() => secretHashOf('abc')).toThrow(UsageError);
   });
 
-  it('what is encrypted to a key decrypts with that key only, compressed or not, and must open its hash', () => {
+  it('a secret and its amount encrypted to a key decrypt with that key only, compressed or not, and must open its hash', () => {
     fc.assert(
-      fc.property(key, key, fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.boolean(), (k, other, bytes, compressed) => {
+      fc.property(key, key, fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), fc.boolean(), (k, other, bytes, amount, compressed) => {
         const secret = '0x' + Buffer.from(bytes).toString('hex');
         const hash = secretHashOf(secret);
         const pub = compressed ? k.compressedPublicKey : k.publicKey;
-        const c = encryptSecret(pub, secret);
-        expect(decryptSecret(k.privateKey, c, hash)).toBe(secret);
+        const c = encryptSecret(pub, secret, amount);
+        expect(decryptSecret(k.privateKey, c, hash)).toEqual({ secret, amount });
         if (other.privateKey !== k.privateKey) expect(() => decryptSecret(other.privateKey, c, hash)).toThrow(InvalidVoucherError);
         expect(() => decryptSecret(k.privateKey, c, secretHashOf(secret + '00'))).toThrow(/does not open the hash lock/);
         // Any flipped byte of the ciphertext is caught (AES-GCM's tag), never a wrong secret.
@@ -52,8 +52,9 @@ describe('hash-lock secrets', () => {
   it('refuses malformed keys and ciphertexts with a clear error', () => {
     const w = Wallet.createRandom();
     const { secret, secretHash } = drawSecret();
-    expect(() => encryptSecret('0x1234', secret)).toThrow(/33 or 65 bytes/);
-    expect(() => encryptSecret(w.signingKey.compressedPublicKey, 'zz')).toThrow(UsageError);
+    expect(() => encryptSecret('0x1234', secret, 1n)).toThrow(/33 or 65 bytes/);
+    expect(() => encryptSecret(w.signingKey.compressedPublicKey, 'zz', 1n)).toThrow(UsageError);
+    expect(() => encryptSecret(w.signingKey.compressedPublicKey, secret, -1n)).toThrow(UsageError);
     expect(() => decryptSecret(w.privateKey, 'not hex', secretHash)).toThrow(InvalidVoucherError);
     expect(() => decryptSecret(w.privateKey, '0x' + 'ab'.repeat(2000), secretHash)).toThrow(/at most 1 KiB/);
   });

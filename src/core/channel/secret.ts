@@ -35,36 +35,47 @@ export function drawSecret(): HashLock {
 }
 
 /**
- * Encrypts `secret` to a secp256k1 public key (ECIES, eciesjs).
+ * Encrypts a payment's secret and its amount to the payee's secp256k1 public key (ECIES,
+ * eciesjs): the plaintext is the 32-byte secret followed by the amount as a 32-byte big-endian
+ * integer. The amount rides along so that the payee reveals the secret only for a voucher worth
+ * it: else a hub could forward less than the payer paid it for and still learn the secret that
+ * makes the payer's voucher redeemable (DESIGN §11).
  * @param publicKey - 0x hex, compressed (33 bytes) or uncompressed (65 bytes): the payee's `extra.payToPubkey`
+ * @param secret - 0x hex, 32 bytes
+ * @param amount - what the payee must receive, base units (< 2^256)
  * @returns the ciphertext, 0x hex
- * @throws {UsageError} the key or the secret is not what it should be
+ * @throws {UsageError} the key, the secret or the amount is not what it should be
  */
-export function encryptSecret(publicKey: string, secret: string): string {
+export function encryptSecret(publicKey: string, secret: string, amount: bigint): string {
   const key = publicKey.toLowerCase()
   if (!HEX.test(key) || ![66, 130].includes(key.length - 2)) throw new UsageError(`The payee's public key must be 33 or 65 bytes of 0x hex, not "${publicKey.slice(0, 20)}…".`)
   secretHashOf(secret) // the same check of the secret's form
-  return '0x' + Buffer.from(encrypt(key.slice(2), Buffer.from(secret.slice(2), 'hex'))).toString('hex')
+  if (secret.length !== 66) throw new UsageError('A payment\'s secret is 32 bytes.')
+  if (amount < 0n || amount >= 1n << 256n) throw new UsageError('The amount must fit 256 bits.')
+  const plain = Buffer.concat([Buffer.from(secret.slice(2), 'hex'), Buffer.from(amount.toString(16).padStart(64, '0'), 'hex')])
+  return '0x' + Buffer.from(encrypt(key.slice(2), plain)).toString('hex')
 }
 
 /**
- * Decrypts a secret encrypted to this key and checks it against the hash it must open: a
- * payee never trusts a ciphertext to hold the preimage it claims.
+ * Decrypts a payment's secret and amount encrypted to this key ({@link encryptSecret}) and checks
+ * the secret against the hash it must open: a payee never trusts a ciphertext to hold the preimage it claims.
  * @param privateKey - 0x hex, 32 bytes
  * @param ciphertext - 0x hex, from {@link encryptSecret}
  * @param secretHash - the hash lock the secret must open
- * @returns the secret, 0x hex
- * @throws {InvalidVoucherError} it does not decrypt with this key, or its sha256 is not `secretHash`
+ * @returns the secret (0x hex) and the amount the payer meant the payee to receive (base units)
+ * @throws {InvalidVoucherError} it does not decrypt with this key, is not 64 bytes, or its sha256 is not `secretHash`
  */
-export function decryptSecret(privateKey: string, ciphertext: string, secretHash: string): string {
+export function decryptSecret(privateKey: string, ciphertext: string, secretHash: string): { secret: string; amount: bigint } {
   const c = ciphertext.toLowerCase()
   if (!HEX.test(c) || c.length > 2 + 2 * 1024) throw new InvalidVoucherError('The encrypted secret is not 0x hex (at most 1 KiB).')
-  let secret: string
+  let plain: Buffer
   try {
-    secret = '0x' + Buffer.from(decrypt(privateKey.replace(/^0x/, ''), Buffer.from(c.slice(2), 'hex'))).toString('hex')
+    plain = Buffer.from(decrypt(privateKey.replace(/^0x/, ''), Buffer.from(c.slice(2), 'hex')))
   } catch {
     throw new InvalidVoucherError('The encrypted secret does not decrypt with this wallet\'s key: it was encrypted to another key, or altered.')
   }
+  if (plain.length !== 64) throw new InvalidVoucherError('The encrypted secret is not a 32-byte secret and a 32-byte amount.')
+  const secret = '0x' + plain.subarray(0, 32).toString('hex')
   if (secretHashOf(secret) !== secretHash.toLowerCase()) throw new InvalidVoucherError('The decrypted secret does not open the hash lock (sha256 differs).')
-  return secret
+  return { secret, amount: BigInt('0x' + plain.subarray(32).toString('hex')) }
 }

@@ -35,7 +35,7 @@ export interface RoutedPayment {
 export interface PayViaOptions {
   /** The payee's secp256k1 public key (0x hex); default: asked of the hub and checked against the payee's address. */
   payeePubkey?: string
-  /** Refuse a hub fee above this, base units. */
+  /** Refuse a hub fee above this, base units (default 5 % of the amount). */
   maxFee?: bigint
   /** Seconds from now to the payer's timeLockMax; default the hub's minLock + margin + 120. */
   lockSeconds?: number

@@ -92,7 +92,8 @@ export async function expireLocks(m: ChannelManager): Promise<LockChange[]> {
   for (const c of m.store.channels.list({ network: net })) {
     if (c.state !== 'open' && c.state !== 'settling') continue
     for (const v of m.store.vouchers.latestPerLane(net, c.id)) {
-      if (v.family !== 'evm' || v.secretHash === ZERO_HASH || v.expired || v.submittedTx || v.timeLockMax === 0n || v.timeLockMax > chainNow) continue
+      // Strictly before the latest block: the next block's time is at least the latest's, so the contract's `>` holds for it.
+      if (v.family !== 'evm' || v.secretHash === ZERO_HASH || v.expired || v.submittedTx || v.timeLockMax === 0n || v.timeLockMax >= chainNow) continue
       const lane = await m.backend.getLane(c.id, v.lane)
       if (lane.nonce >= v.nonce) continue // redeemed on chain before it expired: `sync` records it
       if (m.store.vouchers.markExpired(net, c.id, v.lane, v.nonce)) {
@@ -103,7 +104,7 @@ export async function expireLocks(m: ChannelManager): Promise<LockChange[]> {
   for (const role of ['payer', 'hub', 'payee'] as const) {
     for (const p of m.store.locks.list(net, role, ['pending'])) {
       const lock = role === 'payee' ? p.inTimeLock : (p.outTimeLock ?? p.inTimeLock)
-      if (lock !== undefined && BigInt(lock) <= chainNow) m.store.locks.update(net, p.hash, role, { state: 'expired' })
+      if (lock !== undefined && BigInt(lock) < chainNow) m.store.locks.update(net, p.hash, role, { state: 'expired' })
     }
   }
   return marked
@@ -144,7 +145,13 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   const net = m.network.caip2
   if (info.network !== net) throw new UsageError(`The hub at ${hub} routes on ${info.network}, not on ${net}; choose its network with --network.`)
   const fee = feeFor({ base: info.feeBase, ppm: info.feePpm }, amount)
-  if (o.maxFee !== undefined && fee > o.maxFee) throw new PaymentRefusedError(`The hub asks a fee of ${fee}, above --max-fee ${o.maxFee}.`)
+  // A hub names its own fee: without a bound from the user, at most 5 % of the amount.
+  const maxFee = o.maxFee ?? amount / 20n
+  if (fee > maxFee) {
+    throw new PaymentRefusedError(`The hub asks a fee of ${fee} for ${amount}, above ${o.maxFee === undefined ? 'the default bound (5 % of the amount)' : 'the bound'} of ${maxFee}.`, {
+      metaMessages: ['Allow it with --max-fee <amount>, or use another hub.'],
+    })
+  }
   const pubkey = o.payeePubkey ?? (await payeeKeyFromHub(link, hub, payee))
   checkPayeeKey(pubkey, payee)
   const found = m.payableChannels(info.address, amount + fee)[0]?.channel
@@ -158,7 +165,7 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   const timeLock = (await lockNow(m)) + (o.lockSeconds ?? info.minLock + info.margin + 120)
   const v = await m.createVoucher(found, () => amount + fee, lane, { lock: { secretHash: hash, timeLockMax: BigInt(timeLock) } })
   m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' })
-  const body = { network: net, payee, amount: amount.toString(), fee: fee.toString(), hash, encryptedSecret: encryptSecret(pubkey, secret), voucher: voucherToWire(v) }
+  const body = { network: net, payee, amount: amount.toString(), fee: fee.toString(), hash, encryptedSecret: encryptSecret(pubkey, secret, amount), voucher: voucherToWire(v) }
   crashPoint('payer:locked')
   const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body)).catch((err: unknown) => {
     throw new NetworkError(`${(err as Error).message}. The payment may still go through: \`channels sync\` asks the hub; otherwise its lock ends at ${timeLock}.`, { cause: err })
@@ -525,7 +532,10 @@ export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, 
   }
   let secret: string
   try {
-    secret = decryptSecret((await m.signer()).privateKey, req.encryptedSecret, req.hash)
+    const opened = decryptSecret((await m.signer()).privateKey, req.encryptedSecret, req.hash)
+    // The payer's amount rides with the secret: a hub forwarding less never learns the secret.
+    if (v.amount < opened.amount) return refused(409, 'amount_too_low', `The voucher pays ${v.amount}; the payer sent ${opened.amount}.`)
+    secret = opened.secret
   } catch (err) {
     if (err instanceof InvalidVoucherError) return refused(409, 'bad_secret', err.shortMessage)
     throw err
