@@ -131,10 +131,10 @@ describe('hash-locked vouchers', () => {
     expect(Number(made.json.timeLockMax)).toBeGreaterThanOrEqual(before + 600);
     expect(Number(made.json.timeLockMax)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);
     expect((await payer.run(['status', id, '--json'])).json).toMatchObject({ spent: '4000', conditional: '3000' });
-    // A lane that holds a voucher takes no hash-locked one.
-    const used = await payer.run(['voucher', 'create', id, '5000', '--lane', '0', '--hash-lock', secretHash, '--json']);
+    // A lane carries one conditional voucher at a time (issue 12): the lane holding this one takes no other.
+    const used = await payer.run(['voucher', 'create', id, '5000', '--lane', made.json.lane, '--hash-lock', secretHash, '--json']);
     expect(used.code).toBe(2);
-    expect(used.json.error.message).toContain('fresh lane');
+    expect(used.json.error.message).toContain('holds a hash-locked voucher not yet replaced or expired');
 
     const added = await payee.run(['voucher', 'add', id, made.json.encoded, '--secret', secret, '--json']);
     expect(added.code, added.stdout + added.stderr).toBe(0);

@@ -14,7 +14,7 @@ export default class VoucherCreate extends BaseCommand<typeof VoucherCreate> {
     'With --hash-lock <sha256 of a secret> the voucher is conditional (DESIGN §11): redeemable only with the secret ' +
     '(`voucher submit --secret`, or `voucher add --secret` on the payee\'s side) and only for --lock-for seconds ' +
     '(default 3600, from this machine\'s clock; the voucher\'s timeLockMax). It goes on a fresh lane: a new one is ' +
-    'allocated (`lane new`) unless --lane names an unused one. `status` shows it as conditional until it is redeemed.'
+    'allocated (`lane new`) unless --lane names one whose latest voucher has no hash lock (a lane carries one conditional voucher at a time, on top of its total). `status` shows it as conditional until it is redeemed, replaced by a later voucher, or expired (`sync` after its lock passes).'
   static override examples = ['<%= config.bin %> voucher create 0x3f2a 5000', '<%= config.bin %> voucher create 0x3f2a 0.001eth --lane 1 --json', '<%= config.bin %> voucher create 0x3f2a 5000 --reserved', '<%= config.bin %> voucher create 0x3f2a 5000 --hash-lock 0x9f86d0…0a08 --lock-for 600 --json']
   static override args = { channel: channelArg, amount: Args.string({ required: true, description: 'New cumulative amount of the lane.' }) }
   static override flags = {

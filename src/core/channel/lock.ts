@@ -2,17 +2,20 @@
  * Payments through a hub (issue 12, DESIGN §11; the mediator seed's `lightning_spend`,
  * `lock_spend` and `teach_secrets`): the family-independent rules and wire forms.
  *
- * Flow: the payer P draws a secret and signs, on a fresh lane of its channel to the hub H, a
- * voucher for `amount + fee` locked to `hash = sha256(secret)` until T1; `POST <hub>/lock`
+ * Flow: the payer P draws a secret and signs, on a lane of its channel to the hub H, a voucher
+ * adding `amount + fee` to the lane, locked to `hash = sha256(secret)` until T1; `POST <hub>/lock`
  * carries it with the payee R's address, the amount, the fee and the secret encrypted to R's
  * key. H checks it ({@link lockRefusal}: amount > 0, fee ≥ its policy, T1 far enough ahead,
  * and, in the family, the channel open on chain with funds for every in-flight lane), then
- * signs on a fresh lane of its channel to R a voucher for `amount` locked to the same hash
+ * signs on a lane of its channel to R a voucher adding `amount`, locked to the same hash
  * until T2 = T1 − margin and posts it to R's channel endpoint (`POST <endpoint>/lock`). R
  * decrypts the secret, checks its hash, stores the voucher with it and answers the secret;
  * H stores it and answers P. Then each sender replaces its conditional voucher by an
  * unconditional one on the same lane (`POST <hub>/unlock`, and a plain voucher delivery to R):
- * nothing on chain ever needs the secret unless a party disappears.
+ * nothing on chain ever needs the secret unless a party disappears. A lane carries one
+ * conditional voucher at a time and is reused once it is simplified or expired, so a channel
+ * has as many lanes as payments in flight at once (each lane costs gas to redeem), not one per
+ * payment; a voucher that expired unredeemed leaves its lane worth the previous voucher.
  *
  * Every request is hostile input: strict zod schemas, decimal strings of base units, and
  * bounded sizes. Times are unix seconds of the chain (the contract compares `timeLockMax`
@@ -116,8 +119,6 @@ export function parseLockWire<S extends z.ZodTypeAny>(schema: S, input: unknown,
 export interface LockTerms {
   amount: bigint
   fee: bigint
-  /** The voucher's cumulative amount (its lane is fresh: this is what it pays). */
-  voucherAmount: bigint
   /** The voucher's timeLockMax, unix seconds. */
   timeLock: bigint
   /** The voucher's secretHash and the request's hash. */
@@ -128,13 +129,13 @@ export interface LockTerms {
 /**
  * Why a hub refuses a lock request on its terms (the seed's `lock_spend`), or undefined.
  * @param now - the chain's time, unix seconds (the later of the latest block's and the clock)
- * @returns `{reason, message}`: `amount_zero`, `fee_too_low`, `amount_mismatch`, `hash_mismatch`, `lock_too_short`
+ * (That the voucher adds exactly amount + fee to its lane is checked against the lane's held voucher, in the family.)
+ * @returns `{reason, message}`: `amount_zero`, `fee_too_low`, `hash_mismatch`, `lock_too_short`
  */
 export function lockRefusal(t: LockTerms, policy: FeePolicy & { minLock: number }, now: number): { reason: string; message: string } | undefined {
   if (t.amount <= 0n) return { reason: 'amount_zero', message: 'The amount must be above zero.' }
   const least = feeFor(policy, t.amount)
   if (t.fee < least) return { reason: 'fee_too_low', message: `The fee ${t.fee} is below this hub's ${least} for ${t.amount} (base ${policy.base} + ${policy.ppm} ppm).` }
-  if (t.voucherAmount !== t.amount + t.fee) return { reason: 'amount_mismatch', message: `The voucher pays ${t.voucherAmount}, not the amount plus the fee (${t.amount + t.fee}).` }
   if (t.voucherHash.toLowerCase() !== t.hash.toLowerCase()) return { reason: 'hash_mismatch', message: 'The voucher is not locked to the payment\'s hash.' }
   if (t.timeLock < BigInt(now + policy.minLock)) {
     return { reason: 'lock_too_short', message: `The voucher's time lock ${t.timeLock} is less than ${policy.minLock} s ahead of ${now}; lock it longer.` }

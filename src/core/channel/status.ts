@@ -51,6 +51,7 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   const latest = new Map<bigint, (typeof all)[number]>()
   const acked = new Map<bigint, bigint>()
   for (const v of all) {
+    if (v.expired) continue // a hash lock that passed unredeemed: the lane is worth its previous voucher
     latest.set(v.lane, v) // list is ordered by lane, nonce: the last one wins
     if (v.delivered) acked.set(v.lane, v.amount)
   }
@@ -58,7 +59,7 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   let conditional = 0n
   // A lane a merge superseded is counted in the merge voucher's amount (effectiveLanes).
   for (const [lane, v] of latest) {
-    if (v.expired || supersededBy(v, mergers)) continue
+    if (supersededBy(v, mergers)) continue
     best.set(lane, v.amount)
     if (v.family === 'evm' && v.secretHash !== ZERO_HASH && !v.submittedTx) conditional += v.amount
   }

@@ -94,10 +94,9 @@ export function spentAcrossLanes(latest: readonly { lane: bigint; amount: bigint
  * @returns the vouchers of `latest` that are not superseded, in the same order
  * @example effectiveLanes([v0, v1], [v0]) // [v0] when v0 (lane 0) merges lane 1 at a nonce above v1's
  */
-export function effectiveLanes<T extends { lane: bigint; nonce: bigint; expired?: true }>(latest: readonly T[], mergers: readonly Voucher[]): T[] {
-  // A hash-locked voucher whose time lock passed unredeemed owes nothing (issue 12: the payer's funds are free again).
-  if (mergers.length === 0) return latest.filter((v) => !v.expired)
-  return latest.filter((v) => !v.expired && !supersededBy(v, mergers))
+export function effectiveLanes<T extends { lane: bigint; nonce: bigint }>(latest: readonly T[], mergers: readonly Voucher[]): T[] {
+  if (mergers.length === 0) return [...latest]
+  return latest.filter((v) => !supersededBy(v, mergers))
 }
 
 /** The voucher of `mergers` (another lane's) that merges `v`'s lane at a nonce above `v`'s, if any. */

@@ -135,13 +135,16 @@ export const MIGRATIONS: string[] = [
   `
   -- Payments through a hub (issue 12, DESIGN §11). A hash-locked voucher whose time lock passed
   -- unredeemed can never be redeemed (the contract's TimeLockExpired): it is marked expired and no
-  -- longer counts as owed (effectiveLanes), so the payer's funds are free again.
+  -- longer counts: reads of a lane's latest voucher skip it, so the lane is worth its previous voucher again.
   ALTER TABLE vouchers ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
   -- One row per hash-time-locked payment and per role this wallet plays in it: 'payer' (drew the
   -- secret, signed the conditional voucher to the hub), 'hub' (took the payer's voucher, forwarded
   -- its own to the payee), 'payee' (holds the hub's voucher with the secret). in_* name the
   -- conditional voucher received, out_* the one signed; time_lock is the timeLockMax of the voucher
-  -- this wallet signed (payer, hub) or holds (payee). Amounts are base units, decimal TEXT.
+  -- this wallet signed (payer, hub) or holds (payee); *_nonce its nonce. A lane carries one conditional voucher at a
+  -- time, on top of its unconditional total, and is reused once that voucher is simplified or expired, so a
+  -- channel has as many lanes as payments in flight at once, not one per payment (gas of the redemption).
+  -- amount is what the payee receives (the voucher's increase over the lane's previous total); base units, TEXT.
   CREATE TABLE locked_payments (
     network      TEXT NOT NULL,
     hash         TEXT NOT NULL,               -- sha256 of the secret, 0x hex
@@ -149,8 +152,8 @@ export const MIGRATIONS: string[] = [
     payee        TEXT NOT NULL,               -- final payee's address
     amount       TEXT NOT NULL,               -- what the payee receives
     fee          TEXT NOT NULL,               -- what the hub keeps
-    in_channel   TEXT, in_lane INTEGER, in_time_lock INTEGER,
-    out_channel  TEXT, out_lane INTEGER, out_time_lock INTEGER,
+    in_channel   TEXT, in_lane INTEGER, in_nonce INTEGER, in_time_lock INTEGER,
+    out_channel  TEXT, out_lane INTEGER, out_nonce INTEGER, out_time_lock INTEGER,
     secret       TEXT,                        -- the preimage, once known
     encrypted_secret TEXT,                    -- hub: what it forwards to the payee (to retry after a crash)
     hub          TEXT,                        -- payer: the hub's URL
@@ -164,5 +167,9 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (network, hash, role)
   ) STRICT;
   CREATE INDEX locked_payments_open ON locked_payments (network, role, state);
+  CREATE INDEX locked_payments_lanes ON locked_payments (network, role, out_channel, out_lane);
+  -- The hash-locked vouchers that may still expire: few, read by the expiry sweep without scanning every voucher.
+  CREATE INDEX vouchers_locked ON vouchers (network, time_lock_max)
+    WHERE secret_hash != '0x0000000000000000000000000000000000000000000000000000000000000000' AND expired = 0 AND submitted_tx IS NULL;
   `,
 ]

@@ -126,17 +126,17 @@ export class VoucherRepository {
       )
   }
 
-  /** The voucher with the highest nonce on a lane. */
+  /** The voucher with the highest nonce on a lane, expired ones (a hash lock that passed unredeemed) left out. */
   latest(network: string, channelId: string, lane: bigint): VoucherRecord | undefined {
     const r = this.sql
-      .get('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? AND lane = ? ORDER BY nonce DESC LIMIT 1')
+      .get('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? AND lane = ? AND expired = 0 ORDER BY nonce DESC LIMIT 1')
       .safeIntegers(true)
       .get(network, channelId, lane) as Row | undefined
     return r && fromRow(r)
   }
 
   /**
-   * The latest voucher of every lane of a channel (the best spendable set), by lane.
+   * The latest voucher of every lane of a channel (the best spendable set), by lane; expired ones left out.
    * Skip-scans the primary-key index lane by lane (a recursive CTE), so the cost grows
    * with the number of lanes, not with the number of vouchers the channel has seen.
    */
@@ -149,7 +149,7 @@ export class VoucherRepository {
            SELECT (SELECT MIN(lane) FROM vouchers WHERE network = @network AND channel_id = @channelId AND lane > lanes.lane)
              FROM lanes WHERE lanes.lane IS NOT NULL)
          SELECT v.* FROM lanes JOIN vouchers v ON v.rowid = (
-           SELECT rowid FROM vouchers WHERE network = @network AND channel_id = @channelId AND lane = lanes.lane ORDER BY nonce DESC LIMIT 1)
+           SELECT rowid FROM vouchers WHERE network = @network AND channel_id = @channelId AND lane = lanes.lane AND expired = 0 ORDER BY nonce DESC LIMIT 1)
          ORDER BY v.lane`,
       )
       .safeIntegers(true)
@@ -190,6 +190,31 @@ export class VoucherRepository {
   /** Marks a voucher delivered. @returns whether the voucher is stored */
   markDelivered(network: string, channelId: string, lane: bigint, nonce: bigint): boolean {
     return this.sql.get('UPDATE vouchers SET delivered = 1 WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').run(network, channelId, lane, nonce).changes === 1
+  }
+
+  /** One stored voucher, expired or not. */
+  get(network: string, channelId: string, lane: bigint, nonce: bigint): VoucherRecord | undefined {
+    const r = this.sql.get('SELECT * FROM vouchers WHERE network = ? AND channel_id = ? AND lane = ? AND nonce = ?').safeIntegers(true).get(network, channelId, lane, nonce) as Row | undefined
+    return r && fromRow(r)
+  }
+
+  /** The highest nonce stored on a lane, expired vouchers included (a new voucher goes above it); 0n for none. */
+  maxNonce(network: string, channelId: string, lane: bigint): bigint {
+    const r = this.sql.get('SELECT MAX(nonce) AS n FROM vouchers WHERE network = ? AND channel_id = ? AND lane = ?').safeIntegers(true).get(network, channelId, lane) as { n: bigint | null }
+    return r.n ?? 0n
+  }
+
+  /**
+   * Hash-locked vouchers not redeemed nor expired whose `timeLockMax` is below `before` (unix seconds): the
+   * candidates of the expiry sweep (index `vouchers_locked`), each still to be checked on chain.
+   */
+  lockedBefore(network: string, before: bigint): VoucherRecord[] {
+    const rows = this.sql
+      .get(`SELECT * FROM vouchers WHERE network = ? AND secret_hash != '${ZERO_HASH}' AND expired = 0 AND submitted_tx IS NULL
+              AND time_lock_max != 0 AND time_lock_max < ? ORDER BY channel_id, lane, nonce`)
+      .safeIntegers(true)
+      .all(network, before) as Row[]
+    return rows.map(fromRow)
   }
 
   /** Records the secret of a stored hash-locked voucher (the hub, once the payee revealed it). @returns whether the voucher is stored */

@@ -27,9 +27,11 @@ import { VoucherRefusedError, storeLearned, type LearnedChannel } from '../../co
 
 /**
  * How {@link acceptVoucher} takes a conditional voucher (issue 12, DESIGN §11): locked to
- * `hash` until at least `minTimeLock`, on a fresh lane; stored with `secret` (the payee) or
- * without (the hub, before the payee reveals it); `onCommit` runs inside the voucher's write
- * transaction (the payment's row: a throw there refuses the voucher too).
+ * `hash` until at least `minTimeLock`, on a lane whose held voucher is unconditional (a lane
+ * carries one conditional voucher at a time, on top of its total); its value is what it adds
+ * over that voucher (exactly `value`, or at least `minValue`). Stored with `secret` (the payee)
+ * or without (the hub, before the payee reveals it); `onCommit` runs inside the voucher's write
+ * transaction with the channel and the value (the payment's row: a throw there refuses the voucher too).
  */
 export interface LockAcceptance {
   /** sha256 of the secret, 0x hex. */
@@ -38,7 +40,11 @@ export interface LockAcceptance {
   secret?: string
   /** Unix seconds: the voucher's timeLockMax must be at least this. */
   minTimeLock: bigint
-  onCommit?: (channel: ChannelRecord) => void
+  /** Base units the voucher must add to its lane, exactly. */
+  value?: bigint
+  /** Base units the voucher must add to its lane, at least. */
+  minValue?: bigint
+  onCommit?: (channel: ChannelRecord, value: bigint) => void
 }
 
 /** Payee's acceptance policy for a channel it has not seen yet. */
@@ -229,8 +235,10 @@ function commitVoucher(
     const lanes = effectiveLanes(latest, mergers)
     const last = latest.find((x) => x.lane === v.lane)
     if (!last && !chainLane) throw new LaneUnknownError()
-    // A conditional voucher goes on a lane never used (its amount is then what it pays).
-    if (lock && (last || chainLane!.nonce !== 0n)) throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} is used already; a conditional voucher goes on a fresh lane.`, 'lane_used')
+    // One conditional voucher per lane at a time: the lane's held voucher must be unconditional.
+    if (lock && last && last.family === 'evm' && last.secretHash !== ZERO_HASH) {
+      throw new VoucherRefusedError(`Lane ${v.lane} of channel ${short(ch.id)} holds a conditional voucher not yet replaced; lock on another lane.`, 'lane_busy')
+    }
     // A voucher carrying forward its lane's held merges (the payer's next voucher after a merge)
     // is judged like a plain one: the lanes they merge are superseded already and counted in
     // `last`. Any other merge, or after `last` was redeemed, takes the chain-checked path.
@@ -264,10 +272,19 @@ function commitVoucher(
     if (r.newRedeemed < ch.charged + price) {
       throw new VoucherRefusedError(`The voucher covers ${r.newRedeemed}; ${ch.charged + price} is due (charged ${ch.charged} + price ${price}).`, 'amount_too_low', corrective)
     }
-    m.store.vouchers.insert(ch.network, v, { price, secret: lock?.secret })
+    const value = v.amount - lane.redeemed // what it adds to its lane
+    if (lock?.value !== undefined && value !== lock.value) throw new VoucherRefusedError(`The voucher adds ${value} to lane ${v.lane}, not ${lock.value}.`, 'amount_mismatch')
+    if (lock?.minValue !== undefined && value < lock.minValue) throw new VoucherRefusedError(`The voucher adds ${value} to lane ${v.lane}; ${lock.minValue} was sent.`, 'amount_too_low')
+    try {
+      m.store.vouchers.insert(ch.network, v, { price, secret: lock?.secret })
+    } catch (err) {
+      // Only an expired voucher (a lock that passed) can hold a nonce above the lane's latest.
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new VoucherRefusedError(`Nonce ${v.nonce} on lane ${v.lane} was used by an expired voucher.`, 'nonce_too_low')
+      throw err
+    }
     const charged = ch.charged + price
     m.store.channels.update(ch.network, ch.id, { charged })
-    lock?.onCommit?.(ch)
+    lock?.onCommit?.(ch, value)
     return { channel: { ...ch, charged }, charged }
   })
 }

@@ -27,3 +27,5 @@ export {
 } from '../../core/channel/funds.js'
 // Hash locks' secrets (DESIGN §11): EVM vouchers are the ones with hash locks.
 export { drawSecret, secretHashOf, encryptSecret, decryptSecret, type HashLock } from '../../core/channel/secret.js'
+// Payments through a hub (issue 12, DESIGN §11).
+export { payThroughHub, unlockAtHub, syncRoutedPayments, expireLocks, EvmHub, acceptForward, acceptRouted, checkPayeeKey, hubInfo, lockNow } from './locks.js'

@@ -60,9 +60,32 @@ export async function lockNow(m: ChannelManager): Promise<number> {
   return Math.max(wall, chain)
 }
 
-/** The conditional voucher a payment row names (the first, locked voucher of its lane). */
-function lockedVoucher(m: ChannelManager, channelId: string, lane: bigint): EvmVoucher | undefined {
-  return m.store.vouchers.list(m.network.caip2, channelId).map((v) => voucherOfFamily(v, 'evm')).find((v) => v.lane === lane && v.secretHash !== ZERO_HASH)
+/** The conditional voucher a payment row names. */
+function lockedVoucher(m: ChannelManager, channelId: string, lane: bigint, nonce: bigint): EvmVoucher | undefined {
+  const v = m.store.vouchers.get(m.network.caip2, channelId, lane, nonce)
+  return v && voucherOfFamily(v, 'evm')
+}
+
+/**
+ * Claims a lane of `c` for one conditional payment, in one write transaction with `claim` (which
+ * writes the payment's row naming the lane): the lowest lane this role used before whose held
+ * voucher is unconditional (simplified or expired) and that no payment holds (`store.locks.holds`), else a new
+ * lane (`allocateLane`). So a channel has as many lanes as payments in flight at once.
+ */
+function claimLane(m: ChannelManager, c: ChannelRecord, role: 'payer' | 'hub', claim: (lane: bigint) => void): bigint {
+  const net = m.network.caip2
+  return m.store.immediate(() => {
+    for (const lane of m.store.locks.lanesOf(net, role, c.id)) {
+      const last = m.store.vouchers.latest(net, c.id, lane)
+      if (last && last.family === 'evm' && last.secretHash !== ZERO_HASH) continue
+      if (m.store.locks.holds(net, role, c.id, lane)) continue
+      claim(lane)
+      return lane
+    }
+    const lane = allocateLane(m.store, c)
+    claim(lane)
+    return lane
+  })
 }
 
 /**
@@ -89,23 +112,17 @@ export async function expireLocks(m: ChannelManager): Promise<LockChange[]> {
   const net = m.network.caip2
   const chainNow = BigInt(await m.backend.now())
   const marked: LockChange[] = []
-  for (const c of m.store.channels.list({ network: net })) {
-    if (c.state !== 'open' && c.state !== 'settling') continue
-    for (const v of m.store.vouchers.latestPerLane(net, c.id)) {
-      // Strictly before the latest block: the next block's time is at least the latest's, so the contract's `>` holds for it.
-      if (v.family !== 'evm' || v.secretHash === ZERO_HASH || v.expired || v.submittedTx || v.timeLockMax === 0n || v.timeLockMax >= chainNow) continue
-      const lane = await m.backend.getLane(c.id, v.lane)
-      if (lane.nonce >= v.nonce) continue // redeemed on chain before it expired: `sync` records it
-      if (m.store.vouchers.markExpired(net, c.id, v.lane, v.nonce)) {
-        marked.push({ channelId: c.id, change: `lane ${v.lane}: its hash lock ended at ${v.timeLockMax} unredeemed; ${v.amount} no longer counts` })
-      }
-    }
-  }
-  for (const role of ['payer', 'hub', 'payee'] as const) {
-    for (const p of m.store.locks.list(net, role, ['pending'])) {
-      const lock = role === 'payee' ? p.inTimeLock : (p.outTimeLock ?? p.inTimeLock)
-      if (lock !== undefined && BigInt(lock) < chainNow) m.store.locks.update(net, p.hash, role, { state: 'expired' })
-    }
+  // Strictly before the latest block: the next block's time is at least the latest's, so the contract's `>` holds for it.
+  for (const v of m.store.vouchers.lockedBefore(net, chainNow)) {
+    const head = m.store.vouchers.latest(net, v.channelId, v.lane)
+    if (head?.nonce !== v.nonce) continue // superseded by a later voucher on its lane: nothing counts it
+    const lane = await m.backend.getLane(v.channelId, v.lane)
+    if (lane.nonce >= v.nonce) continue // redeemed on chain before it expired: `sync` records it
+    m.store.immediate(() => {
+      if (!m.store.vouchers.markExpired(net, v.channelId, v.lane, v.nonce)) return
+      m.store.locks.expireVoucher(net, v.channelId, v.lane, v.nonce)
+      marked.push({ channelId: v.channelId, change: `lane ${v.lane}: its hash lock ended at ${v.family === 'evm' ? v.timeLockMax : '?'} unredeemed; the lane is worth its previous voucher again` })
+    })
   }
   return marked
 }
@@ -124,9 +141,9 @@ export async function hubInfo(link: MerchantLink, hubUrl: string): Promise<HubIn
 }
 
 /**
- * Pays `amount` to `payee` through the hub at `hubUrl` (the seed's `lightning_spend`): a fresh
- * lane of the payer's channel to the hub gets a voucher for amount + fee locked to the hash of
- * a fresh secret, committed with the payment's row before it is sent; the secret goes to the
+ * Pays `amount` to `payee` through the hub at `hubUrl` (the seed's `lightning_spend`): a lane of
+ * the payer's channel to the hub with no payment in flight gets a voucher adding amount + fee,
+ * locked to the hash of a fresh secret, committed after the payment's row and before it is sent; the secret goes to the
  * payee encrypted to its key (checked to be the key of `payee`, so the hub cannot read it).
  * Once the hub answers the secret, the voucher is replaced by an unconditional one.
  * @throws {UsageError} bad amount or address, another network · {PaymentRefusedError} the hub refused, answered a wrong secret, or asks more than `maxFee`
@@ -160,11 +177,19 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
       metaMessages: [`Open one: \`channels open ${info.address} <deposit> --url ${hub}\`, or top one up with \`channels fund\`.`],
     })
   }
-  const lane = allocateLane(m.store, found)
   const { secret, secretHash: hash } = drawSecret()
   const timeLock = (await lockNow(m)) + (o.lockSeconds ?? info.minLock + info.margin + 120)
-  const v = await m.createVoucher(found, () => amount + fee, lane, { lock: { secretHash: hash, timeLockMax: BigInt(timeLock) } })
-  m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' })
+  // The row is written with the lane it claims, before the voucher is signed: a crash leaves a claim, never an untracked voucher.
+  const lane = claimLane(m, found, 'payer', (lane) =>
+    m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' }))
+  let v: EvmVoucher
+  try {
+    v = await m.createVoucher(found, (previous) => previous + amount + fee, lane, { lock: { secretHash: hash, timeLockMax: BigInt(timeLock) } })
+  } catch (err) {
+    m.store.locks.update(net, hash, 'payer', { state: 'refused', error: String((err as Error).message).slice(0, 500) })
+    throw err
+  }
+  m.store.locks.update(net, hash, 'payer', { outNonce: v.nonce })
   const body = { network: net, payee, amount: amount.toString(), fee: fee.toString(), hash, encryptedSecret: encryptSecret(pubkey, secret, amount), voucher: voucherToWire(v) }
   crashPoint('payer:locked')
   const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body)).catch((err: unknown) => {
@@ -175,6 +200,7 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
     m.store.locks.update(net, hash, 'payer', { state: 'refused', error: String(r.json.error ?? r.status).slice(0, 500) })
     throw new PaymentRefusedError(`The hub refused the payment: ${String(r.json.error ?? `HTTP ${r.status}`)}`, {
       metaMessages: [`Nothing was paid; ${amount + fee} of channel ${short(found.id)} stays locked until ${new Date(timeLock * 1000).toISOString()} (the hub cannot redeem it without the secret), then \`channels sync\` frees it.`],
+      data: { reason: r.json.reason },
     })
   }
   if (r.json.secret !== secret) throw new PaymentRefusedError('The hub answered a secret that is not the one sent to the payee; the payment is not proven. Its lock ends unless the hub proves it.')
@@ -260,6 +286,8 @@ export class EvmHub implements HubNode {
   private readonly accepting: AcceptPolicy
   /** In-flight forwards per hash (a retry after a crash and a request never run twice at once). */
   private readonly forwarding = new Map<string, Promise<LockAnswer>>()
+  /** Payments a `lock` request of this process is handling: {@link recover} leaves them to it. */
+  private readonly active = new Set<string>()
 
   constructor(
     private readonly m: ChannelManager,
@@ -310,6 +338,15 @@ export class EvmHub implements HubNode {
    * Statuses: 200 `{hash, secret}`; 400 malformed; 409 refused (`reason`); 502/504 the payee refused or did not answer.
    */
   async lock(input: unknown): Promise<LockAnswer> {
+    let hash: string | undefined
+    try {
+      return await this.lockOnce(input, (h) => this.active.add((hash = h)))
+    } finally {
+      if (hash) this.active.delete(hash)
+    }
+  }
+
+  private async lockOnce(input: unknown, claim: (hash: string) => void): Promise<LockAnswer> {
     const m = this.m
     const net = m.network.caip2
     let req, v: EvmVoucher
@@ -325,18 +362,19 @@ export class EvmHub implements HubNode {
     if (payee === m.address) return refused(409, 'no_route', 'The payee is the hub itself; pay it on the channel directly.')
     const amount = BigInt(req.amount)
     const fee = BigInt(req.fee)
-    if (m.store.locks.get(net, req.hash, 'hub')) return refused(409, 'replay', `A payment with hash ${req.hash} was taken already; a payment needs a fresh secret.`)
+    if (this.active.has(req.hash) || m.store.locks.get(net, req.hash, 'hub')) return refused(409, 'replay', `A payment with hash ${req.hash} was taken already; a payment needs a fresh secret.`)
+    claim(req.hash)
     const now = await lockNow(m)
-    const terms = lockRefusal({ amount, fee, voucherAmount: v.amount, timeLock: v.timeLockMax, voucherHash: v.secretHash, hash: req.hash }, this.policy, now)
+    const terms = lockRefusal({ amount, fee, timeLock: v.timeLockMax, voucherHash: v.secretHash, hash: req.hash }, this.policy, now)
     if (terms) return refused(409, terms.reason, terms.message)
     if (v.timeLockMax - BigInt(this.policy.margin) <= BigInt(now)) return refused(409, 'lock_too_short', 'The lock leaves the hub no time to forward.')
     const out = this.outboundTo(payee, amount)
     if (!out) return refused(409, 'no_route', `This hub has no open channel to ${payee} with ${amount} available.`)
     try {
       await acceptVoucher(m, v, 0n, this.accepting, undefined, {
-        hash: req.hash, minTimeLock: BigInt(now + this.policy.minLock),
+        hash: req.hash, minTimeLock: BigInt(now + this.policy.minLock), value: amount + fee,
         onCommit: () => m.store.locks.insert({
-          network: net, hash: req.hash, role: 'hub', payee, amount, fee, inChannel: v.channelId, inLane: v.lane, inTimeLock: Number(v.timeLockMax),
+          network: net, hash: req.hash, role: 'hub', payee, amount, fee, inChannel: v.channelId, inLane: v.lane, inNonce: v.nonce, inTimeLock: Number(v.timeLockMax),
           encryptedSecret: req.encryptedSecret, state: 'pending',
         }),
       })
@@ -350,9 +388,9 @@ export class EvmHub implements HubNode {
     crashPoint('hub:accepted')
     const timeLock = Number(v.timeLockMax) - this.policy.margin
     try {
-      const lane = allocateLane(m.store, out)
-      await m.createVoucher(out, () => amount, lane, { lock: { secretHash: req.hash, timeLockMax: BigInt(timeLock) } })
-      m.store.locks.update(net, req.hash, 'hub', { outChannel: out.id, outLane: lane, outTimeLock: timeLock })
+      const lane = claimLane(m, out, 'hub', (lane) => m.store.locks.update(net, req.hash, 'hub', { outChannel: out.id, outLane: lane, outTimeLock: timeLock }))
+      const ov = await m.createVoucher(out, (previous) => previous + amount, lane, { lock: { secretHash: req.hash, timeLockMax: BigInt(timeLock) } })
+      m.store.locks.update(net, req.hash, 'hub', { outNonce: ov.nonce })
     } catch (err) {
       if (!(err instanceof ChannelsError)) throw err
       m.store.locks.update(net, req.hash, 'hub', { state: 'refused', error: err.shortMessage })
@@ -377,9 +415,9 @@ export class EvmHub implements HubNode {
     const net = m.network.caip2
     const p = m.store.locks.get(net, hash, 'hub')!
     if (p.state === 'fulfilled') return { status: 200, body: { hash, secret: p.secret } }
-    if (p.state !== 'pending' || !p.outChannel) return refused(409, p.state, p.error ?? `The payment is ${p.state}.`)
+    if (p.state !== 'pending' || !p.outChannel || p.outNonce === undefined) return refused(409, p.state, p.error ?? `The payment is ${p.state}.`)
     const out = m.store.channels.get(net, p.outChannel)!
-    const v = lockedVoucher(m, out.id, p.outLane!)!
+    const v = lockedVoucher(m, out.id, p.outLane!, p.outNonce)!
     let r
     try {
       r = await this.link.post(`${out.endpoint!.replace(/\/$/, '')}/lock`, {}, JSON.stringify({ network: net, hash, encryptedSecret: p.encryptedSecret, voucher: voucherToWire(v) }))
@@ -394,9 +432,8 @@ export class EvmHub implements HubNode {
       return refused(502, 'payee_refused', `The payee ${why}.`)
     }
     crashPoint('hub:revealed')
-    const held = lockedVoucher(m, p.inChannel!, p.inLane!)!
     m.store.immediate(() => {
-      m.store.vouchers.setSecret(net, p.inChannel!, p.inLane!, held.nonce, secret.toLowerCase())
+      m.store.vouchers.setSecret(net, p.inChannel!, p.inLane!, p.inNonce!, secret.toLowerCase())
       m.store.locks.update(net, hash, 'hub', { state: 'fulfilled', secret: secret.toLowerCase() })
     })
     crashPoint('hub:fulfilled')
@@ -463,7 +500,8 @@ export class EvmHub implements HubNode {
     const net = m.network.caip2
     const now = await lockNow(m)
     for (const p of m.store.locks.list(net, 'hub', ['pending', 'fulfilled'])) {
-      if (p.state === 'pending' && !p.outChannel) {
+      if (this.active.has(p.hash)) continue // its request is still being answered
+      if (p.state === 'pending' && p.outNonce === undefined) {
         m.store.locks.update(net, p.hash, 'hub', { state: 'refused', error: 'The hub stopped before forwarding.' })
       } else if (p.state === 'pending' && (p.outTimeLock ?? 0) > now) {
         await this.forward(p.hash)
@@ -509,7 +547,8 @@ export class EvmHub implements HubNode {
 /**
  * `POST <endpoint>/lock` on the payee's paywall (the seed's `teach_secrets`): decrypts the secret
  * with this wallet's key, checks it opens the hash, and stores the hub's conditional voucher with
- * it (a fresh lane, locked at least `minLock` seconds ahead, within the channel's deposit beside
+ * it (adding at least the amount the payer encrypted with the secret to a lane whose held voucher
+ * is unconditional, locked at least `minLock` seconds ahead, within the channel's deposit beside
  * every held lane) before answering the secret. Idempotent for the same voucher (a hub retrying
  * after a crash); another voucher for a hash already held is refused.
  * Statuses: 200 `{hash, secret}`, 400 malformed, 409 refused, 503 chain unreachable.
@@ -527,14 +566,15 @@ export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, 
   if (req.network !== net) return refused(409, 'wrong_network', `This payee is paid on ${net}, not ${req.network}.`)
   const held = m.store.locks.get(net, req.hash, 'payee')
   if (held) {
-    if (held.inChannel === v.channelId && held.inLane === v.lane) return { status: 200, body: { hash: held.hash, secret: held.secret } }
+    if (held.inChannel === v.channelId && held.inLane === v.lane && held.inNonce === v.nonce) return { status: 200, body: { hash: held.hash, secret: held.secret } }
     return refused(409, 'replay', `A payment with hash ${req.hash} is held already.`)
   }
   let secret: string
+  let sent: bigint
   try {
     const opened = decryptSecret((await m.signer()).privateKey, req.encryptedSecret, req.hash)
     // The payer's amount rides with the secret: a hub forwarding less never learns the secret.
-    if (v.amount < opened.amount) return refused(409, 'amount_too_low', `The voucher pays ${v.amount}; the payer sent ${opened.amount}.`)
+    sent = opened.amount
     secret = opened.secret
   } catch (err) {
     if (err instanceof InvalidVoucherError) return refused(409, 'bad_secret', err.shortMessage)
@@ -542,10 +582,11 @@ export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, 
   }
   const now = await lockNow(m)
   try {
+    // The payer's amount rides with the secret: the voucher must add at least that, or a hub forwarding less would learn the secret.
     await acceptVoucher(m, v, 0n, accepting, undefined, {
-      hash: req.hash, secret, minTimeLock: BigInt(now + minLock),
-      onCommit: () => m.store.locks.insert({
-        network: net, hash: req.hash, role: 'payee', payee: m.address, amount: v.amount, fee: 0n, inChannel: v.channelId, inLane: v.lane,
+      hash: req.hash, secret, minTimeLock: BigInt(now + minLock), minValue: sent,
+      onCommit: (_, value) => m.store.locks.insert({
+        network: net, hash: req.hash, role: 'payee', payee: m.address, amount: value, fee: 0n, inChannel: v.channelId, inLane: v.lane, inNonce: v.nonce,
         inTimeLock: Number(v.timeLockMax), secret, state: 'fulfilled',
       }),
     })

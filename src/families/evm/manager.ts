@@ -171,7 +171,10 @@ export class ChannelManager extends ChannelReader {
       const merger = mergerOf(lane, mergers)
       if (merger) throw new UsageError(`Lane ${lane} of channel ${short(ch.id)} is merged into lane ${merger.lane}; pay on lane ${merger.lane} or on a new lane.`)
       const last = this.store.vouchers.latest(ch.network, ch.id, lane)
-      if (o.lock && last) throw new UsageError(`Lane ${lane} of channel ${short(ch.id)} holds vouchers already; a hash-locked voucher goes on a fresh lane (\`channels lane new\`).`)
+      // A lane carries one conditional voucher at a time, on top of its unconditional total (issue 12).
+      if (o.lock && last && last.family === 'evm' && last.secretHash !== ZERO_HASH) {
+        throw new UsageError(`Lane ${lane} of channel ${short(ch.id)} holds a hash-locked voucher not yet replaced or expired; lock on another lane (\`channels lane new\`).`)
+      }
       const previous = last?.amount ?? 0n
       const amount = target(previous, ch.charged)
       // Equal is allowed: a new nonce re-spends credit the payee did not charge.
@@ -189,7 +192,8 @@ export class ChannelManager extends ChannelReader {
       }
       if (funds.reservedAfter !== ch.reserved) this.store.channels.update(ch.network, ch.id, { reserved: funds.reservedAfter })
       const unsigned = {
-        channelId: ch.id, lane, nonce: (last?.nonce ?? 0n) + 1n, amount, secretHash: o.lock?.secretHash.toLowerCase() ?? ZERO_HASH,
+        // Above every stored nonce of the lane, an expired voucher's too (its row keeps that nonce).
+        channelId: ch.id, lane, nonce: this.store.vouchers.maxNonce(ch.network, ch.id, lane) + 1n, amount, secretHash: o.lock?.secretHash.toLowerCase() ?? ZERO_HASH,
         timeLockMin: 0n, timeLockMax: o.lock?.timeLockMax ?? 0n, minSettleAt: 0n, merges: last ? carriedMerges(voucherOfFamily(last, 'evm'), applied) : [],
       }
       const voucher = signVoucher(unsigned, signer, chainId, evmChannel(ch).data.contract)
