@@ -56,6 +56,8 @@ export interface HubInfo {
 const dec = (what: string) => z.string().regex(/^\d{1,78}$/, `${what} must be a decimal string of base units`)
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of 0x hex').transform((s) => s.toLowerCase())
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address')
+/** The family's wire voucher, parsed by the family; present. */
+const voucher = z.unknown().refine((v) => v !== undefined && v !== null, 'is required')
 const ciphertext = z.string().regex(/^0x(?:[0-9a-fA-F]{2}){1,1024}$/, 'must be 0x hex, at most 1 KiB')
 
 export const HubInfoWireSchema = z.object({
@@ -83,7 +85,7 @@ export const LockRequestWireSchema = z.object({
   fee: dec('fee'),
   hash: hex32,
   encryptedSecret: ciphertext,
-  voucher: z.unknown(),
+  voucher,
 }).strict()
 
 /** `POST <endpoint>/lock` (hub → payee): the hub's conditional voucher and the payer's encrypted secret. */
@@ -91,14 +93,14 @@ export const ForwardRequestWireSchema = z.object({
   network: z.string().max(100),
   hash: hex32,
   encryptedSecret: ciphertext,
-  voucher: z.unknown(),
+  voucher,
 }).strict()
 
 /** `POST <hub>/unlock` (payer → hub): the unconditional voucher replacing the conditional one of `hash`. */
 export const UnlockRequestWireSchema = z.object({
   network: z.string().max(100),
   hash: hex32,
-  voucher: z.unknown(),
+  voucher,
 }).strict()
 
 export type LockRequestWire = z.input<typeof LockRequestWireSchema>
