@@ -165,8 +165,14 @@ export const RedeemPolicySchema = z.object({
    * redeemed when its unredeemed value − estimated gas × fee per gas ≥ this, or when a deadline is near.
    */
   minProfit: baseUnitsField.default('0'),
-  /** Seconds before a deadline (a settling channel's settleAt, a held voucher's timeLockMax) from which a channel is redeemed whatever it is worth. */
+  /** Seconds before a settling channel's settleAt from which it is redeemed whatever it is worth. */
   margin: secondsField(0).default(3600),
+  /**
+   * Seconds before a held hash-locked voucher's timeLockMax from which it is redeemed (with its secret) whatever it
+   * is worth, by an `updateMany` that leaves the channel open (issue 12). Short: a payment through a hub is simplified
+   * within moments, and its locks are minutes long; a margin longer than a lock would redeem every forwarded payment.
+   */
+  lockMargin: secondsField(0).default(60),
   /** Most channels redeemed in one `closeMany` transaction. */
   batchSize: z.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(20),
 })
@@ -175,7 +181,7 @@ export type RedeemPolicy = z.infer<typeof RedeemPolicySchema>
 
 /**
  * The redemption policy in force: the stored `redeem` section (absent until set) with its defaults filled in.
- * @example redeemPolicy(undefined) // { interval: 30, minProfit: '0', margin: 3600, batchSize: 20 }
+ * @example redeemPolicy(undefined) // { interval: 30, minProfit: '0', margin: 3600, lockMargin: 60, batchSize: 20 }
  */
 export function redeemPolicy(stored: Partial<RedeemPolicy> | undefined): RedeemPolicy {
   return RedeemPolicySchema.parse(stored ?? {})

@@ -78,11 +78,15 @@ const FIXED: Record<string, { parse: Parser; describe: string; asset?: Asset; au
   ...Object.fromEntries(FAMILY_CONFIGS.flatMap((f) => Object.entries(f.buy).map(([field, s]) => [`buy.${field}`, buySetting(`buy.${field}`, f, s)]))),
   'redeem.interval': { describe: 'serve: seconds between rounds of the redemption service (default 30; serve --watch-interval overrides it)', parse: seconds },
   'redeem.minProfit': {
-    describe: 'serve: redeem a channel when its unredeemed value − estimated gas × fee per gas is at least this (or a deadline is within redeem.margin); in wei, default 0',
+    describe: 'serve: redeem a channel when its unredeemed value − estimated gas × fee per gas is at least this (or a deadline is within redeem.margin or redeem.lockMargin); in wei, default 0',
     parse: (v) => parseAmount(v, 'redeem.minProfit', REDEEM_ASSET).toString(),
     asset: REDEEM_ASSET,
   },
-  'redeem.margin': { describe: 'serve: redeem whatever it is worth once a settleAt or a voucher\'s timeLockMax is this many seconds away (default 3600)', parse: secondsOrZero },
+  'redeem.margin': { describe: 'serve: redeem whatever it is worth once a settling channel\'s settleAt is this many seconds away (default 3600)', parse: secondsOrZero },
+  'redeem.lockMargin': {
+    describe: 'serve, hub: redeem a held hash-locked voucher with its secret (channel left open) once its timeLockMax is this many seconds away (default 60)',
+    parse: secondsOrZero,
+  },
   'redeem.batchSize': { describe: 'serve: most channels redeemed in one closeMany transaction (1 to 200, default 20)', parse: count },
 }
 

@@ -18,8 +18,8 @@ describe('config redeem.*', () => {
     const c = fresh();
     expect(JSON.parse(readFileSync(join(c.home, 'config.json'), 'utf8'))).not.toHaveProperty('redeem');
     expect(getSetting(c, 'redeem.minProfit')).toBeNull();
-    expect(redeemPolicy(c.get('redeem'))).toEqual({ interval: 30, minProfit: '0', margin: 3600, batchSize: 20 });
-    expect(listSettings(c).filter((s) => s.key.startsWith('redeem.')).map((s) => s.key)).toEqual(['redeem.interval', 'redeem.minProfit', 'redeem.margin', 'redeem.batchSize']);
+    expect(redeemPolicy(c.get('redeem'))).toEqual({ interval: 30, minProfit: '0', margin: 3600, lockMargin: 60, batchSize: 20 });
+    expect(listSettings(c).filter((s) => s.key.startsWith('redeem.')).map((s) => s.key)).toEqual(['redeem.interval', 'redeem.minProfit', 'redeem.margin', 'redeem.lockMargin', 'redeem.batchSize']);
   });
 
   it('stores what config set parses, and the rest keeps its default', () => {
@@ -28,10 +28,10 @@ describe('config redeem.*', () => {
     expect(setSetting(c, 'redeem.margin', '0')).toBe(0);
     expect(setSetting(c, 'redeem.interval', '5')).toBe(5);
     expect(setSetting(c, 'redeem.batchSize', '200')).toBe(200);
-    expect(redeemPolicy(c.get('redeem'))).toEqual({ interval: 5, minProfit: '1000000000000000', margin: 0, batchSize: 200 });
+    expect(redeemPolicy(c.get('redeem'))).toEqual({ interval: 5, minProfit: '1000000000000000', margin: 0, lockMargin: 60, batchSize: 200 });
     const other = fresh();
     setSetting(other, 'redeem.minProfit', '7');
-    expect(redeemPolicy(other.get('redeem'))).toEqual({ interval: 30, minProfit: '7', margin: 3600, batchSize: 20 });
+    expect(redeemPolicy(other.get('redeem'))).toEqual({ interval: 30, minProfit: '7', margin: 3600, lockMargin: 60, batchSize: 20 });
   });
 
   it.each([

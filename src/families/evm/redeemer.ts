@@ -23,10 +23,13 @@
  *   conservative: in a batch a channel costs less (`npm run bench`:
  *   redeem_gas_per_channel_batch10). The fee per gas is what a transaction sent now offers
  *   (EIP-1559 `maxFeePerGas`, else the gas price), again an upper bound of what is paid.
- * - **Deadlines.** A settling channel's `settleAt` and the earliest `timeLockMax` of the
- *   vouchers redeemed; within `redeem.margin` seconds (default 3600: an hour covers a node
- *   or a paywall down for a while, and is far below the settle delay `serve` asks by default)
- *   the channel is redeemed whatever it is worth.
+ * - **Deadlines.** A settling channel's `settleAt`: within `redeem.margin` seconds (default
+ *   3600: an hour covers a node or a paywall down for a while, and is far below the settle
+ *   delay `serve` asks by default) the channel is redeemed whatever it is worth. The earliest
+ *   `timeLockMax` of the hash-locked vouchers redeemed: within `redeem.lockMargin` (default
+ *   60; locks of payments through a hub last minutes and are simplified within moments, so a
+ *   longer margin would redeem every forwarded payment) its vouchers are redeemed by an
+ *   `updateMany` that leaves the channel open (issue 12: the payer is still paying on it).
  * - **One bad channel never blocks the others.** A batch the contract refuses (a channel
  *   closed meanwhile, a voucher no longer redeemable) is redone channel by channel
  *   ({@link ChannelManager.closeAsPayee}, {@link submitVouchers}).
@@ -59,6 +62,12 @@ export interface RedeemCandidate {
   deadline?: number
   /** What the deadline is (`settleAt`, `timeLockMax`). */
   deadlineOf?: string
+  /** The settling channel's settleAt, when it is settling (its deadline under `redeem.margin`). */
+  settleAt?: number
+  /** The earliest timeLockMax of the hash-locked vouchers it redeems (its deadline under `redeem.lockMargin`). */
+  lockDeadline?: number
+  /** Redeem without closing (an open channel due only for a lock's deadline, issue 12): its vouchers go in the `updateMany`. */
+  updateOnly?: boolean
   /** The held vouchers (lane:nonce) the assessment saw: a close goes ahead only if they are still the held ones. */
   heldKey: string
 }
@@ -121,13 +130,16 @@ export async function redeemRound(m: ChannelManager, policy: RedeemPolicy): Prom
       const cost = cand.gas * feePerGas
       const profit = cand.value - cost
       const minProfit = BigInt(policy.minProfit)
-      const urgent = cand.deadline !== undefined && cand.deadline - now <= policy.margin
-      if (profit >= minProfit || urgent) {
-        due.push(cand)
+      const settleUrgent = cand.settleAt !== undefined && cand.settleAt - now <= policy.margin
+      const lockUrgent = cand.lockDeadline !== undefined && cand.lockDeadline - now <= policy.lockMargin
+      if (profit >= minProfit || settleUrgent || lockUrgent) {
+        // A lock's deadline alone redeems the vouchers and leaves the channel open: the payer is still paying on it.
+        due.push(profit >= minProfit || settleUrgent ? cand : { ...cand, updateOnly: true })
         continue
       }
+      const margin = cand.deadline === cand.settleAt ? policy.margin : policy.lockMargin
       const until = cand.deadline !== undefined
-        ? `until ${iso(cand.deadline - policy.margin)} (${cand.deadlineOf} ${iso(cand.deadline)} − redeem.margin ${policy.margin} s)`
+        ? `until ${iso(cand.deadline - margin)} (${cand.deadlineOf} ${iso(cand.deadline)} − redeem.${cand.deadline === cand.settleAt ? 'margin' : 'lockMargin'} ${margin} s)`
         : 'until it is worth more, or a deadline comes (the payer settles)'
       events.push({
         channelId: c.id, kind: 'deferred', key: `${cand.value}:${cand.deadline ?? ''}`,
@@ -193,7 +205,11 @@ export async function assessChannel(m: ChannelManager, c: ChannelRecord, now: nu
   if (on.settleAt !== 0) deadlines.push([on.settleAt, 'settleAt'])
   for (const v of take) if (v.timeLockMax !== 0n) deadlines.push([Number(v.timeLockMax), `timeLockMax of lane ${v.lane}`])
   deadlines.sort((a, b) => a[0] - b[0])
-  return { channel: c, vouchers: take, value, gas, deadline: deadlines[0]?.[0], deadlineOf: deadlines[0]?.[1], heldKey }
+  const locks = take.filter((v) => v.timeLockMax !== 0n).map((v) => Number(v.timeLockMax))
+  return {
+    channel: c, vouchers: take, value, gas, deadline: deadlines[0]?.[0], deadlineOf: deadlines[0]?.[1], heldKey,
+    settleAt: on.settleAt !== 0 ? on.settleAt : undefined, lockDeadline: locks.length ? Math.min(...locks) : undefined,
+  }
 }
 
 /**
@@ -214,7 +230,7 @@ export async function redeemBatch(m: ChannelManager, batch: RedeemCandidate[]): 
   const events: SettlerEvent[] = []
   const marked: string[] = []
   const closing = batch.filter((cand) => {
-    if (cand.channel.state !== 'open' || m.closing.has(cand.channel.id)) return false
+    if (cand.channel.state !== 'open' || cand.updateOnly || m.closing.has(cand.channel.id)) return false
     m.closing.add(cand.channel.id)
     if (heldKeyOf(m, cand.channel) === cand.heldKey) return marked.push(cand.channel.id) > 0
     m.closing.delete(cand.channel.id)
@@ -222,7 +238,7 @@ export async function redeemBatch(m: ChannelManager, batch: RedeemCandidate[]): 
     return false
   })
   try {
-    return await redeemMarked(m, signer, batch.filter((cand) => cand.channel.state !== 'open'), closing, events)
+    return await redeemMarked(m, signer, batch.filter((cand) => cand.channel.state !== 'open' || cand.updateOnly), closing, events)
   } finally {
     for (const id of marked) m.closing.delete(id)
   }
@@ -299,7 +315,7 @@ async function alone(m: ChannelManager, batch: RedeemCandidate[], err: unknown):
   for (const cand of batch) {
     const c = m.store.channels.get(cand.channel.network, cand.channel.id)!
     try {
-      if (c.state === 'open') {
+      if (c.state === 'open' && !cand.updateOnly) {
         const r = await m.closeAsPayee(c)
         events.push({ channelId: c.id, kind: 'redeemed', detail: `redeemed alone (the batch was refused: ${firstLine(err)}): paid ${r.redeemed} and closed in ${r.tx.hash}` })
       } else {
