@@ -159,7 +159,8 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
         if (charged !== undefined) payer.acknowledge(channel, voucher, charged)
         if (receipt.success) paid = price
         // In-band reconciliation: the merged voucher goes with the next payment (it never fails this one).
-        if (receipt.extra?.reconcile && payer.reconcile) say(`The merchant asks to merge lanes: ${await payer.reconcile(channel, receipt.extra.reconcile)}.`)
+        const reconcile = receipt.extra && 'reconcile' in receipt.extra ? receipt.extra.reconcile : undefined
+        if (reconcile && payer.reconcile) say(`The merchant asks to merge lanes: ${await payer.reconcile(channel, reconcile)}.`)
         if (!channel.endpoint) {
           payer.store.channels.update(channel.network, channel.id, { endpoint })
           say(`Bound channel ${channel.id} to the merchant's endpoint ${endpoint} (for sync and close).`)
