@@ -27,7 +27,7 @@ export {
   type PaymentRequired, type PaymentResponse, type ChannelReceipt, type RoutedReceipt,
 } from './core/transports/http402/protocol.js'
 export { buy, type BuyOptions, type BuyResult } from './core/transports/http402/client.js'
-export type { X402Payer, BuyerOptions } from './core/scheme/buyer.js'
+export type { X402Payer, BuyerOptions, RoutedPayer } from './core/scheme/buyer.js'
 export { startPaywall, type PaywallOptions, type Paywall } from './core/transports/http402/server.js'
 export type { X402Payee, SellerPolicy, SignerDomain, CloseAnswer, Recovered } from './core/scheme/seller.js'
 export { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type HeaderVerifier } from './core/transports/http402/verify-pool.js'
