@@ -19,7 +19,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'value minus the estimated gas is at least redeem.minProfit, or whose settleAt or voucher time lock is within redeem.margin ' +
     'seconds, up to redeem.batchSize channels per transaction: open channels redeemed and collected in one closeMany, settling ' +
     'ones (their payers collect) in one updateMany; the others are deferred. With --json it prints one line ' +
-    '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.\n\n' +
+    '{"url","payTo","network","price","contract"} (and "hubs" with --hub) when ready. Runs until interrupted.\n\n' +
     'On a Bitcoin-family network the 402 offers a bip122 entry (price in satoshis) whose payTo is a fresh key per channel: ' +
     'child i of this key\'s BIP84 chain m/84\'/<coin>\'/0\'/0, with extra.payeeIndex i (the ready line\'s payTo is the base key, i = 0); ' +
     'payments are half-signed transactions checked against every payee rule (signature, script, outpoint, amount, ' +

@@ -15,6 +15,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import { makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 import { startHub, type Hub } from '../helpers/hub.js';
@@ -143,6 +145,29 @@ describe('buy through a hub', () => {
       expect(entry.extra.payToPubkey).toMatch(/^0x0[23][0-9a-f]{64}$/);
     }
   });
+
+  it('serve --hub refuses a hub on another network or no hub at all (exit 2), before listening', async () => {
+    // A hostile server posing as hubs: one on another chain, one that is no hub.
+    const server = createServer((req, res) => {
+      if (req.url === '/mainnet/') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ ...hub.info, network: 'eip155:1' }));
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const other = await shops[1].run(['serve', '--port', '0', '--price', '1000', '--hub', `${base}/mainnet`, '--json']);
+      expect(other.code, other.stdout + other.stderr).toBe(2);
+      expect(other.stderr + other.stdout).toMatch(/routes on eip155:1, not on this paywall's eip155:31337/);
+      const none = await shops[1].run(['serve', '--port', '0', '--price', '1000', '--hub', `${base}/nothing`, '--json']);
+      expect(none.code, none.stdout + none.stderr).toBe(2);
+      expect(none.stderr + none.stdout).toMatch(/is not a channels hub/);
+    } finally {
+      server.close();
+    }
+  }, 60_000);
 
   it(`${PURCHASES} purchases from two merchants over one channel to the hub, each proven by its secret`, async () => {
     // Two at a time, one from each merchant: two payments in flight on the one channel to the hub. The last two name the hub (--via).

@@ -9,6 +9,11 @@
  * `extra.channelState`), 400 malformed header, 431 header over 8 KiB, 502 upstream
  * unreachable, 503 chain unreachable. A paid request whose handler answers ≥ 400 is
  * not charged: the price is given back and the response says `x-channels-charged: false`.
+ *
+ * Through a hub (issue 12, DESIGN §11): with `hubs`, the 402 lists them and the payee's key;
+ * a payload `{type: "routed", hash, secret}` is charged to the payment a hub forwarded to
+ * `POST <endpoint>/lock` (the family's `acceptRouted`), and refused with a 402 whose body
+ * carries the `reason`.
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
