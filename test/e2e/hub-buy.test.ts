@@ -87,12 +87,20 @@ async function challenge(serve: Serve): Promise<any> {
   return JSON.parse(Buffer.from(res.headers.get('payment-required')!, 'base64').toString('utf8'));
 }
 
-/** A paid request to `serve` with a routed proof built by hand. */
-async function routed(serve: Serve, hash: string, secret: string): Promise<{ status: number; body: any }> {
+/** A paid request to `serve` with a routed proof built by hand: the status, the body (parsed when JSON) and the receipt. */
+async function routed(serve: Serve, hash: string, secret: string): Promise<{ status: number; body: any; receipt?: any }> {
   const accepted = (await challenge(serve)).accepts[0];
   const header = Buffer.from(JSON.stringify({ x402Version: 2, accepted, payload: { type: 'routed', hash, secret } })).toString('base64');
   const res = await fetch(`${serve.url}/joke`, { headers: { 'payment-signature': header } });
-  return { status: res.status, body: await res.json() };
+  const text = await res.text();
+  const receipt = res.headers.get('payment-response');
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* the joke */
+  }
+  return { status: res.status, body, receipt: receipt ? JSON.parse(Buffer.from(receipt, 'base64').toString('utf8')) : undefined };
 }
 
 /** `status <id> --json` of every channel of a wallet. */
@@ -207,6 +215,18 @@ describe('buy through a hub', () => {
       expect(r.body.error).toEqual(expect.any(String));
       expect(dbState(shops[shop].home), what).toBe(snapshot);
     }
+  }, 60_000);
+
+  it('a resource that fails charges nothing: the payment through the hub stays unused, and its proof buys the next request once', async () => {
+    const r = await payer.run(['buy', `${serves[1].url}/no-such-resource`, '--max-price', '5000', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(1); // the resource's 404
+    expect({ status: r.json.status, paid: r.json.paid }).toEqual({ status: 404, paid: '0' });
+    const { hash, secret } = r.json.routed;
+    bought.push({ shop: 1, price: PRICES[1], hash, secret, fee: BigInt(r.json.routed.fee) });
+    const again = await routed(serves[1], hash, secret);
+    expect(again.status).toBe(200);
+    expect(again.receipt).toMatchObject({ success: true, payer: hub.address, extra: { hash, channelId: toShop[1] } });
+    expect((await routed(serves[1], hash, secret)).body.reason).toBe('already_used');
   }, 60_000);
 
   it('a hub fee above --max-fee is exit 3, and a buyer with no channel at all is refused (exit 5) as before; nothing is written', async () => {
