@@ -24,12 +24,12 @@ export { createKey, listKeys, keyInfo } from './core/keys/wallet.js'
 export {
   encodePaymentRequired, decodePaymentRequired, encodePaymentSignature, decodePaymentSignature,
   encodePaymentResponse, decodePaymentResponse, closeRequestMessage, PaymentHeaderError, HEADER, X402_VERSION, MAX_SIGNATURE_HEADER,
-  type PaymentRequired, type PaymentResponse, type ChannelReceipt,
+  type PaymentRequired, type PaymentResponse, type ChannelReceipt, type RoutedReceipt,
 } from './core/transports/http402/protocol.js'
 export { buy, type BuyOptions, type BuyResult } from './core/transports/http402/client.js'
-export type { X402Payer, BuyerOptions } from './core/scheme/buyer.js'
+export type { X402Payer, BuyerOptions, RoutedPayer } from './core/scheme/buyer.js'
 export { startPaywall, type PaywallOptions, type Paywall } from './core/transports/http402/server.js'
 export type { X402Payee, SellerPolicy, SignerDomain, CloseAnswer, Recovered } from './core/scheme/seller.js'
 export { checkPaymentHeader, startHeaderVerifier, type HeaderCheck, type HeaderVerifier } from './core/transports/http402/verify-pool.js'
-export { deliverVoucher, httpMerchant } from './core/transports/http402/merchant.js'
+export { deliverVoucher, describeHubs, httpMerchant } from './core/transports/http402/merchant.js'
 export { PaymentChannelManager, type ManagerOptions, type ManagerStatus, type VoucherCreateResult } from './manager/index.js'

@@ -28,12 +28,18 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'code UNSUPPORTED_PAYMENT_PROTOCOL), 5 no channel can pay / insufficient funds, 6 merchant or chain unreachable or a time limit hit ' +
     '(code TIMEOUT; a voucher already committed stays recorded).\n\n' +
     'With a Bitcoin-family --network the merchant\'s bip122 entry is paid: a two1 CLTV channel is opened to its pubkey ' +
-    '(waiting for the deposit to confirm) and each request carries a half-signed payment transaction.'
+    '(waiting for the deposit to confirm) and each request carries a half-signed payment transaction.\n\n' +
+    'Through a hub (EVM, issue 12): when no channel to the merchant can pay and its 402 lists hubs (extra.hubs), the first listed hub ' +
+    'this wallet has an open channel to that covers the price plus the hub\'s fee is paid the price for the merchant (a hash-locked ' +
+    'voucher, as `channels pay --via`), and the request is retried with the payment\'s secret as proof; --via <hub url> names the hub ' +
+    '(used even when a channel to the merchant could pay). The hub\'s fee is at most --max-fee (default 5 % of the price; above it: exit 3). ' +
+    'With --json the output gains routed: {hub, hash, secret, fee} (null when paid directly).'
   static override examples = [
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 5000 --deposit 0.01eth --yes',
     '<%= config.bin %> buy http://127.0.0.1:4021/joke -o joke.txt --json',
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --network regtest --max-price 2000sat --deposit 100000sat --yes',
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-time 20 --connect-timeout 3',
+    '<%= config.bin %> buy http://127.0.0.1:4021/joke --via http://127.0.0.1:4030 --max-fee 50 --json',
     '<%= config.bin %> buy https://api.example/search -X POST -H "content-type: application/json" -d \'{"q":"x"}\'',
   ]
   static override args = { url: Args.string({ required: true, description: 'URL to fetch.' }) }
@@ -50,6 +56,8 @@ export default class Buy extends BaseCommand<typeof Buy> {
     yes: Flags.boolean({ char: 'y', summary: 'Open a channel without asking when none can pay.' }),
     'max-time': Flags.string({ char: 'm', summary: 'Longest time for the whole purchase, seconds (decimals allowed; default: none).' }),
     'connect-timeout': Flags.string({ summary: `Longest wait for each connection to the merchant, seconds (decimals allowed; default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000}).` }),
+    via: Flags.string({ summary: 'Pay through the hub at this URL, over this wallet\'s channel to it (default: a hub the merchant lists, when no channel to it can pay).' }),
+    'max-fee': Flags.string({ summary: 'Highest hub fee to pay for a purchase through a hub (default 5 % of the price).' }),
   }
 
   async run() {
@@ -78,6 +86,8 @@ export default class Buy extends BaseCommand<typeof Buy> {
       depositRequests: BigInt(policy.depositRequests),
       autoOpen: flags.yes || policy.autoOpen,
       maxTimeMs, connectTimeoutMs,
+      via: flags.via,
+      maxFee: flags['max-fee'] !== undefined ? parseAmount(flags['max-fee'], '--max-fee', asset) : undefined,
       onProgress: (s) => this.progress(s),
     })
     if (flags.output) writeFileSync(flags.output, r.body)
@@ -97,6 +107,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
       channelId: r.channelId ?? null,
       voucher: r.voucher ?? null,
       opened: r.opened ?? null,
+      routed: r.routed ? { ...r.routed, fee: r.routed.fee.toString() } : null,
     }
   }
 }

@@ -2,6 +2,8 @@ import { availableParallelism } from 'node:os'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { startPaywall } from '../core/transports/http402/server.js'
+import { describeHubs } from '../core/transports/http402/merchant.js'
+import { UsageError } from '../core/errors.js'
 import { parseAmount } from '../core/units.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
 import type { SettlerEvent } from '../core/channel/settler.js'
@@ -17,16 +19,21 @@ export default class Serve extends BaseCommand<typeof Serve> {
     'value minus the estimated gas is at least redeem.minProfit, or whose settleAt or voucher time lock is within redeem.margin ' +
     'seconds, up to redeem.batchSize channels per transaction: open channels redeemed and collected in one closeMany, settling ' +
     'ones (their payers collect) in one updateMany; the others are deferred. With --json it prints one line ' +
-    '{"url","payTo","network","price","contract"} when ready. Runs until interrupted.\n\n' +
+    '{"url","payTo","network","price","contract"} (and "hubs" with --hub) when ready. Runs until interrupted.\n\n' +
     'On a Bitcoin-family network the 402 offers a bip122 entry (price in satoshis) whose payTo is a fresh key per channel: ' +
     'child i of this key\'s BIP84 chain m/84\'/<coin>\'/0\'/0, with extra.payeeIndex i (the ready line\'s payTo is the base key, i = 0); ' +
     'payments are half-signed transactions checked against every payee rule (signature, script, outpoint, amount, ' +
     'dust, fee floor and cap, finality) before serving, and the watcher countersigns and broadcasts the best payment ' +
-    'of a channel once its expiry is within --close-margin, or at once when its payer asks (POST …/close).'
+    'of a channel once its expiry is within --close-margin, or at once when its payer asks (POST …/close).\n\n' +
+    'With --hub <url> (repeatable; EVM) the 402 lists that hub (issue 12) with this key\'s public key: a buyer without a channel ' +
+    'here but with one to the hub pays through it and proves it with the payment\'s secret. The hub\'s operator opens a channel to ' +
+    'this address bound to this paywall\'s endpoint; its conditional vouchers must lock at least --min-lock seconds ahead. ' +
+    'A hub on another network or contract is a usage error (exit 2); an unreachable one, exit 6.'
   static override examples = [
     '<%= config.bin %> serve --network devnet --port 4021 --price 1000',
     '<%= config.bin %> serve --upstream http://127.0.0.1:8080 --price 0.0001eth --route /api',
     '<%= config.bin %> serve --network regtest --price 1000sat --min-expiry 86400 --close-margin 3600',
+    '<%= config.bin %> serve --price 1000 --hub http://127.0.0.1:4030',
   ]
   static override flags = {
     port: Flags.integer({ summary: 'Port to listen on.', default: 4021, min: 0, max: 65535 }),
@@ -44,6 +51,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
       description: 'Default: one fewer than the available CPUs, at most 4 (0 on a single CPU).',
       min: 0, max: 64,
     }),
+    hub: Flags.string({ summary: 'URL of a hub that pays this payee, listed in the 402 for buyers without a channel here (repeatable; EVM).', multiple: true }),
+    'min-lock': Flags.integer({ summary: 'Least seconds from now to the time lock of a hub\'s conditional voucher.', default: 120, min: 1 }),
     'watch-interval': Flags.integer({ summary: 'Seconds between rounds of the watcher (EVM: the redemption service); default config redeem.interval (30).', min: 1 }),
   }
 
@@ -60,6 +69,8 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const unattended = unlocksUnattended(this.walletConf, this.flags.key)
     if (unattended) s.signer().catch(() => {})
     await s.checkChain()
+    if (flags.hub?.length && !s.locks) throw new UsageError(s.unsupported('hub'))
+    const hubs = flags.hub?.length ? await describeHubs(flags.hub, this.walletNetwork.caip2, (await s.serveInfo()).contract) : undefined
     if (!unattended) await s.signer()
     // Before the ready line, so that whoever waits for it has the warnings too.
     for (const w of await s.serveWarnings()) {
@@ -70,6 +81,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       minDeposit,
       minSettleDelay: flags['min-settle-delay'],
       minExpirySeconds: flags['min-expiry'], closeMargin: flags['close-margin'], minConf: flags['min-conf'],
+      hubs, minLock: flags['min-lock'],
       verifyThreads: flags['verify-threads'] ?? Math.min(4, availableParallelism() - 1),
       // ../verify-worker.js from commands/serve.js, in the tsc build and in the bundle alike
       verifyWorker: new URL('../verify-worker.js', import.meta.url),
@@ -89,7 +101,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     })
     const settler = s.watch({ intervalSeconds: flags['watch-interval'] ?? redeemPolicy(this.walletConf.get('redeem')).interval, closeMargin: flags['close-margin'] }, report)
     const { payTo, ...where } = await s.serveInfo()
-    const info = { url: paywall.url, payTo, network: this.walletNetwork.caip2, price: price.toString(), ...where }
+    const info = { url: paywall.url, payTo, network: this.walletNetwork.caip2, price: price.toString(), ...where, ...(hubs ? { hubs } : {}) }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
     else this.log(`Paywall on ${paywall.url} (${info.network}), ${this.amount(price)} per request, paid to ${info.payTo}. Ctrl-C stops it.`)
     await stopped

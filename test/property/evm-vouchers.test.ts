@@ -290,6 +290,7 @@ describe('differential: what the payee accepts, the contract redeems', () => {
           const checked = checkPaymentHeader(header, { network: entry.network, chainId: CHAIN_ID, contract }, (w, d) => recoverVoucherSigner(voucherOfFamily(w, 'evm'), d.chainId, d.contract));
           if (checked.ok && !checked.recovered) throw new Error('the header check did not recover the signer');
           if (!checked.ok) throw new VoucherRefusedError(checked.message, 'bad_header');
+          if (checked.payload.type === 'routed') throw new Error('a voucher header decoded as a routed payload');
           return acceptVoucher(m, voucherOfFamily(checked.payload.voucher, 'evm'), step.price, POLICY, checked.recovered);
         }, (err) => err instanceof VoucherRefusedError, tally),
       ),

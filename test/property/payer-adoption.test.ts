@@ -255,7 +255,9 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(402, { 'payment-required': challenge(c, payee) });
     return void res.end();
   }
-  const paid = voucherOfFamily(decodePaymentSignature(header).payload.voucher, 'evm');
+  const payload = decodePaymentSignature(header).payload;
+  if (payload.type === 'routed') throw new Error('the buyer sent a routed payload to a merchant listing no hub');
+  const paid = voucherOfFamily(payload.voucher, 'evm');
   const a = merchant.paid.shift() ?? { kind: 'plain', status: 402 };
   if (a.kind === 'plain') {
     merchant.log.push(`paid ${paid.nonce}/${paid.amount}: plain ${a.status}`);

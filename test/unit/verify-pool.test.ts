@@ -41,7 +41,7 @@ describe.each([
 ] as const)('checkPaymentHeader %s', (_, check: (h: string, contract?: string) => Promise<HeaderCheck>) => {
   it('decodes a good voucher and recovers its payer, bigint amounts intact', async () => {
     const r = await check(header());
-    if (!r.ok) throw new Error(r.message);
+    if (!r.ok || r.payload.type === 'routed') throw new Error(r.ok ? 'decoded as routed' : r.message);
     expect(r.recovered).toEqual({ contract: CONTRACT, signer: payer.address });
     expect(r.payload.voucher.amount).toBe(2n ** 200n + 1n);
     expect(r.payload.voucher.nonce).toBe(7n);
@@ -79,9 +79,30 @@ describe.each([
       x402Version: 2, accepted: btc, payload: { type: 'voucher', channelId, voucher: { channelId, lane: '0', nonce: '3', amount: '5000', paymentTx: tx } },
     })).toString('base64');
     const r = await check(h);
-    if (!r.ok) throw new Error(r.message);
+    if (!r.ok || r.payload.type === 'routed') throw new Error(r.ok ? 'decoded as routed' : r.message);
     expect(r.recovered).toBeUndefined();
     expect(r.payload.voucher).toMatchObject({ family: 'bitcoin', nonce: 3n, amount: 5000n, paymentTx: tx });
+  });
+
+  // Issue 12: the proof of a payment through a hub carries a secret, no voucher: nothing to recover.
+  const hash = '0x' + 'Ab'.repeat(32);
+  const secret = '0x' + 'cD'.repeat(32);
+  const routedHeader = (payload: object) => Buffer.from(JSON.stringify({ x402Version: 2, accepted: entry, payload })).toString('base64');
+
+  it('a routed payload is decoded (hash and secret in lower case), with no signer recovered', async () => {
+    const r = await check(encodePaymentSignature(entry, { type: 'routed', hash, secret }));
+    expect(r).toEqual({ ok: true, accepted: entry, payload: { type: 'routed', hash: hash.toLowerCase(), secret: secret.toLowerCase() } });
+  });
+
+  it.each([
+    ['a short secret', { type: 'routed', hash, secret: '0x' + 'cd'.repeat(31) }, /Malformed channel payload: secret must be 32 bytes/],
+    ['no hash', { type: 'routed', secret }, /Malformed channel payload: hash/],
+    ['a voucher beside the secret', { type: 'routed', hash, secret, voucher: {} }, /payload Unrecognized key/],
+    ['a channelId beside the secret', { type: 'routed', hash, secret, channelId }, /payload Unrecognized key/],
+  ])('a routed payload with %s → { ok: false, status 400 }', async (_name, payload, message) => {
+    const r = await check(routedHeader(payload));
+    expect(r).toMatchObject({ ok: false, status: 400 });
+    expect((r as { message: string }).message).toMatch(message);
   });
 });
 

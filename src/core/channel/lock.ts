@@ -37,6 +37,15 @@ export function feeFor(policy: FeePolicy, amount: bigint): bigint {
   return policy.base + (amount * policy.ppm + 999_999n) / 1_000_000n
 }
 
+/**
+ * The highest fee a payer pays a hub without a bound of its own (`--max-fee`): a hub names its
+ * own fee, so at most 5 % of the amount (rounded down). Base units.
+ * @example defaultMaxFee(1000n) // 50n
+ */
+export function defaultMaxFee(amount: bigint): bigint {
+  return amount / 20n
+}
+
 /** What a hub's `GET /` says about itself: enough for a payer to price and time a payment. */
 export interface HubInfo {
   /** CAIP-2 network of its channels. */

@@ -12,6 +12,7 @@ import type { Asset } from '../asset.js'
 import type { ChannelRecord, Store, VoucherRecord } from '../store/index.js'
 import type { Voucher } from '../channel/voucher.js'
 import type { ChannelPayload, ChannelRequirement } from './x402.js'
+import type { PayViaOptions, RoutedPayment } from './hub.js'
 
 /** How a buyer opens channels: the policy of `channels buy` for a channel it opens. */
 export interface BuyerOptions {
@@ -103,4 +104,29 @@ export interface X402Payer {
    * @throws nothing the purchase must fail for: a refused or malformed request is the returned text
    */
   reconcile?(c: ChannelRecord, request: unknown): Promise<string>
+
+  // ── Through a hub (issue 12, DESIGN §11) ───────────────────────────────────────────
+
+  /**
+   * Paying a merchant through a hub it lists (`extra.hubs`) when this wallet has no channel to
+   * the merchant that can pay. Absent on a family without hash locks (Bitcoin two1): its buyer
+   * ignores `extra.hubs`.
+   */
+  readonly locks?: RoutedPayer
+}
+
+/** A buyer's payments through a hub: what `buy` needs of the family's {@link LockScheme} (core/scheme/hub.ts). */
+export interface RoutedPayer {
+  /**
+   * An open channel of this wallet to the hub at `hubAddress` that can pay `amount` (the price
+   * plus the hub's fee, base units) on a fresh lane, beside every other lane it holds. From the
+   * database only; undefined for an address that is not one.
+   */
+  payable(hubAddress: string, amount: bigint): ChannelRecord | undefined
+  /**
+   * Pays `amount` (base units) to `payee` through the hub at `hubUrl` and waits for the secret
+   * (`LockScheme.payVia`: the conditional voucher is committed before it leaves).
+   * @throws {PaymentRefusedError} the hub refused or asks more than `o.maxFee` · {InsufficientFundsError} · {NetworkError}
+   */
+  payVia(hubUrl: string, payee: string, amount: bigint, o?: PayViaOptions): Promise<RoutedPayment>
 }

@@ -78,3 +78,20 @@ export interface ChannelPayload {
   /** Bitcoin `open`: the deposit and script, so the merchant can check and later spend it. */
   open?: BitcoinOpenWire
 }
+
+/**
+ * `payload` of a routed purchase (issue 12, DESIGN §11 "HTTP 402 through a hub"): the buyer
+ * paid the merchant through a hub listed in `extra.hubs` and proves it with the payment's
+ * secret; no channel of its own, no voucher. The merchant serves when it holds a voucher the
+ * hub forwarded for `hash` worth at least the price, not used for a request yet.
+ */
+export interface RoutedPayload {
+  type: 'routed'
+  /** 0x + 64 hex (lower case): sha256 of the secret, the payment's id at the hub and the merchant. */
+  hash: string
+  /** 0x + 64 hex (lower case): the preimage of `hash`, the proof of payment. */
+  secret: string
+}
+
+/** Any `payload` of scheme `channel`: a voucher on the buyer's channel to `payTo`, or the proof of a payment through a hub. */
+export type PaymentPayload = ChannelPayload | RoutedPayload

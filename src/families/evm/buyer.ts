@@ -5,6 +5,7 @@
  */
 import { getAddress } from 'ethers'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
+import type { LockScheme } from '../../core/scheme/hub.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
 import { PaymentRefusedError, UsageError } from '../../core/errors.js'
 import { reconcileRequestFromWire } from '../../core/channel/reconcile.js'
@@ -14,9 +15,26 @@ import type { ChannelManager } from './manager.js'
 import { evmAsset } from './asset.js'
 import { refreshChannel } from './sync.js'
 
-/** `m`'s wallet as an x402 payer; a channel it opens gets `o.settleDelay` (at least the merchant's `minSettleDelay`). */
-export function evmBuyer(m: ChannelManager, o: BuyerOptions): X402Payer {
+/**
+ * `m`'s wallet as an x402 payer; a channel it opens gets `o.settleDelay` (at least the merchant's
+ * `minSettleDelay`). With `locks` (the scheme's), it pays merchants through the hubs they list.
+ */
+export function evmBuyer(m: ChannelManager, o: BuyerOptions, locks?: Pick<LockScheme, 'payVia'>): X402Payer {
   return {
+    ...(locks ? {
+      locks: {
+        payable(hubAddress: string, amount: bigint) {
+          let hub: string
+          try {
+            hub = getAddress(hubAddress)
+          } catch {
+            return undefined
+          }
+          return m.payableChannels(hub, amount)[0]?.channel
+        },
+        payVia: (hubUrl, payee, amount, po) => locks.payVia(hubUrl, payee, amount, po),
+      },
+    } satisfies Pick<X402Payer, 'locks'> : {}),
     network: m.network,
     store: m.store,
     asset: (address) => evmAsset(m.network, address),

@@ -19,7 +19,7 @@ import type { MerchantLink } from '../../core/scheme/index.js'
 import type { HubNode, HubPaymentView, HubPolicy, HubSummary, LockAnswer, PayViaOptions, RoutedPayment } from '../../core/scheme/hub.js'
 import type { ChannelRecord, LockedPayment } from '../../core/store/index.js'
 import {
-  ForwardRequestWireSchema, LockRequestWireSchema, UnlockRequestWireSchema, feeFor, hubInfoFromWire, hubInfoToWire, lockRefusal, parseLockWire,
+  ForwardRequestWireSchema, LockRequestWireSchema, UnlockRequestWireSchema, defaultMaxFee, feeFor, hubInfoFromWire, hubInfoToWire, lockRefusal, parseLockWire,
   type HubInfo,
 } from '../../core/channel/lock.js'
 import { decryptSecret, drawSecret, encryptSecret, secretHashOf } from '../../core/channel/secret.js'
@@ -163,7 +163,7 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   if (info.network !== net) throw new UsageError(`The hub at ${hub} routes on ${info.network}, not on ${net}; choose its network with --network.`)
   const fee = feeFor({ base: info.feeBase, ppm: info.feePpm }, amount)
   // A hub names its own fee: without a bound from the user, at most 5 % of the amount.
-  const maxFee = o.maxFee ?? amount / 20n
+  const maxFee = o.maxFee ?? defaultMaxFee(amount)
   if (fee > maxFee) {
     throw new PaymentRefusedError(`The hub asks a fee of ${fee} for ${amount}, above ${o.maxFee === undefined ? 'the default bound (5 % of the amount)' : 'the bound'} of ${maxFee}.`, {
       metaMessages: ['Allow it with --max-fee <amount>, or use another hub.'],

@@ -268,7 +268,7 @@ export class EvmScheme implements ChannelScheme {
   }
 
   async buyer(o: BuyerOptions): Promise<X402Payer> {
-    return evmBuyer(this.m, o)
+    return evmBuyer(this.m, o, this.locks)
   }
 
   signer(): Promise<unknown> {

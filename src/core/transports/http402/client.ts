@@ -9,10 +9,16 @@
  * A corrective 402 is trusted only for a voucher this wallet itself signed.
  * The whole purchase runs under curl's `--max-time` and `--connect-timeout` (see exchange.ts).
  * The chain family is reached only through its {@link X402Payer} (core/scheme/buyer.ts).
+ *
+ * Through a hub (issue 12, DESIGN §11): when no channel to the merchant can pay and the 402
+ * lists a hub this wallet has a channel to (routed.ts chooses it; `--via` names one), the price
+ * is paid to the merchant through the hub (the family's `locks.payVia`: a conditional voucher for
+ * price + fee, committed before it leaves, answered with the secret) and the request is retried
+ * once with the proof, `payload: {type: "routed", hash, secret}`.
  */
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import type { X402Payer } from '../../scheme/buyer.js'
-import { InsufficientFundsError, PaymentRefusedError, PriceTooHighError, UsageError } from '../../errors.js'
+import { ChannelsError, InsufficientFundsError, PaymentRefusedError, PriceTooHighError, UsageError } from '../../errors.js'
 import { formatAmount, parseBaseUnits } from '../../units.js'
 import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { BitcoinVoucherWire, VoucherWire } from '../../channel/voucher-wire.js'
@@ -23,6 +29,7 @@ import {
 } from './protocol.js'
 import { readChallenge } from './challenge.js'
 import { Exchange, type Outgoing } from './exchange.js'
+import { chooseHub, type HubChoice } from './routed.js'
 import type { Dispatcher } from 'undici'
 
 /** Requests a default deposit pays for at the 402's price (config `buy.depositRequests`). */
@@ -49,6 +56,10 @@ export interface BuyOptions {
   connectTimeoutMs?: number
   /** Progress messages (waiting for the merchant, channel opening, confirmations). */
   onProgress?: (message: string) => void
+  /** `--via`: pay through the hub at this URL (even with a channel to the merchant), over this wallet's channel to it. */
+  via?: string
+  /** `--max-fee`: highest hub fee for a purchase through a hub, base units (default 5 % of the price, `defaultMaxFee`). */
+  maxFee?: bigint
 }
 
 export interface BuyResult {
@@ -61,6 +72,11 @@ export interface BuyResult {
   voucher?: VoucherWire | BitcoinVoucherWire
   /** Set when this call opened a channel. */
   opened?: { channelId: string; tx?: string }
+  /**
+   * Set when the price was paid through a hub (then `channelId` is this wallet's channel to the
+   * hub): its URL, the payment's hash and secret (the proof of payment), and the hub's fee in base units.
+   */
+  routed?: { hub: string; hash: string; secret: string; fee: bigint }
 }
 
 /**
@@ -122,15 +138,55 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     opened = { channelId: c.id, tx: c.openTx }
     return c
   }
-  let channel = payer.payable(entry, price, endpoint)
+  let channel = o.via === undefined ? payer.payable(entry, price, endpoint) : undefined
+  // No channel to the merchant can pay: through a hub it lists (or --via), when this wallet has a channel to one.
+  const skipped: { endpoint: string; error: Error }[] = []
+  if (o.via !== undefined && !payer.locks) throw new UsageError(`Channels on ${payer.network.caip2} cannot pay through a hub (no hash locks); pay the merchant directly.`)
+  if (!channel && payer.locks && (o.via !== undefined || entry.extra.hubs)) {
+    const hub = await chooseHub(payer.locks, entry, {
+      network: payer.network.caip2, price, via: o.via, maxFee: o.maxFee, show, within: (what, work) => ex.within(what, work),
+    }, skipped)
+    if (hub) return throughHub(payer.locks, hub)
+  }
   if (channel) say(`402: ${show(price)} per request; paying on channel ${channel.id}.`)
   else {
     if (!o.autoOpen) {
+      // A hub that could pay but asks more than --max-fee: the price is the obstacle (exit 3), not the funds.
+      const fee = skipped.find((s) => s.error instanceof PriceTooHighError)?.error
+      if (fee) throw fee
       throw new InsufficientFundsError(`No open channel to ${entry.payTo} can pay ${show(price)}.`, price, {
-        metaMessages: ['Rerun with --yes to open one (deposit: --deposit), or open it with `channels open`.'],
+        metaMessages: [
+          'Rerun with --yes to open one (deposit: --deposit), or open it with `channels open`.',
+          ...skipped.map((s) => `Not through the hub ${s.endpoint}: ${s.error instanceof ChannelsError ? s.error.shortMessage : s.error.message}`),
+        ],
       })
     }
     channel = await openChannel(`402: ${show(price)} per request and no channel to ${entry.payTo} can pay it`)
+  }
+
+  /** Pays the price to the merchant through `hub`, then retries the request once with the proof. */
+  async function throughHub(locks: NonNullable<X402Payer['locks']>, hub: HubChoice): Promise<BuyResult> {
+    say(`402: ${show(price)} per request and no channel to ${entry.payTo} can pay it; paying through the hub ${hub.endpoint} (fee ${show(hub.fee)}) on channel ${hub.channel.id}…`)
+    ex.note =
+      `A conditional voucher for ${show(price + hub.fee)} on channel ${hub.channel.id} may be committed and sent to the hub: ` +
+      'if the payment went through, `channels sync` learns it from the hub; if not, its lock ends and `channels sync` frees it.'
+    const pubkey = typeof entry.extra.payToPubkey === 'string' ? entry.extra.payToPubkey : undefined
+    const paid = await ex.within(`paying ${entry.payTo} through the hub ${hub.endpoint}`, locks.payVia(hub.endpoint, entry.payTo, price, { payeePubkey: pubkey, maxFee: hub.maxFee }))
+    const routed = { hub: hub.endpoint, hash: paid.hash, secret: paid.secret, fee: paid.fee }
+    ex.note = `The merchant was paid ${show(price)} through the hub (fee ${show(paid.fee)}); the secret ${paid.secret} proves it (payment ${paid.hash}).`
+    say(`Paid ${show(price)} to ${entry.payTo} through the hub (payment ${paid.hash}); retrying with the proof.`)
+    if (!paid.unlocked) say('The hub has not taken the unconditional voucher replacing the conditional one yet; `channels sync` retries.')
+    const res = await ex.send(target, outgoing(encodePaymentSignature(entry, { type: 'routed', hash: paid.hash, secret: paid.secret })))
+    if (res.statusCode === 402) {
+      const refusal = refusalOf(res.headers)
+      await ex.discard(res, target)
+      throw new PaymentRefusedError(`The merchant refused the payment through the hub: ${refusal?.error ?? 'no reason given'}`, {
+        data: { hub: hub.endpoint, hash: paid.hash, secret: paid.secret, fee: paid.fee.toString(), channelId: paid.channelId },
+        metaMessages: [`The merchant was paid ${show(price)} through the hub all the same: the secret ${paid.secret} proves it (payment ${paid.hash}).`],
+      })
+    }
+    const receipt = readReceipt(res.headers[HEADER.response])
+    return { ...(await result(ex, res, target)), paid: receipt?.success ? price : 0n, channelId: paid.channelId, routed }
   }
 
   for (let attempt = 0; ; attempt++) {
@@ -159,7 +215,8 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
         if (charged !== undefined) payer.acknowledge(channel, voucher, charged)
         if (receipt.success) paid = price
         // In-band reconciliation: the merged voucher goes with the next payment (it never fails this one).
-        if (receipt.extra?.reconcile && payer.reconcile) say(`The merchant asks to merge lanes: ${await payer.reconcile(channel, receipt.extra.reconcile)}.`)
+        const reconcile = receipt.extra && 'reconcile' in receipt.extra ? receipt.extra.reconcile : undefined
+        if (reconcile && payer.reconcile) say(`The merchant asks to merge lanes: ${await payer.reconcile(channel, reconcile)}.`)
         if (!channel.endpoint) {
           payer.store.channels.update(channel.network, channel.id, { endpoint })
           say(`Bound channel ${channel.id} to the merchant's endpoint ${endpoint} (for sync and close).`)

@@ -9,8 +9,9 @@ import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import type { Acknowledger } from '../../channel/sync.js'
 import type { MerchantLink } from '../../scheme/index.js'
 import { short } from '../../channel/reader.js'
-import { ChannelStateError, NetworkError, PaymentRefusedError } from '../../errors.js'
+import { ChannelStateError, NetworkError, PaymentRefusedError, UsageError } from '../../errors.js'
 import { parseBaseUnits } from '../../units.js'
+import { hubInfoFromWire } from '../../channel/lock.js'
 import { encodePaymentSignature, SCHEME } from './protocol.js'
 
 /** POSTs JSON to a merchant endpoint; the answer's status and JSON body (non-JSON text as `{error}`). @throws {NetworkError} unreachable */
@@ -61,6 +62,44 @@ export async function deliverVoucher(m: Acknowledger, c: ChannelRecord, v: Vouch
   const charged = parseBaseUnits(String(r.json.charged ?? '0'), 'charged')
   m.acknowledge(c, v, charged)
   return charged
+}
+
+/**
+ * `serve --hub <url>` (issue 12): reads each hub's description (`GET <url>/`) and returns what
+ * the paywall lists in its 402 as `extra.hubs`: the URL as given (without a trailing slash) and
+ * the hub's address. A hub must route on the paywall's network and, when both name one, in its
+ * channel contract: the hub's channel to this payee lives there.
+ * @param network - the paywall's CAIP-2 network
+ * @param contract - the paywall's channel contract, if its family has one
+ * @throws {UsageError} not an http(s) URL, not a channels hub, or a hub on another network or contract · {NetworkError} a hub is unreachable
+ * @example await describeHubs(['http://127.0.0.1:4030/'], 'eip155:31337') // [{ endpoint: 'http://127.0.0.1:4030', address: '0x9a1C…' }]
+ */
+export async function describeHubs(urls: string[], network: string, contract?: string): Promise<{ endpoint: string; address: string }[]> {
+  const hubs: { endpoint: string; address: string }[] = []
+  for (const url of urls) {
+    const endpoint = url.replace(/\/+$/, '')
+    let protocol: string | undefined
+    try {
+      protocol = new URL(endpoint).protocol
+    } catch {
+      /* below */
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`Invalid --hub "${url}": expected an http(s) URL.`)
+    const r = await get(`${endpoint}/`)
+    let info
+    try {
+      if (r.status !== 200) throw new Error(`HTTP ${r.status}`)
+      info = hubInfoFromWire(r.json)
+    } catch (err) {
+      throw new UsageError(`--hub ${endpoint} is not a channels hub: ${(err as Error).message}`)
+    }
+    if (info.network !== network) throw new UsageError(`The hub at ${endpoint} routes on ${info.network}, not on this paywall's ${network}.`)
+    if (contract && info.contract && info.contract.toLowerCase() !== contract.toLowerCase()) {
+      throw new UsageError(`The hub at ${endpoint} uses channel contract ${info.contract}, not this paywall's ${contract}.`)
+    }
+    if (!hubs.some((h) => h.endpoint === endpoint)) hubs.push({ endpoint, address: info.address })
+  }
+  return hubs
 }
 
 /** The http402 transport's {@link MerchantLink}. */

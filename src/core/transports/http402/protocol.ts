@@ -14,9 +14,12 @@ import { ChannelsError } from '../../errors.js'
 import { familyOfNetwork, type Family } from '../../config-fields.js'
 import { anyVoucherToWire, type Voucher } from '../../channel/voucher.js'
 import { BitcoinVoucherWireSchema, VoucherWireSchema, voucherOfWire } from '../../channel/voucher-wire.js'
-import { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire } from '../../scheme/x402.js'
+import {
+  SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire,
+  type PaymentPayload, type RoutedPayload,
+} from '../../scheme/x402.js'
 
-export { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire }
+export { SCHEME, DEFAULT_ENDPOINT_PATH, type ChannelExtra, type ChannelStateWire, type ChannelRequirement, type ChannelPayload, type BitcoinOpenWire, type PaymentPayload, type RoutedPayload }
 
 export const X402_VERSION = 2
 /** Largest `PAYMENT-SIGNATURE` header accepted, in bytes (larger: HTTP 431). */
@@ -79,6 +82,18 @@ const BitcoinSignatureSchema = PaymentPayloadV2Schema.extend({
   }).strict(),
 })
 
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of 0x hex').transform((x) => x.toLowerCase())
+
+/**
+ * The envelope of a routed purchase (issue 12, DESIGN §11), on any network: the payment's hash
+ * and secret, no channel and no voucher (the merchant finds the hub's voucher by the hash).
+ */
+const RoutedSignatureSchema = PaymentPayloadV2Schema.extend({
+  payload: z.object({ type: z.literal('routed'), hash: hex32, secret: hex32 }).strict(),
+})
+const _routedAgrees: Same<z.infer<typeof RoutedSignatureSchema>['payload'], RoutedPayload> = true
+void _routedAgrees
+
 /**
  * The envelope schema of each family, chosen by the family of the `accepted` entry's
  * network (its CAIP-2 namespace, `familyOfNetwork`); {@link voucherOfWire} makes the
@@ -108,21 +123,24 @@ export function decodePaymentRequired(header: string): PaymentRequired {
   return raw as PaymentRequired
 }
 
-/** Encodes a `PAYMENT-SIGNATURE` header for a voucher. */
-export function encodePaymentSignature(accepted: ChannelRequirement, payload: ChannelPayload): string {
+/** Encodes a `PAYMENT-SIGNATURE` header for a voucher, or for the proof of a payment through a hub. */
+export function encodePaymentSignature(accepted: ChannelRequirement, payload: PaymentPayload): string {
   return encodePaymentSignatureHeader({
     x402Version: X402_VERSION,
     accepted,
-    payload: { type: payload.type, channelId: payload.channelId, voucher: anyVoucherToWire(payload.voucher), ...(payload.open ? { open: payload.open } : {}) },
+    payload: payload.type === 'routed'
+      ? { type: payload.type, hash: payload.hash, secret: payload.secret }
+      : { type: payload.type, channelId: payload.channelId, voucher: anyVoucherToWire(payload.voucher), ...(payload.open ? { open: payload.open } : {}) },
   } as never)
 }
 
 /**
  * Decodes a `PAYMENT-SIGNATURE` header (paywall side): size, base64, JSON, x402 v2
- * envelope, scheme, and the voucher's fields.
+ * envelope, scheme, and the voucher's fields, or, for `payload.type: "routed"`, the
+ * payment's hash and secret (32 bytes of hex each; on any network).
  * @throws {PaymentHeaderError} 431 when oversized, 400 for everything else
  */
-export function decodePaymentSignature(header: string): { accepted: ChannelRequirement; payload: ChannelPayload } {
+export function decodePaymentSignature(header: string): { accepted: ChannelRequirement; payload: PaymentPayload } {
   if (Buffer.byteLength(header) > MAX_SIGNATURE_HEADER) {
     throw new PaymentHeaderError(`PAYMENT-SIGNATURE is larger than ${MAX_SIGNATURE_HEADER} bytes.`, 431)
   }
@@ -134,7 +152,8 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
   }
   const network = (raw as { accepted?: { network?: unknown } } | null)?.accepted?.network
   const family = (typeof network === 'string' && familyOfNetwork(network)) || 'evm'
-  const r = SIGNATURE_SCHEMAS[family].safeParse(raw)
+  const routed = (raw as { payload?: { type?: unknown } } | null)?.payload?.type === 'routed'
+  const r = (routed ? RoutedSignatureSchema : SIGNATURE_SCHEMAS[family]).safeParse(raw)
   // Reported in order: the x402 envelope, the scheme, our payload, the voucher.
   const issues = r.success ? [] : r.error.issues
   const envelope = issues.find((i) => i.path[0] !== 'payload' || i.path.length === 1)
@@ -147,12 +166,25 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
     const v = issues[0] // as voucherFromWire words it
     throw new PaymentHeaderError(`Malformed voucher: ${v.path.slice(2).join('.') || 'voucher'}: ${v.message}`, 400)
   }
+  if (r.data.payload.type === 'routed') {
+    const { type, hash, secret } = r.data.payload
+    return { accepted: r.data.accepted as unknown as ChannelRequirement, payload: { type, hash, secret } }
+  }
   const { accepted, payload: p } = r.data
   // The schema chosen above read `p.voucher`, so it is of `family`'s wire form (TypeScript does not correlate the two).
   const voucher: Voucher = (voucherOfWire[family] as (w: typeof p.voucher) => Voucher)(p.voucher)
   if (voucher.channelId !== p.channelId.toLowerCase()) throw new PaymentHeaderError('The payload channelId differs from the voucher\'s.', 400)
   const open = 'open' in p ? p.open : undefined
   return { accepted: accepted as unknown as ChannelRequirement, payload: { type: p.type, channelId: voucher.channelId, voucher, ...(open ? { open } : {}) } }
+}
+
+/** `extra` of a `PAYMENT-RESPONSE` for a routed purchase (issue 12): the payment's hash and the hub's channel it was charged on. */
+export interface RoutedReceipt {
+  hash: string
+  /** The hub's channel to the merchant that carried the payment. */
+  channelId: string
+  /** What the merchant has charged on that channel in all, base units. */
+  charged: string
 }
 
 /** `extra` of a `PAYMENT-RESPONSE` for scheme `channel`. */
@@ -176,7 +208,7 @@ export interface PaymentResponse {
   payer: string
   transaction: string
   errorReason?: string
-  extra: ChannelReceipt
+  extra: ChannelReceipt | RoutedReceipt
 }
 
 /**

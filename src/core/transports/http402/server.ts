@@ -9,6 +9,11 @@
  * `extra.channelState`), 400 malformed header, 431 header over 8 KiB, 502 upstream
  * unreachable, 503 chain unreachable. A paid request whose handler answers ≥ 400 is
  * not charged: the price is given back and the response says `x-channels-charged: false`.
+ *
+ * Through a hub (issue 12, DESIGN §11): with `hubs`, the 402 lists them and the payee's key;
+ * a payload `{type: "routed", hash, secret}` is charged to the payment a hub forwarded to
+ * `POST <endpoint>/lock` (the family's `acceptRouted`), and refused with a 402 whose body
+ * carries the `reason`.
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -20,7 +25,7 @@ import type { ChannelScheme } from '../../scheme/index.js'
 import { ChannelsError, ExitCode } from '../../errors.js'
 import {
   DEFAULT_ENDPOINT_PATH, HEADER, encodePaymentRequired,
-  encodePaymentResponse, type ChannelRequirement, type ChannelStateWire,
+  encodePaymentResponse, type ChannelRequirement, type ChannelStateWire, type RoutedPayload,
 } from './protocol.js'
 import { demoResource } from './resources.js'
 import { checkPaymentHeader, startHeaderVerifier, type HeaderCheck } from './verify-pool.js'
@@ -57,8 +62,19 @@ export interface PaywallOptions {
   verifyThreads?: number
   /** The worker module for `verifyThreads` (default: this build's `dist/verify-worker.js`). */
   verifyWorker?: URL
-  /** Called for each paid request (for logs). */
-  onPaid?: (e: { channelId: string; nonce: bigint; amount: bigint; charged: bigint; path: string }) => void
+  /**
+   * Hubs that pay this payee (`serve --hub`, issue 12): listed in the 402 as `extra.hubs` with
+   * the payee's public key, so a buyer with a channel to one of them can pay through it
+   * (`payload.type: "routed"`). Resolve URLs with `describeHubs` (merchant.ts).
+   */
+  hubs?: { endpoint: string; address: string }[]
+  /** Least seconds from now to the time lock of a hub's conditional voucher (`POST <endpoint>/lock`). Default 120. */
+  minLock?: number
+  /**
+   * Called for each paid request (for logs). A routed purchase has `hash` (the payment's) and
+   * `nonce` 0, `amount` the price: the voucher is the hub's, on a lane of its own.
+   */
+  onPaid?: (e: { channelId: string; nonce: bigint; amount: bigint; charged: bigint; path: string; hash?: string }) => void
 }
 
 export interface Paywall {
@@ -76,6 +92,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const seller = await o.scheme.seller({
     minDeposit: o.minDeposit ?? o.price * 100n, minSettleDelay: o.minSettleDelay ?? 3600,
     minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minConf: o.minConf ?? 1,
+    ...(o.hubs?.length ? { hubs: o.hubs } : {}), minLock: o.minLock ?? 120,
   })
   const network = seller.network
   const store = seller.store
@@ -89,8 +106,8 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
 
   const requirement = (extra: Partial<ChannelRequirement['extra']> = {}): ChannelRequirement => seller.requirement(o.price, extra)
 
-  const challenge = (res: ServerResponse, url: string, error: string, state?: ChannelStateWire) => {
-    const body = { error }
+  const challenge = (res: ServerResponse, url: string, error: string, state?: ChannelStateWire, reason?: string) => {
+    const body = reason ? { error, reason } : { error }
     res.statusCode = 402
     res.setHeader('cache-control', 'no-store')
     res.setHeader(HEADER.required, encodePaymentRequired({
@@ -120,6 +137,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     if (accepted.network !== network || !seller.offers(accepted) || accepted.amount !== o.price.toString()) {
       return challenge(res, url.href, 'The payment names another network, payee or price than this paywall offers.')
     }
+    if (payload.type === 'routed') return paidThroughHub(req, res, url, payload)
     let accepted2
     try {
       accepted2 = await seller.accept(payload, o.price, accepted, decoded.recovered)
@@ -154,6 +172,44 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     if (!ok) r.headers['x-channels-charged'] = 'false'
     send(req, res, r)
     if (ok) o.onPaid?.({ channelId: channel.id, nonce: payload.voucher.nonce, amount: payload.voucher.amount, charged, path: url.pathname })
+  }
+
+  /**
+   * A routed purchase (issue 12, DESIGN §11): the buyer paid through a hub and proves it with the
+   * secret. The family charges the price to the payment the hub forwarded for its hash, committed
+   * before the resource is produced; a failed resource gives it back (the payment can pay for
+   * another request). Refusals are 402s with the family's `reason` (`wrong_secret`,
+   * `unknown_payment`, `already_used`, `amount_too_low`; `routed_unsupported` on a family
+   * without hash locks); PAYMENT-RESPONSE `extra` is `{hash, channelId, charged}` on the hub's channel.
+   */
+  async function paidThroughHub(req: IncomingMessage, res: ServerResponse, url: URL, payload: RoutedPayload): Promise<void> {
+    if (!seller.acceptRouted || !seller.refundRouted) {
+      return challenge(res, url.href, `This paywall takes no payment through a hub on ${network}.`, undefined, 'routed_unsupported')
+    }
+    let taken
+    try {
+      taken = await seller.acceptRouted(payload.hash, payload.secret, o.price)
+    } catch (err) {
+      if (err instanceof VoucherRefusedError) return challenge(res, url.href, err.message, undefined, err.reason)
+      if (err instanceof ChannelsError && err.exitCode === ExitCode.networkUnreachable) return json(res, 503, { error: err.shortMessage })
+      throw err
+    }
+    const { channel, charged } = taken
+    let r: Produced | undefined
+    try {
+      r = await produce(req, url)
+    } finally {
+      if (!r || r.status >= 400) seller.refundRouted(channel, payload.hash, o.price)
+    }
+    const ok = r.status < 400
+    r.headers[HEADER.response] = encodePaymentResponse({
+      success: ok, network, payer: channel.payer, transaction: '',
+      ...(ok ? {} : { errorReason: 'resource_failed' }),
+      extra: { hash: payload.hash, channelId: channel.id, charged: (ok ? charged : charged - o.price).toString() },
+    })
+    if (!ok) r.headers['x-channels-charged'] = 'false'
+    send(req, res, r)
+    if (ok) o.onPaid?.({ channelId: channel.id, nonce: 0n, amount: o.price, charged, path: url.pathname, hash: payload.hash })
   }
 
   interface Produced {
@@ -206,6 +262,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       const decoded = await checkHeader(header)
       if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
       const { payload } = decoded
+      if (payload.type === 'routed') return json(res, 400, { error: 'A payment through a hub pays for a request; it is no voucher to deliver.', reason: 'malformed' })
       try {
         const r = await seller.accept(payload, 0n, decoded.accepted, decoded.recovered)
         return json(res, 200, { channelId: r.channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: r.charged.toString() })

@@ -11,16 +11,19 @@
  * who signed, under the domain the family's payee names (`X402Payee.signerDomain`,
  * core/scheme/seller.ts); its rules are still applied by `X402Payee.accept` on the main thread.
  */
-import { decodePaymentSignature, PaymentHeaderError, type ChannelPayload, type ChannelRequirement } from './protocol.js'
+import { decodePaymentSignature, PaymentHeaderError, type ChannelRequirement, type PaymentPayload } from './protocol.js'
 import type { Recovered, SignerDomain } from '../../scheme/seller.js'
 import type { Voucher } from '../../channel/voucher.js'
 
 // Recovered is declared with the payee seam (core/scheme/seller.ts), so a family's payee can take it without importing this transport.
 export type { Recovered }
 
-/** The outcome of {@link checkPaymentHeader}: decoded (with the signer for EVM vouchers), or the HTTP status and message of the refusal. */
+/**
+ * The outcome of {@link checkPaymentHeader}: decoded (with the signer for EVM vouchers; a routed
+ * payload, which carries no voucher, has none), or the HTTP status and message of the refusal.
+ */
 export type HeaderCheck =
-  | { ok: true; accepted: ChannelRequirement; payload: ChannelPayload; recovered?: Recovered }
+  | { ok: true; accepted: ChannelRequirement; payload: PaymentPayload; recovered?: Recovered }
   | { ok: false; status: number; message: string }
 
 /** A family's signer recovery under its domain (`X402Payee.recoverSigner`). @throws for a malformed or malleable signature */
@@ -46,10 +49,12 @@ export function checkPaymentHeader(header: string, domain?: SignerDomain, recove
     if (err instanceof PaymentHeaderError) return { ok: false, status: err.status, message: err.message }
     throw err
   }
-  if (!domain || !recover || decoded.accepted.network !== domain.network) return { ok: true, ...decoded }
+  const { payload } = decoded
+  // A routed payload (issue 12) is a secret, not a signature: nothing to recover.
+  if (!domain || !recover || decoded.accepted.network !== domain.network || payload.type === 'routed') return { ok: true, ...decoded }
   let recovered: Recovered
   try {
-    recovered = { contract: domain.contract, signer: recover(decoded.payload.voucher, domain) }
+    recovered = { contract: domain.contract, signer: recover(payload.voucher, domain) }
   } catch (err) {
     recovered = { contract: domain.contract, error: (err as Error).message }
   }
