@@ -354,7 +354,7 @@ export class EvmHub implements HubNode {
       req = parseLockWire(LockRequestWireSchema, input, 'lock request')
       v = voucherFromWire(req.voucher)
     } catch (err) {
-      if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+      if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
       throw err
     }
     if (req.network !== net) return refused(409, 'wrong_network', `This hub routes on ${net}, not ${req.network}.`)
@@ -464,7 +464,7 @@ export class EvmHub implements HubNode {
       req = parseLockWire(UnlockRequestWireSchema, input, 'unlock request')
       v = voucherFromWire(req.voucher)
     } catch (err) {
-      if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+      if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
       throw err
     }
     const p = req.network === net ? m.store.locks.get(net, req.hash, 'hub') : undefined
@@ -560,7 +560,7 @@ export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, 
     req = parseLockWire(ForwardRequestWireSchema, input, 'forwarded payment')
     v = voucherFromWire(req.voucher)
   } catch (err) {
-    if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+    if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
     throw err
   }
   if (req.network !== net) return refused(409, 'wrong_network', `This payee is paid on ${net}, not ${req.network}.`)
