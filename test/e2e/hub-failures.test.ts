@@ -106,7 +106,8 @@ beforeAll(async () => {
   goneUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/.well-known/channels`;
   await new Promise((ok) => probe.close(ok));
   [serve1, serve2] = await Promise.all([
-    startServe(shop1, ['--price', '1000']),
+    // Once, at start: a round between a forward and its unlock would close the hub's channel (see shop2).
+    startServe(shop1, ['--price', '1000', '--watch-interval', '3600']),
     // The payee's redemption service, every second (redeem.margin 3600 > any lock here: a held conditional voucher is due at once).
     startServe(shop2, ['--price', '1000', '--watch-interval', '1']),
   ]);

@@ -189,7 +189,9 @@ beforeAll(async () => {
   await new Promise<void>((ok) => evil.listen(0, '127.0.0.1', () => ok()));
   evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
 
-  serve = await startServe(shop, ['--price', '1000']);
+  // --watch-interval 3600: the shop's redemption service runs once, at start; else a round between a
+  // forward and its unlock would close the hub's channel (a held conditional voucher with its secret is due at once).
+  serve = await startServe(shop, ['--price', '1000', '--watch-interval', '3600']);
   // --watch-interval 3600: no redemption round during the test (the held conditional vouchers stay held).
   hub = await startHub(hubWallet, ['--fee-base', '10', '--fee-ppm', '1000', '--watch-interval', '3600']);
   contract = hub.info.contract;
@@ -383,5 +385,11 @@ describe('a payee that answers a wrong secret', () => {
     expect(freed.available).toBe(stBefore.available);
     const expired = rows(payer.home, 'SELECT expired FROM vouchers WHERE channel_id = ? AND lane = ?', mainChannel, newVouchers[0].lane);
     expect(expired).toEqual([{ expired: '1' }]);
+    // The hub's vouchers to the attacker ended too: its sync gives the channel's liquidity back.
+    const hubSynced = await hubWallet.run(['sync', '--json']);
+    expect(hubSynced.code, hubSynced.stdout + hubSynced.stderr).toBe(0);
+    const toEvil = (await getJson('/status')).channels.find((c: any) => c.peer === evilKey.address);
+    expect(toEvil).toMatchObject({ conditional: '0', available: DEPOSIT.toString() });
+    expect(rows(hubWallet.home, "SELECT state FROM locked_payments WHERE role = 'hub' AND payee = ?", evilKey.address)).toEqual([{ state: 'refused' }, { state: 'refused' }]);
   }, 60_000);
 });
