@@ -353,11 +353,11 @@ describe('a payee that answers a wrong secret', () => {
     expect((await getJson(`/lock/${body.hash}`)).state).toBe('refused');
   }, 30_000);
 
-  it('pay --via fails clearly; the payer keeps only its committed conditional voucher and row; sync frees it after the lock', async () => {
+  it('pay --via fails clearly (and when the hub refuses); the payer keeps only its committed conditional voucher and row; sync frees it after the lock', async () => {
     const dbBefore = JSON.parse(snapshot(payer.home));
     const stBefore = (await payer.run(['status', mainChannel, '--json'])).json;
     const r = await payer.run(['pay', '--via', hub.url, evilKey.address, '5000', '--json']);
-    expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    expect(r.code, r.stdout + r.stderr).toBe(4); // payment refused
     expect(r.stdout + r.stderr).toMatch(/refused/i);
     expect(r.stdout + r.stderr).toMatch(/does not open the lock/);
     const dbAfter = JSON.parse(snapshot(payer.home));
@@ -376,6 +376,17 @@ describe('a payee that answers a wrong secret', () => {
     const st = (await payer.run(['status', mainChannel, '--json'])).json;
     expect(BigInt(st.conditional)).toBe(BigInt(stBefore.conditional) + 5015n);
     expect(BigInt(st.available)).toBe(BigInt(stBefore.available) - 5015n);
+    // A refusal by the hub itself (a lock shorter than its --min-lock): exit 4, nothing written at the hub,
+    // and the payer keeps this conditional voucher too until its (shorter) lock ends.
+    await hubSettled();
+    const hubBefore = snapshot(hubWallet.home);
+    const tooShort = await payer.run(['pay', '--via', hub.url, shop.address, '5000', '--lock-for', '300', '--json']);
+    expect(tooShort.code, tooShort.stdout + tooShort.stderr).toBe(4);
+    expect(tooShort.stdout + tooShort.stderr).toMatch(/less than 600 s ahead/);
+    expect(snapshot(hubWallet.home)).toBe(hubBefore);
+    const both = (await payer.run(['status', mainChannel, '--json'])).json;
+    expect(BigInt(both.conditional)).toBe(BigInt(stBefore.conditional) + 2n * 5015n);
+    expect(rows(payer.home, "SELECT state FROM locked_payments WHERE role = 'payer' AND state = 'refused'")).toHaveLength(2);
     // Once the lock ended (chain time past it), sync frees it: the payer's available is back.
     await increaseTime(chain.anvil.rpcUrl, 1200);
     const synced = await payer.run(['sync', '--json']);
@@ -383,8 +394,9 @@ describe('a payee that answers a wrong secret', () => {
     const freed = (await payer.run(['status', mainChannel, '--json'])).json;
     expect(BigInt(freed.conditional)).toBe(BigInt(stBefore.conditional));
     expect(freed.available).toBe(stBefore.available);
-    const expired = rows(payer.home, 'SELECT expired FROM vouchers WHERE channel_id = ? AND lane = ?', mainChannel, newVouchers[0].lane);
-    expect(expired).toEqual([{ expired: '1' }]);
+    const expired = rows(payer.home, "SELECT expired FROM vouchers WHERE channel_id = ? AND secret_hash != ? AND expired = 1", mainChannel, ZERO);
+    expect(expired).toHaveLength(2);
+    expect(rows(payer.home, 'SELECT expired FROM vouchers WHERE channel_id = ? AND lane = ?', mainChannel, newVouchers[0].lane)).toEqual([{ expired: '1' }]);
     // The hub's vouchers to the attacker ended too: its sync gives the channel's liquidity back.
     const hubSynced = await hubWallet.run(['sync', '--json']);
     expect(hubSynced.code, hubSynced.stdout + hubSynced.stderr).toBe(0);
