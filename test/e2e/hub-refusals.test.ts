@@ -45,6 +45,9 @@ let shopPubkey: string;
 let mainChannel: string;
 let smallChannel: string;
 let usedLane: bigint;
+/** The payer's channel to the shop, and the hub's: vouchers on them do not pay the hub. */
+let toShopChannel: string;
+let hubToShopChannel: string;
 let nextLane = 1000n;
 
 /** Every row of a wallet's channels, vouchers AND locked_payments tables, exact integers, as text. */
@@ -198,10 +201,17 @@ beforeAll(async () => {
   network = hub.info.network;
   const opened = await Promise.all([
     hubWallet.run(['open', shop.address, DEPOSIT.toString(), '--url', `${serve.url}/.well-known/channels`, '--settle-delay', '3600', '--json']),
-    payer.run(['open', hub.address, DEPOSIT.toString(), '--settle-delay', '3600', '--json']),
+    payer.run(['open', hub.address, DEPOSIT.toString(), '--settle-delay', '3600', '--json']).then(async (r) => {
+      // and a channel of the payer's that does not pay the hub
+      const other = await payer.run(['open', shop.address, '100000', '--settle-delay', '3600', '--json']);
+      expect(other.code, other.stdout + other.stderr).toBe(0);
+      toShopChannel = other.json.channelId;
+      return r;
+    }),
     payer2.run(['open', hub.address, SMALL.toString(), '--settle-delay', '3600', '--json']),
   ]);
   for (const r of opened) expect(r.code, r.stdout + r.stderr).toBe(0);
+  hubToShopChannel = opened[0].json.channelId;
   const toEvil = await hubWallet.run(['open', evilKey.address, DEPOSIT.toString(), '--url', evilUrl, '--settle-delay', '3600', '--json']);
   expect(toEvil.code, toEvil.stdout + toEvil.stderr).toBe(0);
   mainChannel = opened[1].json.channelId;
@@ -282,6 +292,15 @@ describe('POST /lock refuses, with a reason, and changes nothing in the hub', ()
       const { body } = await lockBody({ lane: usedLane, nonce });
       await expectRefused(JSON.stringify(body), 409, 'lane_used', /fresh lane/);
     }
+  });
+
+  it('a voucher on a channel that does not pay the hub: absent from the chain, the payer\'s to the shop, the hub\'s own', async () => {
+    const none = await lockBody({ channelId: hexlify(randomBytes(32)) });
+    await expectRefused(JSON.stringify(none.body), 409, 'unknown_channel', /does not exist/);
+    const toShop = await lockBody({ channelId: toShopChannel });
+    await expectRefused(JSON.stringify(toShop.body), 409, 'wrong_payee', new RegExp(`pays ${shop.address}`));
+    const own = await lockBody({ channelId: hubToShopChannel });
+    await expectRefused(JSON.stringify(own.body), 409, 'wrong_direction');
   });
 
   it('a payee the hub has no channel to', async () => {
