@@ -62,7 +62,7 @@ async function status(w: TestWallet, channelId: string): Promise<any> {
   return r.json;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -183,7 +183,7 @@ describe('payments through a hub that fail', () => {
     expect(rows(hubW.home, 'SELECT expired FROM vouchers WHERE channel_id = ?', ch['hub→gone'])).toEqual([{ expired: '1' }]);
     expect(await updates(ch['A→hub'])).toEqual([]);
     expect(await updates(ch['hub→gone'])).toEqual([]);
-  }, 90_000);
+  }, 120_000);
 
   it('the payer disappears after the secret (payer:fulfilled): the hub redeems the payer\'s conditional voucher, for amount + fee', async () => {
     const r = await payerC.run(['pay', '--via', hub.url, shop1.address, AMOUNT.toString(), '--json'], { CHANNELS_CRASH_AT: 'payer:fulfilled' });
@@ -195,7 +195,7 @@ describe('payments through a hub that fail', () => {
     expect(got).toEqual({ paidToPayee: AMOUNT + FEE, refundedToPayer: DEPOSIT - AMOUNT - FEE });
     expect(await updates(ch['C→hub'])).toEqual([[BigInt(p.out_lane), 1n, AMOUNT + FEE]]);
     expect((await pc.getLane(ch['C→hub'], BigInt(p.out_lane))).map(BigInt)).toEqual([1n, AMOUNT + FEE]);
-  }, 90_000);
+  }, 120_000);
 
   it('the hub dies right after storing the secret (hub:fulfilled): the payer shows it conditional; the restarted hub redeems exactly amount + fee', async () => {
     await hub.stop();
@@ -227,7 +227,7 @@ describe('payments through a hub that fail', () => {
     const s: RunResult = await payerB.run(['sync', '--json']);
     expect(s.code, s.stdout + s.stderr).toBe(0);
     expect(rows(payerB.home, "SELECT state FROM locked_payments WHERE role = 'payer'")).toEqual([{ state: 'fulfilled' }]);
-  }, 90_000);
+  }, 120_000);
 
   it('the hub disappears before unlocking to the payee (hub:unlocking): the payee\'s serve redeems the hub\'s conditional voucher', async () => {
     const r = await payerA.run(['pay', '--via', hub2.url, shop2.address, AMOUNT.toString(), '--json']);
@@ -242,5 +242,5 @@ describe('payments through a hub that fail', () => {
     expect(got).toEqual({ paidToPayee: AMOUNT, refundedToPayer: DEPOSIT - AMOUNT });
     expect(await updates(ch['hub2→shop2'])).toEqual([[BigInt(held.in_lane), 1n, AMOUNT]]);
     expect(serve2.stderr()).toMatch(/redeemed|closed/);
-  }, 90_000);
+  }, 120_000);
 });
