@@ -45,6 +45,8 @@ let shopPubkey: string;
 let mainChannel: string;
 let smallChannel: string;
 let usedLane: bigint;
+/** The lane of the control lock: it holds a conditional voucher (never replaced: no unlock is sent). */
+let controlLane: bigint;
 /** The payer's channel to the shop, and the hub's: vouchers on them do not pay the hub. */
 let toShopChannel: string;
 let hubToShopChannel: string;
@@ -238,6 +240,7 @@ afterAll(async () => {
 
 describe('POST /lock refuses, with a reason, and changes nothing in the hub', () => {
   it('takes a well-formed request (the control: the refusals below differ from it in one thing)', async () => {
+    controlLane = nextLane;
     const { body, secret } = await lockBody();
     const r = await post('/lock', JSON.stringify(body));
     expect(r.status, JSON.stringify(r.json)).toBe(200);
@@ -287,11 +290,16 @@ describe('POST /lock refuses, with a reason, and changes nothing in the hub', ()
     await expectRefused(JSON.stringify(body), 409, 'wrong_signer', new RegExp(`not by the payer ${payer.address}`));
   });
 
-  it('a voucher on a lane used already (the lane of the payment made by pay --via), at any nonce', async () => {
-    for (const nonce of [1n, 3n]) {
-      const { body } = await lockBody({ lane: usedLane, nonce });
-      await expectRefused(JSON.stringify(body), 409, 'lane_used', /fresh lane/);
+  it('a voucher on a lane used already: a nonce not above the lane\'s, the lane\'s total not carried, a lane holding a conditional voucher', async () => {
+    // usedLane holds the payer's unconditional 5015 at nonce 2 (the payment by pay --via, simplified).
+    for (const nonce of [1n, 2n]) {
+      const { body } = await lockBody({ lane: usedLane, nonce, voucherAmount: 5015n + 5015n });
+      await expectRefused(JSON.stringify(body), 409, 'nonce_too_low', /not above the last accepted 2/);
     }
+    const notCarried = await lockBody({ lane: usedLane, nonce: 3n });
+    await expectRefused(JSON.stringify(notCarried.body), 409, 'amount_mismatch', /adds 0/);
+    const busy = await lockBody({ lane: controlLane, nonce: 2n, voucherAmount: 5015n + 5015n });
+    await expectRefused(JSON.stringify(busy.body), 409, 'lane_busy', /conditional voucher not yet replaced/);
   });
 
   it('a voucher on a channel that does not pay the hub: absent from the chain, the payer\'s to the shop, the hub\'s own', async () => {
@@ -380,14 +388,18 @@ describe('a payee that answers a wrong secret', () => {
     expect(r.stdout + r.stderr).toMatch(/refused/i);
     expect(r.stdout + r.stderr).toMatch(/does not open the lock/);
     const dbAfter = JSON.parse(snapshot(payer.home));
-    // The payer's database changed by its committed conditional voucher (and the lane it took) and the payment's row, nothing else.
-    const laneTaken = (rows: any[]) => rows.map((c) => (c.id === mainChannel ? { ...c, next_lane: String(BigInt(c.next_lane) - 1n), updated_at: 0 } : { ...c, updated_at: 0 }));
-    expect(laneTaken(dbAfter.channels)).toEqual(dbBefore.channels.map((c: any) => ({ ...c, updated_at: 0 })));
+    // The payer's database changed by its committed conditional voucher (on a lane it took or reused) and the payment's row, nothing else.
     const newVouchers = dbAfter.vouchers.filter((v: any) => !dbBefore.vouchers.some((w: any) => JSON.stringify(w) === JSON.stringify(v)));
     expect(dbAfter.vouchers.length).toBe(dbBefore.vouchers.length + 1);
     expect(newVouchers).toHaveLength(1);
-    expect(newVouchers[0]).toMatchObject({ channel_id: mainChannel, nonce: '1', amount: '5015' });
-    expect(newVouchers[0].secret_hash).not.toBe(ZERO);
+    const nv = newVouchers[0];
+    const prev = dbBefore.vouchers.filter((v: any) => v.channel_id === mainChannel && v.lane === nv.lane).at(-1);
+    expect(nv).toMatchObject({ channel_id: mainChannel, nonce: String(BigInt(prev?.nonce ?? 0) + 1n), amount: String(BigInt(prev?.amount ?? 0) + 5015n) });
+    expect(nv.secret_hash).not.toBe(ZERO);
+    const laneSet = (cs: any[]) => cs.map((c) => ({ ...c, updated_at: 0, next_lane: c.id === mainChannel ? 'n' : c.next_lane }));
+    expect(laneSet(dbAfter.channels)).toEqual(laneSet(dbBefore.channels));
+    const mainRow = (cs: any[]) => cs.find((c) => c.id === mainChannel);
+    expect(BigInt(mainRow(dbAfter.channels).next_lane)).toBe([BigInt(mainRow(dbBefore.channels).next_lane), BigInt(nv.lane) + 1n].reduce((a, b) => (a > b ? a : b)));
     expect(dbAfter.locks.length).toBe(dbBefore.locks.length + 1);
     const row = dbAfter.locks.find((l: any) => !dbBefore.locks.some((k: any) => k.hash === l.hash));
     expect(row).toMatchObject({ role: 'payer', payee: evilKey.address, amount: '5000', fee: '15', state: 'refused' });
@@ -415,7 +427,7 @@ describe('a payee that answers a wrong secret', () => {
     expect(freed.available).toBe(stBefore.available);
     const expired = rows(payer.home, "SELECT expired FROM vouchers WHERE channel_id = ? AND secret_hash != ? AND expired = 1", mainChannel, ZERO);
     expect(expired).toHaveLength(2);
-    expect(rows(payer.home, 'SELECT expired FROM vouchers WHERE channel_id = ? AND lane = ?', mainChannel, newVouchers[0].lane)).toEqual([{ expired: '1' }]);
+    expect(rows(payer.home, 'SELECT expired FROM vouchers WHERE channel_id = ? AND lane = ? AND nonce = ?', mainChannel, nv.lane, nv.nonce)).toEqual([{ expired: '1' }]);
     // The hub's vouchers to the attacker ended too: its sync gives the channel's liquidity back.
     const hubSynced = await hubWallet.run(['sync', '--json']);
     expect(hubSynced.code, hubSynced.stdout + hubSynced.stderr).toBe(0);
