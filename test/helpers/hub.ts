@@ -18,10 +18,10 @@ export interface Hub {
   kill(): Promise<void>;
 }
 
-/** Starts `channels hub --port 0 --json <args>` in `wallet`'s home and waits for its ready line. */
+/** Starts `channels hub --port 0 --json <args>` in `wallet`'s home and waits for its ready line (`--port N` in `args`: on that port, e.g. a restart where payers know it). */
 export function startHub(wallet: TestWallet, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Hub> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'hub', '--port', '0', '--json', '--min-settle-delay', '60', ...args], { env: { ...wallet.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'hub', ...(args.includes('--port') ? [] : ['--port', '0']), '--json', '--min-settle-delay', '60', ...args], { env: { ...wallet.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}${err}`)), 60_000);
@@ -35,8 +35,13 @@ export function startHub(wallet: TestWallet, args: string[] = [], env: NodeJS.Pr
       out += d;
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (line && out.includes('\n')) {
+        let info;
+        try {
+          info = JSON.parse(line);
+        } catch {
+          return; // an error's JSON, over several lines: the exit handler reports it
+        }
         clearTimeout(timer);
-        const info = JSON.parse(line);
         resolve({ url: info.endpoint, address: info.address, info, process: child, stderr: () => err, stop: signal('SIGTERM'), kill: signal('SIGKILL') });
       }
     });

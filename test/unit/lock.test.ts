@@ -42,7 +42,9 @@ describe("the hub's terms (the seed's lock_spend)", () => {
     ['fee_too_low', { fee: 14n }],
     ['hash_mismatch', { voucherHash: '0x' + 'cd'.repeat(32) }],
     ['lock_too_short', { timeLock: BigInt(now + 599) }],
-    ['lock_too_short', { timeLock: BigInt(now - 1) }],
+    ['lock_too_short', { timeLock: BigInt(now + 1) }],
+    ['lock_expired', { timeLock: BigInt(now) }],
+    ['lock_expired', { timeLock: BigInt(now - 1) }],
   ])('refuses %s', (reason, change) => {
     expect(lockRefusal({ ...ok, ...change }, policy, now)?.reason).toBe(reason);
   });

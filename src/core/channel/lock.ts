@@ -141,13 +141,14 @@ export interface LockTerms {
  * Why a hub refuses a lock request on its terms (the seed's `lock_spend`), or undefined.
  * @param now - the chain's time, unix seconds (the later of the latest block's and the clock)
  * (That the voucher adds exactly amount + fee to its lane is checked against the lane's held voucher, in the family.)
- * @returns `{reason, message}`: `amount_zero`, `fee_too_low`, `hash_mismatch`, `lock_too_short`
+ * @returns `{reason, message}`: `amount_zero`, `fee_too_low`, `hash_mismatch`, `lock_expired`, `lock_too_short`
  */
 export function lockRefusal(t: LockTerms, policy: FeePolicy & { minLock: number }, now: number): { reason: string; message: string } | undefined {
   if (t.amount <= 0n) return { reason: 'amount_zero', message: 'The amount must be above zero.' }
   const least = feeFor(policy, t.amount)
   if (t.fee < least) return { reason: 'fee_too_low', message: `The fee ${t.fee} is below this hub's ${least} for ${t.amount} (base ${policy.base} + ${policy.ppm} ppm).` }
   if (t.voucherHash.toLowerCase() !== t.hash.toLowerCase()) return { reason: 'hash_mismatch', message: 'The voucher is not locked to the payment\'s hash.' }
+  if (t.timeLock <= BigInt(now)) return { reason: 'lock_expired', message: `The voucher's time lock ${t.timeLock} has passed (the chain's time is ${now}).` }
   if (t.timeLock < BigInt(now + policy.minLock)) {
     return { reason: 'lock_too_short', message: `The voucher's time lock ${t.timeLock} is less than ${policy.minLock} s ahead of ${now}; lock it longer.` }
   }

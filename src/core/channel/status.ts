@@ -33,7 +33,8 @@ export interface FullStatus {
   spent: bigint
   /**
    * Of `spent`, what sits on hash-locked lanes not yet redeemed (in flight through a hub, DESIGN §11):
-   * the payee can redeem it only with the secret, before its `timeLockMax`.
+   * the payee can redeem it only with the secret, before its `timeLockMax`. Only what each lock adds
+   * to its lane counts: a reused lane's unconditional total below it is not in flight.
    */
   conditional: bigint
   /** Redeemed on chain. */
@@ -50,8 +51,12 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   const mergers = all.filter((v) => v.family === 'evm' && v.merges.length > 0)
   const latest = new Map<bigint, (typeof all)[number]>()
   const acked = new Map<bigint, bigint>()
+  /** Per lane, the amount of the voucher before the latest: a lane's conditional voucher adds its lock's value on top of it (lanes are reused). */
+  const under = new Map<bigint, bigint>()
   for (const v of all) {
     if (v.expired) continue // a hash lock that passed unredeemed: the lane is worth its previous voucher
+    const before = latest.get(v.lane)
+    if (before) under.set(v.lane, before.amount)
     latest.set(v.lane, v) // list is ordered by lane, nonce: the last one wins
     if (v.delivered) acked.set(v.lane, v.amount)
   }
@@ -61,7 +66,7 @@ export function fullStatus(m: ChannelReader, c: ChannelRecord): FullStatus {
   for (const [lane, v] of latest) {
     if (supersededBy(v, mergers)) continue
     best.set(lane, v.amount)
-    if (v.family === 'evm' && v.secretHash !== ZERO_HASH && !v.submittedTx) conditional += v.amount
+    if (v.family === 'evm' && v.secretHash !== ZERO_HASH && !v.submittedTx) conditional += v.amount - (under.get(lane) ?? 0n)
   }
   let spent = 0n
   let unacknowledged = 0n

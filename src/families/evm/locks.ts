@@ -147,7 +147,7 @@ export async function hubInfo(link: MerchantLink, hubUrl: string): Promise<HubIn
  * payee encrypted to its key (checked to be the key of `payee`, so the hub cannot read it).
  * Once the hub answers the secret, the voucher is replaced by an unconditional one.
  * @throws {UsageError} bad amount or address, another network · {PaymentRefusedError} the hub refused, answered a wrong secret, or asks more than `maxFee`
- * @throws {NotFoundError} no channel to the hub can pay it (opening one is the user's call) · {NetworkError} hub unreachable (the lock stays until it expires or `sync` learns the outcome)
+ * @throws {NotFoundError} no channel to the hub can pay it (opening one is the user's call) · {NetworkError} hub unreachable, or it could not reach the payee (HTTP 504; the payment stays pending, the lock stays until it expires or `sync` learns the outcome)
  */
 export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUrl: string, payeeIn: string, amount: bigint, o: PayViaOptions = {}): Promise<RoutedPayment> {
   if (amount <= 0n) throw new UsageError('The amount must be above zero.')
@@ -196,6 +196,12 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
     throw new NetworkError(`${(err as Error).message}. The payment may still go through: \`channels sync\` asks the hub; otherwise its lock ends at ${timeLock}.`, { cause: err })
   })
   const paid = { hash, secret, payee, amount, fee, channelId: found.id, lane, asset: found.asset, hub, timeLock, unlocked: false }
+  if (r.status === 504) {
+    // The hub holds the voucher and retries the payee until its own lock ends: not a refusal yet.
+    throw new NetworkError(`The hub could not reach the payee: ${String(r.json.error ?? 'HTTP 504')}`, {
+      metaMessages: [`The hub retries until its lock ends; \`channels sync\` learns the outcome. If the payee never answers, ${amount + fee} of channel ${short(found.id)} stays locked until ${new Date(timeLock * 1000).toISOString()}, then \`channels sync\` frees it.`],
+    })
+  }
   if (r.status !== 200) {
     m.store.locks.update(net, hash, 'payer', { state: 'refused', error: String(r.json.error ?? r.status).slice(0, 500) })
     throw new PaymentRefusedError(`The hub refused the payment: ${String(r.json.error ?? `HTTP ${r.status}`)}`, {
@@ -354,7 +360,7 @@ export class EvmHub implements HubNode {
       req = parseLockWire(LockRequestWireSchema, input, 'lock request')
       v = voucherFromWire(req.voucher)
     } catch (err) {
-      if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+      if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
       throw err
     }
     if (req.network !== net) return refused(409, 'wrong_network', `This hub routes on ${net}, not ${req.network}.`)
@@ -464,7 +470,7 @@ export class EvmHub implements HubNode {
       req = parseLockWire(UnlockRequestWireSchema, input, 'unlock request')
       v = voucherFromWire(req.voucher)
     } catch (err) {
-      if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+      if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
       throw err
     }
     const p = req.network === net ? m.store.locks.get(net, req.hash, 'hub') : undefined
@@ -560,7 +566,7 @@ export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, 
     req = parseLockWire(ForwardRequestWireSchema, input, 'forwarded payment')
     v = voucherFromWire(req.voucher)
   } catch (err) {
-    if (err instanceof InvalidVoucherError) return refused(400, 'malformed', err.shortMessage)
+    if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
     throw err
   }
   if (req.network !== net) return refused(409, 'wrong_network', `This payee is paid on ${net}, not ${req.network}.`)
