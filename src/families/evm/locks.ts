@@ -379,6 +379,8 @@ export class EvmHub implements HubNode {
     try {
       await acceptVoucher(m, v, 0n, this.accepting, undefined, {
         hash: req.hash, minTimeLock: BigInt(now + this.policy.minLock), value: amount + fee,
+        // The payer may start settling now; the hub hears of it within a watch round (< margin) and must still redeem up to T1.
+        maxTimeLock: (settleDelay) => BigInt(now + settleDelay - this.policy.margin),
         onCommit: () => m.store.locks.insert({
           network: net, hash: req.hash, role: 'hub', payee, amount, fee, inChannel: v.channelId, inLane: v.lane, inNonce: v.nonce, inTimeLock: Number(v.timeLockMax),
           encryptedSecret: req.encryptedSecret, state: 'pending',
