@@ -574,7 +574,9 @@ export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, 
   if (req.network !== net) return refused(409, 'wrong_network', `This payee is paid on ${net}, not ${req.network}.`)
   const held = m.store.locks.get(net, req.hash, 'payee')
   if (held) {
-    if (held.inChannel === v.channelId && held.inLane === v.lane && held.inNonce === v.nonce) return { status: 200, body: { hash: held.hash, secret: held.secret } }
+    // The hub retrying the very voucher it sent (after a crash); any other voucher, even on the same lane and nonce, was not taken.
+    const same = held.inChannel === v.channelId && held.inLane === v.lane && held.inNonce === v.nonce ? lockedVoucher(m, v.channelId, v.lane, v.nonce) : undefined
+    if (same && JSON.stringify(voucherToWire(same)) === JSON.stringify(voucherToWire(v))) return { status: 200, body: { hash: held.hash, secret: held.secret } }
     return refused(409, 'replay', `A payment with hash ${req.hash} is held already.`)
   }
   let secret: string
