@@ -40,9 +40,9 @@ import { encryptSecret } from '../../src/core/channel/secret.js';
 import { feeFor } from '../../src/core/channel/lock.js';
 import type { MerchantLink } from '../../src/core/scheme/index.js';
 import type { HubPolicy, LockAnswer } from '../../src/core/scheme/hub.js';
-import { NetworkError } from '../../src/core/errors.js';
+import { NetworkError, PaymentRefusedError } from '../../src/core/errors.js';
 import { ChannelManager } from '../../src/families/evm/manager.js';
-import { EvmHub, acceptForward, expireLocks, payeePubkey } from '../../src/families/evm/locks.js';
+import { EvmHub, acceptForward, expireLocks, payThroughHub, payeePubkey } from '../../src/families/evm/locks.js';
 import { acceptVoucher, type AcceptPolicy } from '../../src/families/evm/inbound.js';
 import { signVoucher, voucherMessage } from '../../src/families/evm/voucher.js';
 import { artifact } from '../helpers/deploy.js';
@@ -57,6 +57,7 @@ const POLICY: HubPolicy = { base: 10n, ppm: 1000n, minLock: 600, margin: 300, mi
 const PAYEE_MIN_LOCK = 120;
 const PAYEE_POLICY: AcceptPolicy = { minSettleDelay: 60 };
 const PAYEE_URL = 'http://payee.invalid/.well-known/channels';
+const HUB_URL = 'http://hub.invalid';
 const HUB_LIQUIDITY = 10n ** 17n;
 const U64 = (1n << 64n) - 1n;
 const I63 = 1n << 63n;
@@ -89,14 +90,19 @@ const secrets = new Map<string, string>();
 /** How the link behaves: the payee answers (its own code), is unreachable, or takes unlock vouchers or not. */
 const linkMode = { unreachable: false, deliver: true };
 /** The payee behind the link (property 3 makes a fresh manager per case). */
-const current = {} as { payee: ChannelManager };
+const current = {} as { payee: ChannelManager; hub: EvmHub };
 
 const link: MerchantLink = {
   async get(url) {
     if (url === PAYEE_URL) return { status: 200, json: { pubkey: payeeKey } };
+    // The hub's routes (core/transports/hub/server.ts) for a payer's payThroughHub.
+    if (url === HUB_URL) return { status: 200, json: current.hub.infoWire() };
+    if (url.startsWith(`${HUB_URL}/payees/`)) return wire(await current.hub.payee(url.slice(`${HUB_URL}/payees/`.length)));
     throw new NetworkError(`no route to ${url}`);
   },
   async post(url, _headers, body) {
+    if (url === `${HUB_URL}/lock`) return wire(await current.hub.lock(JSON.parse(body!)));
+    if (url === `${HUB_URL}/unlock`) return wire(await current.hub.unlock(JSON.parse(body!)));
     if (url !== `${PAYEE_URL}/lock` || linkMode.unreachable) throw new NetworkError(`${url} did not answer`);
     const parsed = JSON.parse(body!);
     const answer = await acceptForward(current.payee, PAYEE_POLICY, parsed, PAYEE_MIN_LOCK);
@@ -111,6 +117,8 @@ const link: MerchantLink = {
     return r.charged;
   },
 };
+
+const wire = (r: LockAnswer) => ({ status: r.status, json: r.body });
 
 /** A ChannelManager for the key `name` in its own home (made on first use) over the test's anvil. */
 async function manager(name: string): Promise<ChannelManager> {
@@ -146,6 +154,7 @@ beforeAll(async () => {
   current.payee = payee;
   toPayeeSettling = (await payer.open({ payee: payee.address, deposit: 10n ** 6n, settleDelay: 3600 })).id;
   hub = new EvmHub(hubM, link, POLICY);
+  current.hub = hub;
   hubOutChannel = (await hubM.open({ payee: payee.address, deposit: HUB_LIQUIDITY, settleDelay: 3600, endpoint: PAYEE_URL })).id;
   foreignChannel = (await payer.open({ payee: payee.address, deposit: 10n ** 6n, settleDelay: 3600 })).id;
   settlingChannel = (await payer.open({ payee: hubM.address, deposit: 10n ** 6n, settleDelay: 3600 })).id;
@@ -651,6 +660,8 @@ const expiryCase = fc.record({
       outcome: w([3, 'delivered' as const], [2, 'undelivered' as const], [1, 'payeeRefuses' as const], [1, 'payeeDown' as const]),
       /** The hub redeems the payer's voucher on chain behind its store's back. */
       redeemEarly: w([5, false], [1, true]),
+      /** Paid by a payer wallet's own `pay --via` (payThroughHub), whose store then expires its side too. */
+      via: w([2, false], [1, true]),
     }),
     { minLength: 1, maxLength: 4 },
   ),
@@ -686,7 +697,7 @@ async function checkExpiry(store: Store, channelId: string, lane: bigint, redeem
 
 describe('expiry of locks', () => {
   it(`3. a lock expireLocks marks is never redeemable, one it leaves is (${RUNS} cases)`, async () => {
-    const t = { cases: 0, locks: 0, jumps: 0, expired: 0, live: 0, redeemed: 0, rowsExpired: 0 };
+    const t = { cases: 0, locks: 0, jumps: 0, expired: 0, live: 0, redeemed: 0, rowsExpired: 0, payerSide: 0 };
     const started = Date.now();
     const strangerKey = stranger.signingKey.compressedPublicKey;
     try {
@@ -698,38 +709,52 @@ describe('expiry of locks', () => {
           const payeeX = await manager('shop');
           current.payee = payeeX;
           const hubN = new EvmHub(hubX, link, POLICY);
+          current.hub = hubN;
           const deposit = 10n ** 6n;
+          const payer2 = await manager('payer2');
+          await payer2.open({ payee: hubX.address, deposit, settleDelay: 86400 * 7 });
           const ch = await payer.open({ payee: hubX.address, deposit, settleDelay: 86400 * 7 });
           const now = await chainNow();
-          const taken: { hash: string; lane: bigint; T1: number; T2: number }[] = [];
+          const taken: { hash: string; channelId: string; lane: bigint; T1: number; T2: number; via: boolean }[] = [];
           for (const [i, l] of ec.locks.entries()) {
-            const secret = newSecret();
-            const hash = sha(secret);
-            secrets.set(hash, secret);
             const amount = (deposit * BigInt(l.percent)) / 100n;
             const fee = feeFor(POLICY, amount);
             const T1 = now + POLICY.minLock + 5 + l.offset;
-            const lane = BigInt(i + 1);
-            const v = signVoucher(
-              { channelId: ch.id, lane, nonce: 1n, amount: amount + fee, secretHash: hash, timeLockMin: 0n, timeLockMax: BigInt(T1), minSettleAt: 0n, merges: [] },
-              await payer.signer(), chainId, contract,
-            );
-            const body = {
-              network: net, payee: payeeX.address, amount: amount.toString(), fee: fee.toString(), hash,
-              encryptedSecret: encryptSecret(l.outcome === 'payeeRefuses' ? strangerKey : payeeKey, secret, amount), voucher: voucherToWire(v),
-            };
-            linkMode.unreachable = l.outcome === 'payeeDown';
+            let secret: string;
+            linkMode.unreachable = l.outcome === 'payeeDown' || (l.via && l.outcome === 'payeeRefuses');
             linkMode.deliver = l.outcome === 'delivered';
             try {
-              const r = await hubN.lock(body);
-              expect(r.status, show(r.body)).toBe({ delivered: 200, undelivered: 200, payeeRefuses: 502, payeeDown: 504 }[l.outcome]);
-              if (r.status === 200) await unlockSettled(hubX, hash);
+              if (l.via) {
+                // The payer wallet's own path: its voucher and payment row are in its store.
+                const before = new Set(payer2.store.locks.list(net, 'payer').map((p) => p.hash));
+                const paid = await payThroughHub(payer2, link, HUB_URL, payeeX.address, amount, { lockSeconds: T1 - (await chainNow()) }).catch((err: unknown) => err as Error);
+                if (linkMode.unreachable) expect(paid, 'the payee did not answer, yet the payment went through').toBeInstanceOf(PaymentRefusedError);
+                else expect(paid, show(paid)).not.toBeInstanceOf(Error);
+                secret = payer2.store.locks.list(net, 'payer').find((p) => !before.has(p.hash))!.secret!;
+              } else {
+                secret = newSecret();
+                const v = signVoucher(
+                  { channelId: ch.id, lane: BigInt(i + 1), nonce: 1n, amount: amount + fee, secretHash: sha(secret), timeLockMin: 0n, timeLockMax: BigInt(T1), minSettleAt: 0n, merges: [] },
+                  await payer.signer(), chainId, contract,
+                );
+                const body = {
+                  network: net, payee: payeeX.address, amount: amount.toString(), fee: fee.toString(), hash: sha(secret),
+                  encryptedSecret: encryptSecret(l.outcome === 'payeeRefuses' ? strangerKey : payeeKey, secret, amount), voucher: voucherToWire(v),
+                };
+                const r = await hubN.lock(body);
+                expect(r.status, show(r.body)).toBe({ delivered: 200, undelivered: 200, payeeRefuses: 502, payeeDown: 504 }[l.outcome]);
+              }
+              secrets.set(sha(secret), secret);
+              await unlockSettled(hubX, sha(secret));
             } finally {
               linkMode.unreachable = false;
               linkMode.deliver = true;
             }
-            if (l.redeemEarly) await hubX.backend.updateMany(await hubX.signer(), [v], [secret]);
-            taken.push({ hash, lane, T1, T2: T1 - POLICY.margin });
+            const hash = sha(secret);
+            const row = hubX.store.locks.get(net, hash, 'hub')!;
+            const held = hubX.store.vouchers.list(net, row.inChannel!).find((x) => x.lane === row.inLane)!;
+            if (l.redeemEarly) await hubX.backend.updateMany(await hubX.signer(), [voucherOfFamily(held, 'evm')], [secret]);
+            taken.push({ hash, channelId: row.inChannel!, lane: row.inLane!, T1: row.inTimeLock!, T2: row.inTimeLock! - POLICY.margin, via: l.via });
             t.locks++;
           }
           const targets = [...new Set(ec.jumps.map((j) => taken[j.lock % taken.length][j.edge] + j.delta))].sort((a, b) => a - b);
@@ -743,9 +768,16 @@ describe('expiry of locks', () => {
             const rowsBefore = taken.map((x) => [hubX.store.locks.get(net, x.hash, 'hub'), payeeX.store.locks.get(net, x.hash, 'payee')] as const);
             await expireLocks(hubX);
             await expireLocks(payeeX);
+            await expireLocks(payer2);
             for (const [i, x] of taken.entries()) {
               const what = `lock ${i} (T1 ${x.T1}, T2 ${x.T2}) after a jump to ${L}`;
-              const outcomes = [await checkExpiry(hubX.store, ch.id, x.lane, hubX.address, L, `the payer's voucher at the hub, ${what}`)];
+              const outcomes = [await checkExpiry(hubX.store, x.channelId, x.lane, hubX.address, L, `the payer's voucher at the hub, ${what}`)];
+              // The payer's own side (pay --via): it frees its funds only once the hub can no longer redeem them.
+              if (x.via) {
+                const o = await checkExpiry(payer2.store, x.channelId, x.lane, hubX.address, L, `the payer's voucher at the payer, ${what}`);
+                if (o !== 'plain') t.payerSide++;
+                outcomes.push(o);
+              }
               const hubRow = hubX.store.locks.get(net, x.hash, 'hub')!;
               if (hubRow.outChannel) outcomes.push(await checkExpiry(hubX.store, hubRow.outChannel, hubRow.outLane!, payeeX.address, L, `the hub's voucher at the hub, ${what}`));
               const payeeRow = payeeX.store.locks.get(net, x.hash, 'payee');
@@ -765,6 +797,7 @@ describe('expiry of locks', () => {
       );
     } finally {
       current.payee = payee;
+      current.hub = hub;
     }
     console.log(`expiry property: ${show(t)}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(t.expired).toBeGreaterThan(0);
