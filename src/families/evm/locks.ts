@@ -31,7 +31,7 @@ import { groupCommit } from '../../core/store/group-commit.js'
 import { short } from '../../core/channel/reader.js'
 import { ChannelsError, InsufficientFundsError, InvalidVoucherError, NetworkError, NotFoundError, PaymentRefusedError, UsageError } from '../../core/errors.js'
 import { acceptVoucher, type AcceptPolicy } from './inbound.js'
-import { deliveryExtra } from './channel.js'
+import { deliveryExtra, evmChannel } from './channel.js'
 import { fullStatus } from '../../core/channel/status.js'
 
 const refused = (status: number, reason: string, error: string): LockAnswer => ({ status, body: { error, reason } })
@@ -171,14 +171,16 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   }
   const pubkey = o.payeePubkey ?? (await payeeKeyFromHub(link, hub, payee))
   checkPayeeKey(pubkey, payee)
-  const found = m.payableChannels(info.address, amount + fee)[0]?.channel
+  const lockSeconds = o.lockSeconds ?? info.minLock + info.margin + 120
+  // The hub takes a lock only on a channel that cannot close before it ends: settle delay ≥ the lock + its margin.
+  const found = m.payableChannels(info.address, amount + fee).map((x) => x.channel).find((c) => evmChannel(c).data.settleDelay >= lockSeconds + info.margin)
   if (!found) {
-    throw new NotFoundError(`No open channel to the hub ${info.address} can pay ${amount + fee} (the amount plus the hub's fee ${fee}).`, {
-      metaMessages: [`Open one: \`channels open ${info.address} <deposit> --url ${hub}\`, or top one up with \`channels fund\`.`],
+    throw new NotFoundError(`No open channel to the hub ${info.address} can pay ${amount + fee} (the amount plus the hub's fee ${fee}) with a settle delay of at least ${lockSeconds + info.margin} s (the lock plus the hub's margin).`, {
+      metaMessages: [`Open one: \`channels open ${info.address} <deposit> --url ${hub} --settle-delay ${Math.max(3600, lockSeconds + info.margin)}\`, or top one up with \`channels fund\`.`],
     })
   }
   const { secret, secretHash: hash } = drawSecret()
-  const timeLock = (await lockNow(m)) + (o.lockSeconds ?? info.minLock + info.margin + 120)
+  const timeLock = (await lockNow(m)) + lockSeconds
   // The row is written with the lane it claims, before the voucher is signed: a crash leaves a claim, never an untracked voucher.
   const lane = claimLane(m, found, 'payer', (lane) =>
     m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' }))
