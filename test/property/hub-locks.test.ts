@@ -5,7 +5,7 @@
  * code (an in-process link, not a mock of our rules). Thinking like the attacker, a payer (or a
  * hub, towards the payee) sends generated hostile requests.
  *
- * 1. Hub acceptance. Whatever the hub accepts, the contract redeems: `update(voucher, signature,
+ * 1. Hub acceptance (and the payer's unlock, after which a lane is reused). Whatever the hub accepts, the contract redeems: `update(voucher, signature,
  *    secret)` from the hub succeeds now (eth_call), and still succeeds at the voucher's
  *    timeLockMax when the payer starts settling its channel right now (eth_call at that time in a
  *    snapshot where the payer called `settle`: the hub learns the secret only once the payee
@@ -281,12 +281,14 @@ const faultNames = Object.keys(FAULTS) as (keyof Faults)[];
 const lockStep = fc.record({
   /** Percent of the deposit, unless the amount is a fault. */
   percent: fc.integer({ min: 1, max: 60 }),
+  /** On a lane whose held voucher was simplified (lanes are reused), when there is one. */
+  reuse: fc.boolean(),
   faults: fc.oneof({ weight: 3, arbitrary: fc.constant([] as (keyof Faults)[]) }, { weight: 4, arbitrary: fc.uniqueArray(fc.constantFrom(...faultNames), { minLength: 1, maxLength: 2 }) }),
   values: fc.record(FAULTS),
-}).map(({ percent, faults, values }) => {
-  const s: Record<string, unknown> = { kind: 'lock' as const, ...HONEST, amount: percent };
+}).map(({ percent, reuse, faults, values }) => {
+  const s: Record<string, unknown> = { kind: 'lock' as const, ...HONEST, amount: percent, reuse };
   for (const f of faults) s[f] = values[f];
-  return s as { kind: 'lock'; amount: number | Faults['amount'] } & { [K in Exclude<keyof Faults, 'amount'>]: Faults[K] | (K extends keyof typeof HONEST ? typeof HONEST[K] : never) };
+  return s as { kind: 'lock'; amount: number | Faults['amount']; reuse: boolean } & { [K in Exclude<keyof Faults, 'amount'>]: Faults[K] | (K extends keyof typeof HONEST ? typeof HONEST[K] : never) };
 });
 type LockStep = typeof lockStep extends fc.Arbitrary<infer T> ? T : never;
 const hubCase = fc.record({
@@ -297,8 +299,9 @@ const hubCase = fc.record({
       { weight: 12, arbitrary: lockStep },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('burst' as const), items: fc.array(fc.tuple(lockStep, fc.boolean(), w([4, false], [1, true])), { minLength: 2, maxLength: 3 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('settle' as const) }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('unlock' as const), fault: w([8, 'none'], [1, 'less'], [1, 'more'], [1, 'conditional'], [1, 'wrongLane'], [1, 'unknownHash']) }) },
     ),
-    { minLength: 1, maxLength: 6 },
+    { minLength: 1, maxLength: 8 },
   ),
 });
 
@@ -318,6 +321,8 @@ interface HubCaseState {
   secrets: Map<string, string>;
   sent: Sent[];
   takenHashes: Set<string>;
+  /** Locks sent on a reused lane. */
+  reused: number;
 }
 
 /** The lock request a step describes, built against what the hub holds on the case's channel now. */
@@ -342,8 +347,11 @@ async function buildLock(s: LockStep, c: HubCaseState, now: number, laneOffset =
   const least = feeFor(POLICY, amount);
   const fee = { policy: least, below: least - 1n, zero: 0n, above: least + 7n }[s.fee];
   if (fee < least) reasons.push('fee_too_low');
-  const sum = amount + fee;
-  const vAmount = { sum, 'sum-1': sum - 1n, 'sum+1': sum + 1n, amountOnly: amount }[s.voucherAmount];
+  // A lane whose held voucher is unconditional (simplified) is reused: the voucher adds amount + fee on top of it.
+  const reusable = s.lane === 'fresh' && s.reuse && laneOffset === 0 ? held.find((v) => v.family === 'evm' && v.secretHash === ZERO_HASH) : undefined;
+  const base = reusable?.amount ?? 0n;
+  const sum = base + amount + fee;
+  const vAmount = { sum, 'sum-1': sum - 1n, 'sum+1': sum + 1n, amountOnly: base + amount }[s.voucherAmount];
   if (vAmount !== sum) reasons.push('amount_mismatch');
 
   const lockAt = {
@@ -356,9 +364,10 @@ async function buildLock(s: LockStep, c: HubCaseState, now: number, laneOffset =
 
   const usedLanes = held.map((v) => v.lane);
   const fresh = (usedLanes.length ? usedLanes.reduce((a, b) => (a > b ? a : b)) + 1n : 1n) + BigInt(laneOffset);
-  const lane = { fresh, used: usedLanes[0] ?? fresh, zero: 0n, u64: U64 }[s.lane];
+  const lane = reusable?.lane ?? { fresh, used: usedLanes[0] ?? fresh, zero: 0n, u64: U64 }[s.lane];
   if (s.lane === 'used' && usedLanes.length) reasons.push('lane_used');
-  const nonce = { one: 1n, zero: 0n, big: 2n ** 40n }[s.nonce];
+  const nonce = { one: (reusable?.nonce ?? 0n) + 1n, zero: 0n, big: 2n ** 40n }[s.nonce];
+  if (reusable) c.reused++;
   if (nonce === 0n) reasons.push('nonce_too_low');
 
   const channelId = { this: c.channelId, foreign: foreignChannel, unknown: ethers.id(`unknown ${c.channelId}`), settling: settlingChannel, hubOwn: hubOutChannel }[s.channel];
@@ -397,7 +406,7 @@ async function buildLock(s: LockStep, c: HubCaseState, now: number, laneOffset =
   return { body, voucher, secret, mustRefuse: reasons[0] };
 }
 
-interface HubTally { cases: number; requests: number; accepted: number; refused: number; payeeRefused: number; bursts: number; settleChecks: number }
+interface HubTally { cases: number; requests: number; accepted: number; refused: number; payeeRefused: number; bursts: number; settleChecks: number; unlocks: number; reused: number }
 
 /** Checks one answer of the hub to `sent`: what it accepts, the contract redeems (now); refusals change nothing. */
 async function checkHubAnswer(sent: Sent, r: LockAnswer, c: HubCaseState, before: { hub: string; payee: string; hubBytes: string; payeeBytes: string } | undefined, t: HubTally): Promise<void> {
@@ -448,18 +457,53 @@ async function checkHubAnswer(sent: Sent, r: LockAnswer, c: HubCaseState, before
 }
 
 /**
+ * The payer's `POST /unlock` after a fulfilled payment (honest: the same amount, unconditional,
+ * next nonce, on the payment's lane), or a hostile variant. What the hub takes, the contract
+ * redeems without a secret; what it refuses changes nothing. The lane is then reused.
+ */
+async function unlockStep(fault: string, c: HubCaseState, t: HubTally): Promise<void> {
+  const p = hubM.store.locks.list(net, 'hub', ['fulfilled']).find((x) => x.inChannel === c.channelId && !x.inUnlocked);
+  if (!p) return;
+  const cond = voucherOfFamily(hubM.store.vouchers.get(net, p.inChannel!, p.inLane!, p.inNonce!)!, 'evm');
+  const unsigned: UnsignedVoucher = {
+    channelId: cond.channelId, lane: fault === 'wrongLane' ? cond.lane + 1000n : cond.lane, nonce: cond.nonce + 1n,
+    amount: cond.amount + (fault === 'less' ? -1n : fault === 'more' ? 1n : 0n),
+    secretHash: fault === 'conditional' ? cond.secretHash : ZERO_HASH, timeLockMin: 0n, timeLockMax: fault === 'conditional' ? cond.timeLockMax : 0n, minSettleAt: 0n, merges: [],
+  };
+  const v = signVoucher(unsigned, await payer.signer(), chainId, contract);
+  const body = { network: net, hash: fault === 'unknownHash' ? sha(newSecret()) : p.hash, voucher: voucherToWire(v) };
+  const before = { rows: dbText(hubM.store), bytes: dbBytes('hub') };
+  const r = await hub.unlock(body);
+  const what = `${show(body)} → ${r.status} ${show(r.body)}`;
+  t.requests++;
+  if (r.status === 200) {
+    t.unlocks++;
+    expect(['none', 'more'], `took a hostile unlock: ${what}`).toContain(fault);
+    expect(await refusal(v, undefined, hubM.address), `took an unlock the contract refuses: ${what}`).toBeUndefined();
+    expect(hubM.store.locks.get(net, p.hash, 'hub')!.inUnlocked).toBe(true);
+    return;
+  }
+  t.refused++;
+  expect(fault, `refused an honest unlock: ${what}`).not.toBe('none');
+  expect([400, 404, 409], what).toContain(r.status);
+  expect(dbText(hubM.store), `a refused unlock changed the hub's database: ${what}`).toBe(before.rows);
+  expect(dbBytes('hub'), `a refused unlock changed the bytes of the hub's database files: ${what}`).toBe(before.bytes);
+}
+
+/**
  * End of a case: every held conditional voucher stays redeemable until its lock even if the payer
  * starts settling now (in a snapshot), and all of them together are redeemed for real.
  */
 async function closeHubCase(c: HubCaseState, t: HubTally): Promise<void> {
   const held = hubM.store.vouchers.effectivePerLane(net, c.channelId).map((v) => voucherOfFamily(v, 'evm'));
   if (held.length === 0) return;
+  const conditional = held.filter((v) => v.secretHash !== ZERO_HASH);
   const asPayer = pc.connect((await payer.signer()).connect(chain.provider)) as Contract;
   const snapshot = await rpc<string>('evm_snapshot');
   try {
     const on = await pc.getChannel(c.channelId);
     if (on.settleAt === 0n) await mined(asPayer, 'settle', [c.channelId]);
-    for (const v of held) {
+    for (const v of conditional) {
       t.settleChecks++;
       const secret = c.secrets.get(v.secretHash)!;
       expect(await refusal(v, secret, hubM.address, Number(v.timeLockMax)), `the payer can settle before the lock of a voucher the hub took ends: ${show(v)} (settle delay ${c.settleDelay})`).toBeUndefined();
@@ -474,17 +518,21 @@ async function closeHubCase(c: HubCaseState, t: HubTally): Promise<void> {
 
 describe('payments through a hub, differentially against the contract', () => {
   it(`1. what the hub accepts, the contract redeems; what it refuses changes nothing (${RUNS} cases)`, async () => {
-    const t: HubTally = { cases: 0, requests: 0, accepted: 0, refused: 0, payeeRefused: 0, bursts: 0, settleChecks: 0 };
+    const t: HubTally = { cases: 0, requests: 0, accepted: 0, refused: 0, payeeRefused: 0, bursts: 0, settleChecks: 0, unlocks: 0, reused: 0 };
     const started = Date.now();
     await fc.assert(
       fc.asyncProperty(hubCase, async (hc) => {
         t.cases++;
         const ch = await payer.open({ payee: hubM.address, deposit: hc.deposit, settleDelay: hc.settleDelay });
-        const c: HubCaseState = { channelId: ch.id, deposit: hc.deposit, settleDelay: hc.settleDelay, secrets: new Map(), sent: [], takenHashes: new Set() };
+        const c: HubCaseState = { channelId: ch.id, deposit: hc.deposit, settleDelay: hc.settleDelay, secrets: new Map(), sent: [], takenHashes: new Set(), reused: 0 };
         for (const step of hc.steps) {
           if (step.kind === 'settle') {
             const on = await pc.getChannel(c.channelId);
             if (on.settleAt === 0n) await mined(pc.connect((await payer.signer()).connect(chain.provider)) as Contract, 'settle', [c.channelId]);
+            continue;
+          }
+          if (step.kind === 'unlock') {
+            await unlockStep(step.fault, c, t);
             continue;
           }
           const now = await chainNow();
@@ -514,6 +562,7 @@ describe('payments through a hub, differentially against the contract', () => {
           expect(new Set(hashes).size, 'two accepted requests with one hash').toBe(hashes.length);
         }
         await closeHubCase(c, t);
+        t.reused += c.reused;
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: NO_SHRINK },
     );
