@@ -823,7 +823,7 @@ describe('expiry of locks', () => {
             }
             const hash = sha(secret);
             const row = hubX.store.locks.get(net, hash, 'hub')!;
-            const held = hubX.store.vouchers.list(net, row.inChannel!).find((x) => x.lane === row.inLane)!;
+            const held = hubX.store.vouchers.get(net, row.inChannel!, row.inLane!, row.inNonce!)!;
             if (l.redeemEarly) await hubX.backend.updateMany(await hubX.signer(), [voucherOfFamily(held, 'evm')], [secret]);
             taken.push({ hash, channelId: row.inChannel!, lane: row.inLane!, nonce: row.inNonce!, T1: row.inTimeLock!, T2: row.inTimeLock! - POLICY.margin, via: l.via });
             t.locks++;
