@@ -544,6 +544,8 @@ describe('payments through a hub, differentially against the contract', () => {
             const r = await hub.lock(JSON.parse(JSON.stringify(sent.body)));
             linkMode.unreachable = false;
             await checkHubAnswer(sent, r, c, before, t);
+            // Half the payments are simplified at once (as pay --via does), so that later ones reuse their lanes.
+            if (r.status === 200 && step.reuse) await unlockStep('none', c, t);
             continue;
           }
           // Concurrent requests on the same channel (some on the same fresh lane, some with the same hash): no lane or hash taken twice, no overdraft.
