@@ -40,7 +40,7 @@ import { encryptSecret } from '../../src/core/channel/secret.js';
 import { feeFor } from '../../src/core/channel/lock.js';
 import type { MerchantLink } from '../../src/core/scheme/index.js';
 import type { HubPolicy, LockAnswer } from '../../src/core/scheme/hub.js';
-import { NetworkError, PaymentRefusedError } from '../../src/core/errors.js';
+import { ChannelsError, NetworkError } from '../../src/core/errors.js';
 import { ChannelManager } from '../../src/families/evm/manager.js';
 import { EvmHub, acceptForward, expireLocks, payThroughHub, payeePubkey } from '../../src/families/evm/locks.js';
 import { acceptVoucher, type AcceptPolicy } from '../../src/families/evm/inbound.js';
@@ -801,7 +801,7 @@ describe('expiry of locks', () => {
                 // The payer wallet's own path: its voucher and payment row are in its store.
                 const before = new Set(payer2.store.locks.list(net, 'payer').map((p) => p.hash));
                 const paid = await payThroughHub(payer2, link, HUB_URL, payeeX.address, amount, { lockSeconds: T1 - (await chainNow()) }).catch((err: unknown) => err as Error);
-                if (linkMode.unreachable) expect(paid, 'the payee did not answer, yet the payment went through').toBeInstanceOf(PaymentRefusedError);
+                if (linkMode.unreachable) expect(paid, 'the payee did not answer, yet the payment went through').toBeInstanceOf(ChannelsError); // refused, or unreachable (may still complete)
                 else expect(paid, show(paid)).not.toBeInstanceOf(Error);
                 secret = payer2.store.locks.list(net, 'payer').find((p) => !before.has(p.hash))!.secret!;
               } else {
