@@ -16,7 +16,7 @@ import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel, type EvmChannel, type EvmChannelData } from './channel.js'
 import { groupCommit } from '../../core/store/group-commit.js'
-import { ZERO_HASH, effectiveLanes, mergerOf, spentAcrossLanes, type EvmVoucher } from '../../core/channel/voucher.js'
+import { INDEX_MAX, ZERO_HASH, effectiveLanes, mergerOf, spentAcrossLanes, type EvmVoucher } from '../../core/channel/voucher.js'
 import { checkVoucher } from './operations.js'
 import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
@@ -44,6 +44,13 @@ export interface LockAcceptance {
   value?: bigint
   /** Base units the voucher must add to its lane, at least. */
   minValue?: bigint
+  /**
+   * The hub: the latest timeLockMax it takes on a channel of `settleDelay` seconds (unix seconds).
+   * Its payer may start settling at any moment; once the channel's settle time passes, the hub can
+   * redeem nothing, so a lock ending later would let the payee redeem the hub's voucher while the
+   * hub cannot redeem the payer's.
+   */
+  maxTimeLock?: (settleDelay: number) => bigint
   onCommit?: (channel: ChannelRecord, value: bigint) => void
 }
 
@@ -118,6 +125,12 @@ export async function acceptVoucher(
     if (v.secretHash !== lock.hash.toLowerCase()) throw new VoucherRefusedError('The voucher is not locked to the payment\'s hash.', 'hash_mismatch')
     if (v.timeLockMin !== 0n || v.minSettleAt !== 0n || v.merges.length) throw new VoucherRefusedError('A conditional voucher carries a hash lock and a timeLockMax only (no timeLockMin, minSettleAt or merges).', 'conditional')
     if (v.timeLockMax < lock.minTimeLock) throw new VoucherRefusedError(`The voucher's time lock ${v.timeLockMax} ends before ${lock.minTimeLock}; lock it longer.`, 'lock_too_short')
+    // The contract takes any uint64; the store keeps timeLockMax in a SQLite INTEGER (below 2^63).
+    if (v.timeLockMax > INDEX_MAX) throw new VoucherRefusedError(`The voucher's time lock ${v.timeLockMax} is beyond ${INDEX_MAX}; lock it shorter.`, 'lock_too_long')
+    const latest = lock.maxTimeLock?.(channel.data.settleDelay)
+    if (latest !== undefined && v.timeLockMax > latest) {
+      throw new VoucherRefusedError(`The voucher's time lock ${v.timeLockMax} ends after ${latest}: the payer could close channel ${short(channel.id)} (settle delay ${channel.data.settleDelay} s) before it; lock it shorter.`, 'lock_too_long')
+    }
   } else if (v.secretHash !== ZERO_HASH || v.timeLockMin !== 0n || v.timeLockMax !== 0n || v.minSettleAt !== 0n) {
     throw new VoucherRefusedError('The paywall accepts plain vouchers only (and merges; no hash lock or time lock).', 'conditional')
   }

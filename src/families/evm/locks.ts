@@ -31,7 +31,7 @@ import { groupCommit } from '../../core/store/group-commit.js'
 import { short } from '../../core/channel/reader.js'
 import { ChannelsError, InsufficientFundsError, InvalidVoucherError, NetworkError, NotFoundError, PaymentRefusedError, UsageError } from '../../core/errors.js'
 import { acceptVoucher, type AcceptPolicy } from './inbound.js'
-import { deliveryExtra } from './channel.js'
+import { deliveryExtra, evmChannel } from './channel.js'
 import { fullStatus } from '../../core/channel/status.js'
 
 const refused = (status: number, reason: string, error: string): LockAnswer => ({ status, body: { error, reason } })
@@ -171,14 +171,16 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   }
   const pubkey = o.payeePubkey ?? (await payeeKeyFromHub(link, hub, payee))
   checkPayeeKey(pubkey, payee)
-  const found = m.payableChannels(info.address, amount + fee)[0]?.channel
+  const lockSeconds = o.lockSeconds ?? info.minLock + info.margin + 120
+  // The hub takes a lock only on a channel that cannot close before it ends: settle delay ≥ the lock + its margin.
+  const found = m.payableChannels(info.address, amount + fee).map((x) => x.channel).find((c) => evmChannel(c).data.settleDelay >= lockSeconds + info.margin)
   if (!found) {
-    throw new NotFoundError(`No open channel to the hub ${info.address} can pay ${amount + fee} (the amount plus the hub's fee ${fee}).`, {
-      metaMessages: [`Open one: \`channels open ${info.address} <deposit> --url ${hub}\`, or top one up with \`channels fund\`.`],
+    throw new NotFoundError(`No open channel to the hub ${info.address} can pay ${amount + fee} (the amount plus the hub's fee ${fee}) with a settle delay of at least ${lockSeconds + info.margin} s (the lock plus the hub's margin).`, {
+      metaMessages: [`Open one: \`channels open ${info.address} <deposit> --url ${hub} --settle-delay ${Math.max(3600, lockSeconds + info.margin)}\`, or top one up with \`channels fund\`.`],
     })
   }
   const { secret, secretHash: hash } = drawSecret()
-  const timeLock = (await lockNow(m)) + (o.lockSeconds ?? info.minLock + info.margin + 120)
+  const timeLock = (await lockNow(m)) + lockSeconds
   // The row is written with the lane it claims, before the voucher is signed: a crash leaves a claim, never an untracked voucher.
   const lane = claimLane(m, found, 'payer', (lane) =>
     m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' }))
@@ -379,6 +381,8 @@ export class EvmHub implements HubNode {
     try {
       await acceptVoucher(m, v, 0n, this.accepting, undefined, {
         hash: req.hash, minTimeLock: BigInt(now + this.policy.minLock), value: amount + fee,
+        // The payer may start settling now; the hub hears of it within a watch round (< margin) and must still redeem up to T1.
+        maxTimeLock: (settleDelay) => BigInt(now + settleDelay - this.policy.margin),
         onCommit: () => m.store.locks.insert({
           network: net, hash: req.hash, role: 'hub', payee, amount, fee, inChannel: v.channelId, inLane: v.lane, inNonce: v.nonce, inTimeLock: Number(v.timeLockMax),
           encryptedSecret: req.encryptedSecret, state: 'pending',
@@ -572,7 +576,9 @@ export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, 
   if (req.network !== net) return refused(409, 'wrong_network', `This payee is paid on ${net}, not ${req.network}.`)
   const held = m.store.locks.get(net, req.hash, 'payee')
   if (held) {
-    if (held.inChannel === v.channelId && held.inLane === v.lane && held.inNonce === v.nonce) return { status: 200, body: { hash: held.hash, secret: held.secret } }
+    // The hub retrying the very voucher it sent (after a crash); any other voucher, even on the same lane and nonce, was not taken.
+    const same = held.inChannel === v.channelId && held.inLane === v.lane && held.inNonce === v.nonce ? lockedVoucher(m, v.channelId, v.lane, v.nonce) : undefined
+    if (same && JSON.stringify(voucherToWire(same)) === JSON.stringify(voucherToWire(v))) return { status: 200, body: { hash: held.hash, secret: held.secret } }
     return refused(409, 'replay', `A payment with hash ${req.hash} is held already.`)
   }
   let secret: string
