@@ -43,7 +43,9 @@ const refused = (status: number, reason: string, error: string): LockAnswer => (
  * not sent), `payer:fulfilled` (secret confirmed, before the unlock), `hub:accepted` (payer's
  * voucher committed), `hub:signed` (hub's voucher committed, not forwarded), `hub:revealed`
  * (payee answered, secret not stored), `hub:fulfilled` (secret stored, payer not answered),
- * `hub:unlocking` (before the unlock voucher goes to the payee).
+ * `hub:unlocking` (before the unlock voucher goes to the payee), `hub:delivered` (the payee took the
+ * unlock voucher, the row does not say so yet), `hub:unlocked` (the payer's unlock voucher stored,
+ * the row does not say so yet).
  */
 function crashPoint(step: string): void {
   if (process.env.CHANNELS_CRASH_AT === step) process.kill(process.pid, 'SIGKILL')
@@ -407,6 +409,7 @@ export class EvmHub implements HubNode {
     await unlockVoucher(m, out, p.outLane!)
     crashPoint('hub:unlocking')
     await this.link.deliver(m, out, m.store.vouchers.latest(net, out.id, p.outLane!)!, deliveryExtra(out))
+    crashPoint('hub:delivered')
     m.store.locks.update(net, hash, 'hub', { outUnlocked: true })
     return true
   }
@@ -435,6 +438,7 @@ export class EvmHub implements HubNode {
       if (err instanceof NetworkError) return refused(503, 'chain_unreachable', err.shortMessage)
       throw err
     }
+    crashPoint('hub:unlocked')
     m.store.locks.update(net, p.hash, 'hub', { inUnlocked: true })
     return { status: 200, body: { hash: p.hash, unlocked: true } }
   }
