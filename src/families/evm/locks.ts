@@ -131,7 +131,7 @@ export async function hubInfo(link: MerchantLink, hubUrl: string): Promise<HubIn
  * payee encrypted to its key (checked to be the key of `payee`, so the hub cannot read it).
  * Once the hub answers the secret, the voucher is replaced by an unconditional one.
  * @throws {UsageError} bad amount or address, another network · {PaymentRefusedError} the hub refused, answered a wrong secret, or asks more than `maxFee`
- * @throws {NotFoundError} no channel to the hub can pay it (opening one is the user's call) · {NetworkError} hub unreachable (the lock stays until it expires or `sync` learns the outcome)
+ * @throws {NotFoundError} no open channel to the hub (opening one is the user's call) · {InsufficientFundsError} the fullest cannot cover amount + fee (the shortfall) · {NetworkError} hub unreachable (the lock stays until it expires or `sync` learns the outcome)
  */
 export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUrl: string, payeeIn: string, amount: bigint, o: PayViaOptions = {}): Promise<RoutedPayment> {
   if (amount <= 0n) throw new UsageError('The amount must be above zero.')
@@ -150,8 +150,15 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   const pubkey = o.payeePubkey ?? (await payeeKeyFromHub(link, hub, payee))
   checkPayeeKey(pubkey, payee)
   const found = m.payableChannels(info.address, amount + fee)[0]?.channel
+  const fullest = found ? undefined : m.payableChannels(info.address, 0n)[0]
+  if (fullest) {
+    // A channel to the hub exists but cannot cover it (spent, or held by payments in flight): a shortfall, as `pay` says it.
+    throw new InsufficientFundsError(`Channel ${short(fullest.channel.id)} to the hub has ${fullest.available} available; the payment needs ${amount + fee} (the amount plus the hub's fee ${fee}).`, amount + fee - fullest.available, {
+      metaMessages: ['Top it up with `channels fund`; conditional amounts of payments that did not go through are free again once their locks end and `channels sync` runs.'],
+    })
+  }
   if (!found) {
-    throw new NotFoundError(`No open channel to the hub ${info.address} can pay ${amount + fee} (the amount plus the hub's fee ${fee}).`, {
+    throw new NotFoundError(`No open channel to the hub ${info.address}; the payment needs ${amount + fee} (the amount plus the hub's fee ${fee}).`, {
       metaMessages: [`Open one: \`channels open ${info.address} <deposit> --url ${hub}\`, or top one up with \`channels fund\`.`],
     })
   }
