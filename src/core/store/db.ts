@@ -19,11 +19,11 @@ export type Db = Database.Database
 export function openDatabase(path: string): Db {
   let db: Db
   try {
-    db = new Database(path, { timeout: 10_000 })
+    db = new Database(path, { timeout: 60_000 })
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
-    db.pragma('busy_timeout = 10000')
+    db.pragma('busy_timeout = 60000')
   } catch (err) {
     throw new StoreError(`Cannot open the wallet database ${path}.`, {
       details: (err as Error).message,

@@ -211,6 +211,12 @@ class MergePathError extends Error {}
 const sameMerges = (a: readonly { lane: bigint; nonce: bigint }[], b: readonly { lane: bigint; nonce: bigint }[]): boolean =>
   a.length === b.length && a.every((g, i) => g.lane === b[i].lane && g.nonce === b[i].nonce)
 
+/** Whether `a` and `b` are the same signed voucher (every signed field and the signature). */
+const sameVoucher = (a: EvmVoucher, b: EvmVoucher): boolean =>
+  a.channelId === b.channelId && a.lane === b.lane && a.nonce === b.nonce && a.amount === b.amount && a.secretHash === b.secretHash
+  && a.timeLockMin === b.timeLockMin && a.timeLockMax === b.timeLockMax && a.minSettleAt === b.minSettleAt && sameMerges(a.merges, b.merges)
+  && a.signature.toLowerCase() === b.signature.toLowerCase()
+
 /**
  * The checks against what is stored (state, lanes, total due, deposit) and the commit of
  * the voucher with the new `charged` (and, for a learned channel, its row), in one write
@@ -270,6 +276,9 @@ function commitVoucher(
     const lane: LaneState = last ? { nonce: last.nonce, redeemed: last.amount } : chainLane!
     const projected = { deposit: ch.deposit, redeemed: spentAcrossLanes(lanes), settleAt: 0, now: 0 }
     const corrective = { channel: ch, last }
+    // The lane's held voucher delivered again with nothing to pay for (a sender killed after this
+    // wallet took it and before it recorded the answer retries): taken as held, nothing changes.
+    if (last && price === 0n && v.nonce === last.nonce && last.family === 'evm' && sameVoucher(last, v)) return { channel: ch, charged: ch.charged }
     if (last && v.nonce <= last.nonce) {
       throw new VoucherRefusedError(`Nonce ${v.nonce} on lane ${v.lane} is not above the last accepted ${last.nonce}.`, 'nonce_too_low', corrective)
     }

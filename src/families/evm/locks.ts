@@ -43,7 +43,9 @@ const refused = (status: number, reason: string, error: string): LockAnswer => (
  * not sent), `payer:fulfilled` (secret confirmed, before the unlock), `hub:accepted` (payer's
  * voucher committed), `hub:signed` (hub's voucher committed, not forwarded), `hub:revealed`
  * (payee answered, secret not stored), `hub:fulfilled` (secret stored, payer not answered),
- * `hub:unlocking` (before the unlock voucher goes to the payee).
+ * `hub:unlocking` (before the unlock voucher goes to the payee), `hub:delivered` (the payee took the
+ * unlock voucher, the row does not say so yet), `hub:unlocked` (the payer's unlock voucher stored,
+ * the row does not say so yet).
  */
 function crashPoint(step: string): void {
   if (process.env.CHANNELS_CRASH_AT === step) process.kill(process.pid, 'SIGKILL')
@@ -147,7 +149,8 @@ export async function hubInfo(link: MerchantLink, hubUrl: string): Promise<HubIn
  * payee encrypted to its key (checked to be the key of `payee`, so the hub cannot read it).
  * Once the hub answers the secret, the voucher is replaced by an unconditional one.
  * @throws {UsageError} bad amount or address, another network · {PaymentRefusedError} the hub refused, answered a wrong secret, or asks more than `maxFee`
- * @throws {NotFoundError} no channel to the hub can pay it (opening one is the user's call) · {NetworkError} hub unreachable, or it could not reach the payee (HTTP 504; the payment stays pending, the lock stays until it expires or `sync` learns the outcome)
+ * @throws {NotFoundError} no open channel to the hub whose settle delay covers the lock (opening one is the user's call) · {InsufficientFundsError} the fullest such channel cannot cover amount + fee (the shortfall)
+ * @throws {NetworkError} hub unreachable, or it could not reach the payee (HTTP 504; the payment stays pending, the lock stays until it expires or `sync` learns the outcome)
  */
 export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUrl: string, payeeIn: string, amount: bigint, o: PayViaOptions = {}): Promise<RoutedPayment> {
   if (amount <= 0n) throw new UsageError('The amount must be above zero.')
@@ -173,10 +176,18 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   checkPayeeKey(pubkey, payee)
   const lockSeconds = o.lockSeconds ?? info.minLock + info.margin + 120
   // The hub takes a lock only on a channel that cannot close before it ends: settle delay ≥ the lock + its margin.
-  const found = m.payableChannels(info.address, amount + fee).map((x) => x.channel).find((c) => evmChannel(c).data.settleDelay >= lockSeconds + info.margin)
+  const lasting = (c: ChannelRecord) => evmChannel(c).data.settleDelay >= lockSeconds + info.margin
+  const found = m.payableChannels(info.address, amount + fee).map((x) => x.channel).find(lasting)
+  const fullest = found ? undefined : m.payableChannels(info.address, 0n).find((x) => lasting(x.channel))
+  if (fullest) {
+    // A channel to the hub exists but cannot cover it (spent, or held by payments in flight): a shortfall, as `pay` says it.
+    throw new InsufficientFundsError(`Channel ${short(fullest.channel.id)} to the hub has ${fullest.available} available; the payment needs ${amount + fee} (the amount plus the hub's fee ${fee}).`, amount + fee - fullest.available, {
+      metaMessages: ['Top it up with `channels fund`; conditional amounts of payments that did not go through are free again once their locks end and `channels sync` runs.'],
+    })
+  }
   if (!found) {
-    throw new NotFoundError(`No open channel to the hub ${info.address} can pay ${amount + fee} (the amount plus the hub's fee ${fee}) with a settle delay of at least ${lockSeconds + info.margin} s (the lock plus the hub's margin).`, {
-      metaMessages: [`Open one: \`channels open ${info.address} <deposit> --url ${hub} --settle-delay ${Math.max(3600, lockSeconds + info.margin)}\`, or top one up with \`channels fund\`.`],
+    throw new NotFoundError(`No open channel to the hub ${info.address} with a settle delay of at least ${lockSeconds + info.margin} s (the lock plus the hub's margin); the payment needs ${amount + fee} (the amount plus the hub's fee ${fee}).`, {
+      metaMessages: [`Open one: \`channels open ${info.address} <deposit> --settle-delay ${Math.max(3600, lockSeconds + info.margin)}\`.`],
     })
   }
   const { secret, secretHash: hash } = drawSecret()
@@ -461,6 +472,7 @@ export class EvmHub implements HubNode {
     await unlockVoucher(m, out, p.outLane!)
     crashPoint('hub:unlocking')
     await this.link.deliver(m, out, m.store.vouchers.latest(net, out.id, p.outLane!)!, deliveryExtra(out))
+    crashPoint('hub:delivered')
     m.store.locks.update(net, hash, 'hub', { outUnlocked: true })
     return true
   }
@@ -489,6 +501,7 @@ export class EvmHub implements HubNode {
       if (err instanceof NetworkError) return refused(503, 'chain_unreachable', err.shortMessage)
       throw err
     }
+    crashPoint('hub:unlocked')
     m.store.locks.update(net, p.hash, 'hub', { inUnlocked: true })
     return { status: 200, body: { hash: p.hash, unlocked: true } }
   }

@@ -1,0 +1,105 @@
+/**
+ * Reading the three homes of a payment through a hub (issue 12) straight from their SQLite files,
+ * and the gas an address paid on chain: what the hub crash and concurrency tests check their
+ * invariants and the money to the wei with.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { JsonRpcProvider } from 'ethers';
+
+/** A row of `locked_payments`, as stored. */
+export interface LockRow {
+  hash: string;
+  role: 'payer' | 'hub' | 'payee';
+  payee: string;
+  amount: string;
+  fee: string;
+  in_channel: string | null;
+  in_lane: number | null;
+  out_channel: string | null;
+  out_lane: number | null;
+  secret: string | null;
+  state: 'pending' | 'fulfilled' | 'refused' | 'expired';
+  in_unlocked: number;
+  out_unlocked: number;
+}
+
+/** A row of `vouchers`, as stored. */
+export interface VoucherRow {
+  channel_id: string;
+  lane: number;
+  nonce: number;
+  amount: string;
+  secret_hash: string;
+  time_lock_max: number;
+  signature: string;
+  secret: string | null;
+  expired: number;
+}
+
+function read<T>(home: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(join(home, 'channels.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Every payment row of a home, by hash. */
+export function lockRows(home: string): Map<string, LockRow> {
+  return new Map(read<LockRow>(home, 'SELECT * FROM locked_payments').map((r) => [r.hash, r]));
+}
+
+/** Every voucher of `channelId` in a home, by lane then nonce. */
+export function voucherRows(home: string, channelId: string): VoucherRow[] {
+  return read<VoucherRow>(home, 'SELECT * FROM vouchers WHERE channel_id = ? ORDER BY lane, nonce', channelId);
+}
+
+/** The latest voucher of each lane. */
+export function latestPerLane(rows: VoucherRow[]): Map<number, VoucherRow> {
+  const m = new Map<number, VoucherRow>();
+  for (const v of rows) if ((m.get(v.lane)?.nonce ?? -1) < v.nonce) m.set(v.lane, v);
+  return m;
+}
+
+export const ZERO_HASH = '0x' + '0'.repeat(64);
+
+/**
+ * Where two homes hold the same (lane, nonce) of a channel it is the same voucher (amount, lock,
+ * signature); each home holds one per key. @returns a list of what differs (empty when they agree)
+ */
+export function disagreements(a: VoucherRow[], b: VoucherRow[]): string[] {
+  const out: string[] = [];
+  for (const rows of [a, b]) {
+    const keys = rows.map((v) => `${v.lane}/${v.nonce}`);
+    if (new Set(keys).size !== keys.length) out.push('a (lane, nonce) is stored twice');
+  }
+  const byKey = new Map(a.map((v) => [`${v.lane}/${v.nonce}`, v]));
+  for (const v of b) {
+    const w = byKey.get(`${v.lane}/${v.nonce}`);
+    if (!w) continue;
+    const fields = ['amount', 'secret_hash', 'time_lock_max', 'signature'] as const;
+    for (const f of fields) if (String(w[f]) !== String(v[f])) out.push(`lane ${v.lane} nonce ${v.nonce}: ${f} ${w[f]} ≠ ${v[f]}`);
+  }
+  return out;
+}
+
+/**
+ * What each of `addresses` paid for gas in blocks after `fromBlock` (receipts' gasUsed ×
+ * effectiveGasPrice), in wei.
+ */
+export async function gasPaid(p: JsonRpcProvider, addresses: string[], fromBlock: number): Promise<Map<string, bigint>> {
+  const paid = new Map(addresses.map((a) => [a.toLowerCase(), 0n]));
+  const latest = await p.getBlockNumber();
+  for (let n = fromBlock + 1; n <= latest; n++) {
+    const block = await p.getBlock(n, true);
+    for (const tx of block!.prefetchedTransactions) {
+      const from = tx.from.toLowerCase();
+      if (!paid.has(from)) continue;
+      const r = await p.getTransactionReceipt(tx.hash);
+      paid.set(from, paid.get(from)! + r!.gasUsed * r!.gasPrice);
+    }
+  }
+  return paid;
+}
