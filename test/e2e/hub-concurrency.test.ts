@@ -8,7 +8,7 @@
  * 50 − PAYER_COVERS processes are refused by the payer's own funds check (exit 5), and of the
  * PAYER_COVERS that reach the hub exactly PAYER_COVERS − HUB_COVERS are refused for liquidity
  * (exit 4), the rest succeed. Then, from the three databases: no (lane, nonce) reused and the same
- * voucher where two homes hold one, one lane per payment on each channel, no overdraft (the sum of
+ * voucher where two homes hold one, each signed payment its own (lane, nonce) on lanes reused one conditional voucher at a time, no overdraft (the sum of
  * the latest voucher of every lane ≤ the deposit on both channels, in every home), and every success
  * fulfilled at the payee (it holds the secret the payer printed, with a voucher worth the amount).
  */
@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeWallet, startChain, startServe, type Chain, type RunResult, type Serve, type TestWallet } from '../helpers/cli.js';
 import { startHub, type Hub } from '../helpers/hub.js';
-import { ZERO_HASH, disagreements, latestPerLane, lockRows, voucherRows, type VoucherRow } from '../helpers/hub-money.js';
+import { ZERO_HASH, disagreements, laneSteps, latestPerLane, lockRows, voucherRows, type VoucherRow } from '../helpers/hub-money.js';
 
 const PAYMENTS = 50;
 const AMOUNT = 10_000n; // the hub's deposit (HUB_COVERS × AMOUNT) above serve's default least deposit (100,000)
@@ -105,16 +105,21 @@ describe(`${PAYMENTS} concurrent pay --via processes through one hub over one pa
     const shopIn = voucherRows(shop.home, hubChannel);
     expect(disagreements(payerVouchers, hubIn)).toEqual([]);
     expect(disagreements(hubOut, shopIn)).toEqual([]);
-    // One fresh lane per payment: the payer's lanes are its payments', each opened by one conditional voucher at nonce 1.
+    // Lanes are reused (one conditional voucher at a time on each): every signed payment is its own (lane, nonce), each
+    // conditional voucher adds amount + fee to its lane and each simplification repeats it. Processes refused for funds
+    // inside the payer's write lock leave a refused row without a voucher.
     const payerRows = [...lockRows(payer.home).values()];
-    expect(payerRows).toHaveLength(PAYER_COVERS);
-    expect(new Set(payerRows.map((r) => r.out_lane)).size).toBe(PAYER_COVERS);
-    expect(new Set(payerVouchers.map((v) => v.lane))).toEqual(new Set(payerRows.map((r) => r.out_lane)));
-    for (const v of payerVouchers) expect(v.nonce === 1 ? v.secret_hash !== ZERO_HASH : v.nonce === 2 && v.secret_hash === ZERO_HASH).toBe(true);
+    const signed = payerRows.filter((r) => r.out_nonce !== null);
+    expect(signed).toHaveLength(PAYER_COVERS);
+    expect(payerRows.filter((r) => r.out_nonce === null).every((r) => r.state === 'refused')).toBe(true);
+    expect(new Set(signed.map((r) => `${r.out_lane}/${r.out_nonce}`)).size).toBe(PAYER_COVERS);
+    expect(laneSteps(payerVouchers, AMOUNT + FEE)).toEqual([]);
+    expect(laneSteps(hubOut, AMOUNT)).toEqual([]);
+    expect(payerVouchers.filter((v) => v.secret_hash !== ZERO_HASH)).toHaveLength(PAYER_COVERS);
     const hubRows = [...lockRows(hubWallet.home).values()];
-    const forwarded = hubRows.filter((r) => r.out_lane !== null);
-    expect(new Set(hubRows.map((r) => r.in_lane)).size).toBe(hubRows.length);
-    expect(new Set(forwarded.map((r) => r.out_lane)).size).toBe(forwarded.length);
+    const forwarded = hubRows.filter((r) => r.out_nonce !== null);
+    expect(new Set(hubRows.map((r) => `${r.in_lane}/${r.in_nonce}`)).size).toBe(hubRows.length);
+    expect(new Set(forwarded.map((r) => `${r.out_lane}/${r.out_nonce}`)).size).toBe(forwarded.length);
     expect(new Set(hubOut.map((v) => v.lane)).size).toBeLessThanOrEqual(HUB_COVERS);
     // No overdraft, on each side of each channel.
     const payerDeposit = BigInt(PAYER_COVERS) * (AMOUNT + FEE);
@@ -129,14 +134,18 @@ describe(`${PAYMENTS} concurrent pay --via processes through one hub over one pa
     const ok = results.filter((r) => r.code === 0).map((r) => r.json);
     const shopRows = lockRows(shop.home);
     const hubRows = lockRows(hubWallet.home);
-    const shopLatest = latestPerLane(voucherRows(shop.home, hubChannel));
+    const shopIn = voucherRows(shop.home, hubChannel);
+    expect(laneSteps(shopIn, AMOUNT)).toEqual([]);
     for (const paid of ok) {
       const r = shopRows.get(paid.hash);
       expect(r, paid.hash).toBeDefined();
       expect({ secret: r!.secret, amount: r!.amount, state: r!.state }).toEqual({ secret: paid.secret, amount: AMOUNT.toString(), state: 'fulfilled' });
-      const v = shopLatest.get(r!.in_lane!)!;
-      expect(BigInt(v.amount)).toBe(AMOUNT);
-      expect(v.secret_hash === ZERO_HASH || v.secret === paid.secret).toBe(true);
+      // The hub's conditional voucher the shop took (with the secret), then its unconditional replacement on the same lane.
+      const lane = shopIn.filter((v) => v.lane === r!.in_lane);
+      const locked = lane.find((v) => v.nonce === r!.in_nonce)!;
+      expect({ secret: locked.secret, hash: locked.secret_hash !== ZERO_HASH }).toEqual({ secret: paid.secret, hash: true });
+      const after = lane.find((v) => v.nonce === r!.in_nonce! + 1)!;
+      expect({ amount: after.amount, secret_hash: after.secret_hash }).toEqual({ amount: locked.amount, secret_hash: ZERO_HASH });
       expect(hubRows.get(paid.hash)).toMatchObject({ state: 'fulfilled', secret: paid.secret, in_unlocked: 1 });
     }
     expect([...shopRows.keys()].sort()).toEqual(ok.map((p) => p.hash).sort());

@@ -22,10 +22,10 @@
  * from the payer; finally every channel is closed and the balances are checked to the wei: payer
  * −(amounts + fees of fulfilled payments) − gas, hub +fees − gas, payee +amounts − gas.
  *
- * Locks: `pay --via --lock-for 4000` puts every lock beyond the redemption services' default
- * redeem.margin (3600 s), so neither the hub's nor the payee's watcher redeems on chain while a
- * crash leaves a conditional voucher held with its secret for a few seconds (with the default
- * lock, 1,020 s, they would close the channel at their next round: see the report of this test).
+ * Locks: the default of `pay --via` (the hub's --min-lock + --margin + 120 = 1,020 s, written out as
+ * LOCK_FOR): far beyond the redemption services' redeem.lockMargin (60 s), so neither the hub's nor the
+ * payee's watcher redeems on chain while a crash leaves a conditional voucher held with its secret for a
+ * few seconds.
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,7 +37,7 @@ import { increaseTime } from '../helpers/anvil.js';
 import { ZERO_HASH, disagreements, gasPaid, latestPerLane, lockRows, voucherRows, type LockRow } from '../helpers/hub-money.js';
 
 const DEPOSIT = 10n ** 16n;
-const LOCK_FOR = 4000;
+const LOCK_FOR = 1020;
 const HUB_ARGS = ['--fee-base', '10', '--fee-ppm', '1000'];
 const STEPS = ['hub:accepted', 'hub:signed', 'hub:revealed', 'hub:fulfilled', 'hub:unlocking', 'hub:delivered', 'hub:unlocked'] as const;
 const DETERMINISTIC_EACH = Number(process.env.HUB_CRASH_EACH ?? 2);
@@ -261,11 +261,19 @@ async function crashRun(run: number, how: string, delay = 0): Promise<Outcome> {
       expect(h!.secret).toBe(p.secret);
       expect(r.secret).toBe(p.secret);
       expect(BigInt(r.amount)).toBe(amount);
-      // Both hops simplified: the latest voucher of each lane is unconditional, for the same amount.
-      const payeeLane = latestPerLane(voucherRows(shop.home, hubChannel)).get(r.in_lane!)!;
-      expect({ hash: payeeLane.secret_hash, amount: payeeLane.amount }).toEqual({ hash: ZERO_HASH, amount: amount.toString() });
-      const hubLane = latestPerLane(voucherRows(hubWallet.home, payerChannel)).get(h!.in_lane!)!;
-      expect({ hash: hubLane.secret_hash, amount: hubLane.amount }).toEqual({ hash: ZERO_HASH, amount: (amount + fee).toString() });
+      // Both hops simplified: the payment's conditional voucher added exactly its value to the lane (lanes are reused),
+      // and the lane's latest voucher is the unconditional one right after it, for the same total.
+      for (const [rows, lane, nonce, value] of [
+        [voucherRows(shop.home, hubChannel), r.in_lane!, r.in_nonce!, amount],
+        [voucherRows(hubWallet.home, payerChannel), h!.in_lane!, h!.in_nonce!, amount + fee],
+      ] as const) {
+        const onLane = rows.filter((v) => v.lane === lane && !v.expired);
+        const locked = onLane.find((v) => v.nonce === nonce)!;
+        const before = onLane.filter((v) => v.nonce < nonce).at(-1);
+        expect({ hash: locked.secret_hash !== ZERO_HASH, adds: BigInt(locked.amount) - BigInt(before?.amount ?? '0') }, `run ${run}`).toEqual({ hash: true, adds: value });
+        const latest = latestPerLane(rows).get(lane)!;
+        expect({ nonce: latest.nonce, hash: latest.secret_hash, amount: latest.amount }, `run ${run}`).toEqual({ nonce: nonce + 1, hash: ZERO_HASH, amount: locked.amount });
+      }
       if (paid.code === 0) expect(paid.json.secret).toBe(p.secret);
     } else {
       // Never revealed: the hub refused it on restart or never took it; the payer's lock stays until T1.
@@ -354,33 +362,31 @@ describe(`kill -9 of the hub at each step of a payment through it (seed ${SEED})
 
     const hubRows = [...lockRows(hubWallet.home).values()];
     const shopRows = [...lockRows(shop.home).values()];
-    // One lane per payment on every channel.
-    for (const lanes of [hubRows.map((r) => r.in_lane), hubRows.filter((r) => r.out_lane !== null).map((r) => r.out_lane), shopRows.map((r) => r.in_lane)]) {
-      expect(new Set(lanes).size).toBe(lanes.length);
-    }
-    const shopLatest = latestPerLane(shopIn);
-    const hubInLatest = latestPerLane(hubIn);
+    // Every payment its own (lane, nonce) on every channel (lanes are reused, one conditional voucher at a time).
+    const keys = (rows: LockRow[], side: 'in' | 'out') => rows.filter((r) => r[`${side}_nonce`] !== null).map((r) => `${r[`${side}_lane`]}/${r[`${side}_nonce`]}`);
+    for (const k of [keys(hubRows, 'in'), keys(hubRows, 'out'), keys(shopRows, 'in')]) expect(new Set(k).size).toBe(k.length);
+    /** The voucher at (lane, nonce) and what it adds over the lane's voucher before it (expired ones left out). */
+    const at = (rows: typeof payerVouchers, lane: number, nonce: number) => {
+      const onLane = rows.filter((v) => v.lane === lane && !v.expired);
+      const v = onLane.find((x) => x.nonce === nonce)!;
+      return { v, adds: BigInt(v.amount) - BigInt(onLane.filter((x) => x.nonce < nonce).at(-1)?.amount ?? '0') };
+    };
     for (const r of shopRows) {
-      // The payee revealed this secret: it holds a voucher worth the amount, redeemable (unconditional, or with the secret).
-      const v = shopLatest.get(r.in_lane!)!;
-      expect(BigInt(v.amount)).toBeGreaterThanOrEqual(BigInt(r.amount));
-      expect(v.secret_hash === ZERO_HASH || v.secret === r.secret).toBe(true);
-      // The hub forwarded it against the payer's voucher for amount + fee on the payment's lane, and holds it redeemable.
+      // The payee revealed this secret for a voucher adding the amount, which it holds with the secret.
+      const got = at(shopIn, r.in_lane!, r.in_nonce!);
+      expect({ adds: got.adds, secret: got.v.secret }).toEqual({ adds: BigInt(r.amount), secret: r.secret });
+      // The hub forwarded it against the payer's voucher adding amount + fee, which it holds with the secret.
       const h = lockRows(hubWallet.home).get(r.hash)!;
-      const held = hubInLatest.get(h.in_lane!)!;
-      expect(BigInt(held.amount)).toBe(BigInt(h.amount) + BigInt(h.fee));
-      expect(held.secret_hash === ZERO_HASH || held.secret === r.secret).toBe(true);
+      const held = at(hubIn, h.in_lane!, h.in_nonce!);
+      expect({ adds: held.adds, secret: held.v.secret }).toEqual({ adds: BigInt(h.amount) + BigInt(h.fee), secret: r.secret });
     }
-    for (const h of hubRows.filter((x) => x.out_lane !== null)) {
-      const out = hubOut.filter((v) => v.lane === h.out_lane);
-      const inn = hubIn.filter((v) => v.lane === h.in_lane);
-      expect(out.length).toBeGreaterThan(0);
-      expect(BigInt(out.at(-1)!.amount)).toBeLessThanOrEqual(BigInt(inn.at(-1)!.amount) - BigInt(h.fee));
+    for (const h of hubRows.filter((x) => x.out_nonce !== null)) {
+      // Never more out than in, less the fee.
+      expect(at(hubOut, h.out_lane!, h.out_nonce!).adds).toBeLessThanOrEqual(at(hubIn, h.in_lane!, h.in_nonce!).adds - BigInt(h.fee));
     }
-    // Every lane the hub signed to the payee belongs to a payment it took from the payer (a kill between the
-    // hub's voucher and its row leaves a lane without one: it never left the hub).
-    const forwarded = new Set(hubRows.map((r) => r.out_lane));
-    for (const v of shopIn) expect(forwarded.has(v.lane), `payee lane ${v.lane}`).toBe(true);
+    // Every conditional voucher the payee holds is one the hub signed for a payment it took from the payer.
+    const forwarded = new Set(keys(hubRows, 'out'));
+    for (const v of shopIn.filter((x) => x.secret_hash !== ZERO_HASH)) expect(forwarded.has(`${v.lane}/${v.nonce}`), `payee lane ${v.lane} nonce ${v.nonce}`).toBe(true);
     // The same payments are fulfilled in the three homes.
     const fulfilled = (rows: LockRow[]) => rows.filter((r) => r.state === 'fulfilled').map((r) => r.hash).sort();
     const payerRows = [...lockRows(payer.home).values()];

@@ -16,8 +16,10 @@ export interface LockRow {
   fee: string;
   in_channel: string | null;
   in_lane: number | null;
+  in_nonce: number | null;
   out_channel: string | null;
   out_lane: number | null;
+  out_nonce: number | null;
   secret: string | null;
   state: 'pending' | 'fulfilled' | 'refused' | 'expired';
   in_unlocked: number;
@@ -56,11 +58,31 @@ export function voucherRows(home: string, channelId: string): VoucherRow[] {
   return read<VoucherRow>(home, 'SELECT * FROM vouchers WHERE channel_id = ? ORDER BY lane, nonce', channelId);
 }
 
-/** The latest voucher of each lane. */
+/** The latest voucher of each lane, expired ones left out (an expired lock leaves its lane worth the voucher before it). */
 export function latestPerLane(rows: VoucherRow[]): Map<number, VoucherRow> {
   const m = new Map<number, VoucherRow>();
-  for (const v of rows) if ((m.get(v.lane)?.nonce ?? -1) < v.nonce) m.set(v.lane, v);
+  for (const v of rows) if (!v.expired && (m.get(v.lane)?.nonce ?? -1) < v.nonce) m.set(v.lane, v);
   return m;
+}
+
+/**
+ * How a lane of a channel carrying payments through a hub must read (lanes are reused, one conditional voucher at a
+ * time): by nonce, each conditional voucher adds `value` to the lane's previous (non-expired) voucher, and each
+ * unconditional one repeats the amount before it (the simplification). @returns what breaks the rule (empty when none)
+ */
+export function laneSteps(rows: VoucherRow[], value: bigint): string[] {
+  const out: string[] = [];
+  const previous = new Map<number, VoucherRow>();
+  for (const v of rows) {
+    const before = previous.get(v.lane);
+    const base = BigInt(before?.amount ?? '0');
+    if (v.secret_hash !== ZERO_HASH) {
+      if (before && before.secret_hash !== ZERO_HASH) out.push(`lane ${v.lane} nonce ${v.nonce}: a conditional voucher on a lane whose voucher ${before.nonce} is still conditional`);
+      if (BigInt(v.amount) - base !== value) out.push(`lane ${v.lane} nonce ${v.nonce}: adds ${BigInt(v.amount) - base}, not ${value}`);
+    } else if (BigInt(v.amount) !== base) out.push(`lane ${v.lane} nonce ${v.nonce}: an unconditional voucher of ${v.amount} after ${base}`);
+    if (!v.expired) previous.set(v.lane, v);
+  }
+  return out;
 }
 
 export const ZERO_HASH = '0x' + '0'.repeat(64);
