@@ -18,6 +18,7 @@ import { startAnvil, prepareDevnet } from '../dist/devnet/index.js'
 import Database from 'better-sqlite3'
 import { BIN, children, startChannels, stopAll } from './processes.mjs'
 import { bitcoinSizes } from './bitcoin-sizes.mjs'
+import { measureHub } from './bench-hub.mjs'
 
 const JSON_OUT = process.argv.includes('--json')
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -199,6 +200,10 @@ async function main() {
     base.push(performance.now() - t)
   }
 
+  // 3b. Through a hub (issue 12): the same purchase paid by a hash-time-locked payment over a
+  // channel to a real `channels hub` forwarding to a real `channels serve --hub`.
+  const hubFigures = await measureHub({ rpcUrl, chainId: anvil.chainId, tmp, price: PRICE, log })
+
   // 4. Cold starts against node -e 0: medians of 15 interleaved runs (7 left the ratio ±0.15 between runs).
   // The commands that unlock a key file (keys new, buy, pay) are also set against one scrypt
   // of the key file's parameters, measured in this run: that part is the unlock's own cost.
@@ -302,6 +307,9 @@ async function main() {
     pay_rtt_p99_ms: round(pct(rtt, 99)),
     http_rtt_p50_ms: round(median(base)),
     pay_rtt_ratio: round(median(rtt) / median(base)),
+    ...hubFigures,
+    hub_rtt_to_direct_ratio: round(hubFigures.hub_rtt_p50_ms / median(rtt)),
+    hub_c8_to_paywall_c8_ratio: round(hubFigures.hub_rps_c8 / rpsC8, 4),
     node_cold_ms: round(median(nodeT)),
     status_cold_ms: round(median(statusT)),
     status_cold_ratio: round(median(statusT) / median(nodeT)),
@@ -330,6 +338,7 @@ async function main() {
     console.log(`disk: ${result.fsync_commits_per_s} durable commits/s (WAL, synchronous=FULL) → paywall c8 / commits = ${result.paywall_c8_to_fsync_ratio} (group commit)`)
     console.log(`voucher verify (${result.recover_backend}):       ${result.recover_rps} /s (ethers recoverAddress ${result.recover_rps_ethers} /s) → paywall c8 / verify = ${result.paywall_c8_to_recover_ratio}`)
     console.log(`pay round trip (buy, loopback):        p50 ${result.pay_rtt_p50_ms} ms, p99 ${result.pay_rtt_p99_ms} ms; bare HTTP+sign+verify p50 ${result.http_rtt_p50_ms} ms → ×${result.pay_rtt_ratio}`)
+    console.log(`through a hub (payer → hub → merchant, hash-time-locked): p50 ${result.hub_rtt_p50_ms} ms, p99 ${result.hub_rtt_p99_ms} ms per paid request (×${result.hub_rtt_to_direct_ratio} of a direct one); ${result.hub_rps_c8} paid req/s at concurrency 8 (×${result.hub_c8_to_paywall_c8_ratio} of the direct paywall); the payment alone (pay --via in-process): p50 ${result.hub_payment_rtt_p50_ms} ms, ${result.hub_payment_rps_c8} /s at 8`)
     console.log(`cold start: node -e 0 ${result.node_cold_ms} ms; channels status --json ${result.status_cold_ms} ms (×${result.status_cold_ratio}); channels buy ${result.buy_cold_ms} ms (×${result.buy_cold_ratio}), of which key unlock (scrypt) ${result.buy_key_unlock_ms} ms`)
     console.log(`key file (scrypt N=2^17 r=8 p=1 alone: ${result.scrypt_ms} ms): keys new --keystore file ${result.keys_new_file_cold_ms} ms (×${result.keys_new_file_cold_to_scrypt_ratio} scrypt), buy ${result.buy_cold_ms} ms (×${result.buy_cold_to_scrypt_ratio}), pay ${result.pay_cold_ms} ms (×${result.pay_cold_to_scrypt_ratio})`)
     console.log('gas:', Object.entries(result.gas).map(([k, g]) => `${k} ${g}`).join(', '))
