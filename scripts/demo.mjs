@@ -2,6 +2,8 @@
 // npm run demo: a real local chain (anvil via `channels devnet`), a real paywall
 // (`channels serve`), the real `channels buy` 24 times over one payment channel, a
 // cooperative close, and a table whose numbers reconcile to the wei, read from the chain.
+// Then purchases from a second merchant the payer has no channel with, paid through a real
+// `channels hub` over ONE channel to the hub (DESIGN §11), with the hub's fees in the table.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,6 +16,8 @@ import { BIN, startChannels, stopAll } from './processes.mjs'
 
 const PURCHASES = 24
 const PRICE = 1_000_000_000_000n // wei per request (0.000001 ETH)
+const ROUTED = 6 // purchases through the hub
+const HUB_FEE_BASE = 1_000_000_000n // wei per payment (1 gwei), plus 1000 ppm of the price
 const tmp = mkdtempSync(join(tmpdir(), 'channels-demo-'))
 const password = randomBytes(16).toString('hex')
 
@@ -39,14 +43,18 @@ async function main() {
   const step = (s) => console.log(`\n▸ ${s}`)
   const payerHome = join(tmp, 'payer')
   const payeeHome = join(tmp, 'payee')
+  const hubHome = join(tmp, 'hub')
+  const shop2Home = join(tmp, 'shop2')
 
   step('Creating a payer wallet and a payee (merchant) wallet, keys in encrypted files')
   const payer = await runJson(payerHome, ['keys', 'new', 'alice', '--keystore', 'file', '--json'])
   const payee = await runJson(payeeHome, ['keys', 'new', 'shop', '--keystore', 'file', '--json'])
-  console.log(`  payer ${payer.address}\n  payee ${payee.address}`)
+  const hubKey = await runJson(hubHome, ['keys', 'new', 'hub', '--keystore', 'file', '--json'])
+  const shop2Key = await runJson(shop2Home, ['keys', 'new', 'shop2', '--keystore', 'file', '--json'])
+  console.log(`  payer ${payer.address}\n  payee ${payee.address}\n  (for the second part: a hub ${hubKey.address} and a second merchant ${shop2Key.address})`)
 
   step('Starting a local chain: channels devnet --fund <payee home> (anvil + PaymentChannels via CREATE2; 100 ETH to each key)')
-  const chain = await background(payerHome, ['devnet', '--no-bitcoin', '--port', String(await freePort()), '--fund', payeeHome, '--json'])
+  const chain = await background(payerHome, ['devnet', '--no-bitcoin', '--port', String(await freePort()), '--fund', payeeHome, '--fund', hubHome, '--fund', shop2Home, '--json'])
   console.log(`  ${chain.rpcUrl} chain ${chain.chainId}, contract ${chain.contract}, funded ${chain.funded.join(', ')}`)
   const env = { CHANNELS_RPC_URL: chain.rpcUrl }
   const provider = new JsonRpcProvider(chain.rpcUrl, chain.chainId, { staticNetwork: true, cacheTimeout: -1 })
@@ -103,8 +111,77 @@ async function main() {
   const payeeOk = after.payee - before.payee === paid - payeeGas
   const redeemedOk = BigInt(closed.paidToPayee) === paid && paid === PRICE * BigInt(PURCHASES)
   console.log(`\nReconciliation: payer ${payerOk ? 'OK' : 'MISMATCH'} (spent = paid + gas), payee ${payeeOk ? 'OK' : 'MISMATCH'} (received = paid − gas), redeemed ${redeemedOk ? 'OK' : 'MISMATCH'} (= ${PURCHASES} × price)`)
-  provider.destroy()
   if (!payerOk || !payeeOk || !redeemedOk) throw new Error('the numbers do not reconcile')
+
+  await throughHub({ step, env, provider, payerHome, hubHome, shop2Home, payer, hubKey, shop2Key, fee })
+  provider.destroy()
+}
+
+/** Part two: purchases from a merchant the payer has no channel with, through a hub (DESIGN §11). */
+async function throughHub({ step, env, provider, payerHome, hubHome, shop2Home, payer, hubKey, shop2Key, fee }) {
+  const balance = (a) => provider.getBalance(a)
+  const who = { payer: payer.address, hub: hubKey.address, shop2: shop2Key.address }
+  const before = Object.fromEntries(await Promise.all(Object.entries(who).map(async ([k, a]) => [k, await balance(a)])))
+  const firstBlock = (await provider.getBlockNumber()) + 1
+  /** Gas each party paid from `firstBlock` on, from every receipt (a payee's close may take two transactions). */
+  const gasSince = async () => {
+    const out = { payer: 0n, hub: 0n, shop2: 0n }
+    for (let n = firstBlock; n <= await provider.getBlockNumber(); n++) {
+      for (const h of (await provider.getBlock(n)).transactions) {
+        const tx = await provider.getTransaction(h)
+        const k = Object.keys(who).find((x) => who[x].toLowerCase() === tx.from.toLowerCase())
+        if (k) out[k] += await fee(h)
+      }
+    }
+    return out
+  }
+
+  step(`Starting a hub: channels hub --fee-base ${HUB_FEE_BASE} --fee-ppm 1000 (its own wallet and database)`)
+  const hub = await background(hubHome, ['hub', '--port', String(await freePort()), '--fee-base', String(HUB_FEE_BASE), '--fee-ppm', '1000', '--json'], env)
+  console.log(`  ${hub.endpoint}  address ${hub.address}`)
+  step('A second merchant that lists the hub in its 402: channels serve --hub <hub url>')
+  const shop2 = await background(shop2Home, ['serve', '--port', String(await freePort()), '--price', String(PRICE), '--hub', hub.endpoint, '--json'], env)
+  console.log(`  ${shop2.url}`)
+  step('The hub opens a channel to the merchant (its liquidity); the payer opens ONE channel to the hub, none to the merchant')
+  const hubOpen = await runJson(hubHome, ['open', shop2.payTo, '0.001eth', '--url', `${shop2.url}/.well-known/channels`, '--json'], env)
+  const payerOpen = await runJson(payerHome, ['open', hub.address, '0.001eth', '--json'], env)
+  console.log(`  hub → merchant ${hubOpen.channelId.slice(0, 18)}…, payer → hub ${payerOpen.channelId.slice(0, 18)}…`)
+
+  step(`Buying ${ROUTED} times from the second merchant with the real channels buy: paid through the hub, proven by each payment's secret`)
+  let paid = 0n
+  let fees = 0n
+  for (let i = 0; i < ROUTED; i++) {
+    const r = await runJson(payerHome, ['buy', `${shop2.url}/weather`, '--max-price', String(PRICE), '--json'], env)
+    if (r.status !== 200 || !r.routed) throw new Error(`routed purchase ${i + 1} answered ${r.status} (${r.routed ? 'routed' : 'not routed'})`)
+    paid += PRICE
+    fees += BigInt(r.routed.fee)
+    console.log(`  ${String(i + 1).padStart(2)}. /weather via the hub, fee ${r.routed.fee} wei, proof ${r.routed.secret.slice(0, 18)}…  ${r.body.trim().slice(0, 40)}`)
+  }
+  const status = await runJson(hubHome, ['hub', 'status', '--json'], env)
+  console.log(`  hub status: ${status.payments.fulfilled} fulfilled, fees earned ${status.feesEarned} wei`)
+
+  step('Closing: the merchant closes the hub\'s channel, the hub closes the payer\'s (each payee redeems its last vouchers)')
+  const shopClose = await runJson(shop2Home, ['close', hubOpen.channelId, '--json'], env)
+  const hubClose = await runJson(hubHome, ['close', payerOpen.channelId, '--json'], env)
+  const after = Object.fromEntries(await Promise.all(Object.entries(who).map(async ([k, a]) => [k, await balance(a)])))
+  if (shopClose.result !== 'closed' || hubClose.result !== 'closed') throw new Error('a payee could not close')
+  const gas = await gasSince()
+
+  const t = new Table({ head: ['through the hub', 'payer', 'hub', 'merchant 2'], style: { head: [], border: [] } })
+  t.push(['change (wei)', ...Object.keys(who).map((k) => (after[k] - before[k]).toString())])
+  t.push(['gas paid (wei)', gas.payer.toString(), gas.hub.toString(), gas.shop2.toString()])
+  t.push(['prices (wei)', (-paid).toString(), '', paid.toString()])
+  t.push(['hub fees (wei)', (-fees).toString(), fees.toString(), ''])
+  t.push(['channels opened', '1 (to the hub)', '1 (to merchant 2)', '0'])
+  console.log('\n' + t.toString())
+  const ok = {
+    payer: before.payer - after.payer === paid + fees + gas.payer,
+    hub: after.hub - before.hub === fees - gas.hub,
+    shop2: after.shop2 - before.shop2 === paid - gas.shop2,
+    fees: BigInt(status.feesEarned) === fees,
+  }
+  console.log(`\nReconciliation through the hub: payer ${ok.payer ? 'OK' : 'MISMATCH'} (spent = prices + fees + gas), hub ${ok.hub ? 'OK' : 'MISMATCH'} (earned = fees − gas), merchant ${ok.shop2 ? 'OK' : 'MISMATCH'} (received = prices − gas), fees ${ok.fees ? 'OK' : 'MISMATCH'} (= hub status)`)
+  if (!Object.values(ok).every(Boolean)) throw new Error('the numbers through the hub do not reconcile')
 }
 
 try {
