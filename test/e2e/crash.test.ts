@@ -15,24 +15,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { BIN, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
+import { rng } from '../helpers/rng.js';
 
 const PRICE = 1000n;
 const RUNS = 50;
 /** Upper bound of the kill delay: 1.2 s, or 1.3 × a measured clean buy when this machine is slower. */
 let maxDelayMs = 1200;
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
-
-/** mulberry32: a small deterministic PRNG in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 let chain: Chain;
 let payee: TestWallet;

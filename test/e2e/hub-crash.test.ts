@@ -35,6 +35,7 @@ import { BIN, makeWallet, startChain, startServe, type Chain, type RunResult, ty
 import { startHub, type Hub } from '../helpers/hub.js';
 import { increaseTime } from '../helpers/anvil.js';
 import { ZERO_HASH, disagreements, gasPaid, latestPerLane, lockRows, voucherRows, type LockRow } from '../helpers/hub-money.js';
+import { rng } from '../helpers/rng.js';
 
 const DEPOSIT = 10n ** 16n;
 const LOCK_FOR = 1020;
@@ -43,18 +44,6 @@ const STEPS = ['hub:accepted', 'hub:signed', 'hub:revealed', 'hub:fulfilled', 'h
 const DETERMINISTIC_EACH = Number(process.env.HUB_CRASH_EACH ?? 2);
 const RANDOM_RUNS = Number(process.env.HUB_CRASH_RANDOM ?? 20);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
-
-/** mulberry32: a small deterministic PRNG in [0, 1) (as in crash.test.ts). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 let chain: Chain;
 let payer: TestWallet;

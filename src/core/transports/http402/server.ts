@@ -16,7 +16,6 @@
  * carries the `reason`.
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { request as undiciRequest } from 'undici'
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import { refundCharge, VoucherRefusedError } from '../../channel/accept.js'
@@ -28,6 +27,7 @@ import {
   encodePaymentResponse, type ChannelRequirement, type ChannelStateWire, type RoutedPayload,
 } from './protocol.js'
 import { demoResource } from './resources.js'
+import { BodyTooLargeError, json, listen, readBody } from '../http-json.js'
 import { checkPaymentHeader, startHeaderVerifier, type HeaderCheck } from './verify-pool.js'
 
 export interface PaywallOptions {
@@ -276,7 +276,8 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       let parsed: unknown
       try {
         parsed = JSON.parse(await readBody(req, 16 * 1024))
-      } catch {
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) return json(res, 413, { error: err.shortMessage, reason: 'too_large' })
         return json(res, 400, { error: 'Body must be JSON {network, hash, encryptedSecret, voucher}.', reason: 'malformed' })
       }
       const r = await seller.acceptLock(parsed)
@@ -310,17 +311,12 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
       if (!(err instanceof ChannelsError)) process.stderr.write(`paywall: ${req.method} ${String(req.url).slice(0, 200)}: ${process.env.DEBUG ? (err as Error).stack : String((err as Error).message).split('\n')[0]}\n`)
     })
   })
-  server.keepAliveTimeout = 5000
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail)
-    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => ok())
-  })
-  const addr = server.address() as AddressInfo
+  const listening = await listen(server, o.host, o.port)
   return {
-    url: `http://${addr.address}:${addr.port}`,
+    url: listening.url,
     server,
     close: async () => {
-      await new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()) })
+      await listening.close()
       await verifier?.close()
     },
   }
@@ -366,26 +362,4 @@ function send(req: IncomingMessage, res: ServerResponse, r: { status: number; he
   if (req.method !== 'HEAD') r.headers['content-length'] = String(r.body.length)
   res.writeHead(r.status, r.headers)
   res.end(r.body)
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-  res.end(text)
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((ok, fail) => {
-    let size = 0
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > limit) {
-        fail(new ChannelsError('Request body too large.'))
-        req.destroy()
-      } else chunks.push(c)
-    })
-    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', fail)
-  })
 }

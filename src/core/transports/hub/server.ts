@@ -14,11 +14,11 @@
  * 16 KiB), 502/504 (the payee refused or did not answer), 503 (chain unreachable).
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { HubNode } from '../../scheme/hub.js'
 import { ChannelsError, ExitCode } from '../../errors.js'
 import { hubInfoToWire } from '../../channel/lock.js'
 import { summaryToJson } from './render.js'
+import { BodyTooLargeError, json, listen, readBody } from '../http-json.js'
 
 export interface HubServer {
   url: string
@@ -41,9 +41,9 @@ export async function startHubServer(node: HubNode, o: { host?: string; port?: n
     if (req.method === 'POST' && (path === '/lock' || path === '/unlock')) {
       let body: unknown
       try {
-        body = JSON.parse(await readBody(req))
+        body = JSON.parse(await readBody(req, MAX_BODY))
       } catch (err) {
-        if (err instanceof BodyTooLarge) return json(res, 413, { error: `The body exceeds ${MAX_BODY} bytes.`, reason: 'too_large' })
+        if (err instanceof BodyTooLargeError) return json(res, 413, { error: `The body exceeds ${MAX_BODY} bytes.`, reason: 'too_large' })
         return json(res, 400, { error: 'The body must be JSON.', reason: 'malformed' })
       }
       return answer(res, path === '/lock' ? await node.lock(body) : await node.unlock(body))
@@ -59,43 +59,10 @@ export async function startHubServer(node: HubNode, o: { host?: string; port?: n
       if (!(err instanceof ChannelsError)) process.stderr.write(`hub: ${req.method} ${String(req.url).slice(0, 200)}: ${process.env.DEBUG ? (err as Error).stack : String((err as Error).message).split('\n')[0]}\n`)
     })
   })
-  server.keepAliveTimeout = 5000
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail)
-    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => ok())
-  })
-  const addr = server.address() as AddressInfo
-  return {
-    url: `http://${addr.address}:${addr.port}`,
-    server,
-    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()) }),
-  }
+  const listening = await listen(server, o.host, o.port)
+  return { url: listening.url, server, close: listening.close }
 }
 
 function answer(res: ServerResponse, a: { status: number; body: Record<string, unknown> }): void {
   json(res, a.status, a.body)
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-  res.end(text)
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((ok, fail) => {
-    let size = 0
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > MAX_BODY) {
-        fail(new BodyTooLarge())
-        req.resume()
-      } else chunks.push(c)
-    })
-    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', fail)
-  })
 }
