@@ -56,8 +56,11 @@ export type InjectedWallet = { name: string } & ({ privateKey: string; mnemonic?
 export interface MerchantLink {
   /** GETs JSON; the answer's status and JSON body. @throws {NetworkError} unreachable */
   get(url: string): Promise<{ status: number; json: Record<string, unknown> }>
-  /** POSTs JSON; the answer's status and JSON body. @throws {NetworkError} unreachable */
-  post(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }>
+  /**
+   * POSTs JSON; the answer's status and JSON body. `o.fresh`: on a connection of its own (a request that must
+   * not be retried: a pooled socket closed as it idles leaves unknown whether it arrived). @throws {NetworkError} unreachable
+   */
+  post(url: string, headers: Record<string, string>, body?: string, o?: { fresh?: boolean }): Promise<{ status: number; json: Record<string, unknown> }>
   /** Delivers a committed voucher to the channel's bound endpoint and records the acknowledgement; the merchant's `charged`. */
   deliver: DeliverVoucher
 }

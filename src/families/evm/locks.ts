@@ -205,7 +205,7 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   m.store.locks.update(net, hash, 'payer', { outNonce: v.nonce })
   const body = { network: net, payee, amount: amount.toString(), fee: fee.toString(), hash, encryptedSecret: encryptSecret(pubkey, secret, amount), voucher: voucherToWire(v) }
   crashPoint('payer:locked')
-  const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body)).catch((err: unknown) => {
+  const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body), { fresh: true }).catch((err: unknown) => {
     throw new NetworkError(`${(err as Error).message}. The payment may still go through: \`channels sync\` asks the hub; otherwise its lock ends at ${timeLock}.`, { cause: err })
   })
   const paid = { hash, secret, payee, amount, fee, channelId: found.id, lane, asset: found.asset, hub, timeLock, unlocked: false }
@@ -441,7 +441,7 @@ export class EvmHub implements HubNode {
     const v = lockedVoucher(m, out.id, p.outLane!, p.outNonce)!
     let r
     try {
-      r = await this.link.post(`${out.endpoint!.replace(/\/$/, '')}/lock`, {}, JSON.stringify({ network: net, hash, encryptedSecret: p.encryptedSecret, voucher: voucherToWire(v) }))
+      r = await this.link.post(`${out.endpoint!.replace(/\/$/, '')}/lock`, {}, JSON.stringify({ network: net, hash, encryptedSecret: p.encryptedSecret, voucher: voucherToWire(v) }), { fresh: true })
     } catch (err) {
       return refused(504, 'payee_unreachable', `The payee did not answer (${(err as Error).message}); the hub retries until its lock ends. Ask GET /lock/${hash}.`)
     }

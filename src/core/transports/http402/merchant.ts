@@ -4,7 +4,7 @@
  * `channels pay` or found undelivered by `sync`, and the POST of a close request. Handed
  * to the families as a {@link MerchantLink} (they never import a transport).
  */
-import { request } from 'undici'
+import { Agent, request } from 'undici'
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import type { Acknowledger } from '../../channel/sync.js'
 import type { MerchantLink } from '../../scheme/index.js'
@@ -14,15 +14,28 @@ import { parseBaseUnits } from '../../units.js'
 import { hubInfoFromWire } from '../../channel/lock.js'
 import { encodePaymentSignature, SCHEME } from './protocol.js'
 
-/** POSTs JSON to a merchant endpoint; the answer's status and JSON body (non-JSON text as `{error}`). @throws {NetworkError} unreachable */
-export async function post(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  let res
+/**
+ * POSTs JSON to a merchant endpoint (or a hub); the answer's status and JSON body (non-JSON text as `{error}`).
+ * @param o.fresh - on a connection of its own, never a pooled keep-alive one: for a request that must not be
+ *   retried (a hub's `POST /lock`), since a pooled socket the server closes as it idles ("other side closed")
+ *   leaves unknown whether the request arrived; a fresh one fails before sending or not at all
+ * @throws {NetworkError} unreachable
+ */
+export async function post(url: string, headers: Record<string, string>, body?: string, o: { fresh?: boolean } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const agent = o.fresh ? new Agent({ pipelining: 0 }) : undefined
   try {
-    res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 120_000, bodyTimeout: 120_000 })
-  } catch (err) {
-    throw new NetworkError(`Cannot reach the merchant at ${url}: ${(err as Error).message}`, { cause: err })
+    let res
+    try {
+      res = await request(url, {
+        method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 120_000, bodyTimeout: 120_000, ...(agent ? { dispatcher: agent } : {}),
+      })
+    } catch (err) {
+      throw new NetworkError(`Cannot reach the merchant at ${url}: ${(err as Error).message}`, { cause: err })
+    }
+    return { status: res.statusCode, json: await jsonOf(await res.body.text()) }
+  } finally {
+    await agent?.close()
   }
-  return { status: res.statusCode, json: await jsonOf(await res.body.text()) }
 }
 
 /** GETs JSON from a merchant or hub; the answer's status and JSON body (non-JSON text as `{error}`). @throws {NetworkError} unreachable */
