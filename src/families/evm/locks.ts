@@ -14,6 +14,7 @@
  * (departure from DESIGN §11, which merges it into the main lane: see the issue 12 note).
  */
 import { computeAddress, getAddress, ZeroAddress } from 'ethers'
+import type { z } from 'zod'
 import type { ChannelManager } from './manager.js'
 import type { MerchantLink } from '../../core/scheme/index.js'
 import type { HubNode, HubPaymentView, HubPolicy, HubSummary, LockAnswer, PayViaOptions, RoutedPayment } from '../../core/scheme/hub.js'
@@ -35,6 +36,20 @@ import { deliveryExtra, evmChannel } from './channel.js'
 import { fullStatus } from '../../core/channel/status.js'
 
 const refused = (status: number, reason: string, error: string): LockAnswer => ({ status, body: { error, reason } })
+
+/**
+ * A request body parsed by its strict schema, with its voucher decoded; or the 400 answer (`malformed`) when either
+ * is not what it should be (voucherFromWire throws a UsageError for a lane or nonce out of range, a bad signature form).
+ */
+function parseRequest<S extends z.ZodTypeAny>(schema: S, input: unknown, what: string): { req: z.output<S>; v: EvmVoucher } | LockAnswer {
+  try {
+    const req = parseLockWire(schema, input, what)
+    return { req, v: voucherFromWire(req.voucher) }
+  } catch (err) {
+    if (err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // InvalidVoucherError is one
+    throw err
+  }
+}
 
 /**
  * Fault injection for the crash tests (issue 12: `kill -9` of the hub or the payer at each step
@@ -368,14 +383,9 @@ export class EvmHub implements HubNode {
   private async lockOnce(input: unknown, claim: (hash: string) => void): Promise<LockAnswer> {
     const m = this.m
     const net = m.network.caip2
-    let req, v: EvmVoucher
-    try {
-      req = parseLockWire(LockRequestWireSchema, input, 'lock request')
-      v = voucherFromWire(req.voucher)
-    } catch (err) {
-      if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
-      throw err
-    }
+    const parsed = parseRequest(LockRequestWireSchema, input, 'lock request')
+    if ('status' in parsed) return parsed
+    const { req, v } = parsed
     if (req.network !== net) return refused(409, 'wrong_network', `This hub routes on ${net}, not ${req.network}.`)
     const payee = getAddress(req.payee)
     if (payee === m.address) return refused(409, 'no_route', 'The payee is the hub itself; pay it on the channel directly.')
@@ -481,14 +491,9 @@ export class EvmHub implements HubNode {
   async unlock(input: unknown): Promise<LockAnswer> {
     const m = this.m
     const net = m.network.caip2
-    let req, v: EvmVoucher
-    try {
-      req = parseLockWire(UnlockRequestWireSchema, input, 'unlock request')
-      v = voucherFromWire(req.voucher)
-    } catch (err) {
-      if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
-      throw err
-    }
+    const parsed = parseRequest(UnlockRequestWireSchema, input, 'unlock request')
+    if ('status' in parsed) return parsed
+    const { req, v } = parsed
     const p = req.network === net ? m.store.locks.get(net, req.hash, 'hub') : undefined
     if (!p) return refused(404, 'unknown_payment', 'No payment with that hash.')
     if (v.channelId !== p.inChannel || v.lane !== p.inLane) return refused(409, 'wrong_lane', 'The voucher is not on the payment\'s lane.')
@@ -578,14 +583,9 @@ export class EvmHub implements HubNode {
  */
 export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, input: unknown, minLock: number): Promise<LockAnswer> {
   const net = m.network.caip2
-  let req, v: EvmVoucher
-  try {
-    req = parseLockWire(ForwardRequestWireSchema, input, 'forwarded payment')
-    v = voucherFromWire(req.voucher)
-  } catch (err) {
-    if (err instanceof InvalidVoucherError || err instanceof UsageError) return refused(400, 'malformed', err.shortMessage) // voucherFromWire throws UsageError
-    throw err
-  }
+  const parsed = parseRequest(ForwardRequestWireSchema, input, 'forwarded payment')
+  if ('status' in parsed) return parsed
+  const { req, v } = parsed
   if (req.network !== net) return refused(409, 'wrong_network', `This payee is paid on ${net}, not ${req.network}.`)
   const held = m.store.locks.get(net, req.hash, 'payee')
   if (held) {
