@@ -37,7 +37,7 @@ import { Store } from '../../src/core/store/index.js';
 import { createKey } from '../../src/core/keys/wallet.js';
 import { ZERO_HASH, spentAcrossLanes, voucherOfFamily, voucherToWire, type EvmVoucher, type UnsignedVoucher } from '../../src/core/channel/voucher.js';
 import { encryptSecret } from '../../src/core/channel/secret.js';
-import { feeFor } from '../../src/core/channel/lock.js';
+import { feeFor, hubInfoToWire } from '../../src/core/channel/lock.js';
 import type { MerchantLink } from '../../src/core/scheme/index.js';
 import type { HubPolicy, LockAnswer } from '../../src/core/scheme/hub.js';
 import { ChannelsError, NetworkError } from '../../src/core/errors.js';
@@ -96,7 +96,7 @@ const link: MerchantLink = {
   async get(url) {
     if (url === PAYEE_URL) return { status: 200, json: { pubkey: payeeKey } };
     // The hub's routes (core/transports/hub/server.ts) for a payer's payThroughHub.
-    if (url === HUB_URL) return { status: 200, json: current.hub.infoWire() };
+    if (url === `${HUB_URL}/`) return { status: 200, json: hubInfoToWire(current.hub.info()) };
     if (url.startsWith(`${HUB_URL}/payees/`)) return wire(await current.hub.payee(url.slice(`${HUB_URL}/payees/`.length)));
     throw new NetworkError(`no route to ${url}`);
   },

@@ -5,7 +5,7 @@ import { UsageError } from '../../core/errors.js'
 import { startHubServer } from '../../core/transports/hub/server.js'
 import { hubInfoToWire } from '../../core/channel/lock.js'
 import { redeemPolicy } from '../../core/config-fields.js'
-import type { SettlerEvent } from '../../core/channel/settler.js'
+import { schedule, type SettlerEvent } from '../../core/channel/settler.js'
 
 export default class Hub extends BaseCommand<typeof Hub> {
   static override summary = 'Run a hub: forward hash-time-locked payments from payers\' channels to payees\' channels, for a fee.'
@@ -52,26 +52,16 @@ export default class Hub extends BaseCommand<typeof Hub> {
       process.once('SIGTERM', resolve)
     })
     const redeemer = s.watch({ intervalSeconds: interval, closeMargin: 0 }, report)
-    // Finish what a crash interrupted, now and every round.
-    let running = false
-    const round = async () => {
-      if (running) return
-      running = true
-      try {
-        await node.recover()
-      } catch (err) {
-        process.stderr.write(`hub: recovery round failed: ${(err as Error).message.split('\n')[0]}\n`)
-      } finally {
-        running = false
-      }
-    }
-    void round()
-    const timer = setInterval(() => void round(), interval * 1000)
+    // Finish or release what a crash interrupted, and expire passed locks: now and every round (never two at once).
+    const recovery = schedule(async () => {
+      await node.recover().catch((err: unknown) => process.stderr.write(`hub: recovery round failed: ${(err as Error).message.split('\n')[0]}\n`))
+      return []
+    }, interval, report)
     const info = { endpoint: server.url, ...hubInfoToWire(node.info()) }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
     else this.log(`Hub on ${server.url} (${info.network}), address ${info.address}, fee ${this.amount(base)} + ${flags['fee-ppm']} ppm. Ctrl-C stops it.`)
     await stopped
-    clearInterval(timer)
+    recovery.stop()
     redeemer.stop()
     await server.close()
   }

@@ -82,6 +82,21 @@ export function hubInfoFromWire(input: unknown): HubInfo {
   return { network: w.network, address: w.address, contract: w.contract, feeBase: BigInt(w.feeBase), feePpm: BigInt(w.feePpm), minLock: w.minLock, margin: w.margin }
 }
 
+/**
+ * Asks the hub at `endpoint` for its description (`GET <endpoint>/`) through `get` (the caller's transport) and parses it:
+ * the one reader of a hub's terms for `serve --hub`, `buy` and `pay --via`.
+ * @throws {InvalidVoucherError} it answered no 200 or no hub's description (`<endpoint> is not a channels hub: …`) · what `get` throws
+ */
+export async function readHubInfo(get: (url: string) => Promise<{ status: number; json: Record<string, unknown> }>, endpoint: string): Promise<HubInfo> {
+  const r = await get(`${endpoint}/`)
+  try {
+    if (r.status !== 200) throw new Error(`HTTP ${r.status}`)
+    return hubInfoFromWire(r.json)
+  } catch (err) {
+    throw new InvalidVoucherError(`${endpoint} is not a channels hub: ${(err as Error).message}`)
+  }
+}
+
 export function hubInfoToWire(i: HubInfo) {
   return { network: i.network, address: i.address, contract: i.contract, feeBase: i.feeBase.toString(), feePpm: i.feePpm.toString(), minLock: i.minLock, margin: i.margin }
 }

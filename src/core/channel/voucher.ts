@@ -120,13 +120,16 @@ export function bitcoinPayment(channelId: string, nonce: bigint, amount: bigint,
 }
 
 /**
- * Whether two vouchers of a lane are the same one: same family, amount and signed bytes
- * (the EIP-712 signature, compared without case; the payment transaction).
+ * Whether two vouchers are the same one: same family and signed content — an EVM voucher's every
+ * signed field and its EIP-712 signature (compared without case), a Bitcoin payment's amount and
+ * transaction. Safe on a voucher whose signer was not checked yet: a copied signature over other fields is not the same.
  */
 export function sameVoucher(a: Voucher, b: Voucher): boolean {
-  if (a.amount !== b.amount) return false
-  if (a.family === 'evm') return b.family === 'evm' && a.signature.toLowerCase() === b.signature.toLowerCase()
-  return b.family === 'bitcoin' && a.paymentTx.toLowerCase() === b.paymentTx.toLowerCase()
+  if (a.channelId !== b.channelId || a.lane !== b.lane || a.nonce !== b.nonce || a.amount !== b.amount) return false
+  if (a.family === 'bitcoin') return b.family === 'bitcoin' && a.paymentTx.toLowerCase() === b.paymentTx.toLowerCase()
+  return b.family === 'evm' && a.secretHash.toLowerCase() === b.secretHash.toLowerCase() && a.timeLockMin === b.timeLockMin && a.timeLockMax === b.timeLockMax
+    && a.minSettleAt === b.minSettleAt && a.merges.length === b.merges.length && a.merges.every((g, i) => g.lane === b.merges[i].lane && g.nonce === b.merges[i].nonce)
+    && a.signature.toLowerCase() === b.signature.toLowerCase()
 }
 
 /** The variant of {@link Voucher} (or of a record that extends it) whose tag is `F`. */

@@ -39,6 +39,8 @@ export interface PayViaOptions {
   maxFee?: bigint
   /** Seconds from now to the payer's timeLockMax; default the hub's minLock + margin + 120. */
   lockSeconds?: number
+  /** The hub's description (`GET <hub>/`) when the caller has read it already (buy's choice of a hub); else it is asked. */
+  info?: HubInfo
 }
 
 /** `channels hub`'s terms. */

@@ -16,7 +16,7 @@ import type { ChannelManager } from './manager.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel, type EvmChannel, type EvmChannelData } from './channel.js'
 import { groupCommit } from '../../core/store/group-commit.js'
-import { INDEX_MAX, ZERO_HASH, effectiveLanes, mergerOf, spentAcrossLanes, type EvmVoucher } from '../../core/channel/voucher.js'
+import { INDEX_MAX, ZERO_HASH, effectiveLanes, mergerOf, sameVoucher, spentAcrossLanes, type EvmVoucher } from '../../core/channel/voucher.js'
 import { checkVoucher } from './operations.js'
 import { recoverVoucherSigner } from './voucher.js'
 import { redeemRefusal, type LaneState } from './redeemable.js'
@@ -210,12 +210,6 @@ class MergePathError extends Error {}
 /** Whether two merge lists are the same lanes at the same nonces, in the same order. */
 const sameMerges = (a: readonly { lane: bigint; nonce: bigint }[], b: readonly { lane: bigint; nonce: bigint }[]): boolean =>
   a.length === b.length && a.every((g, i) => g.lane === b[i].lane && g.nonce === b[i].nonce)
-
-/** Whether `a` and `b` are the same signed voucher (every signed field and the signature). */
-const sameVoucher = (a: EvmVoucher, b: EvmVoucher): boolean =>
-  a.channelId === b.channelId && a.lane === b.lane && a.nonce === b.nonce && a.amount === b.amount && a.secretHash === b.secretHash
-  && a.timeLockMin === b.timeLockMin && a.timeLockMax === b.timeLockMax && a.minSettleAt === b.minSettleAt && sameMerges(a.merges, b.merges)
-  && a.signature.toLowerCase() === b.signature.toLowerCase()
 
 /**
  * The checks against what is stored (state, lanes, total due, deposit) and the commit of

@@ -18,14 +18,14 @@ import type { z } from 'zod'
 import type { ChannelManager } from './manager.js'
 import type { MerchantLink } from '../../core/scheme/index.js'
 import type { HubNode, HubPaymentView, HubPolicy, HubSummary, LockAnswer, PayViaOptions, RoutedPayment } from '../../core/scheme/hub.js'
-import type { ChannelRecord, LockedPayment } from '../../core/store/index.js'
+import type { ChannelRecord, LockedPayment, VoucherRecord } from '../../core/store/index.js'
 import {
-  ForwardRequestWireSchema, LockRequestWireSchema, UnlockRequestWireSchema, defaultMaxFee, feeFor, hubInfoFromWire, hubInfoToWire, lockRefusal, parseLockWire,
+  ForwardRequestWireSchema, LockRequestWireSchema, UnlockRequestWireSchema, defaultMaxFee, feeFor, lockRefusal, parseLockWire, readHubInfo,
   type HubInfo,
 } from '../../core/channel/lock.js'
 import { decryptSecret, drawSecret, encryptSecret, secretHashOf } from '../../core/channel/secret.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
-import { ZERO_HASH, voucherOfFamily, voucherToWire, type EvmVoucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, sameVoucher, voucherOfFamily, voucherToWire, type EvmVoucher } from '../../core/channel/voucher.js'
 import { allocateLane } from '../../core/channel/funds.js'
 import { VoucherRefusedError, refundCharge } from '../../core/channel/accept.js'
 import { groupCommit } from '../../core/store/group-commit.js'
@@ -109,7 +109,7 @@ function claimLane(m: ChannelManager, c: ChannelRecord, role: 'payer' | 'hub', c
  * The unconditional voucher replacing the conditional one on `lane` (same amount, next nonce):
  * the one already made if a crash interrupted its delivery, else a new one, committed.
  */
-async function unlockVoucher(m: ChannelManager, c: ChannelRecord, lane: bigint): Promise<EvmVoucher> {
+async function unlockVoucher(m: ChannelManager, c: ChannelRecord, lane: bigint): Promise<VoucherRecord<EvmVoucher>> {
   const last = m.store.vouchers.latest(c.network, c.id, lane)
   if (last && last.family === 'evm' && last.secretHash === ZERO_HASH) return last
   return m.createVoucher(c, (previous) => previous, lane)
@@ -148,13 +148,9 @@ export async function expireLocks(m: ChannelManager): Promise<LockChange[]> {
 
 /** A hub's `GET /`, parsed. @throws {NetworkError} · {PaymentRefusedError} not a hub */
 export async function hubInfo(link: MerchantLink, hubUrl: string): Promise<HubInfo> {
-  const r = await link.get(hubUrl)
-  if (r.status !== 200) throw new PaymentRefusedError(`${hubUrl} is not a channels hub (HTTP ${r.status}).`)
-  try {
-    return hubInfoFromWire(r.json)
-  } catch (err) {
-    throw new PaymentRefusedError(`${hubUrl} is not a channels hub: ${(err as Error).message}`)
-  }
+  return readHubInfo((url) => link.get(url), hubUrl).catch((err: unknown) => {
+    throw err instanceof InvalidVoucherError ? new PaymentRefusedError(err.shortMessage) : err
+  })
 }
 
 /**
@@ -176,7 +172,8 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
     throw new UsageError(`Invalid payee address "${payeeIn}".`)
   }
   const hub = hubUrl.replace(/\/$/, '')
-  const info = await hubInfo(link, hub)
+  // The description the caller read already (buy's choice of a hub), else asked now.
+  const info = o.info ?? (await hubInfo(link, hub))
   const net = m.network.caip2
   if (info.network !== net) throw new UsageError(`The hub at ${hub} routes on ${info.network}, not on ${net}; choose its network with --network.`)
   const fee = feeFor({ base: info.feeBase, ppm: info.feePpm }, amount)
@@ -337,10 +334,6 @@ export class EvmHub implements HubNode {
     return { network: this.m.network.caip2, address: this.m.address, contract: this.m.backend.contract, feeBase: p.base, feePpm: p.ppm, minLock: p.minLock, margin: p.margin }
   }
 
-  infoWire() {
-    return hubInfoToWire(this.info())
-  }
-
   /** `GET /payees/<address>`: the payee's public key, as its endpoint gives it (the payer checks it against the address). */
   async payee(address: string): Promise<LockAnswer> {
     let payee: string
@@ -479,9 +472,9 @@ export class EvmHub implements HubNode {
     const p = m.store.locks.get(net, hash, 'hub')
     if (!p || p.state !== 'fulfilled' || p.outUnlocked) return Boolean(p?.outUnlocked)
     const out = m.store.channels.get(net, p.outChannel!)!
-    await unlockVoucher(m, out, p.outLane!)
+    const v = await unlockVoucher(m, out, p.outLane!)
     crashPoint('hub:unlocking')
-    await this.link.deliver(m, out, m.store.vouchers.latest(net, out.id, p.outLane!)!, deliveryExtra(out))
+    await this.link.deliver(m, out, v, deliveryExtra(out))
     crashPoint('hub:delivered')
     m.store.locks.update(net, hash, 'hub', { outUnlocked: true })
     return true
@@ -591,7 +584,7 @@ export async function acceptForward(m: ChannelManager, accepting: AcceptPolicy, 
   if (held) {
     // The hub retrying the very voucher it sent (after a crash); any other voucher, even on the same lane and nonce, was not taken.
     const same = held.inChannel === v.channelId && held.inLane === v.lane && held.inNonce === v.nonce ? lockedVoucher(m, v.channelId, v.lane, v.nonce) : undefined
-    if (same && JSON.stringify(voucherToWire(same)) === JSON.stringify(voucherToWire(v))) return { status: 200, body: { hash: held.hash, secret: held.secret } }
+    if (same && sameVoucher(same, v)) return { status: 200, body: { hash: held.hash, secret: held.secret } }
     return refused(409, 'replay', `A payment with hash ${req.hash} is held already.`)
   }
   let secret: string

@@ -171,7 +171,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
       `A conditional voucher for ${show(price + hub.fee)} on channel ${hub.channel.id} may be committed and sent to the hub: ` +
       'if the payment went through, `channels sync` learns it from the hub; if not, its lock ends and `channels sync` frees it.'
     const pubkey = typeof entry.extra.payToPubkey === 'string' ? entry.extra.payToPubkey : undefined
-    const paid = await ex.within(`paying ${entry.payTo} through the hub ${hub.endpoint}`, locks.payVia(hub.endpoint, entry.payTo, price, { payeePubkey: pubkey, maxFee: hub.maxFee }))
+    const paid = await ex.within(`paying ${entry.payTo} through the hub ${hub.endpoint}`, locks.payVia(hub.endpoint, entry.payTo, price, { payeePubkey: pubkey, maxFee: hub.maxFee, info: hub.info }))
     const routed = { hub: hub.endpoint, hash: paid.hash, secret: paid.secret, fee: paid.fee }
     ex.note = `The merchant was paid ${show(price)} through the hub (fee ${show(paid.fee)}); the secret ${paid.secret} proves it (payment ${paid.hash}).`
     say(`Paid ${show(price)} to ${entry.payTo} through the hub (payment ${paid.hash}); retrying with the proof.`)

@@ -9,9 +9,9 @@ import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import type { Acknowledger } from '../../channel/sync.js'
 import type { MerchantLink } from '../../scheme/index.js'
 import { short } from '../../channel/reader.js'
-import { ChannelStateError, NetworkError, PaymentRefusedError, UsageError } from '../../errors.js'
+import { ChannelStateError, NetworkError, PaymentRefusedError, UsageError, InvalidVoucherError } from '../../errors.js'
 import { parseBaseUnits } from '../../units.js'
-import { hubInfoFromWire } from '../../channel/lock.js'
+import { readHubInfo } from '../../channel/lock.js'
 import { encodePaymentSignature, SCHEME } from './protocol.js'
 
 /**
@@ -98,14 +98,9 @@ export async function describeHubs(urls: string[], network: string, contract?: s
       /* below */
     }
     if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`Invalid --hub "${url}": expected an http(s) URL.`)
-    const r = await get(`${endpoint}/`)
-    let info
-    try {
-      if (r.status !== 200) throw new Error(`HTTP ${r.status}`)
-      info = hubInfoFromWire(r.json)
-    } catch (err) {
-      throw new UsageError(`--hub ${endpoint} is not a channels hub: ${(err as Error).message}`)
-    }
+    const info = await readHubInfo(get, endpoint).catch((err: unknown) => {
+      throw err instanceof InvalidVoucherError ? new UsageError(`--hub ${err.shortMessage}`) : err
+    })
     if (info.network !== network) throw new UsageError(`The hub at ${endpoint} routes on ${info.network}, not on this paywall's ${network}.`)
     if (contract && info.contract && info.contract.toLowerCase() !== contract.toLowerCase()) {
       throw new UsageError(`The hub at ${endpoint} uses channel contract ${info.contract}, not this paywall's ${contract}.`)

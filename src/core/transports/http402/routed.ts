@@ -9,8 +9,8 @@
  */
 import type { ChannelRecord } from '../../store/index.js'
 import type { RoutedPayer } from '../../scheme/buyer.js'
-import { defaultMaxFee, feeFor, hubInfoFromWire, type HubInfo } from '../../channel/lock.js'
-import { InsufficientFundsError, PriceTooHighError, UsageError } from '../../errors.js'
+import { defaultMaxFee, feeFor, readHubInfo, type HubInfo } from '../../channel/lock.js'
+import { InsufficientFundsError, InvalidVoucherError, PriceTooHighError, UsageError } from '../../errors.js'
 import { get } from './merchant.js'
 import type { ChannelRequirement } from './protocol.js'
 
@@ -87,14 +87,9 @@ function viaEndpoint(via: string): string {
 
 /** Asks the hub at `endpoint` for its terms and checks them against the buyer's. @throws as {@link chooseHub} with `--via` */
 async function checkHub(locks: RoutedPayer, q: HubQuery, maxFee: bigint, endpoint: string, listedAddress: string | undefined): Promise<HubChoice> {
-  const r = await q.within(`asking the hub ${endpoint} for its terms`, get(`${endpoint}/`))
-  let info: HubInfo
-  try {
-    if (r.status !== 200) throw new Error(`HTTP ${r.status}`)
-    info = hubInfoFromWire(r.json)
-  } catch (err) {
-    throw new UsageError(`${endpoint} is not a channels hub: ${(err as Error).message}`)
-  }
+  const info = await q.within(`asking the hub ${endpoint} for its terms`, readHubInfo(get, endpoint)).catch((err: unknown) => {
+    throw err instanceof InvalidVoucherError ? new UsageError(err.shortMessage) : err
+  })
   if (info.network !== q.network) throw new UsageError(`The hub at ${endpoint} routes on ${info.network}, not on ${q.network}; choose its network with --network.`)
   if (listedAddress !== undefined && info.address.toLowerCase() !== listedAddress.toLowerCase()) {
     throw new UsageError(`The hub at ${endpoint} is ${info.address}, not ${listedAddress} as the merchant lists it.`)
