@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SigningKey, Wallet } from 'ethers';
-import { decryptSecret, drawSecret, encryptSecret, secretHashOf } from '../../src/core/channel/secret.js';
+import { decryptSecret, drawSecret, encryptSecret, secretHashOf, secretProof } from '../../src/core/channel/secret.js';
 import { InvalidVoucherError, UsageError } from '../../src/core/errors.js';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 40);
@@ -57,5 +57,15 @@ describe('hash-lock secrets', () => {
     expect(() => encryptSecret(w.signingKey.compressedPublicKey, secret, -1n)).toThrow(UsageError);
     expect(() => decryptSecret(w.privateKey, 'not hex', secretHash)).toThrow(InvalidVoucherError);
     expect(() => decryptSecret(w.privateKey, '0x' + 'ab'.repeat(2000), secretHash)).toThrow(/at most 1 KiB/);
+  });
+
+  it("a proof of the secret answers one challenge only, and shows no secret", () => {
+    const { secret } = drawSecret();
+    const [c1, c2] = [drawSecret().secret, drawSecret().secret];
+    expect(secretProof(secret, c1)).toBe(secretProof(secret.toUpperCase().replace('0X', '0x'), c1));
+    expect(secretProof(secret, c1)).not.toBe(secretProof(secret, c2));
+    expect(secretProof(secret, c1)).not.toBe(secretProof(drawSecret().secret, c1));
+    expect(secretProof(secret, c1)).not.toContain(secret.slice(2));
+    expect(() => secretProof(secret, 'nope')).toThrow(UsageError);
   });
 });

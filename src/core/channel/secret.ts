@@ -28,6 +28,19 @@ export function secretHashOf(secret: string): string {
   return '0x' + createHash('sha256').update(Buffer.from(s.slice(2), 'hex')).digest('hex')
 }
 
+/**
+ * Proof that a party knows `secret` without showing it: `sha256(secret ‖ challenge)`, 0x hex. A payer asks a hub
+ * for it with a fresh challenge (`GET <hub>/lock/<hash>?challenge=`): only a hub the payee revealed the secret to
+ * can answer, and no one listening learns the secret.
+ * @param secret - 0x hex bytes · @param challenge - 0x hex bytes
+ * @throws {UsageError} either is not 0x hex bytes
+ */
+export function secretProof(secret: string, challenge: string): string {
+  const [s, c] = [secret.toLowerCase(), challenge.toLowerCase()]
+  if (!HEX.test(s) || !HEX.test(c)) throw new UsageError('A secret and a challenge are 0x-prefixed hex bytes.')
+  return '0x' + createHash('sha256').update(Buffer.from(s.slice(2) + c.slice(2), 'hex')).digest('hex')
+}
+
 /** Draws a fresh 32-byte secret and its hash (DESIGN §11: the payer draws it). */
 export function drawSecret(): HashLock {
   const secret = '0x' + randomBytes(32).toString('hex')

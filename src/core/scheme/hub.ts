@@ -91,8 +91,8 @@ export interface HubNode {
   lock(body: unknown): Promise<LockAnswer>
   /** `POST /unlock`: the payer's unconditional voucher replacing its conditional one. */
   unlock(body: unknown): Promise<LockAnswer>
-  /** `GET /lock/<hash>`: a payment's state. */
-  payment(hash: string): LockAnswer
+  /** `GET /lock/<hash>[?challenge=<0x hex>]`: a payment's state, and once fulfilled `proof` = sha256(secret ‖ challenge) (core/channel/secret.ts secretProof). */
+  payment(hash: string, challenge?: string): LockAnswer
   /** After a restart and periodically: finish or release what a crash interrupted; expire passed locks. @throws {NetworkError} */
   recover(): Promise<void>
   /** `channels hub status`. */

@@ -23,7 +23,7 @@ import {
   ForwardRequestWireSchema, LockRequestWireSchema, UnlockRequestWireSchema, defaultMaxFee, feeFor, lockRefusal, parseLockWire, readHubInfo,
   type HubInfo,
 } from '../../core/channel/lock.js'
-import { decryptSecret, drawSecret, encryptSecret, secretHashOf } from '../../core/channel/secret.js'
+import { decryptSecret, drawSecret, encryptSecret, secretHashOf, secretProof } from '../../core/channel/secret.js'
 import { voucherFromWire } from '../../core/channel/voucher-wire.js'
 import { ZERO_HASH, sameVoucher, voucherOfFamily, voucherToWire, type EvmVoucher } from '../../core/channel/voucher.js'
 import { allocateLane } from '../../core/channel/funds.js'
@@ -281,8 +281,8 @@ export async function unlockAtHub(m: ChannelManager, link: MerchantLink, p: Lock
 }
 
 /**
- * Payer, `channels sync`: for payments not settled, asks the hub (`GET <hub>/lock/<hash>`) and
- * simplifies the fulfilled ones; then expires locks that passed. @returns what changed, per channel
+ * Payer, `channels sync`: for payments not settled, asks the hub (`GET <hub>/lock/<hash>` with a fresh
+ * challenge) and simplifies those it proves fulfilled (its `proof` opens with the payer's secret); then expires locks that passed. @returns what changed, per channel
  */
 export async function syncRoutedPayments(m: ChannelManager, link: MerchantLink): Promise<LockChange[]> {
   const net = m.network.caip2
@@ -290,8 +290,10 @@ export async function syncRoutedPayments(m: ChannelManager, link: MerchantLink):
   for (const p of m.store.locks.list(net, 'payer', ['pending', 'fulfilled'])) {
     if (p.outUnlocked || !p.hub) continue
     if (p.state === 'pending') {
-      const r = await link.get(`${p.hub}/lock/${p.hash}`).catch(() => undefined)
-      if (r?.status !== 200 || r.json.state !== 'fulfilled') continue
+      // The hub's word that the payee revealed the secret is not enough to sign an unconditional voucher: it must prove it knows the secret.
+      const challenge = drawSecret().secret
+      const r = await link.get(`${p.hub}/lock/${p.hash}?challenge=${challenge}`).catch(() => undefined)
+      if (r?.status !== 200 || r.json.state !== 'fulfilled' || r.json.proof !== secretProof(p.secret!, challenge)) continue
       m.store.locks.update(net, p.hash, 'payer', { state: 'fulfilled' })
     }
     if (await unlockAtHub(m, link, { ...p, state: 'fulfilled' })) {
@@ -504,11 +506,17 @@ export class EvmHub implements HubNode {
     return { status: 200, body: { hash: p.hash, unlocked: true } }
   }
 
-  /** `GET /lock/<hash>`: the state of a payment (never its secret: the payer drew it). */
-  payment(hash: string): LockAnswer {
+  /**
+   * `GET /lock/<hash>`: the state of a payment, never its secret (the payer drew it; a public secret
+   * would let anyone spend the routed proof). With `challenge` (32 bytes of 0x hex), a fulfilled
+   * payment also answers `proof` = sha256(secret ‖ challenge): the payer's evidence that the payee
+   * revealed the secret, which a hub's word alone is not.
+   */
+  payment(hash: string, challenge?: string): LockAnswer {
     const p = /^0x[0-9a-fA-F]{64}$/.test(hash) ? this.m.store.locks.get(this.m.network.caip2, hash, 'hub') : undefined
     if (!p) return refused(404, 'unknown_payment', 'No payment with that hash.')
-    return { status: 200, body: { hash: p.hash, state: p.state, amount: p.amount.toString(), fee: p.fee.toString(), inUnlocked: p.inUnlocked, outUnlocked: p.outUnlocked } }
+    const proof = p.state === 'fulfilled' && p.secret && challenge && /^0x[0-9a-fA-F]{64}$/.test(challenge) ? { proof: secretProof(p.secret, challenge) } : {}
+    return { status: 200, body: { hash: p.hash, state: p.state, amount: p.amount.toString(), fee: p.fee.toString(), inUnlocked: p.inUnlocked, outUnlocked: p.outUnlocked, ...proof } }
   }
 
   /**

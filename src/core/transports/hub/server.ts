@@ -7,7 +7,7 @@
  * - `GET /payees/<address>` — the payee's public key, read from its channel endpoint
  * - `POST /lock` — `{network, payee, amount, fee, hash, encryptedSecret, voucher}` → `{hash, secret}`
  * - `POST /unlock` — `{network, hash, voucher}` → `{hash, unlocked}`
- * - `GET /lock/<hash>` — `{hash, state, …}`
+ * - `GET /lock/<hash>[?challenge=<0x hex>]` — `{hash, state, …}`, and once fulfilled `proof` = sha256(secret ‖ challenge)
  * - `GET /status` — what `channels hub status` prints
  *
  * Refusals are `{error, reason}` with 400 (malformed), 404, 409 (refused), 413 (body over
@@ -31,13 +31,13 @@ const MAX_BODY = 16 * 1024
 /** Starts the hub's HTTP service. Resolves once it listens. @throws {Error} the port is taken */
 export async function startHubServer(node: HubNode, o: { host?: string; port?: number } = {}): Promise<HubServer> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]
+    const [path, query = ''] = (req.url ?? '/').split('?')
     if (req.method === 'GET' && path === '/') return json(res, 200, hubInfoToWire(node.info()))
     if (req.method === 'GET' && path === '/status') return json(res, 200, summaryToJson(node.summary()))
     const payee = /^\/payees\/([^/]{1,100})$/.exec(path)
     if (req.method === 'GET' && payee) return answer(res, await node.payee(payee[1]))
     const lock = /^\/lock\/([^/]{1,100})$/.exec(path)
-    if (req.method === 'GET' && lock) return answer(res, node.payment(lock[1]))
+    if (req.method === 'GET' && lock) return answer(res, node.payment(lock[1], new URLSearchParams(query).get('challenge') ?? undefined))
     if (req.method === 'POST' && (path === '/lock' || path === '/unlock')) {
       let body: unknown
       try {
