@@ -5,17 +5,12 @@
  * refuses because one channel was closed meanwhile — redone channel by channel, so the bad
  * channel does not block the others.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Interface } from 'ethers';
 import { createHash, randomBytes } from 'node:crypto';
 import { signVoucher } from '../../src/families/evm/voucher.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Config } from '../../src/core/config.js';
 import { redeemPolicy } from '../../src/core/config-fields.js';
-import { Store, type ChannelRecord } from '../../src/core/store/index.js';
-import { createKey } from '../../src/core/keys/wallet.js';
+import { type ChannelRecord } from '../../src/core/store/index.js';
 import { voucherOfFamily } from '../../src/core/channel/voucher.js';
 import type { SettlerEvent } from '../../src/core/channel/settler.js';
 import { ChannelManager } from '../../src/families/evm/manager.js';
@@ -23,7 +18,8 @@ import { addVoucher } from '../../src/families/evm/operations.js';
 import { acceptVoucher, learnChannel } from '../../src/families/evm/inbound.js';
 import { assessChannel, redeemBatch, redeemRound, type RedeemCandidate } from '../../src/families/evm/redeemer.js';
 import { artifact } from '../helpers/deploy.js';
-import { PASSWORD, startChain, type Chain } from '../helpers/cli.js';
+import { startChain, type Chain } from '../helpers/cli.js';
+import { inProcessKeys, managersOn } from '../helpers/managers.js';
 
 const DEPOSIT = 10n ** 17n;
 const PRICE = 10n ** 16n;
@@ -32,33 +28,20 @@ const iface = new Interface(artifact('PaymentChannels').abi);
 let chain: Chain;
 let payer: ChannelManager;
 let payee: ChannelManager;
-const stores: Store[] = [];
 
-async function manager(name: string): Promise<ChannelManager> {
-  const home = mkdtempSync(join(tmpdir(), `channels-redeem-${name}-`));
-  const config = new Config(home);
-  await createKey(config, name, 'file');
-  const store = Store.open(home);
-  stores.push(store);
-  const m = new ChannelManager(config, store, { name: 'devnet', kind: 'evm', caip2: `eip155:${chain.anvil.chainId}`, rpcUrl: chain.anvil.rpcUrl }, name);
-  // ethers polls for receipts every 250 ms by default; anvil mines at once.
-  (m.backend as unknown as { provider: { pollingInterval: number } }).provider.pollingInterval = 10;
-  await chain.fund(m.address, '10');
-  return m;
-}
+let pool: ReturnType<typeof managersOn>;
+const manager = (name: string) => pool.manager(name, '10');
 
 beforeAll(async () => {
-  process.env.CHANNELS_PASSWORD = PASSWORD;
-  process.env.CHANNELS_SCRYPT_N = String(1 << 14);
-  delete process.env.CHANNELS_PASSWORD_FILE;
+  inProcessKeys();
   chain = await startChain();
+  pool = managersOn(chain, 'redeem');
   payer = await manager('payer');
   payee = await manager('shop');
 }, 60_000);
 
 afterAll(async () => {
-  for (const s of stores) s.close();
-  for (const m of [payer, payee]) (m?.backend as unknown as { provider?: { destroy(): void } })?.provider?.destroy();
+  pool?.close();
   await chain?.stop();
 });
 

@@ -14,15 +14,9 @@
  * Cases: FUZZ_RUNS (default 25; `npm run fuzz` runs more), FUZZ_SEED replays one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Config } from '../../src/core/config.js';
-import { Store } from '../../src/core/store/index.js';
-import { createKey } from '../../src/core/keys/wallet.js';
 import { ZERO_HASH, type EvmVoucher } from '../../src/core/channel/voucher.js';
 import { ChannelManager } from '../../src/families/evm/manager.js';
 import { addVoucher } from '../../src/families/evm/operations.js';
@@ -30,7 +24,8 @@ import { learnChannel } from '../../src/families/evm/inbound.js';
 import { signVoucher, voucherMessage } from '../../src/families/evm/voucher.js';
 import { ChannelsError } from '../../src/core/errors.js';
 import { artifact } from '../helpers/deploy.js';
-import { PASSWORD, startChain, type Chain } from '../helpers/cli.js';
+import { startChain, type Chain } from '../helpers/cli.js';
+import { inProcessKeys, managersOn } from '../helpers/managers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
@@ -39,32 +34,20 @@ const DEPOSIT = 1_000_000n;
 let chain: Chain;
 let payer: ChannelManager;
 let payee: ChannelManager;
-const stores: Store[] = [];
 
-async function manager(name: string): Promise<ChannelManager> {
-  const home = mkdtempSync(join(tmpdir(), `channels-locks-${name}-`));
-  const config = new Config(home);
-  await createKey(config, name, 'file');
-  const store = Store.open(home);
-  stores.push(store);
-  const m = new ChannelManager(config, store, { name: 'devnet', kind: 'evm', caip2: `eip155:${chain.anvil.chainId}`, rpcUrl: chain.anvil.rpcUrl }, name);
-  (m.backend as unknown as { provider: { pollingInterval: number } }).provider.pollingInterval = 10;
-  await chain.fund(m.address, '10');
-  return m;
-}
+let pool: ReturnType<typeof managersOn>;
+const manager = (name: string) => pool.manager(name, '10');
 
 beforeAll(async () => {
-  process.env.CHANNELS_PASSWORD = PASSWORD;
-  process.env.CHANNELS_SCRYPT_N = String(1 << 14);
-  delete process.env.CHANNELS_PASSWORD_FILE;
+  inProcessKeys();
   chain = await startChain();
+  pool = managersOn(chain, 'locks');
   payer = await manager('payer');
   payee = await manager('shop');
 }, 60_000);
 
 afterAll(async () => {
-  for (const s of stores) s.close();
-  for (const m of [payer, payee]) (m?.backend as unknown as { provider?: { destroy(): void } })?.provider?.destroy();
+  pool?.close();
   await chain?.stop();
 });
 

@@ -26,15 +26,12 @@
  * Cases: FUZZ_RUNS (default 12 per property; `npm run fuzz` runs more), FUZZ_SEED replays one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Contract, Wallet, ethers, type HDNodeWallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Config } from '../../src/core/config.js';
 import { Store } from '../../src/core/store/index.js';
-import { createKey } from '../../src/core/keys/wallet.js';
 import { ZERO_HASH, spentAcrossLanes, voucherOfFamily, voucherToWire, type EvmVoucher, type UnsignedVoucher } from '../../src/core/channel/voucher.js';
 import { encryptSecret } from '../../src/core/channel/secret.js';
 import { feeFor, hubInfoToWire } from '../../src/core/channel/lock.js';
@@ -46,8 +43,9 @@ import { EvmHub, acceptForward, expireLocks, payThroughHub, payeePubkey } from '
 import { acceptVoucher, type AcceptPolicy } from '../../src/families/evm/inbound.js';
 import { signVoucher, voucherMessage } from '../../src/families/evm/voucher.js';
 import { artifact } from '../helpers/deploy.js';
-import { PASSWORD, rowTextSql, startChain, type Chain } from '../helpers/cli.js';
+import { rowTextSql, startChain, type Chain } from '../helpers/cli.js';
 import { highS } from '../helpers/voucher.js';
+import { inProcessKeys, managersOn } from '../helpers/managers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
@@ -79,9 +77,6 @@ let settlingChannel: string;
 let hubOutChannel: string;
 /** A channel from the payer to the payee that the payer started settling before the payee saw it. */
 let toPayeeSettling: string;
-const homes = new Map<string, string>();
-const managers: ChannelManager[] = [];
-const stores: Store[] = [];
 
 /** Every forward the hub made through the link, and what the payee answered. */
 const forwards: { body: any; answer: LockAnswer }[] = [];
@@ -120,28 +115,13 @@ const link: MerchantLink = {
 
 const wire = (r: LockAnswer) => ({ status: r.status, json: r.body });
 
-/** A ChannelManager for the key `name` in its own home (made on first use) over the test's anvil. */
-async function manager(name: string): Promise<ChannelManager> {
-  let home = homes.get(name);
-  const made = home !== undefined;
-  home ??= mkdtempSync(join(tmpdir(), `channels-hubprop-${name}-`));
-  homes.set(name, home);
-  const config = new Config(home);
-  if (!made) await createKey(config, name, 'file');
-  const store = Store.open(home);
-  stores.push(store);
-  const m = new ChannelManager(config, store, { name: 'devnet', kind: 'evm', caip2: `eip155:${chain.anvil.chainId}`, rpcUrl: chain.anvil.rpcUrl }, name);
-  (m.backend as unknown as { provider: { pollingInterval: number } }).provider.pollingInterval = 10;
-  managers.push(m);
-  if (!made) await chain.fund(m.address, '100');
-  return m;
-}
+let pool: ReturnType<typeof managersOn>;
+const manager = (name: string) => pool.manager(name, '100');
 
 beforeAll(async () => {
-  process.env.CHANNELS_PASSWORD = PASSWORD;
-  process.env.CHANNELS_SCRYPT_N = String(1 << 14);
-  delete process.env.CHANNELS_PASSWORD_FILE;
+  inProcessKeys();
   chain = await startChain();
+  pool = managersOn(chain, 'hubprop');
   payer = await manager('payer');
   hubM = await manager('hub');
   payee = await manager('shop');
@@ -163,8 +143,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const s of stores) s.close();
-  for (const m of managers) (m.backend as unknown as { provider?: { destroy(): void } }).provider?.destroy();
+  pool?.close();
   await chain?.stop();
 });
 
@@ -216,7 +195,7 @@ async function refusal(v: EvmVoucher, secret: string | undefined, from: string, 
 function dbBytes(name: string): string {
   const h = createHash('sha256');
   for (const f of ['channels.db', 'channels.db-wal']) {
-    const path = join(homes.get(name)!, f);
+    const path = join(pool.homes.get(name)!, f);
     if (existsSync(path)) h.update(readFileSync(path));
     h.update('|');
   }
