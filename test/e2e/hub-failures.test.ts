@@ -13,14 +13,13 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Contract, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { increaseTime } from '../helpers/anvil.js';
 import { makeWallet, startChain, startServe, type Chain, type RunResult, type Serve, type TestWallet } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';
 import { startHub, type Hub } from '../helpers/hub.js';
+import { rows } from '../helpers/hub-money.js';
 
 const DEPOSIT = 10n ** 16n;
 const AMOUNT = 5000n;
@@ -45,16 +44,6 @@ const ch: Record<string, string> = {};
 /** A payee whose endpoint is unreachable (nothing listens on its port). */
 const gone = Wallet.createRandom();
 let goneUrl: string;
-
-/** Rows of a wallet's database, exact integers as strings. */
-function rows(home: string, sql: string, ...params: unknown[]): any[] {
-  const db = new Database(join(home, 'channels.db'), { readonly: true, fileMustExist: true });
-  try {
-    return JSON.parse(JSON.stringify(db.prepare(sql).safeIntegers(true).all(...params), (_, x) => (typeof x === 'bigint' ? x.toString() : x)));
-  } finally {
-    db.close();
-  }
-}
 
 async function status(w: TestWallet, channelId: string): Promise<any> {
   const r = await w.run(['status', channelId, '--json']);

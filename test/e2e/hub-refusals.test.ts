@@ -20,6 +20,7 @@ import type { UnsignedVoucher } from '../../dist/index.js';
 import { increaseTime, latestTimestamp } from '../helpers/anvil.js';
 import { makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 import { startHub, type Hub } from '../helpers/hub.js';
+import { rows } from '../helpers/hub-money.js';
 
 const CHAIN_ID = 31337n;
 const DEPOSIT = 10n ** 16n;
@@ -71,15 +72,6 @@ function snapshot(home: string): string {
 }
 
 /** The rows of one table of a wallet's database, exact integers as strings. */
-function rows(home: string, sql: string, ...params: unknown[]): any[] {
-  const db = new Database(join(home, 'channels.db'), { readonly: true, fileMustExist: true });
-  try {
-    return JSON.parse(JSON.stringify(db.prepare(sql).safeIntegers(true).all(...params), (_, x) => (typeof x === 'bigint' ? x.toString() : x)));
-  } finally {
-    db.close();
-  }
-}
-
 /** The chain's time as the hub reads it: the later of the latest block's and the clock. */
 async function chainNow(): Promise<number> {
   return Math.max(Number(await latestTimestamp(chain.anvil.rpcUrl)), Math.floor(Date.now() / 1000));

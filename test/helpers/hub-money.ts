@@ -48,6 +48,16 @@ function read<T>(home: string, sql: string, ...params: unknown[]): T[] {
   }
 }
 
+/** Rows of a wallet's database for `sql`, exact integers as strings. */
+export function rows(home: string, sql: string, ...params: unknown[]): any[] {
+  const db = new Database(join(home, 'channels.db'), { readonly: true, fileMustExist: true });
+  try {
+    return JSON.parse(JSON.stringify(db.prepare(sql).safeIntegers(true).all(...params), (_, x) => (typeof x === 'bigint' ? x.toString() : x)));
+  } finally {
+    db.close();
+  }
+}
+
 /** Every payment row of a home, by hash. */
 export function lockRows(home: string): Map<string, LockRow> {
   return new Map(read<LockRow>(home, 'SELECT * FROM locked_payments').map((r) => [r.hash, r]));
