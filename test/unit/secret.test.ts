@@ -1,6 +1,6 @@
 /**
  * Hash locks' secrets (DESIGN §11): drawing, hashing (sha256, as the contract and ILP use
- * it) and ECIES to the payee's secp256k1 key through eciesjs. Property tests over generated
+ * it) and ECIES to the payee's secp256k1 key (eciesjs's format, core/channel/ecies.ts). Property tests over generated
  * secrets and keys: every encryption decrypts with the right key only, and a decrypted
  * secret is returned only when it opens the hash it must.
  */

@@ -4,11 +4,12 @@
  * fulfillment unchanged), and encrypts the secret to the payee's secp256k1 public key so
  * that a hub in between cannot learn it before the payee has accepted the hub's voucher.
  *
- * Encryption is ECIES from `eciesjs` (secp256k1 ECDH, HKDF-SHA256, AES-256-GCM), never our
- * own. Secrets and hashes are 0x-prefixed lowercase hex; ciphertexts are 0x hex too.
+ * Encryption is ECIES in `eciesjs`'s format (secp256k1 ECDH, HKDF-SHA256, AES-256-GCM), computed by libsecp256k1
+ * and node:crypto (./ecies.ts says why and how it is checked against eciesjs). Secrets and hashes are 0x-prefixed
+ * lowercase hex; ciphertexts are 0x hex too.
  */
 import { randomBytes, createHash } from 'node:crypto'
-import { decrypt, encrypt } from 'eciesjs'
+import { eciesDecrypt, eciesEncrypt } from './ecies.js'
 import { InvalidVoucherError, UsageError } from '../errors.js'
 
 /** A secret and the hash lock it opens. */
@@ -48,8 +49,8 @@ export function drawSecret(): HashLock {
 }
 
 /**
- * Encrypts a payment's secret and its amount to the payee's secp256k1 public key (ECIES,
- * eciesjs): the plaintext is the 32-byte secret followed by the amount as a 32-byte big-endian
+ * Encrypts a payment's secret and its amount to the payee's secp256k1 public key (ECIES in
+ * eciesjs's format, ./ecies.ts): the plaintext is the 32-byte secret followed by the amount as a 32-byte big-endian
  * integer. The amount rides along so that the payee reveals the secret only for a voucher worth
  * it: else a hub could forward less than the payer paid it for and still learn the secret that
  * makes the payer's voucher redeemable (DESIGN §11).
@@ -61,12 +62,17 @@ export function drawSecret(): HashLock {
  */
 export function encryptSecret(publicKey: string, secret: string, amount: bigint): string {
   const key = publicKey.toLowerCase()
-  if (!HEX.test(key) || ![66, 130].includes(key.length - 2)) throw new UsageError(`The payee's public key must be 33 or 65 bytes of 0x hex, not "${publicKey.slice(0, 20)}…".`)
+  const form = key.slice(0, 4)
+  if (!HEX.test(key) || !((key.length === 68 && (form === '0x02' || form === '0x03')) || (key.length === 132 && form === '0x04'))) throw new UsageError(`The payee's public key must be 33 or 65 bytes of 0x hex, not "${publicKey.slice(0, 20)}…".`)
   secretHashOf(secret) // the same check of the secret's form
   if (secret.length !== 66) throw new UsageError('A payment\'s secret is 32 bytes.')
   if (amount < 0n || amount >= 1n << 256n) throw new UsageError('The amount must fit 256 bits.')
   const plain = Buffer.concat([Buffer.from(secret.slice(2), 'hex'), Buffer.from(amount.toString(16).padStart(64, '0'), 'hex')])
-  return '0x' + Buffer.from(encrypt(key.slice(2), plain)).toString('hex')
+  try {
+    return '0x' + Buffer.from(eciesEncrypt(Buffer.from(key.slice(2), 'hex'), plain)).toString('hex')
+  } catch {
+    throw new UsageError(`The payee's public key ${publicKey.slice(0, 20)}… is not a point of secp256k1.`)
+  }
 }
 
 /**
@@ -83,7 +89,7 @@ export function decryptSecret(privateKey: string, ciphertext: string, secretHash
   if (!HEX.test(c) || c.length > 2 + 2 * 1024) throw new InvalidVoucherError('The encrypted secret is not 0x hex (at most 1 KiB).')
   let plain: Buffer
   try {
-    plain = Buffer.from(decrypt(privateKey.replace(/^0x/, ''), Buffer.from(c.slice(2), 'hex')))
+    plain = Buffer.from(eciesDecrypt(Buffer.from(privateKey.replace(/^0x/, ''), 'hex'), Buffer.from(c.slice(2), 'hex')))
   } catch {
     throw new InvalidVoucherError('The encrypted secret does not decrypt with this wallet\'s key: it was encrypted to another key, or altered.')
   }
