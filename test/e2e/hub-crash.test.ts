@@ -134,9 +134,10 @@ function newPayerRows(known: Set<string>): LockRow[] {
 /**
  * The steps of the hub's (the fault injection's names) at which the homes show payment `hash` to
  * stand, read right after the hub died: `none` (the hub took nothing), `accepted` (the payer's
- * voucher held, the hub's not signed), `signed` (the hub's voucher stored, the payee has none),
- * `revealed` (the payee holds it and revealed, the hub has no secret), `fulfilled` (the hub stored
- * the secret, its unlock voucher to the payee not made), `unlocking` (made, the payee does not hold
+ * voucher held and the hub's lane claimed in one commit, the hub's voucher not signed), `signed` (the hub's voucher
+ * stored, the payee has none), `revealed` (the payee holds it and revealed, the hub has no secret), `fulfilled` (the
+ * hub stored the secret and made its unlock voucher to the payee, in one commit — so the homes look as at `unlocking`;
+ * alone only when the unlock voucher could not be made), `unlocking` (made, the payee does not hold
  * it), `delivered` (the payee holds it, the hub's row does not say so), `unlocked` (the hub stored
  * the payer's unlock voucher, its row does not say so), `done` (both hops simplified and recorded).
  * The payer's hop runs beside the payee's once the secret is known, so two can hold at once.
@@ -144,13 +145,13 @@ function newPayerRows(known: Set<string>): LockRow[] {
 function stepsShown(hash: string | undefined): string[] {
   const h = hash ? lockRows(hubWallet.home).get(hash) : undefined;
   if (!h) return ['none'];
-  if (h.state === 'pending' && !h.out_channel) return ['accepted'];
+  if (h.state === 'pending' && h.out_nonce === null) return ['accepted'];
   if (h.state === 'pending') return [lockRows(shop.home).has(hash!) ? 'revealed' : 'signed'];
   const conditional = (home: string, channel: string, lane: number) => latestPerLane(voucherRows(home, channel)).get(lane)!.secret_hash !== ZERO_HASH;
   const shown: string[] = [];
   if (!h.out_unlocked) {
     if (conditional(hubWallet.home, hubChannel, h.out_lane!)) shown.push('fulfilled');
-    else shown.push(conditional(shop.home, hubChannel, h.out_lane!) ? 'unlocking' : 'delivered');
+    else shown.push(...(conditional(shop.home, hubChannel, h.out_lane!) ? ['fulfilled', 'unlocking'] : ['delivered']));
   }
   if (!h.in_unlocked && !conditional(hubWallet.home, payerChannel, h.in_lane!)) shown.push('unlocked');
   return shown.length ? shown : [h.in_unlocked ? 'done' : 'fulfilled'];

@@ -88,6 +88,7 @@ function lockedVoucher(m: ChannelManager, channelId: string, lane: bigint, nonce
  * writes the payment's row naming the lane): the lowest lane this role used before whose held
  * voucher is unconditional (simplified or expired) and that no payment holds (`store.locks.holds`), else a new
  * lane (`allocateLane`). So a channel has as many lanes as payments in flight at once.
+ * Runs in the caller's transaction when there is one (a savepoint), else in its own.
  */
 function claimLane(m: ChannelManager, c: ChannelRecord, role: 'payer' | 'hub', claim: (lane: bigint) => void): bigint {
   const net = m.network.caip2
@@ -107,12 +108,16 @@ function claimLane(m: ChannelManager, c: ChannelRecord, role: 'payer' | 'hub', c
 
 /**
  * The unconditional voucher replacing the conditional one on `lane` (same amount, next nonce):
- * the one already made if a crash interrupted its delivery, else a new one, committed.
+ * the one already made if a crash interrupted its delivery, else a new one, committed with
+ * `onCommit` (the payment's row: fulfilled) in one transaction.
  */
-async function unlockVoucher(m: ChannelManager, c: ChannelRecord, lane: bigint): Promise<VoucherRecord<EvmVoucher>> {
+async function unlockVoucher(m: ChannelManager, c: ChannelRecord, lane: bigint, onCommit?: () => void): Promise<VoucherRecord<EvmVoucher>> {
   const last = m.store.vouchers.latest(c.network, c.id, lane)
-  if (last && last.family === 'evm' && last.secretHash === ZERO_HASH) return last
-  return m.createVoucher(c, (previous) => previous, lane)
+  if (last && last.family === 'evm' && last.secretHash === ZERO_HASH) {
+    if (onCommit) await groupCommit(m.store, onCommit)
+    return last
+  }
+  return m.createVoucher(c, (previous) => previous, lane, { onCommit })
 }
 
 // ── Expiry ─────────────────────────────────────────────────────────────────────────
@@ -205,16 +210,17 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   const { secret, secretHash: hash } = drawSecret()
   const timeLock = (await lockNow(m)) + lockSeconds
   // The row is written with the lane it claims, before the voucher is signed: a crash leaves a claim, never an untracked voucher.
-  const lane = claimLane(m, found, 'payer', (lane) =>
-    m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' }))
+  const lane = await groupCommit(m.store, () => claimLane(m, found, 'payer', (lane) =>
+    m.store.locks.insert({ network: net, hash, role: 'payer', payee, amount, fee, outChannel: found.id, outLane: lane, outTimeLock: timeLock, secret, hub, state: 'pending' })))
   let v: EvmVoucher
   try {
-    v = await m.createVoucher(found, (previous) => previous + amount + fee, lane, { lock: { secretHash: hash, timeLockMax: BigInt(timeLock) } })
+    v = await m.createVoucher(found, (previous) => previous + amount + fee, lane, {
+      lock: { secretHash: hash, timeLockMax: BigInt(timeLock) }, onCommit: (v) => m.store.locks.update(net, hash, 'payer', { outNonce: v.nonce }),
+    })
   } catch (err) {
     m.store.locks.update(net, hash, 'payer', { state: 'refused', error: String((err as Error).message).slice(0, 500) })
     throw err
   }
-  m.store.locks.update(net, hash, 'payer', { outNonce: v.nonce })
   const body = { network: net, payee, amount: amount.toString(), fee: fee.toString(), hash, encryptedSecret: encryptSecret(pubkey, secret, amount), voucher: voucherToWire(v) }
   crashPoint('payer:locked')
   const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body), { fresh: true }).catch((err: unknown) => {
@@ -235,9 +241,11 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
     })
   }
   if (r.json.secret !== secret) throw new PaymentRefusedError('The hub answered a secret that is not the one sent to the payee; the payment is not proven. Its lock ends unless the hub proves it.')
-  m.store.locks.update(net, hash, 'payer', { state: 'fulfilled' })
-  crashPoint('payer:fulfilled')
-  paid.unlocked = await unlockAtHub(m, link, m.store.locks.get(net, hash, 'payer')!)
+  paid.unlocked = await unlockAtHub(m, link, m.store.locks.get(net, hash, 'payer')!, true).catch(async () => {
+    // Paid, and proven by the secret; the unconditional voucher could not be made or recorded now: `sync` retries it.
+    await groupCommit(m.store, () => m.store.locks.update(net, hash, 'payer', { state: 'fulfilled' }))
+    return false
+  })
   return paid
 }
 
@@ -263,20 +271,26 @@ export function checkPayeeKey(pubkey: string, payee: string): void {
 
 /**
  * Payer: sends the unconditional voucher replacing a fulfilled payment's conditional one to the hub.
+ * @param fulfilled - the hub just answered the payment's secret: the row turns `fulfilled` in the
+ *   unconditional voucher's transaction (else the row is fulfilled already)
  * @returns whether the hub took it (else `sync` retries)
  */
-export async function unlockAtHub(m: ChannelManager, link: MerchantLink, p: LockedPayment): Promise<boolean> {
+export async function unlockAtHub(m: ChannelManager, link: MerchantLink, p: LockedPayment, fulfilled = false): Promise<boolean> {
   const c = m.store.channels.get(p.network, p.outChannel!)
   if (!c || !p.hub || p.outUnlocked) return p.outUnlocked
-  const v = await unlockVoucher(m, c, p.outLane!)
+  const v = await unlockVoucher(m, c, p.outLane!, fulfilled ? () => m.store.locks.update(p.network, p.hash, 'payer', { state: 'fulfilled' }) : undefined)
+  if (fulfilled) crashPoint('payer:fulfilled')
   try {
     const r = await link.post(`${p.hub}/unlock`, {}, JSON.stringify({ network: p.network, hash: p.hash, voucher: voucherToWire(v) }))
     if (r.status !== 200) return false
-    m.acknowledge(c, v, c.charged)
   } catch {
     return false
   }
-  m.store.locks.update(p.network, p.hash, 'payer', { outUnlocked: true })
+  // What the hub took and that the payment is simplified, in one commit.
+  await groupCommit(m.store, () => {
+    m.acknowledge(c, v, c.charged)
+    m.store.locks.update(p.network, p.hash, 'payer', { outUnlocked: true })
+  })
   return true
 }
 
@@ -394,29 +408,37 @@ export class EvmHub implements HubNode {
     if (v.timeLockMax - BigInt(this.policy.margin) <= BigInt(now)) return refused(409, 'lock_too_short', 'The lock leaves the hub no time to forward.')
     const out = this.outboundTo(payee, amount)
     if (!out) return refused(409, 'no_route', `This hub has no open channel to ${payee} with ${amount} available.`)
+    const timeLock = Number(v.timeLockMax) - this.policy.margin
+    let lane: bigint | undefined
     try {
       await acceptVoucher(m, v, 0n, this.accepting, undefined, {
         hash: req.hash, minTimeLock: BigInt(now + this.policy.minLock), value: amount + fee,
         // The payer may start settling now; the hub hears of it within a watch round (< margin) and must still redeem up to T1.
         maxTimeLock: (settleDelay) => BigInt(now + settleDelay - this.policy.margin),
-        onCommit: () => m.store.locks.insert({
-          network: net, hash: req.hash, role: 'hub', payee, amount, fee, inChannel: v.channelId, inLane: v.lane, inNonce: v.nonce, inTimeLock: Number(v.timeLockMax),
-          encryptedSecret: req.encryptedSecret, state: 'pending',
-        }),
+        // The payment's row and the lane of the hub's own voucher, in the payer's voucher's commit.
+        onCommit: () => {
+          m.store.locks.insert({
+            network: net, hash: req.hash, role: 'hub', payee, amount, fee, inChannel: v.channelId, inLane: v.lane, inNonce: v.nonce, inTimeLock: Number(v.timeLockMax),
+            encryptedSecret: req.encryptedSecret, state: 'pending',
+          })
+          lane = claimLane(m, out, 'hub', (lane) => m.store.locks.update(net, req.hash, 'hub', { outChannel: out.id, outLane: lane, outTimeLock: timeLock }))
+        },
       })
     } catch (err) {
       if (err instanceof VoucherRefusedError) return refused(409, err.reason, err.message)
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return refused(409, 'replay', `A payment with hash ${req.hash} was taken already.`)
       if (err instanceof NetworkError) return refused(503, 'chain_unreachable', err.shortMessage)
+      if (err instanceof ChannelsError) return refused(409, 'no_route', `The hub cannot pay ${payee} now: ${err.shortMessage}`)
       throw err
     }
+    // A voucher held already is taken as held without a new row (acceptVoucher): not this payment's.
+    if (lane === undefined) return refused(409, 'replay', `The voucher for ${req.hash} was taken already.`)
     // The payer's voucher is held (it counts for the payer until T1); now the hub's own.
     crashPoint('hub:accepted')
-    const timeLock = Number(v.timeLockMax) - this.policy.margin
     try {
-      const lane = claimLane(m, out, 'hub', (lane) => m.store.locks.update(net, req.hash, 'hub', { outChannel: out.id, outLane: lane, outTimeLock: timeLock }))
-      const ov = await m.createVoucher(out, (previous) => previous + amount, lane, { lock: { secretHash: req.hash, timeLockMax: BigInt(timeLock) } })
-      m.store.locks.update(net, req.hash, 'hub', { outNonce: ov.nonce })
+      await m.createVoucher(out, (previous) => previous + amount, lane, {
+        lock: { secretHash: req.hash, timeLockMax: BigInt(timeLock) }, onCommit: (ov) => m.store.locks.update(net, req.hash, 'hub', { outNonce: ov.nonce }),
+      })
     } catch (err) {
       if (!(err instanceof ChannelsError)) throw err
       m.store.locks.update(net, req.hash, 'hub', { state: 'refused', error: err.shortMessage })
@@ -458,27 +480,36 @@ export class EvmHub implements HubNode {
       return refused(502, 'payee_refused', `The payee ${why}.`)
     }
     crashPoint('hub:revealed')
-    m.store.immediate(() => {
+    // The secret (it makes the payer's voucher redeemable), and the unconditional voucher to the payee that
+    // replaces the hub's conditional one (the payee holds the secret already), in one commit.
+    const fulfil = () => {
       m.store.vouchers.setSecret(net, p.inChannel!, p.inLane!, p.inNonce!, secret.toLowerCase())
       m.store.locks.update(net, hash, 'hub', { state: 'fulfilled', secret: secret.toLowerCase() })
+    }
+    const unlock = await unlockVoucher(m, out, p.outLane!, fulfil).catch(async () => {
+      await groupCommit(m.store, fulfil) // the secret whatever happens (e.g. the channel to the payee closing); the unlock waits for recover()
+      return undefined
     })
     crashPoint('hub:fulfilled')
-    void this.unlockOut(hash).catch(() => undefined) // retried by recover()
+    if (unlock) void this.deliverUnlock(hash, unlock).catch(() => undefined) // retried by recover()
     return { status: 200, body: { hash, secret: secret.toLowerCase() } }
   }
 
   /** Hub → payee: the unconditional voucher replacing the conditional one, delivered. @returns whether the payee took it */
   async unlockOut(hash: string): Promise<boolean> {
     const m = this.m
-    const net = m.network.caip2
-    const p = m.store.locks.get(net, hash, 'hub')
+    const p = m.store.locks.get(m.network.caip2, hash, 'hub')
     if (!p || p.state !== 'fulfilled' || p.outUnlocked) return Boolean(p?.outUnlocked)
-    const out = m.store.channels.get(net, p.outChannel!)!
-    const v = await unlockVoucher(m, out, p.outLane!)
+    return this.deliverUnlock(hash, await unlockVoucher(m, m.store.channels.get(p.network, p.outChannel!)!, p.outLane!))
+  }
+
+  private async deliverUnlock(hash: string, v: VoucherRecord<EvmVoucher>): Promise<true> {
+    const m = this.m
+    const out = m.store.channels.get(m.network.caip2, v.channelId)!
     crashPoint('hub:unlocking')
     await this.link.deliver(m, out, v, deliveryExtra(out))
     crashPoint('hub:delivered')
-    m.store.locks.update(net, hash, 'hub', { outUnlocked: true })
+    await groupCommit(m.store, () => m.store.locks.update(m.network.caip2, hash, 'hub', { outUnlocked: true }))
     return true
   }
 
@@ -502,7 +533,7 @@ export class EvmHub implements HubNode {
       throw err
     }
     crashPoint('hub:unlocked')
-    m.store.locks.update(net, p.hash, 'hub', { inUnlocked: true })
+    await groupCommit(m.store, () => m.store.locks.update(net, p.hash, 'hub', { inUnlocked: true }))
     return { status: 200, body: { hash: p.hash, unlocked: true } }
   }
 

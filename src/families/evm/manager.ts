@@ -24,6 +24,7 @@ import { ZERO_HASH, effectiveLanes, mergerOf, spentAcrossLanes, voucherOfFamily,
 import { carriedMerges, chainMergedLanes, redeemOrder } from './merges.js'
 import { recoverVoucherSigner, signVoucher } from './voucher.js'
 import { voucherFunds } from '../../core/channel/funds.js'
+import { groupCommit } from '../../core/store/group-commit.js'
 
 export { ChannelReader, short, type ChannelStatus }
 
@@ -152,11 +153,14 @@ export class ChannelManager extends ChannelReader {
    *   transaction that allocates the nonce, what the voucher adds is taken from `reserved` (at most
    *   what is reserved). Without it the voucher must fit `available = confirmed − spent − reserved`,
    *   so it cannot eat another caller's reservation.
+   * @param o.lock - a hash lock and time lock (issue 12): the lane's held voucher must be unconditional
+   * @param o.onCommit - runs in the voucher's write transaction after its insert (a payment's row naming it); a throw refuses the voucher
    * @throws {InsufficientFundsError} with the shortfall when the deposit (less the reservations it may not use) cannot cover it
    * @throws {ChannelStateError} when the channel is not open
    */
   async createVoucher(
-    c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n, o: { reserved?: boolean; lock?: HashTimeLock } = {},
+    c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, lane = 0n,
+    o: { reserved?: boolean; lock?: HashTimeLock; onCommit?: (v: VoucherRecord<EvmVoucher>) => void } = {},
   ): Promise<VoucherRecord<EvmVoucher>> {
     if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create vouchers on it.')
     if (o.lock && (!/^0x[0-9a-fA-F]{64}$/.test(o.lock.secretHash) || BigInt(o.lock.secretHash) === 0n)) throw new UsageError('A hash lock is 32 bytes of 0x hex (sha256 of the secret), not zero.')
@@ -164,7 +168,9 @@ export class ChannelManager extends ChannelReader {
     const signer = await this.signer()
     const chainId = this.backend.chainId
     const applied = await chainMergedLanes(this, c, lane)
-    return this.store.immediate(() => {
+    // A group commit: the fsync is off the event loop and shared with the other writes of this turn (a hub or a
+    // busy payer signs many vouchers at once); the voucher is on disk before this resolves, as before.
+    return groupCommit(this.store, () => {
       const ch = this.store.channels.get(c.network, c.id)!
       if (!canPay(ch.state)) throw new ChannelStateError(`Channel ${short(ch.id)} is ${ch.state}; it cannot pay.`)
       const mergers = this.store.vouchers.mergers(ch.network, ch.id)
@@ -198,7 +204,9 @@ export class ChannelManager extends ChannelReader {
       }
       const voucher = signVoucher(unsigned, signer, chainId, evmChannel(ch).data.contract)
       this.store.vouchers.insert(ch.network, voucher)
-      return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
+      const record = { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
+      o.onCommit?.(record)
+      return record
     })
   }
 
