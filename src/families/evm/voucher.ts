@@ -5,7 +5,7 @@
 import type { BaseWallet } from 'ethers'
 import type { EvmVoucher, UnsignedVoucher } from '../../core/channel/voucher.js'
 import { UsageError } from '../../core/errors.js'
-import { recoverDigestSigner, voucherDigestBytes } from './recover.js'
+import { recoverDigestSigner, signDigest, voucherDigestBytes } from './recover.js'
 
 export { voucherDomain, VOUCHER_TYPES, voucherMessage } from './eip712.js'
 
@@ -22,10 +22,13 @@ export function voucherDigest(v: UnsignedVoucher, chainId: bigint, contract: str
 
 /**
  * Signs a voucher with the payer's key (EIP-712), synchronously so it can run inside
- * the SQLite transaction that allocates the nonce.
+ * the SQLite transaction that allocates the nonce. Signs with libsecp256k1 when its
+ * binding loads (see `signDigest` in `recover.ts`), byte for byte the signature ethers'
+ * `signer.signingKey.sign(digest)` makes.
+ * @throws {UsageError} a field out of its Solidity type's range
  */
 export function signVoucher(v: UnsignedVoucher, signer: BaseWallet, chainId: bigint, contract: string): EvmVoucher {
-  const signature = signer.signingKey.sign(voucherDigest(v, chainId, contract)).serialized
+  const signature = signDigest(signer.signingKey.privateKey, voucherDigestBytes(v, chainId, contract))
   return { family: 'evm', ...v, signature }
 }
 
