@@ -62,6 +62,9 @@ describe('groupCommit', () => {
 
   it('commits with synchronous=NORMAL only inside the group: the connection stays FULL for every other write', async () => {
     const full = store.db.pragma('synchronous', { simple: true });
+    const inside: unknown[] = [];
+    for (let i = 0; i < 3; i++) await groupCommit(store, () => inside.push(store.db.pragma('synchronous', { simple: true })));
+    expect(inside).toEqual([1, 1, 1]); // the first group too
     await groupCommit(store, () => store.db.prepare('INSERT INTO t (x) VALUES (1)').run());
     await expect(groupCommit(store, () => { throw new Error('no'); })).rejects.toThrow('no');
     expect(store.db.pragma('synchronous', { simple: true })).toBe(full);
@@ -73,6 +76,42 @@ describe('groupCommit', () => {
     await expect(groupCommit(store, () => { throw new Error('no'); })).rejects.toThrow('no');
     await groupCommit(store, () => store.db.prepare('INSERT INTO t (x) VALUES (2)').run());
     expect(committed()).toEqual([1, 2]);
+  });
+});
+
+describe('commits that do not wait for the disk', () => {
+  it('groupCommit(durable: false) settles at COMMIT, before the durable units of its group, its writes committed', async () => {
+    const order: string[] = [];
+    const insert = (x: number) => () => store.db.prepare('INSERT INTO t (x) VALUES (?)').run(x);
+    const durable = groupCommit(store, insert(1)).then(() => order.push('durable'));
+    const relaxed = groupCommit(store, insert(2), { durable: false }).then(() => {
+      order.push('relaxed');
+      return committed();
+    });
+    expect(await relaxed).toEqual([1, 2]); // one transaction, committed when the relaxed unit settles
+    await durable;
+    expect(order).toEqual(['relaxed', 'durable']);
+    await expect(groupCommit(store, () => { throw new Error('no'); }, { durable: false })).rejects.toThrow('no');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+  });
+
+  it('Store.relaxed commits alone with synchronous=NORMAL and gives the connection back FULL; inside a transaction it is a savepoint of it', () => {
+    const inside: unknown[] = [];
+    for (let i = 0; i < 2; i++) store.relaxed(() => inside.push(store.db.pragma('synchronous', { simple: true })));
+    expect(inside).toEqual([1, 1]); // NORMAL inside, each time
+    expect(store.relaxed(() => store.db.prepare('INSERT INTO t (x) VALUES (1)').run().changes)).toBe(1);
+    expect(committed()).toEqual([1]);
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(() => store.relaxed(() => {
+      store.db.prepare('INSERT INTO t (x) VALUES (2)').run();
+      throw new Error('no');
+    })).toThrow('no');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(() => store.immediate(() => {
+      store.relaxed(() => store.db.prepare('INSERT INTO t (x) VALUES (3)').run());
+      throw new Error('outer');
+    })).toThrow('outer');
+    expect(committed()).toEqual([1]);
   });
 });
 

@@ -53,7 +53,9 @@ export function adoptionConflict(store: Store, c: ChannelRecord, v: Voucher): st
  * @returns whether the voucher was new here or `charged` rose
  */
 export function acknowledgeVoucher(store: Store, c: ChannelRecord, v: Voucher, charged: bigint): boolean {
-  return store.immediate(() => {
+  // Bookkeeping of what the merchant says: lost to a power cut, the merchant's next answer says it again (the voucher
+  // itself was committed durably before it left). No fsync on the purchase's or the hub's path for it.
+  return store.relaxed(() => {
     if (adoptionConflict(store, c, v)) return false
     const known = store.vouchers.markDelivered(c.network, c.id, v.lane, v.nonce)
     if (!known) store.vouchers.insert(c.network, v, { delivered: true })

@@ -61,8 +61,11 @@ export class ChannelReader {
 
   /** Our address (from config; does not unlock the key). */
   get address(): string {
-    return this.identity?.address ?? this.config.key(this.keyName).address
+    // Read once: a key's address never changes, and config.json is re-read whenever it changed on disk.
+    return this.identity?.address ?? (this.keyAddress ??= this.config.key(this.keyName).address)
   }
+
+  private keyAddress?: string
 
   /**
    * Finds a channel by unique id prefix on this network.

@@ -30,6 +30,11 @@ export interface RoutedPayment {
   timeLock: number
   /** The conditional voucher was replaced by an unconditional one at the hub (else `channels sync` retries). */
   unlocked: boolean
+  /**
+   * With {@link PayViaOptions.unlockInBackground}: settles (never rejects) with whether the hub took the
+   * unconditional voucher; `unlocked` is false until then.
+   */
+  unlocking?: Promise<boolean>
 }
 
 export interface PayViaOptions {
@@ -41,6 +46,12 @@ export interface PayViaOptions {
   lockSeconds?: number
   /** The hub's description (`GET <hub>/`) when the caller has read it already (buy's choice of a hub); else it is asked. */
   info?: HubInfo
+  /**
+   * Return as soon as the hub answered the secret; the unconditional voucher replacing the conditional one goes to
+   * the hub meanwhile (`RoutedPayment.unlocking`). `buy` retries the request with the proof at the same time: one
+   * round trip less before the resource. The caller awaits `unlocking` before it ends.
+   */
+  unlockInBackground?: boolean
 }
 
 /** `channels hub`'s terms. */

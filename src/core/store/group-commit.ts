@@ -25,6 +25,8 @@ interface Unit {
   fn: () => unknown
   resolve(value: unknown): void
   reject(err: unknown): void
+  /** Settled at COMMIT, without waiting for the WAL's fdatasync (`o.durable: false`). */
+  relaxed: boolean
 }
 
 const queues = new WeakMap<Store, Unit[]>()
@@ -33,13 +35,16 @@ const queues = new WeakMap<Store, Unit[]>()
  * Runs `fn` in a write transaction shared with the other units queued in this
  * event-loop turn, and resolves with its result once that transaction is on disk.
  * @param fn - synchronous; may throw to refuse (only its own writes are undone)
+ * @param o.durable - false: settle at COMMIT, before the WAL's fdatasync — for a write that a later durable commit of
+ *   the same connection covers before anything depending on it leaves the process (the WAL is synced as a whole, in
+ *   order: a later commit on disk means this one is); a killed process keeps it either way. Default true.
  * @returns what `fn` returned, after COMMIT and the WAL's fdatasync
  * @throws what `fn` threw, or the store error that prevented the COMMIT or the sync
  * @example
  * const charged = await groupCommit(store, () => { store.vouchers.insert(net, v, { price }); return 1000n })
  * // → 1000n, once the voucher is on disk
  */
-export function groupCommit<T>(store: Store, fn: () => T): Promise<T> {
+export function groupCommit<T>(store: Store, fn: () => T, o: { durable?: boolean } = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let queue = queues.get(store)
     if (!queue) {
@@ -47,12 +52,14 @@ export function groupCommit<T>(store: Store, fn: () => T): Promise<T> {
       queues.set(store, queue)
       setImmediate(() => flush(store))
     }
-    queue.push({ fn, resolve: resolve as (value: unknown) => void, reject })
+    queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, relaxed: o.durable === false })
   })
 }
 
 /** Prepared statements and the WAL sync state of one connection. */
 interface Committer {
+  /** Set the connection's `synchronous` (calls, not prepared statements: SQLite applies this pragma when it compiles it,
+   * so a statement prepared once did not set NORMAL on its first run — the first group synced inline). */
   normal: { run(): unknown }
   full: { run(): unknown }
   /** fd of `<db>-wal`: SQLite keeps that file while the connection is open. */
@@ -68,7 +75,7 @@ function committerOf(store: Store): Committer {
   let c = committers.get(store)
   if (!c) {
     const sync = String(store.db.pragma('synchronous', { simple: true }))
-    c = { normal: store.db.prepare('PRAGMA synchronous = NORMAL'), full: store.db.prepare(`PRAGMA synchronous = ${sync}`), syncing: false, waiting: [] }
+    c = { normal: { run: () => store.db.pragma('synchronous = NORMAL') }, full: { run: () => store.db.pragma(`synchronous = ${sync}`) }, syncing: false, waiting: [] }
     committers.set(store, c)
   }
   return c
@@ -114,9 +121,12 @@ function flush(store: Store): void {
   } finally {
     c.full.run()
   }
-  const settle = () => queue.forEach((unit, i) => (outcomes[i].ok ? unit.resolve(outcomes[i].value) : unit.reject(outcomes[i].value)))
-  if (!outcomes.some((o) => o.ok)) return settle() // nothing was written
-  c.waiting.push({ resolve: settle, reject: (err) => queue.forEach((unit) => unit.reject(err)) })
+  const settleOne = (unit: Unit, i: number) => (outcomes[i].ok ? unit.resolve(outcomes[i].value) : unit.reject(outcomes[i].value))
+  if (!outcomes.some((o) => o.ok)) return queue.forEach(settleOne) // nothing was written
+  queue.forEach((unit, i) => unit.relaxed && settleOne(unit, i))
+  const durable = queue.filter((unit) => !unit.relaxed)
+  if (!durable.length) return
+  c.waiting.push({ resolve: () => queue.forEach((unit, i) => !unit.relaxed && settleOne(unit, i)), reject: (err) => durable.forEach((unit) => unit.reject(err)) })
   if (!c.syncing) syncWal(store, c)
 }
 

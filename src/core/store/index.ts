@@ -15,6 +15,9 @@ export class Store {
   /** Hash-time-locked payments through a hub (issue 12). */
   readonly locks: LockedPaymentRepository
 
+  /** The connection's `synchronous` level (FULL, DESIGN §7), read on the first {@link relaxed}. */
+  private syncLevel?: string
+
   constructor(readonly db: Db) {
     this.channels = new ChannelRepository(db)
     this.vouchers = new VoucherRepository(db)
@@ -29,6 +32,24 @@ export class Store {
   /** Runs `fn` inside `BEGIN IMMEDIATE … COMMIT` (rolled back if it throws). */
   immediate<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate()
+  }
+
+  /**
+   * {@link immediate} for bookkeeping that a power loss may forget at no cost (the merchant's acknowledgement of a
+   * voucher already on disk): its COMMIT writes the WAL but does not wait for the disk (`synchronous=NORMAL`, DESIGN
+   * §7 keeps FULL for everything else). A killed process keeps it (WAL); the next durable commit's sync covers it.
+   * Inside a caller's transaction it is a savepoint of that transaction, durable as the caller's.
+   */
+  relaxed<T>(fn: () => T): T {
+    if (this.db.inTransaction) return this.immediate(fn)
+    // Not a prepared statement: SQLite applies this pragma when it is compiled, so a prepared one run again may not.
+    this.syncLevel ??= String(this.db.pragma('synchronous', { simple: true }))
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      return this.immediate(fn)
+    } finally {
+      this.db.pragma(`synchronous = ${this.syncLevel}`)
+    }
   }
 
   close(): void {

@@ -112,12 +112,16 @@ export async function learnChannel(m: ChannelManager, channelId: string, policy:
  * @param price - base units charged for this request (0n for a pure top-up)
  * @param recovered - the signer already recovered from `v` (on a worker thread) under a
  *   verifying contract; used only when that is the channel's contract, else recovered here
+ * @param lock - take a conditional voucher ({@link LockAcceptance})
+ * @param o.durable - false: resolve at COMMIT, before the WAL's fdatasync (group-commit.ts), for a caller whose
+ *   next durable commit covers it before anything depending on it leaves (the hub), or that loses nothing if a power
+ *   cut forgets it (the hub's unlock voucher: it holds the conditional one and the secret). Default true.
  * @returns the channel as stored after the voucher and its `charged`
  * @throws {VoucherRefusedError} for every rule above; nothing is stored then
  * @throws {NetworkError} the node is unreachable (nothing is stored)
  */
 export async function acceptVoucher(
-  m: ChannelManager, v: EvmVoucher, price: bigint, policy: AcceptPolicy, recovered?: Recovered, lock?: LockAcceptance,
+  m: ChannelManager, v: EvmVoucher, price: bigint, policy: AcceptPolicy, recovered?: Recovered, lock?: LockAcceptance, o: { durable?: boolean } = {},
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   const channel = await channelIdentity(m, v.channelId, policy)
   if (channel.direction !== 'inbound') throw new VoucherRefusedError('That channel is one this wallet pays on.', 'wrong_direction')
@@ -152,7 +156,7 @@ export async function acceptVoucher(
   let chainDeposit: bigint | undefined
   for (;;) {
     try {
-      const r = await commitVoucher(m, channel, v, price, chainLane, chainDeposit, lock)
+      const r = await commitVoucher(m, channel, v, price, chainLane, chainDeposit, lock, o.durable)
       rememberIdentity(m, r.channel)
       return r
     } catch (err) {
@@ -233,7 +237,7 @@ function refuseUnlessOpen(m: ChannelManager, ch: ChannelRecord): void {
 
 function commitVoucher(
   m: ChannelManager, channel: ChannelIdentity | LearnedChannel<EvmChannelData>, v: EvmVoucher, price: bigint, chainLane?: LaneState, chainDeposit?: bigint,
-  lock?: LockAcceptance,
+  lock?: LockAcceptance, durable?: boolean,
 ): Promise<{ channel: ChannelRecord; charged: bigint }> {
   return groupCommit(m.store, () => {
     let ch = 'stored' in channel ? storeLearned(m.store, channel) : m.store.channels.get(channel.network, channel.id)
@@ -302,7 +306,7 @@ function commitVoucher(
     m.store.channels.update(ch.network, ch.id, { charged })
     lock?.onCommit?.(ch, value)
     return { channel: { ...ch, charged }, charged }
-  })
+  }, { durable })
 }
 
 

@@ -171,12 +171,18 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
       `A conditional voucher for ${show(price + hub.fee)} on channel ${hub.channel.id} may be committed and sent to the hub: ` +
       'if the payment went through, `channels sync` learns it from the hub; if not, its lock ends and `channels sync` frees it.'
     const pubkey = typeof entry.extra.payToPubkey === 'string' ? entry.extra.payToPubkey : undefined
-    const paid = await ex.within(`paying ${entry.payTo} through the hub ${hub.endpoint}`, locks.payVia(hub.endpoint, entry.payTo, price, { payeePubkey: pubkey, maxFee: hub.maxFee, info: hub.info }))
+    const paid = await ex.within(`paying ${entry.payTo} through the hub ${hub.endpoint}`, locks.payVia(hub.endpoint, entry.payTo, price, {
+      payeePubkey: pubkey, maxFee: hub.maxFee, info: hub.info, unlockInBackground: true,
+    }))
     const routed = { hub: hub.endpoint, hash: paid.hash, secret: paid.secret, fee: paid.fee }
     ex.note = `The merchant was paid ${show(price)} through the hub (fee ${show(paid.fee)}); the secret ${paid.secret} proves it (payment ${paid.hash}).`
     say(`Paid ${show(price)} to ${entry.payTo} through the hub (payment ${paid.hash}); retrying with the proof.`)
-    if (!paid.unlocked) say('The hub has not taken the unconditional voucher replacing the conditional one yet; `channels sync` retries.')
-    const res = await ex.send(target, outgoing(encodePaymentSignature(entry, { type: 'routed', hash: paid.hash, secret: paid.secret })))
+    // The retry with the proof and the unlock at the hub (payer → hub) go at the same time; both end before buy does.
+    const [res, unlocked] = await Promise.all([
+      ex.send(target, outgoing(encodePaymentSignature(entry, { type: 'routed', hash: paid.hash, secret: paid.secret }))).finally(() => paid.unlocking),
+      paid.unlocking ?? paid.unlocked,
+    ])
+    if (!unlocked) say('The hub has not taken the unconditional voucher replacing the conditional one yet; `channels sync` retries.')
     if (res.statusCode === 402) {
       const refusal = refusalOf(res.headers)
       await ex.discard(res, target)

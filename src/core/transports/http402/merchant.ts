@@ -15,27 +15,29 @@ import { readHubInfo } from '../../channel/lock.js'
 import { encodePaymentSignature, SCHEME } from './protocol.js'
 
 /**
+ * Connections for requests that must not be retried (a hub's `POST /lock`): a socket idle for a second is not used
+ * again, so none rides a socket its server is closing as it idles — our servers keep them 5 s (http-json.ts), and on
+ * such a socket ("other side closed") it is unknown whether the request arrived. A connection per request did the
+ * same at the cost of a TCP handshake and a pool each time.
+ */
+let freshAgent: Agent | undefined
+
+/**
  * POSTs JSON to a merchant endpoint (or a hub); the answer's status and JSON body (non-JSON text as `{error}`).
- * @param o.fresh - on a connection of its own, never a pooled keep-alive one: for a request that must not be
- *   retried (a hub's `POST /lock`), since a pooled socket the server closes as it idles ("other side closed")
- *   leaves unknown whether the request arrived; a fresh one fails before sending or not at all
+ * @param o.fresh - for a request that must not be retried: on a connection idle for at most a second (above)
  * @throws {NetworkError} unreachable
  */
 export async function post(url: string, headers: Record<string, string>, body?: string, o: { fresh?: boolean } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const agent = o.fresh ? new Agent({ pipelining: 0 }) : undefined
+  const agent = o.fresh ? (freshAgent ??= new Agent({ keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000 })) : undefined
+  let res
   try {
-    let res
-    try {
-      res = await request(url, {
-        method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 120_000, bodyTimeout: 120_000, ...(agent ? { dispatcher: agent } : {}),
-      })
-    } catch (err) {
-      throw new NetworkError(`Cannot reach the merchant at ${url}: ${(err as Error).message}`, { cause: err })
-    }
-    return { status: res.statusCode, json: await jsonOf(await res.body.text()) }
-  } finally {
-    await agent?.close()
+    res = await request(url, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 120_000, bodyTimeout: 120_000, ...(agent ? { dispatcher: agent } : {}),
+    })
+  } catch (err) {
+    throw new NetworkError(`Cannot reach the merchant at ${url}: ${(err as Error).message}`, { cause: err })
   }
+  return { status: res.statusCode, json: await jsonOf(await res.body.text()) }
 }
 
 /** GETs JSON from a merchant or hub; the answer's status and JSON body (non-JSON text as `{error}`). @throws {NetworkError} unreachable */
