@@ -16,7 +16,7 @@ import { Config, Store, createKey, buy, decodePaymentRequired, encodePaymentSign
 import { ChannelManager, evmBuyer, signVoucher, voucherDigest, contractAddress, recoverVoucherSigner, verifierBackend, loadEvmSigner } from '../dist/families/evm/index.js'
 import { startAnvil, prepareDevnet } from '../dist/devnet/index.js'
 import Database from 'better-sqlite3'
-import { BIN, children, startChannels, stopAll } from './processes.mjs'
+import { BIN, children, cpuSeconds, startChannels, stopAll } from './processes.mjs'
 import { bitcoinSizes } from './bitcoin-sizes.mjs'
 import { measureHub } from './bench-hub.mjs'
 
@@ -75,11 +75,6 @@ function paidRequests(socket, host, path, vouchers) {
 }
 
 /** CPU time (user + system, all threads) a process has used, in seconds (Linux /proc). */
-const cpuSeconds = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(f[11]) + Number(f[12])) / 100
-}
-
 /** One scrypt with a key file's parameters (N = 2^17, r = 8, p = 1, 64 bytes as ethers derives), in ms. */
 function scryptOnce() {
   const t = performance.now()
@@ -310,6 +305,7 @@ async function main() {
     ...hubFigures,
     hub_rtt_to_direct_ratio: round(hubFigures.hub_rtt_p50_ms / median(rtt)),
     hub_c8_to_paywall_c8_ratio: round(hubFigures.hub_rps_c8 / rpsC8, 4),
+    hub_rps_cpu_bound: round((cpus().length * 1e6) / Object.values(hubFigures.hub_cpu_us_per_req_c8).reduce((a, b) => a + b, 0), 0),
     node_cold_ms: round(median(nodeT)),
     status_cold_ms: round(median(statusT)),
     status_cold_ratio: round(median(statusT) / median(nodeT)),
@@ -339,6 +335,8 @@ async function main() {
     console.log(`voucher verify (${result.recover_backend}):       ${result.recover_rps} /s (ethers recoverAddress ${result.recover_rps_ethers} /s) → paywall c8 / verify = ${result.paywall_c8_to_recover_ratio}`)
     console.log(`pay round trip (buy, loopback):        p50 ${result.pay_rtt_p50_ms} ms, p99 ${result.pay_rtt_p99_ms} ms; bare HTTP+sign+verify p50 ${result.http_rtt_p50_ms} ms → ×${result.pay_rtt_ratio}`)
     console.log(`through a hub (payer → hub → merchant, hash-time-locked): p50 ${result.hub_rtt_p50_ms} ms, p99 ${result.hub_rtt_p99_ms} ms per paid request (×${result.hub_rtt_to_direct_ratio} of a direct one); ${result.hub_rps_c8} paid req/s at concurrency 8 (×${result.hub_c8_to_paywall_c8_ratio} of the direct paywall); the payment alone (pay --via in-process): p50 ${result.hub_payment_rtt_p50_ms} ms, ${result.hub_payment_rps_c8} /s at 8`)
+    const c = result.hub_cpu_us_per_req_c8
+    console.log(`  CPU per paid request through the hub at 8: hub ${c.hub} µs, merchant ${c.merchant} µs, buyer ${c.buyer} µs → at most ${result.hub_rps_cpu_bound} /s on ${cpus().length} cores`)
     console.log(`cold start: node -e 0 ${result.node_cold_ms} ms; channels status --json ${result.status_cold_ms} ms (×${result.status_cold_ratio}); channels buy ${result.buy_cold_ms} ms (×${result.buy_cold_ratio}), of which key unlock (scrypt) ${result.buy_key_unlock_ms} ms`)
     console.log(`key file (scrypt N=2^17 r=8 p=1 alone: ${result.scrypt_ms} ms): keys new --keystore file ${result.keys_new_file_cold_ms} ms (×${result.keys_new_file_cold_to_scrypt_ratio} scrypt), buy ${result.buy_cold_ms} ms (×${result.buy_cold_to_scrypt_ratio}), pay ${result.pay_cold_ms} ms (×${result.pay_cold_to_scrypt_ratio})`)
     console.log('gas:', Object.entries(result.gas).map(([k, g]) => `${k} ${g}`).join(', '))

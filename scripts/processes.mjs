@@ -1,6 +1,7 @@
 // Long-running `channels` processes for the demo and the bench: start one, wait for the
 // one JSON line it prints when ready (`serve --json`, `devnet --json`), stop them all.
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -35,4 +36,10 @@ export async function stopAll() {
     c.once('exit', () => { clearTimeout(kill); done() })
     c.kill('SIGTERM')
   })))
+}
+
+/** CPU seconds (user + system, every thread) a process has used so far (Linux /proc). */
+export function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
 }
