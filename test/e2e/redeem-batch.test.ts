@@ -19,7 +19,7 @@ import { acceptVoucher, learnChannel } from '../../src/families/evm/inbound.js';
 import { assessChannel, redeemBatch, redeemRound, type RedeemCandidate } from '../../src/families/evm/redeemer.js';
 import { artifact } from '../helpers/deploy.js';
 import { startChain, type Chain } from '../helpers/cli.js';
-import { inProcessKeys, managersOn } from '../helpers/managers.js';
+import { managersOn } from '../helpers/managers.js';
 
 const DEPOSIT = 10n ** 17n;
 const PRICE = 10n ** 16n;
@@ -33,7 +33,6 @@ let pool: ReturnType<typeof managersOn>;
 const manager = (name: string) => pool.manager(name, '10');
 
 beforeAll(async () => {
-  inProcessKeys();
   chain = await startChain();
   pool = managersOn(chain, 'redeem');
   payer = await manager('payer');

@@ -41,7 +41,11 @@ export interface TestWallet {
  * (≈ 0.4 s of CPU, 40 % of a `pay`), which no installed `channels` does.
  */
 export function cliEnv(vars: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...vars };
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // A cheap scrypt only where a test asks for it: in-process tests set it in this worker's environment
+  // (helpers/managers.ts), and a key file a later test file makes with `keys new` must get the default.
+  delete env.CHANNELS_SCRYPT_N;
+  Object.assign(env, vars);
   delete env.NODE_ENV;
   return env;
 }

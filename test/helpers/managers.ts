@@ -13,14 +13,29 @@ import { createKey } from '../../src/core/keys/wallet.js';
 import { ChannelManager } from '../../src/families/evm/manager.js';
 import { PASSWORD, type Chain } from './cli.js';
 
-/** The environment of in-process key files: the test password, a cheap scrypt, no password file. */
-export function inProcessKeys(): void {
+const KEY_ENV = ['CHANNELS_PASSWORD', 'CHANNELS_SCRYPT_N', 'CHANNELS_PASSWORD_FILE'] as const;
+
+/**
+ * The environment of in-process key files: the test password, a cheap scrypt, no password file.
+ * @returns a function that puts the environment back as it was: the test worker runs other files
+ *   after this one, and a key file another test makes must get the default scrypt (keystore.test.ts)
+ */
+export function inProcessKeys(): () => void {
+  const saved = Object.fromEntries(KEY_ENV.map((k) => [k, process.env[k]]));
   process.env.CHANNELS_PASSWORD = PASSWORD;
   process.env.CHANNELS_SCRYPT_N = String(1 << 14);
   delete process.env.CHANNELS_PASSWORD_FILE;
+  return () => {
+    for (const k of KEY_ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  };
 }
 
+/** A pool of managers; it sets {@link inProcessKeys}' environment until `close()`. */
 export function managersOn(chain: Chain, prefix: string) {
+  const restoreEnv = inProcessKeys();
   const homes = new Map<string, string>();
   const stores: Store[] = [];
   const managers: ChannelManager[] = [];
@@ -46,6 +61,7 @@ export function managersOn(chain: Chain, prefix: string) {
     close(): void {
       for (const s of stores) s.close();
       for (const m of managers) (m.backend as unknown as { provider?: { destroy(): void } }).provider?.destroy();
+      restoreEnv();
     },
   };
 }

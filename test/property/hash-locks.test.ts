@@ -25,7 +25,7 @@ import { signVoucher, voucherMessage } from '../../src/families/evm/voucher.js';
 import { ChannelsError } from '../../src/core/errors.js';
 import { artifact } from '../helpers/deploy.js';
 import { startChain, type Chain } from '../helpers/cli.js';
-import { inProcessKeys, managersOn } from '../helpers/managers.js';
+import { managersOn } from '../helpers/managers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
@@ -39,7 +39,6 @@ let pool: ReturnType<typeof managersOn>;
 const manager = (name: string) => pool.manager(name, '10');
 
 beforeAll(async () => {
-  inProcessKeys();
   chain = await startChain();
   pool = managersOn(chain, 'locks');
   payer = await manager('payer');

@@ -45,7 +45,7 @@ import { signVoucher, voucherMessage } from '../../src/families/evm/voucher.js';
 import { artifact } from '../helpers/deploy.js';
 import { rowTextSql, startChain, type Chain } from '../helpers/cli.js';
 import { highS } from '../helpers/voucher.js';
-import { inProcessKeys, managersOn } from '../helpers/managers.js';
+import { managersOn } from '../helpers/managers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
@@ -119,7 +119,6 @@ let pool: ReturnType<typeof managersOn>;
 const manager = (name: string) => pool.manager(name, '100');
 
 beforeAll(async () => {
-  inProcessKeys();
   chain = await startChain();
   pool = managersOn(chain, 'hubprop');
   payer = await manager('payer');
