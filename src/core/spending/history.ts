@@ -84,18 +84,32 @@ export class SpendingLedger {
   }
 
   /**
-   * The merchant's answer to purchase `id`. What counts becomes 0 when a direct purchase was not
-   * charged (its receipt says so) or refused: its voucher's credit pays the next request on the
-   * channel. Through a hub the price and fee left the wallet either way, and count.
+   * The merchant's answer to purchase `id`, and what counts from then on ({@link spentAfter}).
    * Bookkeeping (`Store.relaxed`): a row a power cut leaves `pending` counts, never less.
    * @param a.receipt - the decoded PAYMENT-RESPONSE, when there was one
    */
   answer(id: number, a: { status: Exclude<PurchaseStatus, 'pending'>; receipt?: unknown; error?: string }): void {
     const p = this.store.purchases.get(id)
     if (!p) return
-    const refunded = p.hub === undefined && (a.status === 'not_charged' || a.status === 'refused')
-    this.store.relaxed(() => this.store.purchases.answer(id, { ...a, spent: refunded ? 0n : p.price + p.fee }))
+    this.store.relaxed(() => this.store.purchases.answer(id, { ...a, spent: spentAfter(p, a.status) }))
   }
+}
+
+/**
+ * What a purchase counts against budgets once the merchant answered `status`, base units:
+ * - paid (or no answer yet): price + fee;
+ * - a direct purchase not charged (its receipt says so) or refused (a 402): 0, since its voucher's
+ *   credit pays the next request on the channel (`buy`'s next voucher is max(previous, charged + price)),
+ *   which counts then;
+ * - through a hub, not charged: the fee only — the hub earned it, while the merchant keeps the price as
+ *   an unused payment whose proof (the secret `buy --json` printed) buys one more request;
+ * - through a hub, refused: price + fee, paid through the hub all the same.
+ * @example spentAfter({ price: 1000n, fee: 11n, hub: 'http://hub' }, 'not_charged') // 11n
+ */
+export function spentAfter(p: Pick<Purchase, 'price' | 'fee' | 'hub'>, status: PurchaseStatus): bigint {
+  if (status === 'pending' || status === 'paid') return p.price + p.fee
+  if (p.hub === undefined) return 0n
+  return status === 'not_charged' ? p.fee : p.price + p.fee
 }
 
 /** Totals of one origin in one asset, base units. */

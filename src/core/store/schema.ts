@@ -187,10 +187,11 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (asset_id, origin, period)
   ) STRICT;
   -- Every paid request \`buy\` makes, written in the transaction of its voucher (so two processes cannot both pass a
-  -- budget), then updated with the merchant's answer. spent is what counts against budgets: price + fee, and 0 once the
-  -- merchant's receipt says it did not charge a direct purchase (its voucher's credit pays the next request) or
-  -- refused it. The voucher named (channel_id, lane, nonce) is the payer's: on the channel to the merchant, or for a
-  -- purchase through a hub the conditional voucher on the channel to the hub.
+  -- budget), then updated with the merchant's answer. spent is what counts against budgets: price + fee; 0 once the
+  -- merchant's receipt says it did not charge a direct purchase, or refused it (its voucher's credit pays the next
+  -- request); the fee alone for a purchase through a hub it did not charge (core/spending/history.ts spentAfter).
+  -- The voucher named (channel_id, lane, nonce) is the payer's: on the channel to the merchant, or for a purchase
+  -- through a hub the conditional voucher on the channel to the hub.
   CREATE TABLE purchases (
     id          INTEGER PRIMARY KEY,
     network     TEXT NOT NULL,                -- CAIP-2 id
