@@ -69,7 +69,7 @@ export function parseOrigin(text: string, o: { all?: boolean } = { all: true }):
   if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) {
     throw new UsageError(`Invalid origin "${text}": not an http(s) URL origin.`, { metaMessages: [hint] })
   }
-  if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || /[?#]/.test(text.slice(u.origin.length))) {
+  if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || /[?#]/.test(text)) {
     throw new UsageError(`Invalid origin "${text}": a budget counts a whole origin, not a path, query or credentials; did you mean ${u.origin}?`, { metaMessages: [hint] })
   }
   return u.origin
