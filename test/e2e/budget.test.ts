@@ -7,11 +7,17 @@
  * test cannot wait a day); ten `buy` processes at once against a limit of four purchases' worth never get
  * more than four through (the check runs in the transaction that allocates the voucher's nonce);
  * `history` lists every paid request with its receipt and its totals are what the merchants charged.
- * Purchases through a hub (price + fee) are in test/e2e/hub-buy.test.ts.
+ * Purchases through a hub (price + fee) are in test/e2e/hub-buy.test.ts; here, a hostile hub (a small
+ * real HTTP server posing as a merchant that lists it, and as the hub) refuses the payment: nothing was
+ * paid, and the purchase is recorded refused, counting nothing.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
+import { Wallet } from 'ethers';
+import { encodePaymentRequiredHeader } from '@x402/core/http';
 import { makeWallet, startChain, startServe, type Chain, type RunResult, type Serve, type TestWallet } from '../helpers/cli.js';
 
 const PRICE = 1000n;
@@ -251,5 +257,64 @@ describe('history', () => {
     ok(text);
     expect(text.stdout).toMatch(/not_charged/);
     expect(text.stdout).toMatch(new RegExp(`${origins[0].replace(/\./g, '\\.')}\\s+${Number(await chargedBy(0)).toLocaleString('en-US')} wei\\s+\\d+\\n`));
+  }, 60_000);
+});
+
+describe('through a hub that refuses the payment', () => {
+  const merchantKey = Wallet.createRandom();
+  const hubKey = Wallet.createRandom();
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/hub/') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ network: 'eip155:31337', address: hubKey.address, feeBase: '5', feePpm: '0', minLock: 60, margin: 10 }));
+      }
+      if (req.url === '/hub/lock' && req.method === 'POST') {
+        req.resume();
+        res.writeHead(403, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ error: 'no route to the payee', reason: 'no_route' }));
+      }
+      if (req.url === '/item') {
+        res.writeHead(402, {
+          'payment-required': encodePaymentRequiredHeader({
+            x402Version: 2, error: 'Payment required', resource: { url: `${base}/item` },
+            accepts: [{
+              scheme: 'channel', network: 'eip155:31337', amount: PRICE.toString(), asset: '0x0000000000000000000000000000000000000000', payTo: merchantKey.address,
+              maxTimeoutSeconds: 60, extra: { hubs: [{ endpoint: `${base}/hub`, address: hubKey.address }], payToPubkey: merchantKey.signingKey.compressedPublicKey },
+            }],
+          } as never),
+        });
+        return void res.end();
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ok(await payer.run(['open', hubKey.address, '100000', '--settle-delay', '3600']));
+  }, 60_000);
+
+  afterAll(() => {
+    server?.closeAllConnections();
+    server?.close();
+  });
+
+  it('the refused purchase is recorded refused with the hub and its fee, and counts nothing against the budget', async () => {
+    ok(await payer.run(['budget', 'set', base, (PRICE + 5n).toString()]));
+    for (let i = 0; i < 2; i++) { // the second fits the budget only if the first counts nothing
+      const r = await payer.run(['buy', `${base}/item`, '--max-price', '5000', '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(4);
+      expect(r.json.error.message).toBe('The hub refused the payment: no route to the payee');
+    }
+    const h = await payer.run(['history', '--origin', base, '--json']);
+    ok(h);
+    expect(h.json.purchases).toHaveLength(2);
+    for (const p of h.json.purchases) {
+      expect(p).toMatchObject({ url: `${base}/item`, hub: `${base}/hub`, price: '1000', fee: '5', spent: '0', status: 'refused', error: 'The hub refused the payment: no route to the payee', receipt: null });
+    }
+    expect(h.json.totals).toEqual([{ origin: base, asset: '0x0000000000000000000000000000000000000000', assetId: 'eip155:31337/slip44:60', spent: '0', purchases: 2 }]);
+    expect(await use(base, 'total')).toMatchObject({ spent: '0', remaining: (PRICE + 5n).toString() });
   }, 60_000);
 });

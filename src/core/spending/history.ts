@@ -87,11 +87,13 @@ export class SpendingLedger {
    * The merchant's answer to purchase `id`, and what counts from then on ({@link spentAfter}).
    * Bookkeeping (`Store.relaxed`): a row a power cut leaves `pending` counts, never less.
    * @param a.receipt - the decoded PAYMENT-RESPONSE, when there was one
+   * @param a.unpaid - nothing left the wallet: a hub refused the payment before the merchant was paid (counts 0)
    */
-  answer(id: number, a: { status: Exclude<PurchaseStatus, 'pending'>; receipt?: unknown; error?: string }): void {
+  answer(id: number, a: { status: Exclude<PurchaseStatus, 'pending'>; receipt?: unknown; error?: string; unpaid?: boolean }): void {
     const p = this.store.purchases.get(id)
     if (!p) return
-    this.store.relaxed(() => this.store.purchases.answer(id, { ...a, spent: spentAfter(p, a.status) }))
+    const { unpaid, ...answer } = a
+    this.store.relaxed(() => this.store.purchases.answer(id, { ...answer, spent: unpaid ? 0n : spentAfter(p, a.status) }))
   }
 }
 
@@ -103,7 +105,8 @@ export class SpendingLedger {
  *   which counts then;
  * - through a hub, not charged: the fee only — the hub earned it, while the merchant keeps the price as
  *   an unused payment whose proof (the secret `buy --json` printed) buys one more request;
- * - through a hub, refused: price + fee, paid through the hub all the same.
+ * - through a hub, refused by the merchant: price + fee, paid through the hub all the same (refused by the hub
+ *   itself, nothing was paid: {@link SpendingLedger.answer}'s `unpaid`).
  * @example spentAfter({ price: 1000n, fee: 11n, hub: 'http://hub' }, 'not_charged') // 11n
  */
 export function spentAfter(p: Pick<Purchase, 'price' | 'fee' | 'hub'>, status: PurchaseStatus): bigint {

@@ -185,7 +185,11 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     const paid = await ex.within(`paying ${entry.payTo} through the hub ${hub.endpoint}`, locks.payVia(hub.endpoint, entry.payTo, price, {
       payeePubkey: pubkey, maxFee: hub.maxFee, info: hub.info, unlockInBackground: true,
       onCommit: (v) => void (purchase = ledger.record(v, { hub: hub.endpoint, fee: v.fee })),
-    }))
+    })).catch((err: unknown) => {
+      // The hub refused (or answered no proof): nothing was paid, its lock ends. Unreachable or a timeout: it may have gone through, and counts.
+      if (purchase !== undefined && err instanceof PaymentRefusedError) ledger.answer(purchase, { status: 'refused', error: err.shortMessage, unpaid: true })
+      throw err
+    })
     const routed = { hub: hub.endpoint, hash: paid.hash, secret: paid.secret, fee: paid.fee }
     ex.note = `The merchant was paid ${show(price)} through the hub (fee ${show(paid.fee)}); the secret ${paid.secret} proves it (payment ${paid.hash}).`
     say(`Paid ${show(price)} to ${entry.payTo} through the hub (payment ${paid.hash}); retrying with the proof.`)
