@@ -40,7 +40,7 @@ export function windowStart(period: BudgetPeriod, now: number): number | undefin
   return period === 'total' ? undefined : now - PERIOD_SECONDS[period]
 }
 
-/** How a period reads in a sentence: "per rolling day (the last 24 h)". */
+/** How a period reads in a sentence. @example periodText('week') // 'per rolling week (the last 7 days)' */
 export function periodText(period: BudgetPeriod): string {
   return period === 'day' ? 'per rolling day (the last 24 h)' : period === 'week' ? 'per rolling week (the last 7 days)' : 'in total'
 }
@@ -93,7 +93,10 @@ export interface BudgetUse extends Budget {
   remaining: bigint
 }
 
-/** What `budget` spent in its window at `now` (unix seconds), and what remains. */
+/**
+ * What `budget` spent in its window at `now` (unix seconds), and what remains.
+ * @example budgetUse(store, { origin: '*', period: 'day', amount: 5000n, … }) // { …, spent: 3000n, remaining: 2000n }
+ */
 export function budgetUse(store: Store, b: Budget, now = Math.floor(Date.now() / 1000)): BudgetUse {
   const spent = store.purchases.spent(b.assetId, b.origin === ALL_ORIGINS ? undefined : b.origin, windowStart(b.period, now))
   return { ...b, spent, remaining: b.amount > spent ? b.amount - spent : 0n }
@@ -105,6 +108,8 @@ export function budgetUse(store: Store, b: Budget, now = Math.floor(Date.now() /
  * Run it inside the transaction that records the purchase for the check to be atomic.
  * @param now - unix seconds
  * @throws {BudgetExceededError} naming the budget with the least left: its limit, period, spent and remaining
+ * @example checkBudgets(store, { asset: eth, origin: 'https://shop.example', cost: 1000n })
+ * // throws "Over budget: this purchase costs 1,000 wei, but the budget of https://shop.example is 2,500 wei in total; 2,000 wei spent so far, 500 wei remains."
  */
 export function checkBudgets(store: Store, p: { asset: Asset; origin: string; cost: bigint; now?: number }): void {
   const now = p.now ?? Math.floor(Date.now() / 1000)
@@ -135,6 +140,8 @@ export function checkBudgets(store: Store, p: { asset: Asset; origin: string; co
  * to `amount` base units of `asset` on `network`, replacing the one it had.
  * @returns the budget with what it has spent so far in its window
  * @throws {UsageError} a bad origin, or an amount of 0
+ * @example setBudget(store, { network: 'eip155:1', asset: eth, origin: 'https://API.example.com', period: 'day', amount: 10n ** 16n })
+ * // { origin: 'https://api.example.com', period: 'day', amount: 10000000000000000n, spent: 0n, remaining: 10000000000000000n, … }
  */
 export function setBudget(store: Store, b: { network: string; asset: Asset; origin: string; period: BudgetPeriod; amount: bigint }): BudgetUse {
   const origin = parseOrigin(b.origin)
@@ -147,6 +154,7 @@ export function setBudget(store: Store, b: { network: string; asset: Asset; orig
  * `channels budget remove`: removes the budgets of `origin` in `asset` (of `period` only, when given).
  * @returns how many were removed
  * @throws {UsageError} a bad origin · {NotFoundError} (exit 2) it had none
+ * @example removeBudget(store, { asset: eth, origin: '*' }) // { origin: '*', removed: 2 }
  */
 export function removeBudget(store: Store, b: { asset: Asset; origin: string; period?: BudgetPeriod }): { origin: string; removed: number } {
   const origin = parseOrigin(b.origin)
@@ -155,7 +163,11 @@ export function removeBudget(store: Store, b: { asset: Asset; origin: string; pe
   return { origin, removed }
 }
 
-/** `channels budget list`: the budgets of `network`, with what each spent in its window at `now` (unix seconds) and what remains. */
+/**
+ * `channels budget list`: the budgets of `network` (`*` first), with what each spent in its window at `now` (unix
+ * seconds) and what remains.
+ * @example listBudgets(store, 'eip155:1') // [{ origin: '*', period: 'week', amount: 10n ** 17n, spent: 4000n, remaining: …, … }]
+ */
 export function listBudgets(store: Store, network: string, now = Math.floor(Date.now() / 1000)): BudgetUse[] {
   return store.budgets.list(network).map((b) => budgetUse(store, b, now))
 }

@@ -130,6 +130,8 @@ export interface OriginTotal {
  * `channels history`: the purchases on `network`, newest first, from `origin` (parsed as a budget's,
  * without `*`) and since `since` ({@link parseSince}), with totals per origin and asset.
  * @throws {UsageError} a bad origin or `since`
+ * @example purchaseHistory(store, { network: 'eip155:1', since: '24h' })
+ * // { purchases: [{ url: 'https://shop.example/joke', status: 'paid', spent: 1000n, … }], totals: [{ origin: 'https://shop.example', spent: 1000n, count: 1, … }] }
  */
 export function purchaseHistory(store: Store, f: { network: string; origin?: string; since?: string; now?: number }): { purchases: Purchase[]; totals: OriginTotal[] } {
   const now = f.now ?? Math.floor(Date.now() / 1000)
