@@ -24,7 +24,11 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'max(the merchant\'s minDeposit, buy.depositRequests (1000) × the price) (Bitcoin: plus the close fee). ' +
     `--max-time bounds the whole purchase, the paid retry and any channel opening included (default: no overall limit, but each answer must start within ${DEFAULT_RESPONSE_TIMEOUT_MS / 1000} s); ` +
     `--connect-timeout each connection (default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000} s). Progress goes to stderr. ` +
-    'Exit codes: 3 price above --max-price, 4 payment refused or a 402 of another protocol (L402, x402 v1, x402 `exact`: ' +
+    'Budgets (`channels budget set`): a purchase that would take the budget of the URL\'s origin or of * (every origin) above its ' +
+    'limit is refused before anything is opened or paid, and again atomically when its voucher is committed (exit 3, code ' +
+    'BUDGET_EXCEEDED, naming the limit, its period, what was spent in it and what remains); through a hub, price + fee counts. ' +
+    'Every paid request is recorded with the merchant\'s answer and receipt (`channels history`). ' +
+    'Exit codes: 3 price above --max-price or over a budget, 4 payment refused or a 402 of another protocol (L402, x402 v1, x402 `exact`: ' +
     'code UNSUPPORTED_PAYMENT_PROTOCOL), 5 no channel can pay / insufficient funds, 6 merchant or chain unreachable or a time limit hit ' +
     '(code TIMEOUT; a voucher already committed stays recorded).\n\n' +
     'With a Bitcoin-family --network the merchant\'s bip122 entry is paid: a two1 CLTV channel is opened to its pubkey ' +

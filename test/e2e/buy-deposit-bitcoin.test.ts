@@ -5,6 +5,7 @@
  * leaves the close fee (BitcoinChannelManager.open/createVoucher), so the deposit must hold
  * it on top of the requests. (The payee-dust floor is not tested here: litecoind relays
  * outputs only above 10× Bitcoin Core's dust, which the wallet's Bitcoin rules undershoot.)
+ * The purchase is in the payer's history, and a budget in sat stops the next one (issue 13 §3).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBitcoin, makeBitcoinWallet, startBitcoinChain, type BitcoinChain, type BitcoinWallet } from '../helpers/bitcoin.js';
@@ -33,11 +34,14 @@ describeBitcoin('the default deposit of a Bitcoin channel opened by buy', { time
     const r = await payer.run(['buy', url, '--yes', '--max-price', '2000sat', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const row = channelRow(payer.home, r.json.opened.channelId);
-    return { deposit: BigInt(row.deposit), closeFee: BigInt(row.data.closeFee) };
+    return { deposit: BigInt(row.deposit), closeFee: BigInt(row.data.closeFee), payer };
   }
+  /** The payer of the first test, which bought once. */
+  let thousand: BitcoinWallet;
 
   it('1000 requests at 1,000 sat plus the close fee', async () => {
-    const { deposit, closeFee } = await buyOpening('thousand', `${serve.url}/weather`);
+    const { deposit, closeFee, payer } = await buyOpening('thousand', `${serve.url}/weather`);
+    thousand = payer;
     expect(closeFee).toBeGreaterThan(0n);
     expect(deposit).toBe(1000n * 1000n + closeFee);
   });
@@ -46,5 +50,18 @@ describeBitcoin('the default deposit of a Bitcoin channel opened by buy', { time
     const { deposit, closeFee } = await buyOpening('two', `${serve.url}/weather`, 2);
     expect(2n * 1000n + closeFee).toBeLessThan(100_000n);
     expect(deposit).toBe(100_000n);
+  });
+
+  it('history and budgets count in sat on a Bitcoin-family network (issue 13 §3)', async () => {
+    const origin = new URL(serve.url).origin;
+    const h = await thousand.run(['history', '--json']);
+    expect(h.code, h.stdout + h.stderr).toBe(0);
+    expect(h.json.purchases).toHaveLength(1);
+    expect(h.json.purchases[0]).toMatchObject({ origin, status: 'paid', price: '1000', spent: '1000', asset: 'sat', assetId: expect.stringMatching(/^bip122:[0-9a-f]{32}\/slip44:\d+$/), receipt: { success: true } });
+    expect((await thousand.run(['budget', 'set', origin, '1500sat'])).code).toBe(0);
+    const r = await thousand.run(['buy', `${serve.url}/weather`, '--max-price', '2000sat']);
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stderr).toContain(`the budget of ${origin} is 1,500 sat in total; 1,000 sat spent so far, 500 sat remains.`);
+    expect((await thousand.run(['budget', 'set', origin, '1eth'])).code).toBe(2); // a unit of the other family
   });
 });

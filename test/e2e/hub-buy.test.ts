@@ -6,7 +6,9 @@
  * the hub over that one channel; every hop is simplified (no conditional amount left anywhere);
  * a routed proof replayed, with a wrong secret or for an unknown payment is refused with a 402
  * and changes nothing in the merchant's database; then the payees close every channel and the
- * money adds up to the wei from chain balances and the receipts' gas.
+ * money adds up to the wei from chain balances and the receipts' gas. The payer's history records
+ * each routed purchase with its hub and fee, and a budget counts price + fee (issue 13 §3): ten buys
+ * at once against four purchases' worth get exactly four through (each payment has a lane of its own).
  *
  * The paywalls and the hub run with a long --watch-interval: their redemption services would
  * otherwise close a channel whose conditional voucher is held for a moment (its lock is within
@@ -60,6 +62,16 @@ function dbState(home: string): string {
       vouchers: db.prepare('SELECT * FROM vouchers ORDER BY network, channel_id, lane, nonce').all(),
       locks: db.prepare('SELECT * FROM locked_payments ORDER BY network, hash, role').all(),
     });
+  } finally {
+    db.close();
+  }
+}
+
+/** The payer's record of spending (issue 13 §3), as text. */
+function purchases(home: string): string {
+  const db = new Database(join(home, 'channels.db'), { readonly: true, fileMustExist: true });
+  try {
+    return JSON.stringify(db.prepare('SELECT * FROM purchases ORDER BY id').all());
   } finally {
     db.close();
   }
@@ -198,6 +210,55 @@ describe('buy through a hub', () => {
     expect(mine.json.channels.map((c: any) => c.channelId)).toEqual([toHub]);
   }, 120_000);
 
+  it('history lists each purchase through the hub with its hub, fee and receipt; the totals per origin are price + fee', async () => {
+    const h = await payer.run(['history', '--json']);
+    expect(h.code, h.stdout + h.stderr).toBe(0);
+    const rows: any[] = h.json.purchases;
+    expect(rows).toHaveLength(PURCHASES);
+    for (const b of bought) {
+      const row = rows.find((p) => p.receipt?.extra?.hash === b.hash);
+      expect(row).toMatchObject({
+        url: `${serves[b.shop].url}/joke`, origin: new URL(serves[b.shop].url).origin, scheme: 'channel', hub: hub.url, status: 'paid',
+        price: b.price.toString(), fee: b.fee.toString(), spent: (b.price + b.fee).toString(), channelId: toHub,
+        receipt: { success: true, payer: hub.address, extra: { hash: b.hash, channelId: toShop[b.shop] } },
+      });
+      expect(BigInt(row.lane)).toBeGreaterThan(0n); // the payment's lane of the channel to the hub
+    }
+    for (const shop of [0, 1]) {
+      const total = h.json.totals.find((t: any) => t.origin === new URL(serves[shop].url).origin);
+      const mine = bought.filter((b) => b.shop === shop);
+      expect(total).toMatchObject({ spent: mine.reduce((x, b) => x + b.price + b.fee, 0n).toString(), purchases: mine.length });
+    }
+  }, 60_000);
+
+  it('a budget counts price + fee: a purchase through the hub over it is exit 3 and stores nothing; of ten buys at once against four purchases\' worth, exactly four go through', async () => {
+    const origin = new URL(serves[1].url).origin;
+    const cost = PRICES[1] + feeOf(PRICES[1]);
+    const spent = bought.filter((b) => b.shop === 1).reduce((x, b) => x + b.price + b.fee, 0n);
+    // One wei short of price + fee: the price alone would fit.
+    let r = await payer.run(['budget', 'set', origin, (spent + cost - 1n).toString(), '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json.spent).toBe(spent.toString());
+    const snapshot = dbState(payer.home) + purchases(payer.home);
+    r = await payer.run(['buy', `${serves[1].url}/joke`, '--max-price', '5000', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.json.error.data).toMatchObject({ origin, period: 'total', spent: spent.toString(), remaining: (cost - 1n).toString(), cost: cost.toString() });
+    expect(dbState(payer.home) + purchases(payer.home)).toBe(snapshot);
+    // Room for four: ten processes race; the budget is checked in each conditional voucher's transaction.
+    r = await payer.run(['budget', 'set', origin, (spent + 4n * cost).toString()]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const results = await Promise.all(Array.from({ length: 10 }, () => payer.run(['buy', `${serves[1].url}/joke`, '--max-price', '5000', '--json'])));
+    expect(results.map((x) => x.code).sort(), results.map((x) => x.stdout + x.stderr).join('\n')).toEqual([0, 0, 0, 0, 3, 3, 3, 3, 3, 3]);
+    for (const x of results.filter((y) => y.code === 3)) expect(x.json.error.code).toBe('BUDGET_EXCEEDED');
+    for (const x of results.filter((y) => y.code === 0)) {
+      expect(x.json.routed).toMatchObject({ hub: hub.url, fee: feeOf(PRICES[1]).toString() });
+      bought.push({ shop: 1, price: PRICES[1], hash: x.json.routed.hash, secret: x.json.routed.secret, fee: BigInt(x.json.routed.fee) });
+    }
+    const list = await payer.run(['budget', 'list', '--json']);
+    expect(list.json.budgets).toEqual([expect.objectContaining({ origin, spent: (spent + 4n * cost).toString(), remaining: '0' })]);
+    expect((await payer.run(['budget', 'remove', origin])).code).toBe(0);
+  }, 120_000);
+
   it('a routed proof replayed, with a wrong secret, or for a payment the merchant does not hold is a 402 that changes nothing', async () => {
     const first = bought.find((b) => b.shop === 0)!;
     const other = bought.find((b) => b.shop === 1)!;
@@ -223,6 +284,9 @@ describe('buy through a hub', () => {
     expect({ status: r.json.status, paid: r.json.paid }).toEqual({ status: 404, paid: '0' });
     const { hash, secret } = r.json.routed;
     bought.push({ shop: 1, price: PRICES[1], hash, secret, fee: BigInt(r.json.routed.fee) });
+    // Recorded as not charged (the receipt says so): the hub's fee counts, the price the merchant kept unused does not.
+    const h = await payer.run(['history', '--json']);
+    expect(h.json.purchases[0]).toMatchObject({ status: 'not_charged', fee: r.json.routed.fee, spent: r.json.routed.fee, receipt: { success: false, errorReason: 'resource_failed', extra: { hash } } });
     const again = await routed(serves[1], hash, secret);
     expect(again.status).toBe(200);
     expect(again.receipt).toMatchObject({ success: true, payer: hub.address, extra: { hash, channelId: toShop[1] } });

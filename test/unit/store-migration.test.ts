@@ -10,6 +10,9 @@
  * pending_raw and next_lane: a v3 row reads with `reserved: 0, queued: 0, nextLane: 0` and no
  * pending top-up, and `status <id>` shows the old "reserved" (signed, not acknowledged) as
  * `unacknowledged` (text: `unacked`) beside the new `reserved` (set aside by `reserve`, 0 here).
+ *
+ * Migration 9 (issue 13 §3) adds the tables budgets and purchases: empty on a v3 home, and the
+ * fresh-schema comparison covers their definitions and indexes.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,7 +119,7 @@ describe('migration 4 on databases of the v3 release (afdfac1)', () => {
 
     it('is at user_version 5, with foreign keys on and none broken', () => {
       expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
-      expect(MIGRATIONS.length).toBe(8); // 5: funds (issue 11 §2); 6: the vouchers_merging index (issue 11 §3); 7: secrets of hash-locked vouchers; 8: expired vouchers and locked_payments (issue 12)
+      expect(MIGRATIONS.length).toBe(9); // 5: funds (issue 11 §2); 6: the vouchers_merging index (issue 11 §3); 7: secrets of hash-locked vouchers; 8: expired vouchers and locked_payments (issue 12); 9: budgets and purchases (issue 13 §3)
       expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(store.db.pragma('foreign_key_check')).toEqual([]);
     });
@@ -147,6 +150,22 @@ describe('migration 4 on databases of the v3 release (afdfac1)', () => {
       expect(cols).toEqual(expect.arrayContaining(['family', 'data']));
       const raw = store.db.prepare('SELECT id, family, data FROM channels').all() as { id: string; family: string; data: string }[];
       for (const r of raw) expect({ family: r.family, data: JSON.parse(r.data) }).toStrictEqual({ family: expected.find((c) => c.id === r.id)!.family, data: expected.find((c) => c.id === r.id)!.data });
+    });
+
+    it('has migration 9\'s budgets and purchases, empty, and they take rows (issue 13 §3)', () => {
+      expect(store.db.prepare('SELECT (SELECT count(*) FROM budgets) AS budgets, (SELECT count(*) FROM purchases) AS purchases').get()).toEqual({ budgets: 0, purchases: 0 });
+      const c = store.channels.list()[0];
+      const id = store.purchases.insert({
+        network: c.network, asset: c.asset, assetId: `${c.network}/slip44:60`, url: 'https://shop.example/joke', origin: 'https://shop.example', scheme: 'channel',
+        price: 10n ** 30n, fee: 0n, spent: 10n ** 30n, channelId: c.id, lane: 0n, nonce: 1n,
+      });
+      expect(store.purchases.get(id)).toMatchObject({ price: 10n ** 30n, status: 'pending', channelId: c.id });
+      expect(store.purchases.spent(`${c.network}/slip44:60`, 'https://shop.example', undefined)).toBe(10n ** 30n); // beyond SQLite's integers, summed exactly
+      expect(() => store.db.prepare("UPDATE purchases SET status = 'lost' WHERE id = ?").run(id)).toThrowError(/CHECK constraint failed/);
+      expect(() => store.db.prepare("UPDATE purchases SET receipt = '{not json' WHERE id = ?").run(id)).toThrowError(/CHECK constraint failed/);
+      store.budgets.set({ network: c.network, assetId: `${c.network}/slip44:60`, origin: '*', period: 'week', amount: 5n });
+      expect(() => store.db.prepare("UPDATE budgets SET period = 'month'").run()).toThrowError(/CHECK constraint failed/);
+      store.db.exec('DELETE FROM purchases; DELETE FROM budgets;');
     });
 
     it('has the schema of a database created fresh by this release', () => {

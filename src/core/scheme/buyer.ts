@@ -70,9 +70,11 @@ export interface X402Payer {
   /**
    * Signs and commits (before it is sent) the next voucher on `c`, lane 0: its cumulative
    * amount is `target(previous amount, charged)`.
-   * @throws {InsufficientFundsError} the channel cannot pay it
+   * @param onCommit - runs inside the voucher's write transaction, after its insert (buy records the
+   *   purchase there, after checking the budgets: issue 13 §3); a throw refuses the voucher, rolled back
+   * @throws {InsufficientFundsError} the channel cannot pay it · what `onCommit` threw
    */
-  createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint): Promise<VoucherRecord>
+  createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, onCommit?: (v: VoucherRecord) => void): Promise<VoucherRecord>
   /** The `accepted` entry to send with a payment on `c` (Bitcoin: the channel's own payTo and payee index). */
   accepted(entry: ChannelRequirement, c: ChannelRecord): ChannelRequirement
   /** Extra payload fields announcing a channel the merchant may not know (Bitcoin: deposit and script). */

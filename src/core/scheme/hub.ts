@@ -52,6 +52,12 @@ export interface PayViaOptions {
    * round trip less before the resource. The caller awaits `unlocking` before it ends.
    */
   unlockInBackground?: boolean
+  /**
+   * Runs inside the write transaction of the payer's conditional voucher, after its insert, with the voucher and
+   * the hub's fee (base units): `buy` checks its budgets and records the purchase there (issue 13 §3). A throw
+   * refuses the payment before anything leaves: the voucher is rolled back and the payment's row marked refused.
+   */
+  onCommit?: (p: { channelId: string; lane: bigint; nonce: bigint; fee: bigint }) => void
 }
 
 /** `channels hub`'s terms. */

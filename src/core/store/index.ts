@@ -7,6 +7,8 @@ import { openDatabase, type Db } from './db.js'
 import { ChannelRepository } from './channels.js'
 import { VoucherRepository } from './vouchers.js'
 import { LockedPaymentRepository } from './locks.js'
+import { BudgetRepository } from './budgets.js'
+import { PurchaseRepository } from './purchases.js'
 import { homePath } from '../config.js'
 
 export class Store {
@@ -14,6 +16,10 @@ export class Store {
   readonly vouchers: VoucherRepository
   /** Hash-time-locked payments through a hub (issue 12). */
   readonly locks: LockedPaymentRepository
+  /** Limits on what `buy` spends (issue 13 §3). */
+  readonly budgets: BudgetRepository
+  /** Every paid request `buy` made (issue 13 §3). */
+  readonly purchases: PurchaseRepository
 
   /** The connection's `synchronous` level (FULL, DESIGN §7), read on the first {@link relaxed}. */
   private syncLevel?: string
@@ -22,6 +28,8 @@ export class Store {
     this.channels = new ChannelRepository(db)
     this.vouchers = new VoucherRepository(db)
     this.locks = new LockedPaymentRepository(db)
+    this.budgets = new BudgetRepository(db)
+    this.purchases = new PurchaseRepository(db)
   }
 
   /** Opens `<home>/channels.db`. @throws {StoreError} */
@@ -61,3 +69,5 @@ export type { ChannelFields, ChannelRecord } from './channels.js'
 export { StaleChannelStateError, ChannelDataError, channelOf } from './channels.js'
 export type { VoucherRecord } from './vouchers.js'
 export type { LockedPayment, LockRole, LockState, LockFields } from './locks.js'
+export type { Budget, BudgetPeriod } from './budgets.js'
+export type { Purchase, PurchaseStatus, NewPurchase, PurchaseFilter } from './purchases.js'

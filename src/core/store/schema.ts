@@ -172,4 +172,48 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX vouchers_locked ON vouchers (network, time_lock_max)
     WHERE secret_hash != '0x0000000000000000000000000000000000000000000000000000000000000000' AND expired = 0 AND submitted_tx IS NULL;
   `,
+  `
+  -- Budgets and a record of spending (issue 13 §3). A budget limits what \`buy\` spends on one origin, or on all of them
+  -- (origin '*'), in one asset of one network, over a rolling window: 'day' (the last 24 h), 'week' (the last 7 days)
+  -- or 'total' (ever). An origin holds at most one budget per period.
+  CREATE TABLE budgets (
+    network     TEXT NOT NULL,                -- CAIP-2 id
+    asset_id    TEXT NOT NULL,                -- CAIP-19 id of what the limit counts
+    origin      TEXT NOT NULL,                -- a URL origin (new URL(x).origin), or '*' for every origin
+    period      TEXT NOT NULL CHECK (period IN ('day', 'week', 'total')),
+    amount      TEXT NOT NULL,                -- the limit, base units
+    created_at  INTEGER NOT NULL,             -- unix seconds
+    updated_at  INTEGER NOT NULL,             -- unix seconds
+    PRIMARY KEY (asset_id, origin, period)
+  ) STRICT;
+  -- Every paid request \`buy\` makes, written in the transaction of its voucher (so two processes cannot both pass a
+  -- budget), then updated with the merchant's answer. spent is what counts against budgets: price + fee; 0 once the
+  -- merchant's receipt says it did not charge a direct purchase, or refused it (its voucher's credit pays the next
+  -- request); the fee alone for a purchase through a hub it did not charge (core/spending/history.ts spentAfter).
+  -- The voucher named (channel_id, lane, nonce) is the payer's: on the channel to the merchant, or for a purchase
+  -- through a hub the conditional voucher on the channel to the hub.
+  CREATE TABLE purchases (
+    id          INTEGER PRIMARY KEY,
+    network     TEXT NOT NULL,                -- CAIP-2 id
+    asset       TEXT NOT NULL,                -- the 402 entry's asset (EVM token address or the zero address; 'sat')
+    asset_id    TEXT NOT NULL,                -- its CAIP-19 id
+    url         TEXT NOT NULL,                -- the URL bought
+    origin      TEXT NOT NULL,                -- its origin
+    scheme      TEXT NOT NULL,                -- the x402 scheme paid: 'channel'
+    hub         TEXT,                         -- through a hub: the hub's URL (NULL when paid directly)
+    price       TEXT NOT NULL,                -- the merchant's price, base units
+    fee         TEXT NOT NULL,                -- the hub's fee, base units ('0' when paid directly)
+    spent       TEXT NOT NULL,                -- what counts against budgets, base units
+    channel_id  TEXT NOT NULL,
+    lane        INTEGER NOT NULL,
+    nonce       INTEGER NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'not_charged', 'refused')),
+    receipt     TEXT CHECK (receipt IS NULL OR json_valid(receipt)), -- the merchant's PAYMENT-RESPONSE, decoded JSON
+    error       TEXT,                         -- a refusal's reason
+    created_at  INTEGER NOT NULL,             -- unix seconds
+    updated_at  INTEGER NOT NULL              -- unix seconds
+  ) STRICT;
+  CREATE INDEX purchases_spending ON purchases (asset_id, origin, created_at);
+  CREATE INDEX purchases_time ON purchases (network, created_at);
+  `,
 ]

@@ -56,7 +56,7 @@ export function bitcoinBuyer(m: BitcoinChannelManager, o: BuyerOptions): X402Pay
         payeeIndex: entry.extra.payeeIndex, onSent, onProgress,
       }),
     openWait: 'waiting for the deposit to confirm',
-    createVoucher: (c, target) => m.createVoucher(c, target),
+    createVoucher: (c, target, onCommit) => m.createVoucher(c, target, { onCommit }),
     // The merchant's payee key differs per channel: name the one this channel pays.
     accepted: (entry, c) => ({ ...entry, payTo: c.payee, extra: { ...entry.extra, payeeIndex: bitcoinChannel(c).data.payeeIndex ?? 0 } }),
     announce: (c) => {

@@ -300,10 +300,13 @@ export class BitcoinChannelManager extends ChannelReader {
    * is `target(previous, charged)`, raised to at least previous + 1 (each payment must
    * pay more) and the payee output's dust threshold.
    * @param o.reserved - pay with funds set aside by `reserve` (as the EVM manager's `createVoucher`)
+   * @param o.onCommit - runs in the payment's write transaction after its insert (buy records the purchase there); a throw refuses the payment
    * @throws {InsufficientFundsError} the deposit minus the close fee (and the reservations it may not use) cannot cover it (with the shortfall)
    * @throws {ChannelStateError} not open, or not ours to pay on
    */
-  async createVoucher(c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, o: { reserved?: boolean } = {}): Promise<VoucherRecord<BitcoinPayment>> {
+  async createVoucher(
+    c: ChannelRecord, target: (previous: bigint, charged: bigint) => bigint, o: { reserved?: boolean; onCommit?: (v: VoucherRecord<BitcoinPayment>) => void } = {},
+  ): Promise<VoucherRecord<BitcoinPayment>> {
     if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer of a channel can create payments on it.')
     const key = await this.signer()
     const network = this.params
@@ -333,7 +336,9 @@ export class BitcoinChannelManager extends ChannelReader {
       const voucher = bitcoinPayment(ch.id, (last?.nonce ?? 0n) + 1n, amount, payment.txHex)
       if (funds.reservedAfter !== ch.reserved) this.store.channels.update(ch.network, ch.id, { reserved: funds.reservedAfter })
       this.store.vouchers.insert(ch.network, voucher)
-      return { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
+      const record = { ...voucher, network: ch.network, delivered: false, createdAt: Math.floor(Date.now() / 1000) }
+      o.onCommit?.(record)
+      return record
     })
   }
 

@@ -53,7 +53,7 @@ export function evmBuyer(m: ChannelManager, o: BuyerOptions, locks?: Pick<LockSc
     open: (entry, deposit, endpoint, onSent) =>
       m.open({ payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0), endpoint, onSent }),
     openWait: 'waiting for the open transaction to be mined',
-    createVoucher: (c, target) => m.createVoucher(c, target),
+    createVoucher: (c, target, onCommit) => m.createVoucher(c, target, 0n, { onCommit }),
     accepted: (entry) => entry,
     announce: () => ({}),
     acknowledge: (c, v, charged) => m.acknowledge(c, v, charged),

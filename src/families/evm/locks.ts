@@ -216,7 +216,11 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   let v: EvmVoucher
   try {
     v = await m.createVoucher(found, (previous) => previous + amount + fee, lane, {
-      lock: { secretHash: hash, timeLockMax: BigInt(timeLock) }, onCommit: (v) => m.store.locks.update(net, hash, 'payer', { outNonce: v.nonce }),
+      lock: { secretHash: hash, timeLockMax: BigInt(timeLock) },
+      onCommit: (v) => {
+        m.store.locks.update(net, hash, 'payer', { outNonce: v.nonce })
+        o.onCommit?.({ channelId: v.channelId, lane: v.lane, nonce: v.nonce, fee })
+      },
     })
   } catch (err) {
     m.store.locks.update(net, hash, 'payer', { state: 'refused', error: String((err as Error).message).slice(0, 500) })

@@ -15,6 +15,11 @@
  * is paid to the merchant through the hub (the family's `locks.payVia`: a conditional voucher for
  * price + fee, committed before it leaves, answered with the secret) and the request is retried
  * once with the proof, `payload: {type: "routed", hash, secret}`.
+ *
+ * Budgets and the record of spending (issue 13 §3, core/spending): a purchase is checked against
+ * the budgets of the URL's origin and `*` before a channel is opened or a hub paid, and again inside
+ * the transaction that commits its voucher, where it is recorded (so concurrent buys cannot both
+ * pass a limit); the merchant's answer (paid, not charged, refused) and its receipt are recorded after.
  */
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import type { X402Payer } from '../../scheme/buyer.js'
@@ -30,6 +35,7 @@ import {
 import { readChallenge } from './challenge.js'
 import { Exchange, type Outgoing } from './exchange.js'
 import { chooseHub, type HubChoice } from './routed.js'
+import { SpendingLedger } from '../../spending/history.js'
 import type { Dispatcher } from 'undici'
 
 /** Requests a default deposit pays for at the 402's price (config `buy.depositRequests`). */
@@ -83,7 +89,7 @@ export interface BuyResult {
  * Buys `url`: GET (or `method`) it, pay a 402 over a channel, return the response.
  * Nothing is opened or stored for a 402 this wallet cannot pay.
  * @param payer - the wallet paying, from its scheme's `buyer()` (which also holds the opening policy: settle delay, expiry)
- * @throws {PriceTooHighError} exit 3 · {@link PaymentRefusedError} exit 4 (its subclass
+ * @throws {PriceTooHighError} exit 3 · {BudgetExceededError} exit 3 (a budget of the origin or `*`; nothing stored) · {@link PaymentRefusedError} exit 4 (its subclass
  *   `UnsupportedPaymentProtocolError` for a 402 of another protocol) ·
  *   {@link InsufficientFundsError} exit 5 · {@link NetworkError} exit 6 (its subclass
  *   `BuyTimeoutError` when `--max-time`, `--connect-timeout` or the answer wait ran out)
@@ -117,6 +123,9 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   const price = parseBaseUnits(entry.amount, 'price')
   const show = (x: bigint) => formatAmount(x, payer.asset(entry.asset))
   const endpoint = endpointOf(entry, target)
+  // Budgets: refused here before anything is opened or paid; checked again, atomically, with the voucher.
+  const ledger = new SpendingLedger(payer.store, { network: payer.network.caip2, asset: payer.asset(entry.asset), assetAddress: entry.asset, url: target, price })
+  ledger.check()
 
   let opened: BuyResult['opened']
   const openChannel = async (why: string) => {
@@ -171,9 +180,16 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
       `A conditional voucher for ${show(price + hub.fee)} on channel ${hub.channel.id} may be committed and sent to the hub: ` +
       'if the payment went through, `channels sync` learns it from the hub; if not, its lock ends and `channels sync` frees it.'
     const pubkey = typeof entry.extra.payToPubkey === 'string' ? entry.extra.payToPubkey : undefined
+    ledger.check(hub.fee)
+    let purchase: number | undefined
     const paid = await ex.within(`paying ${entry.payTo} through the hub ${hub.endpoint}`, locks.payVia(hub.endpoint, entry.payTo, price, {
       payeePubkey: pubkey, maxFee: hub.maxFee, info: hub.info, unlockInBackground: true,
-    }))
+      onCommit: (v) => void (purchase = ledger.record(v, { hub: hub.endpoint, fee: v.fee })),
+    })).catch((err: unknown) => {
+      // The hub refused (or answered no proof): nothing was paid, its lock ends. Unreachable or a timeout: it may have gone through, and counts.
+      if (purchase !== undefined && err instanceof PaymentRefusedError) ledger.answer(purchase, { status: 'refused', error: err.shortMessage, unpaid: true })
+      throw err
+    })
     const routed = { hub: hub.endpoint, hash: paid.hash, secret: paid.secret, fee: paid.fee }
     ex.note = `The merchant was paid ${show(price)} through the hub (fee ${show(paid.fee)}); the secret ${paid.secret} proves it (payment ${paid.hash}).`
     say(`Paid ${show(price)} to ${entry.payTo} through the hub (payment ${paid.hash}); retrying with the proof.`)
@@ -186,12 +202,14 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     if (res.statusCode === 402) {
       const refusal = refusalOf(res.headers)
       await ex.discard(res, target)
+      if (purchase !== undefined) ledger.answer(purchase, { status: 'refused', error: refusal?.error ?? 'no reason given' })
       throw new PaymentRefusedError(`The merchant refused the payment through the hub: ${refusal?.error ?? 'no reason given'}`, {
         data: { hub: hub.endpoint, hash: paid.hash, secret: paid.secret, fee: paid.fee.toString(), channelId: paid.channelId },
         metaMessages: [`The merchant was paid ${show(price)} through the hub all the same: the secret ${paid.secret} proves it (payment ${paid.hash}).`],
       })
     }
     const receipt = readReceipt(res.headers[HEADER.response])
+    if (purchase !== undefined) ledger.answer(purchase, { status: answered(receipt), receipt })
     return { ...(await result(ex, res, target)), paid: receipt?.success ? price : 0n, channelId: paid.channelId, routed }
   }
 
@@ -199,13 +217,16 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     // Reuse credit left by a request the merchant did not charge (its handler failed).
     const next = (prev: bigint, charged: bigint) => (prev > charged + price ? prev : charged + price)
     let voucher: VoucherRecord
+    // The purchase is recorded in the voucher's transaction, once the budgets let it through (else nothing is stored).
+    let purchase!: number
+    const record = (v: VoucherRecord) => void (purchase = ledger.record(v))
     try {
-      voucher = await payer.createVoucher(channel, next)
+      voucher = await payer.createVoucher(channel, next, record)
     } catch (err) {
       // The channel cannot cover one more request: open a fresh one if allowed.
       if (!(err instanceof InsufficientFundsError) || opened || !o.autoOpen) throw err
       channel = await openChannel(`Channel ${channel.id} cannot pay ${show(price)} more`)
-      voucher = await payer.createVoucher(channel, next)
+      voucher = await payer.createVoucher(channel, next, record)
     }
     ex.note =
       `Voucher ${voucher.nonce} (${show(voucher.amount)} in all) on channel ${channel.id} was committed before the limit and stays recorded; ` +
@@ -215,6 +236,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     const res = await ex.send(target, outgoing(encodePaymentSignature(payer.accepted(entry, channel), { type, channelId: channel.id, voucher, ...payer.announce(channel, voucher) })))
     if (res.statusCode !== 402) {
       const receipt = readReceipt(res.headers[HEADER.response])
+      ledger.answer(purchase, { status: answered(receipt), receipt })
       let paid = 0n
       if (receipt) {
         const charged = receiptCharged(receipt)
@@ -232,6 +254,8 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     }
     const refusal = refusalOf(res.headers)
     await ex.discard(res, target)
+    // Refused (a corrective 402 too: the retry is a purchase of its own): this voucher's credit pays the next request.
+    ledger.answer(purchase, { status: 'refused', error: refusal?.error ?? 'no reason given' })
     const state = refusal?.accepts.find((a) => a.scheme === SCHEME)?.extra?.channelState
     const notResynced = !state || state.channelId !== channel.id ? undefined : attempt > 0 ? 'it corrected this purchase once already' : resync(payer, channel, voucher, state)
     if (state && state.channelId === channel.id && notResynced === undefined) {
@@ -345,6 +369,11 @@ function readReceipt(header: string | string[] | undefined): PaymentResponse | u
   } catch {
     return undefined
   }
+}
+
+/** A purchase's status from the receipt of a non-402 answer: `not_charged` only when the receipt says so. */
+function answered(receipt: PaymentResponse | undefined): 'paid' | 'not_charged' {
+  return receipt && receipt.success === false ? 'not_charged' : 'paid'
 }
 
 /** The receipt's `charged`, base units, or undefined when it has none that parses. */

@@ -1,0 +1,29 @@
+/**
+ * The `--json` shapes of budgets and purchases (issue 13 §3): amounts as decimal strings of base
+ * units, times as ISO 8601.
+ */
+import type { BudgetUse } from '../core/spending/budget.js'
+import type { OriginTotal, Purchase } from '../core/spending/history.js'
+
+/** A budget with its use: `{network, assetId, origin, period, limit, spent, remaining}`. */
+export function budgetJson(b: BudgetUse) {
+  return {
+    network: b.network, assetId: b.assetId, origin: b.origin, period: b.period,
+    limit: b.amount.toString(), spent: b.spent.toString(), remaining: b.remaining.toString(),
+  }
+}
+
+/** A purchase as `history --json` lists it. */
+export function purchaseJson(p: Purchase) {
+  return {
+    id: p.id, time: new Date(p.createdAt * 1000).toISOString(), url: p.url, origin: p.origin, scheme: p.scheme, hub: p.hub ?? null,
+    price: p.price.toString(), fee: p.fee.toString(), spent: p.spent.toString(), status: p.status,
+    channelId: p.channelId, lane: p.lane.toString(), nonce: p.nonce.toString(), network: p.network, asset: p.asset, assetId: p.assetId,
+    receipt: p.receipt ?? null, error: p.error ?? null,
+  }
+}
+
+/** An origin's totals. */
+export function totalJson(t: OriginTotal) {
+  return { origin: t.origin, asset: t.asset, assetId: t.assetId, spent: t.spent.toString(), purchases: t.count }
+}
