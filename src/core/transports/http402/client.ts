@@ -193,10 +193,12 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     const routed = { hub: hub.endpoint, hash: paid.hash, secret: paid.secret, fee: paid.fee }
     ex.note = `The merchant was paid ${show(price)} through the hub (fee ${show(paid.fee)}); the secret ${paid.secret} proves it (payment ${paid.hash}).`
     say(`Paid ${show(price)} to ${entry.payTo} through the hub (payment ${paid.hash}); retrying with the proof.`)
-    // The retry with the proof and the unlock at the hub (payer → hub) go at the same time; both end before buy does.
+    // The retry with the proof and the unlock at the hub (payer → hub) go at the same time; both end before buy does,
+    // the unlock within --max-time as when it was part of the payment.
+    const unlocking = paid.unlocking ? ex.within('handing the hub the unconditional voucher', paid.unlocking) : Promise.resolve(paid.unlocked)
     const [res, unlocked] = await Promise.all([
-      ex.send(target, outgoing(encodePaymentSignature(entry, { type: 'routed', hash: paid.hash, secret: paid.secret }))).finally(() => paid.unlocking),
-      paid.unlocking ?? paid.unlocked,
+      ex.send(target, outgoing(encodePaymentSignature(entry, { type: 'routed', hash: paid.hash, secret: paid.secret }))).finally(() => unlocking.catch(() => undefined)),
+      unlocking,
     ])
     if (!unlocked) say('The hub has not taken the unconditional voucher replacing the conditional one yet; `channels sync` retries.')
     if (res.statusCode === 402) {
