@@ -217,6 +217,7 @@ describe('voucher check/add and config set: bad input', () => {
   let second = '';
   let ofOtherChannel = '';
   let otherChain = '';
+  let farFuture = '';
 
   beforeAll(async () => {
     const pay = async (id: string) => {
@@ -238,6 +239,13 @@ describe('voucher check/add and config set: bad input', () => {
       signVoucher(
         { channelId: idA, lane: 0n, nonce: BigInt(next.nonce) + 1n, amount: BigInt(next.amount) + 1000n, secretHash: ethers.ZeroHash, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [] },
         key, 1337n, status.json.contract,
+      ),
+    );
+    // The next voucher with a minSettleAt the contract takes (uint64) and the store cannot (SQLite INTEGER < 2^63).
+    farFuture = encodeVoucher(
+      signVoucher(
+        { channelId: idA, lane: 0n, nonce: BigInt(next.nonce) + 1n, amount: BigInt(next.amount) + 1000n, secretHash: ethers.ZeroHash, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: (1n << 64n) - 1n, merges: [] },
+        key, BigInt(chain.anvil.chainId), status.json.contract,
       ),
     );
   }, 60_000);
@@ -266,6 +274,12 @@ describe('voucher check/add and config set: bad input', () => {
   // (DESIGN §1, "what lotus paych users would expect") and this suite's spec exit non-zero (2).
   it.each(VOUCHER_TABLE)('$title → exit 2', async (c) => {
     await expectRefused(payee, ['voucher', c.cmd, idA, c.voucher()], c.named(), c.via);
+  }, 60_000);
+
+  it('voucher add and submit of a voucher whose minSettleAt is past 2^63 − 1 → exit 2 naming it, nothing stored, no gas', async () => {
+    const balance = await chain.balance(payee.address);
+    for (const cmd of ['add', 'submit']) await expectRefused(payee, ['voucher', cmd, idA, farFuture], /minSettleAt 18446744073709551615 is beyond/);
+    expect(await chain.balance(payee.address)).toBe(balance);
   }, 60_000);
 
   const CONFIG_CASES: { name: string; args: string[]; named: string | RegExp; via?: Via }[] = [

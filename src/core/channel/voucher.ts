@@ -72,6 +72,20 @@ export const UINT64_MAX = (1n << 64n) - 1n
 export const INDEX_MAX = (1n << 63n) - 1n
 
 /**
+ * Why the store cannot hold `v`, or undefined: its time fields (timeLockMin, timeLockMax, minSettleAt; unix seconds)
+ * are SQLite INTEGERs too, below 2^63, while the contract takes any uint64 (lanes and nonces are bounded by the wire
+ * form already). A time past 2^63 − 1 s (year ≈ 292 billion) is no time a voucher needs.
+ * @example unstorable({ ...v, minSettleAt: 2n ** 64n - 1n }) // "its minSettleAt 18446744073709551615 is beyond 9223372036854775807"
+ */
+export function unstorable(v: Voucher): string | undefined {
+  if (v.family !== 'evm') return undefined
+  for (const [name, value] of [['timeLockMin', v.timeLockMin], ['timeLockMax', v.timeLockMax], ['minSettleAt', v.minSettleAt]] as const) {
+    if (value > INDEX_MAX) return `its ${name} ${value} is beyond ${INDEX_MAX}, the largest time this wallet stores`
+  }
+  return undefined
+}
+
+/**
  * What a channel owes its payee: the sum of the latest voucher amount of every lane,
  * optionally leaving one lane out (to add a new voucher for it). Base units.
  * @param latest - the latest voucher of each lane (`VoucherRepository.latestPerLane`)

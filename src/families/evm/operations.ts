@@ -10,7 +10,7 @@ import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel } from './channel.js'
 import type { TxResult } from './chain.js'
 import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
-import { ZERO_HASH, sameVoucher, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
+import { ZERO_HASH, sameVoucher, unstorable, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import type { LaneState } from './redeemable.js'
 import { heldVouchers } from './lanes.js'
@@ -148,6 +148,8 @@ export async function addVoucher(m: ChannelManager, c: ChannelRecord & { stored?
     throw new InvalidVoucherError('Voucher refused: it is hash-locked, spendable only with the secret; store it with `--secret <hex>`, or redeem it with `channels voucher submit <channel> <voucher> --secret <hex>`.')
   }
   if (!locked && secret !== undefined) throw new InvalidVoucherError('Voucher refused: --secret was given, but the voucher has no hash lock.')
+  const unfit = unstorable(v)
+  if (unfit) throw new InvalidVoucherError(`Voucher refused: ${unfit}; ask the payer for one without it.`)
   const check = await checkVoucher(m, c, v, secret)
   if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
   if (check.delta < minDelta) throw new InvalidVoucherError(`The voucher adds ${check.delta}, less than --min-delta ${minDelta}.`)
@@ -227,6 +229,9 @@ export async function submitVouchers(m: ChannelManager, c: ChannelRecord & { sto
   // checked when stored: judged again it would be "not newer than the stored voucher". The contract decides.
   const held = v && m.store.vouchers.list(c.network, c.id).some((y) => y.lane === v.lane && y.nonce === v.nonce && sameVoucher(y, v))
   if (v && todo.length && !held) {
+    // Refused before any gas is spent: it is stored with its redemption (a hash-locked one after the transaction).
+    const unfit = unstorable(v)
+    if (unfit) throw new InvalidVoucherError(`Voucher refused: ${unfit}; ask the payer for one without it.`)
     const check = await checkVoucher(m, c, v, secret)
     if (!check.valid) throw new InvalidVoucherError(`Voucher refused: ${check.reason}.`)
     if (check.spendable === false) throw new InvalidVoucherError(`Voucher refused: it is hash-locked, ${SPENDABLE_WITH_SECRET}; pass it with --secret <hex>.`)
