@@ -61,7 +61,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'max-time': Flags.string({ char: 'm', summary: 'Longest time for the whole purchase, seconds (decimals allowed; default: none).' }),
     'connect-timeout': Flags.string({ summary: `Longest wait for each connection to the merchant, seconds (decimals allowed; default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000}).` }),
     via: Flags.string({ summary: 'Pay through the hub at this URL, over this wallet\'s channel to it (default: a hub the merchant lists, when no channel to it can pay).' }),
-    'max-fee': Flags.string({ summary: 'Highest hub fee to pay for a purchase through a hub (default 5 % of the price).' }),
+    'max-fee': Flags.string({ summary: 'Highest hub fee to pay for a purchase through a hub (default: config buy.maxFee, else 5 % of the price).' }),
   }
 
   async run() {
@@ -91,7 +91,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
       autoOpen: flags.yes || policy.autoOpen,
       maxTimeMs, connectTimeoutMs,
       via: flags.via,
-      maxFee: flags['max-fee'] !== undefined ? parseAmount(flags['max-fee'], '--max-fee', asset) : undefined,
+      ...(flags['max-fee'] !== undefined ? { maxFee: parseAmount(flags['max-fee'], '--max-fee', asset) } : defaults.maxFee !== undefined ? { maxFee: defaults.maxFee, maxFeeKey: 'buy.maxFee' } : {}),
       onProgress: (s) => this.progress(s),
     })
     if (flags.output) writeFileSync(flags.output, r.body)

@@ -299,6 +299,15 @@ describe('buy through a hub', () => {
     expect(r.code, r.stdout + r.stderr).toBe(3);
     expect(r.json.error.message).toMatch(/asks a fee of 11 .* above --max-fee 10/);
     expect(dbState(payer.home)).toBe(snapshot);
+    // The same bound from config (buy.maxFee), named as such; --max-fee overrides it.
+    const set = await payer.run(['config', 'set', 'buy.maxFee', '10']);
+    expect(set.code, set.stdout + set.stderr).toBe(0);
+    const c = await payer.run(['buy', `${serves[0].url}/joke`, '--max-price', '5000', '--json']);
+    expect(c.code, c.stdout + c.stderr).toBe(3);
+    expect(c.json.error.message).toMatch(/asks a fee of 11 .* above buy\.maxFee 10/);
+    expect(dbState(payer.home)).toBe(snapshot);
+    const unset = await payer.run(['config', 'set', 'buy.maxFee', 'auto']);
+    expect(unset.code, unset.stdout + unset.stderr).toBe(0);
     // No channel to the hub: the listed hub is not asked, and without --yes nothing is opened.
     const stranger = await makeWallet('stranger', chain.anvil.rpcUrl);
     const s = await stranger.run(['buy', `${serves[1].url}/joke`, '--max-price', '5000', '--json']);

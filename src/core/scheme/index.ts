@@ -411,7 +411,7 @@ export interface ChannelScheme extends PayerScheme, PayeeScheme {
    * Bitcoin buy.bitcoinMaxPrice/buy.bitcoinDeposit): the max price in base units, and the
    * deposit as written with the key it came from (for the error of a bad value).
    */
-  buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string } }
+  buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string }; maxFee?: bigint }
   /** `buy`: this wallet as the payer of x402 `channel` 402s (core/scheme/buyer.ts), opening channels with `o`. */
   buyer(o: BuyerOptions): Promise<X402Payer>
   /** Unlocks the key (a prompt when needed); the paywall and buy start it early. */

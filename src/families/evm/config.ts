@@ -41,6 +41,14 @@ export const EVM_BUY = {
   },
   /** Highest price `buy` pays for one request without `--max-price`, in base units (wei). */
   maxPrice: { schema: baseUnitsField.default('10000000000000'), input: 'amount', describe: 'EVM networks: highest price buy pays without --max-price (e.g. 10gwei)' },
+  /**
+   * Highest hub fee `buy` pays for a purchase through a hub without `--max-fee`, in base units (wei). Unset (the
+   * default): 5 % of the price (core/channel/lock.ts `defaultMaxFee`).
+   */
+  maxFee: {
+    schema: baseUnitsField.optional(), input: 'amount', auto: true,
+    describe: 'EVM networks: highest hub fee buy pays through a hub without --max-fee (e.g. 1gwei; auto: 5 % of the price)',
+  },
   /** Settlement delay of channels opened by `buy`, in seconds. */
   settleDelay: { schema: secondsField(1).default(86400), input: 'seconds', describe: 'settle delay of channels opened by buy, seconds' },
 } as const

@@ -262,9 +262,12 @@ export class EvmScheme implements ChannelScheme {
     return {}
   }
 
-  buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string } } {
+  buyDefaults(): { maxPrice: bigint; deposit?: { value: string; key: string }; maxFee?: bigint } {
     const policy = this.ctx.config.get('buy')
-    return { maxPrice: BigInt(policy.maxPrice), deposit: policy.deposit !== undefined ? { value: policy.deposit, key: 'buy.deposit' } : undefined }
+    return {
+      maxPrice: BigInt(policy.maxPrice), deposit: policy.deposit !== undefined ? { value: policy.deposit, key: 'buy.deposit' } : undefined,
+      maxFee: policy.maxFee !== undefined ? BigInt(policy.maxFee) : undefined,
+    }
   }
 
   async buyer(o: BuyerOptions): Promise<X402Payer> {

@@ -66,6 +66,8 @@ export interface BuyOptions {
   via?: string
   /** `--max-fee`: highest hub fee for a purchase through a hub, base units (default 5 % of the price, `defaultMaxFee`). */
   maxFee?: bigint
+  /** Where `maxFee` came from, for a refusal: `--max-fee` (default) or the config key `buy.maxFee`. */
+  maxFeeKey?: string
 }
 
 export interface BuyResult {
@@ -153,7 +155,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   if (o.via !== undefined && !payer.locks) throw new UsageError(`Channels on ${payer.network.caip2} cannot pay through a hub (no hash locks); pay the merchant directly.`)
   if (!channel && payer.locks && (o.via !== undefined || entry.extra.hubs)) {
     const hub = await chooseHub(payer.locks, entry, {
-      network: payer.network.caip2, price, via: o.via, maxFee: o.maxFee, show, within: (what, work) => ex.within(what, work),
+      network: payer.network.caip2, price, via: o.via, maxFee: o.maxFee, maxFeeKey: o.maxFeeKey, show, within: (what, work) => ex.within(what, work),
     }, skipped)
     if (hub) return throughHub(payer.locks, hub)
   }

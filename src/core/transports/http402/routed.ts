@@ -38,8 +38,10 @@ export interface HubQuery {
   price: bigint
   /** `buy --via`: the hub to pay through. */
   via?: string
-  /** `buy --max-fee`, base units. */
+  /** `buy --max-fee` (or config `buy.maxFee`), base units. */
   maxFee?: bigint
+  /** Where `maxFee` came from, for the refusal: `--max-fee` (default) or `buy.maxFee`. */
+  maxFeeKey?: string
   /** Awaits a step within the purchase's limits (`--max-time`), with progress. */
   within<T>(what: string, work: Promise<T>): Promise<T>
   /** Amounts for messages. */
@@ -96,7 +98,7 @@ async function checkHub(locks: RoutedPayer, q: HubQuery, maxFee: bigint, endpoin
   }
   const fee = feeFor({ base: info.feeBase, ppm: info.feePpm }, q.price)
   if (fee > maxFee) {
-    throw new PriceTooHighError(`The hub ${endpoint} asks a fee of ${q.show(fee)} for ${q.show(q.price)}, above --max-fee ${q.show(maxFee)}${q.maxFee === undefined ? ' (default: 5 % of the price)' : ''}.`, {
+    throw new PriceTooHighError(`The hub ${endpoint} asks a fee of ${q.show(fee)} for ${q.show(q.price)}, above ${q.maxFeeKey ?? '--max-fee'} ${q.show(maxFee)}${q.maxFee === undefined ? ' (default: 5 % of the price)' : ''}.`, {
       data: { fee: fee.toString(), maxFee: maxFee.toString() },
       metaMessages: ['Raise --max-fee to pay it, or use another hub.'],
     })
