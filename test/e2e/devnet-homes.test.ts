@@ -1,6 +1,6 @@
 /**
  * Issue 9 §3.1–3.2, a new user's first hour with two homes: `channels devnet --fund <home>`
- * funds another wallet on both chains; `channels config import <devnet.json>` lets any home
+ * funds another wallet on both chains (and with the devnet's USD test token, issue 13 §1); `channels config import <devnet.json>` lets any home
  * use the devnet's nodes (`serve --network regtest` in the shop's home said `Unknown network
  * "regtest"`); a merchant without gas is warned at `serve` start; a malformed import writes
  * nothing. One devnet (anvil + litecoind) for the whole file.
@@ -68,7 +68,19 @@ describeBitcoin('devnet for two homes', { timeout: 60_000 }, () => {
     for (const a of [shop.address, stranger]) {
       expect(BigInt(await rpc<string>(info.rpcUrl, 'eth_getBalance', [a, 'latest']))).toBe(100n * 10n ** 18n);
     }
-    expect(info.networks.devnet).toEqual({ kind: 'evm', caip2: 'eip155:31337', rpcUrl: info.rpcUrl, contract: info.contract });
+    expect(info.networks.devnet).toEqual({
+      kind: 'evm', caip2: 'eip155:31337', rpcUrl: info.rpcUrl, contract: info.contract,
+      assets: { usdc: { symbol: 'USDC', address: info.assets.usdc, decimals: 6 } },
+    });
+    // Issue 13 §1: the USD test token is deployed and every funded key holds 10,000 USDC of it.
+    expect(info.assets.usdc).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(await rpc<string>(info.rpcUrl, 'eth_getCode', [info.assets.usdc, 'latest'])).not.toBe('0x');
+    const balanceOf = (a: string) => '0x70a08231' + a.slice(2).toLowerCase().padStart(64, '0');
+    const decimals = await rpc<string>(info.rpcUrl, 'eth_call', [{ to: info.assets.usdc, data: '0x313ce567' }, 'latest']);
+    expect(BigInt(decimals)).toBe(6n);
+    for (const a of info.funded) {
+      expect(BigInt(await rpc<string>(info.rpcUrl, 'eth_call', [{ to: info.assets.usdc, data: balanceOf(a) }, 'latest']))).toBe(10_000n * 10n ** 6n);
+    }
     expect(info.networks.regtest).toMatchObject({ kind: 'bitcoin', caip2: info.bitcoin.caip2, bitcoin: { bech32: 'rltc', coinType: 1 } });
     expect(info.networks.regtest.rpcUrl).toMatch(/^http:\/\/channels:[0-9a-f]{32}@127\.0\.0\.1:\d+$/); // usable from another home
     expect(info.bitcoin.rpcUrl).not.toMatch(/@/);
