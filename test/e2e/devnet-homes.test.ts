@@ -156,6 +156,7 @@ describeBitcoin('devnet for two homes', { timeout: 60_000 }, () => {
     { name: 'an ftp rpcUrl', text: JSON.stringify({ networks: { x: { ...good.devnet, rpcUrl: 'ftp://127.0.0.1' } } }), says: /networks\.x\.rpcUrl: Invalid URL "ftp:\/\/127\.0\.0\.1"/ },
     { name: 'a kind that contradicts caip2', text: JSON.stringify({ networks: { x: { ...good.devnet, kind: 'bitcoin' } } }), says: /networks\.x\.kind/ },
     { name: 'a bad contract', text: JSON.stringify({ networks: { x: { ...good.devnet, contract: '0x12' } } }), says: /networks\.x\.contract: invalid address/ },
+    { name: 'a bad asset address', text: JSON.stringify({ networks: { x: { ...good.devnet, assets: { usdc: { symbol: 'USDC', address: '0x12', decimals: 6 } } } } }), says: /networks\.x\.assets\.usdc\.address/ },
     { name: 'an unknown field', text: JSON.stringify({ networks: { x: { ...good.devnet, rpcurl: 'http://a' } } }), says: /networks\.x\.rpcurl: unknown field/ },
     { name: 'an unknown bip122 chain without parameters', text: JSON.stringify({ networks: { x: { caip2: `bip122:${'ab'.repeat(16)}`, rpcUrl: 'http://u:p@127.0.0.1:1' } } }), says: /networks\.x\.bitcoin: missing/ },
     { name: 'bad Bitcoin parameters', text: JSON.stringify({ networks: { x: { caip2: `bip122:${'ab'.repeat(16)}`, rpcUrl: 'http://127.0.0.1:1', bitcoin: { bech32: 'BC', pubKeyHash: 0, scriptHash: 5, wif: 128, coinType: 0 } } } }), says: /networks\.x\.bitcoin: bech32/ },

@@ -10,7 +10,7 @@ import { evmNativeAsset } from './asset.js'
 /** CAIP-2 ids of EVM chains: `eip155:<chain id>`. */
 export const EVM_CAIP2 = /^eip155:[1-9]\d{0,19}$/
 
-/** A named ERC-20 asset of a network: `{symbol, address, decimals}`. */
+/** A named ERC-20 asset of a network: `{symbol, address, decimals}` (the type: `EvmAsset` in ./asset.ts). */
 export const EvmAssetSchema = z.object({
   /** Display symbol, e.g. `USDC`. */
   symbol: z.string().min(1).max(16),
@@ -20,8 +20,6 @@ export const EvmAssetSchema = z.object({
   decimals: z.number().int().min(0).max(36),
 }).strict()
 
-/** A named ERC-20 asset of a network. */
-export type EvmAsset = z.infer<typeof EvmAssetSchema>
 
 /** A `networks.<name>` entry of kind `evm` (the PaymentChannels contract on an EVM chain). */
 export const EvmNetworkSchema = z.object({
