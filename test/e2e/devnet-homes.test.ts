@@ -14,6 +14,7 @@ import { BIN, makeWallet, readConfig, startDevnet, type TestWallet } from '../he
 import { rpc } from '../helpers/anvil.js';
 import { describeBitcoin } from '../helpers/bitcoin.js';
 import { BitcoinRpc } from '../../src/families/bitcoin/rpc.js';
+import { testUsdAddress } from '../../src/families/evm/deploy.js';
 
 /** A wallet whose commands use its own config (no CHANNELS_RPC_URL override). */
 async function wallet(name: string): Promise<TestWallet> {
@@ -73,7 +74,7 @@ describeBitcoin('devnet for two homes', { timeout: 60_000 }, () => {
       assets: { usdc: { symbol: 'USDC', address: info.assets.usdc, decimals: 6 } },
     });
     // Issue 13 §1: the USD test token is deployed and every funded key holds 10,000 USDC of it.
-    expect(info.assets.usdc).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(info.assets.usdc).toBe(testUsdAddress()); // CREATE2: the same address on every chain
     expect(await rpc<string>(info.rpcUrl, 'eth_getCode', [info.assets.usdc, 'latest'])).not.toBe('0x');
     const balanceOf = (a: string) => '0x70a08231' + a.slice(2).toLowerCase().padStart(64, '0');
     const decimals = await rpc<string>(info.rpcUrl, 'eth_call', [{ to: info.assets.usdc, data: '0x313ce567' }, 'latest']);
