@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Compiles contracts/**/*.sol with solc-js and writes
 //   artifacts/contracts.json            every contract: {abi, bytecode, deployedBytecode, immutableReferences}
-//   src/families/evm/artifact.ts         PaymentChannels only, as TypeScript constants
+//   src/families/evm/artifact.ts         PaymentChannels, and TestUSD's ABI and creation code
+//                                        (the devnet deploys it), as TypeScript constants
 // Skips the work when the sha256 of the inputs (sources, solc version, OpenZeppelin
 // version, settings) equals the one stored in artifacts/contracts.sha256.
 // Usage: node scripts/compile-contract.mjs [--force]
@@ -20,6 +21,8 @@ const jsonOut = join(artifactsDir, 'contracts.json');
 const hashOut = join(artifactsDir, 'contracts.sha256');
 const tsOut = join(root, 'src', 'families', 'evm', 'artifact.ts');
 const MAIN = 'PaymentChannels';
+/** The devnet's USD test token (issue 13 §1), deployed by `channels devnet`. */
+const TEST_USD = 'TestUSD';
 
 const settings = {
   optimizer: { enabled: true, runs: 200 },
@@ -92,9 +95,11 @@ for (const name of sourceNames) {
     };
   }
 }
-if (!artifacts[MAIN]) {
-  console.error(`compile-contract: ${MAIN} not found in contracts/`);
-  process.exit(1);
+for (const needed of [MAIN, TEST_USD]) {
+  if (!artifacts[needed]) {
+    console.error(`compile-contract: ${needed} not found in contracts/`);
+    process.exit(1);
+  }
 }
 
 mkdirSync(artifactsDir, { recursive: true });
@@ -121,6 +126,12 @@ export const deployedBytecode = '${main.deployedBytecode}' as const;
 export const immutableReferences: Record<string, { start: number; length: number }[]> = ${JSON.stringify(
     main.immutableReferences,
   )};
+
+/** ABI of ${TEST_USD}, the devnet's 6-decimal USD test token with EIP-3009 (contracts/TestUSD.sol). */
+export const testUsdAbi = ${JSON.stringify(artifacts[TEST_USD].abi, null, 2)} as const;
+
+/** Creation code of ${TEST_USD}; it has no constructor arguments (CREATE2: one address on every chain). */
+export const testUsdBytecode = '${artifacts[TEST_USD].bytecode}' as const;
 `,
 );
 writeFileSync(hashOut, `${hash}\n`);

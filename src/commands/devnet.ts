@@ -6,11 +6,12 @@ import { NetworkError } from '../core/errors.js'
 export default class Devnet extends BaseCommand<typeof Devnet> {
   static override summary = 'Run a local chain with the channel contract deployed and your keys (and --fund ones) funded.'
   static override description =
-    'Starts anvil on 127.0.0.1, deploys PaymentChannels at its deterministic address, sends 100 ETH to every key of ' +
-    'this wallet and to every --fund target, records the networks it started in config ("devnet", and "regtest" with ' +
+    'Starts anvil on 127.0.0.1, deploys PaymentChannels and a USD test token (USDC, 6 decimals, EIP-3009) at their ' +
+    'deterministic addresses, sends 100 ETH and 10,000 USDC to every key of this wallet and to every --fund target ' +
+    '(the token is the asset "usdc" of network "devnet", so amounts like 0.001usdc name it), records the networks it started in config ("devnet", and "regtest" with ' +
     'litecoind), writes them to devnet.json in this CHANNELS_HOME for other homes (`channels config import <that file>`), ' +
     'prints how to use it and stays in the foreground until interrupted (Ctrl-C), then stops its nodes. ' +
-    'With --json it prints one line {"rpcUrl","chainId","contract","funded","bitcoin","networks"} when ready ' +
+    'With --json it prints one line {"rpcUrl","chainId","contract","assets","funded","bitcoin","networks"} when ready ' +
     '("bitcoin" only when litecoind started; "networks" is what config import reads, node credentials included).\n\n' +
     '--fund takes an EVM address, a key name of this wallet, or another wallet\'s CHANNELS_HOME directory (every key ' +
     'recorded there). A port already in use is an error (exit 2) before anything is started, funded or written.\n\n' +
@@ -44,8 +45,8 @@ export default class Devnet extends BaseCommand<typeof Devnet> {
       if (this.jsonEnabled()) {
         process.stdout.write(JSON.stringify(info) + '\n')
       } else {
-        this.log(`Local chain ${info.rpcUrl} (eip155:${info.chainId}) as network "devnet"; PaymentChannels at ${info.contract}.`)
-        if (info.funded.length) this.log(`Funded ${info.funded.length} address(es) with 100 ETH each: ${info.funded.join(', ')}.`)
+        this.log(`Local chain ${info.rpcUrl} (eip155:${info.chainId}) as network "devnet"; PaymentChannels at ${info.contract}; USD test token (usdc) at ${info.assets.usdc}.`)
+        if (info.funded.length) this.log(`Funded ${info.funded.length} address(es) with 100 ETH and 10,000 USDC each: ${info.funded.join(', ')}.`)
         if (info.bitcoin) {
           this.log(`litecoind regtest ${info.bitcoin.rpcUrl} (${info.bitcoin.caip2}) as network "${info.bitcoin.network}"; ${info.bitcoin.funded.length} key(s) funded with 50 coins; blocks are mined as transactions arrive.`)
         } else if (flags.bitcoin === undefined) this.log('litecoind is not installed: no Bitcoin-family regtest (apt-get install litecoind).')

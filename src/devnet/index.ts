@@ -10,12 +10,13 @@ import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { Wallet, getAddress, parseEther } from 'ethers'
+import { Contract, Wallet, getAddress, parseEther, parseUnits } from 'ethers'
+import { testUsdAbi } from '../families/evm/artifact.js'
 import type { RegtestNode } from './litecoind.js'
 import { Config, type KeyRecord, type NetworkConfig } from '../core/config.js'
 import { BITCOIN_PRESETS } from '../families/bitcoin/config.js'
 import { makeProvider } from '../families/evm/backend.js'
-import { deployPaymentChannels } from '../families/evm/deploy.js'
+import { deployPaymentChannels, deployTestUSD } from '../families/evm/deploy.js'
 import { ChannelsError, NetworkError, UsageError } from '../core/errors.js'
 import { findOnPath, freePort } from '../core/local-process.js'
 
@@ -177,21 +178,37 @@ async function waitReady(child: ChildProcess, rpcUrl: string, chainId: number, s
   }
 }
 
+/** Name of the devnet's USD test token among a network's `assets`, and the unit amounts take (`0.001usdc`). */
+export const DEVNET_USD = 'usdc'
+
+/** USD test token (base units, 6 decimals) minted to each funded address: 10,000 USDC. */
+export const DEVNET_USD_FUNDING = parseUnits('10000', 6)
+
 /**
- * Deploys PaymentChannels (CREATE2) with the dev account and sends `amount` wei to
- * each address in `fund`.
- * @returns the contract address
+ * Deploys PaymentChannels and the USD test token TestUSD (both CREATE2, so at the same
+ * addresses on every chain) with the dev account, and sends `amount` wei and `usd` base
+ * units of the token (6 decimals) to each address in `fund`.
+ * @returns the contract's and the token's addresses
+ * @throws {ChannelsError} a deployment failed · ethers' errors when a transfer or mint fails
  */
-export async function prepareDevnet(rpcUrl: string, chainId: number, fund: string[] = [], amount = parseEther('100')): Promise<{ contract: string; deployTx?: string }> {
+export async function prepareDevnet(
+  rpcUrl: string, chainId: number, fund: string[] = [], amount = parseEther('100'), usd = DEVNET_USD_FUNDING,
+): Promise<{ contract: string; deployTx?: string; usdc: string }> {
   const provider = makeProvider(rpcUrl, BigInt(chainId))
   try {
     const dev = new Wallet(ANVIL_DEV_KEY, provider)
     const { address, tx } = await deployPaymentChannels(dev, provider)
+    const { address: usdc } = await deployTestUSD(dev, provider)
+    const token = new Contract(usdc, testUsdAbi, dev)
     let nonce = await provider.getTransactionCount(dev.address, 'pending')
     const sent = []
-    for (const to of fund) sent.push(await dev.sendTransaction({ to, value: amount, nonce: nonce++ }))
-    await Promise.all(sent.map((t) => t.wait()))
-    return { contract: address, deployTx: tx }
+    for (const to of fund) {
+      sent.push(await dev.sendTransaction({ to, value: amount, nonce: nonce++ }))
+      if (usd > 0n) sent.push(await token.getFunction('mint')(to, usd, { nonce: nonce++ }))
+    }
+    const receipts = await Promise.all(sent.map((t) => t.wait()))
+    if (receipts.some((r) => !r || r.status !== 1)) throw new ChannelsError('Funding the devnet\'s keys failed (a transfer or a mint reverted).')
+    return { contract: address, deployTx: tx, usdc }
   } finally {
     provider.destroy()
   }
@@ -278,8 +295,10 @@ export interface DevnetInfo {
   chainId: number
   /** PaymentChannels address (CREATE2, the same on every chain). */
   contract: string
-  /** EVM addresses sent 100 ETH each. */
+  /** EVM addresses sent 100 ETH and 10,000 USDC (the test token) each. */
   funded: string[]
+  /** Named ERC-20 assets of the EVM chain: `usdc`, the USD test token's address (6 decimals, EIP-3009). */
+  assets: { usdc: string }
   /** The litecoind regtest node, when started. `rpcUrl` here is without credentials (they are in `networks`). */
   bitcoin?: { network: string; caip2: string; rpcUrl: string; funded: string[] }
   /**
@@ -346,9 +365,12 @@ export async function runDevnet(config: Config, o: { port?: number; bitcoin?: bo
     if (started.status === 'fulfilled') regtest = started.value
     if (prepared.status === 'rejected') throw prepared.reason
     if (started.status === 'rejected') throw started.reason
-    const { contract } = prepared.value
+    const { contract, usdc } = prepared.value
     const networks: Record<string, NetworkConfig> = {
-      [DEVNET_EVM_NETWORK]: { kind: 'evm', caip2: `eip155:${node.chainId}`, rpcUrl: node.rpcUrl, contract },
+      [DEVNET_EVM_NETWORK]: {
+        kind: 'evm', caip2: `eip155:${node.chainId}`, rpcUrl: node.rpcUrl, contract,
+        assets: { [DEVNET_USD]: { symbol: 'USDC', address: usdc, decimals: 6 } },
+      },
     }
     let bitcoin: DevnetInfo['bitcoin']
     if (regtest) {
@@ -356,7 +378,7 @@ export async function runDevnet(config: Config, o: { port?: number; bitcoin?: bo
       networks[bitcoinNetwork] = { kind: 'bitcoin', caip2: regtest.caip2, rpcUrl: regtest.rpcUrl, bitcoin: { ...BITCOIN_PRESETS['litecoin-regtest'] } }
       bitcoin = { network: bitcoinNetwork, caip2: regtest.caip2, rpcUrl: regtest.rpcUrl.replace(/\/\/[^@/]*@/, '//'), funded }
     }
-    const info: DevnetInfo = { rpcUrl: node.rpcUrl, chainId: node.chainId, contract, funded: targets.evm, ...(bitcoin ? { bitcoin } : {}), networks }
+    const info: DevnetInfo = { rpcUrl: node.rpcUrl, chainId: node.chainId, contract, assets: { usdc }, funded: targets.evm, ...(bitcoin ? { bitcoin } : {}), networks }
     // Every node is up and funded: only now does the wallet's config change.
     config.setNetworks(networks)
     const text = JSON.stringify(info) + '\n'

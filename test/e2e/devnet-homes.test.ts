@@ -1,6 +1,6 @@
 /**
  * Issue 9 §3.1–3.2, a new user's first hour with two homes: `channels devnet --fund <home>`
- * funds another wallet on both chains; `channels config import <devnet.json>` lets any home
+ * funds another wallet on both chains (and with the devnet's USD test token, issue 13 §1); `channels config import <devnet.json>` lets any home
  * use the devnet's nodes (`serve --network regtest` in the shop's home said `Unknown network
  * "regtest"`); a merchant without gas is warned at `serve` start; a malformed import writes
  * nothing. One devnet (anvil + litecoind) for the whole file.
@@ -14,6 +14,7 @@ import { BIN, makeWallet, readConfig, startDevnet, type TestWallet } from '../he
 import { rpc } from '../helpers/anvil.js';
 import { describeBitcoin } from '../helpers/bitcoin.js';
 import { BitcoinRpc } from '../../src/families/bitcoin/rpc.js';
+import { testUsdAddress } from '../../src/families/evm/deploy.js';
 
 /** A wallet whose commands use its own config (no CHANNELS_RPC_URL override). */
 async function wallet(name: string): Promise<TestWallet> {
@@ -68,7 +69,19 @@ describeBitcoin('devnet for two homes', { timeout: 60_000 }, () => {
     for (const a of [shop.address, stranger]) {
       expect(BigInt(await rpc<string>(info.rpcUrl, 'eth_getBalance', [a, 'latest']))).toBe(100n * 10n ** 18n);
     }
-    expect(info.networks.devnet).toEqual({ kind: 'evm', caip2: 'eip155:31337', rpcUrl: info.rpcUrl, contract: info.contract });
+    expect(info.networks.devnet).toEqual({
+      kind: 'evm', caip2: 'eip155:31337', rpcUrl: info.rpcUrl, contract: info.contract,
+      assets: { usdc: { symbol: 'USDC', address: info.assets.usdc, decimals: 6 } },
+    });
+    // Issue 13 §1: the USD test token is deployed and every funded key holds 10,000 USDC of it.
+    expect(info.assets.usdc).toBe(testUsdAddress()); // CREATE2: the same address on every chain
+    expect(await rpc<string>(info.rpcUrl, 'eth_getCode', [info.assets.usdc, 'latest'])).not.toBe('0x');
+    const balanceOf = (a: string) => '0x70a08231' + a.slice(2).toLowerCase().padStart(64, '0');
+    const decimals = await rpc<string>(info.rpcUrl, 'eth_call', [{ to: info.assets.usdc, data: '0x313ce567' }, 'latest']);
+    expect(BigInt(decimals)).toBe(6n);
+    for (const a of info.funded) {
+      expect(BigInt(await rpc<string>(info.rpcUrl, 'eth_call', [{ to: info.assets.usdc, data: balanceOf(a) }, 'latest']))).toBe(10_000n * 10n ** 6n);
+    }
     expect(info.networks.regtest).toMatchObject({ kind: 'bitcoin', caip2: info.bitcoin.caip2, bitcoin: { bech32: 'rltc', coinType: 1 } });
     expect(info.networks.regtest.rpcUrl).toMatch(/^http:\/\/channels:[0-9a-f]{32}@127\.0\.0\.1:\d+$/); // usable from another home
     expect(info.bitcoin.rpcUrl).not.toMatch(/@/);
@@ -144,6 +157,7 @@ describeBitcoin('devnet for two homes', { timeout: 60_000 }, () => {
     { name: 'an ftp rpcUrl', text: JSON.stringify({ networks: { x: { ...good.devnet, rpcUrl: 'ftp://127.0.0.1' } } }), says: /networks\.x\.rpcUrl: Invalid URL "ftp:\/\/127\.0\.0\.1"/ },
     { name: 'a kind that contradicts caip2', text: JSON.stringify({ networks: { x: { ...good.devnet, kind: 'bitcoin' } } }), says: /networks\.x\.kind/ },
     { name: 'a bad contract', text: JSON.stringify({ networks: { x: { ...good.devnet, contract: '0x12' } } }), says: /networks\.x\.contract: invalid address/ },
+    { name: 'a bad asset address', text: JSON.stringify({ networks: { x: { ...good.devnet, assets: { usdc: { symbol: 'USDC', address: '0x12', decimals: 6 } } } } }), says: /networks\.x\.assets\.usdc\.address/ },
     { name: 'an unknown field', text: JSON.stringify({ networks: { x: { ...good.devnet, rpcurl: 'http://a' } } }), says: /networks\.x\.rpcurl: unknown field/ },
     { name: 'an unknown bip122 chain without parameters', text: JSON.stringify({ networks: { x: { caip2: `bip122:${'ab'.repeat(16)}`, rpcUrl: 'http://u:p@127.0.0.1:1' } } }), says: /networks\.x\.bitcoin: missing/ },
     { name: 'bad Bitcoin parameters', text: JSON.stringify({ networks: { x: { caip2: `bip122:${'ab'.repeat(16)}`, rpcUrl: 'http://127.0.0.1:1', bitcoin: { bech32: 'BC', pubKeyHash: 0, scriptHash: 5, wif: 128, coinType: 0 } } } }), says: /networks\.x\.bitcoin: bech32/ },

@@ -11,7 +11,7 @@ import { formatAmount, parseAmount } from '../../src/core/units.js';
 import { UsageError } from '../../src/core/errors.js';
 import type { NetworkConfig } from '../../src/core/config.js';
 import { families } from '../../src/families/index.js';
-import { erc20Asset, evmAsset, evmNativeAsset } from '../../src/families/evm/asset.js';
+import { erc20Asset, evmAsset, evmNamedAsset, evmNativeAsset, parseEvmAmount } from '../../src/families/evm/asset.js';
 import { bitcoinAsset, LITECOIN_HRPS } from '../../src/families/bitcoin/asset.js';
 import { evmConfig } from '../../src/families/evm/config.js';
 import { bitcoinConfig, BITCOIN_PRESETS } from '../../src/families/bitcoin/config.js';
@@ -129,6 +129,44 @@ describe('every asset a family builds', () => {
     expect(amountSettingAsset('buy.maxPrice')).toBe(evmConfig.settingsAsset);
     expect(amountSettingAsset('buy.bitcoinDeposit')).toBe(bitcoinConfig.settingsAsset);
     expect(amountSettingAsset('buy.settleDelay')).toBeUndefined();
+  });
+});
+
+describe('named assets of an EVM network (issue 13 §1: the devnet names its USD test token usdc)', () => {
+  const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+  const devnet = { caip2: 'eip155:31337', assets: { usdc: { symbol: 'USDC', address: TOKEN, decimals: 6 } } };
+
+  it('"0.001usdc" is 1000 base units of the named token; ether units still count wei', () => {
+    const p = parseEvmAmount('0.001usdc', '--price', devnet);
+    expect(p.value).toBe(1000n);
+    expect(p.token).toBe(TOKEN);
+    expect(p.asset).toMatchObject({ id: `eip155:31337/erc20:${TOKEN}`, symbol: 'USDC', decimals: 6 });
+    expect(parseEvmAmount('2 USDC', '--price', devnet).value).toBe(2_000_000n);
+    const eth = parseEvmAmount('0.01eth', '--price', devnet);
+    expect(eth).toEqual({ value: 10n ** 16n, asset: evmNativeAsset('eip155:31337') });
+    expect(parseEvmAmount('50', '--price', devnet).token).toBeUndefined();
+  });
+
+  it('refuses more decimals than the token has, and usdc where the network names no such asset', () => {
+    expect(() => parseEvmAmount('0.0000001usdc', '--price', devnet)).toThrow(/usdc has at most 6 decimals/);
+    expect(() => parseEvmAmount('0.001usdc', '--price', { caip2: 'eip155:31337' })).toThrow(/usdc is not a unit of this EVM network/);
+    expect(() => parseEvmAmount('0.001usdc', '--price', { caip2: 'eip155:31337' })).toThrow(UsageError);
+  });
+
+  it('a channel in the named token prints in USDC; another token stays in base units', () => {
+    expect(formatAmount(1_500_000n, evmAsset(devnet, TOKEN.toLowerCase()))).toBe('1.5 USDC');
+    expect(formatAmount(1_500_000n, evmAsset(devnet, USDC_BASE))).not.toContain('USDC');
+    expect(evmNamedAsset(devnet, 'USDC')?.address).toBe(TOKEN);
+    expect(evmNamedAsset(devnet, 'dai')).toBeUndefined();
+    expect(evmNamedAsset(devnet, 'constructor')).toBeUndefined();
+  });
+
+  it('config accepts {symbol, address, decimals} under networks.<name>.assets and refuses a bad one', () => {
+    const net = { kind: 'evm', caip2: 'eip155:31337', rpcUrl: 'http://127.0.0.1:8545', assets: devnet.assets };
+    expect(evmConfig.network.parse(net)).toEqual(net);
+    expect(evmConfig.network.safeParse({ ...net, assets: { usdc: { ...devnet.assets.usdc, decimals: 6.5 } } }).success).toBe(false);
+    expect(evmConfig.network.safeParse({ ...net, assets: { USDC: devnet.assets.usdc } }).success).toBe(false);
+    expect(evmConfig.network.safeParse({ ...net, assets: { usdc: { ...devnet.assets.usdc, extra: 1 } } }).success).toBe(false);
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * The assets of EVM networks: the native coin (counted in wei, shown as ETH, gwei or wei)
  * and ERC-20 tokens. Imported by the family registry (families/index.ts), which `status`
- * loads at start: it imports nothing but core/asset.ts (no ethers).
+ * loads at start: it imports only core/asset.ts and core/units.ts (no ethers).
  */
 import { assetId, type Asset } from '../../core/asset.js'
+import { parseAmount } from '../../core/units.js'
 
 /** SLIP-44 coin type of ether (https://github.com/satoshilabs/slips/blob/master/slip-0044.md). */
 export const ETH_COIN_TYPE = 60
@@ -55,13 +56,71 @@ export function erc20Asset(caip2: string, address: string, known?: { symbol: str
   return { id, symbol: known.symbol, decimals: known.decimals, units: { [known.symbol.toLowerCase()]: known.decimals }, unitsOf: known.symbol }
 }
 
+/** A token a network's config names (`networks.<name>.assets.<asset>`, schema in ./config.ts). */
+export interface EvmAsset {
+  /** Display symbol, e.g. `USDC`. */
+  symbol: string
+  /** Token contract address. */
+  address: string
+  /** ERC-20 decimals: base units per whole token are 10^decimals. */
+  decimals: number
+}
+
+/** An EVM network as far as its assets go: its CAIP-2 id and the named ERC-20 assets config gives it. */
+export interface EvmAssetsOf {
+  caip2: string
+  /** `networks.<name>.assets`: named tokens, e.g. `{usdc: {symbol: 'USDC', address, decimals: 6}}`. */
+  assets?: Record<string, EvmAsset>
+}
+
 /**
  * The asset of an amount on an EVM network: its native coin, or the ERC-20 token at
  * `address` (a channel's `asset`; the zero address, as the contract names the native
- * coin, or none means the native coin).
- * @param network - the network (its `caip2`, `eip155:<chain id>`)
+ * coin, or none means the native coin). A token the network's config names (its
+ * `assets`, compared case-insensitively) gets its symbol and decimals, so it prints
+ * `1.5 USDC`; another token prints in base units.
+ * @param network - the network (its `caip2`, `eip155:<chain id>`, and its named `assets`)
  * @example evmAsset({ caip2: 'eip155:1' }).id // 'eip155:1/slip44:60'
  */
-export function evmAsset(network: { caip2: string }, address?: string): Asset {
-  return address === undefined || ZERO_ADDRESS.test(address) ? evmNativeAsset(network.caip2) : erc20Asset(network.caip2, address)
+export function evmAsset(network: EvmAssetsOf, address?: string): Asset {
+  if (address === undefined || ZERO_ADDRESS.test(address)) return evmNativeAsset(network.caip2)
+  const named = Object.entries(network.assets ?? {}).find(([, a]) => a.address.toLowerCase() === address.toLowerCase())
+  return named ? namedAsset(network.caip2, named[0], named[1], address) : erc20Asset(network.caip2, address)
+}
+
+/**
+ * A token the network's config names: the ERC-20 asset with its symbol and decimals,
+ * whose units are its name and its lower-case symbol (`usdc`). Undefined when the
+ * network names no asset `name`.
+ * @param name - the asset's name in `networks.<network>.assets`, any case
+ * @example evmNamedAsset({ caip2: 'eip155:31337', assets: { usdc: { symbol: 'USDC', address: '0x…', decimals: 6 } } }, 'usdc')?.decimals // 6
+ */
+export function evmNamedAsset(network: EvmAssetsOf, name: string): { asset: Asset; address: string } | undefined {
+  const key = name.toLowerCase()
+  const a = Object.hasOwn(network.assets ?? {}, key) ? network.assets![key] : undefined
+  return a ? { asset: namedAsset(network.caip2, key, a, a.address), address: a.address } : undefined
+}
+
+function namedAsset(caip2: string, name: string, a: EvmAsset, address: string): Asset {
+  const asset = erc20Asset(caip2, address, { symbol: a.symbol, decimals: a.decimals })
+  return { ...asset, units: { ...asset.units, [name]: a.decimals } }
+}
+
+/**
+ * Parses an amount on an EVM network, in its native coin or in a token the network's
+ * config names: `"0.01eth"`, `"10gwei"`, `"50"` (wei) count ether; `"0.001usdc"` on a
+ * network whose `assets` name `usdc` (6 decimals) is 1000 base units of that token.
+ * (Issue 13 §1: the devnet names its USD test token `usdc`.)
+ * @param input - text as typed, e.g. a `--price`
+ * @param what - the value's name in error messages
+ * @param network - the network: its `caip2` and named `assets`
+ * @returns `value` in base units of `asset`; `token`: the token's address, undefined for the native coin
+ * @throws {UsageError} as {@link parseAmount}: a malformed amount, a unit neither ether's nor a named asset's, too many decimals
+ * @example parseEvmAmount('0.001usdc', '--price', devnet) // {value: 1000n, asset: <USDC>, token: '0x…'}
+ */
+export function parseEvmAmount(input: string, what: string, network: EvmAssetsOf): { value: bigint; asset: Asset; token?: string } {
+  const unit = /([a-z]+)\s*$/i.exec(input.trim())?.[1]
+  const named = unit ? evmNamedAsset(network, unit) : undefined
+  const asset = named?.asset ?? evmNativeAsset(network.caip2)
+  return { value: parseAmount(input, what, asset), asset, ...(named ? { token: named.address } : {}) }
 }

@@ -10,6 +10,17 @@ import { evmNativeAsset } from './asset.js'
 /** CAIP-2 ids of EVM chains: `eip155:<chain id>`. */
 export const EVM_CAIP2 = /^eip155:[1-9]\d{0,19}$/
 
+/** A named ERC-20 asset of a network: `{symbol, address, decimals}` (the type: `EvmAsset` in ./asset.ts). */
+export const EvmAssetSchema = z.object({
+  /** Display symbol, e.g. `USDC`. */
+  symbol: z.string().min(1).max(16),
+  /** Token contract address. */
+  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address: 0x and 40 hex digits'),
+  /** ERC-20 `decimals()`: base units per whole token are 10^decimals. */
+  decimals: z.number().int().min(0).max(36),
+}).strict()
+
+
 /** A `networks.<name>` entry of kind `evm` (the PaymentChannels contract on an EVM chain). */
 export const EvmNetworkSchema = z.object({
   kind: z.literal('evm'),
@@ -19,6 +30,11 @@ export const EvmNetworkSchema = z.object({
   rpcUrl: rpcUrlField,
   /** Address of the PaymentChannels contract; default: the deterministic CREATE2 address. */
   contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address: 0x and 40 hex digits').optional(),
+  /**
+   * Named ERC-20 assets of this network, by lower-case name (e.g. `usdc`), so amounts like
+   * `0.001usdc` can name them; `channels devnet` records its USD test token here (issue 13 §1).
+   */
+  assets: z.record(z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'asset names are 1–16 lower-case letters or digits, starting with a letter'), EvmAssetSchema).optional(),
 })
 
 /** A configured EVM network. */

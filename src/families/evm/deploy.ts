@@ -4,7 +4,7 @@
  * so the contract has the same address on every chain (DESIGN §4).
  */
 import { getCreate2Address, keccak256, concat, ZeroHash, type Signer, type JsonRpcProvider } from 'ethers'
-import { bytecode } from './artifact.js'
+import { bytecode, testUsdBytecode } from './artifact.js'
 import { ChannelsError } from '../../core/errors.js'
 import { waitMined } from './receipt.js'
 
@@ -24,17 +24,36 @@ export function contractAddress(): string {
  * @throws {ChannelsError} when the chain has no deployment proxy or the deploy fails
  */
 export async function deployPaymentChannels(signer: Signer, provider: JsonRpcProvider): Promise<{ address: string; tx?: string }> {
-  const address = contractAddress()
+  return deployCreate2('PaymentChannels', bytecode, signer, provider)
+}
+
+/** Address the devnet's USD test token (contracts/TestUSD.sol) has on every chain (CREATE2, salt zero). */
+export function testUsdAddress(): string {
+  return getCreate2Address(CREATE2_PROXY, DEPLOY_SALT, keccak256(testUsdBytecode))
+}
+
+/**
+ * Deploys TestUSD (6 decimals, EIP-2612 + EIP-3009, anyone may mint: devnet only)
+ * through the proxy unless code is already there. Issue 13 §1.
+ * @returns the address and the deployment transaction hash (undefined if it existed)
+ * @throws {ChannelsError} when the chain has no deployment proxy or the deploy fails
+ */
+export async function deployTestUSD(signer: Signer, provider: JsonRpcProvider): Promise<{ address: string; tx?: string }> {
+  return deployCreate2('TestUSD', testUsdBytecode, signer, provider)
+}
+
+async function deployCreate2(name: string, initcode: string, signer: Signer, provider: JsonRpcProvider): Promise<{ address: string; tx?: string }> {
+  const address = getCreate2Address(CREATE2_PROXY, DEPLOY_SALT, keccak256(initcode))
   if ((await provider.getCode(address)) !== '0x') return { address }
   if ((await provider.getCode(CREATE2_PROXY)) === '0x') {
     throw new ChannelsError(`This chain has no CREATE2 deployment proxy at ${CREATE2_PROXY}.`, {
       metaMessages: ['Deploy the proxy first (see EIP-2470 / Arachnid deterministic-deployment-proxy).'],
     })
   }
-  const tx = await signer.connect(provider).sendTransaction({ to: CREATE2_PROXY, data: concat([DEPLOY_SALT, bytecode]) })
+  const tx = await signer.connect(provider).sendTransaction({ to: CREATE2_PROXY, data: concat([DEPLOY_SALT, initcode]) })
   const receipt = await waitMined(provider, tx)
   if (!receipt || receipt.status !== 1 || (await provider.getCode(address)) === '0x') {
-    throw new ChannelsError(`Deploying PaymentChannels failed (transaction ${tx.hash}).`)
+    throw new ChannelsError(`Deploying ${name} failed (transaction ${tx.hash}).`)
   }
   return { address, tx: tx.hash }
 }
