@@ -8,7 +8,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'artifacts/', 'src/families/evm/artifact.ts'] },
+  { ignores: ['dist/', 'node_modules/', 'artifacts/', 'src/families/evm/artifact.ts', 'src/devnet/test-usd-artifact.ts'] },
   {
     files: ['src/**/*.ts', 'test/**/*.ts'],
     extends: [js.configs.recommended, tseslint.configs.recommended],

@@ -10,13 +10,13 @@ import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { Contract, Wallet, getAddress, parseEther, parseUnits } from 'ethers'
-import { testUsdAbi } from '../families/evm/artifact.js'
+import { Contract, Wallet, getAddress, parseEther, parseUnits, type JsonRpcProvider, type Signer } from 'ethers'
+import { testUsdBytecode } from './test-usd-artifact.js'
 import type { RegtestNode } from './litecoind.js'
 import { Config, type KeyRecord, type NetworkConfig } from '../core/config.js'
 import { BITCOIN_PRESETS } from '../families/bitcoin/config.js'
 import { makeProvider } from '../families/evm/backend.js'
-import { deployPaymentChannels, deployTestUSD } from '../families/evm/deploy.js'
+import { create2Address, deployCreate2, deployPaymentChannels } from '../families/evm/deploy.js'
 import { ChannelsError, NetworkError, UsageError } from '../core/errors.js'
 import { findOnPath, freePort } from '../core/local-process.js'
 
@@ -178,6 +178,21 @@ async function waitReady(child: ChildProcess, rpcUrl: string, chainId: number, s
   }
 }
 
+/** Address the devnet's USD test token (contracts/TestUSD.sol) has on every chain (CREATE2, salt zero). */
+export function testUsdAddress(): string {
+  return create2Address(testUsdBytecode)
+}
+
+/**
+ * Deploys TestUSD (6 decimals, EIP-2612 + EIP-3009, anyone may mint: devnets only) through the CREATE2 proxy unless
+ * code is already there (issue 13 §1).
+ * @returns the address and the deployment transaction hash (undefined if it existed)
+ * @throws {ChannelsError} when the chain has no deployment proxy or the deploy fails
+ */
+export function deployTestUSD(signer: Signer, provider: JsonRpcProvider): Promise<{ address: string; tx?: string }> {
+  return deployCreate2('TestUSD', testUsdBytecode, signer, provider)
+}
+
 /** Name of the devnet's USD test token among a network's `assets`, and the unit amounts take (`0.001usdc`). */
 export const DEVNET_USD = 'usdc'
 
@@ -199,7 +214,7 @@ export async function prepareDevnet(
     const dev = new Wallet(ANVIL_DEV_KEY, provider)
     const { address, tx } = await deployPaymentChannels(dev, provider)
     const { address: usdc } = await deployTestUSD(dev, provider)
-    const token = new Contract(usdc, testUsdAbi, dev)
+    const token = new Contract(usdc, ['function mint(address to, uint256 amount)'], dev)
     let nonce = await provider.getTransactionCount(dev.address, 'pending')
     const sent = []
     for (const to of fund) {

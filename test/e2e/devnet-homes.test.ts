@@ -14,7 +14,7 @@ import { BIN, makeWallet, readConfig, startDevnet, type TestWallet } from '../he
 import { rpc } from '../helpers/anvil.js';
 import { describeBitcoin } from '../helpers/bitcoin.js';
 import { BitcoinRpc } from '../../src/families/bitcoin/rpc.js';
-import { testUsdAddress } from '../../src/families/evm/deploy.js';
+import { testUsdAddress } from '../../src/devnet/index.js';
 
 /** A wallet whose commands use its own config (no CHANNELS_RPC_URL override). */
 async function wallet(name: string): Promise<TestWallet> {

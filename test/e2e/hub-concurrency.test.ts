@@ -14,9 +14,9 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeWallet, startChain, startServe, type Chain, type RunResult, type Serve, type TestWallet } from '../helpers/cli.js';
-import { startHub, type Hub } from '../helpers/hub.js';
-import { ZERO_HASH, disagreements, laneSteps, latestPerLane, lockRows, voucherRows, type VoucherRow } from '../helpers/hub-money.js';
+import { BIN, startChain, startServe, type Chain, type RunResult, type Serve, type TestWallet } from '../helpers/cli.js';
+import { hubParties, openRoute, startHub, type Hub } from '../helpers/hub.js';
+import { ZERO_HASH, hopVouchers, laneSteps, latestPerLane, lockRows, voucherRows, type VoucherRow } from '../helpers/hub-money.js';
 
 const PAYMENTS = 50;
 const AMOUNT = 10_000n; // the hub's deposit (HUB_COVERS × AMOUNT) above serve's default least deposit (100,000)
@@ -36,16 +36,12 @@ let results: RunResult[] = [];
 
 beforeAll(async () => {
   chain = await startChain();
-  [payer, hubWallet, shop] = await Promise.all([makeWallet('payer', chain.anvil.rpcUrl), makeWallet('hub', chain.anvil.rpcUrl), makeWallet('shop', chain.anvil.rpcUrl)]);
-  for (const w of [payer, hubWallet, shop]) await chain.fund(w.address, '1');
+  ({ payer, hubWallet, shop } = await hubParties(chain));
   serve = await startServe(shop, ['--price', '1000']);
   hub = await startHub(hubWallet, ['--fee-base', '10', '--fee-ppm', '1000']);
-  const toShop = await hubWallet.run(['open', shop.address, (BigInt(HUB_COVERS) * AMOUNT).toString(), '--url', `${serve.url}/.well-known/channels`, '--settle-delay', '3600', '--json']);
-  expect(toShop.code, toShop.stdout + toShop.stderr).toBe(0);
-  hubChannel = toShop.json.channelId;
-  const toHub = await payer.run(['open', hub.address, (BigInt(PAYER_COVERS) * (AMOUNT + FEE)).toString(), '--settle-delay', '3600', '--json']);
-  expect(toHub.code, toHub.stdout + toHub.stderr).toBe(0);
-  payerChannel = toHub.json.channelId;
+  ({ hubChannel, payerChannel } = await openRoute({ payer, hubWallet, shop }, hub.address, serve.url, {
+    toShop: BigInt(HUB_COVERS) * AMOUNT, toHub: BigInt(PAYER_COVERS) * (AMOUNT + FEE),
+  }));
 }, 180_000);
 
 afterAll(async () => {
@@ -99,12 +95,8 @@ describe(`${PAYMENTS} concurrent pay --via processes through one hub over one pa
   }, 600_000);
 
   it('no lane or nonce is reused, the homes hold the same vouchers, and nothing overdraws a deposit', () => {
-    const payerVouchers = voucherRows(payer.home, payerChannel);
-    const hubIn = voucherRows(hubWallet.home, payerChannel);
-    const hubOut = voucherRows(hubWallet.home, hubChannel);
-    const shopIn = voucherRows(shop.home, hubChannel);
-    expect(disagreements(payerVouchers, hubIn)).toEqual([]);
-    expect(disagreements(hubOut, shopIn)).toEqual([]);
+    const { payerVouchers, hubIn, hubOut, shopIn, differ } = hopVouchers({ payer: payer.home, hub: hubWallet.home, shop: shop.home }, payerChannel, hubChannel);
+    expect(differ).toEqual([]);
     // Lanes are reused (one conditional voucher at a time on each): every signed payment is its own (lane, nonce), each
     // conditional voucher adds amount + fee to its lane and each simplification repeats it. Processes refused for funds
     // inside the payer's write lock leave a refused row without a voucher.

@@ -31,10 +31,10 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeWallet, startChain, startServe, type Chain, type RunResult, type Serve, type TestWallet } from '../helpers/cli.js';
-import { startHub, type Hub } from '../helpers/hub.js';
+import { BIN, startChain, startServe, type Chain, type RunResult, type Serve, type TestWallet } from '../helpers/cli.js';
+import { hubParties, openRoute, startHub, type Hub } from '../helpers/hub.js';
 import { increaseTime } from '../helpers/anvil.js';
-import { ZERO_HASH, disagreements, gasPaid, latestPerLane, lockRows, voucherRows, type LockRow } from '../helpers/hub-money.js';
+import { ZERO_HASH, gasPaid, hopVouchers, latestPerLane, lockRows, voucherRows, type LockRow } from '../helpers/hub-money.js';
 import { rng } from '../helpers/rng.js';
 
 const DEPOSIT = 10n ** 16n;
@@ -281,19 +281,13 @@ async function crashRun(run: number, how: string, delay = 0): Promise<Outcome> {
 
 beforeAll(async () => {
   chain = await startChain();
-  [payer, hubWallet, shop] = await Promise.all([makeWallet('payer', chain.anvil.rpcUrl), makeWallet('hub', chain.anvil.rpcUrl), makeWallet('shop', chain.anvil.rpcUrl)]);
-  for (const w of [payer, hubWallet, shop]) await chain.fund(w.address, '1');
+  ({ payer, hubWallet, shop } = await hubParties(chain));
   startBlock = await chain.provider.getBlockNumber();
   for (const w of [payer, hubWallet, shop]) before.set(w.address, await chain.balance(w.address));
   serve = await startServe(shop, ['--price', '1000']);
   relay = await startRelay();
   await restartHub();
-  const toShop = await hubWallet.run(['open', shop.address, DEPOSIT.toString(), '--url', `${serve.url}/.well-known/channels`, '--settle-delay', '3600', '--json']);
-  expect(toShop.code, toShop.stdout + toShop.stderr).toBe(0);
-  hubChannel = toShop.json.channelId;
-  const toHub = await payer.run(['open', hub.address, DEPOSIT.toString(), '--settle-delay', '3600', '--json']);
-  expect(toHub.code, toHub.stdout + toHub.stderr).toBe(0);
-  payerChannel = toHub.json.channelId;
+({ hubChannel, payerChannel } = await openRoute({ payer, hubWallet, shop }, hub.address, serve.url, { toShop: DEPOSIT, toHub: DEPOSIT }));
 }, 180_000);
 
 afterAll(async () => {
@@ -339,12 +333,8 @@ describe(`kill -9 of the hub at each step of a payment through it (seed ${SEED})
   }, 400_000);
 
   it('the homes agree: no (lane, nonce) reused, the payee never paid less than it revealed for, the hub never forwarded more than it holds', () => {
-    const payerVouchers = voucherRows(payer.home, payerChannel);
-    const hubIn = voucherRows(hubWallet.home, payerChannel);
-    const hubOut = voucherRows(hubWallet.home, hubChannel);
-    const shopIn = voucherRows(shop.home, hubChannel);
-    expect(disagreements(payerVouchers, hubIn)).toEqual([]);
-    expect(disagreements(hubOut, shopIn)).toEqual([]);
+    const { payerVouchers, hubIn, hubOut, shopIn, differ } = hopVouchers({ payer: payer.home, hub: hubWallet.home, shop: shop.home }, payerChannel, hubChannel);
+    expect(differ).toEqual([]);
     // The receiver holds nothing its sender did not sign.
     const signed = (rows: typeof payerVouchers) => new Set(rows.map((v) => `${v.lane}/${v.nonce}`));
     expect(hubIn.filter((v) => !signed(payerVouchers).has(`${v.lane}/${v.nonce}`))).toEqual([]);

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
-import { startHub, type Hub } from '../helpers/hub.js';
+import { startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
+import { hubParties, openRoute, startHub, type Hub } from '../helpers/hub.js';
 
 const DEPOSIT = 10n ** 16n;
 let chain: Chain;
@@ -21,14 +21,10 @@ let serve: Serve;
 
 beforeAll(async () => {
   chain = await startChain();
-  [payer, hubWallet, shop] = await Promise.all([makeWallet('payer', chain.anvil.rpcUrl), makeWallet('hub', chain.anvil.rpcUrl), makeWallet('shop', chain.anvil.rpcUrl)]);
-  for (const w of [payer, hubWallet, shop]) await chain.fund(w.address, '1');
+  ({ payer, hubWallet, shop } = await hubParties(chain));
   serve = await startServe(shop, ['--price', '1000']);
   hub = await startHub(hubWallet, ['--fee-base', '10', '--fee-ppm', '1000']);
-  const toShop = await hubWallet.run(['open', shop.address, DEPOSIT.toString(), '--url', `${serve.url}/.well-known/channels`, '--settle-delay', '3600', '--json']);
-  expect(toShop.code, toShop.stdout + toShop.stderr).toBe(0);
-  const toHub = await payer.run(['open', hub.address, DEPOSIT.toString(), '--settle-delay', '3600', '--json']);
-  expect(toHub.code, toHub.stdout + toHub.stderr).toBe(0);
+  await openRoute({ payer, hubWallet, shop }, hub.address, serve.url, { toShop: DEPOSIT, toHub: DEPOSIT });
 }, 180_000);
 
 afterAll(async () => {

@@ -117,6 +117,28 @@ export function disagreements(a: VoucherRow[], b: VoucherRow[]): string[] {
   return out;
 }
 
+/** The vouchers of both hops of payments through a hub, as each home holds them (rows of {@link voucherRows}). */
+export interface HopVouchers {
+  /** payer → hub, in the payer's home and in the hub's. */
+  payerVouchers: VoucherRow[];
+  hubIn: VoucherRow[];
+  /** hub → shop, in the hub's home and in the shop's. */
+  hubOut: VoucherRow[];
+  shopIn: VoucherRow[];
+}
+
+/**
+ * Both hops' vouchers in the three homes, and what the two ends of each hop hold differently ({@link disagreements};
+ * empty when they agree). @param homes - the homes of payer, hub and shop
+ */
+export function hopVouchers(homes: { payer: string; hub: string; shop: string }, payerChannel: string, hubChannel: string): HopVouchers & { differ: string[] } {
+  const v = {
+    payerVouchers: voucherRows(homes.payer, payerChannel), hubIn: voucherRows(homes.hub, payerChannel),
+    hubOut: voucherRows(homes.hub, hubChannel), shopIn: voucherRows(homes.shop, hubChannel),
+  };
+  return { ...v, differ: [...disagreements(v.payerVouchers, v.hubIn), ...disagreements(v.hubOut, v.shopIn)] };
+}
+
 /**
  * What each of `addresses` paid for gas in blocks after `fromBlock` (receipts' gasUsed ×
  * effectiveGasPrice), in wei.

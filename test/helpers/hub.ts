@@ -3,7 +3,38 @@
  * like `startServe` and ready once it prints its JSON line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN, type TestWallet } from './cli.js';
+import { BIN, makeWallet, type Chain, type TestWallet } from './cli.js';
+
+/** The three parties of a payment through a hub. */
+export interface HubParties {
+  payer: TestWallet;
+  hubWallet: TestWallet;
+  shop: TestWallet;
+}
+
+/** Homes `payer`, `hub` and `shop` on `chain`, each funded with 1 ETH. */
+export async function hubParties(chain: Chain): Promise<HubParties> {
+  const [payer, hubWallet, shop] = await Promise.all(['payer', 'hub', 'shop'].map((n) => makeWallet(n, chain.anvil.rpcUrl)));
+  for (const w of [payer, hubWallet, shop]) await chain.fund(w.address, '1');
+  return { payer, hubWallet, shop };
+}
+
+/**
+ * The route of the payments: the hub's channel to the shop, bound to the shop's channel endpoint at `serveUrl`, and the
+ * payer's channel to the hub at `hubAddress`, both with a settle delay of 3600 s; deposits in wei.
+ * @returns the two channels' ids
+ * @throws when either `open` fails (its output in the message)
+ */
+export async function openRoute(p: HubParties, hubAddress: string, serveUrl: string, deposits: { toShop: bigint; toHub: bigint }): Promise<{ hubChannel: string; payerChannel: string }> {
+  const opened = async (w: TestWallet, args: string[]) => {
+    const r = await w.run(['open', ...args, '--settle-delay', '3600', '--json']);
+    if (r.code !== 0) throw new Error(`open failed: ${r.stdout}${r.stderr}`);
+    return r.json.channelId as string;
+  };
+  const hubChannel = await opened(p.hubWallet, [p.shop.address, deposits.toShop.toString(), '--url', `${serveUrl}/.well-known/channels`]);
+  const payerChannel = await opened(p.payer, [hubAddress, deposits.toHub.toString()]);
+  return { hubChannel, payerChannel };
+}
 
 export interface Hub {
   /** The hub's URL (`endpoint` of its ready line). */

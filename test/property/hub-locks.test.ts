@@ -230,18 +230,41 @@ async function unlockSettled(m: ChannelManager, hash: string): Promise<void> {
 
 // ── 1. hub acceptance ───────────────────────────────────────────────────────────
 
-/** A lock request: an honest one with up to two of its parts replaced by hostile ones. */
-const FAULTS = {
-  amount: fc.constantFrom('zero', 'one', 'deposit', 'beyondHub', 'huge'),
-  fee: fc.constantFrom('below', 'zero', 'above'),
-  voucherAmount: fc.constantFrom('sum-1', 'sum+1', 'amountOnly'),
-  lock: fc.constantFrom('minLock-30', 'minLock+2', 'margin', 'past', 'zero', 'u64', 'i63', 'long', 'settleEdge-2', 'settleEdge+2'),
+/** The hostile parts of a conditional voucher, the same for the hub's side and the payee's. */
+const VOUCHER_FAULTS = {
   lane: fc.constantFrom('used', 'zero', 'u64'),
   nonce: fc.constantFrom('zero', 'big'),
   hash: fc.constantFrom('other', 'unlocked'),
   extra: fc.constantFrom('timeLockMin', 'minSettleAt', 'merge'),
   signer: fc.constantFrom('stranger', 'highS'),
   domain: fc.constantFrom('otherChain', 'otherContract'),
+};
+type VoucherFaults = { [K in keyof typeof VOUCHER_FAULTS]?: typeof VOUCHER_FAULTS[K] extends fc.Arbitrary<infer T> ? T : never };
+
+/**
+ * A conditional voucher locked to `hash` with the hostile parts `f` names, signed by the payer's key (the hub's on
+ * the payee's side) unless `f.signer` says otherwise: another hash or none, a timeLockMin, minSettleAt or merge,
+ * a stranger's key or the high-s twin of the signature, another chain or contract in the EIP-712 domain.
+ */
+async function conditionalVoucher(
+  v: Pick<UnsignedVoucher, 'channelId' | 'lane' | 'nonce' | 'amount' | 'timeLockMax'>, hash: string, f: Omit<VoucherFaults, 'lane' | 'nonce'>,
+): Promise<EvmVoucher> {
+  const unsigned: UnsignedVoucher = {
+    ...v, secretHash: f.hash === undefined ? hash : f.hash === 'other' ? sha(newSecret()) : ZERO_HASH,
+    timeLockMin: f.extra === 'timeLockMin' ? 1n : 0n, minSettleAt: f.extra === 'minSettleAt' ? 1n : 0n,
+    merges: f.extra === 'merge' ? [{ lane: v.lane === 0n ? 1n : 0n, nonce: 1n }] : [],
+  };
+  const signed = signVoucher(unsigned, f.signer === 'stranger' ? stranger : await payer.signer(), f.domain === 'otherChain' ? 1n : chainId, f.domain === 'otherContract' ? stranger.address : contract);
+  return f.signer === 'highS' ? { ...signed, signature: highS(signed.signature) } : signed;
+}
+
+/** A lock request: an honest one with up to two of its parts replaced by hostile ones. */
+const FAULTS = {
+  amount: fc.constantFrom('zero', 'one', 'deposit', 'beyondHub', 'huge'),
+  fee: fc.constantFrom('below', 'zero', 'above'),
+  voucherAmount: fc.constantFrom('sum-1', 'sum+1', 'amountOnly'),
+  lock: fc.constantFrom('minLock-30', 'minLock+2', 'margin', 'past', 'zero', 'u64', 'i63', 'long', 'settleEdge-2', 'settleEdge+2'),
+  ...VOUCHER_FAULTS,
   channel: fc.constantFrom('foreign', 'unknown', 'settling', 'hubOwn'),
   secret: fc.constantFrom('stranger', 'wrongSecret', 'amountAbove', 'garbage'),
   payee: fc.constantFrom('stranger', 'hub'),
@@ -351,17 +374,13 @@ async function buildLock(s: LockStep, c: HubCaseState, now: number, laneOffset =
   const channelId = { this: c.channelId, foreign: foreignChannel, unknown: ethers.id(`unknown ${c.channelId}`), settling: settlingChannel, hubOwn: hubOutChannel }[s.channel];
   if (s.channel !== 'this') reasons.push('wrong_channel');
   if (c.settleDelay < POLICY.minSettleDelay) reasons.push('settle_delay');
-  const unsigned: UnsignedVoucher = {
-    channelId, lane, nonce, amount: vAmount, secretHash: s.hash === 'match' ? hash : s.hash === 'other' ? sha(newSecret()) : ZERO_HASH,
-    timeLockMin: s.extra === 'timeLockMin' ? 1n : 0n, timeLockMax, minSettleAt: s.extra === 'minSettleAt' ? 1n : 0n,
-    merges: s.extra === 'merge' ? [{ lane: lane === 0n ? 1n : 0n, nonce: 1n }] : [],
-  };
+  const voucher = await conditionalVoucher({ channelId, lane, nonce, amount: vAmount, timeLockMax }, hash, {
+    hash: s.hash === 'match' ? undefined : s.hash, extra: s.extra === 'none' ? undefined : s.extra,
+    signer: s.signer === 'payer' ? undefined : s.signer, domain: s.domain === 'ours' ? undefined : s.domain,
+  });
   if (s.hash !== 'match') reasons.push('hash_mismatch');
   if (s.extra !== 'none') reasons.push('conditional');
-  const key = s.signer === 'stranger' ? stranger : await payer.signer();
   if (s.signer === 'stranger') reasons.push('wrong_signer');
-  const signed = signVoucher(unsigned, key, s.domain === 'otherChain' ? 1n : chainId, s.domain === 'otherContract' ? stranger.address : contract);
-  const voucher = s.signer === 'highS' ? { ...signed, signature: highS(signed.signature) } : signed;
   if (s.signer === 'highS') reasons.push('high_s');
   if (s.domain !== 'ours') reasons.push('wrong_domain');
 
@@ -566,12 +585,7 @@ const FORWARD_FAULTS = {
   amount: fc.constantFrom('zero', 'deposit', 'deposit+1'),
   cipher: fc.constantFrom('stranger', 'wrongSecret', 'amountAbove', 'amountBelow', 'garbage', 'truncated'),
   lock: fc.constantFrom('minLock-5', 'minLock+2', 'past', 'zero', 'u64', 'long'),
-  lane: fc.constantFrom('used', 'zero', 'u64'),
-  nonce: fc.constantFrom('zero', 'big'),
-  hash: fc.constantFrom('other', 'unlocked'),
-  extra: fc.constantFrom('timeLockMin', 'minSettleAt', 'merge'),
-  signer: fc.constantFrom('stranger', 'highS'),
-  domain: fc.constantFrom('otherChain', 'otherContract'),
+  ...VOUCHER_FAULTS,
   channel: fc.constantFrom('toHub', 'unknown', 'settling'),
   network: fc.constant('other'),
   malformed: fc.constantFrom('extraField', 'cipherNotHex'),
@@ -620,15 +634,9 @@ async function buildForward(s: ForwardStep, channelId: string, deposit: bigint, 
   if (nonce === 0n) reasons.push('nonce_too_low');
   const channelId2 = s.channel === undefined ? channelId : { toHub: settlingChannel, unknown: ethers.id(`unknown ${channelId}`), settling: toPayeeSettling }[s.channel];
   if (s.channel) reasons.push('wrong_channel');
-  const unsigned: UnsignedVoucher = {
-    channelId: channelId2, lane, nonce, amount, secretHash: s.hash === undefined ? hash : s.hash === 'other' ? sha(newSecret()) : ZERO_HASH,
-    timeLockMin: s.extra === 'timeLockMin' ? 1n : 0n, timeLockMax, minSettleAt: s.extra === 'minSettleAt' ? 1n : 0n,
-    merges: s.extra === 'merge' ? [{ lane: lane === 0n ? 1n : 0n, nonce: 1n }] : [],
-  };
+  const voucher = await conditionalVoucher({ channelId: channelId2, lane, nonce, amount, timeLockMax }, hash, s);
   if (s.hash) reasons.push('hash_mismatch');
   if (s.extra) reasons.push('conditional');
-  const signed = signVoucher(unsigned, s.signer === 'stranger' ? stranger : await payer.signer(), s.domain === 'otherChain' ? 1n : chainId, s.domain === 'otherContract' ? stranger.address : contract);
-  const voucher = s.signer === 'highS' ? { ...signed, signature: highS(signed.signature) } : signed;
   if (s.signer || s.domain) reasons.push('bad_signature');
   const cipher = s.cipher === undefined ? encryptSecret(payeeKey, secret, amount) : {
     stranger: () => encryptSecret(stranger.signingKey.compressedPublicKey, secret, amount),

@@ -57,10 +57,11 @@ export interface MerchantLink {
   /** GETs JSON; the answer's status and JSON body. @throws {NetworkError} unreachable */
   get(url: string): Promise<{ status: number; json: Record<string, unknown> }>
   /**
-   * POSTs JSON; the answer's status and JSON body. `o.fresh`: on a connection of its own (a request that must
-   * not be retried: a pooled socket closed as it idles leaves unknown whether it arrived). @throws {NetworkError} unreachable
+   * POSTs JSON; the answer's status and JSON body. `o.noRetry`: a request that must not be retried (a hub's lock),
+   * never sent on a socket its server may be closing as it idles (then it is unknown whether it arrived).
+   * @throws {NetworkError} unreachable
    */
-  post(url: string, headers: Record<string, string>, body?: string, o?: { fresh?: boolean }): Promise<{ status: number; json: Record<string, unknown> }>
+  post(url: string, headers: Record<string, string>, body?: string, o?: { noRetry?: boolean }): Promise<{ status: number; json: Record<string, unknown> }>
   /** Delivers a committed voucher to the channel's bound endpoint and records the acknowledgement; the merchant's `charged`. */
   deliver: DeliverVoucher
 }

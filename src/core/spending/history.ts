@@ -48,6 +48,8 @@ export interface PurchaseVoucher {
  */
 export class SpendingLedger {
   readonly origin: string
+  /** What each purchase this ledger recorded counts once answered: its fee and hub (the price is `p.price`). */
+  private readonly recorded = new Map<number, { fee: bigint; hub?: string }>()
 
   /**
    * @param p.asset - what the price counts (the 402 entry's asset), `p.assetAddress` its name in the entry
@@ -77,10 +79,12 @@ export class SpendingLedger {
     const fee = via?.fee ?? 0n
     const now = Math.floor(Date.now() / 1000)
     checkBudgets(this.store, { asset: this.p.asset, origin: this.origin, cost: this.p.price + fee, now })
-    return this.store.purchases.insert({
+    const id = this.store.purchases.insert({
       network: this.p.network, asset: this.p.assetAddress, assetId: this.p.asset.id, url: this.p.url.href, origin: this.origin, scheme: 'channel',
       ...(via ? { hub: via.hub } : {}), price: this.p.price, fee, spent: this.p.price + fee, channelId: v.channelId, lane: v.lane, nonce: v.nonce, createdAt: now,
     })
+    this.recorded.set(id, { fee, hub: via?.hub })
+    return id
   }
 
   /**
@@ -90,10 +94,10 @@ export class SpendingLedger {
    * @param a.unpaid - nothing left the wallet: a hub refused the payment before the merchant was paid (counts 0)
    */
   answer(id: number, a: { status: Exclude<PurchaseStatus, 'pending'>; receipt?: unknown; error?: string; unpaid?: boolean }): void {
-    const p = this.store.purchases.get(id)
+    const p = this.recorded.get(id)
     if (!p) return
     const { unpaid, ...answer } = a
-    this.store.relaxed(() => this.store.purchases.answer(id, { ...answer, spent: unpaid ? 0n : spentAfter(p, a.status) }))
+    this.store.relaxed(() => this.store.purchases.answer(id, { ...answer, spent: unpaid ? 0n : spentAfter({ price: this.p.price, ...p }, a.status) }))
   }
 }
 

@@ -4,7 +4,7 @@
  * so the contract has the same address on every chain (DESIGN §4).
  */
 import { getCreate2Address, keccak256, concat, ZeroHash, type Signer, type JsonRpcProvider } from 'ethers'
-import { bytecode, testUsdBytecode } from './artifact.js'
+import { bytecode } from './artifact.js'
 import { ChannelsError } from '../../core/errors.js'
 import { waitMined } from './receipt.js'
 
@@ -15,7 +15,12 @@ export const DEPLOY_SALT = ZeroHash
 
 /** Address PaymentChannels has on every chain. */
 export function contractAddress(): string {
-  return getCreate2Address(CREATE2_PROXY, DEPLOY_SALT, keccak256(bytecode))
+  return create2Address(bytecode)
+}
+
+/** Address the contract of creation code `initcode` (no constructor arguments) has on every chain through the proxy. */
+export function create2Address(initcode: string): string {
+  return getCreate2Address(CREATE2_PROXY, DEPLOY_SALT, keccak256(initcode))
 }
 
 /**
@@ -27,23 +32,15 @@ export async function deployPaymentChannels(signer: Signer, provider: JsonRpcPro
   return deployCreate2('PaymentChannels', bytecode, signer, provider)
 }
 
-/** Address the devnet's USD test token (contracts/TestUSD.sol) has on every chain (CREATE2, salt zero). */
-export function testUsdAddress(): string {
-  return getCreate2Address(CREATE2_PROXY, DEPLOY_SALT, keccak256(testUsdBytecode))
-}
-
 /**
- * Deploys TestUSD (6 decimals, EIP-2612 + EIP-3009, anyone may mint: devnet only)
- * through the proxy unless code is already there. Issue 13 §1.
+ * Deploys the contract of creation code `initcode` (no constructor arguments) through the proxy unless code is
+ * already at its address ({@link create2Address}).
+ * @param name - for the error
  * @returns the address and the deployment transaction hash (undefined if it existed)
  * @throws {ChannelsError} when the chain has no deployment proxy or the deploy fails
  */
-export async function deployTestUSD(signer: Signer, provider: JsonRpcProvider): Promise<{ address: string; tx?: string }> {
-  return deployCreate2('TestUSD', testUsdBytecode, signer, provider)
-}
-
-async function deployCreate2(name: string, initcode: string, signer: Signer, provider: JsonRpcProvider): Promise<{ address: string; tx?: string }> {
-  const address = getCreate2Address(CREATE2_PROXY, DEPLOY_SALT, keccak256(initcode))
+export async function deployCreate2(name: string, initcode: string, signer: Signer, provider: JsonRpcProvider): Promise<{ address: string; tx?: string }> {
+  const address = create2Address(initcode)
   if ((await provider.getCode(address)) !== '0x') return { address }
   if ((await provider.getCode(CREATE2_PROXY)) === '0x') {
     throw new ChannelsError(`This chain has no CREATE2 deployment proxy at ${CREATE2_PROXY}.`, {

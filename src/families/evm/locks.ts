@@ -55,9 +55,10 @@ function parseRequest<S extends z.ZodTypeAny>(schema: S, input: unknown, what: s
  * Fault injection for the crash tests (issue 12: `kill -9` of the hub or the payer at each step
  * of a payment): when the environment's `CHANNELS_CRASH_AT` names `step`, the process kills
  * itself with SIGKILL there, exactly as `kill -9` would. Steps: `payer:locked` (voucher committed,
- * not sent), `payer:fulfilled` (secret confirmed, before the unlock), `hub:accepted` (payer's
- * voucher committed), `hub:signed` (hub's voucher committed, not forwarded), `hub:revealed`
- * (payee answered, secret not stored), `hub:fulfilled` (secret stored, payer not answered),
+ * not sent), `payer:fulfilled` (secret confirmed, the unlock voucher committed with the row fulfilled, not sent), `hub:accepted` (payer's
+ * voucher committed, the hub's lane claimed), `hub:signed` (hub's voucher committed, not forwarded), `hub:revealed`
+ * (payee answered, secret not stored), `hub:fulfilled` (secret and the unlock voucher to the payee committed, payer
+ * not answered),
  * `hub:unlocking` (before the unlock voucher goes to the payee), `hub:delivered` (the payee took the
  * unlock voucher, the row does not say so yet), `hub:unlocked` (the payer's unlock voucher stored,
  * the row does not say so yet).
@@ -228,7 +229,7 @@ export async function payThroughHub(m: ChannelManager, link: MerchantLink, hubUr
   }
   const body = { network: net, payee, amount: amount.toString(), fee: fee.toString(), hash, encryptedSecret: encryptSecret(pubkey, secret, amount), voucher: voucherToWire(v) }
   crashPoint('payer:locked')
-  const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body), { fresh: true }).catch((err: unknown) => {
+  const r = await link.post(`${hub}/lock`, {}, JSON.stringify(body), { noRetry: true }).catch((err: unknown) => {
     throw new NetworkError(`${(err as Error).message}. The payment may still go through: \`channels sync\` asks the hub; otherwise its lock ends at ${timeLock}.`, { cause: err })
   })
   const paid = { hash, secret, payee, amount, fee, channelId: found.id, lane, asset: found.asset, hub, timeLock, unlocked: false }
@@ -484,7 +485,7 @@ export class EvmHub implements HubNode {
     const v = lockedVoucher(m, out.id, p.outLane!, p.outNonce)!
     let r
     try {
-      r = await this.link.post(`${out.endpoint!.replace(/\/$/, '')}/lock`, {}, JSON.stringify({ network: net, hash, encryptedSecret: p.encryptedSecret, voucher: voucherToWire(v) }), { fresh: true })
+      r = await this.link.post(`${out.endpoint!.replace(/\/$/, '')}/lock`, {}, JSON.stringify({ network: net, hash, encryptedSecret: p.encryptedSecret, voucher: voucherToWire(v) }), { noRetry: true })
     } catch (err) {
       return refused(504, 'payee_unreachable', `The payee did not answer (${(err as Error).message}); the hub retries until its lock ends. Ask GET /lock/${hash}.`)
     }

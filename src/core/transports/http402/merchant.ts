@@ -20,15 +20,15 @@ import { encodePaymentSignature, SCHEME } from './protocol.js'
  * such a socket ("other side closed") it is unknown whether the request arrived. A connection per request did the
  * same at the cost of a TCP handshake and a pool each time.
  */
-let freshAgent: Agent | undefined
+let noRetryAgent: Agent | undefined
 
 /**
  * POSTs JSON to a merchant endpoint (or a hub); the answer's status and JSON body (non-JSON text as `{error}`).
- * @param o.fresh - for a request that must not be retried: on a connection idle for at most a second (above)
+ * @param o.noRetry - for a request that must not be retried: on a connection idle for at most a second (above)
  * @throws {NetworkError} unreachable
  */
-export async function post(url: string, headers: Record<string, string>, body?: string, o: { fresh?: boolean } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const agent = o.fresh ? (freshAgent ??= new Agent({ keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000 })) : undefined
+export async function post(url: string, headers: Record<string, string>, body?: string, o: { noRetry?: boolean } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const agent = o.noRetry ? (noRetryAgent ??= new Agent({ keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000 })) : undefined
   let res
   try {
     res = await request(url, {
