@@ -136,10 +136,12 @@ export interface ExactPayer {
    * Checks an `exact` entry of this network as hostile input before anything is signed: `payTo` an
    * address, `asset` a token contract whose EIP-712 domain (name, version, chain, address) is the one
    * `extra` names, the transfer method EIP-3009, `maxTimeoutSeconds` within reason, `amount` base units
-   * above 0; and that the wallet holds `amount` of the token. Reads the chain; changes nothing.
+   * above 0; and that the wallet holds `amount` of the token. Reads the chain; changes nothing (the entry
+   * is sent back as it came, since the merchant matches it exactly).
+   * @returns `asset` and `payTo` in their canonical form (EVM: EIP-55), which budgets and the record count by
    * @throws {PaymentRefusedError} an entry this wallet will not sign · {InsufficientFundsError} the wallet holds less · {NetworkError}
    */
-  check(entry: ExactRequirement): Promise<void>
+  check(entry: ExactRequirement): Promise<{ asset: string; payTo: string }>
   /**
    * Signs the transfer of `entry.amount` of `entry.asset` to `entry.payTo`, valid from now for
    * `entry.maxTimeoutSeconds` (nothing is sent, nothing stored).

@@ -114,6 +114,7 @@ export function evmExactPayer(backend: EvmBackend, address: string, signer: () =
         const show = (x: bigint) => formatAmount(x, assetOf(asset))
         throw new InsufficientFundsError(`The wallet ${address} holds ${show(balance)}, less than the price ${show(amount)}.`, amount - balance)
       }
+      return { asset, payTo }
     },
 
     async sign(entry: ExactRequirement): Promise<ExactPayload> {

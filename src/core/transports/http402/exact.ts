@@ -99,11 +99,12 @@ export async function payExact(
   const { entry, price } = offer
   const { ex, target, say } = c
   const show = (x: bigint) => formatAmount(x, payer.asset(entry.asset))
-  // Budgets: refused here before the chain is asked or the key unlocked; checked again, atomically, when recorded.
-  const ledger = new SpendingLedger(payer.store, { network: payer.network.caip2, asset: payer.asset(entry.asset), assetAddress: entry.asset, url: target, price })
-  ledger.check()
   say(`402: ${show(price)} (x402 \`exact\`: a one-off transfer to ${entry.payTo}); checking the token ${entry.asset}…`)
-  await ex.within('checking the merchant\'s token on chain', payer.exact.check(entry))
+  // The asset in its canonical form: budgets count by it, whatever the case the merchant wrote it in.
+  const { asset } = await ex.within('checking the merchant\'s token on chain', payer.exact.check(entry))
+  // Budgets: refused here before the key is unlocked; checked again, atomically, when recorded.
+  const ledger = new SpendingLedger(payer.store, { network: payer.network.caip2, asset: payer.asset(asset), assetAddress: asset, url: target, price })
+  ledger.check()
   const payload = await ex.within('signing the transfer authorization', payer.exact.sign(entry))
   const a = payload.authorization
   if (BigInt(a.value) !== price || a.to.toLowerCase() !== entry.payTo.toLowerCase()) {
