@@ -156,6 +156,9 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   const price = parseBaseUnits(entry.amount, 'price')
   const show = (x: bigint) => formatAmount(x, payer.asset(entry.asset))
   const ledger = new SpendingLedger(payer.store, { network: payer.network.caip2, asset: payer.asset(entry.asset), assetAddress: entry.asset, url: target, price })
+  // Budgets: refused here before anything is opened or a hub asked (with an `exact` alternative, after the choice:
+  // its price may be in another asset); checked again, atomically, with the voucher.
+  if (!exact.offer) ledger.check()
 
   let opened: BuyResult['opened']
   const openChannel = async (why: string) => {
@@ -192,8 +195,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   const gas = needsGas(facts) ? await ex.within('estimating gas', (payer.exact as ExactPayer).gas(exact.offer!.entry.asset)) : undefined
   const choice = choosePayment({ ...facts, gas })
   if (choice === 'exact') return oneOff()
-  // Budgets: refused here before anything is opened or paid; checked again, atomically, with the voucher.
-  ledger.check()
+  if (exact.offer) ledger.check()
   if (channel) say(`402: ${show(price)} per request; paying on channel ${channel.id}.`)
   else {
     if (gas) {
