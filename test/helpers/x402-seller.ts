@@ -6,7 +6,7 @@
  * anvil). The middleware reaches the facilitator through an in-process `FacilitatorClient` that counts
  * the calls, so a test can prove that no payment reached it.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { paymentMiddleware, x402ResourceServer } from '@x402/express';
@@ -91,6 +91,52 @@ export async function startExactSeller(o: {
     stop: () => new Promise((ok) => {
       http_.closeAllConnections();
       http_.close(() => ok());
+    }),
+  };
+}
+
+/**
+ * One seller offering two schemes, made of two real sellers: a `channels serve` paywall (scheme `channel`)
+ * and an x402 `exact` seller. An unpaid request gets one 402 listing both offers (the exact seller's
+ * resource); a paid one goes to the seller of the scheme its PAYMENT-SIGNATURE accepted, and everything else
+ * (the channel endpoint: close, sync) to the paywall. Answers are passed through unchanged.
+ */
+export async function startTwoSchemeSeller(channelUrl: string, exactUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const decode = (h: string | null) => JSON.parse(Buffer.from(h ?? '', 'base64').toString('utf8'));
+  const server = createServer(async (req, res) => {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = chunks.length ? Buffer.concat(chunks) : undefined;
+      const signature = req.headers['payment-signature'];
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length') headers[k] = v;
+      const pass = async (base: string) => {
+        const r = await fetch(base + req.url, { method: req.method, headers, body: body as never });
+        const out: Record<string, string> = {};
+        r.headers.forEach((v, k) => {
+          if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection' && k !== 'content-encoding') out[k] = v;
+        });
+        res.writeHead(r.status, out);
+        res.end(Buffer.from(await r.arrayBuffer()));
+      };
+      if (typeof signature === 'string') return await pass(decode(signature).accepted?.scheme === 'exact' ? exactUrl : channelUrl);
+      const [a, b] = await Promise.all([fetch(channelUrl + req.url, { method: req.method, headers }), fetch(exactUrl + req.url, { method: req.method, headers })]);
+      if (a.status !== 402 || b.status !== 402) return await pass(channelUrl);
+      const [pa, pb] = [decode(a.headers.get('payment-required')), decode(b.headers.get('payment-required'))];
+      res.writeHead(402, { 'content-type': 'application/json', 'payment-required': Buffer.from(JSON.stringify({ ...pb, accepts: [...pa.accepts, ...pb.accepts] })).toString('base64') });
+      res.end('{}');
+    } catch (err) {
+      res.writeHead(502);
+      res.end(String(err));
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () => new Promise((ok) => {
+      server.closeAllConnections();
+      server.close(() => ok());
     }),
   };
 }
