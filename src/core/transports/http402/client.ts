@@ -45,8 +45,13 @@ export interface BuyOptions {
   method?: string
   headers?: Record<string, string>
   body?: string | Buffer
-  /** Highest price paid for this request, base units. */
+  /** Highest price paid for this request, base units of `priceAsset`. */
   maxPrice: bigint
+  /**
+   * What `maxPrice`, `deposit` and `maxFee` count, as a 402 entry's `asset` names it (EVM: an ERC-20
+   * token's address, issue 13 §1); undefined: the network's native coin. Only entries in it are paid.
+   */
+  priceAsset?: string
   /** Open a channel when none can pay. */
   autoOpen: boolean
   /**
@@ -121,7 +126,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   const first = await ex.send(target, outgoing())
   if (first.statusCode !== 402) return { ...(await result(ex, first, target)), paid: 0n }
   const challenge = readChallenge(first.headers, await ex.text(first, target))
-  const entry = pickEntry(payer, challenge, o.maxPrice)
+  const entry = pickEntry(payer, challenge, o.maxPrice, o.priceAsset)
   const price = parseBaseUnits(entry.amount, 'price')
   const show = (x: bigint) => formatAmount(x, payer.asset(entry.asset))
   const endpoint = endpointOf(entry, target)
@@ -153,7 +158,10 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   // No channel to the merchant can pay: through a hub it lists (or --via), when this wallet has a channel to one.
   const skipped: { endpoint: string; error: Error }[] = []
   if (o.via !== undefined && !payer.locks) throw new UsageError(`Channels on ${payer.network.caip2} cannot pay through a hub (no hash locks); pay the merchant directly.`)
-  if (!channel && payer.locks && (o.via !== undefined || entry.extra.hubs)) {
+  // Hubs route the native coin only (issue 12): a price in a token is paid on a channel in it.
+  const routable = payer.asset(entry.asset).id === payer.asset().id
+  if (o.via !== undefined && !routable) throw new UsageError(`The merchant charges in ${payer.asset(entry.asset).symbol ?? entry.asset}; a hub routes the native coin only. Pay it without --via.`)
+  if (!channel && payer.locks && routable && (o.via !== undefined || entry.extra.hubs)) {
     const hub = await chooseHub(payer.locks, entry, {
       network: payer.network.caip2, price, via: o.via, maxFee: o.maxFee, maxFeeKey: o.maxFeeKey, show, within: (what, work) => ex.within(what, work),
     }, skipped)
@@ -316,13 +324,26 @@ function resync(payer: X402Payer, c: ChannelRecord, mine: VoucherRecord, state: 
   return payer.acknowledge(c, theirs, charged) ? undefined : 'its channel state changes nothing here'
 }
 
-function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigint): ChannelRequirement {
-  const ours = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === payer.network.caip2)
-  if (ours.length === 0) {
+function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigint, priceAsset?: string): ChannelRequirement {
+  const onNetwork = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === payer.network.caip2)
+  if (onNetwork.length === 0) {
     const offered = challenge.accepts.map((a) => `${a.scheme} on ${a.network}`).join(', ')
     throw new PaymentRefusedError(`The merchant takes no payment this wallet can make on ${payer.network.caip2}.`, {
       details: `Offered: ${offered}.`,
       metaMessages: ['Choose another network with --network.'],
+    })
+  }
+  // Only entries in the asset --max-price counts (its id: the family maps the native coin's names to one).
+  const counted = payer.asset(priceAsset)
+  const ours = onNetwork.filter((a) => assetIdOf(payer, a.asset) === counted.id.toLowerCase())
+  if (ours.length === 0) {
+    const theirs = onNetwork.flatMap((a) => assetIdOf(payer, a.asset) ? [payer.asset(a.asset)] : [])
+    if (theirs.length === 0) throw new PaymentRefusedError(`The merchant's 402 names no asset this wallet can read on ${payer.network.caip2}.`)
+    const names = [...new Set(theirs.map((t) => t.symbol ?? t.id))].join(', ')
+    const unit = theirs.find((t) => t.symbol)?.symbol?.toLowerCase()
+    throw new PriceTooHighError(`The merchant charges in ${names}; --max-price counts ${counted.symbol ?? counted.id}.`, {
+      data: { assets: theirs.map((t) => t.id), maxPriceAsset: counted.id },
+      metaMessages: [unit ? `Give --max-price in it, e.g. --max-price 0.01${unit}.` : `Give --max-price with --asset <the token's address>.`],
     })
   }
   const priced = ours.map((a) => ({ a, price: parseBaseUnits(a.amount, 'price') })).sort((x, y) => (x.price < y.price ? -1 : 1))
@@ -337,6 +358,15 @@ function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigin
   const entry = cheapest.a
   payer.checkEntry(entry)
   return entry
+}
+
+/** The lower-case CAIP-19 id of an entry's `asset` (hostile: undefined when it names no asset). */
+function assetIdOf(payer: X402Payer, asset: string): string | undefined {
+  try {
+    return payer.asset(asset).id.toLowerCase()
+  } catch {
+    return undefined
+  }
 }
 
 /** The merchant's channel endpoint (`extra.endpoint` resolved against the URL bought). @throws {PaymentRefusedError} not an http(s) URL (nothing is opened) */
