@@ -2,6 +2,7 @@
 // npm run demo: a real local chain (anvil via `channels devnet`), a real paywall
 // (`channels serve`), the real `channels buy` 24 times over one payment channel, a
 // cooperative close, and a table whose numbers reconcile to the wei, read from the chain.
+// Then the same merchant priced in a USD stablecoin (the devnet's test USDC) over an ERC-20 channel.
 // Then purchases from a second merchant the payer has no channel with, paid through a real
 // `channels hub` over ONE channel to the hub (DESIGN §11), with the hub's fees in the table.
 import { execFile } from 'node:child_process'
@@ -10,13 +11,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Table from 'cli-table3'
-import { JsonRpcProvider, formatEther } from 'ethers'
+import { Contract, JsonRpcProvider, formatEther, formatUnits } from 'ethers'
 import { freePort } from '../dist/devnet/index.js'
 import { BIN, startChannels, stopAll } from './processes.mjs'
 
 const PURCHASES = 24
 const PRICE = 1_000_000_000_000n // wei per request (0.000001 ETH)
 const ROUTED = 6 // purchases through the hub
+const USDC_PURCHASES = 6 // purchases priced in the devnet's USD test token
 const HUB_FEE_BASE = 1_000_000_000n // wei per payment (1 gwei), plus 1000 ppm of the price
 const tmp = mkdtempSync(join(tmpdir(), 'channels-demo-'))
 const password = randomBytes(16).toString('hex')
@@ -113,8 +115,41 @@ async function main() {
   console.log(`\nReconciliation: payer ${payerOk ? 'OK' : 'MISMATCH'} (spent = paid + gas), payee ${payeeOk ? 'OK' : 'MISMATCH'} (received = paid − gas), redeemed ${redeemedOk ? 'OK' : 'MISMATCH'} (= ${PURCHASES} × price)`)
   if (!payerOk || !payeeOk || !redeemedOk) throw new Error('the numbers do not reconcile')
 
+  await inUsdc({ step, env, provider, chain, payerHome, payeeHome, payer, payee })
   await throughHub({ step, env, provider, payerHome, hubHome, shop2Home, payer, hubKey, shop2Key, fee })
   provider.destroy()
+}
+
+/** Part 1b: the same merchant charges a USD stablecoin (the devnet's 6-decimal TestUSD, named usdc): an ERC-20 channel (issue 13 §1). */
+async function inUsdc({ step, env, provider, chain, payerHome, payeeHome, payer, payee }) {
+  step('The merchant names the devnet\'s USD test token (config import of the devnet.json channels devnet wrote) and charges 0.001 USDC')
+  await run(payeeHome, ['config', 'import', join(payerHome, 'devnet.json'), '--json'], env)
+  const token = new Contract(chain.assets.usdc, ['function balanceOf(address) view returns (uint256)'], provider)
+  const usd = async () => ({ payer: await token.balanceOf(payer.address), payee: await token.balanceOf(payee.address) })
+  const shop = await background(payeeHome, ['serve', '--port', String(await freePort()), '--price', '0.001usdc', '--json'], env)
+  console.log(`  ${shop.url}  asset ${shop.asset} (USDC)`)
+  const before = await usd()
+  step(`Buying ${USDC_PURCHASES} times in USDC: channels buy --max-price 0.01usdc --deposit 1usdc --yes (ERC-20 approve + open, then vouchers)`)
+  let paid = 0n
+  let channelId
+  for (let i = 0; i < USDC_PURCHASES; i++) {
+    const r = await runJson(payerHome, ['buy', `${shop.url}/weather`, '--max-price', '0.01usdc', '--deposit', '1usdc', '--yes', '--json'], env)
+    if (r.status !== 200) throw new Error(`USDC purchase ${i + 1} answered ${r.status}`)
+    paid += BigInt(r.paid)
+    channelId = r.channelId
+    console.log(`  ${String(i + 1).padStart(2)}. /weather voucher #${r.voucher.nonce} total ${formatUnits(BigInt(r.voucher.amount), 6)} USDC${r.opened ? ' (channel opened)' : ''}`)
+  }
+  console.log(`  ${(await run(payerHome, ['status', channelId], env)).split('\n').filter((l) => /deposit|spent/.test(l)).map((l) => l.trim()).join('; ')}`)
+  const closed = await runJson(payerHome, ['close', channelId, '--json'], env)
+  if (closed.result !== 'closed') throw new Error('the USDC channel did not close cooperatively')
+  const after = await usd()
+  const t = new Table({ head: ['in USDC (token base units: 10^6 per USDC)', 'payer', 'payee'], style: { head: [], border: [] } })
+  t.push(['balance before', before.payer.toString(), before.payee.toString()], ['balance after', after.payer.toString(), after.payee.toString()])
+  t.push(['change', (after.payer - before.payer).toString(), (after.payee - before.payee).toString()], ['channel payments', (-paid).toString(), paid.toString()])
+  console.log('\n' + t.toString())
+  const ok = before.payer - after.payer === paid && after.payee - before.payee === paid && paid === 1000n * BigInt(USDC_PURCHASES)
+  console.log(`\nReconciliation in USDC: ${ok ? 'OK' : 'MISMATCH'} (payer −${formatUnits(paid, 6)} USDC, payee +${formatUnits(paid, 6)} USDC; the gas was paid in ETH)`)
+  if (!ok) throw new Error('the USDC numbers do not reconcile')
 }
 
 /** Part two: purchases from a merchant the payer has no channel with, through a hub (DESIGN §11). */

@@ -124,6 +124,34 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.channelFamily.asset(this.walletNetwork, asset)
   }
 
+  /**
+   * An amount typed for `what` on `--network` (`ChannelFamily.parseAmount`): base units or a
+   * unit of the native coin, or (EVM) of a token the network's config names (`0.001usdc`);
+   * with `asset` (a `--asset` value or a channel's asset) only in that asset.
+   * @returns `value` in base units; `asset`: the token's address, undefined for the native coin
+   * @throws {UsageError} exit 2
+   */
+  protected parseAmountOn(input: string, what: string, asset?: string): { value: bigint; asset?: string } {
+    return this.channelFamily.parseAmount(this.walletNetwork, input, what, asset)
+  }
+
+  /**
+   * An amount typed for the channel `prefix` names, in that channel's asset (`0.5usdc` on a USDC
+   * channel; base units always). A prefix naming no stored channel (a merchant URL for `pay`) counts
+   * the native coin (or the token its unit names).
+   * @returns base units of the channel's asset
+   * @throws {UsageError} exit 2: a malformed amount or a unit of another asset
+   */
+  protected channelAmount(prefix: string, input: string, what: string): bigint {
+    let asset: string | undefined
+    try {
+      asset = this.reader.channel(prefix).asset
+    } catch {
+      asset = undefined // resolved (and refused if need be) by the command's own lookup
+    }
+    return this.parseAmountOn(input, what, asset).value
+  }
+
   /** An amount on `--network` for people (`0.1 ETH`, `1,000 wei`, `100,000 sat`); `asset` is a channel's. */
   protected amount(value: bigint, asset?: string): string {
     return formatAmount(value, this.assetOf(asset))

@@ -2,6 +2,7 @@
  * The `--json` shapes of budgets and purchases (issue 13 §3): amounts as decimal strings of base
  * units, times as ISO 8601.
  */
+import { parseAssetId } from '../core/asset.js'
 import type { BudgetUse } from '../core/spending/budget.js'
 import type { OriginTotal, Purchase } from '../core/spending/history.js'
 
@@ -27,4 +28,13 @@ export function purchaseJson(p: Purchase) {
 /** An origin's totals. */
 export function totalJson(t: OriginTotal) {
   return { origin: t.origin, asset: t.asset, assetId: t.assetId, spent: t.spent.toString(), purchases: t.count }
+}
+
+/**
+ * The token a CAIP-19 asset id names, as a channel's `asset` (`eip155:31337/erc20:0x…` → `0x…`), for
+ * `BaseCommand.amount`; undefined for a native coin (`slip44`), which every family reads as its own.
+ */
+export function tokenOf(assetId: string): string | undefined {
+  const { namespace, reference } = parseAssetId(assetId)
+  return namespace === 'slip44' ? undefined : reference
 }

@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core'
 import { writeFileSync } from 'node:fs'
 import { BaseCommand } from '../cli/base.js'
 import { buy } from '../core/transports/http402/client.js'
-import { parseAmount } from '../core/units.js'
 import { UsageError } from '../core/errors.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS } from '../core/transports/http402/exchange.js'
@@ -13,6 +12,13 @@ function seconds(value: string, flag: string): number {
     throw new UsageError(`Invalid ${flag} "${value}": expected a number of seconds above 0 (decimals allowed, e.g. 2.5).`)
   }
   return Math.round(Number(value) * 1000)
+}
+
+/** `--asset` without `--max-price`: config's buy.maxPrice counts the native coin, so the limit must be given. */
+function noMaxPrice(asset: string): never {
+  throw new UsageError(`--asset ${asset} needs --max-price in that asset (config buy.maxPrice counts the native coin).`, {
+    metaMessages: [`Add e.g. --max-price 0.01${/^0x/i.test(asset) ? '' : asset.toLowerCase()}.`],
+  })
 }
 
 export default class Buy extends BaseCommand<typeof Buy> {
@@ -27,6 +33,9 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'Budgets (`channels budget set`): a purchase that would take the budget of the URL\'s origin or of * (every origin) above its ' +
     'limit is refused before anything is opened or paid, and again atomically when its voucher is committed (exit 3, code ' +
     'BUDGET_EXCEEDED, naming the limit, its period, what was spent in it and what remains); through a hub, price + fee counts. ' +
+    'Prices in a token (issue 13 §1): --max-price 0.01usdc (a token the network\'s config names; or --asset <name|address>) pays ' +
+    'only the 402\'s entries in that token, on a channel holding it (opened with an ERC-20 approve, then open); --deposit and ' +
+    '--max-fee count the same token; a 402 in another asset than --max-price is refused (exit 3) naming its asset. ' +
     'Every paid request is recorded with the merchant\'s answer and receipt (`channels history`). ' +
     'Exit codes: 3 price above --max-price (or in another asset) or over a budget, 4 payment refused or a 402 of another protocol (L402, x402 v1, ' +
     'another x402 scheme: code UNSUPPORTED_PAYMENT_PROTOCOL), 5 no channel can pay / insufficient funds, 6 merchant or chain unreachable or a time limit hit ' +
@@ -52,6 +61,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --network regtest --max-price 2000sat --deposit 100000sat --yes',
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-time 20 --connect-timeout 3',
     '<%= config.bin %> buy http://127.0.0.1:4021/joke --via http://127.0.0.1:4030 --max-fee 50 --json',
+    '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 0.01usdc --deposit 5usdc --yes',
     '<%= config.bin %> buy http://127.0.0.1:4402/weather --max-price 0.01usdc --json',
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 0.01usdc --deposit 5usdc --yes --expect 100',
     '<%= config.bin %> buy https://api.example/search -X POST -H "content-type: application/json" -d \'{"q":"x"}\'',
@@ -63,7 +73,8 @@ export default class Buy extends BaseCommand<typeof Buy> {
     data: Flags.string({ char: 'd', summary: 'Request body.' }),
     output: Flags.string({ char: 'o', summary: 'Write the body to this file instead of stdout.' }),
     include: Flags.boolean({ char: 'i', summary: 'Print the response status and headers before the body.' }),
-    'max-price': Flags.string({ summary: 'Highest price to pay for this request (default: config buy.maxPrice).' }),
+    'max-price': Flags.string({ summary: 'Highest price to pay for this request, in its asset (0.01usdc pays a USDC price; default: config buy.maxPrice, native coin).' }),
+    asset: Flags.string({ summary: 'Pay in this ERC-20 token: a name from the network\'s config (usdc) or its address (EVM; default: the unit of --max-price, else the native coin).' }),
     deposit: Flags.string({ summary: 'Deposit of a channel opened by this call (default: config buy.deposit, else max(minDeposit, buy.depositRequests × price)).' }),
     'settle-delay': Flags.integer({ summary: 'Settle delay of a channel opened by this call, seconds.', min: 1 }),
     expiry: Flags.integer({ summary: 'Bitcoin: lifetime of a channel opened by this call, seconds (default: config buy.bitcoinExpiry).', min: 60 }),
@@ -86,24 +97,33 @@ export default class Buy extends BaseCommand<typeof Buy> {
     }
     const maxTimeMs = flags['max-time'] !== undefined ? seconds(flags['max-time'], '--max-time') : undefined
     const connectTimeoutMs = flags['connect-timeout'] !== undefined ? seconds(flags['connect-timeout'], '--connect-timeout') : undefined
-    const asset = this.assetOf()
+    // Prices, deposits and fees count one asset: --max-price's unit (0.01usdc: a token the network names), or --asset.
+    const maxPrice = flags['max-price'] !== undefined ? this.parseAmountOn(flags['max-price'], '--max-price', flags.asset) : undefined
+    const asset = maxPrice ? maxPrice.asset : flags.asset !== undefined ? this.parseAmountOn('0', '--asset', flags.asset).asset : undefined
+    const amountIn = (value: string, key: string) => {
+      const r = this.parseAmountOn(value, key, asset)
+      if (r.asset?.toLowerCase() !== asset?.toLowerCase()) throw new UsageError(`${key} ${value} counts another asset than --max-price; give both in one asset.`)
+      return r.value
+    }
     const s = await this.scheme()
     // Paying needs the key: when no prompt is needed, its unlock (scrypt, off the event loop)
     // runs under the first request and the channel checks instead of after them.
     if (unlocksUnattended(this.walletConf, this.flags.key)) s.signer().catch(() => {})
     const defaults = s.buyDefaults()
-    const deposit = flags.deposit !== undefined ? { value: flags.deposit, key: '--deposit' } : defaults.deposit
+    // config buy.deposit counts the native coin: a token channel's default deposit is buy.depositRequests × the price.
+    const deposit = flags.deposit !== undefined ? { value: flags.deposit, key: '--deposit' } : asset === undefined ? defaults.deposit : undefined
     const payer = await s.buyer({ settleDelay: flags['settle-delay'] ?? policy.settleDelay, expirySeconds: flags.expiry ?? policy.bitcoinExpiry })
     const r = await buy(payer, args.url, {
       method: flags.request.toUpperCase(), headers, body: flags.data,
-      maxPrice: flags['max-price'] !== undefined ? parseAmount(flags['max-price'], '--max-price', asset) : defaults.maxPrice,
-      deposit: deposit !== undefined ? parseAmount(deposit.value, deposit.key, asset) : undefined,
+      maxPrice: maxPrice?.value ?? (asset === undefined ? defaults.maxPrice : noMaxPrice(flags.asset!)),
+      ...(asset ? { priceAsset: asset } : {}),
+      deposit: deposit !== undefined ? amountIn(deposit.value, deposit.key) : undefined,
       depositRequests: BigInt(policy.depositRequests),
       autoOpen: flags.yes || policy.autoOpen,
       maxTimeMs, connectTimeoutMs,
       via: flags.via,
       expect: BigInt(flags.expect ?? policy.expect ?? 1),
-      ...(flags['max-fee'] !== undefined ? { maxFee: parseAmount(flags['max-fee'], '--max-fee', asset) } : defaults.maxFee !== undefined ? { maxFee: defaults.maxFee, maxFeeKey: 'buy.maxFee' } : {}),
+      ...(flags['max-fee'] !== undefined ? { maxFee: amountIn(flags['max-fee'], '--max-fee') } : defaults.maxFee !== undefined && asset === undefined ? { maxFee: defaults.maxFee, maxFeeKey: 'buy.maxFee' } : {}),
       onProgress: (s) => this.progress(s),
     })
     if (flags.output) writeFileSync(flags.output, r.body)

@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core'
 import { UsageError } from '../core/errors.js'
 import { BaseCommand, channelArg } from '../cli/base.js'
-import { parseAmount } from '../core/units.js'
 
 export default class Fund extends BaseCommand<typeof Fund> {
   static override summary = 'Add funds to an outbound channel.'
@@ -14,7 +13,8 @@ export default class Fund extends BaseCommand<typeof Fund> {
 
   async run() {
     const { args } = await this.parse(Fund)
-    const amount = parseAmount(args.amount, 'amount', this.assetOf())
+    // In the channel's asset (0.5usdc on a USDC channel; a unit of another asset is refused).
+    const amount = this.channelAmount(args.channel, args.amount, 'amount')
     const s = await this.scheme()
     if (!s.fund) throw new UsageError(s.unsupported('fund'))
     const r = await s.fund(args.channel, amount, (line) => this.progress(line))

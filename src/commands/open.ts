@@ -1,6 +1,5 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { parseAmount } from '../core/units.js'
 import { statusJson } from '../cli/render.js'
 import { UsageError } from '../core/errors.js'
 
@@ -22,7 +21,7 @@ export default class Open extends BaseCommand<typeof Open> {
     amount: Args.string({ required: true, description: 'Deposit (e.g. 0.1eth).' }),
   }
   static override flags = {
-    asset: Flags.string({ summary: 'ERC-20 token address (default: the native currency).' }),
+    asset: Flags.string({ summary: 'ERC-20 token: a name from the network\'s config (usdc) or its address (default: the unit of the amount, else the native currency).' }),
     'settle-delay': Flags.integer({ summary: 'Seconds between settle and collect (default: config buy.settleDelay).', min: 1 }),
     url: Flags.string({ summary: 'Merchant channel endpoint to bind (for pay and close).' }),
     expiry: Flags.integer({ summary: 'Bitcoin: seconds from now until the payer may take the refund (default: config buy.bitcoinExpiry, 7 days; a paywall asks for at least 4 days by default).', min: 60 }),
@@ -32,7 +31,8 @@ export default class Open extends BaseCommand<typeof Open> {
 
   async run() {
     const { args, flags } = await this.parse(Open)
-    const deposit = parseAmount(args.amount, 'deposit', this.assetOf())
+    // In --asset, or the token its unit names (5usdc), else the native coin.
+    const { value: deposit, asset } = this.parseAmountOn(args.amount, 'deposit', flags.asset)
     if (flags.url) {
       let u: URL | undefined
       try {
@@ -44,7 +44,7 @@ export default class Open extends BaseCommand<typeof Open> {
     }
     const s = await this.scheme()
     const r = await s.open({
-      payee: args.payee, deposit, endpoint: flags.url, asset: flags.asset, settleDelay: flags['settle-delay'],
+      payee: args.payee, deposit, endpoint: flags.url, asset, settleDelay: flags['settle-delay'],
       expirySeconds: flags.expiry, p2sh: flags.p2sh || undefined, wait: flags.wait, onProgress: (line) => this.progress(line),
     })
     const c = r.channel

@@ -33,7 +33,7 @@ export default class Pay extends BaseCommand<typeof Pay> {
 
   async run() {
     const { args, flags } = await this.parse(Pay)
-    const delta = parseAmount(args.amount, 'amount', this.assetOf())
+    const delta = flags.via ? parseAmount(args.amount, 'amount', this.assetOf()) : this.channelAmount(args.target, args.amount, 'amount')
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
     const s = await this.scheme()
     if (flags.via) return this.payVia(s, flags.via, args.target, delta, flags)

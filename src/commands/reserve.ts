@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core'
 import { UsageError } from '../core/errors.js'
 import { BaseCommand, channelArg } from '../cli/base.js'
-import { parseAmount } from '../core/units.js'
 import { toJson } from '../core/scheme/index.js'
 
 export default class Reserve extends BaseCommand<typeof Reserve> {
@@ -24,7 +23,7 @@ export default class Reserve extends BaseCommand<typeof Reserve> {
 
   async run() {
     const { args } = await this.parse(Reserve)
-    const amount = parseAmount(args.amount, 'amount', this.assetOf())
+    const amount = this.channelAmount(args.channel, args.amount, 'amount')
     const s = await this.scheme()
     if (!s.reserve) throw new UsageError(s.unsupported('funds'))
     const r = await s.reserve(args.channel, amount)

@@ -4,7 +4,6 @@ import { BaseCommand } from '../cli/base.js'
 import { startPaywall } from '../core/transports/http402/server.js'
 import { describeHubs } from '../core/transports/http402/merchant.js'
 import { UsageError } from '../core/errors.js'
-import { parseAmount } from '../core/units.js'
 import { unlocksUnattended } from '../core/keys/wallet.js'
 import type { SettlerEvent } from '../core/channel/settler.js'
 import { redeemPolicy } from '../core/config-fields.js'
@@ -34,11 +33,13 @@ export default class Serve extends BaseCommand<typeof Serve> {
     '<%= config.bin %> serve --upstream http://127.0.0.1:8080 --price 0.0001eth --route /api',
     '<%= config.bin %> serve --network regtest --price 1000sat --min-expiry 86400 --close-margin 3600',
     '<%= config.bin %> serve --price 1000 --hub http://127.0.0.1:4030',
+    '<%= config.bin %> serve --network devnet --price 0.001usdc --min-deposit 1usdc',
   ]
   static override flags = {
     port: Flags.integer({ summary: 'Port to listen on.', default: 4021, min: 0, max: 65535 }),
     host: Flags.string({ summary: 'Address to listen on.', default: '127.0.0.1' }),
-    price: Flags.string({ summary: 'Price of one request (e.g. 1000 or 0.000001eth).', required: true }),
+    price: Flags.string({ summary: 'Price of one request (e.g. 1000, 0.000001eth, or 0.001usdc: a token the network names).', required: true }),
+    asset: Flags.string({ summary: 'Charge in this ERC-20 token: a name from the network\'s config (usdc) or its address (EVM; default: the unit of --price, else the native coin).' }),
     route: Flags.string({ summary: 'Path prefix that costs --price (repeatable; default: every path).', multiple: true }),
     upstream: Flags.string({ summary: 'Reverse-proxy paid requests to this base URL.' }),
     'min-deposit': Flags.string({ summary: 'Smallest deposit accepted on a new channel (default 100 × price).' }),
@@ -59,9 +60,9 @@ export default class Serve extends BaseCommand<typeof Serve> {
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve)
     // Flags first: a bad value is a usage error before any node or key is touched.
-    const asset = this.assetOf()
-    const price = parseAmount(flags.price, '--price', asset)
-    const minDeposit = flags['min-deposit'] ? parseAmount(flags['min-deposit'], '--min-deposit', asset) : undefined
+    const { value: price, asset } = this.parseAmountOn(flags.price, '--price', flags.asset)
+    const minDeposit = flags['min-deposit'] ? this.parseAmountOn(flags['min-deposit'], '--min-deposit', asset ?? flags.asset).value : undefined
+    if (asset && flags.hub?.length) throw new UsageError('A hub routes the native coin only; charge in it (--price without a token) to list hubs.')
     const s = await this.scheme()
     // Closing needs the key, so a locked key fails at start (before the ready line), not mid-close.
     // When no prompt is needed, its unlock (scrypt, off the event loop) runs under the node checks and
@@ -77,7 +78,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
       process.stderr.write(this.jsonEnabled() ? JSON.stringify({ warning: { kind: w.kind, ...w.data, message: w.message, fix: w.fix } }) + '\n' : `warning: ${w.message}\n  Fund it: ${w.fix}\n`)
     }
     const paywall = await startPaywall({
-      scheme: s, price, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
+      scheme: s, price, asset, routes: flags.route, upstream: flags.upstream, host: flags.host, port: flags.port,
       minDeposit,
       minSettleDelay: flags['min-settle-delay'],
       minExpirySeconds: flags['min-expiry'], closeMargin: flags['close-margin'], minConf: flags['min-conf'],
@@ -101,9 +102,9 @@ export default class Serve extends BaseCommand<typeof Serve> {
     })
     const settler = s.watch({ intervalSeconds: flags['watch-interval'] ?? redeemPolicy(this.walletConf.get('redeem')).interval, closeMargin: flags['close-margin'] }, report)
     const { payTo, ...where } = await s.serveInfo()
-    const info = { url: paywall.url, payTo, network: this.walletNetwork.caip2, price: price.toString(), ...where, ...(hubs ? { hubs } : {}) }
+    const info = { url: paywall.url, payTo, network: this.walletNetwork.caip2, price: price.toString(), ...(asset ? { asset } : {}), ...where, ...(hubs ? { hubs } : {}) }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
-    else this.log(`Paywall on ${paywall.url} (${info.network}), ${this.amount(price)} per request, paid to ${info.payTo}. Ctrl-C stops it.`)
+    else this.log(`Paywall on ${paywall.url} (${info.network}), ${this.amount(price, asset)} per request, paid to ${info.payTo}. Ctrl-C stops it.`)
     await stopped
     settler.stop()
     await paywall.close()

@@ -7,8 +7,8 @@
  */
 import type { ChannelFamily, FamilyKind } from '../core/scheme/index.js'
 import { FAMILY_NAMESPACES } from '../core/config-fields.js'
-import { evmAsset } from './evm/asset.js'
-import { bitcoinAsset } from './bitcoin/asset.js'
+import { evmAsset, parseEvmAmount } from './evm/asset.js'
+import { bitcoinAsset, parseBitcoinAmount } from './bitcoin/asset.js'
 import { evmChannel } from './evm/channel.js'
 import { bitcoinChannel } from './bitcoin/channel.js'
 
@@ -23,6 +23,10 @@ export const families: Record<FamilyKind, ChannelFamily> = {
     },
     closeReserve: () => 0n,
     asset: evmAsset,
+    parseAmount: (network, input, what, asset) => {
+      const r = parseEvmAmount(input, what, network, asset)
+      return r.token ? { value: r.value, asset: r.token } : { value: r.value }
+    },
   },
   bitcoin: {
     kind: 'bitcoin', namespace: FAMILY_NAMESPACES.bitcoin,
@@ -38,5 +42,6 @@ export const families: Record<FamilyKind, ChannelFamily> = {
     },
     closeReserve: (c) => BigInt(bitcoinChannel(c).data.closeFee),
     asset: bitcoinAsset,
+    parseAmount: parseBitcoinAmount,
   },
 }

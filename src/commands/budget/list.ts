@@ -1,7 +1,7 @@
 import { BaseCommand } from '../../cli/base.js'
 import { listBudgets } from '../../core/spending/budget.js'
 import { table } from '../../cli/render.js'
-import { budgetJson } from '../../cli/spending.js'
+import { budgetJson, tokenOf } from '../../cli/spending.js'
 
 export default class BudgetList extends BaseCommand<typeof BudgetList> {
   static override summary = 'List the budgets of the network, with what each spent in its window and what remains.'
@@ -14,7 +14,7 @@ export default class BudgetList extends BaseCommand<typeof BudgetList> {
     if (budgets.length === 0) this.log('No budgets. Set one with `channels budget set <origin|*> <amount> [--per day|week|total]`.')
     else {
       this.log(table(['origin', 'per', 'limit', 'spent', 'remaining'], budgets.map((b) => [
-        b.origin, b.period, this.amount(b.amount), this.amount(b.spent), this.amount(b.remaining),
+        b.origin, b.period, ...[b.amount, b.spent, b.remaining].map((v) => this.amount(v, tokenOf(b.assetId))),
       ])))
     }
     return { budgets: budgets.map(budgetJson) }

@@ -1,6 +1,5 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
-import { parseAmount } from '../../core/units.js'
 import { BUDGET_PERIODS, periodText, setBudget, type BudgetPeriod } from '../../core/spending/budget.js'
 import { budgetJson } from '../../cli/spending.js'
 
@@ -30,10 +29,13 @@ export default class BudgetSet extends BaseCommand<typeof BudgetSet> {
 
   async run() {
     const { args, flags } = await this.parse(BudgetSet)
-    const asset = this.assetOf()
+    // In the network's native coin, or the token the amount's unit names (5usdc: a budget in USDC).
+    const amount = this.parseAmountOn(args.amount, 'amount')
+    const asset = this.assetOf(amount.asset)
     const period = flags.per as BudgetPeriod
-    const b = setBudget(this.store, { network: this.walletNetwork.caip2, asset, origin: args.origin, period, amount: parseAmount(args.amount, 'amount', asset) })
-    this.log(`Budget of ${b.origin === '*' ? 'every origin (*)' : b.origin}: ${this.amount(b.amount)} ${periodText(period)}; ${this.amount(b.spent)} spent, ${this.amount(b.remaining)} remains.`)
+    const b = setBudget(this.store, { network: this.walletNetwork.caip2, asset, origin: args.origin, period, amount: amount.value })
+    const show = (v: bigint) => this.amount(v, amount.asset)
+    this.log(`Budget of ${b.origin === '*' ? 'every origin (*)' : b.origin}: ${show(b.amount)} ${periodText(period)}; ${show(b.spent)} spent, ${show(b.remaining)} remains.`)
     return budgetJson(b)
   }
 }

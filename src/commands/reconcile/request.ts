@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg } from '../../cli/voucher.js'
-import { parseAmount } from '../../core/units.js'
 import { UsageError } from '../../core/errors.js'
 import { reconcileRequestToWire } from '../../core/channel/reconcile.js'
 
@@ -17,7 +16,7 @@ export default class ReconcileRequest extends BaseCommand<typeof ReconcileReques
 
   async run() {
     const { args, flags } = await this.parse(ReconcileRequest)
-    const reqVal = flags['req-val'] === undefined ? undefined : parseAmount(flags['req-val'], '--req-val', this.assetOf())
+    const reqVal = flags['req-val'] === undefined ? undefined : this.channelAmount(args.channel, flags['req-val'], '--req-val')
     const ops = (await this.scheme()).laneOps
     if (!ops) throw new UsageError(`Channels on network "${this.walletNetwork.name}" have one lane; there is nothing to reconcile.`)
     const r = await ops.reconcileRequest(args.channel, reqVal)

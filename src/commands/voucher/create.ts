@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, voucherJson } from '../../cli/voucher.js'
-import { parseAmount } from '../../core/units.js'
 import { UsageError } from '../../core/errors.js'
 
 export default class VoucherCreate extends BaseCommand<typeof VoucherCreate> {
@@ -26,7 +25,7 @@ export default class VoucherCreate extends BaseCommand<typeof VoucherCreate> {
 
   async run() {
     const { args, flags } = await this.parse(VoucherCreate)
-    const amount = parseAmount(args.amount, 'amount', this.assetOf())
+    const amount = this.channelAmount(args.channel, args.amount, 'amount')
     const s = await this.scheme()
     const lock = flags['hash-lock'] === undefined ? undefined : { secretHash: flags['hash-lock'], timeLockMax: BigInt(Math.floor(Date.now() / 1000) + (flags['lock-for'] ?? 3600)) }
     let lane = BigInt(flags.lane ?? 0)

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { channelArg, voucherJson } from '../../cli/voucher.js'
-import { parseAmount } from '../../core/units.js'
 import { UsageError } from '../../core/errors.js'
 import { parseLanes } from '../../cli/lanes.js'
 
@@ -23,7 +22,7 @@ export default class VoucherMerge extends BaseCommand<typeof VoucherMerge> {
   async run() {
     const { args, flags } = await this.parse(VoucherMerge)
     const lanes = parseLanes(flags.lanes)
-    const amount = flags.amount === undefined ? undefined : parseAmount(flags.amount, '--amount', this.assetOf())
+    const amount = flags.amount === undefined ? undefined : this.channelAmount(args.channel, flags.amount, '--amount')
     const ops = (await this.scheme()).laneOps
     if (!ops) throw new UsageError(`Channels on network "${this.walletNetwork.name}" have one lane; there is nothing to merge.`)
     const { voucher, sum } = await ops.mergeVoucher(args.channel, { into: BigInt(flags.into), lanes, amount })

@@ -84,6 +84,18 @@ export interface ChannelFamily {
    */
   asset(network: NetworkConfig, address?: string): Asset
   /**
+   * Parses an amount a person typed on `network` (a `--price`, `--deposit`, budget):
+   * base units, or a decimal with a unit of the native coin (`0.01eth`, `1000sat`) or,
+   * on EVM, of a token the network's config names (`0.001usdc`). With `asset` (a `--asset`
+   * value: a named asset or a token address; or a channel's `asset`) the amount must be in it.
+   * Synchronous, no chain library, no network.
+   * @returns `value` in base units; `asset`: the token as a 402 entry or a channel names it
+   *   (EVM: its address), undefined for the native coin
+   * @throws {UsageError} a malformed amount, a unit of no asset here, too many decimals, an unknown `asset`
+   * @example families.evm.parseAmount(devnet, '0.001usdc', '--price') // {value: 1000n, asset: '0x…'}
+   */
+  parseAmount(network: NetworkConfig, input: string, what: string, asset?: string): { value: bigint; asset?: string }
+  /**
    * The family's fields of a channel's `--json` status, beside the common ones. Every family
    * gives `contract`, `settleDelay` and `expiry` (the shape of the v3 output, which scripts read).
    */

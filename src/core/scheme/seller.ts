@@ -42,6 +42,11 @@ export interface SignerDomain {
  * flags; the transport applies the defaults). A family reads the fields it has.
  */
 export interface SellerPolicy {
+  /**
+   * What prices and deposits count, as a 402 entry's `asset` names it (EVM: an ERC-20 token's
+   * address, issue 13 §1); undefined: the network's native coin. Only channels in it are accepted.
+   */
+  asset?: string
   /** Smallest deposit of a new channel, base units (the 402's `extra.minDeposit`). */
   minDeposit: bigint
   /** EVM: smallest settle delay of a new channel, seconds. */

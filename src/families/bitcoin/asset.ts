@@ -5,7 +5,8 @@
  * (no bitcoinjs-lib).
  */
 import { assetId, type Asset } from '../../core/asset.js'
-import { MAX_SATOSHIS } from '../../core/units.js'
+import { MAX_SATOSHIS, parseAmount } from '../../core/units.js'
+import { UsageError } from '../../core/errors.js'
 
 /**
  * Bech32 prefixes of Litecoin's chains (Litecoin Core chainparams `bech32_hrp`: main,
@@ -47,4 +48,18 @@ export function bitcoinAsset(network: { caip2: string; bitcoin?: { bech32: strin
     id: assetId(network.caip2, 'slip44', COIN_TYPES[symbol]), symbol, decimals: 8, smaller: SMALLER, units: UNITS,
     unitsOf: 'this Bitcoin-family network', max: MAX,
   }
+}
+
+/**
+ * Parses an amount typed on a Bitcoin-family network: satoshis (`"1000"`, `"1000sat"`) or
+ * coins (`"0.001btc"`, `"0.001ltc"`). Its channels hold the chain's coin only, so an `asset`
+ * other than the coin's (`sat`, `btc`, `ltc`) is refused.
+ * @returns `value` in satoshis (never an `asset`: the native coin)
+ * @throws {UsageError} a malformed amount, a unit not the coin's, more than 21 million coins, another `asset`
+ */
+export function parseBitcoinAmount(network: { caip2: string; bitcoin?: { bech32: string } }, input: string, what: string, asset?: string): { value: bigint } {
+  if (asset !== undefined && !/^(sat|sats|btc|ltc)$/i.test(asset.trim())) {
+    throw new UsageError(`Invalid --asset "${asset}": Bitcoin-family channels hold the chain's coin only; tokens are an EVM feature.`)
+  }
+  return { value: parseAmount(input, what, bitcoinAsset(network)) }
 }

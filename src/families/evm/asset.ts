@@ -5,6 +5,7 @@
  */
 import { assetId, type Asset } from '../../core/asset.js'
 import { parseAmount } from '../../core/units.js'
+import { UsageError } from '../../core/errors.js'
 
 /** SLIP-44 coin type of ether (https://github.com/satoshilabs/slips/blob/master/slip-0044.md). */
 export const ETH_COIN_TYPE = 60
@@ -110,17 +111,43 @@ function namedAsset(caip2: string, name: string, a: EvmAsset, address: string): 
  * Parses an amount on an EVM network, in its native coin or in a token the network's
  * config names: `"0.01eth"`, `"10gwei"`, `"50"` (wei) count ether; `"0.001usdc"` on a
  * network whose `assets` name `usdc` (6 decimals) is 1000 base units of that token.
- * (Issue 13 §1: the devnet names its USD test token `usdc`.)
+ * With `inAsset` (a `--asset` value, or a channel's `asset`) the amount must be in that
+ * asset: its units, or base units. (Issue 13 §1: the devnet names its USD test token `usdc`.)
  * @param input - text as typed, e.g. a `--price`
  * @param what - the value's name in error messages
  * @param network - the network: its `caip2` and named `assets`
+ * @param inAsset - the asset the amount counts: a named asset (`usdc`), a token address, or the zero address (ether)
  * @returns `value` in base units of `asset`; `token`: the token's address, undefined for the native coin
- * @throws {UsageError} as {@link parseAmount}: a malformed amount, a unit neither ether's nor a named asset's, too many decimals
+ * @throws {UsageError} as {@link parseAmount}: a malformed amount, a unit neither ether's nor a named asset's (nor
+ *   `inAsset`'s), too many decimals; an `inAsset` that is neither a named asset nor an address
  * @example parseEvmAmount('0.001usdc', '--price', devnet) // {value: 1000n, asset: <USDC>, token: '0x…'}
  */
-export function parseEvmAmount(input: string, what: string, network: EvmAssetsOf): { value: bigint; asset: Asset; token?: string } {
+export function parseEvmAmount(input: string, what: string, network: EvmAssetsOf, inAsset?: string): { value: bigint; asset: Asset; token?: string } {
+  if (inAsset !== undefined) {
+    const { asset, token } = evmAssetNamed(network, inAsset)
+    return { value: parseAmount(input, what, asset), asset, ...(token ? { token } : {}) }
+  }
   const unit = /([a-z]+)\s*$/i.exec(input.trim())?.[1]
   const named = unit ? evmNamedAsset(network, unit) : undefined
   const asset = named?.asset ?? evmNativeAsset(network.caip2)
   return { value: parseAmount(input, what, asset), asset, ...(named ? { token: named.address } : {}) }
+}
+
+/**
+ * The asset a `--asset` value names on an EVM network: a named asset of the network's config
+ * (`usdc`, any case), `eth` or the zero address (the native coin), or a token address.
+ * @returns the asset, and the token's address (undefined for the native coin)
+ * @throws {UsageError} neither a named asset nor an address
+ * @example evmAssetNamed(devnet, 'usdc').token // '0x…' (the devnet's USD test token)
+ */
+export function evmAssetNamed(network: EvmAssetsOf, nameOrAddress: string): { asset: Asset; token?: string } {
+  const v = nameOrAddress.trim()
+  if (/^(eth|ether)$/i.test(v) || ZERO_ADDRESS.test(v)) return { asset: evmNativeAsset(network.caip2) }
+  const named = evmNamedAsset(network, v)
+  if (named) return { asset: named.asset, token: named.address }
+  if (/^0x[0-9a-fA-F]{40}$/.test(v)) return { asset: evmAsset(network, v), token: v }
+  const names = Object.keys(network.assets ?? {})
+  throw new UsageError(`Unknown asset "${nameOrAddress}": expected a token address${names.length ? `, ${names.join(', ')}` : ''} or eth.`, {
+    metaMessages: ['Name a token in config (`networks.<network>.assets`, which `channels devnet` fills), or give its address.'],
+  })
 }

@@ -49,14 +49,19 @@ export function evmBuyer(m: ChannelManager, o: BuyerOptions, locks?: Pick<LockSc
       } catch {
         throw new PaymentRefusedError(`The merchant's payTo "${entry.payTo}" is not an address.`)
       }
+      try {
+        entry.asset = getAddress(entry.asset)
+      } catch {
+        throw new PaymentRefusedError(`The merchant's asset "${entry.asset}" is not a token address (nor the zero address, ether).`)
+      }
       if (entry.extra?.contract && getAddress(entry.extra.contract) !== m.backend.contract) {
         throw new PaymentRefusedError(`The merchant uses channel contract ${entry.extra.contract}; this wallet trusts only ${m.backend.contract}.`)
       }
     },
-    payable: (entry, price) => m.payableChannels(entry.payTo, price)[0]?.channel,
+    payable: (entry, price) => m.payableChannels(entry.payTo, price, entry.asset)[0]?.channel,
     defaultDeposit: async (_entry, price, requests) => requests * price,
     open: (entry, deposit, endpoint, onSent) =>
-      m.open({ payee: entry.payTo, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0), endpoint, onSent }),
+      m.open({ payee: entry.payTo, asset: entry.asset, deposit, settleDelay: Math.max(o.settleDelay, entry.extra.minSettleDelay ?? 0), endpoint, onSent }),
     openWait: 'waiting for the open transaction to be mined',
     createVoucher: (c, target, onCommit) => m.createVoucher(c, target, 0n, { onCommit }),
     accepted: (entry) => entry,

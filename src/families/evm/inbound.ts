@@ -72,12 +72,18 @@ export interface AcceptPolicy {
  * bug 3: a row written before the signature check, then polled by the watcher forever).
  * A channel with something already redeemed on chain is refused: those redemptions were
  * made from another database, and what they took cannot be accounted for here.
- * @throws {VoucherRefusedError} unknown channel, another payee/asset, settling, too short a delay, too small a deposit, already redeemed
+ * @throws {VoucherRefusedError} unknown channel, another payee/asset (a stored channel too), settling, too short a delay, too small a deposit, already redeemed
  * @throws {NetworkError} the node is unreachable
  */
 export async function learnChannel(m: ChannelManager, channelId: string, policy: AcceptPolicy): Promise<LearnedChannel<EvmChannelData>> {
   const known = m.store.channels.get(m.network.caip2, channelId)
-  if (known) return { ...evmChannel(known), stored: true }
+  if (known) {
+    // A channel in another asset pays in other units: a paywall that charges USDC counts no ether (issue 13 §1).
+    if (known.direction === 'inbound' && known.asset !== (policy.asset ?? ZeroAddress)) {
+      throw new VoucherRefusedError(`Channel ${short(channelId)} holds ${known.asset}, not the asset asked for.`, 'wrong_asset')
+    }
+    return { ...evmChannel(known), stored: true }
+  }
   const on = await m.backend.getChannel(channelId)
   if (!on) throw new VoucherRefusedError(`Channel ${short(channelId)} does not exist on ${m.network.caip2}.`, 'unknown_channel')
   if (on.payee !== m.address) throw new VoucherRefusedError(`Channel ${short(channelId)} pays ${on.payee}, not this merchant.`, 'wrong_payee')

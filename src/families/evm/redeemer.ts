@@ -38,6 +38,7 @@
  * - Hash-locked vouchers go with the secret stored beside them (`voucher add --secret`), and
  *   their `timeLockMax` is a deadline; one stored without (only after its own redemption) is left out.
  */
+import { ZeroAddress } from 'ethers'
 import type { ChannelManager } from './manager.js'
 import type { ChannelRecord, VoucherRecord } from '../../core/store/index.js'
 import type { EvmVoucher, TxResult } from './chain.js'
@@ -128,8 +129,10 @@ export async function redeemRound(m: ChannelManager, policy: RedeemPolicy): Prom
       if (!cand) continue
       feePerGas ??= await m.backend.feePerGas()
       const cost = cand.gas * feePerGas
-      const profit = cand.value - cost
-      const minProfit = BigInt(policy.minProfit)
+      // Gas is paid in wei; a token channel's value cannot be weighed against it without a price: it waits for a deadline.
+      const token = c.asset !== ZeroAddress
+      const profit = token ? -1n : cand.value - cost
+      const minProfit = token ? 0n : BigInt(policy.minProfit)
       const settleUrgent = cand.settleAt !== undefined && cand.settleAt - now <= policy.margin
       const lockUrgent = cand.lockDeadline !== undefined && cand.lockDeadline - now <= policy.lockMargin
       if (profit >= minProfit || settleUrgent || lockUrgent) {
@@ -140,10 +143,12 @@ export async function redeemRound(m: ChannelManager, policy: RedeemPolicy): Prom
       const margin = cand.deadline === cand.settleAt ? policy.margin : policy.lockMargin
       const until = cand.deadline !== undefined
         ? `until ${iso(cand.deadline - margin)} (${cand.deadlineOf} ${iso(cand.deadline)} − redeem.${cand.deadline === cand.settleAt ? 'margin' : 'lockMargin'} ${margin} s)`
-        : 'until it is worth more, or a deadline comes (the payer settles)'
+        : token ? 'until a deadline comes (the payer settles, or a voucher\'s time lock nears)' : 'until it is worth more, or a deadline comes (the payer settles)'
       events.push({
         channelId: c.id, kind: 'deferred', key: `${cand.value}:${cand.deadline ?? ''}`,
-        detail: `${short(c.id)} holds ${cand.value} unredeemed; gas ≈ ${cand.gas} × ${feePerGas} = ${cost}, so the profit ${profit} is below redeem.minProfit ${minProfit}: left ${until}`,
+        detail: token
+          ? `${short(c.id)} holds ${cand.value} base units of the token ${c.asset} unredeemed; gas ≈ ${cand.gas} × ${feePerGas} = ${cost} wei is not weighed against a token (no price): left ${until}`
+          : `${short(c.id)} holds ${cand.value} unredeemed; gas ≈ ${cand.gas} × ${feePerGas} = ${cost}, so the profit ${profit} is below redeem.minProfit ${minProfit}: left ${until}`,
       })
     } catch (err) {
       events.push({ channelId: c.id, kind: 'error', detail: `${short(c.id)}: ${firstLine(err)}` })

@@ -7,7 +7,7 @@
  * cooperative close checks the payer's EIP-191 signature of the close request, then
  * redeems and collects ({@link ChannelManager.closeAsPayee}).
  */
-import { ZeroAddress, verifyMessage } from 'ethers'
+import { ZeroAddress, getAddress, verifyMessage } from 'ethers'
 import type { ChannelRecord } from '../../core/store/index.js'
 import type { CloseAnswer, LockAnswer, Recovered, SellerPolicy, SignerDomain, X402Payee } from '../../core/scheme/seller.js'
 import { acceptForward, acceptRouted, payeePubkey, refundRouted } from './locks.js'
@@ -30,6 +30,8 @@ class EvmSeller implements X402Payee {
   readonly store: ChannelManager['store']
   readonly signerDomain: SignerDomain
   private readonly payTo: string
+  /** The asset of prices and deposits: a token's address, or the zero address (ether). */
+  private readonly asset: string
   private readonly accepting: AcceptPolicy
   /** One close at a time per channel, so two requests do not send two transactions. */
   private readonly closing = new Map<string, Promise<{ tx: { hash: string }; redeemed: bigint }>>()
@@ -43,7 +45,8 @@ class EvmSeller implements X402Payee {
     this.store = m.store
     this.payTo = m.address
     this.signerDomain = { network: m.network.caip2, chainId: m.backend.chainId, contract: m.backend.contract }
-    this.accepting = { minSettleDelay: policy.minSettleDelay, minDeposit: policy.minDeposit, asset: ZeroAddress }
+    this.asset = policy.asset ? getAddress(policy.asset) : ZeroAddress
+    this.accepting = { minSettleDelay: policy.minSettleDelay, minDeposit: policy.minDeposit, asset: this.asset }
   }
   recoverSigner(voucher: Voucher, domain: SignerDomain): string {
     return recoverVoucherSigner(voucherOfFamily(voucher, 'evm'), domain.chainId, domain.contract)
@@ -71,7 +74,7 @@ class EvmSeller implements X402Payee {
       scheme: SCHEME,
       network: this.network,
       amount: price.toString(),
-      asset: ZeroAddress,
+      asset: this.asset,
       payTo: this.payTo,
       maxTimeoutSeconds: 60,
       extra: {

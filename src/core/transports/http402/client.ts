@@ -48,11 +48,12 @@ export interface BuyOptions {
   method?: string
   headers?: Record<string, string>
   body?: string | Buffer
-  /** Highest price paid for this request, base units of {@link priceAsset}. */
+  /** Highest price paid for this request, base units of `priceAsset`. */
   maxPrice: bigint
   /**
-   * What `maxPrice` counts, as a 402 entry's `asset` names it (an EVM token's address); undefined: the
-   * network's native coin. An `exact` entry is paid only in this asset (x402 `exact` charges tokens).
+   * What `maxPrice`, `deposit` and `maxFee` count, as a 402 entry's `asset` names it (EVM: an ERC-20
+   * token's address, issue 13 §1); undefined: the network's native coin. Only entries in it are paid
+   * (an x402 `exact` entry, which charges a token, only with a token here).
    */
   priceAsset?: string
   /**
@@ -146,7 +147,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   let entry: ChannelRequirement
   let endpoint: string
   try {
-    entry = pickEntry(payer, challenge, o.maxPrice, exact.refusal)
+    entry = pickEntry(payer, challenge, o.maxPrice, o.priceAsset, exact.refusal)
     endpoint = endpointOf(entry, target)
   } catch (err) {
     // No `channel` entry this wallet can pay (none, too dear, refused by the family): exact, if it can.
@@ -184,7 +185,10 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   // No channel to the merchant can pay: through a hub it lists (or --via), when this wallet has a channel to one.
   const skipped: { endpoint: string; error: Error }[] = []
   if (o.via !== undefined && !payer.locks) throw new UsageError(`Channels on ${payer.network.caip2} cannot pay through a hub (no hash locks); pay the merchant directly.`)
-  if (!channel && payer.locks && (o.via !== undefined || entry.extra.hubs)) {
+  // Hubs route the native coin only (issue 12): a price in a token is paid on a channel in it.
+  const routable = payer.asset(entry.asset).id === payer.asset().id
+  if (o.via !== undefined && !routable) throw new UsageError(`The merchant charges in ${payer.asset(entry.asset).symbol ?? entry.asset}; a hub routes the native coin only. Pay it without --via.`)
+  if (!channel && payer.locks && routable && (o.via !== undefined || entry.extra.hubs)) {
     const hub = await chooseHub(payer.locks, entry, {
       network: payer.network.caip2, price, via: o.via, maxFee: o.maxFee, maxFeeKey: o.maxFeeKey, show, within: (what, work) => ex.within(what, work),
     }, skipped)
@@ -358,18 +362,31 @@ function resync(payer: X402Payer, c: ChannelRecord, mine: VoucherRecord, state: 
 }
 
 /**
- * The cheapest `channel` entry on the wallet's network, checked by the family.
+ * The cheapest `channel` entry on the wallet's network in `priceAsset`, checked by the family.
  * @param exactRefusal - why no `exact` entry could be paid, thrown when there is no `channel` entry either (it says more)
- * @throws {PaymentRefusedError} none on this network, or the family refuses it · {PriceTooHighError} above `maxPrice`
+ * @throws {PaymentRefusedError} none on this network, or the family refuses it · {PriceTooHighError} above `maxPrice`, or in another asset
  */
-function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigint, exactRefusal?: Error): ChannelRequirement {
-  const ours = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === payer.network.caip2)
-  if (ours.length === 0) {
+function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigint, priceAsset?: string, exactRefusal?: Error): ChannelRequirement {
+  const onNetwork = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === payer.network.caip2)
+  if (onNetwork.length === 0) {
     if (exactRefusal) throw exactRefusal
     const offered = challenge.accepts.map((a) => `${a.scheme} on ${a.network}`).join(', ')
     throw new PaymentRefusedError(`The merchant takes no payment this wallet can make on ${payer.network.caip2}.`, {
       details: `Offered: ${offered}.`,
       metaMessages: ['Choose another network with --network.'],
+    })
+  }
+  // Only entries in the asset --max-price counts (its id: the family maps the native coin's names to one).
+  const counted = payer.asset(priceAsset)
+  const ours = onNetwork.filter((a) => assetIdOf(payer, a.asset) === counted.id.toLowerCase())
+  if (ours.length === 0) {
+    const theirs = onNetwork.flatMap((a) => assetIdOf(payer, a.asset) ? [payer.asset(a.asset)] : [])
+    if (theirs.length === 0) throw new PaymentRefusedError(`The merchant's 402 names no asset this wallet can read on ${payer.network.caip2}.`)
+    const names = [...new Set(theirs.map((t) => t.symbol ?? t.id))].join(', ')
+    const unit = theirs.find((t) => t.symbol)?.symbol?.toLowerCase()
+    throw new PriceTooHighError(`The merchant charges in ${names}; --max-price counts ${counted.symbol ?? counted.id}.`, {
+      data: { assets: theirs.map((t) => t.id), maxPriceAsset: counted.id },
+      metaMessages: [unit ? `Give --max-price in it, e.g. --max-price 0.01${unit}.` : `Give --max-price with --asset <the token's address>.`],
     })
   }
   const priced = ours.map((a) => ({ a, price: parseBaseUnits(a.amount, 'price') })).sort((x, y) => (x.price < y.price ? -1 : 1))
@@ -384,6 +401,15 @@ function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigin
   const entry = cheapest.a
   payer.checkEntry(entry)
   return entry
+}
+
+/** The lower-case CAIP-19 id of an entry's `asset` (hostile: undefined when it names no asset). */
+function assetIdOf(payer: X402Payer, asset: string): string | undefined {
+  try {
+    return payer.asset(asset).id.toLowerCase()
+  } catch {
+    return undefined
+  }
 }
 
 /** The merchant's channel endpoint (`extra.endpoint` resolved against the URL bought). @throws {PaymentRefusedError} not an http(s) URL (nothing is opened) */

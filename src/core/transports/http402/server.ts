@@ -37,8 +37,10 @@ export interface PaywallOptions {
    * offers, accepts and closes; the paywall never names a family.
    */
   scheme: Pick<ChannelScheme, 'seller'>
-  /** Price of one request, in base units (wei, satoshis). */
+  /** Price of one request, in base units (wei, token base units, satoshis) of `asset`. */
   price: bigint
+  /** What `price` and `minDeposit` count, as a 402 entry's `asset` (EVM: a token's address; issue 13 §1). Default: the native coin. */
+  asset?: string
   /** Paths that cost `price` (prefix match); default: every path. */
   routes?: string[]
   /** Reverse-proxy every path to this base URL instead of the demo resources. */
@@ -92,7 +94,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
   const seller = await o.scheme.seller({
     minDeposit: o.minDeposit ?? o.price * 100n, minSettleDelay: o.minSettleDelay ?? 3600,
     minExpirySeconds: o.minExpirySeconds ?? 345600, closeMargin: o.closeMargin ?? 86400, minConf: o.minConf ?? 1,
-    ...(o.hubs?.length ? { hubs: o.hubs } : {}), minLock: o.minLock ?? 120,
+    ...(o.hubs?.length ? { hubs: o.hubs } : {}), minLock: o.minLock ?? 120, ...(o.asset ? { asset: o.asset } : {}),
   })
   const network = seller.network
   const store = seller.store
