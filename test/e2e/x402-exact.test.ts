@@ -18,12 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Contract, Wallet, getAddress } from 'ethers';
 import { encodePaymentRequiredHeader } from '@x402/core/http';
 import { ANVIL_KEYS } from '../helpers/anvil.js';
-import { dbSnapshot, makeWallet, readConfig, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
-import { TEST_USD_DOMAIN, startExactSeller, type ExactSeller } from '../helpers/x402-seller.js';
+import { dbSnapshot, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
+import { TEST_USD_DOMAIN, startExactSeller, startTwoSchemeSeller, type ExactSeller } from '../helpers/x402-seller.js';
 import { deployTestUSD } from '../../src/devnet/index.js';
-import { Store } from '../../src/core/store/index.js';
-import { setBudget } from '../../src/core/spending/budget.js';
-import { erc20Asset } from '../../src/families/evm/asset.js';
 
 const PRICE = 1000n; // $0.001 in a 6-decimal token
 const SELLER = getAddress('0x00000000000000000000000000000000005e11e7');
@@ -34,11 +31,14 @@ let token: Contract;
 let seller: ExactSeller;
 let buyer: TestWallet;
 
-/** Names the test token `usdc` in the wallet's devnet network, as `channels devnet` does (issue 13 §1). */
-function withUsdc(w: TestWallet): void {
-  const config = readConfig(w.home);
-  config.networks = { ...config.networks, devnet: { kind: 'evm', caip2: 'eip155:31337', rpcUrl: chain.anvil.rpcUrl, assets: { usdc: { symbol: 'USDC', address: usdc, decimals: 6 } } } };
-  writeFileSync(join(w.home, 'config.json'), JSON.stringify(config, null, 2));
+/** Names the test token `usdc` on the wallet's devnet, as `channels config import <devnet.json>` does after `channels devnet` (issue 13 §1). */
+async function withUsdc(w: TestWallet): Promise<void> {
+  const file = join(w.home, 'devnet-networks.json');
+  writeFileSync(file, JSON.stringify({
+    networks: { devnet: { kind: 'evm', caip2: `eip155:${chain.anvil.chainId}`, rpcUrl: chain.anvil.rpcUrl, assets: { usdc: { symbol: 'USDC', address: usdc, decimals: 6 } } } },
+  }));
+  const r = await w.run(['config', 'import', file, '--json']);
+  if (r.code !== 0) throw new Error(`config import: ${r.stdout}${r.stderr}`);
 }
 
 const balance = async (address: string): Promise<bigint> => token.getFunction('balanceOf')(address);
@@ -60,7 +60,7 @@ beforeAll(async () => {
   ({ address: usdc } = await deployTestUSD(minter, chain.provider));
   token = new Contract(usdc, ['function mint(address to, uint256 amount)', 'function balanceOf(address) view returns (uint256)', 'function authorizationState(address, bytes32) view returns (bool)'], minter);
   buyer = await makeWallet('exact-buyer', chain.anvil.rpcUrl);
-  withUsdc(buyer);
+  await withUsdc(buyer);
   await (await token.getFunction('mint')(buyer.address, 10_000_000n)).wait(); // 10 USDC
   seller = await startExactSeller({ rpcUrl: chain.anvil.rpcUrl, chainId: chain.anvil.chainId, usdc, payTo: SELLER, facilitatorKey: ANVIL_KEYS[2] as `0x${string}` });
 }, 120_000);
@@ -119,13 +119,10 @@ describe('channels buy against an unmodified @x402/express seller of scheme exac
   });
 
   it('over a budget in the token: exit 3 with what remains, nothing sent (the facilitator saw no payment), nothing recorded', async () => {
-    const store = Store.open(buyer.home);
-    try {
-      // One purchase (1000) is recorded for this origin: a limit of 1500 leaves 500, less than the price.
-      setBudget(store, { network: 'eip155:31337', asset: erc20Asset('eip155:31337', usdc, { symbol: 'USDC', decimals: 6 }), origin: seller.url, period: 'day', amount: 1500n });
-    } finally {
-      store.close();
-    }
+    // One purchase (0.001 USDC) is recorded for this origin: a limit of 0.0015 USDC leaves 0.0005, less than the price.
+    const set = await buyer.run(['budget', 'set', seller.url, '0.0015usdc', '--per', 'day', '--json']);
+    expect(set.code, set.stdout + set.stderr).toBe(0);
+    expect(set.json).toMatchObject({ limit: '1500', spent: '1000', remaining: '500' });
     const [rows, calls, before] = [purchases(buyer.home).length, { ...seller.calls }, await balance(buyer.address)];
     const r = await buyer.run(['buy', `${seller.url}/weather`, '--max-price', '0.01usdc', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(3);
@@ -133,12 +130,8 @@ describe('channels buy against an unmodified @x402/express seller of scheme exac
     expect(seller.calls).toEqual(calls);
     expect(purchases(buyer.home).length).toBe(rows);
     expect(await balance(buyer.address)).toBe(before);
-    const s = Store.open(buyer.home);
-    try {
-      s.db.exec('DELETE FROM budgets');
-    } finally {
-      s.close();
-    }
+    const removed = await buyer.run(['budget', 'remove', seller.url, '--asset', 'usdc', '--json']);
+    expect(removed.code, removed.stdout + removed.stderr).toBe(0);
   });
 
   it('a resource that fails after the payment was verified: not settled, the token stays; recorded not_charged, and it counts', async () => {
@@ -196,4 +189,98 @@ describe('hostile exact entries are refused before anything is signed', { timeou
     }
   });
 
+});
+
+describe('a seller offering both channel and exact: an open channel first, then exact, then a channel when --expect makes it cheaper', { timeout: 300_000 }, () => {
+  let shop: TestWallet;
+  let paywall: Serve;
+  let exactSeller: ExactSeller;
+  let both: { url: string; stop(): Promise<void> };
+  /** A fresh buyer with ETH for gas and 10 USDC, the token named usdc. */
+  async function freshBuyer(name: string): Promise<TestWallet> {
+    const b = await makeWallet(name, chain.anvil.rpcUrl);
+    await withUsdc(b);
+    await chain.fund(b.address, '1');
+    await (await token.getFunction('mint')(b.address, 10_000_000n)).wait();
+    return b;
+  }
+  const buy = (b: TestWallet, ...args: string[]) => b.run(['buy', `${both.url}/weather`, '--max-price', '0.01usdc', '--deposit', '1usdc', '--json', ...args]);
+
+  beforeAll(async () => {
+    // One merchant, two real sellers: a `channels serve` paywall in USDC and the x402 exact seller, both paying the shop's address.
+    shop = await makeWallet('both-shop', chain.anvil.rpcUrl);
+    await withUsdc(shop);
+    await chain.fund(shop.address, '1');
+    paywall = await startServe(shop, ['--price', '0.001usdc', '--min-deposit', '1usdc']);
+    exactSeller = await startExactSeller({ rpcUrl: chain.anvil.rpcUrl, chainId: chain.anvil.chainId, usdc, payTo: shop.address, facilitatorKey: ANVIL_KEYS[3] as `0x${string}` });
+    both = await startTwoSchemeSeller(paywall.url, exactSeller.url);
+  }, 120_000);
+  afterAll(async () => {
+    await both?.stop();
+    await exactSeller?.stop();
+    await paywall?.stop();
+  });
+
+  it('offers both, in the token', async () => {
+    const res = await fetch(`${both.url}/weather`);
+    expect(res.status).toBe(402);
+    const accepts = JSON.parse(Buffer.from(res.headers.get('payment-required')!, 'base64').toString()).accepts;
+    expect(accepts.map((a: { scheme: string; asset: string; amount: string }) => [a.scheme, a.asset.toLowerCase(), a.amount])).toEqual([
+      ['channel', usdc.toLowerCase(), '1000'], ['exact', usdc.toLowerCase(), '1000'],
+    ]);
+  });
+
+  it('with an open channel to the merchant: paid by the channel, the exact seller never asked', async () => {
+    const b = await freshBuyer('both-open');
+    const open = await b.run(['buy', `${paywall.url}/weather`, '--max-price', '0.01usdc', '--deposit', '1usdc', '--yes', '--json']);
+    expect(open.code, open.stdout + open.stderr).toBe(0);
+    expect(open.json.opened?.channelId).toBeTruthy();
+    const calls = { ...exactSeller.calls };
+    const r = await buy(b, '--yes');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ status: 200, scheme: 'channel', channelId: open.json.channelId, opened: null, transaction: null, paid: '1000' });
+    expect(r.json.voucher).toMatchObject({ nonce: '2', amount: '2000' });
+    expect(exactSeller.calls).toEqual(calls);
+    const h = await b.run(['history', '--json']);
+    expect(h.json.purchases.map((p: { scheme: string }) => p.scheme)).toEqual(['channel', 'channel']);
+  });
+
+  it('without one: exact for a one-off (with --yes too, at --expect 1), no channel opened, the token moves on chain', async () => {
+    const b = await freshBuyer('both-once');
+    const [before, shopBefore] = [await balance(b.address), await balance(shop.address)];
+    const r = await buy(b, '--yes');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ status: 200, scheme: 'exact', channelId: null, opened: null, paid: '1000' });
+    expect(exactSeller.settlements).toContain(r.json.transaction);
+    expect(await balance(b.address)).toBe(before - PRICE);
+    expect(await balance(shop.address)).toBe(shopBefore + PRICE);
+    expect(JSON.parse(dbSnapshot(b.home))).toEqual({ channels: [], vouchers: [] });
+  });
+
+  it('--expect 10 with --yes: a channel (≈ 316,000 gas) costs less than 10 exact payments (≈ 69,000 each), so one is opened and pays', async () => {
+    const b = await freshBuyer('both-many');
+    const calls = { ...exactSeller.calls };
+    const r = await buy(b, '--yes', '--expect', '10');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ status: 200, scheme: 'channel', paid: '1000', transaction: null });
+    expect(r.json.opened?.channelId).toBe(r.json.channelId);
+    expect(exactSeller.calls).toEqual(calls);
+    // config buy.expect says the same; --expect 4 (4 × 69,000 < 316,000) pays exact instead.
+    const c = await freshBuyer('both-four');
+    const four = await buy(c, '--yes', '--expect', '4');
+    expect(four.code, four.stdout + four.stderr).toBe(0);
+    expect(four.json).toMatchObject({ scheme: 'exact', opened: null });
+    expect((await c.run(['config', 'set', 'buy.expect', '5'])).code).toBe(0);
+    const five = await buy(c, '--yes');
+    expect(five.code, five.stdout + five.stderr).toBe(0);
+    expect(five.json).toMatchObject({ scheme: 'channel', paid: '1000' });
+    expect(five.json.opened?.channelId).toBeTruthy();
+  });
+
+  it('--expect without --yes never opens a channel: exact', async () => {
+    const b = await freshBuyer('both-noyes');
+    const r = await buy(b, '--expect', '100');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ scheme: 'exact', opened: null });
+  });
 });
