@@ -28,7 +28,7 @@
 import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import type { ExactPayer, X402Payer } from '../../scheme/buyer.js'
 import { ChannelsError, InsufficientFundsError, PaymentRefusedError, PriceTooHighError, UsageError } from '../../errors.js'
-import { formatAmount, parseBaseUnits } from '../../units.js'
+import { formatAmount, formatUnits, parseBaseUnits } from '../../units.js'
 import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { BitcoinVoucherWire, VoucherWire } from '../../channel/voucher-wire.js'
 import { adoptionConflict } from '../../channel/acknowledge.js'
@@ -203,8 +203,9 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   if (channel) say(`402: ${show(price)} per request; paying on channel ${channel.id}.`)
   else {
     if (gas) {
-      say(`A channel (≈ ${gas.channel.toLocaleString('en-US')} gas to open and close) costs less than ${facts.expect} x402 \`exact\` payments ` +
-        `(≈ ${gas.exact.toLocaleString('en-US')} gas each; --expect ${facts.expect}).`)
+      const eth = (g: bigint) => formatUnits(g * gas.feePerGas, 18, 'ETH')
+      say(`A channel (≈ ${gas.channel.toLocaleString('en-US')} gas to open and close, ${eth(gas.channel)} at the node's fee now) costs less than ` +
+        `${facts.expect} x402 \`exact\` payments (≈ ${gas.exact.toLocaleString('en-US')} gas each, ${eth(facts.expect * gas.exact)} in all; --expect ${facts.expect}).`)
     }
     if (choice === 'none') {
       // A hub that could pay but asks more than --max-fee: the price is the obstacle (exit 3), not the funds.
