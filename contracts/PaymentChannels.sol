@@ -91,6 +91,12 @@ contract PaymentChannels is EIP712, ReentrancyGuard {
     mapping(bytes32 channelId => mapping(uint64 lane => LaneState)) private _lanes;
     /// @dev Ids ever opened. Lane states outlive a collected channel, so an id is never reusable.
     mapping(bytes32 channelId => bool) private _used;
+    /// @dev Payouts a receiver refused (pull payments), by token (address(0): native) and owner.
+    mapping(address token => mapping(address owner => uint256)) private _payments;
+
+    /// @dev Gas forwarded with a native payout: enough for a smart-contract wallet's `receive`,
+    /// bounded so that a receiver burning gas cannot make `collect` run out and block the other side.
+    uint256 private constant NATIVE_PAYOUT_GAS = 100_000;
 
     event ChannelOpened(
         bytes32 indexed channelId,
@@ -104,6 +110,10 @@ contract PaymentChannels is EIP712, ReentrancyGuard {
     event ChannelUpdated(bytes32 indexed channelId, uint64 lane, uint64 nonce, uint256 redeemed);
     event ChannelSettling(bytes32 indexed channelId, uint64 settleAt);
     event ChannelCollected(bytes32 indexed channelId, uint256 paidToPayee, uint256 refundedToPayer);
+    /// @notice A payout `owner` refused (its `receive` reverted, or the token transfer failed) is
+    /// held for it instead: `withdraw` takes it. The rest of the collect went through.
+    event PaymentDeferred(address indexed owner, address indexed token, uint256 amount);
+    event Withdrawn(address indexed owner, address indexed token, address to, uint256 amount);
 
     error ChannelIdUsed(bytes32 channelId);
     error ChannelNotFound(bytes32 channelId);
@@ -128,6 +138,7 @@ contract PaymentChannels is EIP712, ReentrancyGuard {
     error AmountExceedsDeposit(uint256 redeemed, uint256 deposit);
     error LengthMismatch();
     error NativeTransferFailed(address to, uint256 amount);
+    error NoPayment(address owner, address token);
 
     constructor() EIP712("PaymentChannels", "1") {}
 
@@ -234,6 +245,29 @@ contract PaymentChannels is EIP712, ReentrancyGuard {
         if (c.settleAt == 0) revert NotSettling();
         if (block.timestamp < c.settleAt) revert SettleAtNotReached(c.settleAt);
         _collect(channelId);
+    }
+
+    // ------------------------------------------------------------------ pull payments
+
+    /// @notice Sends msg.sender's deferred payouts in `token` (address(0): native) to `to`, all of
+    /// them. Reverts if the transfer fails (the caller chose `to`), so nothing is lost.
+    /// @dev Pull-payment pattern (OpenZeppelin's PullPayment/Escrow): the balance is zeroed first.
+    function withdraw(address token, address payable to) external nonReentrant {
+        uint256 amount = _payments[token][msg.sender];
+        if (amount == 0) revert NoPayment(msg.sender, token);
+        _payments[token][msg.sender] = 0;
+        emit Withdrawn(msg.sender, token, to, amount);
+        if (token == address(0)) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert NativeTransferFailed(to, amount);
+        } else {
+            IERC20(token).safeTransfer(to, amount);
+        }
+    }
+
+    /// @notice Payouts `owner` refused and may `withdraw`, in base units of `token` (address(0): native).
+    function payments(address token, address owner) external view returns (uint256) {
+        return _payments[token][owner];
     }
 
     // ------------------------------------------------------------------ views
@@ -384,13 +418,23 @@ contract PaymentChannels is EIP712, ReentrancyGuard {
         _send(token, payer, refund);
     }
 
+    /// @dev Pays `to`, or holds the amount for it (`withdraw`) when it refuses: a receiver that
+    /// reverts, burns its gas, or is blocked by the token must not block the other side's payout.
+    /// The native call forwards bounded gas and copies no return data (no return bomb).
     function _send(address token, address to, uint256 amount) private {
         if (amount == 0) return;
+        bool ok;
         if (token == address(0)) {
-            (bool ok,) = to.call{value: amount}("");
-            if (!ok) revert NativeTransferFailed(to, amount);
+            uint256 gasLimit = NATIVE_PAYOUT_GAS;
+            assembly ("memory-safe") {
+                ok := call(gasLimit, to, amount, 0, 0, 0, 0)
+            }
         } else {
-            IERC20(token).safeTransfer(to, amount);
+            ok = IERC20(token).trySafeTransfer(to, amount);
+        }
+        if (!ok) {
+            _payments[token][to] += amount;
+            emit PaymentDeferred(to, token, amount);
         }
     }
 }
