@@ -7,11 +7,12 @@ import { deployPlain } from '../helpers/deploy.js';
 const NO_SECRET = '0x';
 
 /**
- * Issue 13 §4's figures. Regression caps at today's values (not yet the issue's targets:
- * lifecycle_eth ≤ 139,000, lifecycle_erc20 ≤ 112,000, topup_eth ≤ 35,000,
- * batch10_per_channel_eth ≤ 40,000).
+ * Issue 13 §4's figures: its targets where the contract reaches them (lifecycle_eth ≤ 139,000,
+ * topup_eth ≤ 35,000, batch10_per_channel_eth ≤ 40,000). lifecycle_erc20's target (≤ 112,000)
+ * is not reached: the cap is today's value, a regression check (see the packed layout's notes
+ * in contracts/PaymentChannels.sol).
  */
-const CAP = { lifecycle_eth: 218_943n, lifecycle_erc20: 268_348n, topup_eth: 37_954n, batch10_per_channel_eth: 78_710n };
+const CAP = { lifecycle_eth: 139_000n, lifecycle_erc20: 187_800n, topup_eth: 35_000n, batch10_per_channel_eth: 40_000n };
 
 /**
  * Gas used per operation, printed as a table. Gas is deterministic for a given build, so the
@@ -104,7 +105,9 @@ describe('PaymentChannels: gas', () => {
     await f.open({ token: tokenAddress, amount: 5000n }); // the contract already holds the token
     const t = await f.open({ token: tokenAddress, amount: 1000n });
     const ts = await f.signed({ channelId: t.id, amount: 100n });
-    gas.lifecycle_erc20 = t.receipt.gasUsed + (await mined(f.as(f.payee).close(ts.v, ts.sig, NO_SECRET)));
+    gas['lifecycle_erc20: open'] = t.receipt.gasUsed;
+    gas['lifecycle_erc20: close'] = await mined(f.as(f.payee).close(ts.v, ts.sig, NO_SECRET));
+    gas.lifecycle_erc20 = gas['lifecycle_erc20: open'] + gas['lifecycle_erc20: close'];
 
     const top = await f.open({ amount: 1000n });
     gas.topup_eth = await mined(f.as(f.payer).deposit(top.id, 10n, { value: 10n }));

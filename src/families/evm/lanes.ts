@@ -179,9 +179,9 @@ export async function reconcileRequestOf(m: ChannelManager, c: ChannelRecord, re
 
 /**
  * Gas a merge voucher saves per merged lane over redeeming the lanes in one `updateMany`
- * (the payee's `voucher submit`): 1,953 measured on anvil for three lanes (173,691 for
- * `updateMany` against 169,786 for the merge voucher, test/contract/gas.test.ts), rounded up.
- * Over separate `update`s it saves ≈ 37,600 per lane (245,034 for three).
+ * (the payee's `voucher submit`): 2,251 measured on anvil for three lanes (168,802 for
+ * `updateMany` against 164,300 for the merge voucher, test/contract/gas.test.ts), rounded down.
+ * Over separate `update`s it saves ≈ 32,000 per lane (228,381 for three).
  */
 export const MERGE_GAS_SAVED_PER_LANE = 2_000n
 
