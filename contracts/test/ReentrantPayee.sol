@@ -6,7 +6,8 @@ import {PaymentChannels} from "../PaymentChannels.sol";
 /// @notice A contract that acts as payer or payee and, on receiving native currency, calls the
 /// channel contract once more with `reentryCall` (e.g. encoded `collect(id)` or `close(...)`)
 /// to try to take more. It records the outcome instead of reverting, so the outer call completes.
-/// With `rejecting` set it refuses native currency instead (its `receive` reverts).
+/// With `rejecting` set it refuses native currency instead (its `receive` reverts); with `burning`
+/// set it burns every unit of gas it is given.
 contract ReentrantPayee {
     PaymentChannels public immutable channels;
     bytes public reentryCall;
@@ -15,6 +16,7 @@ contract ReentrantPayee {
     uint256 public successes;
     bytes public lastError;
     bool public rejecting;
+    bool public burning;
 
     constructor(PaymentChannels channels_) {
         channels = channels_;
@@ -27,6 +29,10 @@ contract ReentrantPayee {
 
     function setRejecting(bool value) external {
         rejecting = value;
+    }
+
+    function setBurning(bool value) external {
+        burning = value;
     }
 
     function withdraw(address token, address payable to) external {
@@ -59,6 +65,9 @@ contract ReentrantPayee {
 
     receive() external payable {
         require(!rejecting, "ReentrantPayee: rejecting");
+        if (burning) {
+            while (true) {}
+        }
         if (!armed) return;
         armed = false;
         attempts++;

@@ -96,6 +96,27 @@ describe('PaymentChannels: a receiver that refuses its payout', () => {
     expect(await balance(payer.address)).toBe(1000n);
   });
 
+  it("a payee burning all the gas it is given cannot block the payer's collect: it is given 100,000 at most", async () => {
+    const payee = await rejectingContract();
+    await mined(payee.c.setRejecting(false));
+    const { id } = await f.open({ to: payee.address, amount: 1000n, settleDelay: 60n });
+    const { v, sig } = await f.signed({ channelId: id, amount: 300n });
+    await mined(payee.c.update(v, sig, NO_SECRET));
+    await mined(payee.c.setBurning(true));
+    await mined(f.as(f.payer).settle(id));
+    await increaseTime(f.anvil.rpcUrl, 61);
+    const payer0 = await balance(f.payer.address);
+    // A plain gas limit, far below what 63/64 of it forwarded to the payee and burnt would need.
+    const r = await mined(f.as(f.payer).collect(id, { gasLimit: 300_000n }));
+    expect(r.gasUsed).toBeLessThan(200_000n);
+    expect(events(r)).toEqual([
+      ['ChannelCollected', id, 300n, 700n],
+      ['PaymentDeferred', payee.address, NATIVE, 300n],
+    ]);
+    expect((await balance(f.payer.address)) - payer0 + gasCost(r)).toBe(700n);
+    expect(await f.pc.payments(NATIVE, payee.address)).toBe(300n);
+  });
+
   it('a payee re-entering on receive gains nothing: not through withdraw, not through close', async () => {
     const payee = await rejectingContract();
     const first = await f.open({ to: payee.address, amount: 1000n });
