@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
 import { connect } from 'node:net'
-import { Contract, HDNodeWallet, JsonRpcProvider, ZeroAddress, ZeroHash, hexlify, randomBytes, recoverAddress, parseEther, Signature } from 'ethers'
+import { Contract, ContractFactory, HDNodeWallet, MaxUint256, JsonRpcProvider, ZeroAddress, ZeroHash, hexlify, randomBytes, recoverAddress, parseEther, Signature } from 'ethers'
 import { Config, Store, createKey, buy, decodePaymentRequired, encodePaymentSignature, ZERO_HASH } from '../dist/index.js'
 import { ChannelManager, evmBuyer, signVoucher, voucherDigest, contractAddress, recoverVoucherSigner, verifierBackend, loadEvmSigner } from '../dist/families/evm/index.js'
 import { startAnvil, prepareDevnet } from '../dist/devnet/index.js'
@@ -279,6 +279,30 @@ async function main() {
   await gasOf(pc.connect(payeeW).updateMany([l1[0], l2[0]], [l1[1], l2[1]], ['0x', '0x']))
   const mergeGas = await gasOf(pc.connect(payeeW).update(...laneVoucher(mc.id, 0n, 1n, 3000n, [{ lane: 1n, nonce: 2n }, { lane: 2n, nonce: 2n }])))
   const plainGas = await gasOf(pc.connect(payeeW).update(...laneVoucher(mc.id, 3n, 1n, 1000n)))
+  // Issue 13 §4's four figures, defined as there (and in test/contract/gas.test.ts): full receipt
+  // gas of open + the payee's close with one voucher, native and ERC-20 (approve excluded; the
+  // payee and the contract already hold the token, like a merchant's); a top-up; closeMany of 10 / 10.
+  const c1 = await openOne()
+  ;({ v, s } = voucherFor(c1.id))
+  gas.lifecycle_eth = c1.gas + (await gasOf(pc.connect(payeeW).close(v, s, '0x')))
+  const token = await new ContractFactory(artifacts.TestToken.abi, artifacts.TestToken.bytecode, payerW).deploy()
+  await token.waitForDeployment()
+  await gasOf(token.mint(payerW.address, 1_000_000n))
+  await gasOf(token.mint(payeeW.address, 1n))
+  await gasOf(token.approve(contract, MaxUint256))
+  const openToken = async (amount) => {
+    const salt = hexlify(randomBytes(32))
+    const gas = await gasOf(pc.connect(payerW).open(payeeW.address, await token.getAddress(), amount, 60, salt))
+    return { id: await pc.channelIdOf(payerW.address, payeeW.address, await token.getAddress(), salt), gas }
+  }
+  await openToken(5000n)
+  const t1 = await openToken(1000n)
+  ;({ v, s } = voucherFor(t1.id))
+  v.amount = 100n; s = signVoucher(v, payerW, chainId, contract).signature
+  gas.lifecycle_erc20 = t1.gas + (await gasOf(pc.connect(payeeW).close(v, s, '0x')))
+  const top = await openOne()
+  gas.topup_eth = await gasOf(pc.connect(payerW).deposit(top.id, parseEther('0.1'), { value: parseEther('0.1') }))
+  gas.batch10_per_channel_eth = redeemBatch10 / 10n
   provider.destroy()
   store.close()
 

@@ -74,7 +74,10 @@ function findImports(path) {
 const input = { language: 'Solidity', sources, settings };
 const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
 
-const problems = output.errors ?? [];
+// solc warns on every tstore; OpenZeppelin's ReentrancyGuardTransient clears its slot at the end of
+// each call, the one use the warning itself calls safe, so that warning is not repeated on each build.
+const transientGuard = (p) => p.severity === 'warning' && /EIP-1153/.test(p.message) && p.sourceLocation?.file?.startsWith('@openzeppelin/');
+const problems = (output.errors ?? []).filter((p) => !transientGuard(p));
 const errors = problems.filter((e) => e.severity === 'error');
 for (const p of problems) console.error(p.formattedMessage ?? p.message);
 if (errors.length > 0) {

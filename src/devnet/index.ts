@@ -203,18 +203,20 @@ export const DEVNET_USD_FUNDING = parseUnits('10000', 6)
  * Deploys PaymentChannels and the USD test token TestUSD (both CREATE2, so at the same
  * addresses on every chain) with the dev account, and sends `amount` wei and `usd` base
  * units of the token (6 decimals) to each address in `fund`.
- * @returns the contract's and the token's addresses
+ * @returns the contract's and the token's addresses, and the token's symbol and decimals as it reports them
  * @throws {ChannelsError} a deployment failed · ethers' errors when a transfer or mint fails
  */
 export async function prepareDevnet(
   rpcUrl: string, chainId: number, fund: string[] = [], amount = parseEther('100'), usd = DEVNET_USD_FUNDING,
-): Promise<{ contract: string; deployTx?: string; usdc: string }> {
+): Promise<{ contract: string; deployTx?: string; usdc: string; usd: { symbol: string; decimals: number } }> {
   const provider = makeProvider(rpcUrl, BigInt(chainId))
   try {
     const dev = new Wallet(ANVIL_DEV_KEY, provider)
     const { address, tx } = await deployPaymentChannels(dev, provider)
     const { address: usdc } = await deployTestUSD(dev, provider)
-    const token = new Contract(usdc, ['function mint(address to, uint256 amount)'], dev)
+    const token = new Contract(usdc, ['function mint(address to, uint256 amount)', 'function symbol() view returns (string)', 'function decimals() view returns (uint8)'], dev)
+    // The name config gives it carries the symbol and decimals the token itself reports.
+    const [symbol, decimals] = await Promise.all([token.getFunction('symbol')() as Promise<string>, token.getFunction('decimals')() as Promise<bigint>])
     let nonce = await provider.getTransactionCount(dev.address, 'pending')
     const sent = []
     for (const to of fund) {
@@ -223,7 +225,7 @@ export async function prepareDevnet(
     }
     const receipts = await Promise.all(sent.map((t) => t.wait()))
     if (receipts.some((r) => !r || r.status !== 1)) throw new ChannelsError('Funding the devnet\'s keys failed (a transfer or a mint reverted).')
-    return { contract: address, deployTx: tx, usdc }
+    return { contract: address, deployTx: tx, usdc, usd: { symbol, decimals: Number(decimals) } }
   } finally {
     provider.destroy()
   }
@@ -380,11 +382,11 @@ export async function runDevnet(config: Config, o: { port?: number; bitcoin?: bo
     if (started.status === 'fulfilled') regtest = started.value
     if (prepared.status === 'rejected') throw prepared.reason
     if (started.status === 'rejected') throw started.reason
-    const { contract, usdc } = prepared.value
+    const { contract, usdc, usd } = prepared.value
     const networks: Record<string, NetworkConfig> = {
       [DEVNET_EVM_NETWORK]: {
         kind: 'evm', caip2: `eip155:${node.chainId}`, rpcUrl: node.rpcUrl, contract,
-        assets: { [DEVNET_USD]: { symbol: 'USDC', address: usdc, decimals: 6 } },
+        assets: { [DEVNET_USD]: { symbol: usd.symbol, address: usdc, decimals: usd.decimals } },
       },
     }
     let bitcoin: DevnetInfo['bitcoin']

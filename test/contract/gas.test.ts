@@ -7,6 +7,14 @@ import { deployPlain } from '../helpers/deploy.js';
 const NO_SECRET = '0x';
 
 /**
+ * Issue 13 §4's figures: its targets where the contract reaches them (lifecycle_eth ≤ 139,000,
+ * topup_eth ≤ 35,000, batch10_per_channel_eth ≤ 40,000). lifecycle_erc20's target (≤ 112,000)
+ * is not reached: the cap is today's value, a regression check (see the packed layout's notes
+ * in contracts/PaymentChannels.sol).
+ */
+const CAP = { lifecycle_eth: 139_000n, lifecycle_erc20: 187_800n, topup_eth: 35_000n, batch10_per_channel_eth: 40_000n };
+
+/**
  * Gas used per operation, printed as a table. Gas is deterministic for a given build, so the
  * caps below are regressions checks with headroom, not timings.
  */
@@ -80,5 +88,38 @@ describe('PaymentChannels: gas', () => {
       gas[`closeMany ×${n} (native), per channel`] = used / BigInt(n);
     }
     expect(gas['closeMany ×10 (native), per channel']).toBeLessThan(gas['close (native)']);
+  });
+  // Issue 13 §4: the four figures `npm run bench -- --json` prints under `gas`, as the issue defines
+  // them (full receipt gas; approve excluded; a merchant's token situation: the payee and the
+  // contract already hold the token).
+  it('issue 13 §4: lifecycle (native and ERC-20), top-up, batch of 10 per channel', async () => {
+    const eth = await f.open({ amount: 1000n });
+    const es = await f.signed({ channelId: eth.id, amount: 100n });
+    gas.lifecycle_eth = eth.receipt.gasUsed + (await mined(f.as(f.payee).close(es.v, es.sig, NO_SECRET)));
+
+    const token = await deployPlain(f.deployer, 'TestToken');
+    const tokenAddress = await token.getAddress();
+    await mined((token.connect(f.deployer) as Contract).mint(f.payer.address, 1_000_000n));
+    await mined((token.connect(f.deployer) as Contract).mint(f.payee.address, 1n));
+    await mined((token.connect(f.payer) as Contract).approve(await f.pc.getAddress(), ethers.MaxUint256));
+    await f.open({ token: tokenAddress, amount: 5000n }); // the contract already holds the token
+    const t = await f.open({ token: tokenAddress, amount: 1000n });
+    const ts = await f.signed({ channelId: t.id, amount: 100n });
+    gas['lifecycle_erc20: open'] = t.receipt.gasUsed;
+    gas['lifecycle_erc20: close'] = await mined(f.as(f.payee).close(ts.v, ts.sig, NO_SECRET));
+    gas.lifecycle_erc20 = gas['lifecycle_erc20: open'] + gas['lifecycle_erc20: close'];
+
+    const top = await f.open({ amount: 1000n });
+    gas.topup_eth = await mined(f.as(f.payer).deposit(top.id, 10n, { value: 10n }));
+
+    const ids = [];
+    for (let i = 0; i < 10; i++) ids.push((await f.open({ amount: 1000n })).id);
+    const signed = await Promise.all(ids.map((channelId) => f.signed({ channelId, amount: 100n })));
+    gas.batch10_per_channel_eth = (await mined(f.as(f.payee).closeMany(signed.map((x) => x.v), signed.map((x) => x.sig), signed.map(() => NO_SECRET)))) / 10n;
+
+    expect(gas.lifecycle_eth).toBeLessThanOrEqual(CAP.lifecycle_eth);
+    expect(gas.lifecycle_erc20).toBeLessThanOrEqual(CAP.lifecycle_erc20);
+    expect(gas.topup_eth).toBeLessThanOrEqual(CAP.topup_eth);
+    expect(gas.batch10_per_channel_eth).toBeLessThanOrEqual(CAP.batch10_per_channel_eth);
   });
 });

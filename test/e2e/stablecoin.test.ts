@@ -143,6 +143,27 @@ describe('a paywall priced in USDC', () => {
     }
   });
 
+  it('a deposit or top-up above the key\'s tokens: exit 5 before any transaction (no approve gas), nothing stored', async () => {
+    const before = walletState(other.home);
+    const nonce = await chain.provider.getTransactionCount(other.address);
+    const r = await other.run(['open', serve.payTo, '1000usdc', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(5);
+    expect(r.json.error.message).toMatch(/less than the deposit/);
+    expect(walletState(other.home)).toBe(before);
+    const id = (await other.run(['list', '--json'])).json.channels.find((c: { asset: string }) => c.asset.toLowerCase() === usdc.toLowerCase()).channelId;
+    const f = await other.run(['fund', id, '1000usdc', '--json']);
+    expect(f.code, f.stdout + f.stderr).toBe(5);
+    expect(walletState(other.home)).toBe(before);
+    expect(await chain.provider.getTransactionCount(other.address)).toBe(nonce);
+    // Amounts for a token channel read in its token: 1usdc is 10^6 base units, and ether's units are refused.
+    const eth = await other.run(['fund', id, '0.5eth', '--json']);
+    expect(eth.code).toBe(2);
+    expect(eth.json.error.message).toMatch(/eth is not a unit of USDC/);
+    const topUp = await other.run(['fund', id, '1usdc', '--json']);
+    expect(topUp.code, topUp.stdout + topUp.stderr).toBe(0);
+    expect(topUp.json.added).toBe(USDC.toString());
+  });
+
   it('budgets count USDC: a budget of 0.003usdc stops the purchase after it (exit 3)', async () => {
     const set = await payer.run(['budget', 'set', '*', '0.003usdc', '--json']);
     expect(set.code, set.stdout + set.stderr).toBe(0);

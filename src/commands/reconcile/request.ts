@@ -8,7 +8,7 @@ export default class ReconcileRequest extends BaseCommand<typeof ReconcileReques
   static override summary = 'Print a reconciliation request for a channel\'s lanes (payee side; Filecoin payment reconciliation).'
   static override description =
     'Asks the payer for ONE voucher worth --req-val that merges the lanes of the channel\'s unredeemed best vouchers (at least two). ' +
-    'Default --req-val: their sum less the gas the merge saves over one updateMany (2,000 gas per extra lane at the node\'s fee; none on a token channel). Prints the request JSON ' +
+    'Default --req-val: their sum less the gas the merge saves over one updateMany (700 gas per extra lane at the node\'s fee; none on a token channel). Prints the request JSON ' +
     '(the same with or without --json); hand it to the payer\'s `channels reconcile answer`. Stores nothing.'
   static override examples = ['<%= config.bin %> reconcile request 0x3f2a > request.json', '<%= config.bin %> reconcile request 0x3f2a --req-val 0.001eth']
   static override args = { channel: channelArg }

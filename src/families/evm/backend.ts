@@ -106,8 +106,10 @@ export class EvmBackend implements ChainBackend {
     this.contractChecked = true
   }
 
-  async balance(address: string): Promise<bigint> {
-    return this.rpc(() => this.provider.getBalance(address))
+  async balance(address: string, asset: string = ZeroAddress): Promise<bigint> {
+    if (asset === ZeroAddress) return this.rpc(() => this.provider.getBalance(address))
+    const token = new Contract(asset, ERC20_ABI, this.provider)
+    return this.rpc(() => token.getFunction('balanceOf')(address) as Promise<bigint>)
   }
 
   async now(): Promise<number> {

@@ -51,8 +51,8 @@ export interface ChainBackend {
   checkNetwork(): Promise<void>
   /** @throws {ChannelsError} when the contract's code is not the build we ship */
   verifyContract(): Promise<void>
-  /** Native balance in base units. */
-  balance(address: string): Promise<bigint>
+  /** Balance of `address`: wei, or base units of the ERC-20 token `asset` (its `balanceOf`; default the zero address: ether). */
+  balance(address: string, asset?: string): Promise<bigint>
   /** Unix seconds of the latest block. */
   now(): Promise<number>
   channelIdOf(payer: string, p: OpenParams): string

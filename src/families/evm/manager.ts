@@ -102,9 +102,11 @@ export class ChannelManager extends ChannelReader {
     const signer = await this.signer()
     const params = { payee, asset: req.asset ?? ZeroAddress, amount: req.deposit, settleDelay: req.settleDelay, salt: hexlify(randomBytes(32)) }
     const id = this.backend.channelIdOf(this.address, params)
-    const balance = await this.backend.balance(this.address)
-    if (params.asset === ZeroAddress && balance < req.deposit) {
-      throw new InsufficientFundsError(`${this.address} holds ${balance} wei, less than the deposit of ${req.deposit}.`, req.deposit - balance, {
+    // In the deposit's asset: a token deposit the key lacks would cost the approve's gas and then revert.
+    const balance = await this.backend.balance(this.address, params.asset)
+    if (balance < req.deposit) {
+      const units = params.asset === ZeroAddress ? 'wei' : `base units of the token ${params.asset}`
+      throw new InsufficientFundsError(`${this.address} holds ${balance} ${units}, less than the deposit of ${req.deposit}.`, req.deposit - balance, {
         metaMessages: ['Fund the key (`channels keys show` prints its address) or choose a smaller --deposit.'],
       })
     }

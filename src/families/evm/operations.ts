@@ -3,13 +3,14 @@
  * Lotus `paych` voucher calls): add funds, check, add, list, best and submit vouchers.
  * Rules follow Filecoin paych `UpdateChannelState` and Lotus `paychmgr`.
  */
+import { ZeroAddress } from 'ethers'
 import type { ChannelManager } from './manager.js'
 import { short, type ChannelReader } from '../../core/channel/reader.js'
 import { bestVouchers } from '../../core/channel/status.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel } from './channel.js'
 import type { TxResult } from './chain.js'
-import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
+import { ChannelsError, ChannelStateError, InsufficientFundsError, InvalidVoucherError, UsageError } from '../../core/errors.js'
 import { ZERO_HASH, sameVoucher, unstorable, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import type { LaneState } from './redeemable.js'
@@ -23,13 +24,22 @@ import { storeLearned, type VoucherCheck } from '../../core/channel/accept.js'
  * The amount is recorded as pending while the transaction is in flight.
  * @param amount - base units to add
  * @returns the transaction and the new confirmed deposit (base units)
- * @throws {ChannelStateError} not the payer, or the channel is not open
+ * @throws {ChannelStateError} not the payer, or the channel is not open · {InsufficientFundsError} a token the key holds too little of
  */
 export async function fundChannel(m: ChannelManager, c: ChannelRecord, amount: bigint, onSent?: (h: string) => void): Promise<{ tx: TxResult; deposit: bigint }> {
   if (c.direction !== 'outbound') throw new ChannelStateError('Only the payer can add funds to a channel.')
   if (c.state !== 'open') throw new ChannelStateError(`Channel ${short(c.id)} is ${c.state}; funds can be added only while it is open.`)
   if (amount <= 0n) throw new UsageError('The amount must be above zero.')
   const signer = await m.signer()
+  if (c.asset !== ZeroAddress) {
+    // A token top-up the key lacks would cost the approve's gas and then revert.
+    const held = await m.backend.balance(m.address, c.asset)
+    if (held < amount) {
+      throw new InsufficientFundsError(`${m.address} holds ${held} base units of the token ${c.asset}, less than ${amount}.`, amount - held, {
+        metaMessages: ['Fund the key with the token, or add less.'],
+      })
+    }
+  }
   m.store.channels.update(c.network, c.id, { pendingDeposit: c.pendingDeposit + amount })
   let tx: TxResult
   try {
