@@ -53,7 +53,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'wallet holds the price); the purchase is checked against the budgets and recorded before the authorization is sent, and counts ' +
     'whatever the answer (the seller can redeem it until it expires, at most an hour). When a 402 offers both schemes, an open channel ' +
     'pays first, else `exact`; with --yes a channel is opened instead when --expect N (config buy.expect, default 1) exact payments ' +
-    'would cost more gas than a channel\'s open and close (≈ 316,000 gas against ≈ 69,000 per exact payment: from N = 5). ' +
+    'would cost more gas than a channel\'s approve, open and close (≈ 235,000 gas against ≈ 69,000 per exact payment: from N = 4). ' +
     'With --json the output gains scheme (channel or exact) and, for exact, transaction (the receipt\'s) and authorization.'
   static override examples = [
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 5000 --deposit 0.01eth --yes',

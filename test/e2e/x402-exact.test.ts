@@ -257,7 +257,7 @@ describe('a seller offering both channel and exact: an open channel first, then 
     expect(JSON.parse(dbSnapshot(b.home))).toEqual({ channels: [], vouchers: [] });
   });
 
-  it('--expect 10 with --yes: a channel (≈ 316,000 gas) costs less than 10 exact payments (≈ 69,000 each), so one is opened and pays', async () => {
+  it('--expect 10 with --yes: a channel (≈ 235,000 gas) costs less than 10 exact payments (≈ 69,000 each), so one is opened and pays', async () => {
     const b = await freshBuyer('both-many');
     const calls = { ...exactSeller.calls };
     const r = await buy(b, '--yes', '--expect', '10');
@@ -265,16 +265,16 @@ describe('a seller offering both channel and exact: an open channel first, then 
     expect(r.json).toMatchObject({ status: 200, scheme: 'channel', paid: '1000', transaction: null });
     expect(r.json.opened?.channelId).toBe(r.json.channelId);
     expect(exactSeller.calls).toEqual(calls);
-    // config buy.expect says the same; --expect 4 (4 × 69,000 < 316,000) pays exact instead.
+    // config buy.expect says the same; --expect 3 (3 × 69,000 < 235,000) pays exact instead, 4 opens a channel.
     const c = await freshBuyer('both-four');
-    const four = await buy(c, '--yes', '--expect', '4');
+    const three = await buy(c, '--yes', '--expect', '3');
+    expect(three.code, three.stdout + three.stderr).toBe(0);
+    expect(three.json).toMatchObject({ scheme: 'exact', opened: null });
+    expect((await c.run(['config', 'set', 'buy.expect', '4'])).code).toBe(0);
+    const four = await buy(c, '--yes');
     expect(four.code, four.stdout + four.stderr).toBe(0);
-    expect(four.json).toMatchObject({ scheme: 'exact', opened: null });
-    expect((await c.run(['config', 'set', 'buy.expect', '5'])).code).toBe(0);
-    const five = await buy(c, '--yes');
-    expect(five.code, five.stdout + five.stderr).toBe(0);
-    expect(five.json).toMatchObject({ scheme: 'channel', paid: '1000' });
-    expect(five.json.opened?.channelId).toBeTruthy();
+    expect(four.json).toMatchObject({ scheme: 'channel', paid: '1000' });
+    expect(four.json.opened?.channelId).toBeTruthy();
   });
 
   it('--expect without --yes never opens a channel: exact', async () => {
