@@ -21,6 +21,7 @@ import { ANVIL_KEYS } from '../helpers/anvil.js';
 import { dbSnapshot, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 import { TEST_USD_DOMAIN, startExactSeller, startTwoSchemeSeller, type ExactSeller } from '../helpers/x402-seller.js';
 import { deployTestUSD } from '../../src/devnet/index.js';
+import { EIP3009_TRANSFER_GAS } from '../../src/families/evm/exact.js';
 
 const PRICE = 1000n; // $0.001 in a 6-decimal token
 const SELLER = getAddress('0x00000000000000000000000000000000005e11e7');
@@ -80,7 +81,12 @@ describe('channels buy against an unmodified @x402/express seller of scheme exac
     // The receipt's transaction is the facilitator's settlement, mined.
     expect(r.json.transaction).toMatch(/^0x[0-9a-f]{64}$/);
     expect(seller.settlements).toContain(r.json.transaction);
-    expect((await chain.provider.getTransactionReceipt(r.json.transaction))?.status).toBe(1);
+    const settled = (await chain.provider.getTransactionReceipt(r.json.transaction))!;
+    expect(settled.status).toBe(1);
+    // The estimate buy weighs against a channel (EIP3009_TRANSFER_GAS, a payee already holding the token) is this
+    // transfer's gas to a payee holding none, less the ≈ 17,100 of creating its balance slot (calldata varies a little).
+    expect(settled.gasUsed).toBeGreaterThan(EIP3009_TRANSFER_GAS);
+    expect(settled.gasUsed).toBeLessThanOrEqual(EIP3009_TRANSFER_GAS + 17_500n);
     expect(await balance(buyer.address)).toBe(buyerBefore - PRICE);
     expect(await balance(SELLER)).toBe(sellerBefore + PRICE);
     // What was signed: this wallet to the seller, the price; the token marked its nonce used.
