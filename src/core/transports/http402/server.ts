@@ -17,13 +17,11 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import { request as undiciRequest } from 'undici'
-import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import { refundCharge, VoucherRefusedError } from '../../channel/accept.js'
-import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { ChannelScheme } from '../../scheme/index.js'
 import { ChannelsError, ExitCode } from '../../errors.js'
 import {
-  DEFAULT_ENDPOINT_PATH, HEADER, encodePaymentRequired,
+  DEFAULT_ENDPOINT_PATH, HEADER, channelState, encodePaymentRequired,
   encodePaymentResponse, type ChannelRequirement, type ChannelStateWire, type RoutedPayload,
 } from './protocol.js'
 import { demoResource } from './resources.js'
@@ -337,14 +335,6 @@ function requestUrl(req: IncomingMessage): URL | undefined {
     return new URL(req.url ?? '/', `http://${host}`)
   } catch {
     return undefined
-  }
-}
-
-/** The merchant's view of one lane of a channel (corrective 402 and `GET …/channels/<id>`). */
-function channelState(c: ChannelRecord, lane: bigint, last?: VoucherRecord): ChannelStateWire {
-  return {
-    channelId: c.id, lane: lane.toString(), nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(),
-    charged: c.charged.toString(), ...(last ? { voucher: anyVoucherToWire(last) } : {}),
   }
 }
 
