@@ -20,7 +20,7 @@ import { FacilitatorResponseError, type FacilitatorClient } from '@x402/core/ser
 import type { Network, PaymentPayload, PaymentRequirements, SettleResponse, SupportedResponse, VerifyResponse } from '@x402/core/types'
 import type { ChannelRecord } from '../core/store/index.js'
 import type { X402Payee } from '../core/scheme/seller.js'
-import { SCHEME, type ChannelPayload, type ChannelStateWire } from '../core/scheme/x402.js'
+import { SCHEME, type ChannelPayload, type ChannelRequirement, type ChannelStateWire } from '../core/scheme/x402.js'
 import { refundCharge, VoucherRefusedError } from '../core/channel/accept.js'
 import { ChannelsError, ExitCode } from '../core/errors.js'
 import { parseBaseUnits } from '../core/units.js'
@@ -75,8 +75,8 @@ export class ChannelFacilitator implements FacilitatorClient {
    * Verifies a payment (hostile input) for one request at `requirements.amount` and commits its
    * voucher and charge before answering `isValid: true`. A refusal writes nothing.
    * @returns `{isValid: true, payer}`, or `{isValid: false, invalidReason, invalidMessage}`: `invalid_payload`,
-   *   `unsupported_scheme`, `requirements_mismatch`, `routed_unsupported`, or the voucher rule's reason
-   *   (`bad_signature`, `unknown_channel`, `wrong_payee`, `nonce_too_low`, `insufficient_amount`, …)
+   *   `unsupported_scheme`, `requirements_mismatch`, `routed_unsupported`, or the family's reason for the voucher
+   *   (EVM: `wrong_signer`, `bad_signature`, `unknown_channel`, `wrong_payee`, `above_deposit`, `nonce_too_low`, `amount_too_low`, …)
    * @throws {FacilitatorResponseError} the node is unreachable (x402 answers 502)
    */
   async verify(paymentPayload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyResponse> {
@@ -85,7 +85,8 @@ export class ChannelFacilitator implements FacilitatorClient {
     const { payload, price } = read
     let accepted
     try {
-      accepted = await this.payee.accept(payload, price, requirements as never)
+      // As the paywall: the family reads the payer's echoed entry (x402 matched it to the requirements already).
+      accepted = await this.payee.accept(payload, price, read.accepted)
     } catch (err) {
       if (err instanceof VoucherRefusedError) {
         const c = err.corrective
@@ -145,7 +146,7 @@ export class ChannelFacilitator implements FacilitatorClient {
   }
 
   /** The payload and price of a payment for `requirements`, or why it is not one this facilitator judges. */
-  private read(paymentPayload: PaymentPayload, requirements: PaymentRequirements): { payload: ChannelPayload; price: bigint } | Unjudged {
+  private read(paymentPayload: PaymentPayload, requirements: PaymentRequirements): { accepted: ChannelRequirement; payload: ChannelPayload; price: bigint } | Unjudged {
     if (requirements.scheme !== SCHEME || requirements.network !== this.network) {
       return { invalidReason: 'unsupported_scheme', invalidMessage: `This facilitator takes \`${SCHEME}\` on ${this.network}, not \`${requirements.scheme}\` on ${requirements.network}.` }
     }
@@ -166,7 +167,7 @@ export class ChannelFacilitator implements FacilitatorClient {
       return { invalidReason: 'requirements_mismatch', invalidMessage: 'The payment names another network, payee or price than offered.' }
     }
     if (payload.type === 'routed') return { invalidReason: 'routed_unsupported', invalidMessage: 'This facilitator takes no payment through a hub.' }
-    return { payload, price }
+    return { accepted, payload, price }
   }
 
   /** The pending key of a payload (the voucher's channel, lane and nonce), if it is a readable voucher payment. */
