@@ -252,6 +252,18 @@ describe('(b) an @x402/express app with ChannelSchemeServer and the local facili
     expect(chargedOf(payeeDb, channelId)).toBe('5000');
   });
 
+  it('refuses a route it could not be paid on: another payTo, a dollar price, another asset or network', async () => {
+    const build = (o: Partial<{ payTo: string; price: unknown; network: string }>) =>
+      server.buildPaymentRequirements({ scheme: 'channel', network, payTo: payeeAddress, price: PRICE.toString(), ...o } as never);
+    await expect(build({ payTo: Wallet.createRandom().address })).rejects.toThrow(/set payTo to it/);
+    await expect(build({ price: '$0.01' })).rejects.toThrow(/US dollars, which it does not convert/);
+    await expect(build({ price: { amount: '1000', asset: Wallet.createRandom().address } })).rejects.toThrow(/paid in 0x0{40}/);
+    await expect(build({ price: 1.5 })).rejects.toThrow(/whole number of base units/);
+    // A vacant payTo is this wallet's; a numeric price is base units.
+    expect((await build({ payTo: '', price: 1000 }))[0]).toMatchObject({ payTo: payeeAddress, amount: '1000', asset: ZeroAddress });
+    expect(await facilitator.getSupported()).toEqual({ kinds: [{ x402Version: 2, scheme: 'channel', network }], extensions: [], signers: {} });
+  });
+
   describe('(d) hostile input to verify is refused and changes no stored state', () => {
     const hostileKey = Wallet.createRandom().privateKey;
     const hostile = new Wallet(hostileKey);
