@@ -27,7 +27,7 @@ import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from '@
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { dbSnapshot, makeWallet, startChain, startServe, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 import { PaymentChannelManager, voucherToWire } from '../../src/index.js';
-import { ChannelFacilitator, registerChannelScheme } from '../../src/x402/index.js';
+import { ChannelFacilitator, channelEndpoint, registerChannelScheme } from '../../src/x402/index.js';
 import { contractAddress } from '../../src/families/evm/deploy.js';
 import { signVoucher } from '../../src/families/evm/voucher.js';
 
@@ -184,9 +184,12 @@ describe('(b) an @x402/express app with ChannelSchemeServer and the local facili
   beforeAll(async () => {
     payee = new PaymentChannelManager({ chain: { kind: 'evm', caip2: network, rpcUrl: chain.anvil.rpcUrl }, wallet: { name: 'shop', privateKey: payeeKey }, store: payeeDb });
     payeeAddress = await payee.address();
+    await chain.fund(payeeAddress, '1'); // gas for a cooperative close
     facilitator = new ChannelFacilitator(await payee.x402Payee({ minDeposit: 10n ** 15n, minSettleDelay: 60 }));
     server = registerChannelScheme(new x402ResourceServer(facilitator), { facilitator });
     const app = express();
+    // The channel endpoint its 402 names (sync, cooperative close), outside the paid routes.
+    app.use(channelEndpoint(facilitator));
     app.use(paymentMiddleware({ 'GET /weather': route('Weather'), 'GET /broken': route('A handler that fails'), 'GET /thrown': route('A handler that throws') }, server));
     app.get('/weather', (_req, res) => void res.json({ city: 'Lisbon', temperatureC: 17 }));
     app.get('/broken', (_req, res) => void res.status(500).json({ error: 'the backend is down' }));
@@ -326,5 +329,17 @@ describe('(b) an @x402/express app with ChannelSchemeServer and the local facili
       expect(facilitator.channelStateFor(replay)).toMatchObject({ channelId: ours, nonce: '1', amount: '1000', charged: '0' });
       expect(chargedOf(payeeDb, ours)).toBe('0');
     });
+  });
+
+  it('the channel endpoint: the buyer reads the merchant\'s view, then closes cooperatively; the payee redeems what it charged', async () => {
+    const view = await fetch(`${url}/.well-known/channels/channels/${channelId}`);
+    expect(view.status).toBe(200);
+    expect(await view.json()).toMatchObject({ channelId, lane: '0', nonce: '7', amount: '5000', charged: '5000', state: 'open' });
+    const before = await chain.balance(payeeAddress);
+    const closed = await buyer.run(['close', channelId, '--json']);
+    expect(closed.code, closed.stdout + closed.stderr).toBe(0);
+    expect(closed.json).toMatchObject({ result: 'closed', paidToPayee: '5000', refundedToPayer: (10n ** 16n - 5000n).toString() });
+    const receipt = await chain.provider.getTransactionReceipt(closed.json.transaction);
+    expect(await chain.balance(payeeAddress)).toBe(before + 5000n - receipt!.gasUsed * receipt!.gasPrice);
   });
 });
