@@ -24,15 +24,20 @@ import type { PaymentResponseContext } from '@x402/core/client'
 import type { ChannelRecord, VoucherRecord } from '../core/store/index.js'
 import type { X402Payer } from '../core/scheme/buyer.js'
 import { SCHEME, type ChannelRequirement, type ChannelStateWire } from '../core/scheme/x402.js'
-import { InsufficientFundsError, PaymentRefusedError } from '../core/errors.js'
+import { InsufficientFundsError, PaymentRefusedError, PriceTooHighError } from '../core/errors.js'
 import { formatAmount } from '../core/units.js'
 import { payloadToWire, type PaymentResponse } from '../core/transports/http402/protocol.js'
 import { acceptEntry, applyReceipt, channelDeposit, channelPayload, endpointOf, nextAmount, resync } from '../core/transports/http402/payment.js'
 
 /** How a {@link ChannelSchemeClient} pays. Amounts in base units of the entry's asset (wei, token base units). */
 export interface ChannelClientOptions {
-  /** Highest price paid for one request (`buy --max-price`); x402's spend controls may lower it further. */
+  /** Highest price paid for one request (`buy --max-price`), base units of `asset`; x402's spend controls may lower it further. */
   maxPrice: bigint
+  /**
+   * What `maxPrice` and `deposit` count, as a 402 entry's `asset` names it (EVM: an ERC-20 token's address);
+   * default the network's native coin. An entry in another asset is refused (PriceTooHighError), as `buy` does.
+   */
+  asset?: string
   /** Open a channel when none can pay (`buy --yes`). Default false: such a 402 is refused with InsufficientFundsError. */
   autoOpen?: boolean
   /** Deposit of a channel opened here (raised to the merchant's `minDeposit`). Default: `depositRequests × price`. */
@@ -87,7 +92,7 @@ export class ChannelSchemeClient implements SchemeNetworkClient {
    * Pays one request of `requirements` (hostile: the merchant's 402 entry) with a voucher committed before it returns.
    * @param context.maxAmountPerPayment - x402's spend cap (base units), applied on top of `maxPrice`
    * @returns `{x402Version: 2, payload: {type: "open" | "voucher", channelId, voucher}}` (the voucher's wire form)
-   * @throws {PriceTooHighError} above `maxPrice` or the spend cap · {PaymentRefusedError} an entry this wallet cannot pay ·
+   * @throws {PriceTooHighError} above `maxPrice` or the spend cap, or in another asset than `asset` · {PaymentRefusedError} an entry this wallet cannot pay ·
    *   {InsufficientFundsError} no channel can pay and `autoOpen` is off, or the wallet cannot fund one · {NetworkError}
    */
   async createPaymentPayload(x402Version: number, requirements: PaymentRequirements, context?: PaymentPayloadContext): Promise<PaymentPayloadResult> {
@@ -101,6 +106,18 @@ export class ChannelSchemeClient implements SchemeNetworkClient {
     const entry = structuredClone(requirements) as unknown as ChannelRequirement
     const spendCap = context?.maxAmountPerPayment !== undefined && /^\d+$/.test(context.maxAmountPerPayment) ? BigInt(context.maxAmountPerPayment) : undefined
     const limit = spendCap !== undefined && spendCap < this.options.maxPrice ? spendCap : this.options.maxPrice
+    const counted = payer.asset(this.options.asset)
+    let charged
+    try {
+      charged = payer.asset(entry.asset)
+    } catch {
+      throw new PaymentRefusedError(`The merchant's 402 names an asset this wallet cannot read on ${payer.network.caip2}: ${entry.asset}.`)
+    }
+    if (charged.id.toLowerCase() !== counted.id.toLowerCase()) {
+      throw new PriceTooHighError(`The merchant charges in ${charged.symbol ?? charged.id}; maxPrice counts ${counted.symbol ?? counted.id}.`, {
+        data: { assets: [charged.id], maxPriceAsset: counted.id },
+      })
+    }
     const price = acceptEntry(payer, entry, limit, spendCap !== undefined && spendCap < this.options.maxPrice ? 'the spend cap' : 'maxPrice')
     let endpoint: string | undefined
     try {

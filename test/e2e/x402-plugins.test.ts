@@ -10,17 +10,18 @@
  * (c) In both, a handler that fails is not charged, and the next purchase reuses its credit; a
  *     payer database restored from an older copy is corrected by the corrective 402 (the client
  *     hook on one side, `extra.channelState` through x402's 402 on the other).
+ * (e) Both in a USD stablecoin (the devnet's TestUSD): ERC-20 channels opened and paid through the plugins.
  * (d) Hostile input to the facilitator's verify (another signer, above the deposit, another
  *     channel, another price, garbage) is refused and changes no stored state.
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { Wallet, ZeroAddress, randomBytes, hexlify } from 'ethers';
+import { Contract, Wallet, ZeroAddress, randomBytes, hexlify } from 'ethers';
 import express from 'express';
 import { paymentMiddleware, x402ResourceServer } from '@x402/express';
 import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from '@x402/fetch';
@@ -30,6 +31,8 @@ import { PaymentChannelManager, voucherToWire } from '../../src/index.js';
 import { ChannelFacilitator, channelEndpoint, registerChannelScheme } from '../../src/x402/index.js';
 import { contractAddress } from '../../src/families/evm/deploy.js';
 import { signVoucher } from '../../src/families/evm/voucher.js';
+import { deployTestUSD } from '../../src/devnet/index.js';
+import { ANVIL_KEYS } from '../helpers/anvil.js';
 
 const PRICE = 1000n;
 const ZERO_HASH = '0x' + '00'.repeat(32);
@@ -341,5 +344,83 @@ describe('(b) an @x402/express app with ChannelSchemeServer and the local facili
     expect(closed.json).toMatchObject({ result: 'closed', paidToPayee: '5000', refundedToPayer: (10n ** 16n - 5000n).toString() });
     const receipt = await chain.provider.getTransactionReceipt(closed.json.transaction);
     expect(await chain.balance(payeeAddress)).toBe(before + 5000n - receipt!.gasUsed * receipt!.gasPrice);
+  });
+});
+
+describe('(e) in a USD stablecoin: both plugins pay and charge in the token', () => {
+  const USDC = 10n ** 6n;
+  let usdc = '';
+  let token: Contract;
+  const tokenBalance = async (a: string): Promise<bigint> => token.balanceOf(a);
+  const net = () => ({ kind: 'evm' as const, caip2: network, rpcUrl: chain.anvil.rpcUrl, assets: { usdc: { symbol: 'USDC', address: usdc, decimals: 6 } } });
+
+  beforeAll(async () => {
+    const funder = new Wallet(ANVIL_KEYS[0], chain.provider);
+    usdc = (await deployTestUSD(funder, chain.provider)).address;
+    token = new Contract(usdc, ['function balanceOf(address) view returns (uint256)', 'function mint(address to, uint256 amount)'], funder);
+  }, 60_000);
+
+  it('@x402/fetch with ChannelSchemeClient (asset usdc) pays channels serve --price 0.001usdc on an ERC-20 channel', async () => {
+    const shop = await makeWallet('usdshop', chain.anvil.rpcUrl);
+    await chain.fund(shop.address, '1');
+    const file = join(shop.home, 'devnet-networks.json');
+    writeFileSync(file, JSON.stringify({ networks: { devnet: net() } }));
+    expect((await shop.run(['config', 'import', file, '--json'])).code).toBe(0);
+    const serve = await startServe(shop, ['--price', '0.001usdc', '--min-deposit', '1usdc']);
+    const key = Wallet.createRandom().privateKey;
+    const address = new Wallet(key).address;
+    await chain.fund(address, '1');
+    await (await token.mint(address, 100n * USDC)).wait();
+    const pcm = new PaymentChannelManager({ chain: net(), wallet: { name: 'usdfetcher', privateKey: key }, store: join(dir, 'usd-fetch-payer', 'channels.db') });
+    try {
+      const client = new x402Client().setSpendControls({ allowedAssets: [{ network, asset: usdc }] });
+      // maxPrice counted in ether refuses a price in USDC; counted in USDC, it pays.
+      registerChannelScheme(client, { payer: await pcm.x402Payer(), maxPrice: 10n ** 15n, autoOpen: true });
+      await expect(wrapFetchWithPayment(fetch, client)(`${serve.url}/weather`)).rejects.toThrow(/charges in USDC; maxPrice counts ETH/);
+      const usdClient = new x402Client().setSpendControls({ allowedAssets: [{ network, asset: usdc }] });
+      registerChannelScheme(usdClient, { payer: await pcm.x402Payer(), maxPrice: 10n * 1000n, asset: usdc, autoOpen: true, deposit: 5n * USDC });
+      const pay = wrapFetchWithPayment(fetch, usdClient);
+      for (let i = 0; i < 2; i++) expect((await pay(`${serve.url}/weather`)).status).toBe(200);
+      const [channelId] = await pcm.list();
+      expect(rows(join(shop.home, 'channels.db'), 'SELECT asset, charged FROM channels WHERE id = ?', channelId)[0]).toMatchObject({ asset: usdc, charged: '2000' });
+      expect(vouchersOf(join(shop.home, 'channels.db'), channelId)).toEqual([['1', '1000'], ['2', '2000']]);
+      expect(await tokenBalance(address)).toBe(95n * USDC); // the deposit, in the token, left the payer
+      expect(await tokenBalance(contractAddress())).toBeGreaterThanOrEqual(5n * USDC);
+    } finally {
+      pcm.close();
+      await serve.stop();
+    }
+  });
+
+  it('an @x402/express app priced in USDC (ChannelSchemeServer, x402Payee({asset})) is paid by channels buy --max-price 0.01usdc', async () => {
+    const payee = new PaymentChannelManager({ chain: net(), wallet: { name: 'usdshop', privateKey: Wallet.createRandom().privateKey }, store: join(dir, 'usd-express-payee', 'channels.db') });
+    const facilitator = new ChannelFacilitator(await payee.x402Payee({ asset: usdc, minDeposit: USDC, minSettleDelay: 60 }));
+    const server = registerChannelScheme(new x402ResourceServer(facilitator), { facilitator });
+    const payTo = await payee.address();
+    const app = express();
+    app.use(paymentMiddleware({ 'GET /quote': { accepts: { scheme: 'channel', network, payTo, price: { amount: '1000', asset: usdc } } } }, server));
+    app.get('/quote', (_req, res) => void res.json({ quote: 'USD is a unit of account' }));
+    const http = app.listen(0, '127.0.0.1');
+    await new Promise<void>((ok) => http.once('listening', ok));
+    try {
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/quote`;
+      const buyer = await makeWallet('usdbuyer', chain.anvil.rpcUrl);
+      await chain.fund(buyer.address, '1');
+      await (await token.mint(buyer.address, 100n * USDC)).wait();
+      const file = join(buyer.home, 'devnet-networks.json');
+      writeFileSync(file, JSON.stringify({ networks: { devnet: net() } }));
+      expect((await buyer.run(['config', 'import', file, '--json'])).code).toBe(0);
+      const r = await buyer.run(['buy', url, '--max-price', '0.01usdc', '--deposit', '5usdc', '--yes', '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ status: 200, paid: '1000' });
+      const channelId = r.json.channelId;
+      expect(rows(join(dir, 'usd-express-payee', 'channels.db'), 'SELECT asset, charged FROM channels WHERE id = ?', channelId)[0]).toMatchObject({ asset: usdc, charged: '1000' });
+      expect(await tokenBalance(buyer.address)).toBe(95n * USDC);
+      // An ether price is not what this payee takes: the route is refused at configuration.
+      await expect(server.buildPaymentRequirements({ scheme: 'channel', network, payTo, price: { amount: '1000', asset: ZeroAddress } })).rejects.toThrow(/paid in/);
+    } finally {
+      await new Promise((ok) => http.close(ok));
+      payee.close();
+    }
   });
 });
