@@ -70,6 +70,20 @@ module.exports = {
       to: { path: FAMILIES, pathNot: '^src/families/index\\.ts$' },
     },
     {
+      name: 'nothing-to-x402',
+      severity: 'error',
+      comment: 'src/x402 adapts our scheme to the x402 libraries (issue 13 §2): an adapter on top, which nothing in the wallet imports.',
+      from: { path: '^src/', pathNot: '^src/x402/' },
+      to: { path: '^src/x402/' },
+    },
+    {
+      name: 'x402-not-to-families',
+      severity: 'error',
+      comment: 'The x402 plugins reach a family only through core/scheme (X402Payer, X402Payee), as the transports do.',
+      from: { path: '^src/x402/' },
+      to: { path: FAMILIES },
+    },
+    {
       name: 'transports-not-to-families',
       severity: 'error',
       comment: 'Transports (and the hub) reach a family only through scheme/.',

@@ -31,6 +31,8 @@ import { Store } from '../core/store/index.js'
 import { openDatabase } from '../core/store/db.js'
 import type { ChannelRecord, VoucherRecord } from '../core/store/index.js'
 import type { ChannelScheme, InjectedWallet } from '../core/scheme/index.js'
+import type { BuyerOptions, X402Payer } from '../core/scheme/buyer.js'
+import type { SellerPolicy, X402Payee } from '../core/scheme/seller.js'
 import { fullStatus, type FullStatus } from '../core/channel/status.js'
 import { decodeVoucher } from '../core/channel/voucher-wire.js'
 import type { Voucher } from '../core/channel/voucher.js'
@@ -287,6 +289,32 @@ export class PaymentChannelManager {
     const tx = r.transactions[0] ?? r.alreadyRedeemed[0]?.transaction
     if (!tx) throw new InvalidVoucherError('The voucher was redeemed already, by a transaction this store does not know.')
     return tx
+  }
+
+  /**
+   * This wallet as the payer of x402 `channel` 402s (core/scheme/buyer.ts): what `channels buy`
+   * pays with, and what the x402 client plugin (`channels/x402` `ChannelSchemeClient`) takes.
+   * @param o.settleDelay - EVM: settle delay of a channel it opens, seconds (default config `buy.settleDelay`, 86400)
+   * @param o.expirySeconds - Bitcoin: lifetime of a channel it opens, seconds (default config `buy.bitcoinExpiry`)
+   */
+  async x402Payer(o: Partial<BuyerOptions> = {}): Promise<X402Payer> {
+    const policy = this.config.get('buy')
+    return (await this.scheme()).buyer({ settleDelay: o.settleDelay ?? policy.settleDelay, expirySeconds: o.expirySeconds ?? policy.bitcoinExpiry })
+  }
+
+  /**
+   * This wallet as the payee of x402 `channel` payments (core/scheme/seller.ts): what `channels serve`
+   * accepts with, and what the x402 server plugin (`channels/x402` `ChannelFacilitator`) takes.
+   * @param policy.minDeposit - smallest deposit of a new channel, base units (default 0)
+   * @param policy.minSettleDelay - EVM: smallest settle delay of a new channel, seconds (default 3600, as `serve`)
+   * @param policy.minExpirySeconds - Bitcoin: least time to a new channel's expiry, seconds (default 345600, as `serve`)
+   * @param policy.closeMargin - Bitcoin: seconds before the expiry when payments stop (default 86400)
+   * @param policy.minConf - Bitcoin: confirmations of a deposit (default 1)
+   */
+  async x402Payee(policy: Partial<SellerPolicy> = {}): Promise<X402Payee> {
+    return (await this.scheme()).seller({
+      minDeposit: 0n, minSettleDelay: 3600, minExpirySeconds: 345600, closeMargin: 86400, minConf: 1, ...policy,
+    })
   }
 
   /** Closes the store (the manager cannot be used afterwards). */

@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The runtime export names of each entry point, read by a child `node` importing them by name. */
 function exportsOf(): Record<string, string[]> {
   const script = `const out = {}
-for (const m of ['channels', 'channels/evm', 'channels/bitcoin', 'channels/devnet']) out[m] = Object.keys(await import(m)).sort()
+for (const m of ['channels', 'channels/evm', 'channels/bitcoin', 'channels/devnet', 'channels/x402']) out[m] = Object.keys(await import(m)).sort()
 console.log(JSON.stringify(out))`;
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }));
 }
@@ -44,6 +44,7 @@ console.log(JSON.stringify(Object.getOwnPropertyNames(PaymentChannelManager.prot
     for (const name of ['ChannelManager', 'EvmScheme', 'signVoucher', 'recoverVoucherSigner', 'contractAddress', 'acceptVoucher', 'startSettler']) expect(all['channels/evm'], name).toContain(name);
     for (const name of ['BitcoinChannelManager', 'BitcoinScheme', 'buildRedeemScript', 'buildPaymentTransaction', 'verifyPaymentTransaction', 'acceptBitcoinPayment']) expect(all['channels/bitcoin'], name).toContain(name);
     for (const name of ['startAnvil', 'prepareDevnet', 'startLitecoind', 'runDevnet']) expect(all['channels/devnet'], name).toContain(name);
+    for (const name of ['ChannelSchemeClient', 'ChannelSchemeServer', 'ChannelFacilitator', 'registerChannelScheme']) expect(all['channels/x402'], name).toContain(name);
     expect(all['channels/evm']).not.toContain('buildRedeemScript');
     expect(all['channels/bitcoin']).not.toContain('signVoucher');
   });

@@ -3,7 +3,6 @@
  * `PAYMENT-RESPONSE` receipt, and the resource.
  */
 import type { Dispatcher } from 'undici'
-import { parseBaseUnits } from '../../units.js'
 import { HEADER, decodePaymentRequired, decodePaymentResponse, type PaymentRequired, type PaymentResponse } from './protocol.js'
 import type { Exchange } from './exchange.js'
 
@@ -39,15 +38,6 @@ export function readReceipt(header: string | string[] | undefined): PaymentRespo
 /** A purchase's status from the receipt of a non-402 answer: `not_charged` only when the receipt says so. */
 export function answered(receipt: PaymentResponse | undefined): 'paid' | 'not_charged' {
   return receipt && receipt.success === false ? 'not_charged' : 'paid'
-}
-
-/** The receipt's `charged`, base units, or undefined when it has none that parses. */
-export function receiptCharged(r: PaymentResponse): bigint | undefined {
-  try {
-    return parseBaseUnits(r.extra?.charged ?? '0', 'charged')
-  } catch {
-    return undefined
-  }
 }
 
 /** The response's status, headers and body (read within the purchase's limits). */

@@ -25,15 +25,15 @@
  * authorization signed by the wallet when no open channel can pay, unless `--yes` and `--expect N` make a new
  * channel cheaper in gas than N exact payments (preference.ts).
  */
-import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
+import type { VoucherRecord } from '../../store/index.js'
 import type { ExactPayer, X402Payer } from '../../scheme/buyer.js'
 import { ChannelsError, InsufficientFundsError, PaymentRefusedError, PriceTooHighError, UsageError } from '../../errors.js'
 import { formatAmount, formatUnits, parseBaseUnits } from '../../units.js'
 import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { BitcoinVoucherWire, VoucherWire } from '../../channel/voucher-wire.js'
-import { adoptionConflict } from '../../channel/acknowledge.js'
-import { DEFAULT_ENDPOINT_PATH, HEADER, SCHEME, encodePaymentSignature, type ChannelRequirement, type PaymentRequired } from './protocol.js'
-import { answered, readReceipt, receiptCharged, refusalOf, result } from './answer.js'
+import { HEADER, SCHEME, encodePaymentSignature, type ChannelRequirement, type PaymentRequired } from './protocol.js'
+import { acceptEntry, applyReceipt, channelDeposit, channelPayload, endpointOf, nextAmount, resync } from './payment.js'
+import { answered, readReceipt, refusalOf, result } from './answer.js'
 import { payExact, pickExact, type ExactPaid } from './exact.js'
 import { choosePayment, needsGas } from './preference.js'
 import { readChallenge } from './challenge.js'
@@ -41,8 +41,7 @@ import { Exchange, type Outgoing } from './exchange.js'
 import { chooseHub, type HubChoice } from './routed.js'
 import { SpendingLedger } from '../../spending/history.js'
 
-/** Requests a default deposit pays for at the 402's price (config `buy.depositRequests`). */
-export const DEFAULT_DEPOSIT_REQUESTS = 1000n
+export { DEFAULT_DEPOSIT_REQUESTS } from './payment.js'
 
 export interface BuyOptions {
   method?: string
@@ -163,11 +162,8 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
 
   let opened: BuyResult['opened']
   const openChannel = async (why: string) => {
-    const minDeposit = parseBaseUnits(entry.extra.minDeposit ?? '0', 'minDeposit')
-    const requests = o.depositRequests ?? DEFAULT_DEPOSIT_REQUESTS
-    const wanted = o.deposit ?? (await payer.defaultDeposit(entry, price, requests))
-    const deposit = wanted > minDeposit ? wanted : minDeposit
-    const basis = o.deposit !== undefined ? '' : wanted >= minDeposit ? ` (${requests} requests at ${show(price)})` : ' (the merchant\'s minimum)'
+    const { deposit, basis: why2, requests } = await channelDeposit(payer, entry, price, o)
+    const basis = why2 === 'given' ? '' : why2 === 'requests' ? ` (${requests} requests at ${show(price)})` : ' (the merchant\'s minimum)'
     say(`${why}; opening a channel to ${entry.payTo} with a deposit of ${show(deposit)}${basis}…`)
     let sent!: () => void
     const armed = new Promise<void>((ok) => (sent = ok))
@@ -265,7 +261,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
 
   for (let attempt = 0; ; attempt++) {
     // Reuse credit left by a request the merchant did not charge (its handler failed).
-    const next = (prev: bigint, charged: bigint) => (prev > charged + price ? prev : charged + price)
+    const next = nextAmount(price)
     let voucher: VoucherRecord
     // The purchase is recorded in the voucher's transaction, once the budgets let it through (else nothing is stored).
     let purchase!: number
@@ -281,24 +277,14 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     ex.note =
       `Voucher ${voucher.nonce} (${show(voucher.amount)} in all) on channel ${channel.id} was committed before the limit and stays recorded; ` +
       `the merchant may or may not have it: \`channels sync\` reconciles, and the next purchase re-spends what was not charged.`
-    // The first voucher of a channel announces it ("open"); the paywall treats both alike.
-    const type = voucher.lane === 0n && voucher.nonce === 1n ? 'open' : 'voucher'
-    const res = await ex.send(target, outgoing(encodePaymentSignature(payer.accepted(entry, channel), { type, channelId: channel.id, voucher, ...payer.announce(channel, voucher) })))
+    const res = await ex.send(target, outgoing(encodePaymentSignature(payer.accepted(entry, channel), channelPayload(payer, channel, voucher))))
     if (res.statusCode !== 402) {
       const receipt = readReceipt(res.headers[HEADER.response])
       ledger.answer(purchase, { status: answered(receipt), receipt })
       let paid = 0n
       if (receipt) {
-        const charged = receiptCharged(receipt)
-        if (charged !== undefined) payer.acknowledge(channel, voucher, charged)
         if (receipt.success) paid = price
-        // In-band reconciliation: the merged voucher goes with the next payment (it never fails this one).
-        const reconcile = receipt.extra && 'reconcile' in receipt.extra ? receipt.extra.reconcile : undefined
-        if (reconcile && payer.reconcile) say(`The merchant asks to merge lanes: ${await payer.reconcile(channel, reconcile)}.`)
-        if (!channel.endpoint) {
-          payer.store.channels.update(channel.network, channel.id, { endpoint })
-          say(`Bound channel ${channel.id} to the merchant's endpoint ${endpoint} (for sync and close).`)
-        }
+        await applyReceipt(payer, channel, voucher, receipt, endpoint, say)
       }
       return { ...(await result(ex, res, target)), paid, scheme: SCHEME, channelId: channel.id, voucher: anyVoucherToWire(voucher), opened }
     }
@@ -332,37 +318,6 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
 }
 
 /**
- * Applies a corrective 402: accepts the merchant's `charged` and last voucher only if
- * that voucher is one this wallet signed (for this channel, chain and contract, on the
- * lane just paid) and fits the lane's history ({@link adoptionConflict}).
- * @returns undefined when something changed (so a retry can succeed), else why not
- */
-function resync(payer: X402Payer, c: ChannelRecord, mine: VoucherRecord, state: NonNullable<ChannelRequirement['extra']['channelState']>): string | undefined {
-  let charged: bigint
-  try {
-    charged = parseBaseUnits(state.charged, 'charged')
-  } catch {
-    return 'its channel state has an unreadable `charged`'
-  }
-  if (!state.voucher) return 'its channel state carries no voucher'
-  let theirs
-  try {
-    theirs = payer.fromWire(state.voucher)
-  } catch (err) {
-    return `its channel state carries an unreadable voucher (${(err as Error).message})`
-  }
-  if (!payer.signedByPayer(c, theirs)) return 'its channel state carries a voucher this wallet did not sign for this channel'
-  if (theirs.lane !== mine.lane) return `its channel state is about lane ${theirs.lane}, not ${mine.lane}`
-  // The merchant's `charged` is believed only as far as a voucher this wallet signed
-  // authorizes it; its nonce may be below ours (we crashed after it was served, before
-  // the receipt) or above (our database was restored from an older copy).
-  if (charged > theirs.amount) return `it claims ${charged} charged, more than its voucher's ${theirs.amount}`
-  const conflict = adoptionConflict(payer.store, c, theirs)
-  if (conflict) return `its voucher ${theirs.nonce} is not adopted: ${conflict}`
-  return payer.acknowledge(c, theirs, charged) ? undefined : 'its channel state changes nothing here'
-}
-
-/**
  * The cheapest `channel` entry on the wallet's network in `priceAsset`, checked by the family.
  * @param exactRefusal - why no `exact` entry could be paid, thrown when there is no `channel` entry either (it says more)
  * @throws {PaymentRefusedError} none on this network, or the family refuses it · {PriceTooHighError} above `maxPrice`, or in another asset
@@ -391,16 +346,8 @@ function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigin
     })
   }
   const priced = ours.map((a) => ({ a, price: parseBaseUnits(a.amount, 'price') })).sort((x, y) => (x.price < y.price ? -1 : 1))
-  const cheapest = priced[0]
-  if (cheapest.price > maxPrice) {
-    const show = (x: bigint) => formatAmount(x, payer.asset(cheapest.a.asset))
-    throw new PriceTooHighError(`The price ${show(cheapest.price)} is above --max-price ${show(maxPrice)}.`, {
-      data: { price: cheapest.price.toString(), maxPrice: maxPrice.toString() },
-      metaMessages: ['Raise --max-price to pay it.'],
-    })
-  }
-  const entry = cheapest.a
-  payer.checkEntry(entry)
+  const entry = priced[0].a
+  acceptEntry(payer, entry, maxPrice)
   return entry
 }
 
@@ -411,18 +358,4 @@ function assetIdOf(payer: X402Payer, asset: string): string | undefined {
   } catch {
     return undefined
   }
-}
-
-/** The merchant's channel endpoint (`extra.endpoint` resolved against the URL bought). @throws {PaymentRefusedError} not an http(s) URL (nothing is opened) */
-function endpointOf(entry: ChannelRequirement, target: URL): string {
-  let u: URL | undefined
-  try {
-    u = new URL(entry.extra.endpoint || DEFAULT_ENDPOINT_PATH, target)
-  } catch {
-    /* refused below */
-  }
-  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
-    throw new PaymentRefusedError(`The merchant's channel endpoint "${entry.extra.endpoint}" is not a URL.`)
-  }
-  return u.href
 }

@@ -11,6 +11,7 @@ import {
 import { PaymentRequiredV2Schema, PaymentPayloadV2Schema } from '@x402/core/schemas'
 import { z } from 'zod'
 import { ChannelsError } from '../../errors.js'
+import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import { familyOfNetwork, type Family } from '../../config-fields.js'
 import { anyVoucherToWire, type Voucher } from '../../channel/voucher.js'
 import { BitcoinVoucherWireSchema, VoucherWireSchema, voucherOfWire } from '../../channel/voucher-wire.js'
@@ -125,13 +126,17 @@ export function decodePaymentRequired(header: string): PaymentRequired {
 
 /** Encodes a `PAYMENT-SIGNATURE` header for a voucher, or for the proof of a payment through a hub. */
 export function encodePaymentSignature(accepted: ChannelRequirement, payload: PaymentPayload): string {
-  return encodePaymentSignatureHeader({
-    x402Version: X402_VERSION,
-    accepted,
-    payload: payload.type === 'routed'
-      ? { type: payload.type, hash: payload.hash, secret: payload.secret }
-      : { type: payload.type, channelId: payload.channelId, voucher: anyVoucherToWire(payload.voucher), ...(payload.open ? { open: payload.open } : {}) },
-  } as never)
+  return encodePaymentSignatureHeader({ x402Version: X402_VERSION, accepted, payload: payloadToWire(payload) } as never)
+}
+
+/**
+ * A payload's JSON form (the envelope's `payload`): the voucher in its wire form (decimal strings), or a routed payment's hash and secret.
+ * @example payloadToWire({ type: 'voucher', channelId, voucher }) // { type: 'voucher', channelId, voucher: { channelId, lane: '0', nonce: '2', amount: '2000', … } }
+ */
+export function payloadToWire(payload: PaymentPayload): Record<string, unknown> {
+  return payload.type === 'routed'
+    ? { type: payload.type, hash: payload.hash, secret: payload.secret }
+    : { type: payload.type, channelId: payload.channelId, voucher: anyVoucherToWire(payload.voucher), ...(payload.open ? { open: payload.open } : {}) }
 }
 
 /**
@@ -150,6 +155,17 @@ export function decodePaymentSignature(header: string): { accepted: ChannelRequi
   } catch {
     throw new PaymentHeaderError('PAYMENT-SIGNATURE is not base64-encoded JSON.', 400)
   }
+  return decodePaymentEnvelope(raw)
+}
+
+/**
+ * Validates a decoded `PAYMENT-SIGNATURE` envelope (its JSON, hostile input): the x402 v2
+ * envelope, scheme `channel`, our payload and the voucher of the `accepted` network's family.
+ * What {@link decodePaymentSignature} does after base64 and JSON; an x402 facilitator, which
+ * receives the envelope decoded, starts here (src/x402).
+ * @throws {PaymentHeaderError} 400 for anything malformed
+ */
+export function decodePaymentEnvelope(raw: unknown): { accepted: ChannelRequirement; payload: PaymentPayload } {
   const network = (raw as { accepted?: { network?: unknown } } | null)?.accepted?.network
   const family = (typeof network === 'string' && familyOfNetwork(network)) || 'evm'
   const routed = (raw as { payload?: { type?: unknown } } | null)?.payload?.type === 'routed'
@@ -226,6 +242,17 @@ export function decodePaymentResponse(header: string): PaymentResponse {
     return decodePaymentResponseHeader(header) as unknown as PaymentResponse
   } catch (err) {
     throw new ChannelsError('The merchant sent an unreadable PAYMENT-RESPONSE header.', { cause: err })
+  }
+}
+
+/**
+ * The merchant's view of one lane of a channel (a corrective 402's `extra.channelState`, `GET …/channels/<id>`):
+ * its `charged` and the last voucher accepted on the lane (signed by the payer), amounts as decimal strings of base units.
+ */
+export function channelState(c: ChannelRecord, lane: bigint, last?: VoucherRecord): ChannelStateWire {
+  return {
+    channelId: c.id, lane: lane.toString(), nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(),
+    charged: c.charged.toString(), ...(last ? { voucher: anyVoucherToWire(last) } : {}),
   }
 }
 

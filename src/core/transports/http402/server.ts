@@ -17,18 +17,17 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import { request as undiciRequest } from 'undici'
-import type { ChannelRecord, VoucherRecord } from '../../store/index.js'
 import { refundCharge, VoucherRefusedError } from '../../channel/accept.js'
-import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { ChannelScheme } from '../../scheme/index.js'
 import { ChannelsError, ExitCode } from '../../errors.js'
 import {
-  DEFAULT_ENDPOINT_PATH, HEADER, encodePaymentRequired,
+  DEFAULT_ENDPOINT_PATH, HEADER, channelState, encodePaymentRequired,
   encodePaymentResponse, type ChannelRequirement, type ChannelStateWire, type RoutedPayload,
 } from './protocol.js'
 import { demoResource } from './resources.js'
-import { BodyTooLargeError, json, listen, readBody } from '../http-json.js'
+import { json, listen } from '../http-json.js'
 import { checkPaymentHeader, startHeaderVerifier, type HeaderCheck } from './verify-pool.js'
+import { channelEndpoint } from './endpoint.js'
 
 export interface PaywallOptions {
   /**
@@ -97,7 +96,6 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     ...(o.hubs?.length ? { hubs: o.hubs } : {}), minLock: o.minLock ?? 120, ...(o.asset ? { asset: o.asset } : {}),
   })
   const network = seller.network
-  const store = seller.store
   // A family with no signer to recover off the loop (Bitcoin: payments are checked against the chain and the payee's transaction rules) has no signerDomain.
   const domain = seller.signerDomain
   const verifier = domain && o.verifyThreads ? await startHeaderVerifier(o.verifyWorker ?? new URL('../../../verify-worker.js', import.meta.url), o.verifyThreads) : undefined
@@ -240,70 +238,7 @@ export async function startPaywall(o: PaywallOptions): Promise<Paywall> {
     }
   }
 
-  async function endpoint(req: IncomingMessage, res: ServerResponse, sub: string, url: URL): Promise<void> {
-    if (req.method === 'GET' && (sub === '' || sub === '/')) {
-      return json(res, 200, { network, ...seller.endpointInfo(), price: o.price.toString() })
-    }
-    const stateMatch = /^\/channels\/(0x[0-9a-f]{64})$/.exec(sub)
-    if (req.method === 'GET' && stateMatch) {
-      // The merchant's view of a channel, for `channels sync`: the same shape as a corrective 402.
-      const c = store.channels.get(network, stateMatch[1])
-      if (!c || c.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.' })
-      const laneParam = url.searchParams.get('lane') ?? '0'
-      if (!/^\d{1,18}$/.test(laneParam)) return json(res, 400, { error: 'lane must be a decimal integer.' })
-      const lane = BigInt(laneParam)
-      const last = store.vouchers.latest(c.network, c.id, lane)
-      return json(res, 200, {
-        ...channelState(c, lane, last), state: c.state,
-      })
-    }
-    if (req.method === 'POST' && sub === '/voucher') {
-      // A payer's top-up voucher (`channels pay`): stored, nothing served, nothing charged.
-      const header = req.headers[HEADER.signature]
-      if (typeof header !== 'string') return json(res, 400, { error: 'Missing PAYMENT-SIGNATURE header.' })
-      const decoded = await checkHeader(header)
-      if (!decoded.ok) return json(res, decoded.status, { error: decoded.message })
-      const { payload } = decoded
-      if (payload.type === 'routed') return json(res, 400, { error: 'A payment through a hub pays for a request; it is no voucher to deliver.', reason: 'malformed' })
-      try {
-        const r = await seller.accept(payload, 0n, decoded.accepted, decoded.recovered)
-        return json(res, 200, { channelId: r.channel.id, lane: payload.voucher.lane.toString(), nonce: payload.voucher.nonce.toString(), amount: payload.voucher.amount.toString(), charged: r.charged.toString() })
-      } catch (err) {
-        if (err instanceof VoucherRefusedError) return json(res, 409, { error: err.message, reason: err.reason })
-        throw err
-      }
-    }
-    if (req.method === 'POST' && sub === '/lock' && seller.acceptLock) {
-      // A hub's conditional voucher with the payer's encrypted secret (issue 12): stored with the secret, which is the answer.
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(await readBody(req, 16 * 1024))
-      } catch (err) {
-        if (err instanceof BodyTooLargeError) return json(res, 413, { error: err.shortMessage, reason: 'too_large' })
-        return json(res, 400, { error: 'Body must be JSON {network, hash, encryptedSecret, voucher}.', reason: 'malformed' })
-      }
-      const r = await seller.acceptLock(parsed)
-      return json(res, r.status, r.body)
-    }
-    if (req.method === 'POST' && sub === '/close') {
-      const body = await readBody(req, 4096)
-      let parsed: { channelId?: unknown; signature?: unknown }
-      try {
-        parsed = JSON.parse(body)
-      } catch {
-        return json(res, 400, { error: 'Body must be JSON {channelId, signature}.' })
-      }
-      if (typeof parsed.channelId !== 'string' || !/^0x[0-9a-f]{64}$/.test(parsed.channelId) || typeof parsed.signature !== 'string') {
-        return json(res, 400, { error: 'Body must be JSON {channelId, signature}.' })
-      }
-      const channel = store.channels.get(network, parsed.channelId)
-      if (!channel || channel.direction !== 'inbound') return json(res, 404, { error: 'Unknown channel.', reason: 'unknown_channel' })
-      // The payer's signature, then the close (one at a time per channel): 200, 403, 409 or 503 from the family's payee.
-      const r = await seller.answerClose(channel, parsed.signature)
-      return json(res, r.status, r.body)
-    }
-    return json(res, 404, { error: 'Not found.' })
-  }
+  const endpoint = channelEndpoint({ seller, price: o.price, checkHeader })
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -337,14 +272,6 @@ function requestUrl(req: IncomingMessage): URL | undefined {
     return new URL(req.url ?? '/', `http://${host}`)
   } catch {
     return undefined
-  }
-}
-
-/** The merchant's view of one lane of a channel (corrective 402 and `GET …/channels/<id>`). */
-function channelState(c: ChannelRecord, lane: bigint, last?: VoucherRecord): ChannelStateWire {
-  return {
-    channelId: c.id, lane: lane.toString(), nonce: (last?.nonce ?? 0n).toString(), amount: (last?.amount ?? 0n).toString(),
-    charged: c.charged.toString(), ...(last ? { voucher: anyVoucherToWire(last) } : {}),
   }
 }
 
