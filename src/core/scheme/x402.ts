@@ -96,18 +96,16 @@ export interface RoutedPayload {
 /** Any `payload` of scheme `channel`: a voucher on the buyer's channel to `payTo`, or the proof of a payment through a hub. */
 export type PaymentPayload = ChannelPayload | RoutedPayload
 
-/** The x402 Foundation's one-off scheme: the buyer signs a transfer of exactly the price (EVM: EIP-3009). */
-export const EXACT_SCHEME = 'exact'
-
 /**
- * One `accepts` entry of x402's `exact` scheme on an EVM network, as `@x402/evm`'s server scheme offers
+ * One `accepts` entry of x402's `exact` scheme (the x402 Foundation's one-off payment: the buyer signs a
+ * transfer of exactly the price; EVM: EIP-3009) on an EVM network, as `@x402/evm`'s server scheme offers
  * it (hostile input until a family's {@link ExactPayer.check} passed it): `amount` base units of the
  * token `asset`, paid to `payTo`; the authorization is valid for `maxTimeoutSeconds` after signing.
  * `extra.name` / `extra.version` are the token's EIP-712 domain; `extra.assetTransferMethod` absent or
  * `eip3009` (x402's `permit2` is not paid here).
  */
 export interface ExactRequirement {
-  scheme: typeof EXACT_SCHEME
+  scheme: 'exact'
   network: string
   amount: string
   asset: string

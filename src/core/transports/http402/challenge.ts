@@ -13,7 +13,7 @@ import { decodePaymentRequiredHeader } from '@x402/core/http'
 import { PaymentRequiredV2Schema } from '@x402/core/schemas'
 import { PaymentRefusedError, type ChannelsErrorOptions } from '../../errors.js'
 import { HEADER, SCHEME, type PaymentRequired } from './protocol.js'
-import { EXACT_SCHEME } from '../../scheme/x402.js'
+import { EXACT_SCHEME } from './exact.js'
 
 /** The x402 schemes `buy` pays. */
 const PAID_SCHEMES: readonly string[] = [SCHEME, EXACT_SCHEME]

@@ -11,13 +11,16 @@
  */
 import { encodePaymentSignatureHeader } from '@x402/core/http'
 import type { ExactPayer, X402Payer } from '../../scheme/buyer.js'
-import { EXACT_SCHEME, type ExactPayload, type ExactRequirement } from '../../scheme/x402.js'
+import type { ExactPayload, ExactRequirement } from '../../scheme/x402.js'
 import { PaymentRefusedError, PriceTooHighError } from '../../errors.js'
 import { formatAmount } from '../../units.js'
 import { SpendingLedger } from '../../spending/history.js'
 import { HEADER, X402_VERSION, type PaymentRequired } from './protocol.js'
 import { readReceipt, refusalOf, result, type Answer } from './answer.js'
 import type { Exchange, Outgoing } from './exchange.js'
+
+/** The x402 Foundation's one-off scheme's name in a 402 entry. */
+export const EXACT_SCHEME = 'exact'
 
 /** Largest `amount` an entry may name: 2^256 − 1 (the ERC-20 `uint256`), at most 78 digits. */
 const MAX_UINT256 = 2n ** 256n - 1n
