@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net'
 import BtpPacket from 'btp-packet'
 import * as Ilp from 'ilp-packet'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
-import { ChannelsError, NetworkError, UsageError } from '../../errors.js'
+import { ChannelsError, ExitCode, NetworkError, UsageError } from '../../errors.js'
 import { ClaimFormatError, CLAIM_PROTOCOL } from './claim.js'
 
 /** Largest BTP packet read, bytes: an ILP packet (≤ 32 KiB of data) with room to spare. */
@@ -42,6 +42,7 @@ type Packet = { type: number; requestId: number; data: { protocolData: ProtocolD
 export class BtpError extends ChannelsError {
   override name = 'Btp.Error'
   override code = 'BTP_ERROR'
+  override exitCode: ExitCode = ExitCode.paymentRefused
   constructor(
     /** ILP error code, e.g. F00. */
     readonly btpCode: string,

@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { X402Payee } from '../../scheme/seller.js'
-import type { Voucher } from '../../channel/voucher.js'
+import { sameVoucher, type Voucher } from '../../channel/voucher.js'
 import { VoucherRefusedError } from '../../channel/accept.js'
 import { parseClaim, voucherFromClaim } from './claim.js'
 import { BtpError, type BtpHandlers } from './peer.js'
@@ -83,7 +83,8 @@ export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest:
       messageId: claim.messageId, channelId: v.channelId, nonce: v.nonce.toString(), transferredAmount: v.amount.toString(), credited: '0', duplicate: false,
     }
     const held = payee.store.vouchers.latest(payee.network, v.channelId, 0n)
-    if (held && held.family === 'evm' && held.nonce === v.nonce && held.signature === v.signature) return { ...receipt, duplicate: true }
+    // The whole voucher, not its signature alone: a claim reusing a held signature over other fields is not that voucher.
+    if (held && held.family === 'evm' && sameVoucher(held, v)) return { ...receipt, duplicate: true }
     let charged: bigint
     try {
       ;({ charged } = await payee.accept({ type: 'voucher', channelId: v.channelId, voucher: v }, amount, payee.requirement(amount)))
