@@ -408,6 +408,7 @@ describe('channels btp connect', () => {
 });
 
 describe('(c) a dropped socket', () => {
+  let claim3: Record<string, unknown>;
   it('resumes after a reconnect; the claim resent after the drop is counted once', async () => {
     const c1 = await connectBtp(btpUrl('bob'));
     const v1 = sign(unsigned(chC, 1n, 300n));
@@ -431,10 +432,24 @@ describe('(c) a dropped socket', () => {
       const row = new Database(join(payee.home, 'channels.db'), { readonly: true }).prepare('SELECT charged FROM channels WHERE id = ?').get(chC) as { charged: string };
       expect(String(row.charged)).toBe('700');
       // The next claim goes through on the new connection.
-      expect(await send(c2, claimOf(sign(unsigned(chC, 3n, 900n)), { messageId: 'bob-3' }), { amount: 200n })).toMatchObject({ duplicate: false, credited: '200' });
+      claim3 = claimOf(sign(unsigned(chC, 3n, 900n)), { messageId: 'bob-3' });
+      expect(await send(c2, claim3, { amount: 200n })).toMatchObject({ duplicate: false, credited: '200' });
       await until(() => events().filter((e) => e.type === 'CLAIM_RECEIVED' && e.channelId === chC).length === 3 || undefined, 'three CLAIM_RECEIVED on chC');
     } finally {
       c2.close();
     }
   });
+
+  it('a listener restarted (its messageIds forgotten) answers the resent claim as a duplicate and counts it once', async () => {
+    await listener.stop();
+    listener = await startListen(payee, ['--secret-file', join(files, 'secret'), '--events', eventsFile]);
+    const before = dbSnapshot(payee.home);
+    const c = await connectBtp(btpUrl('bob'));
+    try {
+      expect(await send(c, claim3, { amount: 200n })).toMatchObject({ nonce: '3', duplicate: true, credited: '0' });
+    } finally {
+      c.close();
+    }
+    expect(dbSnapshot(payee.home)).toBe(before);
+  }, 120_000);
 });
