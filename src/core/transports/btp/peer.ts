@@ -14,6 +14,7 @@
  * - Errors (RFC 23's Error carries an ILP error code): F00 NotAcceptedError (auth, a refused
  *   claim, a Transfer without a claim), F01 InvalidFieldsError (an unreadable packet or claim),
  *   T00 (this side failed: node unreachable, unexpected). `data` is JSON `{message, reason?}`.
+ * - Limits: {@link AUTH_TIMEOUT_MS} to authenticate, {@link MAX_CONNECTIONS} sockets at once.
  * - Frames: at most {@link MAX_PACKET_BYTES} are read (a larger one is answered F01 with the
  *   request id from its header); `ws` closes the socket (1009) on one above {@link MAX_FRAME_BYTES}.
  */
@@ -30,8 +31,10 @@ import { ClaimFormatError, CLAIM_PROTOCOL } from './claim.js'
 export const MAX_PACKET_BYTES = 64 * 1024
 /** Largest WebSocket frame `ws` takes before closing the socket (1009), bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024
-/** Seconds a new connection has to authenticate. */
+/** Milliseconds a new connection has to authenticate. */
 export const AUTH_TIMEOUT_MS = 10_000
+/** Sockets a server holds at once (authenticated or not); one more is closed at once (1013). */
+export const MAX_CONNECTIONS = 256
 /** How long a request waits for its Response or Error. */
 export const REQUEST_TIMEOUT_MS = 30_000
 
@@ -261,6 +264,7 @@ export async function startBtpServer(o: { host: string; port: number; secret: st
   const expected = digest(o.secret)
   wss.on('connection', (ws) => {
     ws.on('error', () => {})
+    if (wss.clients.size > MAX_CONNECTIONS) return ws.close(1013, 'too many connections')
     const timer = setTimeout(() => ws.close(1008, 'auth timeout'), AUTH_TIMEOUT_MS)
     ws.once('message', (raw: RawData) => {
       clearTimeout(timer)
