@@ -51,7 +51,9 @@ export default class BtpListen extends BaseCommand<typeof BtpListen> {
       policy: { asset, minDeposit, minSettleDelay: flags['min-settle-delay'], minExpirySeconds: 0, closeMargin: 0, minConf: 0 },
     })
     const out = flags.events === undefined ? undefined : flags.events === '-' ? process.stdout : createWriteStream(flags.events, { flags: 'a' })
-    const write = (e: object) => out?.write(JSON.stringify(e) + '\n')
+    // Held until the ready line is out, so that with --events - it stays stdout's first line.
+    let held: object[] | undefined = []
+    const write = (e: object) => (held ? held.push(e) : out?.write(JSON.stringify(e) + '\n'))
     listener.on('CLAIM_RECEIVED', (e: ClaimReceivedEvent) => {
       write(e)
       if (!this.jsonEnabled() && flags.events !== '-') this.log(`claim ${e.messageId} from ${e.peer || e.senderId}: channel ${e.channelId.slice(0, 10)}… nonce ${e.nonce}, total ${e.transferredAmount}, credited ${e.credited}`)
@@ -71,6 +73,9 @@ export default class BtpListen extends BaseCommand<typeof BtpListen> {
     const info = { url: listener.url, payTo, network: this.walletNetwork.caip2, ...where }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
     else this.log(`BTP peer on ${listener.url} (${info.network}), claims paid to ${payTo}. Ctrl-C stops it.`)
+    const queued = held
+    held = undefined
+    for (const e of queued) write(e)
     await stopped
     settler.stop()
     await listener.close()
