@@ -443,6 +443,15 @@ export interface ChannelScheme extends PayerScheme, PayeeScheme {
    * @throws {KeystoreError} Bitcoin: the key's chain node cannot be unlocked (a fresh payee key per channel)
    */
   seller(policy: SellerPolicy): Promise<X402Payee>
+  /**
+   * What an Interledger claim (transports/btp/claim.ts, DESIGN §12) carries beside a voucher to
+   * prove it: the digest the voucher's signature signs under this wallet's channel contract
+   * (EVM: the EIP-712 digest, 0x + 64 hex), and the uncompressed public key (0x04 + 128 hex)
+   * and address that signature recovers to. Pure: no node, no key. Absent on a family whose
+   * vouchers are not signed digests (Bitcoin).
+   * @throws {UsageError} a malformed or malleable signature, or a field out of its type's range
+   */
+  voucherProof?(v: Voucher): { digest: string; publicKey: string; signer: string }
 }
 
 /** A warning line of `serve` (stderr; with --json `{warning: {kind, ...data, message, fix}}`). */

@@ -1,0 +1,109 @@
+/**
+ * The claim receiver (DESIGN §12): what a BTP peer does with a `payment-channel-claim`.
+ * Parses it strictly (claim.ts), checks the proof it carries (its `additionalHash` is the
+ * voucher's digest, its `publicKey` the key behind the signature), then verifies and commits
+ * the voucher through the family's seam ({@link X402Payee.accept}: signature by the channel's
+ * payer, nonce above the lane's last, total within the deposit, the channel ours and open —
+ * committed to SQLite before this resolves; a refusal writes nothing, not even the channel's
+ * row), then answers, then emits `CLAIM_RECEIVED`.
+ *
+ * A claim in a Transfer pays the Transfer's amount: it is charged like a paywall price (the
+ * channel's `charged` grows by it, and the claim's total must cover the new `charged`). In a
+ * Message it pays nothing (a top-up).
+ *
+ * Duplicates: a messageId seen (in this process, the last {@link MAX_REMEMBERED}) with the same
+ * signature is answered again with `duplicate: true` and counted once; with another claim it is
+ * refused. A claim whose voucher is already the lane's held voucher (a resend after a dropped
+ * socket or a restart) is answered `duplicate: true` and credits nothing.
+ */
+import { EventEmitter } from 'node:events'
+import type { X402Payee } from '../../scheme/seller.js'
+import { sameVoucher, type Voucher } from '../../channel/voucher.js'
+import { VoucherRefusedError } from '../../channel/accept.js'
+import { parseClaim, voucherFromClaim } from './claim.js'
+import { BtpError, type BtpHandlers } from './peer.js'
+
+/** messageIds remembered for duplicate detection. */
+export const MAX_REMEMBERED = 10_000
+
+/** The event a committed claim emits (also one JSON line of `--events`). Amounts are decimal strings of base units. */
+export interface ClaimReceivedEvent {
+  type: 'CLAIM_RECEIVED'
+  /** The peer's auth_username. */
+  peer: string
+  messageId: string
+  senderId: string
+  channelId: string
+  nonce: string
+  /** The lane's cumulative total the claim signs. */
+  transferredAmount: string
+  /** What this claim paid (the Transfer's amount; 0 in a Message). */
+  credited: string
+  /** The channel's `charged` after it. */
+  charged: string
+  /** Unix milliseconds of the commit. */
+  at: number
+}
+
+/** The answer to a claim (the Response's `payment-channel-claim` entry, JSON). */
+export interface ClaimReceipt {
+  messageId: string
+  channelId: string
+  nonce: string
+  transferredAmount: string
+  credited: string
+  duplicate: boolean
+}
+
+/**
+ * A claim handler for a BTP peer ({@link BtpHandlers.claim}), and the emitter of its events.
+ * @param payee - the family's payee (ChannelScheme.seller)
+ * @param proof - the family's `ChannelScheme.voucherProof`
+ */
+export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest: string; publicKey: string }): { handler: NonNullable<BtpHandlers['claim']>; events: EventEmitter } {
+  const events = new EventEmitter()
+  const seen = new Map<string, { signature: string; receipt: ClaimReceipt }>()
+  const handler = async (entry: { contentType: number; data: Buffer }, amount: bigint, peer: string): Promise<ClaimReceipt> => {
+    const claim = parseClaim(entry.data, entry.contentType)
+    const v = voucherFromClaim(claim)
+    const before = seen.get(claim.messageId)
+    if (before) {
+      if (before.signature === v.signature) return { ...before.receipt, duplicate: true }
+      throw new BtpError('F00', 'NotAcceptedError', `messageId ${claim.messageId} was used by another claim.`, 'duplicate_message')
+    }
+    let p: { digest: string; publicKey: string }
+    try {
+      p = proof(v)
+    } catch (err) {
+      throw new BtpError('F00', 'NotAcceptedError', (err as Error).message.split('\n')[0], 'bad_signature')
+    }
+    if (p.digest !== claim.additionalHash) throw new BtpError('F00', 'NotAcceptedError', 'additionalHash is not the voucher\'s EIP-712 digest under this contract.', 'bad_hash')
+    if (p.publicKey !== claim.publicKey) throw new BtpError('F00', 'NotAcceptedError', 'publicKey is not the key that signed the claim.', 'bad_public_key')
+    const receipt: ClaimReceipt = {
+      messageId: claim.messageId, channelId: v.channelId, nonce: v.nonce.toString(), transferredAmount: v.amount.toString(), credited: '0', duplicate: false,
+    }
+    const held = payee.store.vouchers.latest(payee.network, v.channelId, 0n)
+    // The whole voucher, not its signature alone: a claim reusing a held signature over other fields is not that voucher.
+    if (held && held.family === 'evm' && sameVoucher(held, v)) return { ...receipt, duplicate: true }
+    let charged: bigint
+    try {
+      ;({ charged } = await payee.accept({ type: 'voucher', channelId: v.channelId, voucher: v }, amount, payee.requirement(amount)))
+    } catch (err) {
+      if (err instanceof VoucherRefusedError) throw new BtpError('F00', 'NotAcceptedError', err.shortMessage, err.reason)
+      throw err
+    }
+    const done = { ...receipt, credited: amount.toString() }
+    if (seen.size >= MAX_REMEMBERED) seen.delete(seen.keys().next().value as string)
+    seen.set(claim.messageId, { signature: v.signature, receipt: done })
+    // After the answer is on its way: listeners never delay or fail it.
+    setImmediate(() => {
+      const e: ClaimReceivedEvent = {
+        type: 'CLAIM_RECEIVED', peer, messageId: claim.messageId, senderId: claim.senderId, channelId: v.channelId, nonce: done.nonce,
+        transferredAmount: done.transferredAmount, credited: done.credited, charged: charged.toString(), at: Date.now(),
+      }
+      events.emit('CLAIM_RECEIVED', e)
+    })
+    return done
+  }
+  return { handler, events }
+}
