@@ -14,12 +14,13 @@ export function budgetJson(b: BudgetUse) {
   }
 }
 
-/** A purchase as `history --json` lists it. */
+/** A purchase as `history --json` lists it: scheme `channel` with its channel and voucher, `exact` with its EIP-3009 authorization (the others null). */
 export function purchaseJson(p: Purchase) {
   return {
     id: p.id, time: new Date(p.createdAt * 1000).toISOString(), url: p.url, origin: p.origin, scheme: p.scheme, hub: p.hub ?? null,
     price: p.price.toString(), fee: p.fee.toString(), spent: p.spent.toString(), status: p.status,
-    channelId: p.channelId, lane: p.lane.toString(), nonce: p.nonce.toString(), network: p.network, asset: p.asset, assetId: p.assetId,
+    channelId: p.channelId ?? null, lane: p.lane?.toString() ?? null, nonce: p.nonce?.toString() ?? null, authorization: p.authorization ?? null,
+    network: p.network, asset: p.asset, assetId: p.assetId,
     receipt: p.receipt ?? null, error: p.error ?? null,
   }
 }

@@ -37,8 +37,8 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'only the 402\'s entries in that token, on a channel holding it (opened with an ERC-20 approve, then open); --deposit and ' +
     '--max-fee count the same token; a 402 in another asset than --max-price is refused (exit 3) naming its asset. ' +
     'Every paid request is recorded with the merchant\'s answer and receipt (`channels history`). ' +
-    'Exit codes: 3 price above --max-price or over a budget, 4 payment refused or a 402 of another protocol (L402, x402 v1, x402 `exact`: ' +
-    'code UNSUPPORTED_PAYMENT_PROTOCOL), 5 no channel can pay / insufficient funds, 6 merchant or chain unreachable or a time limit hit ' +
+    'Exit codes: 3 price above --max-price (or in another asset) or over a budget, 4 payment refused or a 402 of another protocol (L402, x402 v1, ' +
+    'another x402 scheme: code UNSUPPORTED_PAYMENT_PROTOCOL), 5 no channel can pay / insufficient funds, 6 merchant or chain unreachable or a time limit hit ' +
     '(code TIMEOUT; a voucher already committed stays recorded).\n\n' +
     'With a Bitcoin-family --network the merchant\'s bip122 entry is paid: a two1 CLTV channel is opened to its pubkey ' +
     '(waiting for the deposit to confirm) and each request carries a half-signed payment transaction.\n\n' +
@@ -46,7 +46,15 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'this wallet has an open channel to that covers the price plus the hub\'s fee is paid the price for the merchant (a hash-locked ' +
     'voucher, as `channels pay --via`), and the request is retried with the payment\'s secret as proof; --via <hub url> names the hub ' +
     '(used even when a channel to the merchant could pay). The hub\'s fee is at most --max-fee (default 5 % of the price; above it: exit 3). ' +
-    'With --json the output gains routed: {hub, hash, secret, fee} (null when paid directly).'
+    'With --json the output gains routed: {hub, hash, secret, fee} (null when paid directly).\n\n' +
+    'x402 `exact` (EVM, issue 13 §2): a seller offering the x402 Foundation\'s one-off scheme in a token is paid with an EIP-3009 ' +
+    'authorization signed by the wallet (the seller\'s facilitator submits it and pays its gas), when --max-price is in that token ' +
+    '(e.g. 0.01usdc) and the price within it. The token is checked on chain first (its EIP-712 domain is the one the 402 names, the ' +
+    'wallet holds the price); the purchase is checked against the budgets and recorded before the authorization is sent, and counts ' +
+    'whatever the answer (the seller can redeem it until it expires, at most an hour). When a 402 offers both schemes, an open channel ' +
+    'pays first, else `exact`; with --yes a channel is opened instead when --expect N (config buy.expect, default 1) exact payments ' +
+    'would cost more gas than a channel\'s approve, open and close (≈ 235,000 gas against ≈ 69,000 per exact payment: from N = 4). ' +
+    'With --json the output gains scheme (channel or exact) and, for exact, transaction (the receipt\'s) and authorization.'
   static override examples = [
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 5000 --deposit 0.01eth --yes',
     '<%= config.bin %> buy http://127.0.0.1:4021/joke -o joke.txt --json',
@@ -54,6 +62,8 @@ export default class Buy extends BaseCommand<typeof Buy> {
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-time 20 --connect-timeout 3',
     '<%= config.bin %> buy http://127.0.0.1:4021/joke --via http://127.0.0.1:4030 --max-fee 50 --json',
     '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 0.01usdc --deposit 5usdc --yes',
+    '<%= config.bin %> buy http://127.0.0.1:4402/weather --max-price 0.01usdc --json',
+    '<%= config.bin %> buy http://127.0.0.1:4021/weather --max-price 0.01usdc --deposit 5usdc --yes --expect 100',
     '<%= config.bin %> buy https://api.example/search -X POST -H "content-type: application/json" -d \'{"q":"x"}\'',
   ]
   static override args = { url: Args.string({ required: true, description: 'URL to fetch.' }) }
@@ -73,6 +83,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
     'connect-timeout': Flags.string({ summary: `Longest wait for each connection to the merchant, seconds (decimals allowed; default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000}).` }),
     via: Flags.string({ summary: 'Pay through the hub at this URL, over this wallet\'s channel to it (default: a hub the merchant lists, when no channel to it can pay).' }),
     'max-fee': Flags.string({ summary: 'Highest hub fee to pay for a purchase through a hub (default: config buy.maxFee, else 5 % of the price).' }),
+    expect: Flags.integer({ summary: 'Requests expected at this merchant: with --yes, open a channel instead of paying x402 exact when that many exact payments cost more gas (default: config buy.expect, else 1).', min: 1 }),
   }
 
   async run() {
@@ -111,6 +122,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
       autoOpen: flags.yes || policy.autoOpen,
       maxTimeMs, connectTimeoutMs,
       via: flags.via,
+      expect: BigInt(flags.expect ?? policy.expect ?? 1),
       ...(flags['max-fee'] !== undefined ? { maxFee: amountIn(flags['max-fee'], '--max-fee') } : defaults.maxFee !== undefined && asset === undefined ? { maxFee: defaults.maxFee, maxFeeKey: 'buy.maxFee' } : {}),
       onProgress: (s) => this.progress(s),
     })
@@ -128,6 +140,9 @@ export default class Buy extends BaseCommand<typeof Buy> {
       status: r.status,
       ...(flags.output ? { file: flags.output } : { body: r.body.toString('utf8') }),
       paid: r.paid.toString(),
+      scheme: r.scheme ?? null,
+      transaction: r.transaction ?? null,
+      authorization: r.authorization ?? null,
       channelId: r.channelId ?? null,
       voucher: r.voucher ?? null,
       opened: r.opened ?? null,

@@ -7,8 +7,8 @@ import { purchaseJson, totalJson } from '../cli/spending.js'
 export default class History extends BaseCommand<typeof History> {
   static override summary = 'List the requests `buy` paid for, newest first, with totals per origin.'
   static override description =
-    'Every paid request of `buy` on the network: when, the URL, how (channel, or through a hub: its fee), the price, the ' +
-    'channel and voucher (lane/nonce) paid with, and the merchant\'s answer: paid, not_charged (its receipt says the resource ' +
+    'Every paid request of `buy` on the network: when, the URL, how (a channel, through a hub: its fee, or x402 `exact`: a ' +
+    'one-off EIP-3009 authorization, which counts whatever the answer), the price, the channel and voucher (lane/nonce) paid with, and the merchant\'s answer: paid, not_charged (its receipt says the resource ' +
     'failed), refused (a 402), or pending (no answer came). `spent` is what counts against budgets: price + fee, 0 for a direct ' +
     'purchase not charged or refused (its voucher\'s credit pays the next request). --json adds each PAYMENT-RESPONSE receipt, ' +
     'decoded; --wide adds what each counts, the hub, the channel and the voucher. --since takes a duration back from now (30m, 24h, 7d, 2w) or an ISO date (2026-11-30, 2026-11-30T12:00:00Z).'
@@ -32,7 +32,8 @@ export default class History extends BaseCommand<typeof History> {
       const price = (p: (typeof h.purchases)[number]) => this.amount(p.price, p.asset) + (p.hub === undefined ? '' : ` + ${this.amount(p.fee, p.asset)} fee`)
       this.log(flags.wide
         ? table(['time', 'url', 'price', 'status', 'counts', 'via', 'channel', 'lane/nonce'], h.purchases.map((p) => [
-          time(p.createdAt), p.url, price(p), p.status, this.amount(p.spent, p.asset), p.hub ?? 'direct', p.channelId, `${p.lane}/${p.nonce}`,
+          time(p.createdAt), p.url, price(p), p.status, this.amount(p.spent, p.asset), p.scheme === 'exact' ? 'exact' : p.hub ?? 'direct',
+          p.channelId ?? '-', p.channelId === undefined ? '-' : `${p.lane}/${p.nonce}`,
         ]))
         : table(['time (UTC)', 'url', 'price', 'status'], h.purchases.map((p) => [time(p.createdAt), p.url, price(p), p.status])))
       this.log('')

@@ -53,6 +53,11 @@ export const BuyPolicySchema = z.object({
   autoOpen: z.boolean().default(false),
   /** Requests a default deposit pays for, at the 402's price (when the family's deposit setting is unset). */
   depositRequests: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1000),
+  /**
+   * Requests `buy` expects at a merchant (`--expect`): with `autoOpen`, a channel is opened in place of an
+   * x402 `exact` payment when this many exact payments would cost more gas (issue 13 §2). Unset: 1.
+   */
+  expect: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
   ...evmBuyShape,
   ...bitcoinBuyShape,
 })

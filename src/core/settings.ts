@@ -74,6 +74,10 @@ const FIXED: Record<string, { parse: Parser; describe: string; asset?: Asset; au
       return v
     },
   },
+  'buy.expect': {
+    describe: 'requests buy expects at a merchant (buy --expect): with --yes, a channel is opened in place of an x402 exact payment when that many exact payments cost more gas (default 1)',
+    parse: count,
+  },
   'buy.depositRequests': { describe: 'when the deposit setting of the network\'s family is unset, a channel opened by buy pays this many requests at the 402\'s price (or the merchant\'s minDeposit if more)', parse: count },
   ...Object.fromEntries(FAMILY_CONFIGS.flatMap((f) => Object.entries(f.buy).map(([field, s]) => [`buy.${field}`, buySetting(`buy.${field}`, f, s)]))),
   'redeem.interval': { describe: 'serve: seconds between rounds of the redemption service (default 30; serve --watch-interval overrides it)', parse: seconds },

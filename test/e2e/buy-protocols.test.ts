@@ -1,6 +1,7 @@
 /**
- * Issue 9 §3.4: a 402 of a payment protocol other than x402 v2 scheme `channel` is named,
- * exits 4 with code UNSUPPORTED_PAYMENT_PROTOCOL, and leaves the payer's database empty.
+ * Issue 9 §3.4: a 402 of a payment protocol other than x402 v2 schemes `channel` and (issue 13 §2)
+ * `exact` is named, exits 4 with code UNSUPPORTED_PAYMENT_PROTOCOL, and leaves the payer's database empty;
+ * an `exact` entry on a network the wallet is not on is refused as a `channel` one is (PAYMENT_REFUSED).
  * Each row is a real loopback server answering every request with that 402; the client is
  * the real binary. No chain is touched before the 402 is understood, so no anvil runs here.
  */
@@ -49,17 +50,23 @@ const ROWS: Row[] = [
       x402Version: 1, error: 'X-PAYMENT header is required',
       accepts: [{ scheme: 'exact', network: 'base-sepolia', maxAmountRequired: '10000', resource: 'http://x/weather', description: '', mimeType: 'application/json', payTo: PAYEE, maxTimeoutSeconds: 60, asset: USDC, extra: { name: 'USDC', version: '2' } }],
     }),
-    protocol: 'x402-v1', code: 'UNSUPPORTED_PAYMENT_PROTOCOL', message: /x402 version 1; channels pays x402 version 2 \(scheme `channel`\) only/,
+    protocol: 'x402-v1', code: 'UNSUPPORTED_PAYMENT_PROTOCOL', message: /x402 version 1; channels pays x402 version 2 \(schemes `channel`, `exact`\) only/,
   },
   {
-    name: 'x402 version 2, scheme exact only',
-    headers: { 'payment-required': v2([exactEntry]) },
-    protocol: 'x402-v2', code: 'UNSUPPORTED_PAYMENT_PROTOCOL', message: /scheme `exact` on eip155:84532; channels pays only `channel` \(x402 `exact` is not supported yet\)/,
+    name: 'x402 version 2, scheme upto only',
+    headers: { 'payment-required': v2([{ ...exactEntry, scheme: 'upto' }]) },
+    protocol: 'x402-v2', code: 'UNSUPPORTED_PAYMENT_PROTOCOL', message: /scheme `upto` on eip155:84532; channels pays `channel` and `exact`/,
   },
   {
     name: 'x402 version 2, two other schemes',
-    headers: { 'payment-required': v2([exactEntry, { ...exactEntry, scheme: 'upto', network: 'eip155:8453' }]) },
-    protocol: 'x402-v2', code: 'UNSUPPORTED_PAYMENT_PROTOCOL', message: /scheme `exact`, `upto` on eip155:84532, eip155:8453/,
+    headers: { 'payment-required': v2([{ ...exactEntry, scheme: 'upto' }, { ...exactEntry, scheme: 'batch-settlement', network: 'eip155:8453' }]) },
+    protocol: 'x402-v2', code: 'UNSUPPORTED_PAYMENT_PROTOCOL', message: /scheme `upto`, `batch-settlement` on eip155:84532, eip155:8453/,
+  },
+  {
+    // Issue 13 §2: `exact` is paid now, on the wallet's network; on another it is refused as `channel` is, before any chain is asked.
+    name: 'x402 version 2, scheme exact on another network',
+    headers: { 'payment-required': v2([exactEntry]) },
+    code: 'PAYMENT_REFUSED', message: /takes no payment this wallet can make on eip155:31337/,
   },
   {
     name: 'a 402 with nothing recognizable',

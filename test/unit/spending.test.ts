@@ -99,6 +99,7 @@ describe('parseSince', () => {
 describe('spentAfter: what a purchase counts once answered', () => {
   const direct = { price: 1000n, fee: 0n, hub: undefined };
   const routed = { price: 1000n, fee: 11n, hub: 'http://127.0.0.1:4030' };
+  const exact = { price: 1000n, fee: 0n, hub: undefined, scheme: 'exact' as const };
   it.each([
     ['direct', direct, 'pending', 1000n],
     ['direct', direct, 'paid', 1000n],
@@ -108,6 +109,11 @@ describe('spentAfter: what a purchase counts once answered', () => {
     ['routed', routed, 'paid', 1011n],
     ['routed', routed, 'not_charged', 11n],
     ['routed', routed, 'refused', 1011n],
+    // x402 exact: the merchant holds a signed authorization it can redeem until validBefore, whatever it answered.
+    ['exact', exact, 'pending', 1000n],
+    ['exact', exact, 'paid', 1000n],
+    ['exact', exact, 'not_charged', 1000n],
+    ['exact', exact, 'refused', 1000n],
   ] as const)('%s, %s → %s', (_kind, p, status, spent) => {
     expect(spentAfter(p, status)).toBe(spent);
   });
@@ -203,5 +209,28 @@ describe('budgets on a real store', () => {
     const h = purchaseHistory(store, { network: NET });
     expect(h.purchases.map((p) => [p.nonce, p.status, p.spent])).toEqual([[3n, 'pending', 1000n], [2n, 'not_charged', 0n], [1n, 'paid', 1000n]]);
     expect(h.totals).toEqual([{ origin: SHOP, asset: '0x0000000000000000000000000000000000000000', assetId: ETH.id, spent: 2000n, count: 3 }]);
+  });
+
+  it('an exact purchase (issue 13 §2) is checked and recorded in one transaction: scheme exact, no channel, its authorization; refused over budget, nothing stored', () => {
+    setBudget(store, { network: NET, asset: TOKEN, origin: SHOP, period: 'day', amount: 2500n });
+    const ledger = new SpendingLedger(store, { network: NET, asset: TOKEN, assetAddress: '0x5FbDB2315678afecb367f032d93F642f64180aa3', url: new URL(`${SHOP}/joke`), price: 1000n });
+    const auth = (n: number) => ({ from: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '1000', validAfter: '0', validBefore: '1800000060', nonce: `0x${String(n).padStart(64, '0')}` });
+    const id1 = ledger.recordExact(auth(1));
+    const id2 = ledger.recordExact(auth(2));
+    const count = () => (store.db.prepare('SELECT count(*) AS n FROM purchases').get() as { n: number }).n;
+    expect(thrown(() => ledger.recordExact(auth(3)))).toBeInstanceOf(BudgetExceededError);
+    expect(count()).toBe(2);
+    const p = store.purchases.get(id1)!;
+    expect(p).toMatchObject({ scheme: 'exact', status: 'pending', spent: 1000n, authorization: auth(1) });
+    expect(p.channelId).toBeUndefined();
+    expect(p.lane).toBeUndefined();
+    // A refusal does not give the budget back: the authorization can still be redeemed until validBefore.
+    ledger.answer(id2, { status: 'refused', error: 'invalid_exact_evm_payload_signature' });
+    expect(store.purchases.get(id2)).toMatchObject({ status: 'refused', spent: 1000n });
+    expect(thrown(() => ledger.recordExact(auth(3)))).toBeInstanceOf(BudgetExceededError);
+    // The table keeps the schemes apart: an exact row without its authorization, or a channel row without its voucher, is refused.
+    expect(() => store.db.prepare("UPDATE purchases SET authorization = NULL WHERE id = ?").run(id1)).toThrowError(/CHECK constraint failed/);
+    expect(() => store.db.prepare("UPDATE purchases SET channel_id = '0x01', lane = 0, nonce = 1 WHERE id = ?").run(id1)).toThrowError(/CHECK constraint failed/);
+    expect(purchaseHistory(store, { network: NET }).totals).toEqual([{ origin: SHOP, asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3', assetId: TOKEN.id, spent: 2000n, count: 2 }]);
   });
 });

@@ -12,7 +12,8 @@
  * `unacknowledged` (text: `unacked`) beside the new `reserved` (set aside by `reserve`, 0 here).
  *
  * Migration 9 (issue 13 §3) adds the tables budgets and purchases: empty on a v3 home, and the
- * fresh-schema comparison covers their definitions and indexes.
+ * fresh-schema comparison covers their definitions and indexes. Migration 10 (issue 13 §2) rebuilds
+ * purchases so that an x402 `exact` purchase has no channel: a v9 database's rows are kept to the byte.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,7 +120,7 @@ describe('migration 4 on databases of the v3 release (afdfac1)', () => {
 
     it('is at user_version 5, with foreign keys on and none broken', () => {
       expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
-      expect(MIGRATIONS.length).toBe(9); // 5: funds (issue 11 §2); 6: the vouchers_merging index (issue 11 §3); 7: secrets of hash-locked vouchers; 8: expired vouchers and locked_payments (issue 12); 9: budgets and purchases (issue 13 §3)
+      expect(MIGRATIONS.length).toBe(10); // 5: funds (issue 11 §2); 6: the vouchers_merging index (issue 11 §3); 7: secrets of hash-locked vouchers; 8: expired vouchers and locked_payments (issue 12); 9: budgets and purchases (issue 13 §3); 10: purchases of x402 exact (issue 13 §2)
       expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(store.db.pragma('foreign_key_check')).toEqual([]);
     });
@@ -268,5 +269,44 @@ describe('this binary on a home of the v3 release prints what that release print
         expect(v3Text(text.stdout)).toBe(printed[network].channels[id].text);
       }
     }, 120_000);
+  });
+});
+
+describe('migration 10 (issue 13 §2): purchases of x402 exact', () => {
+  it('keeps a v9 database\'s purchases as they were, indexes included, and takes exact rows without a channel', () => {
+    const home = mkdtempSync(join(tmpdir(), 'channels-v9-'));
+    try {
+      const db = new Database(join(home, 'channels.db'));
+      db.pragma('foreign_keys = OFF');
+      for (const m of MIGRATIONS.slice(0, 9)) db.exec(m);
+      db.pragma('user_version = 9');
+      db.prepare(`INSERT INTO purchases (network, asset, asset_id, url, origin, scheme, hub, price, fee, spent, channel_id, lane, nonce, status, receipt, error, created_at, updated_at)
+        VALUES ('eip155:31337', '0x0000000000000000000000000000000000000000', 'eip155:31337/slip44:60', 'https://shop.example/joke', 'https://shop.example', 'channel',
+        'http://hub', '1000', '11', '1011', '0xab', 3, 7, 'paid', '{"success":true}', NULL, 1800000000, 1800000001)`).run();
+      const before = db.prepare('SELECT * FROM purchases').all();
+      db.close();
+      const store = Store.open(home); // migrates
+      try {
+        expect(store.db.pragma('user_version', { simple: true })).toBe(10);
+        expect(store.db.prepare('SELECT id, network, asset, asset_id, url, origin, scheme, hub, price, fee, spent, channel_id, lane, nonce, status, receipt, error, created_at, updated_at FROM purchases').all()).toEqual(before);
+        expect(store.purchases.get(1)).toMatchObject({ scheme: 'channel', hub: 'http://hub', spent: 1011n, channelId: '0xab', lane: 3n, nonce: 7n, status: 'paid' });
+        expect(store.purchases.get(1)!.authorization).toBeUndefined();
+        const indexes = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'purchases' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+        expect(indexes).toEqual(['purchases_spending', 'purchases_time']);
+        const authorization = { from: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '1000', validAfter: '0', validBefore: '1800000060', nonce: `0x${'5c'.repeat(32)}` };
+        const id = store.purchases.insert({
+          network: 'eip155:31337', asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3', assetId: 'eip155:31337/erc20:0x5FbDB2315678afecb367f032d93F642f64180aa3',
+          url: 'https://shop.example/joke', origin: 'https://shop.example', scheme: 'exact', price: 1000n, fee: 0n, spent: 1000n, authorization,
+        });
+        expect(store.purchases.get(id)).toMatchObject({ scheme: 'exact', authorization, status: 'pending' });
+        expect(store.purchases.get(id)!.channelId).toBeUndefined();
+        // A scheme the record does not know is refused.
+        expect(() => store.db.prepare("UPDATE purchases SET scheme = 'upto' WHERE id = ?").run(id)).toThrowError(/CHECK constraint failed/);
+      } finally {
+        store.close();
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -11,7 +11,7 @@ import type { NetworkConfig } from '../config.js'
 import type { Asset } from '../asset.js'
 import type { ChannelRecord, Store, VoucherRecord } from '../store/index.js'
 import type { Voucher } from '../channel/voucher.js'
-import type { ChannelPayload, ChannelRequirement } from './x402.js'
+import type { ChannelPayload, ChannelRequirement, ExactPayload, ExactRequirement } from './x402.js'
 import type { PayViaOptions, RoutedPayment } from './hub.js'
 
 /** How a buyer opens channels: the policy of `channels buy` for a channel it opens. */
@@ -115,6 +115,55 @@ export interface X402Payer {
    * ignores `extra.hubs`.
    */
   readonly locks?: RoutedPayer
+
+  // ── x402 `exact` (issue 13 §2, DESIGN §14) ────────────────────────────────────────
+
+  /**
+   * Paying x402's `exact` scheme: a one-off transfer of the price signed by the wallet (EVM: an EIP-3009
+   * authorization of the token), which the merchant's facilitator submits. Absent on a family without it
+   * (Bitcoin): its buyer ignores `exact` entries.
+   */
+  readonly exact?: ExactPayer
+}
+
+/**
+ * What `buy` needs of a family to pay an x402 `exact` entry. Order of use: {@link check}, then
+ * {@link sign}; `buy` records the purchase and checks the budgets (one transaction) before the signed
+ * payload leaves the process.
+ */
+export interface ExactPayer {
+  /**
+   * Checks an `exact` entry of this network as hostile input before anything is signed: `payTo` an
+   * address, `asset` a token contract whose EIP-712 domain (name, version, chain, address) is the one
+   * `extra` names, the transfer method EIP-3009, `maxTimeoutSeconds` within reason, `amount` base units
+   * above 0; and that the wallet holds `amount` of the token. Reads the chain; changes nothing (the entry
+   * is sent back as it came, since the merchant matches it exactly).
+   * @returns `asset` and `payTo` in their canonical form (EVM: EIP-55), which budgets and the record count by
+   * @throws {PaymentRefusedError} an entry this wallet will not sign · {InsufficientFundsError} the wallet holds less · {NetworkError}
+   */
+  check(entry: ExactRequirement): Promise<{ asset: string; payTo: string }>
+  /**
+   * Signs the transfer of `entry.amount` of `entry.asset` to `entry.payTo`, valid from now for
+   * `entry.maxTimeoutSeconds` (nothing is sent, nothing stored).
+   * @throws {KeystoreError} the key cannot be unlocked
+   */
+  sign(entry: ExactRequirement): Promise<ExactPayload>
+  /**
+   * Gas of a one-off `exact` payment in the token `asset` against a channel in it, and the node's fee
+   * per gas now: what `buy --expect N` weighs (DESIGN §14).
+   * @throws {NetworkError} the node is unreachable
+   */
+  gas(asset: string): Promise<PaymentGas>
+}
+
+/** Gas of the two ways to pay a token on an EVM network (estimates, see the family's constants). */
+export interface PaymentGas {
+  /** One exact payment: an EIP-3009 `transferWithAuthorization` (submitted, and paid for, by the merchant's facilitator). */
+  exact: bigint
+  /** A channel in the token: the payer's approve and open, and the payee's close with one voucher. */
+  channel: bigint
+  /** What the node asks per gas now (EIP-1559 max fee, else the gas price), in wei. */
+  feePerGas: bigint
 }
 
 /** A buyer's payments through a hub: what `buy` needs of the family's {@link LockScheme} (core/scheme/hub.ts). */

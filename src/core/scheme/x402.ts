@@ -95,3 +95,27 @@ export interface RoutedPayload {
 
 /** Any `payload` of scheme `channel`: a voucher on the buyer's channel to `payTo`, or the proof of a payment through a hub. */
 export type PaymentPayload = ChannelPayload | RoutedPayload
+
+/**
+ * One `accepts` entry of x402's `exact` scheme (the x402 Foundation's one-off payment: the buyer signs a
+ * transfer of exactly the price; EVM: EIP-3009) on an EVM network, as `@x402/evm`'s server scheme offers
+ * it (hostile input until a family's {@link ExactPayer.check} passed it): `amount` base units of the
+ * token `asset`, paid to `payTo`; the authorization is valid for `maxTimeoutSeconds` after signing.
+ * `extra.name` / `extra.version` are the token's EIP-712 domain; `extra.assetTransferMethod` absent or
+ * `eip3009` (x402's `permit2` is not paid here).
+ */
+export interface ExactRequirement {
+  scheme: 'exact'
+  network: string
+  amount: string
+  asset: string
+  payTo: string
+  maxTimeoutSeconds: number
+  extra?: { name?: unknown; version?: unknown; assetTransferMethod?: unknown; [key: string]: unknown }
+}
+
+/** `payload` of a `PAYMENT-SIGNATURE` for scheme `exact` with EIP-3009: the authorization (decimal strings) and its signature (0x hex). */
+export interface ExactPayload {
+  authorization: { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string }
+  signature: string
+}

@@ -6,10 +6,10 @@
  */
 import { UsageError } from '../errors.js'
 import type { Asset } from '../asset.js'
-import type { Purchase, PurchaseStatus, Store } from '../store/index.js'
+import type { ExactAuthorization, Purchase, PurchaseScheme, PurchaseStatus, Store } from '../store/index.js'
 import { checkBudgets, parseOrigin } from './budget.js'
 
-export type { Purchase, PurchaseStatus }
+export type { Purchase, PurchaseStatus, ExactAuthorization }
 
 /** Seconds per unit of a `--since` duration. */
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 7 * 86_400 }
@@ -49,7 +49,7 @@ export interface PurchaseVoucher {
 export class SpendingLedger {
   readonly origin: string
   /** What each purchase this ledger recorded counts once answered: its fee and hub (the price is `p.price`). */
-  private readonly recorded = new Map<number, { fee: bigint; hub?: string }>()
+  private readonly recorded = new Map<number, { fee: bigint; hub?: string; scheme: PurchaseScheme }>()
 
   /**
    * @param p.asset - what the price counts (the 402 entry's asset), `p.assetAddress` its name in the entry
@@ -83,8 +83,30 @@ export class SpendingLedger {
       network: this.p.network, asset: this.p.assetAddress, assetId: this.p.asset.id, url: this.p.url.href, origin: this.origin, scheme: 'channel',
       ...(via ? { hub: via.hub } : {}), price: this.p.price, fee, spent: this.p.price + fee, channelId: v.channelId, lane: v.lane, nonce: v.nonce, createdAt: now,
     })
-    this.recorded.set(id, { fee, hub: via?.hub })
+    this.recorded.set(id, { fee, hub: via?.hub, scheme: 'channel' })
     return id
+  }
+
+  /**
+   * An x402 `exact` purchase (issue 13 §2): before its signed authorization leaves the process, checks the
+   * budgets and records it as `pending`, scheme `exact`, no channel, in one write transaction (`BEGIN
+   * IMMEDIATE`), so two processes cannot both pass a limit.
+   * @param a - the EIP-3009 authorization signed (its `value` is the price)
+   * @returns the purchase's id
+   * @throws {BudgetExceededError} (nothing is stored)
+   * @example ledger.recordExact({ from: '0xf39F…', to: '0x7099…', value: '1000', validAfter: '0', validBefore: '1764521400', nonce: '0x5c…' }) // 7
+   */
+  recordExact(a: ExactAuthorization): number {
+    return this.store.immediate(() => {
+      const now = Math.floor(Date.now() / 1000)
+      checkBudgets(this.store, { asset: this.p.asset, origin: this.origin, cost: this.p.price, now })
+      const id = this.store.purchases.insert({
+        network: this.p.network, asset: this.p.assetAddress, assetId: this.p.asset.id, url: this.p.url.href, origin: this.origin, scheme: 'exact',
+        price: this.p.price, fee: 0n, spent: this.p.price, authorization: a, createdAt: now,
+      })
+      this.recorded.set(id, { fee: 0n, scheme: 'exact' })
+      return id
+    })
   }
 
   /**
@@ -110,11 +132,15 @@ export class SpendingLedger {
  * - through a hub, not charged: the fee only — the hub earned it, while the merchant keeps the price as
  *   an unused payment whose proof (the secret `buy --json` printed) buys one more request;
  * - through a hub, refused by the merchant: price + fee, paid through the hub all the same (refused by the hub
- *   itself, nothing was paid: {@link SpendingLedger.answer}'s `unpaid`).
+ *   itself, nothing was paid: {@link SpendingLedger.answer}'s `unpaid`);
+ * - scheme `exact`: the price, whatever the answer: the merchant holds a signed authorization it can redeem
+ *   until its `validBefore` (x402's `maxTimeoutSeconds` after signing), served or not, and no later request
+ *   re-spends it.
  * @example spentAfter({ price: 1000n, fee: 11n, hub: 'http://hub' }, 'not_charged') // 11n
+ * @example spentAfter({ price: 1000n, fee: 0n, scheme: 'exact' }, 'refused') // 1000n
  */
-export function spentAfter(p: Pick<Purchase, 'price' | 'fee' | 'hub'>, status: PurchaseStatus): bigint {
-  if (status === 'pending' || status === 'paid') return p.price + p.fee
+export function spentAfter(p: Pick<Purchase, 'price' | 'fee' | 'hub'> & { scheme?: PurchaseScheme }, status: PurchaseStatus): bigint {
+  if (status === 'pending' || status === 'paid' || p.scheme === 'exact') return p.price + p.fee
   if (p.hub === undefined) return 0n
   return status === 'not_charged' ? p.fee : p.price + p.fee
 }

@@ -70,4 +70,4 @@ export { StaleChannelStateError, ChannelDataError, channelOf } from './channels.
 export type { VoucherRecord } from './vouchers.js'
 export type { LockedPayment, LockRole, LockState, LockFields } from './locks.js'
 export type { Budget, BudgetPeriod } from './budgets.js'
-export type { Purchase, PurchaseStatus, NewPurchase, PurchaseFilter } from './purchases.js'
+export type { Purchase, PurchaseStatus, PurchaseScheme, ExactAuthorization, NewPurchase, PurchaseFilter } from './purchases.js'

@@ -25,8 +25,8 @@ export interface Purchase {
   url: string
   /** `new URL(url).origin`. */
   origin: string
-  /** The x402 scheme paid (`channel`). */
-  scheme: string
+  /** The x402 scheme paid: `channel` (a voucher on a channel) or `exact` (a one-off EIP-3009 authorization). */
+  scheme: PurchaseScheme
   /** Through a hub: the hub's URL. */
   hub?: string
   /** The merchant's price, base units. */
@@ -35,10 +35,15 @@ export interface Purchase {
   fee: bigint
   /** What counts against budgets, base units. */
   spent: bigint
-  /** The payer's voucher: on the channel to the merchant, or (through a hub) the conditional one to the hub. */
-  channelId: string
-  lane: bigint
-  nonce: bigint
+  /**
+   * Scheme `channel`: the payer's voucher, on the channel to the merchant or (through a hub) the conditional
+   * one to the hub. Absent for scheme `exact`.
+   */
+  channelId?: string
+  lane?: bigint
+  nonce?: bigint
+  /** Scheme `exact`: the EIP-3009 authorization signed (absent for `channel`). */
+  authorization?: ExactAuthorization
   status: PurchaseStatus
   /** The merchant's PAYMENT-RESPONSE, decoded. */
   receipt?: unknown
@@ -48,6 +53,23 @@ export interface Purchase {
   updatedAt: number
 }
 
+/** The x402 schemes `buy` pays. */
+export type PurchaseScheme = 'channel' | 'exact'
+
+/**
+ * An EIP-3009 `transferWithAuthorization` as signed for an `exact` purchase (x402's wire form): addresses
+ * EIP-55, `value` base units of the token, `validAfter`/`validBefore` unix seconds, all decimal strings;
+ * `nonce` the authorization's random bytes32 (0x hex), which the token marks used once it is redeemed.
+ */
+export interface ExactAuthorization {
+  from: string
+  to: string
+  value: string
+  validAfter: string
+  validBefore: string
+  nonce: string
+}
+
 interface Row {
   id: bigint
   network: string
@@ -55,14 +77,15 @@ interface Row {
   asset_id: string
   url: string
   origin: string
-  scheme: string
+  scheme: PurchaseScheme
   hub: string | null
   price: string
   fee: string
   spent: string
-  channel_id: string
-  lane: bigint
-  nonce: bigint
+  channel_id: string | null
+  lane: bigint | null
+  nonce: bigint | null
+  authorization: string | null
   status: PurchaseStatus
   receipt: string | null
   error: string | null
@@ -74,7 +97,8 @@ function fromRow(r: Row): Purchase {
   return {
     id: Number(r.id), network: r.network, asset: r.asset, assetId: r.asset_id, url: r.url, origin: r.origin, scheme: r.scheme,
     ...(r.hub === null ? {} : { hub: r.hub }), price: BigInt(r.price), fee: BigInt(r.fee), spent: BigInt(r.spent),
-    channelId: r.channel_id, lane: r.lane, nonce: r.nonce, status: r.status,
+    ...(r.channel_id === null ? {} : { channelId: r.channel_id }), ...(r.lane === null ? {} : { lane: r.lane }), ...(r.nonce === null ? {} : { nonce: r.nonce }),
+    ...(r.authorization === null ? {} : { authorization: JSON.parse(r.authorization) as ExactAuthorization }), status: r.status,
     ...(r.receipt === null ? {} : { receipt: JSON.parse(r.receipt) as unknown }), ...(r.error === null ? {} : { error: r.error }),
     createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
   }
@@ -102,10 +126,10 @@ export class PurchaseRepository {
   insert(p: NewPurchase): number {
     const t = p.createdAt ?? Math.floor(Date.now() / 1000)
     const r = this.sql.get(
-      `INSERT INTO purchases (network, asset, asset_id, url, origin, scheme, hub, price, fee, spent, channel_id, lane, nonce, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      `INSERT INTO purchases (network, asset, asset_id, url, origin, scheme, hub, price, fee, spent, channel_id, lane, nonce, authorization, status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
     ).run(p.network, p.asset, p.assetId, p.url, p.origin, p.scheme, p.hub ?? null, p.price.toString(), p.fee.toString(), p.spent.toString(),
-      p.channelId, p.lane, p.nonce, t, t)
+      p.channelId ?? null, p.lane ?? null, p.nonce ?? null, p.authorization === undefined ? null : JSON.stringify(p.authorization), t, t)
     return Number(r.lastInsertRowid)
   }
 

@@ -216,4 +216,43 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX purchases_spending ON purchases (asset_id, origin, created_at);
   CREATE INDEX purchases_time ON purchases (network, created_at);
   `,
+  `
+  -- Purchases of the x402 \`exact\` scheme (issue 13 §2): a one-off EIP-3009 authorization, no channel and
+  -- no voucher. channel_id, lane and nonce are NULL for them (and only for them); authorization holds what
+  -- was signed, JSON {from, to, value, validAfter, validBefore, nonce} (value base units, times unix
+  -- seconds, nonce the EIP-3009 bytes32), so that a purchase can be matched to its transfer on chain. The
+  -- table is rebuilt (SQLite's 12-step ALTER: columns lose NOT NULL); its rows are copied unchanged.
+  CREATE TABLE purchases_v10 (
+    id          INTEGER PRIMARY KEY,
+    network     TEXT NOT NULL,                -- CAIP-2 id
+    asset       TEXT NOT NULL,                -- the 402 entry's asset (EVM token address or the zero address; 'sat')
+    asset_id    TEXT NOT NULL,                -- its CAIP-19 id
+    url         TEXT NOT NULL,                -- the URL bought
+    origin      TEXT NOT NULL,                -- its origin
+    scheme      TEXT NOT NULL CHECK (scheme IN ('channel', 'exact')), -- the x402 scheme paid
+    hub         TEXT,                         -- through a hub: the hub's URL (NULL when paid directly)
+    price       TEXT NOT NULL,                -- the merchant's price, base units
+    fee         TEXT NOT NULL,                -- the hub's fee, base units ('0' when paid directly)
+    spent       TEXT NOT NULL,                -- what counts against budgets, base units
+    channel_id  TEXT,                         -- scheme channel: the payer's voucher (channel_id, lane, nonce)
+    lane        INTEGER,
+    nonce       INTEGER,
+    authorization TEXT CHECK (authorization IS NULL OR json_valid(authorization)), -- scheme exact: what was signed
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'not_charged', 'refused')),
+    receipt     TEXT CHECK (receipt IS NULL OR json_valid(receipt)), -- the merchant's PAYMENT-RESPONSE, decoded JSON
+    error       TEXT,                         -- a refusal's reason
+    created_at  INTEGER NOT NULL,             -- unix seconds
+    updated_at  INTEGER NOT NULL,             -- unix seconds
+    CHECK ((scheme = 'channel') = (channel_id IS NOT NULL AND lane IS NOT NULL AND nonce IS NOT NULL)),
+    CHECK ((scheme = 'exact') = (authorization IS NOT NULL))
+  ) STRICT;
+  INSERT INTO purchases_v10 (id, network, asset, asset_id, url, origin, scheme, hub, price, fee, spent, channel_id, lane, nonce,
+    status, receipt, error, created_at, updated_at)
+    SELECT id, network, asset, asset_id, url, origin, scheme, hub, price, fee, spent, channel_id, lane, nonce,
+      status, receipt, error, created_at, updated_at FROM purchases;
+  DROP TABLE purchases;
+  ALTER TABLE purchases_v10 RENAME TO purchases;
+  CREATE INDEX purchases_spending ON purchases (asset_id, origin, created_at);
+  CREATE INDEX purchases_time ON purchases (network, created_at);
+  `,
 ]

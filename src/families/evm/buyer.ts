@@ -1,7 +1,8 @@
 /**
  * The EVM family's x402 payer ({@link X402Payer}, core/scheme/buyer.ts): pays a
  * `channel` entry on an eip155 network over the PaymentChannels contract this wallet
- * trusts, with EIP-712 vouchers, through {@link ChannelManager}.
+ * trusts, with EIP-712 vouchers, through {@link ChannelManager}; and x402 `exact` entries with
+ * EIP-3009 authorizations (exact.ts).
  */
 import { getAddress } from 'ethers'
 import type { BuyerOptions, X402Payer } from '../../core/scheme/buyer.js'
@@ -14,6 +15,8 @@ import { minDiscountOf } from '../../core/config.js'
 import type { ChannelManager } from './manager.js'
 import { evmAsset } from './asset.js'
 import { refreshChannel } from './sync.js'
+import { evmExactPayer } from './exact.js'
+import type { EvmBackend } from './backend.js'
 
 /**
  * `m`'s wallet as an x402 payer; a channel it opens gets `o.settleDelay` (at least the merchant's
@@ -35,6 +38,8 @@ export function evmBuyer(m: ChannelManager, o: BuyerOptions, locks?: Pick<LockSc
         payVia: (hubUrl, payee, amount, po) => locks.payVia(hubUrl, payee, amount, po),
       },
     } satisfies Pick<X402Payer, 'locks'> : {}),
+    // x402 `exact` (issue 13 §2). The EVM manager's backend is always an EvmBackend (ChannelManager.backend).
+    exact: evmExactPayer(m.backend as EvmBackend, m.address, () => m.signer(), (address) => evmAsset(m.network, address)),
     network: m.network,
     store: m.store,
     asset: (address) => evmAsset(m.network, address),

@@ -1,10 +1,10 @@
 /**
  * What a `402 Payment Required` offers (issue 9 §3.4). `channels` pays the x402 version 2
- * scheme `channel`; every other payment protocol a 402 can carry is named, so the user
+ * schemes `channel` and (issue 13 §2) `exact`; every other payment protocol a 402 can carry is named, so the user
  * learns that the server wants something else instead of "the merchant refused":
  *
  * - x402 version 2 (`PAYMENT-REQUIRED` header, DESIGN §6): ours when an entry has scheme
- *   `channel`; otherwise its schemes (e.g. `exact`) are named.
+ *   `channel` or `exact`; otherwise its schemes (e.g. `upto`) are named.
  * - x402 version 1 (a JSON body `{x402Version: 1, accepts: [...]}`).
  * - L402, formerly LSAT (`WWW-Authenticate: L402 macaroon=…, invoice=…`: Lightning).
  * - The HTTP `Payment` authentication scheme (`WWW-Authenticate: Payment …`).
@@ -13,6 +13,10 @@ import { decodePaymentRequiredHeader } from '@x402/core/http'
 import { PaymentRequiredV2Schema } from '@x402/core/schemas'
 import { PaymentRefusedError, type ChannelsErrorOptions } from '../../errors.js'
 import { HEADER, SCHEME, type PaymentRequired } from './protocol.js'
+import { EXACT_SCHEME } from './exact.js'
+
+/** The x402 schemes `buy` pays. */
+const PAID_SCHEMES: readonly string[] = [SCHEME, EXACT_SCHEME]
 
 /** A payment protocol a 402 can offer; `none` when nothing in it is recognizable. */
 export type OfferedProtocol = 'x402-v2' | 'x402-v1' | 'l402' | 'http-payment' | 'none'
@@ -32,14 +36,14 @@ export class UnsupportedPaymentProtocolError extends PaymentRefusedError {
   }
 }
 
-const X402_HINT = 'Pay it with an x402 client (e.g. @x402/fetch), or ask the merchant for the `channel` scheme.'
+const X402_HINT = 'Pay it with an x402 client (e.g. @x402/fetch), or ask the merchant for the `channel` or `exact` scheme.'
 
 /**
  * Reads the challenge of a 402 (unpaid request): the x402 v2 `PAYMENT-REQUIRED` header
- * when it offers scheme `channel`.
+ * when it offers scheme `channel` or `exact` (on any network: `buy` picks its own).
  * @param headers - the response headers (lower-case names, as undici gives them)
  * @param body - the start of the body (x402 v1 puts its challenge there)
- * @returns the x402 v2 challenge with at least one `channel` entry
+ * @returns the x402 v2 challenge with at least one `channel` or `exact` entry
  * @throws {UnsupportedPaymentProtocolError} anything else, saying what was offered
  * @throws {PaymentRefusedError} an x402 v2 header that cannot be read
  * @example
@@ -59,12 +63,12 @@ export function readChallenge(headers: Record<string, string | string[] | undefi
   const auth = authSchemes(headers['www-authenticate'])
   if (auth.includes('l402') || auth.includes('lsat')) {
     throw new UnsupportedPaymentProtocolError(`The server asks for an L402 (Lightning${auth.includes('lsat') ? ', LSAT' : ''}) payment; channels does not support L402.`, 'l402', {
-      metaMessages: ['channels pays HTTP 402 challenges of x402 scheme `channel`; pay this server with an L402 client (e.g. lnget).'],
+      metaMessages: ['channels pays HTTP 402 challenges of x402 schemes `channel` and `exact`; pay this server with an L402 client (e.g. lnget).'],
     })
   }
   if (auth.includes('payment')) {
     throw new UnsupportedPaymentProtocolError('The server asks for a payment with the HTTP `Payment` authentication scheme; channels does not support it.', 'http-payment', {
-      metaMessages: ['channels pays HTTP 402 challenges of x402 scheme `channel`; pay this server with a client of its protocol.'],
+      metaMessages: ['channels pays HTTP 402 challenges of x402 schemes `channel` and `exact`; pay this server with a client of its protocol.'],
     })
   }
   const json = parseJson(body)
@@ -80,15 +84,14 @@ export function readChallenge(headers: Record<string, string | string[] | undefi
   })
 }
 
-/** The challenge, if it has a `channel` entry; else which x402 schemes it offers instead. */
+/** The challenge, if it has a `channel` or `exact` entry; else which x402 schemes it offers instead. */
 function withChannelEntries(p: PaymentRequired): PaymentRequired {
-  if (p.accepts.some((a) => a.scheme === SCHEME)) return p
+  if (p.accepts.some((a) => PAID_SCHEMES.includes(a.scheme))) return p
   const schemes = [...new Set(p.accepts.map((a) => String(a.scheme)))]
   const networks = [...new Set(p.accepts.map((a) => String(a.network)))]
   const offered = schemes.length ? schemes.map((s) => `\`${s}\``).join(', ') : 'no scheme at all'
-  const exact = schemes.includes('exact')
   throw new UnsupportedPaymentProtocolError(
-    `The merchant takes x402 version 2 payments of scheme ${offered}${networks.length ? ` on ${networks.join(', ')}` : ''}; channels pays only \`${SCHEME}\`${exact ? ' (x402 `exact` is not supported yet)' : ''}.`,
+    `The merchant takes x402 version 2 payments of scheme ${offered}${networks.length ? ` on ${networks.join(', ')}` : ''}; channels pays \`${SCHEME}\` and \`${EXACT_SCHEME}\`.`,
     'x402-v2',
     { data: { schemes, networks }, metaMessages: [X402_HINT] },
   )
@@ -96,7 +99,7 @@ function withChannelEntries(p: PaymentRequired): PaymentRequired {
 
 function unsupportedX402(version: unknown): never {
   const v = typeof version === 'number' || typeof version === 'string' ? String(version) : 'unknown'
-  throw new UnsupportedPaymentProtocolError(`The merchant offers x402 version ${v}; channels pays x402 version 2 (scheme \`${SCHEME}\`) only.`, v === '1' ? 'x402-v1' : 'none', {
+  throw new UnsupportedPaymentProtocolError(`The merchant offers x402 version ${v}; channels pays x402 version 2 (schemes \`${SCHEME}\`, \`${EXACT_SCHEME}\`) only.`, v === '1' ? 'x402-v1' : 'none', {
     data: { x402Version: v },
     metaMessages: [X402_HINT],
   })

@@ -20,23 +20,26 @@
  * the budgets of the URL's origin and `*` before a channel is opened or a hub paid, and again inside
  * the transaction that commits its voucher, where it is recorded (so concurrent buys cannot both
  * pass a limit); the merchant's answer (paid, not charged, refused) and its receipt are recorded after.
+ *
+ * x402 `exact` (issue 13 §2, exact.ts): a 402 offering `exact` in `--max-price`'s asset is paid with a one-off
+ * authorization signed by the wallet when no open channel can pay, unless `--yes` and `--expect N` make a new
+ * channel cheaper in gas than N exact payments (preference.ts).
  */
 import type { VoucherRecord } from '../../store/index.js'
-import type { X402Payer } from '../../scheme/buyer.js'
+import type { ExactPayer, X402Payer } from '../../scheme/buyer.js'
 import { ChannelsError, InsufficientFundsError, PaymentRefusedError, PriceTooHighError, UsageError } from '../../errors.js'
-import { formatAmount, parseBaseUnits } from '../../units.js'
+import { formatAmount, formatUnits, parseBaseUnits } from '../../units.js'
 import { anyVoucherToWire } from '../../channel/voucher.js'
 import type { BitcoinVoucherWire, VoucherWire } from '../../channel/voucher-wire.js'
-import {
-  HEADER, SCHEME, decodePaymentRequired, decodePaymentResponse, encodePaymentSignature,
-  type ChannelRequirement, type PaymentRequired, type PaymentResponse,
-} from './protocol.js'
+import { HEADER, SCHEME, encodePaymentSignature, type ChannelRequirement, type PaymentRequired } from './protocol.js'
 import { acceptEntry, applyReceipt, channelDeposit, channelPayload, endpointOf, nextAmount, resync } from './payment.js'
+import { answered, readReceipt, refusalOf, result } from './answer.js'
+import { payExact, pickExact, type ExactPaid } from './exact.js'
+import { choosePayment, needsGas } from './preference.js'
 import { readChallenge } from './challenge.js'
 import { Exchange, type Outgoing } from './exchange.js'
 import { chooseHub, type HubChoice } from './routed.js'
 import { SpendingLedger } from '../../spending/history.js'
-import type { Dispatcher } from 'undici'
 
 export { DEFAULT_DEPOSIT_REQUESTS } from './payment.js'
 
@@ -48,9 +51,15 @@ export interface BuyOptions {
   maxPrice: bigint
   /**
    * What `maxPrice`, `deposit` and `maxFee` count, as a 402 entry's `asset` names it (EVM: an ERC-20
-   * token's address, issue 13 §1); undefined: the network's native coin. Only entries in it are paid.
+   * token's address, issue 13 §1); undefined: the network's native coin. Only entries in it are paid
+   * (an x402 `exact` entry, which charges a token, only with a token here).
    */
   priceAsset?: string
+  /**
+   * `--expect` (config `buy.expect`): requests expected at this merchant; with `autoOpen`, a channel is
+   * opened in place of an `exact` payment when that many exact payments would cost more gas (default 1).
+   */
+  expect?: bigint
   /** Open a channel when none can pay. */
   autoOpen: boolean
   /**
@@ -80,6 +89,12 @@ export interface BuyResult {
   body: Buffer
   /** Price paid for this request, base units (0n when the resource was free). */
   paid: bigint
+  /** The x402 scheme paid with: `channel` (a voucher) or `exact` (a one-off transfer); undefined when the resource was free. */
+  scheme?: 'channel' | 'exact'
+  /** Scheme `exact`: the transfer's transaction from the merchant's receipt (when it sent one). */
+  transaction?: string
+  /** Scheme `exact`: the EIP-3009 authorization signed. */
+  authorization?: ExactPaid['authorization']
   channelId?: string
   voucher?: VoucherWire | BitcoinVoucherWire
   /** Set when this call opened a channel. */
@@ -125,13 +140,25 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   const first = await ex.send(target, outgoing())
   if (first.statusCode !== 402) return { ...(await result(ex, first, target)), paid: 0n }
   const challenge = readChallenge(first.headers, await ex.text(first, target))
-  const entry = pickEntry(payer, challenge, o.maxPrice, o.priceAsset)
+  // x402 `exact` in --max-price's asset, when the family pays it (not with --via, which asks for a hub).
+  const exact = o.via === undefined ? pickExact(payer, challenge.accepts, o.maxPrice, o.priceAsset) : {}
+  const oneOff = async (): Promise<BuyResult> => payExact(payer as X402Payer & { exact: ExactPayer }, exact.offer!, challenge, { target, ex, outgoing, say })
+  let entry: ChannelRequirement
+  let endpoint: string
+  try {
+    entry = pickEntry(payer, challenge, o.maxPrice, o.priceAsset, exact.refusal)
+    endpoint = endpointOf(entry, target)
+  } catch (err) {
+    // No `channel` entry this wallet can pay (none, too dear, refused by the family): exact, if it can.
+    if (exact.offer) return oneOff()
+    throw err
+  }
   const price = parseBaseUnits(entry.amount, 'price')
   const show = (x: bigint) => formatAmount(x, payer.asset(entry.asset))
-  const endpoint = endpointOf(entry, target)
-  // Budgets: refused here before anything is opened or paid; checked again, atomically, with the voucher.
   const ledger = new SpendingLedger(payer.store, { network: payer.network.caip2, asset: payer.asset(entry.asset), assetAddress: entry.asset, url: target, price })
-  ledger.check()
+  // Budgets: refused here before anything is opened or a hub asked (with an `exact` alternative, after the choice:
+  // its price may be in another asset); checked again, atomically, with the voucher.
+  if (!exact.offer) ledger.check()
 
   let opened: BuyResult['opened']
   const openChannel = async (why: string) => {
@@ -163,9 +190,20 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     }, skipped)
     if (hub) return throughHub(payer.locks, hub)
   }
+  // Which payment (preference.ts): an open channel, else exact for a one-off, else a new channel.
+  const facts = { channelPayable: channel !== undefined, channelOffered: true, exactOffered: exact.offer !== undefined, autoOpen: o.autoOpen, expect: o.expect ?? 1n }
+  const gas = needsGas(facts) ? await ex.within('estimating gas', (payer.exact as ExactPayer).gas(exact.offer!.entry.asset)) : undefined
+  const choice = choosePayment({ ...facts, gas })
+  if (choice === 'exact') return oneOff()
+  if (exact.offer) ledger.check()
   if (channel) say(`402: ${show(price)} per request; paying on channel ${channel.id}.`)
   else {
-    if (!o.autoOpen) {
+    if (gas) {
+      const eth = (g: bigint) => formatUnits(g * gas.feePerGas, 18, 'ETH')
+      say(`A channel (≈ ${gas.channel.toLocaleString('en-US')} gas to open and close, ${eth(gas.channel)} at the node's fee now) costs less than ` +
+        `${facts.expect} x402 \`exact\` payments (≈ ${gas.exact.toLocaleString('en-US')} gas each, ${eth(facts.expect * gas.exact)} in all; --expect ${facts.expect}).`)
+    }
+    if (choice === 'none') {
       // A hub that could pay but asks more than --max-fee: the price is the obstacle (exit 3), not the funds.
       const fee = skipped.find((s) => s.error instanceof PriceTooHighError)?.error
       if (fee) throw fee
@@ -218,7 +256,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
     }
     const receipt = readReceipt(res.headers[HEADER.response])
     if (purchase !== undefined) ledger.answer(purchase, { status: answered(receipt), receipt })
-    return { ...(await result(ex, res, target)), paid: receipt?.success ? price : 0n, channelId: paid.channelId, routed }
+    return { ...(await result(ex, res, target)), paid: receipt?.success ? price : 0n, scheme: SCHEME, channelId: paid.channelId, routed }
   }
 
   for (let attempt = 0; ; attempt++) {
@@ -248,7 +286,7 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
         if (receipt.success) paid = price
         await applyReceipt(payer, channel, voucher, receipt, endpoint, say)
       }
-      return { ...(await result(ex, res, target)), paid, channelId: channel.id, voucher: anyVoucherToWire(voucher), opened }
+      return { ...(await result(ex, res, target)), paid, scheme: SCHEME, channelId: channel.id, voucher: anyVoucherToWire(voucher), opened }
     }
     const refusal = refusalOf(res.headers)
     await ex.discard(res, target)
@@ -279,9 +317,15 @@ async function purchase(payer: X402Payer, target: URL, o: BuyOptions, ex: Exchan
   }
 }
 
-function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigint, priceAsset?: string): ChannelRequirement {
+/**
+ * The cheapest `channel` entry on the wallet's network in `priceAsset`, checked by the family.
+ * @param exactRefusal - why no `exact` entry could be paid, thrown when there is no `channel` entry either (it says more)
+ * @throws {PaymentRefusedError} none on this network, or the family refuses it · {PriceTooHighError} above `maxPrice`, or in another asset
+ */
+function pickEntry(payer: X402Payer, challenge: PaymentRequired, maxPrice: bigint, priceAsset?: string, exactRefusal?: Error): ChannelRequirement {
   const onNetwork = challenge.accepts.filter((a) => a.scheme === SCHEME && a.network === payer.network.caip2)
   if (onNetwork.length === 0) {
+    if (exactRefusal) throw exactRefusal
     const offered = challenge.accepts.map((a) => `${a.scheme} on ${a.network}`).join(', ')
     throw new PaymentRefusedError(`The merchant takes no payment this wallet can make on ${payer.network.caip2}.`, {
       details: `Offered: ${offered}.`,
@@ -314,35 +358,4 @@ function assetIdOf(payer: X402Payer, asset: string): string | undefined {
   } catch {
     return undefined
   }
-}
-
-/** The challenge of a 402 answering a paid request (a refusal, maybe corrective), if readable. */
-function refusalOf(headers: Dispatcher.ResponseData['headers']): PaymentRequired | undefined {
-  const h = headers[HEADER.required]
-  if (typeof h !== 'string') return undefined
-  try {
-    return decodePaymentRequired(h)
-  } catch {
-    return undefined
-  }
-}
-
-/** The `PAYMENT-RESPONSE` receipt, if there is a readable one: the resource is served either way. */
-function readReceipt(header: string | string[] | undefined): PaymentResponse | undefined {
-  if (typeof header !== 'string') return undefined
-  try {
-    const r = decodePaymentResponse(header)
-    return r && typeof r === 'object' ? r : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** A purchase's status from the receipt of a non-402 answer: `not_charged` only when the receipt says so. */
-function answered(receipt: PaymentResponse | undefined): 'paid' | 'not_charged' {
-  return receipt && receipt.success === false ? 'not_charged' : 'paid'
-}
-
-async function result(ex: Exchange, res: Dispatcher.ResponseData, from: URL): Promise<Omit<BuyResult, 'paid'>> {
-  return { status: res.statusCode, headers: res.headers, body: await ex.body(res, from) }
 }
