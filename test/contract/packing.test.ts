@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Contract, ethers, type TransactionReceipt } from 'ethers';
 import { increaseTime } from '../helpers/anvil.js';
-import { channelFixture, gasCost, NATIVE, type ChannelFixture } from '../helpers/channels.js';
+import { channelFixture, gasCost, NATIVE, type ChannelFixture, channelEvents, mined } from '../helpers/channels.js';
 import { deployPlain } from '../helpers/deploy.js';
 
 const NO_SECRET = '0x';
@@ -19,12 +19,7 @@ describe('PaymentChannels: packed channel state keeps every rule', () => {
   let pcAddress: string;
   let token: Contract;
   let tokenAddress: string;
-  const mined = async (p: Promise<{ wait(): Promise<unknown> }>) => (await (await p).wait()) as TransactionReceipt;
-  const events = (r: TransactionReceipt) =>
-    r.logs.flatMap((l) => {
-      const e = f.pc.interface.parseLog(l);
-      return e ? [[e.name, ...e.args.toArray()]] : [];
-    });
+  const events = (r: TransactionReceipt) => channelEvents(f.pc, r);
 
   beforeAll(async () => {
     f = await channelFixture();

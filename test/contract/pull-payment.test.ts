@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Contract, ethers, type TransactionReceipt } from 'ethers';
 import { increaseTime } from '../helpers/anvil.js';
-import { channelFixture, gasCost, NATIVE, type ChannelFixture } from '../helpers/channels.js';
+import { channelFixture, gasCost, NATIVE, type ChannelFixture, channelEvents, mined } from '../helpers/channels.js';
 import { deployPlain } from '../helpers/deploy.js';
 import { decodeRevert, decodingErrors } from '../helpers/errors.js';
 
@@ -16,12 +16,7 @@ describe('PaymentChannels: a receiver that refuses its payout', () => {
   let f: ChannelFixture;
   let pcAddress: string;
   const balance = (a: string) => f.provider.getBalance(a);
-  const mined = async (p: Promise<{ wait(): Promise<unknown> }>) => (await (await p).wait()) as TransactionReceipt;
-  const events = (r: TransactionReceipt) =>
-    r.logs.flatMap((l) => {
-      const e = f.pc.interface.parseLog(l);
-      return e ? [[e.name, ...e.args.toArray()]] : [];
-    });
+  const events = (r: TransactionReceipt) => channelEvents(f.pc, r);
   const rejectingContract = async () => {
     const c = decodingErrors((await deployPlain(f.deployer, 'ReentrantPayee', pcAddress)).connect(f.deployer) as Contract);
     await mined(c.setRejecting(true));

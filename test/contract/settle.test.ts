@@ -1,20 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ethers, type Contract, type TransactionReceipt } from 'ethers';
 import { increaseTime, latestTimestamp } from '../helpers/anvil.js';
-import { channelFixture, gasCost, NATIVE, ONE, type ChannelFixture } from '../helpers/channels.js';
+import { channelFixture, gasCost, NATIVE, ONE, type ChannelFixture, channelEvents, mined } from '../helpers/channels.js';
 import { deployPlain } from '../helpers/deploy.js';
 
 const NO_SECRET = '0x';
 
 describe('PaymentChannels: settle, collect and close', () => {
   let f: ChannelFixture;
-  const mined = async (p: Promise<{ wait(): Promise<unknown> }>) => (await (await p).wait()) as TransactionReceipt;
-  /** PaymentChannels events of a receipt, as [name, ...args] (other contracts' logs dropped). */
-  const events = (r: TransactionReceipt) =>
-    r.logs.flatMap((l) => {
-      const e = f.pc.interface.parseLog(l);
-      return e ? [[e.name, ...e.args.toArray()]] : [];
-    });
+  const events = (r: TransactionReceipt) => channelEvents(f.pc, r);
 
   beforeAll(async () => {
     f = await channelFixture();

@@ -76,3 +76,16 @@ export async function channelFixture(opts: { chainId?: number } = {}): Promise<C
 export function gasCost(receipt: TransactionReceipt): bigint {
   return receipt.gasUsed * receipt.gasPrice;
 }
+
+/** Waits for a sent transaction and returns its receipt. */
+export async function mined(p: Promise<{ wait(): Promise<unknown> }>): Promise<TransactionReceipt> {
+  return (await (await p).wait()) as TransactionReceipt;
+}
+
+/** The PaymentChannels events of a receipt, as `[name, ...args]` (other contracts' logs dropped). */
+export function channelEvents(pc: Contract, r: TransactionReceipt): unknown[][] {
+  return r.logs.flatMap((l) => {
+    const e = pc.interface.parseLog(l);
+    return e ? [[e.name, ...e.args.toArray()]] : [];
+  });
+}
