@@ -126,7 +126,7 @@ describeBitcoin('devnet for two homes', { timeout: 60_000 }, () => {
     expect(line, s.stderr).toBeDefined();
     const { warning } = JSON.parse(line!);
     expect(warning).toMatchObject({ kind: 'payee_gas', address: poor.address, network: 'eip155:31337', balance: '0' });
-    expect(BigInt(warning.needed)).toBe(100_000n * BigInt(warning.feePerGas));
+    expect(BigInt(warning.needed)).toBe(90_000n * BigInt(warning.feePerGas)); // CLOSE_GAS: a close after the issue 13 §4 packing (65,162 measured) with headroom
     expect(BigInt(warning.feePerGas)).toBeGreaterThan(0n);
     expect(warning.fix).toContain(`channels devnet --fund ${poor.home}`);
 
