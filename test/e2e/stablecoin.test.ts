@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Contract, Wallet, ZeroAddress } from 'ethers';
 import { deployTestUSD } from '../../src/devnet/index.js';
 import { contractAddress } from '../../src/families/evm/deploy.js';
-import { ANVIL_KEYS } from '../helpers/anvil.js';
+import { ANVIL_KEYS, increaseTime } from '../helpers/anvil.js';
 import { dbSnapshot, makeWallet, startChain, startServe, walletState, type Chain, type Serve, type TestWallet } from '../helpers/cli.js';
 
 const ERC20 = ['function balanceOf(address) view returns (uint256)', 'function mint(address to, uint256 amount)'];
@@ -54,7 +54,7 @@ beforeAll(async () => {
   for (const w of [shop, payer, other]) await chain.fund(w.address);
   for (const w of [payer, other]) await (await token.mint(w.address, 100n * USDC)).wait();
   await Promise.all([shop, payer, other].map(nameUsdc));
-  serve = await startServe(shop, ['--price', '0.001usdc', '--min-deposit', '1usdc']);
+  serve = await startServe(shop, ['--price', '0.001usdc', '--min-deposit', '1usdc', '--watch-interval', '2']);
 }, 180_000);
 
 afterAll(async () => {
@@ -162,6 +162,30 @@ describe('a paywall priced in USDC', () => {
     const topUp = await other.run(['fund', id, '1usdc', '--json']);
     expect(topUp.code, topUp.stdout + topUp.stderr).toBe(0);
     expect(topUp.json.added).toBe(USDC.toString());
+  });
+
+  it('settle and collect in the token: the merchant\'s redemption service redeems a settling USDC channel, the payer collects the rest', async () => {
+    const id = (await other.run(['list', '--json'])).json.channels.find((c: { asset: string; state: string }) => c.asset.toLowerCase() === usdc.toLowerCase() && c.state === 'open').channelId;
+    const s = await other.run(['settle', id, '--json']);
+    expect(s.code, s.stdout + s.stderr).toBe(0);
+    // A token channel is redeemed at its deadline (no price to weigh against gas): redeem.margin (3600 s) before settleAt.
+    const settleAt = Number(s.json.settleAt ?? (await other.run(['status', id, '--json'])).json.settleAt);
+    const now = (await chain.provider.getBlock('latest'))!.timestamp;
+    expect(settleAt - now).toBeGreaterThan(3600); // not due yet: the service defers it until the margin
+    await increaseTime(chain.anvil.rpcUrl, settleAt - now - 3600 + 5);
+    let redeemed = '0';
+    for (let i = 0; i < 60 && redeemed === '0'; i++) {
+      redeemed = (await shop.run(['status', id, '--json'])).json.redeemed;
+      if (redeemed === '0') await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(redeemed, serve.stderr().slice(-3000)).toBe(PRICE.toString());
+    expect(serve.stderr()).toMatch(/"kind":"(redeemed|closed)"/);
+    await increaseTime(chain.anvil.rpcUrl, 3600);
+    const [shopBefore, otherBefore] = [await balance(shop.address), await balance(other.address)];
+    const c = await other.run(['collect', id, '--json']);
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+    expect((await balance(shop.address)) - shopBefore).toBe(PRICE);
+    expect((await balance(other.address)) - otherBefore).toBe(3n * USDC - PRICE);
   });
 
   it('budgets count USDC: a budget of 0.003usdc stops the purchase after it (exit 3)', async () => {
