@@ -136,6 +136,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
+   * The asset an `--asset` value names on `--network` (a name from its config such as `usdc`, a token
+   * address, or the native coin's name), as a channel's `asset`: the token's address, undefined for the native coin.
+   * @throws {UsageError} exit 2: an unknown name (or, on Bitcoin, any token)
+   */
+  protected assetFlag(value: string): string | undefined {
+    return this.parseAmountOn('0', '--asset', value).asset
+  }
+
+  /**
    * An amount typed for the channel `prefix` names, in that channel's asset (`0.5usdc` on a USDC
    * channel; base units always). A prefix naming no stored channel (a merchant URL for `pay`) counts
    * the native coin (or the token its unit names).

@@ -99,7 +99,7 @@ export default class Buy extends BaseCommand<typeof Buy> {
     const connectTimeoutMs = flags['connect-timeout'] !== undefined ? seconds(flags['connect-timeout'], '--connect-timeout') : undefined
     // Prices, deposits and fees count one asset: --max-price's unit (0.01usdc: a token the network names), or --asset.
     const maxPrice = flags['max-price'] !== undefined ? this.parseAmountOn(flags['max-price'], '--max-price', flags.asset) : undefined
-    const asset = maxPrice ? maxPrice.asset : flags.asset !== undefined ? this.parseAmountOn('0', '--asset', flags.asset).asset : undefined
+    const asset = maxPrice ? maxPrice.asset : flags.asset !== undefined ? this.assetFlag(flags.asset) : undefined
     const amountIn = (value: string, key: string) => {
       const r = this.parseAmountOn(value, key, asset)
       if (r.asset?.toLowerCase() !== asset?.toLowerCase()) throw new UsageError(`${key} ${value} counts another asset than --max-price; give both in one asset.`)

@@ -19,7 +19,7 @@ export default class BudgetRemove extends BaseCommand<typeof BudgetRemove> {
 
   async run() {
     const { args, flags } = await this.parse(BudgetRemove)
-    const r = removeBudget(this.store, { asset: this.assetOf(flags.asset === undefined ? undefined : this.parseAmountOn('0', '--asset', flags.asset).asset), origin: args.origin, period: flags.per as BudgetPeriod | undefined })
+    const r = removeBudget(this.store, { asset: this.assetOf(flags.asset === undefined ? undefined : this.assetFlag(flags.asset)), origin: args.origin, period: flags.per as BudgetPeriod | undefined })
     this.log(`Removed ${r.removed} budget${r.removed === 1 ? '' : 's'} of ${r.origin === '*' ? 'every origin (*)' : r.origin}.`)
     return r
   }

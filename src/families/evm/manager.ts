@@ -89,6 +89,20 @@ export class ChannelManager extends ChannelReader {
   // ── payer ────────────────────────────────────────────────────────────────
 
   /**
+   * Refuses, before any transaction, an amount the key does not hold in `asset` (wei, or base units of the
+   * ERC-20 token): a token deposit or top-up it lacks would cost the approve's gas and then revert.
+   * @param what - the amount as the message names it (e.g. `the deposit of 5000`)
+   * @param fix - what to do, for the message
+   * @throws {InsufficientFundsError} exit 5, with the shortfall · {NetworkError} the node is unreachable
+   */
+  async requireHeld(asset: string, amount: bigint, what: string, fix: string): Promise<void> {
+    const held = await this.backend.balance(this.address, asset)
+    if (held >= amount) return
+    const units = asset === ZeroAddress ? 'wei' : `base units of the token ${asset}`
+    throw new InsufficientFundsError(`${this.address} holds ${held} ${units}, less than ${what}.`, amount - held, { metaMessages: [fix] })
+  }
+
+  /**
    * Opens an outbound channel: checks the contract's code, records the channel as
    * `opening` before broadcasting, then `open` once mined (`failed` if it reverts).
    * @returns the channel as stored after confirmation
@@ -102,14 +116,7 @@ export class ChannelManager extends ChannelReader {
     const signer = await this.signer()
     const params = { payee, asset: req.asset ?? ZeroAddress, amount: req.deposit, settleDelay: req.settleDelay, salt: hexlify(randomBytes(32)) }
     const id = this.backend.channelIdOf(this.address, params)
-    // In the deposit's asset: a token deposit the key lacks would cost the approve's gas and then revert.
-    const balance = await this.backend.balance(this.address, params.asset)
-    if (balance < req.deposit) {
-      const units = params.asset === ZeroAddress ? 'wei' : `base units of the token ${params.asset}`
-      throw new InsufficientFundsError(`${this.address} holds ${balance} ${units}, less than the deposit of ${req.deposit}.`, req.deposit - balance, {
-        metaMessages: ['Fund the key (`channels keys show` prints its address) or choose a smaller --deposit.'],
-      })
-    }
+    await this.requireHeld(params.asset, req.deposit, `the deposit of ${req.deposit}`, 'Fund the key (`channels keys show` prints its address) or choose a smaller --deposit.')
     const record = this.store.channels.insert<EvmChannelData>({
       network: this.network.caip2, id, family: 'evm', direction: 'outbound', payer: this.address, payee, asset: params.asset,
       deposit: req.deposit, redeemed: 0n, charged: 0n, state: 'opening', endpoint: req.endpoint, keyName: this.keyLabel,

@@ -10,7 +10,7 @@ import { bestVouchers } from '../../core/channel/status.js'
 import type { ChannelRecord } from '../../core/store/index.js'
 import { evmChannel } from './channel.js'
 import type { TxResult } from './chain.js'
-import { ChannelsError, ChannelStateError, InsufficientFundsError, InvalidVoucherError, UsageError } from '../../core/errors.js'
+import { ChannelsError, ChannelStateError, InvalidVoucherError, UsageError } from '../../core/errors.js'
 import { ZERO_HASH, sameVoucher, unstorable, voucherOfFamily, type EvmVoucher } from '../../core/channel/voucher.js'
 import { recoverVoucherSigner } from './voucher.js'
 import type { LaneState } from './redeemable.js'
@@ -31,15 +31,8 @@ export async function fundChannel(m: ChannelManager, c: ChannelRecord, amount: b
   if (c.state !== 'open') throw new ChannelStateError(`Channel ${short(c.id)} is ${c.state}; funds can be added only while it is open.`)
   if (amount <= 0n) throw new UsageError('The amount must be above zero.')
   const signer = await m.signer()
-  if (c.asset !== ZeroAddress) {
-    // A token top-up the key lacks would cost the approve's gas and then revert.
-    const held = await m.backend.balance(m.address, c.asset)
-    if (held < amount) {
-      throw new InsufficientFundsError(`${m.address} holds ${held} base units of the token ${c.asset}, less than ${amount}.`, amount - held, {
-        metaMessages: ['Fund the key with the token, or add less.'],
-      })
-    }
-  }
+  // A token top-up the key lacks would cost the approve's gas and then revert (ether: the node refuses it for free).
+  if (c.asset !== ZeroAddress) await m.requireHeld(c.asset, amount, String(amount), 'Fund the key with the token, or add less.')
   m.store.channels.update(c.network, c.id, { pendingDeposit: c.pendingDeposit + amount })
   let tx: TxResult
   try {

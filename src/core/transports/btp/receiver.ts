@@ -84,7 +84,7 @@ export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest:
     }
     const held = payee.store.vouchers.latest(payee.network, v.channelId, 0n)
     // The whole voucher, not its signature alone: a claim reusing a held signature over other fields is not that voucher.
-    if (held && held.family === 'evm' && sameVoucher(held, v)) return { ...receipt, duplicate: true }
+    if (held && sameVoucher(held, v)) return { ...receipt, duplicate: true }
     let charged: bigint
     try {
       ;({ charged } = await payee.accept({ type: 'voucher', channelId: v.channelId, voucher: v }, amount, payee.requirement(amount)))
