@@ -14,12 +14,17 @@ export default class BtpListen extends BaseCommand<typeof BtpListen> {
     'verified like a paywall payment — signed by the channel\'s payer, nonce above the last, total within the deposit, the channel ' +
     'ours, open and in --asset — and committed to the database before it is answered; then a CLAIM_RECEIVED event is written ' +
     '(one JSON line per event to --events: a file, or - for stdout). A refused claim is answered with a BTP Error (F00 refused, ' +
-    'F01 malformed, T00 our failure) and changes nothing. A claim in a Transfer pays the Transfer\'s amount. ILP Prepares are ' +
-    'answered with a Reject F02 (no routes yet). The redemption service runs as in `channels serve`. With --json it prints one ' +
-    'line {"url","payTo","network","contract"} when ready. Runs until interrupted. EVM networks only.'
+    'F01 malformed, T00 our failure) and changes nothing. A claim in a Transfer pays the Transfer\'s amount. ' +
+    'ILP: senders learn where to pay with SPSP (GET http://<host>:<port>/.well-known/pay: a fresh destination under --ilp-address ' +
+    'and its shared secret); an ILP Prepare to such a destination whose condition is STREAM\'s (RFC 29) is fulfilled, and the ' +
+    'peer that forwarded it then owes its amount until a claim pays it; a peer owing more than --max-owed gets a Reject T04. ' +
+    'Other Prepares are rejected (F02 no route, F05 wrong condition, R00 expired). ' +
+    'The redemption service runs as in `channels serve`. With --json it prints one ' +
+    'line {"url","spsp","payTo","network","contract"} when ready. Runs until interrupted. EVM networks only.'
   static override examples = [
     '<%= config.bin %> btp listen --port 7768 --secret-file ./btp-secret',
     '<%= config.bin %> btp listen --port 0 --secret-file ./btp-secret --events - --json',
+    '<%= config.bin %> btp listen --secret-file ./btp-secret --ilp-address g.merchant --max-owed 0.001eth',
   ]
   static override flags = {
     port: Flags.integer({ summary: 'Port to listen on (0: any free port).', default: 7768, min: 0, max: 65535 }),
@@ -29,7 +34,8 @@ export default class BtpListen extends BaseCommand<typeof BtpListen> {
     asset: Flags.string({ summary: 'Take claims on channels in this ERC-20 token (a name from the network\'s config, or its address); default the native coin.' }),
     'min-deposit': Flags.string({ summary: 'Smallest deposit accepted on a new channel.', default: '0' }),
     'min-settle-delay': Flags.integer({ summary: 'Smallest settle delay accepted on a new channel, seconds.', default: 3600, min: 1 }),
-    'ilp-address': Flags.string({ summary: 'This peer\'s ILP address (triggeredBy of its Rejects).', default: 'private.channels' }),
+    'ilp-address': Flags.string({ summary: 'This peer\'s ILP address: SPSP destinations are under it (RFC 15).', default: 'private.channels' }),
+    'max-owed': Flags.string({ summary: 'Most a peer may owe for fulfilled ILP Prepares before it pays with a claim; default 0.001 in the native coin (with --asset: 0, fulfill none that pay).' }),
     'watch-interval': Flags.integer({ summary: 'Seconds between rounds of the redemption service; default config redeem.interval (30).', min: 1 }),
   }
 
@@ -43,12 +49,14 @@ export default class BtpListen extends BaseCommand<typeof BtpListen> {
     }
     if (!secret) throw new UsageError('The secret file\'s first line is empty.')
     const { value: minDeposit, asset } = this.parseAmountOn(flags['min-deposit'], '--min-deposit', flags.asset)
+    const maxOwed = flags['max-owed'] !== undefined ? this.parseAmountOn(flags['max-owed'], '--max-owed', asset).value : asset ? 0n : this.parseAmountOn('0.001eth', '--max-owed').value
     const s = await this.scheme()
     await s.checkChain()
     await s.signer()
     const listener = await listenForClaims(s, {
       host: flags.host, port: flags.port, secret, ilpAddress: flags['ilp-address'],
       policy: { asset, minDeposit, minSettleDelay: flags['min-settle-delay'], minExpirySeconds: 0, closeMargin: 0, minConf: 0 },
+      ilp: { maxOwed },
     })
     const out = flags.events === undefined ? undefined : flags.events === '-' ? process.stdout : createWriteStream(flags.events, { flags: 'a' })
     // Held until the ready line is out, so that with --events - it stays stdout's first line.
@@ -70,9 +78,9 @@ export default class BtpListen extends BaseCommand<typeof BtpListen> {
     })
     const settler = s.watch({ intervalSeconds: flags['watch-interval'] ?? redeemPolicy(this.walletConf.get('redeem')).interval, closeMargin: 0 }, report)
     const { payTo, ...where } = await s.serveInfo()
-    const info = { url: listener.url, payTo, network: this.walletNetwork.caip2, ...where }
+    const info = { url: listener.url, spsp: listener.spsp, payTo, network: this.walletNetwork.caip2, ...where }
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(info) + '\n')
-    else this.log(`BTP peer on ${listener.url} (${info.network}), claims paid to ${payTo}. Ctrl-C stops it.`)
+    else this.log(`BTP peer on ${listener.url} (${info.network}), claims paid to ${payTo}; SPSP for ILP senders at ${listener.spsp}. Ctrl-C stops it.`)
     const queued = held
     held = undefined
     for (const e of queued) write(e)

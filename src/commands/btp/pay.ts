@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { UsageError } from '../../core/errors.js'
-import { connectBtp, parseBtpUrl, sendClaim } from '../../core/transports/btp/index.js'
+import { ClaimSender, connectBtp, parseBtpUrl } from '../../core/transports/btp/index.js'
 
 export default class BtpPay extends BaseCommand<typeof BtpPay> {
   static override summary = 'Pay <amount> more on a channel by sending one payment-channel claim to a BTP peer.'
@@ -26,13 +26,12 @@ export default class BtpPay extends BaseCommand<typeof BtpPay> {
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
     if (delta >= 1n << 64n) throw new UsageError('A BTP Transfer\'s amount is below 2^64 base units; send it in several claims.')
     const s = await this.scheme()
-    if (!s.voucherProof) throw new UsageError('Interledger claims are EVM vouchers; this network\'s family has none.')
-    const { channel: c, voucher: v, paid } = await s.pay(flags.channel, delta, { lane: 0n, deliver: false })
+    const c = this.reader.channel(flags.channel)
     const conn = await connectBtp(args.url)
     try {
-      const { claim, receipt } = await sendClaim(s, conn, v, paid, account)
-      this.log(`Claim ${claim.messageId} accepted: ${this.amount(paid, c.asset)} on ${c.id.slice(0, 10)}… (nonce ${v.nonce}, total ${this.amount(v.amount, c.asset)}).`)
-      return { channelId: c.id, nonce: v.nonce.toString(), amount: v.amount.toString(), paid: paid.toString(), claim, receipt }
+      const { claim, paid, receipt } = await new ClaimSender(s, () => conn, { channel: flags.channel, senderId: account, threshold: 0n }).pay(delta)
+      this.log(`Claim ${claim.messageId} accepted: ${this.amount(paid, c.asset)} on ${c.id.slice(0, 10)}… (nonce ${claim.nonce}, total ${this.amount(BigInt(claim.transferredAmount), c.asset)}).`)
+      return { channelId: c.id, nonce: String(claim.nonce), amount: claim.transferredAmount, paid: paid.toString(), claim, receipt }
     } finally {
       conn.close()
     }

@@ -21,6 +21,7 @@
 import { EventEmitter } from 'node:events'
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import BtpPacket from 'btp-packet'
 import * as Ilp from 'ilp-packet'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
@@ -244,21 +245,27 @@ export interface BtpServer extends EventEmitter {
  * Listens for BTP peers on `host:port` (0: any free port).
  * @param o.secret - the shared secret every peer must present as auth_token
  * @param o.ilpAddress - this node's ILP address (triggeredBy of its Rejects)
+ * @param o.http - answers plain HTTP requests on the same port (e.g. SPSP); default 426 Upgrade Required
  */
-export async function startBtpServer(o: { host: string; port: number; secret: string; ilpAddress: string; handlers: BtpHandlers }): Promise<BtpServer> {
+export async function startBtpServer(o: { host: string; port: number; secret: string; ilpAddress: string; handlers: BtpHandlers; http?: (req: IncomingMessage, res: ServerResponse) => void }): Promise<BtpServer> {
   if (!o.secret) throw new UsageError('The BTP secret must not be empty.')
-  const wss = new WebSocketServer({ host: o.host, port: o.port, maxPayload: MAX_FRAME_BYTES })
+  const http = createServer(o.http ?? ((_req, res) => res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('A BTP peer: connect with WebSocket.\n')))
+  http.headersTimeout = 10_000
+  http.requestTimeout = 10_000
+  const wss = new WebSocketServer({ server: http, maxPayload: MAX_FRAME_BYTES })
   await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve)
-    wss.once('error', reject)
+    http.once('listening', resolve)
+    http.once('error', reject)
+    http.listen(o.port, o.host)
   })
-  const { port, address } = wss.address() as AddressInfo
+  const { port, address } = http.address() as AddressInfo
   const server = Object.assign(new EventEmitter(), {
     url: `btp+ws://${address.includes(':') ? `[${address}]` : address}:${port}`,
     connections: new Set<BtpConnection>(),
     close: () => new Promise<void>((resolve) => {
       for (const c of wss.clients) c.terminate()
-      wss.close(() => resolve())
+      wss.close(() => http.close(() => resolve()))
+      http.closeAllConnections()
     }),
   }) as BtpServer
   const expected = digest(o.secret)
