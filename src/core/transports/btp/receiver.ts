@@ -21,6 +21,7 @@ import { EventEmitter } from 'node:events'
 import type { Recovered, X402Payee } from '../../scheme/seller.js'
 import { sameVoucher, type Voucher } from '../../channel/voucher.js'
 import { VoucherRefusedError } from '../../channel/accept.js'
+import { groupCommit } from '../../store/group-commit.js'
 import { parseClaim, voucherFromClaim } from './claim.js'
 import { BtpError, type BtpHandlers } from './peer.js'
 
@@ -72,6 +73,12 @@ export interface ClaimReceipt {
  * that arrives while its first copy is being committed is answered as a duplicate. Claims on
  * different channels run side by side and share commits. Malformed claims and bad proofs are
  * refused at once (they depend on nothing stored).
+ *
+ * Durability: the next claim of a channel starts at its predecessor's COMMIT (`accept` with
+ * `durable: false`), not after its fsync, so one channel's claims go one per commit; every
+ * answer but a refusal (a claim taken, or a duplicate of a remembered or held one) still waits
+ * for an fdatasync of the WAL begun after the COMMIT it reports (an empty durable group commit,
+ * shared with the claims of its turn): nothing is answered as held before it is on disk.
  * @param payee - the family's payee (ChannelScheme.seller)
  * @param proof - the family's `ChannelScheme.voucherProof`, for the same wallet as `payee`: the
  *   signer it recovers under the wallet's contract is the one `payee.signerDomain` names
@@ -80,9 +87,9 @@ export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest:
   const events = new EventEmitter()
   const seen = new Map<string, { signature: string; receipt: ClaimReceipt }>()
   const domain = payee.signerDomain
-  /** The last claim queued under each key (`c:` channel, `m:` messageId), settled (never rejected) once it is answered. */
+  /** The last claim queued under each key (`c:` channel, `m:` messageId), settled (never rejected) once it is committed or refused. */
   const tails = new Map<string, Promise<void>>()
-  /** Runs `take` once every claim queued before under any of `keys` is answered; at once when none is. */
+  /** Runs `take` once every claim queued before under any of `keys` is committed or refused; at once when none is. */
   const inOrder = <T>(keys: string[], take: () => Promise<T>): Promise<T> => {
     const before = keys.flatMap((k) => tails.get(k) ?? [])
     const run = before.length ? Promise.all(before).then(take) : take()
@@ -102,8 +109,10 @@ export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest:
   const handler = async (entry: { contentType: number; data: Buffer }, amount: bigint, peer: string): Promise<ClaimReceipt> => {
     const claim = parseClaim(entry.data, entry.contentType)
     const v = voucherFromClaim(claim)
+    /** On disk before it is answered: an fdatasync begun after the COMMIT of the voucher an answer reports. */
+    const durable = () => groupCommit(payee.store, () => undefined)
     const again = answered(claim.messageId, v.signature)
-    if (again) return again
+    if (again) return durable().then(() => again)
     let p: { digest: string; publicKey: string; signer: string }
     try {
       p = proof(v)
@@ -113,36 +122,40 @@ export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest:
     if (p.digest !== claim.additionalHash) throw new BtpError('F00', 'NotAcceptedError', 'additionalHash is not the voucher\'s EIP-712 digest under this contract.', 'bad_hash')
     if (p.publicKey !== claim.publicKey) throw new BtpError('F00', 'NotAcceptedError', 'publicKey is not the key that signed the claim.', 'bad_public_key')
     const recovered: Recovered | undefined = domain && { contract: domain.contract, signer: p.signer }
-    return inOrder([`c:${v.channelId}`, `m:${claim.messageId}`], async () => {
+    const taken = inOrder([`c:${v.channelId}`, `m:${claim.messageId}`], async (): Promise<{ receipt: ClaimReceipt; charged?: bigint }> => {
       // Again: a claim with this messageId may have been answered while this one waited.
       const again = answered(claim.messageId, v.signature)
-      if (again) return again
+      if (again) return { receipt: again }
       const receipt: ClaimReceipt = {
         messageId: claim.messageId, channelId: v.channelId, nonce: v.nonce.toString(), transferredAmount: v.amount.toString(), credited: '0', duplicate: false,
       }
       const held = payee.store.vouchers.latest(payee.network, v.channelId, 0n)
       // The whole voucher, not its signature alone: a claim reusing a held signature over other fields is not that voucher.
-      if (held && sameVoucher(held, v)) return { ...receipt, duplicate: true }
-      let charged: bigint
+      if (held && sameVoucher(held, v)) return { receipt: { ...receipt, duplicate: true } }
       try {
-        ;({ charged } = await payee.accept({ type: 'voucher', channelId: v.channelId, voucher: v }, amount, payee.requirement(amount), recovered))
+        const { charged } = await payee.accept({ type: 'voucher', channelId: v.channelId, voucher: v }, amount, payee.requirement(amount), recovered, { durable: false })
+        const done = { ...receipt, credited: amount.toString() }
+        // Remembered at its COMMIT, so that a resend queued behind the channel's next claims finds it.
+        if (seen.size >= MAX_REMEMBERED) seen.delete(seen.keys().next().value as string)
+        seen.set(claim.messageId, { signature: v.signature, receipt: done })
+        return { receipt: done, charged }
       } catch (err) {
         if (err instanceof VoucherRefusedError) throw new BtpError('F00', 'NotAcceptedError', err.shortMessage, err.reason)
         throw err
       }
-      const done = { ...receipt, credited: amount.toString() }
-      if (seen.size >= MAX_REMEMBERED) seen.delete(seen.keys().next().value as string)
-      seen.set(claim.messageId, { signature: v.signature, receipt: done })
-      // After the answer is on its way: listeners never delay or fail it.
-      setImmediate(() => {
-        const e: ClaimReceivedEvent = {
-          type: 'CLAIM_RECEIVED', peer, messageId: claim.messageId, senderId: claim.senderId, channelId: v.channelId, nonce: done.nonce,
-          transferredAmount: done.transferredAmount, credited: done.credited, charged: charged.toString(), at: Date.now(),
-        }
-        events.emit('CLAIM_RECEIVED', e)
-      })
-      return done
     })
+    const { receipt, charged } = await taken
+    await durable()
+    if (charged === undefined) return receipt
+    // After the answer is on its way: listeners never delay or fail it.
+    setImmediate(() => {
+      const e: ClaimReceivedEvent = {
+        type: 'CLAIM_RECEIVED', peer, messageId: claim.messageId, senderId: claim.senderId, channelId: v.channelId, nonce: receipt.nonce,
+        transferredAmount: receipt.transferredAmount, credited: receipt.credited, charged: charged.toString(), at: Date.now(),
+      }
+      events.emit('CLAIM_RECEIVED', e)
+    })
+    return receipt
   }
   return { handler, events }
 }
