@@ -25,7 +25,9 @@ import BtpPacket from 'btp-packet';
 import * as Ilp from 'ilp-packet';
 import type { EvmVoucher, UnsignedVoucher } from '../../dist/index.js';
 import { signVoucher, voucherMessage, VOUCHER_TYPES } from '../../dist/families/evm/index.js';
-import { BtpError, connectBtp, type BtpConnection } from '../../dist/core/transports/btp/index.js';
+import { BtpError, conditionFor, connectBtp, parseSpsp, SPSP_CONTENT_TYPE, type BtpConnection } from '../../dist/core/transports/btp/index.js';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { BIN, dbSnapshot, makeWallet, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';
 import { highS } from '../helpers/voucher.js';
@@ -45,13 +47,16 @@ let payee: TestWallet;
 let payerKey: HDNodeWallet;
 let contract: string;
 let pc: Contract;
-let listener: { url: string; contract: string; child: ChildProcess; stop(): Promise<void>; stderr(): string };
+let listener: { url: string; spsp: string; contract: string; child: ChildProcess; stop(): Promise<void>; stderr(): string };
 const files = mkdtempSync(join(tmpdir(), 'channels-btp-'));
 const eventsFile = join(files, 'events.jsonl');
 /** Channels from the payer to the payee: (a) by the CLI, (b) signed by the test, (c) the reconnect. */
 let chA: string;
 let chB: string;
 let chC: string;
+/** (a) alice's claims paying its ILP debt; (d) `btp send`. */
+let chD: string;
+let chE: string;
 /** A channel from the payer to another address. */
 let chOther: string;
 
@@ -70,7 +75,7 @@ function startListen(w: TestWallet, args: string[]): Promise<typeof listener> {
       clearTimeout(timer);
       const info = JSON.parse(out.split('\n')[0]);
       resolve({
-        url: info.url, contract: info.contract, child, stderr: () => err,
+        url: info.url, spsp: info.spsp, contract: info.contract, child, stderr: () => err,
         stop: () => new Promise((ok) => {
           if (child.exitCode !== null) return ok();
           child.once('exit', () => ok());
@@ -155,6 +160,8 @@ beforeAll(async () => {
   chA = await open(payee.address);
   chB = await open(payee.address);
   chC = await open(payee.address);
+  chD = await open(payee.address);
+  chE = await open(payee.address);
   chOther = await open(Wallet.createRandom().address);
 }, 300_000);
 
@@ -226,6 +233,59 @@ describe('(a) interop with ilp-plugin-btp', () => {
     const reply = Ilp.deserializeIlpReply(await plugin.sendData(prepare)) as Ilp.IlpReject;
     expect(reply.code).toBe('F02');
     expect(reply.triggeredBy).toBe('private.channels');
+  });
+
+  it('serves SPSP (RFC 9): a fresh destination under its ILP address and a 32-byte shared secret each time', async () => {
+    const get = async () => {
+      const res = await fetch(listener.spsp, { headers: { accept: SPSP_CONTENT_TYPE } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(SPSP_CONTENT_TYPE);
+      return (await res.json()) as any;
+    };
+    const [a, b] = [await get(), await get()];
+    expect(a.destination_account).toMatch(/^private\.channels\.[A-Za-z0-9_-]{16,64}$/);
+    expect(a.destination_account).not.toBe(b.destination_account);
+    expect(Buffer.from(a.shared_secret, 'base64')).toHaveLength(32);
+    expect((await fetch(listener.spsp.replace('/.well-known/pay', '/other'))).status).toBe(404);
+  });
+
+  it('fulfills a Prepare to an SPSP destination with a fulfillment that hashes to the condition; refuses a wrong condition (F05) and an expired one (R00)', async () => {
+    const { destination, sharedSecret } = parseSpsp(await (await fetch(listener.spsp)).json());
+    const data = Buffer.from('one packet');
+    const prepare = (o: Partial<Ilp.IlpPrepare> = {}) => Ilp.serializeIlpPrepare({
+      amount: '0', destination, executionCondition: conditionFor(sharedSecret, data), expiresAt: new Date(Date.now() + 30_000), data, ...o,
+    });
+    const ok = Ilp.deserializeIlpReply(await plugin.sendData(prepare())) as Ilp.IlpFulfill;
+    expect(createHash('sha256').update(ok.fulfillment).digest()).toEqual(conditionFor(sharedSecret, data));
+    const wrong = Ilp.deserializeIlpReply(await plugin.sendData(prepare({ executionCondition: conditionFor(Buffer.alloc(32, 1), data) }))) as Ilp.IlpReject;
+    expect(wrong).toMatchObject({ code: 'F05', triggeredBy: 'private.channels' });
+    const other = Ilp.deserializeIlpReply(await plugin.sendData(prepare({ data: Buffer.from('other data') }))) as Ilp.IlpReject;
+    expect(other.code).toBe('F05');
+    const late = Ilp.deserializeIlpReply(await plugin.sendData(prepare({ expiresAt: new Date(Date.now() - 1000) }))) as Ilp.IlpReject;
+    expect(late.code).toBe('R00');
+  });
+
+  it('extends a peer credit up to --max-owed (T04 above it); the peer\'s claim pays the debt down', async () => {
+    const { destination, sharedSecret } = parseSpsp(await (await fetch(listener.spsp)).json());
+    const send = async (amount: bigint) => {
+      const data = Buffer.from(`packet ${amount} ${Math.random()}`);
+      return Ilp.deserializeIlpReply(await plugin.sendData(Ilp.serializeIlpPrepare({
+        amount: amount.toString(), destination, executionCondition: conditionFor(sharedSecret, data), expiresAt: new Date(Date.now() + 30_000), data,
+      }))) as any;
+    };
+    const part = 6n * 10n ** 14n; // the default --max-owed is 0.001 ETH = 10^15 wei
+    expect((await send(part)).fulfillment).toBeDefined();
+    const refused = await send(part);
+    expect(refused.code).toBe('T04');
+    expect(refused.message).toMatch(/owes 600000000000000/);
+    // alice pays 6·10^14 with a claim on chD: the debt is 0 again, the next packet is fulfilled
+    const v = sign(unsigned(chD, 1n, part));
+    plugin.next = claimOf(v, { messageId: 'alice-pays-debt' });
+    await plugin.sendMoney(part.toString());
+    await until(() => events().find((x) => x.type === 'CLAIM_RECEIVED' && x.messageId === 'alice-pays-debt'), 'CLAIM_RECEIVED of the debt');
+    expect((await send(part)).fulfillment).toBeDefined();
+    plugin.next = claimOf(sign(unsigned(chD, 2n, 2n * part)), { messageId: 'alice-pays-debt-2' });
+    await plugin.sendMoney(part.toString());
   });
 
   it('takes its claim (sendMoney): stored in the payee\'s database, CLAIM_RECEIVED emitted', async () => {
@@ -387,6 +447,38 @@ describe('(b) bad claims and the contract', () => {
     );
     expect(accepted).toBeGreaterThan(0);
   }, 300_000);
+});
+
+describe('(d) channels btp send: ILP packets settled with claims at a threshold', () => {
+  it('delivers in packets and pays the peer with a claim each time --settle-threshold is owed, and for the rest at the end', async () => {
+    const r = await payer.run(['btp', 'send', btpUrl('sender'), '10000', '--to', listener.spsp, '--channel', chE, '--packet', '1000', '--settle-threshold', '3000', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ packets: 10, delivered: '10000', paid: '10000', channelId: chE });
+    expect(r.json.claims.map((k: any) => [k.paid, k.transferredAmount])).toEqual([['3000', '3000'], ['3000', '6000'], ['3000', '9000'], ['1000', '10000']]);
+    // The listener committed each claim and credited its Transfer's amount to this peer.
+    expect(stored(chE).map((x) => x.amount)).toEqual(['3000', '6000', '9000', '10000']);
+    const mine = await until(() => {
+      const got = events().filter((e) => e.type === 'CLAIM_RECEIVED' && e.peer === 'sender');
+      return got.length === 4 ? got : undefined;
+    }, 'four CLAIM_RECEIVED of btp send');
+    expect(mine.reduce((n, e) => n + BigInt(e.credited), 0n)).toBe(10000n);
+  });
+
+  it('stops at a Reject (a receiver whose secret the listener does not hold: F05), exit 4, no voucher signed', async () => {
+    const fake = createServer((_req, res) => res.writeHead(200, { 'content-type': SPSP_CONTENT_TYPE }).end(JSON.stringify({
+      destination_account: 'private.channels.' + 'A'.repeat(24), shared_secret: Buffer.alloc(32, 9).toString('base64'),
+    })));
+    await new Promise<void>((ok) => fake.listen(0, '127.0.0.1', ok));
+    try {
+      const before = dbSnapshot(payer.home);
+      const r = await payer.run(['btp', 'send', btpUrl('sender'), '5000', '--to', `http://127.0.0.1:${(fake.address() as any).port}/.well-known/pay`, '--channel', chE, '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(4);
+      expect(r.stdout + r.stderr).toMatch(/F05/);
+      expect(dbSnapshot(payer.home)).toBe(before);
+    } finally {
+      fake.close();
+    }
+  });
 });
 
 describe('channels btp connect', () => {
