@@ -4,13 +4,16 @@
  * ecosystem's own BTP peer (`ilp-plugin-btp`'s BtpPlugin, a stock subclass overriding only
  * sendMoney/_handleMoney as channel plugins do, and an unmodified one).
  *
- * (a) interop with BtpPlugin: auth right and wrong, an ILP Prepare answered, a claim stored and
- *     CLAIM_RECEIVED emitted, an invalid claim surfacing as a BTP Error; `channels btp pay`;
- *     an unmodified BtpPlugin answering our Transfer with F00.
+ * (a) interop with BtpPlugin: auth right and wrong, ILP Prepares answered (Fulfill to an SPSP
+ *     destination, F02/F05/R00/T04 otherwise, credit paid down by a claim), a claim stored and
+ *     CLAIM_RECEIVED emitted, an invalid claim surfacing as a BTP Error; `channels btp pay`; the other
+ *     direction (`btp send` through a BtpPlugin server: Fulfills from its data handler, our claims at
+ *     its money handler); an unmodified BtpPlugin answering our Transfer with F00.
  * (b) a bad-claims table: each refused with a BTP Error, the payee's database byte-identical;
  *     and a differential property: every claim the listener accepts, the contract's `update`
  *     accepts too (eth_call from the payee).
  * (c) a dropped socket: the claim resent after it is answered as a duplicate and counted once.
+ * (d) `channels btp send`: packets to the listener's SPSP destination, claims at the settlement threshold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -318,6 +321,43 @@ describe('(a) interop with ilp-plugin-btp', () => {
     expect(r.json.amount).toBe('8000');
     expect(stored(chA).at(-1)).toMatchObject({ nonce: BigInt(r.json.nonce), signature: r.json.claim.signature });
     await until(() => events().find((x) => x.type === 'CLAIM_RECEIVED' && x.messageId === r.json.claim.messageId), 'CLAIM_RECEIVED of btp pay');
+  });
+
+  it('the other direction: `channels btp send` through a BtpPlugin server — its data handler fulfills, our claim reaches its money handler', async () => {
+    const port = await new Promise<number>((ok) => {
+      const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+        const p = s.address().port;
+        s.close(() => ok(p));
+      });
+    });
+    const secret = Buffer.alloc(32, 3);
+    const shop = new ClaimPlugin({ listener: { port, secret: SECRET } });
+    // The receiver behind the plugin: fulfills STREAM conditions under `secret` (RFC 29), computed here with node:crypto.
+    shop.registerDataHandler(async (raw: Buffer) => {
+      const p = Ilp.deserializeIlpPrepare(raw);
+      const fulfillment = require('node:crypto').createHmac('sha256', require('node:crypto').createHmac('sha256', secret).update('ilp_stream_fulfillment').digest()).update(p.data).digest();
+      return Ilp.serializeIlpFulfill({ fulfillment, data: Buffer.alloc(0) });
+    });
+    const spsp = createServer((_req, res) => res.writeHead(200, { 'content-type': SPSP_CONTENT_TYPE }).end(JSON.stringify({ destination_account: 'test.shop.token0123456789abcdef', shared_secret: secret.toString('base64') })));
+    await new Promise<void>((ok) => spsp.listen(0, '127.0.0.1', ok));
+    const connecting = shop.connect();
+    try {
+      const r = await payer.run(['btp', 'send', `btp+ws://payer:${SECRET}@127.0.0.1:${port}`, '3000', '--to', `http://127.0.0.1:${(spsp.address() as any).port}/`, '--channel', chA, '--packet', '1000', '--settle-threshold', '2000', '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ packets: 3, delivered: '3000', paid: '3000' });
+      await connecting;
+      // Two claims (2000 at the threshold, 1000 at the end) reached _handleMoney as Transfers of those amounts, each signed by the payer.
+      expect(shop.received.map((t: any) => t.data.amount)).toEqual(['2000', '1000']);
+      for (const t of shop.received) {
+        const claim = JSON.parse(t.data.protocolData.find((d: any) => d.protocolName === PROTOCOL).data.toString());
+        expect(claim).toMatchObject({ channelId: chA, blockchain: 'evm', lockedAmount: '0' });
+        expect(ethers.recoverAddress(claim.additionalHash, claim.signature)).toBe(payer.address);
+        expect(ethers.computeAddress(claim.publicKey)).toBe(payer.address);
+      }
+    } finally {
+      spsp.close();
+      await shop.disconnect();
+    }
   });
 
   it('an unmodified BtpPlugin answers our Transfer with F00', async () => {
