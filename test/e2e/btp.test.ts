@@ -4,13 +4,16 @@
  * ecosystem's own BTP peer (`ilp-plugin-btp`'s BtpPlugin, a stock subclass overriding only
  * sendMoney/_handleMoney as channel plugins do, and an unmodified one).
  *
- * (a) interop with BtpPlugin: auth right and wrong, an ILP Prepare answered, a claim stored and
- *     CLAIM_RECEIVED emitted, an invalid claim surfacing as a BTP Error; `channels btp pay`;
- *     an unmodified BtpPlugin answering our Transfer with F00.
+ * (a) interop with BtpPlugin: auth right and wrong, ILP Prepares answered (Fulfill to an SPSP
+ *     destination, F02/F05/R00/T04 otherwise, credit paid down by a claim), a claim stored and
+ *     CLAIM_RECEIVED emitted, an invalid claim surfacing as a BTP Error; `channels btp pay`; the other
+ *     direction (`btp send` through a BtpPlugin server: Fulfills from its data handler, our claims at
+ *     its money handler); an unmodified BtpPlugin answering our Transfer with F00.
  * (b) a bad-claims table: each refused with a BTP Error, the payee's database byte-identical;
  *     and a differential property: every claim the listener accepts, the contract's `update`
  *     accepts too (eth_call from the payee).
  * (c) a dropped socket: the claim resent after it is answered as a duplicate and counted once.
+ * (d) `channels btp send`: packets to the listener's SPSP destination, claims at the settlement threshold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,7 +28,9 @@ import BtpPacket from 'btp-packet';
 import * as Ilp from 'ilp-packet';
 import type { EvmVoucher, UnsignedVoucher } from '../../dist/index.js';
 import { signVoucher, voucherMessage, VOUCHER_TYPES } from '../../dist/families/evm/index.js';
-import { BtpError, connectBtp, type BtpConnection } from '../../dist/core/transports/btp/index.js';
+import { BtpError, conditionFor, connectBtp, parseSpsp, SPSP_CONTENT_TYPE, type BtpConnection } from '../../dist/core/transports/btp/index.js';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { BIN, dbSnapshot, makeWallet, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';
 import { highS } from '../helpers/voucher.js';
@@ -45,13 +50,16 @@ let payee: TestWallet;
 let payerKey: HDNodeWallet;
 let contract: string;
 let pc: Contract;
-let listener: { url: string; contract: string; child: ChildProcess; stop(): Promise<void>; stderr(): string };
+let listener: { url: string; spsp: string; contract: string; child: ChildProcess; stop(): Promise<void>; stderr(): string };
 const files = mkdtempSync(join(tmpdir(), 'channels-btp-'));
 const eventsFile = join(files, 'events.jsonl');
 /** Channels from the payer to the payee: (a) by the CLI, (b) signed by the test, (c) the reconnect. */
 let chA: string;
 let chB: string;
 let chC: string;
+/** (a) alice's claims paying its ILP debt; (d) `btp send`. */
+let chD: string;
+let chE: string;
 /** A channel from the payer to another address. */
 let chOther: string;
 
@@ -70,7 +78,7 @@ function startListen(w: TestWallet, args: string[]): Promise<typeof listener> {
       clearTimeout(timer);
       const info = JSON.parse(out.split('\n')[0]);
       resolve({
-        url: info.url, contract: info.contract, child, stderr: () => err,
+        url: info.url, spsp: info.spsp, contract: info.contract, child, stderr: () => err,
         stop: () => new Promise((ok) => {
           if (child.exitCode !== null) return ok();
           child.once('exit', () => ok());
@@ -155,6 +163,8 @@ beforeAll(async () => {
   chA = await open(payee.address);
   chB = await open(payee.address);
   chC = await open(payee.address);
+  chD = await open(payee.address);
+  chE = await open(payee.address);
   chOther = await open(Wallet.createRandom().address);
 }, 300_000);
 
@@ -228,6 +238,59 @@ describe('(a) interop with ilp-plugin-btp', () => {
     expect(reply.triggeredBy).toBe('private.channels');
   });
 
+  it('serves SPSP (RFC 9): a fresh destination under its ILP address and a 32-byte shared secret each time', async () => {
+    const get = async () => {
+      const res = await fetch(listener.spsp, { headers: { accept: SPSP_CONTENT_TYPE } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(SPSP_CONTENT_TYPE);
+      return (await res.json()) as any;
+    };
+    const [a, b] = [await get(), await get()];
+    expect(a.destination_account).toMatch(/^private\.channels\.[A-Za-z0-9_-]{16,64}$/);
+    expect(a.destination_account).not.toBe(b.destination_account);
+    expect(Buffer.from(a.shared_secret, 'base64')).toHaveLength(32);
+    expect((await fetch(listener.spsp.replace('/.well-known/pay', '/other'))).status).toBe(404);
+  });
+
+  it('fulfills a Prepare to an SPSP destination with a fulfillment that hashes to the condition; refuses a wrong condition (F05) and an expired one (R00)', async () => {
+    const { destination, sharedSecret } = parseSpsp(await (await fetch(listener.spsp)).json());
+    const data = Buffer.from('one packet');
+    const prepare = (o: Partial<Ilp.IlpPrepare> = {}) => Ilp.serializeIlpPrepare({
+      amount: '0', destination, executionCondition: conditionFor(sharedSecret, data), expiresAt: new Date(Date.now() + 30_000), data, ...o,
+    });
+    const ok = Ilp.deserializeIlpReply(await plugin.sendData(prepare())) as Ilp.IlpFulfill;
+    expect(createHash('sha256').update(ok.fulfillment).digest()).toEqual(conditionFor(sharedSecret, data));
+    const wrong = Ilp.deserializeIlpReply(await plugin.sendData(prepare({ executionCondition: conditionFor(Buffer.alloc(32, 1), data) }))) as Ilp.IlpReject;
+    expect(wrong).toMatchObject({ code: 'F05', triggeredBy: 'private.channels' });
+    const other = Ilp.deserializeIlpReply(await plugin.sendData(prepare({ data: Buffer.from('other data') }))) as Ilp.IlpReject;
+    expect(other.code).toBe('F05');
+    const late = Ilp.deserializeIlpReply(await plugin.sendData(prepare({ expiresAt: new Date(Date.now() - 1000) }))) as Ilp.IlpReject;
+    expect(late.code).toBe('R00');
+  });
+
+  it('extends a peer credit up to --max-owed (T04 above it); the peer\'s claim pays the debt down', async () => {
+    const { destination, sharedSecret } = parseSpsp(await (await fetch(listener.spsp)).json());
+    const send = async (amount: bigint) => {
+      const data = Buffer.from(`packet ${amount} ${Math.random()}`);
+      return Ilp.deserializeIlpReply(await plugin.sendData(Ilp.serializeIlpPrepare({
+        amount: amount.toString(), destination, executionCondition: conditionFor(sharedSecret, data), expiresAt: new Date(Date.now() + 30_000), data,
+      }))) as any;
+    };
+    const part = 6n * 10n ** 14n; // the default --max-owed is 0.001 ETH = 10^15 wei
+    expect((await send(part)).fulfillment).toBeDefined();
+    const refused = await send(part);
+    expect(refused.code).toBe('T04');
+    expect(refused.message).toMatch(/owes 600000000000000/);
+    // alice pays 6·10^14 with a claim on chD: the debt is 0 again, the next packet is fulfilled
+    const v = sign(unsigned(chD, 1n, part));
+    plugin.next = claimOf(v, { messageId: 'alice-pays-debt' });
+    await plugin.sendMoney(part.toString());
+    await until(() => events().find((x) => x.type === 'CLAIM_RECEIVED' && x.messageId === 'alice-pays-debt'), 'CLAIM_RECEIVED of the debt');
+    expect((await send(part)).fulfillment).toBeDefined();
+    plugin.next = claimOf(sign(unsigned(chD, 2n, 2n * part)), { messageId: 'alice-pays-debt-2' });
+    await plugin.sendMoney(part.toString());
+  });
+
   it('takes its claim (sendMoney): stored in the payee\'s database, CLAIM_RECEIVED emitted', async () => {
     const v = await cliVoucher(chA, 5000n);
     plugin.next = claimOf(v, { messageId: 'plugin-claim-1' });
@@ -258,6 +321,43 @@ describe('(a) interop with ilp-plugin-btp', () => {
     expect(r.json.amount).toBe('8000');
     expect(stored(chA).at(-1)).toMatchObject({ nonce: BigInt(r.json.nonce), signature: r.json.claim.signature });
     await until(() => events().find((x) => x.type === 'CLAIM_RECEIVED' && x.messageId === r.json.claim.messageId), 'CLAIM_RECEIVED of btp pay');
+  });
+
+  it('the other direction: `channels btp send` through a BtpPlugin server — its data handler fulfills, our claim reaches its money handler', async () => {
+    const port = await new Promise<number>((ok) => {
+      const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
+        const p = s.address().port;
+        s.close(() => ok(p));
+      });
+    });
+    const secret = Buffer.alloc(32, 3);
+    const shop = new ClaimPlugin({ listener: { port, secret: SECRET } });
+    // The receiver behind the plugin: fulfills STREAM conditions under `secret` (RFC 29), computed here with node:crypto.
+    shop.registerDataHandler(async (raw: Buffer) => {
+      const p = Ilp.deserializeIlpPrepare(raw);
+      const fulfillment = require('node:crypto').createHmac('sha256', require('node:crypto').createHmac('sha256', secret).update('ilp_stream_fulfillment').digest()).update(p.data).digest();
+      return Ilp.serializeIlpFulfill({ fulfillment, data: Buffer.alloc(0) });
+    });
+    const spsp = createServer((_req, res) => res.writeHead(200, { 'content-type': SPSP_CONTENT_TYPE }).end(JSON.stringify({ destination_account: 'test.shop.token0123456789abcdef', shared_secret: secret.toString('base64') })));
+    await new Promise<void>((ok) => spsp.listen(0, '127.0.0.1', ok));
+    const connecting = shop.connect();
+    try {
+      const r = await payer.run(['btp', 'send', `btp+ws://payer:${SECRET}@127.0.0.1:${port}`, '3000', '--to', `http://127.0.0.1:${(spsp.address() as any).port}/`, '--channel', chA, '--packet', '1000', '--settle-threshold', '2000', '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ packets: 3, delivered: '3000', paid: '3000' });
+      await connecting;
+      // Two claims (2000 at the threshold, 1000 at the end) reached _handleMoney as Transfers of those amounts, each signed by the payer.
+      expect(shop.received.map((t: any) => t.data.amount)).toEqual(['2000', '1000']);
+      for (const t of shop.received) {
+        const claim = JSON.parse(t.data.protocolData.find((d: any) => d.protocolName === PROTOCOL).data.toString());
+        expect(claim).toMatchObject({ channelId: chA, blockchain: 'evm', lockedAmount: '0' });
+        expect(ethers.recoverAddress(claim.additionalHash, claim.signature)).toBe(payer.address);
+        expect(ethers.computeAddress(claim.publicKey)).toBe(payer.address);
+      }
+    } finally {
+      spsp.close();
+      await shop.disconnect();
+    }
   });
 
   it('an unmodified BtpPlugin answers our Transfer with F00', async () => {
@@ -387,6 +487,38 @@ describe('(b) bad claims and the contract', () => {
     );
     expect(accepted).toBeGreaterThan(0);
   }, 300_000);
+});
+
+describe('(d) channels btp send: ILP packets settled with claims at a threshold', () => {
+  it('delivers in packets and pays the peer with a claim each time --settle-threshold is owed, and for the rest at the end', async () => {
+    const r = await payer.run(['btp', 'send', btpUrl('sender'), '10000', '--to', listener.spsp, '--channel', chE, '--packet', '1000', '--settle-threshold', '3000', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ packets: 10, delivered: '10000', paid: '10000', channelId: chE });
+    expect(r.json.claims.map((k: any) => [k.paid, k.transferredAmount])).toEqual([['3000', '3000'], ['3000', '6000'], ['3000', '9000'], ['1000', '10000']]);
+    // The listener committed each claim and credited its Transfer's amount to this peer.
+    expect(stored(chE).map((x) => x.amount)).toEqual(['3000', '6000', '9000', '10000']);
+    const mine = await until(() => {
+      const got = events().filter((e) => e.type === 'CLAIM_RECEIVED' && e.peer === 'sender');
+      return got.length === 4 ? got : undefined;
+    }, 'four CLAIM_RECEIVED of btp send');
+    expect(mine.reduce((n, e) => n + BigInt(e.credited), 0n)).toBe(10000n);
+  });
+
+  it('stops at a Reject (a receiver whose secret the listener does not hold: F05), exit 4, no voucher signed', async () => {
+    const fake = createServer((_req, res) => res.writeHead(200, { 'content-type': SPSP_CONTENT_TYPE }).end(JSON.stringify({
+      destination_account: 'private.channels.' + 'A'.repeat(24), shared_secret: Buffer.alloc(32, 9).toString('base64'),
+    })));
+    await new Promise<void>((ok) => fake.listen(0, '127.0.0.1', ok));
+    try {
+      const before = dbSnapshot(payer.home);
+      const r = await payer.run(['btp', 'send', btpUrl('sender'), '5000', '--to', `http://127.0.0.1:${(fake.address() as any).port}/.well-known/pay`, '--channel', chE, '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(4);
+      expect(r.stdout + r.stderr).toMatch(/F05/);
+      expect(dbSnapshot(payer.home)).toBe(before);
+    } finally {
+      fake.close();
+    }
+  });
 });
 
 describe('channels btp connect', () => {
