@@ -14,6 +14,7 @@
  *     accepts too (eth_call from the payee).
  * (c) a dropped socket: the claim resent after it is answered as a duplicate and counted once.
  * (d) `channels btp send`: packets to the listener's SPSP destination, claims at the settlement threshold.
+ * (e) claims pipelined on one connection: one channel's taken in nonce order, each committed once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -586,7 +587,7 @@ describe('(c) a dropped socket', () => {
   }, 120_000);
 });
 
-describe('(d) claims pipelined on one connection', () => {
+describe('(e) claims pipelined on one connection', () => {
   it('takes one channel\'s claims in nonce order: all committed, answered in order, a resend in flight counted once', async () => {
     const ch = await open(payee.address);
     const c = await connectBtp(btpUrl('pipe'));
