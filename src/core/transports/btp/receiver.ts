@@ -98,6 +98,8 @@ export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest:
     void done.then(() => keys.forEach((k) => tails.get(k) === done && tails.delete(k)))
     return run
   }
+  /** On disk before it is answered: resolves after an fdatasync of the WAL begun after every COMMIT made so far (an empty group commit). */
+  const durable = () => groupCommit(payee.store, () => undefined)
   /** The answer to a messageId already answered here: the same claim again, or a refusal. */
   const answered = (messageId: string, signature: string): ClaimReceipt | undefined => {
     const before = seen.get(messageId)
@@ -109,8 +111,6 @@ export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest:
   const handler = async (entry: { contentType: number; data: Buffer }, amount: bigint, peer: string): Promise<ClaimReceipt> => {
     const claim = parseClaim(entry.data, entry.contentType)
     const v = voucherFromClaim(claim)
-    /** On disk before it is answered: an fdatasync begun after the COMMIT of the voucher an answer reports. */
-    const durable = () => groupCommit(payee.store, () => undefined)
     const again = answered(claim.messageId, v.signature)
     if (again) return durable().then(() => again)
     let p: { digest: string; publicKey: string; signer: string }
