@@ -19,6 +19,7 @@ import Database from 'better-sqlite3'
 import { BIN, children, cpuSeconds, startChannels, stopAll } from './processes.mjs'
 import { bitcoinSizes } from './bitcoin-sizes.mjs'
 import { measureHub } from './bench-hub.mjs'
+import { measureBtp } from './bench-btp.mjs'
 
 const JSON_OUT = process.argv.includes('--json')
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -177,6 +178,10 @@ async function main() {
   const rpsC8First = await throughput(8, 250)
   const rpsC8 = await throughput(8, 1000)
 
+  // 2b. Interledger (issue 14 §3): claims over one BTP connection to a real `channels btp listen`
+  // (durable like the paywall: each committed before its answer), and ILP Prepare → Fulfill.
+  const btpFigures = await measureBtp({ rpcUrl, chainId, tmp, m, signer, contract, price: PRICE, log })
+
   // 3. Pay round trip through the library's buy() vs a bare HTTP request + sign + verify.
   log('measuring pay round trips…')
   const rtt = [], base = []
@@ -326,6 +331,8 @@ async function main() {
     pay_rtt_p99_ms: round(pct(rtt, 99)),
     http_rtt_p50_ms: round(median(base)),
     pay_rtt_ratio: round(median(rtt) / median(base)),
+    ...btpFigures,
+    btp_claims_to_paywall_c8_ratio: round(btpFigures.btp_claims_per_s / rpsC8, 2),
     ...hubFigures,
     hub_rtt_to_direct_ratio: round(hubFigures.hub_rtt_p50_ms / median(rtt)),
     hub_c8_to_paywall_c8_ratio: round(hubFigures.hub_rps_c8 / rpsC8, 4),
@@ -357,6 +364,7 @@ async function main() {
     console.log(`CPU per paid request at concurrency 8: paywall ${result.paywall_cpu_us_per_req_c8} µs, load generator ${result.load_client_cpu_us_per_req_c8} µs (${cpus().length} cores shared)`)
     console.log(`disk: ${result.fsync_commits_per_s} durable commits/s (WAL, synchronous=FULL) → paywall c8 / commits = ${result.paywall_c8_to_fsync_ratio} (group commit)`)
     console.log(`voucher verify (${result.recover_backend}):       ${result.recover_rps} /s (ethers recoverAddress ${result.recover_rps_ethers} /s) → paywall c8 / verify = ${result.paywall_c8_to_recover_ratio}`)
+    console.log(`BTP, one connection, durable (committed before answered): ${result.btp_claims_per_s} claims/s on 8 channels, 8 in flight each (×${result.btp_claims_to_paywall_c8_ratio} of the paywall at c8; first pass ${result.btp_claims_per_s_first_pass}; one channel ${result.btp_claims_per_s_one_channel}); listener CPU ${result.btp_cpu_us_per_claim} µs per claim, sender ${result.btp_client_cpu_us_per_claim} µs; ILP Prepare → Fulfill p50 ${result.btp_prepare_fulfill_p50_ms} ms, p99 ${result.btp_prepare_fulfill_p99_ms} ms`)
     console.log(`pay round trip (buy, loopback):        p50 ${result.pay_rtt_p50_ms} ms, p99 ${result.pay_rtt_p99_ms} ms; bare HTTP+sign+verify p50 ${result.http_rtt_p50_ms} ms → ×${result.pay_rtt_ratio}`)
     console.log(`through a hub (payer → hub → merchant, hash-time-locked): p50 ${result.hub_rtt_p50_ms} ms, p99 ${result.hub_rtt_p99_ms} ms per paid request (×${result.hub_rtt_to_direct_ratio} of a direct one); ${result.hub_rps_c8} paid req/s at concurrency 8 (×${result.hub_c8_to_paywall_c8_ratio} of the direct paywall); the payment alone (pay --via in-process): p50 ${result.hub_payment_rtt_p50_ms} ms, ${result.hub_payment_rps_c8} /s at 8`)
     const c = result.hub_cpu_us_per_req_c8

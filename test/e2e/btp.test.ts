@@ -14,6 +14,7 @@
  *     accepts too (eth_call from the payee).
  * (c) a dropped socket: the claim resent after it is answered as a duplicate and counted once.
  * (d) `channels btp send`: packets to the listener's SPSP destination, claims at the settlement threshold.
+ * (e) claims pipelined on one connection: one channel's taken in nonce order, each committed once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -583,5 +584,31 @@ describe('(c) a dropped socket', () => {
       c.close();
     }
     expect(dbSnapshot(payee.home)).toBe(before);
+  }, 120_000);
+});
+
+describe('(e) claims pipelined on one connection', () => {
+  it('takes one channel\'s claims in nonce order: all committed, answered in order, a resend in flight counted once', async () => {
+    const ch = await open(payee.address);
+    const c = await connectBtp(btpUrl('pipe'));
+    try {
+      const N = 40;
+      const claims = Array.from({ length: N }, (_, i) => claimOf(sign(unsigned(ch, BigInt(i + 1), BigInt(i + 1) * 100n)), { messageId: `pipe-${i + 1}` }));
+      const order: string[] = [];
+      const sent = (claim: Record<string, unknown>, tag: string) => send(c, claim, { amount: 100n }).then((r) => (order.push(tag), r));
+      // All sent at once, none awaited; the first claim's channel is not stored yet (the listener reads it from the chain).
+      const answers = claims.map((claim, i) => sent(claim, String(i + 1)));
+      const resend = sent(claims[4], 'resend-5');
+      const got = await Promise.all(answers);
+      got.forEach((r, i) => expect(r).toMatchObject({ nonce: String(i + 1), credited: '100', duplicate: false }));
+      expect(await resend).toMatchObject({ nonce: '5', duplicate: true });
+      expect(order.filter((t) => !t.startsWith('resend'))).toEqual(claims.map((_, i) => String(i + 1)));
+      expect(stored(ch).map((x) => x.nonce)).toEqual(claims.map((_, i) => BigInt(i + 1)));
+      const row = new Database(join(payee.home, 'channels.db'), { readonly: true }).prepare('SELECT charged FROM channels WHERE id = ?').get(ch) as { charged: string };
+      expect(String(row.charged)).toBe(String(N * 100));
+      await until(() => events().filter((e) => e.type === 'CLAIM_RECEIVED' && e.channelId === ch).length === N || undefined, `${N} CLAIM_RECEIVED on the pipelined channel`);
+    } finally {
+      c.close();
+    }
   }, 120_000);
 });

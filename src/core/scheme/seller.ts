@@ -132,11 +132,15 @@ export interface X402Payee {
    * @param price - base units charged for this request (0n for a pure top-up, `POST <endpoint>/voucher`)
    * @param accepted - the entry the payer echoed (Bitcoin: names the payee key index of a new channel)
    * @param recovered - the signer the transport's header check recovered under {@link signerDomain}, if any
+   * @param o.durable - false: resolve once the payment's transaction has committed, before the WAL's fdatasync
+   *   (core/store/group-commit.ts), for a caller that makes it durable itself (a later durable group commit) before
+   *   anything depending on it leaves — the BTP claim receiver, which takes one channel's claims one commit after
+   *   another and answers each after a durable commit. Default true. A family may commit durably regardless.
    * @returns the channel as stored after the payment, and its `charged`
    * @throws {VoucherRefusedError} a rule refused it (core/channel/accept.ts; `corrective` carries the channel's state when it is ours)
    * @throws {ChannelsError} with exit code 6 (NetworkError): the node is unreachable
    */
-  accept(payload: ChannelPayload, price: bigint, accepted: ChannelRequirement, recovered?: Recovered): Promise<{ channel: ChannelRecord; charged: bigint }>
+  accept(payload: ChannelPayload, price: bigint, accepted: ChannelRequirement, recovered?: Recovered, o?: { durable?: boolean }): Promise<{ channel: ChannelRecord; charged: bigint }>
   /**
    * The payee's side of `POST <endpoint>/close` on an inbound channel the transport found
    * in {@link store} (it answered 404 for others): checks that `signature` is the payer's

@@ -292,6 +292,21 @@ export function signDigest(privateKey: string | Uint8Array, digest: Uint8Array):
  * @throws {UsageError} malformed or malleable signature, or no address recovers
  */
 export function recoverDigestSigner(digest: Uint8Array, signature: string): string {
+  return recoverDigestKey(digest, signature).signer
+}
+
+/**
+ * Recovers the public key behind a 65-byte r‖s‖v signature over a 32-byte digest, and its
+ * address, with one recovery (libsecp256k1 when it loads): what an Interledger claim carries
+ * beside a voucher (`ChannelScheme.voucherProof`). Refuses what {@link recoverDigestSigner} refuses.
+ * @returns `publicKey`: the 64-byte uncompressed key without its 0x04 prefix (a copy, the caller's
+ *   to keep); `signer`: its EIP-55 address
+ * @throws {UsageError} malformed or malleable signature, or no key recovers
+ * @example
+ * recoverDigestKey(voucherDigestBytes(v, 31337n, contract), v.signature)
+ * // { publicKey: Uint8Array(64), signer: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }
+ */
+export function recoverDigestKey(digest: Uint8Array, signature: string): { publicKey: Uint8Array; signer: string } {
   if (typeof signature !== 'string' || !SIGNATURE_RE.test(signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
   const s = BigInt('0x' + signature.slice(66, 130))
   if (s > HALF_N) throw new UsageError('Voucher signature has a high s value (malleable twin); refused.')
@@ -304,5 +319,7 @@ export function recoverDigestSigner(digest: Uint8Array, signature: string): stri
   } catch (err) {
     throw new UsageError('Voucher signature does not recover to an address.', { cause: err })
   }
-  return cachedChecksum(Buffer.from(keccak(pub).subarray(12)).toString('hex'))
+  // The native recover writes into one shared buffer: copy before the next call does.
+  const publicKey = Uint8Array.from(pub)
+  return { publicKey, signer: cachedChecksum(Buffer.from(keccak(publicKey).subarray(12)).toString('hex')) }
 }

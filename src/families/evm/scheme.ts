@@ -4,8 +4,8 @@
  * network. Messages and errors are the commands' own; the commands keep parsing,
  * printing and the checks that do not depend on the family.
  */
-import { HDNodeWallet, SigningKey, Wallet, ZeroAddress, getAddress, type BaseWallet } from 'ethers'
-import { recoverVoucherSigner, voucherDigest } from './voucher.js'
+import { HDNodeWallet, Wallet, ZeroAddress, getAddress, type BaseWallet } from 'ethers'
+import { voucherProof } from './voucher.js'
 import type {
   AddResult, ChannelScheme, CloseResult, CollectResult, FundResult, OpenOptions, OpenResult, PayOptions, PayResult,
   DeployResult, HashTimeLock, InjectedWallet, Progress, RedeemResult, ServeWarning, SettleResult, VoucherCheckResult, WalletContext,
@@ -307,11 +307,7 @@ export class EvmScheme implements ChannelScheme {
   }
 
   voucherProof(v: Voucher): { digest: string; publicKey: string; signer: string } {
-    const ev = voucherOfFamily(v, 'evm')
-    const signer = recoverVoucherSigner(ev, this.m.backend.chainId, this.m.backend.contract)
-    const digest = voucherDigest(ev, this.m.backend.chainId, this.m.backend.contract)
-    // The signer is checked low-s and well-formed above; the key is the one behind that address.
-    return { digest, publicKey: SigningKey.recoverPublicKey(digest, ev.signature), signer }
+    return voucherProof(voucherOfFamily(v, 'evm'), this.m.backend.chainId, this.m.backend.contract)
   }
 }
 

@@ -88,8 +88,8 @@ class EvmSeller implements X402Payee {
     return accepted.payTo === this.payTo
   }
 
-  accept(payload: ChannelPayload, price: bigint, _accepted: ChannelRequirement, recovered?: Recovered): Promise<{ channel: ChannelRecord; charged: bigint }> {
-    return acceptVoucher(this.m, voucherOfFamily(payload.voucher, 'evm'), price, this.accepting, recovered)
+  accept(payload: ChannelPayload, price: bigint, _accepted: ChannelRequirement, recovered?: Recovered, o?: { durable?: boolean }): Promise<{ channel: ChannelRecord; charged: bigint }> {
+    return acceptVoucher(this.m, voucherOfFamily(payload.voucher, 'evm'), price, this.accepting, recovered, undefined, o)
   }
 
   async answerClose(channel: ChannelRecord, signature: string): Promise<CloseAnswer> {

@@ -5,7 +5,7 @@
 import type { BaseWallet } from 'ethers'
 import type { EvmVoucher, UnsignedVoucher } from '../../core/channel/voucher.js'
 import { UsageError } from '../../core/errors.js'
-import { recoverDigestSigner, signDigest, voucherDigestBytes } from './recover.js'
+import { recoverDigestKey, recoverDigestSigner, signDigest, voucherDigestBytes } from './recover.js'
 
 export { voucherDomain, VOUCHER_TYPES, voucherMessage } from './eip712.js'
 
@@ -44,3 +44,22 @@ export function recoverVoucherSigner(v: EvmVoucher, chainId: bigint, contract: s
   return recoverDigestSigner(voucherDigestBytes(v, chainId, contract), v.signature)
 }
 
+
+/**
+ * What an Interledger claim carries beside a voucher (transports/btp/claim.ts, DESIGN §12):
+ * the EIP-712 digest its signature signs, the uncompressed public key that signature recovers
+ * to and that key's address, from one hash and one recovery (libsecp256k1 when it loads; the
+ * claim receiver runs this on every claim, so not ethers' pure-JS `SigningKey.recoverPublicKey`,
+ * ≈25× slower). Refuses what {@link recoverVoucherSigner} refuses.
+ * @returns `digest` 0x + 64 hex; `publicKey` 0x04 + 128 lowercase hex (as ethers writes it); `signer` EIP-55
+ * @throws {UsageError} malformed or malleable signature; a field out of its Solidity type's range
+ * @example
+ * voucherProof(v, 31337n, contract)
+ * // { digest: '0x5c…', publicKey: '0x04ba…', signer: '0x7099…79C8' }
+ */
+export function voucherProof(v: EvmVoucher, chainId: bigint, contract: string): { digest: string; publicKey: string; signer: string } {
+  if (typeof v.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(v.signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
+  const digest = voucherDigestBytes(v, chainId, contract)
+  const { publicKey, signer } = recoverDigestKey(digest, v.signature)
+  return { digest: '0x' + Buffer.from(digest).toString('hex'), publicKey: '0x04' + Buffer.from(publicKey).toString('hex'), signer }
+}
