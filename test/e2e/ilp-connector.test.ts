@@ -58,6 +58,7 @@ let app: any;
 let deps: any;
 let client: any;
 let pc: Contract;
+const listenArgs = ['--secret-file', join(files, 'secret'), '--events', eventsFile, '--ilp-address', 'test.merchant', '--max-owed', '0.001eth', '--watch-interval', '1'];
 
 function freePort(): Promise<number> {
   return new Promise((ok) => {
@@ -68,9 +69,9 @@ function freePort(): Promise<number> {
   });
 }
 
-function startListen(w: TestWallet, args: string[]): Promise<typeof listener> {
+function startListen(w: TestWallet, port: number, args: string[]): Promise<typeof listener> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'btp', 'listen', '--port', '0', '--json', '--min-settle-delay', '60', ...args], { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'btp', 'listen', '--port', String(port), '--json', '--min-settle-delay', '60', ...args], { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`btp listen did not start: ${out}${err}`)), 60_000);
@@ -139,7 +140,7 @@ beforeAll(async () => {
   const set = await payee.run(['config', 'set', 'redeem.minProfit', NO_REDEEM]);
   expect(set.code, set.stdout + set.stderr).toBe(0);
   writeFileSync(join(files, 'secret'), SECRET + '\n', { mode: 0o600 });
-  listener = await startListen(payee, ['--secret-file', join(files, 'secret'), '--events', eventsFile, '--ilp-address', 'test.merchant', '--max-owed', '0.001eth', '--watch-interval', '1']);
+  listener = await startListen(payee, 0, listenArgs);
   pc = new Contract(listener.contract, artifact('PaymentChannels').abi, chain.provider);
 
   // The connector operator's wallet opens its channel to the merchant with the library, in the store the plugin will use.
@@ -237,6 +238,33 @@ describe('ilp-connector settles an account over our channel', () => {
     expect({ claims: claimsReceived().length, vouchers: stored().length, balance: connectorBalance() }).toEqual(before);
   });
 
+  it('reconnects after the listener restarts: the next packets are fulfilled over a new socket and settled on the same channel', async () => {
+    const plugin = app.getPlugin('merchant');
+    const seen: string[] = [];
+    plugin.on('connect', () => seen.push('connect'));
+    plugin.on('disconnect', () => seen.push('disconnect'));
+    const port = Number(new URL(listener.url.replace('btp+ws:', 'http:')).port);
+    await listener.stop();
+    await until(() => !plugin.isConnected() || undefined, 'the plugin to see the socket drop', 30_000);
+    listener = await startListen(payee, port, listenArgs);
+    // The connector sends only to a connected account: the plugin's backoff brings it back by itself.
+    await until(() => plugin.isConnected() || undefined, 'the plugin to reconnect', 60_000);
+    // A restarted listener hands out new SPSP secrets (its receive secret is per process).
+    const { destination, sharedSecret } = parseSpsp(await (await fetch(listener.spsp)).json());
+    for (let i = 0; i < 3; i++) {
+      const r = await sendPrepare(destination, PACKET, (d) => conditionFor(sharedSecret, d));
+      expect(r.fulfillment, JSON.stringify(r)).toBeDefined();
+    }
+    expect(seen.slice(0, 2)).toEqual(['disconnect', 'connect']);
+    const got = await until(() => {
+      const c = claimsReceived();
+      return c.length >= 3 ? c : undefined;
+    }, 'the third CLAIM_RECEIVED');
+    expect(got[2]).toMatchObject({ peer: 'connector', nonce: '3', credited: (3n * PACKET).toString(), transferredAmount: (9n * PACKET).toString() });
+    expect(stored().map((x) => x.nonce)).toEqual([1n, 2n, 3n]);
+    expect(await until(() => connectorBalance() === 0n || undefined, 'the connector\'s balance settled to 0', 30_000)).toBe(true);
+  }, 180_000);
+
   it('the claims redeem on anvil: the listener\'s redemption service closes the channel paying the claimed total', async () => {
     const set = await payee.run(['config', 'set', 'redeem.minProfit', '0']);
     expect(set.code, set.stdout + set.stderr).toBe(0);
@@ -244,14 +272,14 @@ describe('ilp-connector settles an account over our channel', () => {
       const logs = await pc.queryFilter(pc.filters.ChannelCollected(channel));
       return logs[0] as any;
     }, 'ChannelCollected of the channel', 120_000);
-    expect(log.args.paidToPayee).toBe(6n * PACKET);
-    expect(log.args.refundedToPayer).toBe(DEPOSIT - 6n * PACKET);
+    expect(log.args.paidToPayee).toBe(9n * PACKET);
+    expect(log.args.refundedToPayer).toBe(DEPOSIT - 9n * PACKET);
     // The payee's balance moved by what it was paid less the gas of its close.
     const receipt = await chain.provider.getTransactionReceipt(log.transactionHash);
     const gas = receipt!.gasUsed * receipt!.gasPrice;
     const before = await chain.provider.getBalance(payee.address, receipt!.blockNumber - 1);
     const after = await chain.provider.getBalance(payee.address, receipt!.blockNumber);
-    expect(after - before).toBe(6n * PACKET - gas);
+    expect(after - before).toBe(9n * PACKET - gas);
     expect(listener.stderr()).toMatch(/closed|redeemed/);
   }, 180_000);
 });
