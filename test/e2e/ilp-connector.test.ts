@@ -23,9 +23,12 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { randomBytes, createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { Contract, Wallet } from 'ethers';
+import { Contract, SigningKey, TypedDataEncoder, Wallet, ZeroHash } from 'ethers';
 import * as Ilp from 'ilp-packet';
-import { conditionFor, parseSpsp } from '../../dist/core/transports/btp/index.js';
+import BtpPacket from 'btp-packet';
+import { claimFromVoucher, conditionFor, parseSpsp } from '../../dist/core/transports/btp/index.js';
+import { signVoucher, voucherMessage, VOUCHER_TYPES } from '../../dist/families/evm/index.js';
+import type { EvmVoucher } from '../../dist/index.js';
 import { PaymentChannelManager } from '../../dist/index.js';
 import { BIN, makeWallet, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';
@@ -58,6 +61,7 @@ let app: any;
 let deps: any;
 let client: any;
 let pc: Contract;
+let net: { kind: 'evm'; caip2: string; rpcUrl: string; contract: string };
 const listenArgs = ['--secret-file', join(files, 'secret'), '--events', eventsFile, '--ilp-address', 'test.merchant', '--max-owed', '0.001eth', '--watch-interval', '1'];
 
 function freePort(): Promise<number> {
@@ -110,12 +114,12 @@ async function until<T>(check: () => T | undefined | false | Promise<T | undefin
   }
 }
 
-/** The listener's stored vouchers of the channel. */
-function stored(): { nonce: bigint; amount: string; signature: string }[] {
-  const db = new Database(join(payee.home, 'channels.db'), { readonly: true, fileMustExist: true });
+/** The stored vouchers of a channel: in the listener's database, or another. */
+function stored(id = channel, path = join(payee.home, 'channels.db')): { nonce: bigint; amount: string; signature: string }[] {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
   db.defaultSafeIntegers(true);
   try {
-    return db.prepare('SELECT nonce, amount, signature FROM vouchers WHERE channel_id = ? ORDER BY lane, nonce').all(channel) as any;
+    return db.prepare('SELECT nonce, amount, signature FROM vouchers WHERE channel_id = ? ORDER BY lane, nonce').all(id) as any;
   } finally {
     db.close();
   }
@@ -144,7 +148,7 @@ beforeAll(async () => {
   pc = new Contract(listener.contract, artifact('PaymentChannels').abi, chain.provider);
 
   // The connector operator's wallet opens its channel to the merchant with the library, in the store the plugin will use.
-  const net = { kind: 'evm' as const, caip2: `eip155:${chain.anvil.chainId}`, rpcUrl: chain.anvil.rpcUrl, contract: listener.contract };
+  net = { kind: 'evm' as const, caip2: `eip155:${chain.anvil.chainId}`, rpcUrl: chain.anvil.rpcUrl, contract: listener.contract };
   const pcm = new PaymentChannelManager({ chain: net, wallet: { name: 'connector', privateKey: connectorKey.privateKey }, store: storePath });
   try {
     channel = (await pcm.create(payee.address, DEPOSIT, { settleDelay: 3600 })).channel;
@@ -281,5 +285,156 @@ describe('ilp-connector settles an account over our channel', () => {
     const after = await chain.provider.getBalance(payee.address, receipt!.blockNumber);
     expect(after - before).toBe(9n * PACKET - gas);
     expect(listener.stderr()).toMatch(/closed|redeemed/);
+    // Later tests' channels are left alone again.
+    expect((await payee.run(['config', 'set', 'redeem.minProfit', NO_REDEEM])).code).toBe(0);
   }, 180_000);
+});
+
+describe('the plugin on its own (what the connector does not exercise)', () => {
+  const Plugin = require('channels/ilp');
+  const wallet = () => ({ name: 'connector', privateKey: connectorKey.privateKey });
+
+  it('with settleThreshold it sends a claim by itself each time that much is owed for fulfilled Prepares', async () => {
+    const pcm = new PaymentChannelManager({ chain: net, wallet: wallet(), store: storePath });
+    let direct: string;
+    try {
+      direct = (await pcm.create(payee.address, DEPOSIT, { settleDelay: 3600 })).channel;
+    } finally {
+      pcm.close();
+    }
+    const plugin = new Plugin({ server: listener.url.replace('btp+ws://', `btp+ws://direct:${SECRET}@`), channel: direct, settleThreshold: (2n * PACKET).toString(), payee: false, chain: net, wallet: wallet(), store: storePath });
+    const failures: Error[] = [];
+    plugin.on('settlementError', (e: Error) => failures.push(e));
+    await plugin.connect();
+    try {
+      const { destination, sharedSecret } = parseSpsp(await (await fetch(listener.spsp)).json());
+      for (let i = 0; i < 5; i++) {
+        const data = randomBytes(32);
+        const reply = Ilp.deserializeIlpReply(await plugin.sendData(Ilp.serializeIlpPrepare({
+          amount: PACKET.toString(), destination, executionCondition: conditionFor(sharedSecret, data), expiresAt: new Date(Date.now() + 60_000), data,
+        })));
+        expect('fulfillment' in reply, JSON.stringify(reply)).toBe(true);
+      }
+      const got = await until(() => {
+        const c = events().filter((e) => e.type === 'CLAIM_RECEIVED' && e.channelId === direct);
+        return c.length >= 2 ? c : undefined;
+      }, 'two CLAIM_RECEIVED of the plugin\'s own threshold');
+      expect(got.map((e) => [e.peer, e.credited, e.transferredAmount])).toEqual([
+        ['direct', (2n * PACKET).toString(), (2n * PACKET).toString()],
+        ['direct', (2n * PACKET).toString(), (4n * PACKET).toString()],
+      ]);
+      expect(plugin.owed).toBe(PACKET); // the fifth packet: below the threshold, not paid yet
+      expect(failures).toEqual([]);
+      // A Reject counts nothing.
+      const data = randomBytes(32);
+      const rejected = Ilp.deserializeIlpReply(await plugin.sendData(Ilp.serializeIlpPrepare({
+        amount: (5n * PACKET).toString(), destination, executionCondition: conditionFor(Buffer.alloc(32, 1), data), expiresAt: new Date(Date.now() + 60_000), data,
+      }))) as Ilp.IlpReject;
+      expect(rejected.code).toBe('F05');
+      expect(plugin.owed).toBe(PACKET);
+    } finally {
+      await plugin.disconnect();
+    }
+    expect(plugin.isConnected()).toBe(false);
+    await expect(plugin.sendMoney('1')).rejects.toThrow(/not connected/);
+  }, 120_000);
+
+  describe('against a stock ilp-plugin-btp server: its Prepares reach our data handler, its claims our money handler', () => {
+    const serverSecret = 'stock-' + 'w'.repeat(20);
+    let server: any;
+    let port: number;
+    let plugin: any;
+    let inbound: string;
+    const payerKey = Wallet.createRandom();
+    const money: string[] = [];
+    const prepares: Buffer[] = [];
+
+    /** The claim of `v`, its digest and key computed here with ethers (not by the code under test). */
+    const claimOf = (v: EvmVoucher, messageId: string) => {
+      const digest = TypedDataEncoder.hash({ name: 'PaymentChannels', version: '1', chainId: BigInt(chain.anvil.chainId), verifyingContract: listener.contract }, VOUCHER_TYPES, voucherMessage(v));
+      return { ...claimFromVoucher(v, { digest, publicKey: SigningKey.recoverPublicKey(digest, v.signature) }, { senderId: 'stock', messageId }) };
+    };
+    const voucher = (nonce: bigint, amount: bigint, key: { privateKey: string } = payerKey) => signVoucher({
+      channelId: inbound, lane: 0n, nonce, amount, secretHash: ZeroHash, timeLockMin: 0n, timeLockMax: 0n, minSettleAt: 0n, merges: [],
+    }, key as any, BigInt(chain.anvil.chainId), listener.contract);
+    /** The stock server sends a Transfer of `amount` carrying `claim`, as a channel plugin's sendMoney does. */
+    const transfer = (amount: bigint, claim: unknown) => server._call('', {
+      type: BtpPacket.TYPE_TRANSFER, requestId: Math.floor(Math.random() * 2 ** 31),
+      data: { amount: amount.toString(), protocolData: [{ protocolName: 'payment-channel-claim', contentType: 2, data: Buffer.from(JSON.stringify(claim)) }] },
+    });
+    const connectTo = async (o: Record<string, unknown>) => {
+      const p = new Plugin({ server: `btp+ws://stock:${serverSecret}@127.0.0.1:${port}`, chain: net, wallet: wallet(), store: storePath, ...o });
+      const serverSide = server.connect();
+      await p.connect();
+      await serverSide;
+      return p;
+    };
+
+    beforeAll(async () => {
+      await chain.fund(payerKey.address, '1');
+      const payerStore = join(files, 'payer', 'channels.db');
+      const pcm = new PaymentChannelManager({ chain: net, wallet: { name: 'payer', privateKey: payerKey.privateKey }, store: payerStore });
+      try {
+        inbound = (await pcm.create(connectorKey.address, DEPOSIT, { settleDelay: 3600 })).channel;
+      } finally {
+        pcm.close();
+      }
+      port = await freePort();
+      server = new BtpPlugin({ listener: { port, secret: serverSecret } });
+      plugin = await connectTo({ payee: { minSettleDelay: 60 } });
+      plugin.registerMoneyHandler(async (amount: string) => void money.push(amount));
+    }, 120_000);
+    afterAll(async () => {
+      await plugin?.disconnect();
+      await server?.disconnect();
+    });
+
+    it('a Prepare from the server reaches the registered data handler byte for byte, and its answer goes back; none registered: F02', async () => {
+      const fulfill = Ilp.serializeIlpFulfill({ fulfillment: Buffer.alloc(32, 3), data: Buffer.from('ok') });
+      plugin.registerDataHandler(async (d: Buffer) => {
+        prepares.push(d);
+        return fulfill;
+      });
+      expect(() => plugin.registerDataHandler(async (d: Buffer) => d)).toThrow(/registered already/);
+      const prepare = Ilp.serializeIlpPrepare({ amount: '7', destination: 'test.somewhere', executionCondition: createHash('sha256').update(Buffer.alloc(32, 3)).digest(), expiresAt: new Date(Date.now() + 30_000), data: Buffer.from('hello') });
+      expect(await server.sendData(prepare)).toEqual(fulfill);
+      expect(prepares).toEqual([prepare]);
+      plugin.deregisterDataHandler();
+      const reject = Ilp.deserializeIlpReply(await server.sendData(prepare)) as Ilp.IlpReject;
+      expect(reject).toMatchObject({ code: 'F02', triggeredBy: 'private.channels' });
+      expect(prepares).toHaveLength(1);
+    });
+
+    it('a claim in a Transfer is committed to the wallet\'s store, then the money handler gets the Transfer\'s amount; a resend is a duplicate and pays nothing', async () => {
+      const v = voucher(1n, 5000n);
+      const claim = claimOf(v, 'stock-1');
+      const answer = await transfer(5000n, claim);
+      const receipt = JSON.parse(answer.protocolData.find((d: any) => d.protocolName === 'payment-channel-claim').data.toString());
+      expect(receipt).toMatchObject({ channelId: inbound, nonce: '1', credited: '5000', duplicate: false });
+      expect(stored(inbound, storePath).map((x) => [x.nonce, x.signature])).toEqual([[1n, v.signature]]);
+      expect(money).toEqual(['5000']);
+      const again = await transfer(5000n, claim);
+      expect(JSON.parse(again.protocolData[0].data.toString())).toMatchObject({ duplicate: true });
+      expect(money).toEqual(['5000']);
+    });
+
+    it('a bad claim (signed by another key) is refused with a BTP Error F00; nothing stored, the money handler not called', async () => {
+      const err = await transfer(1000n, claimOf(voucher(2n, 6000n, Wallet.createRandom()), 'stock-bad')).then(() => undefined, (e: Error) => e);
+      expect(JSON.parse(err.message)).toMatchObject({ code: 'F00', name: 'NotAcceptedError' });
+      expect(stored(inbound, storePath)).toHaveLength(1);
+      expect(money).toEqual(['5000']);
+    });
+
+    it('with payee: false it takes no claims (F00)', async () => {
+      await plugin.disconnect();
+      const refusing = await connectTo({ payee: false });
+      try {
+        const err = await transfer(1000n, claimOf(voucher(2n, 6000n), 'stock-2')).then(() => undefined, (e: Error) => e);
+        expect(JSON.parse(err.message)).toMatchObject({ code: 'F00' });
+        expect(stored(inbound, storePath)).toHaveLength(1);
+      } finally {
+        await refusing.disconnect();
+      }
+    });
+  });
 });
