@@ -11,8 +11,9 @@
  * - `sendData(prepare)` sends the serialized ILPv4 Prepare (RFC 27) in a BTP Message's `ilp`
  *   entry and resolves with the peer's serialized Fulfill or Reject, byte for byte;
  * - `sendMoney(amount)` pays `amount` base units in one claim on `options.channel`
- *   (settle.ts `ClaimSender.pay`: the channel's next lane-0 voucher, committed to the store
- *   before the claim leaves, in a BTP Transfer of that amount); with `options.settleThreshold`
+ *   (settle.ts `ClaimSender`: the channel's next lane-0 voucher, committed to the store
+ *   before the claim leaves, in a BTP Transfer of that amount; an amount that cannot leave
+ *   before its voucher is made stays owed and goes once reconnected); with `options.settleThreshold`
  *   the plugin also pays by itself once that much is owed for Prepares the peer fulfilled
  *   (for use without a connector's balance middleware);
  * - the peer's Prepares go to the registered data handler (none: Reject F02); its claims are
@@ -229,22 +230,28 @@ export class ChannelsIlpPlugin extends EventEmitter {
   /**
    * Pays the peer `amount` base units in one claim on `options.channel` (the voucher committed
    * before the claim leaves); "0" pays nothing. Reconnects first if the socket dropped.
+   * An amount that cannot leave before its voucher is made (not connected) stays owed and goes
+   * with the next claim, or by itself once reconnected: `ilp-connector`'s balance middleware counts
+   * a settlement as paid when it calls this, failure or not. With `settleThreshold`, what is owed
+   * for fulfilled Prepares goes in the same claim.
    * @param amount - a decimal string, below 2^64 (a BTP Transfer's amount)
    * @throws {UsageError} no channel configured, or an amount that is not a decimal string below 2^64 ·
-   *   {InsufficientFundsError} the channel lacks it · {BtpError} the peer refused the claim ·
-   *   {NetworkError} unanswered (the claim is resent before the next one)
+   *   {InsufficientFundsError} the channel lacks it (still owed) · {BtpError} the peer refused the claim ·
+   *   {NetworkError} (T01) not connected (still owed), or the claim unanswered (resent before the next one)
    */
   async sendMoney(amount: string): Promise<void> {
-    if (!/^(0|[1-9]\d{0,19})$/.test(String(amount))) throw new UsageError(`sendMoney takes a decimal string of base units, not ${String(amount).slice(0, 40)}.`)
+    if (!/^(0|[1-9]\d{0,19})$/.test(String(amount)) || BigInt(amount) >= 1n << 64n) throw new UsageError(`sendMoney takes a decimal string of base units below 2^64, not ${String(amount).slice(0, 40)}.`)
     const n = BigInt(amount)
     if (n === 0n) return
     const sender = await this.claims()
-    await this.link().catch((err) => {
+    // If this fails, the claim below fails before its voucher is made, and the amount stays owed.
+    await this.link().catch(() => {})
+    try {
+      await sender.fulfilled(n)
+      if (this.o.settleThreshold !== undefined) await sender.settle()
+    } catch (err) {
       throw coded(err)
-    })
-    await sender.pay(n).catch((err) => {
-      throw coded(err)
-    })
+    }
   }
 
   /** @throws {UsageError} a data handler is registered already */
@@ -267,7 +274,7 @@ export class ChannelsIlpPlugin extends EventEmitter {
     this.moneyHandler = undefined
   }
 
-  /** Base units owed to the peer for fulfilled Prepares and not yet paid (with `settleThreshold`; else 0). */
+  /** Base units owed to the peer and not yet sent in a claim: fulfilled Prepares below `settleThreshold`, or a `sendMoney` made while disconnected. */
   get owed(): bigint {
     return this.sender?.owedNow ?? 0n
   }
@@ -283,11 +290,15 @@ export class ChannelsIlpPlugin extends EventEmitter {
     return this.sender
   }
 
-  /** Counts a fulfilled Prepare; the claim it may trigger is sent in the background (failures: `settlementError`). */
+  /** Counts a fulfilled Prepare; the claim it may trigger is sent in the background. */
   private owe(amount: bigint): void {
-    void this.claims()
-      .then((s) => s.fulfilled(amount))
-      .then((sent: ClaimSent | undefined) => sent && this.log.debug?.(`settled ${sent.paid} with claim ${sent.claim.messageId}`))
+    this.settleInBackground(async () => (await this.claims()).fulfilled(amount))
+  }
+
+  /** Runs a settlement nobody awaits: a failure is logged and emitted as `settlementError` (what was not sent stays owed). */
+  private settleInBackground(settle: () => Promise<ClaimSent | undefined>): void {
+    settle()
+      .then((sent) => sent && this.log.debug?.(`settled ${sent.paid} with claim ${sent.claim.messageId}`))
       .catch((err: Error) => {
         this.log.error?.(`settlement failed: ${err.message}`)
         this.emit('settlementError', err)
@@ -322,6 +333,8 @@ export class ChannelsIlpPlugin extends EventEmitter {
         if (this.wanted) this.reconnectLater()
       })
       this.emit('connect')
+      // What sendMoney could not send while the socket was down (threshold mode pays at its threshold).
+      if (this.sender && this.o.settleThreshold === undefined && this.sender.owedNow > 0n) this.settleInBackground(() => this.sender!.settle())
       return c
     })().finally(() => (this.linking = undefined))
     return this.linking

@@ -114,6 +114,12 @@ async function until<T>(check: () => T | undefined | false | Promise<T | undefin
   }
 }
 
+/** Starts the listener again on its port (after `listener.stop()`): same home, same events file. */
+async function restartListener(): Promise<void> {
+  const port = Number(new URL(listener.url.replace('btp+ws:', 'http:')).port);
+  listener = await startListen(payee, port, listenArgs);
+}
+
 /** The stored vouchers of a channel: in the listener's database, or another. */
 function stored(id = channel, path = join(payee.home, 'channels.db')): { nonce: bigint; amount: string; signature: string }[] {
   const db = new Database(path, { readonly: true, fileMustExist: true });
@@ -190,12 +196,12 @@ afterAll(async () => {
 });
 
 describe('ilp-connector settles an account over our channel', () => {
-  it('loads the plugin by module name: require(\'channels/ilp\') is the constructor (version 2) the connector instantiated', () => {
+  it('loads the plugin by module name: require(\'channels/ilp\') is the constructor (version 2) the connector instantiated', async () => {
     const Plugin = require('channels/ilp');
     expect(typeof Plugin).toBe('function');
     expect(Plugin.version).toBe(2);
     expect(app.getPlugin('merchant')).toBeInstanceOf(Plugin);
-    expect(events().some((e) => e.type === 'PEER_CONNECTED' && e.peer === 'connector')).toBe(true);
+    await until(() => events().some((e) => e.type === 'PEER_CONNECTED' && e.peer === 'connector') || undefined, 'PEER_CONNECTED of the connector');
   });
 
   it('routes Prepares to the listener\'s SPSP destination (each fulfilled); its balance middleware calls our sendMoney at the threshold and the claims arrive', async () => {
@@ -247,10 +253,9 @@ describe('ilp-connector settles an account over our channel', () => {
     const seen: string[] = [];
     plugin.on('connect', () => seen.push('connect'));
     plugin.on('disconnect', () => seen.push('disconnect'));
-    const port = Number(new URL(listener.url.replace('btp+ws:', 'http:')).port);
     await listener.stop();
     await until(() => !plugin.isConnected() || undefined, 'the plugin to see the socket drop', 30_000);
-    listener = await startListen(payee, port, listenArgs);
+    await restartListener();
     // The connector sends only to a connected account: the plugin's backoff brings it back by itself.
     await until(() => plugin.isConnected() || undefined, 'the plugin to reconnect', 60_000);
     // A restarted listener hands out new SPSP secrets (its receive secret is per process).
@@ -336,8 +341,37 @@ describe('the plugin on its own (what the connector does not exercise)', () => {
       await plugin.disconnect();
     }
     expect(plugin.isConnected()).toBe(false);
-    await expect(plugin.sendMoney('1')).rejects.toThrow(/not connected/);
   }, 120_000);
+
+  it('a sendMoney made while the peer is down is kept owed (T01) and paid by itself once the plugin reconnects', async () => {
+    const pcm = new PaymentChannelManager({ chain: net, wallet: wallet(), store: storePath });
+    let ch: string;
+    try {
+      ch = (await pcm.create(payee.address, DEPOSIT, { settleDelay: 3600 })).channel;
+    } finally {
+      pcm.close();
+    }
+    const plugin = new Plugin({ server: listener.url.replace('btp+ws://', `btp+ws://later:${SECRET}@`), channel: ch, chain: net, wallet: wallet(), store: storePath });
+    await plugin.connect();
+    try {
+      await plugin.sendMoney('1000');
+      await listener.stop();
+      await until(() => !plugin.isConnected() || undefined, 'the plugin to see the socket drop', 30_000);
+      const err = await plugin.sendMoney('2000').then(() => undefined, (e: any) => e);
+      expect(err?.ilpErrorCode).toBe('T01');
+      expect(plugin.owed).toBe(2000n);
+      expect(stored(ch, storePath).map((x) => x.amount)).toEqual(['1000']); // no voucher made for it
+      await restartListener();
+      const got = await until(() => {
+        const c = events().filter((e) => e.type === 'CLAIM_RECEIVED' && e.channelId === ch);
+        return c.length >= 2 ? c : undefined;
+      }, 'the claim owed since the drop', 90_000);
+      expect(got.map((e) => [e.peer, e.credited, e.transferredAmount])).toEqual([['later', '1000', '1000'], ['later', '2000', '3000']]);
+      expect(plugin.owed).toBe(0n);
+    } finally {
+      await plugin.disconnect();
+    }
+  }, 180_000);
 
   describe('against a stock ilp-plugin-btp server: its Prepares reach our data handler, its claims our money handler', () => {
     const serverSecret = 'stock-' + 'w'.repeat(20);
