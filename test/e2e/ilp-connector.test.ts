@@ -373,6 +373,32 @@ describe('the plugin on its own (what the connector does not exercise)', () => {
     }
   }, 180_000);
 
+  it('takes a program\'s PaymentChannelManager instead of a wallet in its options; refuses bad options', async () => {
+    const pcm = new PaymentChannelManager({ chain: net, wallet: wallet(), store: storePath });
+    try {
+      const ch = (await pcm.create(payee.address, DEPOSIT, { settleDelay: 3600 })).channel;
+      const plugin = new Plugin({ server: listener.url.replace('btp+ws://', `btp+ws://program:${SECRET}@`), channel: ch, manager: pcm });
+      await plugin.connect();
+      try {
+        await plugin.sendMoney('500');
+      } finally {
+        await plugin.disconnect();
+      }
+      await until(() => events().find((e) => e.type === 'CLAIM_RECEIVED' && e.channelId === ch && e.peer === 'program' && e.credited === '500'), 'the program\'s claim');
+      expect(stored(ch, storePath).map((x) => x.amount)).toEqual(['500']);
+    } finally {
+      pcm.close();
+    }
+    const base = { server: 'btp+ws://a:b@127.0.0.1:1', chain: net, wallet: wallet(), store: storePath };
+    expect(() => new Plugin({ ...base, server: 'http://127.0.0.1:1' })).toThrow(/server: expected btp\+ws/);
+    expect(() => new Plugin({ ...base, settleThreshold: '-5' })).toThrow(/settleThreshold/);
+    expect(() => new Plugin({ server: base.server })).toThrow(/needs a wallet/);
+    const idle = new Plugin(base);
+    await expect(idle.sendMoney('12.5')).rejects.toThrow(/decimal string/);
+    await expect(idle.sendMoney('5')).rejects.toThrow(/options\.channel/);
+    await expect(idle.sendData(Buffer.from('not a prepare'))).rejects.toMatchObject({ ilpErrorCode: 'F01' });
+  }, 120_000);
+
   describe('against a stock ilp-plugin-btp server: its Prepares reach our data handler, its claims our money handler', () => {
     const serverSecret = 'stock-' + 'w'.repeat(20);
     let server: any;
