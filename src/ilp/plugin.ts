@@ -165,7 +165,8 @@ export class ChannelsIlpPlugin extends EventEmitter {
       this.settlementLoader = () => m.ilpSettlement(policy)
     } else if (w.chain && w.wallet && w.store) {
       const { chain, wallet, store } = w
-      this.settlementLoader = () => new PaymentChannelManager({ chain, wallet, store }).ilpSettlement(policy)
+      let own: PaymentChannelManager | undefined // one store handle for the plugin's life, however often loading is retried
+      this.settlementLoader = () => (own ??= new PaymentChannelManager({ chain, wallet, store })).ilpSettlement(policy)
     } else {
       throw new UsageError('The ILP plugin needs a wallet: options chain, wallet and store (as PaymentChannelManager takes them), or a manager, or a settlement.')
     }
