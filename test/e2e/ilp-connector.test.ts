@@ -485,6 +485,51 @@ describe('the plugin on its own (what the connector does not exercise)', () => {
       expect(money).toEqual(['5000']);
     });
 
+    it('a claim whose answer the drop lost is resent (same messageId) before the next, after the plugin reconnects', async () => {
+      // A stock server whose money handler (as a channel plugin's) records each claim and, the first time, drops the socket unanswered.
+      class Dropping extends BtpPlugin {
+        claims: { amount: string; claim: any }[] = [];
+        constructor(opts: Record<string, unknown>) {
+          super(opts);
+        }
+        async _handleMoney(_from: string, packet: any): Promise<any[]> {
+          const claim = JSON.parse(packet.data.protocolData.find((d: any) => d.protocolName === 'payment-channel-claim').data.toString());
+          this.claims.push({ amount: packet.data.amount, claim });
+          if (this.claims.length === 1) {
+            this._incomingWs.terminate();
+            await new Promise(() => {}); // never answered
+          }
+          return [];
+        }
+      }
+      const pcm = new PaymentChannelManager({ chain: net, wallet: wallet(), store: storePath });
+      let ch: string;
+      try {
+        ch = (await pcm.create(Wallet.createRandom().address, DEPOSIT, { settleDelay: 3600 })).channel;
+      } finally {
+        pcm.close();
+      }
+      const dropPort = await freePort();
+      const dropping = new Dropping({ listener: { port: dropPort, secret: serverSecret } });
+      const serverSide = dropping.connect();
+      const payer = new Plugin({ server: `btp+ws://resend:${serverSecret}@127.0.0.1:${dropPort}`, channel: ch, payee: false, chain: net, wallet: wallet(), store: storePath });
+      await payer.connect();
+      await serverSide;
+      try {
+        const lost = await payer.sendMoney('1000').then(() => undefined, (e: any) => e);
+        expect(lost?.ilpErrorCode).toBe('T01');
+        expect(stored(ch, storePath).map((x) => x.amount)).toEqual(['1000']); // committed before it left: paid, not owed
+        expect(payer.owed).toBe(0n);
+        await until(() => payer.isConnected() || undefined, 'the plugin to reconnect');
+        await payer.sendMoney('500');
+        expect(dropping.claims.map((c) => [c.amount, c.claim.nonce, c.claim.transferredAmount])).toEqual([['1000', 1, '1000'], ['1000', 1, '1000'], ['500', 2, '1500']]);
+        expect(dropping.claims[1].claim.messageId).toBe(dropping.claims[0].claim.messageId);
+      } finally {
+        await payer.disconnect();
+        await dropping.disconnect();
+      }
+    }, 120_000);
+
     it('with payee: false it takes no claims (F00)', async () => {
       await plugin.disconnect();
       const refusing = await connectTo({ payee: false });
