@@ -39,6 +39,8 @@ import type { Voucher } from '../core/channel/voucher.js'
 import { InsufficientFundsError, InvalidVoucherError, UsageError } from '../core/errors.js'
 import { families } from '../families/index.js'
 import { httpMerchant } from '../core/transports/http402/merchant.js'
+import { ClaimSender, type BtpConnection } from '../core/transports/btp/index.js'
+import { claimReceiver } from '../core/transports/btp/receiver.js'
 
 /** What a {@link PaymentChannelManager} is made from. */
 export interface ManagerOptions {
@@ -74,6 +76,26 @@ export interface VoucherCreateResult {
   voucher: VoucherRecord | null
   /** Base units the channel would need on top of its funds; 0n when `voucher` is set. */
   shortfall: bigint
+}
+
+/**
+ * This wallet as an Interledger peer's settlement (DESIGN §12): what the ILP plugin
+ * (`channels/ilp`) pays a BTP peer with and is paid with. Obtained from
+ * {@link PaymentChannelManager.ilpSettlement}.
+ */
+export interface IlpSettlement {
+  /**
+   * A claims sender (core/transports/btp/settle.ts) paying the peer behind `connection()` with
+   * claims on the outbound channel `o.channel` (lane 0; each voucher committed before it leaves).
+   * @param o.threshold - base units owed for fulfilled Prepares before `fulfilled()` sends a claim
+   */
+  sender(connection: () => BtpConnection, o: { channel: string; senderId: string; threshold: bigint }): ClaimSender
+  /**
+   * The claims receiver (core/transports/btp/receiver.ts): a BTP claim handler verifying and
+   * committing claims through this wallet's payee, and its emitter of `CLAIM_RECEIVED`;
+   * undefined when the settlement was asked for without a payee (`ilpSettlement(false)`).
+   */
+  receiver?: ReturnType<typeof claimReceiver>
 }
 
 /** The payment-channel manager API (seed: payment-channel-manager-api.md; Lotus `paychmgr`). */
@@ -315,6 +337,23 @@ export class PaymentChannelManager {
     return (await this.scheme()).seller({
       minDeposit: 0n, minSettleDelay: 3600, minExpirySeconds: 345600, closeMargin: 86400, minConf: 1, ...policy,
     })
+  }
+
+  /**
+   * This wallet as an Interledger peer's settlement (DESIGN §12): claims it sends on its
+   * outbound channels and, unless `policy` is false, claims it takes on inbound ones (through
+   * {@link x402Payee} with `policy`, so a claim is accepted exactly as a paywall payment is).
+   * What the ILP plugin `channels/ilp` (`ChannelsIlpPlugin`) settles with.
+   * @param policy - the payee's terms for claims (as {@link x402Payee}), or false: take none
+   * @throws {UsageError} the chain's family has no claims (Bitcoin)
+   * @example new ChannelsIlpPlugin({ server: 'btp+ws://me:s3cret@peer:7768', channel: '0x3f2a…', settlement: await pcm.ilpSettlement() })
+   */
+  async ilpSettlement(policy: Partial<SellerPolicy> | false = {}): Promise<IlpSettlement> {
+    const s = await this.scheme()
+    const proof = s.voucherProof?.bind(s)
+    if (!proof) throw new UsageError('Interledger claims are EVM vouchers; this network\'s family has none.')
+    const receiver = policy === false ? undefined : claimReceiver(await this.x402Payee(policy), proof)
+    return { sender: (connection, o) => new ClaimSender(s, connection, o), receiver }
   }
 
   /** Closes the store (the manager cannot be used afterwards). */
