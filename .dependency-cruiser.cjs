@@ -77,6 +77,20 @@ module.exports = {
       to: { path: '^src/x402/' },
     },
     {
+      name: 'nothing-to-ilp',
+      severity: 'error',
+      comment: 'src/ilp is the ILP plugin for ilp-connector (issue 14): an adapter on top of the BTP transport and the manager, which nothing in the wallet imports.',
+      from: { path: '^src/', pathNot: '^src/ilp/' },
+      to: { path: '^src/ilp/' },
+    },
+    {
+      name: 'ilp-not-to-families',
+      severity: 'error',
+      comment: 'The ILP plugin reaches a family only through the manager and core/scheme.',
+      from: { path: '^src/ilp/' },
+      to: { path: FAMILIES },
+    },
+    {
       name: 'x402-not-to-families',
       severity: 'error',
       comment: 'The x402 plugins reach a family only through core/scheme (X402Payer, X402Payee), as the transports do.',

@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The runtime export names of each entry point, read by a child `node` importing them by name. */
 function exportsOf(): Record<string, string[]> {
   const script = `const out = {}
-for (const m of ['channels', 'channels/evm', 'channels/bitcoin', 'channels/devnet', 'channels/x402']) out[m] = Object.keys(await import(m)).sort()
+for (const m of ['channels', 'channels/evm', 'channels/bitcoin', 'channels/devnet', 'channels/x402', 'channels/ilp']) out[m] = Object.keys(await import(m)).sort()
 console.log(JSON.stringify(out))`;
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }));
 }
@@ -31,6 +31,12 @@ describe('package entry points', () => {
     expect(root.length).toBeLessThanOrEqual(80);
   });
 
+  it('channels/ilp, required by name from CommonJS as ilp-connector does, is the plugin class (version 2)', () => {
+    const script = `const P = require('channels/ilp'); console.log(JSON.stringify({ type: typeof P, name: P.name, version: P.version }))`;
+    const got = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    expect(got).toEqual({ type: 'function', name: 'ChannelsIlpPlugin', version: 2 });
+  });
+
   it('PaymentChannelManager, loaded by package name, has the seed\'s sixteen methods', () => {
     const script = `const { PaymentChannelManager } = await import('channels')
 console.log(JSON.stringify(Object.getOwnPropertyNames(PaymentChannelManager.prototype)))`;
@@ -45,6 +51,7 @@ console.log(JSON.stringify(Object.getOwnPropertyNames(PaymentChannelManager.prot
     for (const name of ['BitcoinChannelManager', 'BitcoinScheme', 'buildRedeemScript', 'buildPaymentTransaction', 'verifyPaymentTransaction', 'acceptBitcoinPayment']) expect(all['channels/bitcoin'], name).toContain(name);
     for (const name of ['startAnvil', 'prepareDevnet', 'startLitecoind', 'runDevnet']) expect(all['channels/devnet'], name).toContain(name);
     for (const name of ['ChannelSchemeClient', 'ChannelSchemeServer', 'ChannelFacilitator', 'registerChannelScheme']) expect(all['channels/x402'], name).toContain(name);
+    for (const name of ['ChannelsIlpPlugin', 'IlpPluginOptionsSchema', 'default']) expect(all['channels/ilp'], name).toContain(name);
     expect(all['channels/evm']).not.toContain('buildRedeemScript');
     expect(all['channels/bitcoin']).not.toContain('signVoucher');
   });
