@@ -17,8 +17,8 @@
  * (e) claims pipelined on one connection: one channel's taken in nonce order, each committed once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -34,6 +34,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { BIN, dbSnapshot, makeWallet, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';
+import { eventLines, freePort, startListen, until, type Listener } from '../helpers/btp.js';
 import { highS } from '../helpers/voucher.js';
 
 const require = createRequire(import.meta.url);
@@ -51,7 +52,7 @@ let payee: TestWallet;
 let payerKey: HDNodeWallet;
 let contract: string;
 let pc: Contract;
-let listener: { url: string; spsp: string; contract: string; child: ChildProcess; stop(): Promise<void>; stderr(): string };
+let listener: Listener;
 const files = mkdtempSync(join(tmpdir(), 'channels-btp-'));
 const eventsFile = join(files, 'events.jsonl');
 /** Channels from the payer to the payee: (a) by the CLI, (b) signed by the test, (c) the reconnect. */
@@ -66,47 +67,10 @@ let chOther: string;
 
 const btpUrl = (name: string, secret = SECRET) => listener.url.replace('btp+ws://', `btp+ws://${name}:${secret}@`);
 
-function startListen(w: TestWallet, args: string[]): Promise<typeof listener> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'btp', 'listen', '--port', '0', '--json', '--min-settle-delay', '60', ...args], { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`btp listen did not start: ${out}${err}`)), 60_000);
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (!out.includes('\n')) return;
-      clearTimeout(timer);
-      const info = JSON.parse(out.split('\n')[0]);
-      resolve({
-        url: info.url, spsp: info.spsp, contract: info.contract, child, stderr: () => err,
-        stop: () => new Promise((ok) => {
-          if (child.exitCode !== null) return ok();
-          child.once('exit', () => ok());
-          child.kill('SIGTERM');
-        }),
-      });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`btp listen exited with ${code}: ${out}${err}`));
-    });
-  });
-}
 
 /** The events `--events` wrote so far. */
-const events = (): any[] => (existsSync(eventsFile) ? readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const events = (): any[] => eventLines(eventsFile);
 
-/** Polls `check` until it returns a value (no sleeps as assertions: state, with a generous limit). */
-async function until<T>(check: () => T | undefined, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The payee's stored vouchers of a channel. */
 function stored(id: string): { nonce: bigint; amount: string; signature: string }[] {
@@ -158,7 +122,7 @@ beforeAll(async () => {
   const shown = await payer.run(['keys', 'show', '--reveal', '--json']);
   payerKey = HDNodeWallet.fromPhrase(shown.json.mnemonic, undefined, "m/44'/60'/0'/0/0");
   writeFileSync(join(files, 'secret'), SECRET + '\n', { mode: 0o600 });
-  listener = await startListen(payee, ['--secret-file', join(files, 'secret'), '--events', eventsFile]);
+  listener = await startListen(payee, 0, ['--secret-file', join(files, 'secret'), '--events', eventsFile]);
   contract = listener.contract;
   pc = new Contract(contract, artifact('PaymentChannels').abi, chain.provider);
   chA = await open(payee.address);
@@ -325,12 +289,7 @@ describe('(a) interop with ilp-plugin-btp', () => {
   });
 
   it('the other direction: `channels btp send` through a BtpPlugin server — its data handler fulfills, our claim reaches its money handler', async () => {
-    const port = await new Promise<number>((ok) => {
-      const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
-        const p = s.address().port;
-        s.close(() => ok(p));
-      });
-    });
+    const port = await freePort();
     const secret = Buffer.alloc(32, 3);
     const shop = new ClaimPlugin({ listener: { port, secret: SECRET } });
     // The receiver behind the plugin: fulfills STREAM conditions under `secret` (RFC 29), computed here with node:crypto.
@@ -362,13 +321,8 @@ describe('(a) interop with ilp-plugin-btp', () => {
   });
 
   it('an unmodified BtpPlugin answers our Transfer with F00', async () => {
-    // BtpPlugin listens on the port given; pick a free one through a throwaway server.
-    const port = await new Promise<number>((ok) => {
-      const s = require('node:net').createServer().listen(0, '127.0.0.1', () => {
-        const p = s.address().port;
-        s.close(() => ok(p));
-      });
-    });
+    // BtpPlugin listens on the port given.
+    const port = await freePort();
     const plain = new BtpPlugin({ listener: { port, secret: SECRET } });
     const connecting = plain.connect();
     try {
@@ -575,7 +529,7 @@ describe('(c) a dropped socket', () => {
 
   it('a listener restarted (its messageIds forgotten) answers the resent claim as a duplicate and counts it once', async () => {
     await listener.stop();
-    listener = await startListen(payee, ['--secret-file', join(files, 'secret'), '--events', eventsFile]);
+    listener = await startListen(payee, 0, ['--secret-file', join(files, 'secret'), '--events', eventsFile]);
     const before = dbSnapshot(payee.home);
     const c = await connectBtp(btpUrl('bob'));
     try {

@@ -15,9 +15,7 @@
  * paid; `require('channels/ilp')` is the constructor.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -30,8 +28,9 @@ import { claimFromVoucher, conditionFor, parseSpsp } from '../../dist/core/trans
 import { signVoucher, voucherMessage, VOUCHER_TYPES } from '../../dist/families/evm/index.js';
 import type { EvmVoucher } from '../../dist/index.js';
 import { PaymentChannelManager } from '../../dist/index.js';
-import { BIN, makeWallet, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
+import { makeWallet, startChain, type Chain, type TestWallet } from '../helpers/cli.js';
 import { artifact } from '../helpers/deploy.js';
+import { eventLines, freePort, startListen, until, type Listener } from '../helpers/btp.js';
 
 const require = createRequire(import.meta.url);
 const BtpPlugin: any = require('ilp-plugin-btp');
@@ -51,7 +50,7 @@ const NO_REDEEM = (10n ** 24n).toString();
 
 let chain: Chain;
 let payee: TestWallet;
-let listener: { url: string; spsp: string; contract: string; child: ChildProcess; stop(): Promise<void>; stderr(): string };
+let listener: Listener;
 const files = mkdtempSync(join(tmpdir(), 'channels-ilpc-'));
 const eventsFile = join(files, 'events.jsonl');
 const connectorKey = Wallet.createRandom();
@@ -64,55 +63,11 @@ let pc: Contract;
 let net: { kind: 'evm'; caip2: string; rpcUrl: string; contract: string };
 const listenArgs = ['--secret-file', join(files, 'secret'), '--events', eventsFile, '--ilp-address', 'test.merchant', '--max-owed', '0.001eth', '--watch-interval', '1'];
 
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as any).port;
-      s.close(() => ok(p));
-    });
-  });
-}
 
-function startListen(w: TestWallet, port: number, args: string[]): Promise<typeof listener> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'btp', 'listen', '--port', String(port), '--json', '--min-settle-delay', '60', ...args], { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`btp listen did not start: ${out}${err}`)), 60_000);
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (!out.includes('\n')) return;
-      clearTimeout(timer);
-      const info = JSON.parse(out.split('\n')[0]);
-      resolve({
-        url: info.url, spsp: info.spsp, contract: info.contract, child, stderr: () => err,
-        stop: () => new Promise((ok) => {
-          if (child.exitCode !== null) return ok();
-          child.once('exit', () => ok());
-          child.kill('SIGTERM');
-        }),
-      });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`btp listen exited with ${code}: ${out}${err}`));
-    });
-  });
-}
 
-const events = (): any[] => (existsSync(eventsFile) ? readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const events = (): any[] => eventLines(eventsFile);
 const claimsReceived = () => events().filter((e) => e.type === 'CLAIM_RECEIVED' && e.channelId === channel);
 
-async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Starts the listener again on its port (after `listener.stop()`): same home, same events file. */
 async function restartListener(): Promise<void> {
