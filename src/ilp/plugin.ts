@@ -31,12 +31,11 @@
  * units inside.
  */
 import { EventEmitter } from 'node:events'
-import { createHash } from 'node:crypto'
 import * as Ilp from 'ilp-packet'
 import BtpPacket from 'btp-packet'
 import { z } from 'zod'
 import { ChannelsError, NetworkError, UsageError } from '../core/errors.js'
-import { BtpError, connectBtp, parseBtpUrl, type BtpConnection, type BtpHandlers, type ClaimReceipt, type ClaimSender, type ClaimSent } from '../core/transports/btp/index.js'
+import { BtpError, connectBtp, fulfills, parseBtpUrl, type BtpConnection, type BtpHandlers, type ClaimReceipt, type ClaimSender, type ClaimSent } from '../core/transports/btp/index.js'
 import { PaymentChannelManager, type IlpSettlement, type ManagerOptions } from '../manager/index.js'
 
 /** Backoff of automatic reconnects: the first wait and the longest, milliseconds. */
@@ -223,7 +222,7 @@ export class ChannelsIlpPlugin extends EventEmitter {
     if (!reply || (reply[0] !== Ilp.Type.TYPE_ILP_FULFILL && reply[0] !== Ilp.Type.TYPE_ILP_REJECT)) throw new IlpPluginError('F01', 'The peer\'s answer carries no ILP Fulfill or Reject.')
     if (this.o.settleThreshold !== undefined && reply[0] === Ilp.Type.TYPE_ILP_FULFILL && BigInt(prepare.amount) > 0n) {
       const { fulfillment } = Ilp.deserializeIlpFulfill(reply)
-      if (createHash('sha256').update(fulfillment).digest().equals(prepare.executionCondition)) this.owe(BigInt(prepare.amount))
+      if (fulfills(fulfillment, prepare.executionCondition)) this.owe(BigInt(prepare.amount))
     }
     return reply
   }

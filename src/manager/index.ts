@@ -39,7 +39,7 @@ import type { Voucher } from '../core/channel/voucher.js'
 import { InsufficientFundsError, InvalidVoucherError, UsageError } from '../core/errors.js'
 import { families } from '../families/index.js'
 import { httpMerchant } from '../core/transports/http402/merchant.js'
-import { ClaimSender, type BtpConnection } from '../core/transports/btp/index.js'
+import { ClaimSender, claimProof, type BtpConnection } from '../core/transports/btp/index.js'
 import { claimReceiver } from '../core/transports/btp/receiver.js'
 
 /** What a {@link PaymentChannelManager} is made from. */
@@ -350,8 +350,7 @@ export class PaymentChannelManager {
    */
   async ilpSettlement(policy: Partial<SellerPolicy> | false = {}): Promise<IlpSettlement> {
     const s = await this.scheme()
-    const proof = s.voucherProof?.bind(s)
-    if (!proof) throw new UsageError('Interledger claims are EVM vouchers; this network\'s family has none.')
+    const proof = claimProof(s)
     const receiver = policy === false ? undefined : claimReceiver(await this.x402Payee(policy), proof)
     return { sender: (connection, o) => new ClaimSender(s, connection, o), receiver }
   }

@@ -22,11 +22,11 @@ export default class BtpPay extends BaseCommand<typeof BtpPay> {
   async run() {
     const { args, flags } = await this.parse(BtpPay)
     const { account } = parseBtpUrl(args.url)
-    const delta = this.channelAmount(flags.channel, args.amount, 'amount')
+    const c = this.reader.channel(flags.channel)
+    const delta = this.parseAmountOn(args.amount, 'amount', c.asset).value
     if (delta === 0n) throw new UsageError('The amount must be above zero.')
     if (delta >= 1n << 64n) throw new UsageError('A BTP Transfer\'s amount is below 2^64 base units; send it in several claims.')
     const s = await this.scheme()
-    const c = this.reader.channel(flags.channel)
     const conn = await connectBtp(args.url)
     try {
       const { claim, paid, receipt } = await new ClaimSender(s, () => conn, { channel: flags.channel, senderId: account, threshold: 0n }).pay(delta)

@@ -28,10 +28,11 @@ export default class BtpSend extends BaseCommand<typeof BtpSend> {
 
   async run() {
     const { args, flags } = await this.parse(BtpSend)
-    const amount = this.channelAmount(flags.channel, args.amount, 'amount')
-    const packet = flags.packet === undefined ? amount : this.channelAmount(flags.channel, flags.packet, '--packet')
-    const threshold = this.channelAmount(flags.channel, flags['settle-threshold'], '--settle-threshold')
     const c = this.reader.channel(flags.channel)
+    const inChannel = (input: string, what: string) => this.parseAmountOn(input, what, c.asset).value
+    const amount = inChannel(args.amount, 'amount')
+    const packet = flags.packet === undefined ? amount : inChannel(flags.packet, '--packet')
+    const threshold = inChannel(flags['settle-threshold'], '--settle-threshold')
     const s = await this.scheme()
     const onClaim = (k: ClaimSent) => {
       if (!this.jsonEnabled()) process.stderr.write(`claim ${k.claim.messageId}: paid ${this.amount(k.paid, c.asset)} (total ${this.amount(BigInt(k.claim.transferredAmount), c.asset)})\n`)

@@ -292,7 +292,7 @@ export function signDigest(privateKey: string | Uint8Array, digest: Uint8Array):
  * @throws {UsageError} malformed or malleable signature, or no address recovers
  */
 export function recoverDigestSigner(digest: Uint8Array, signature: string): string {
-  return recoverDigestKey(digest, signature).signer
+  return addressOfKey(recoverKeyView(digest, signature))
 }
 
 /**
@@ -307,6 +307,16 @@ export function recoverDigestSigner(digest: Uint8Array, signature: string): stri
  * // { publicKey: Uint8Array(64), signer: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }
  */
 export function recoverDigestKey(digest: Uint8Array, signature: string): { publicKey: Uint8Array; signer: string } {
+  // The native recover writes into one shared buffer: copy before the next call does.
+  const publicKey = Uint8Array.from(recoverKeyView(digest, signature))
+  return { publicKey, signer: addressOfKey(publicKey) }
+}
+
+/** The EIP-55 address of a 64-byte uncompressed public key (without its 0x04 prefix). */
+const addressOfKey = (publicKey: Uint8Array): string => cachedChecksum(Buffer.from(keccak(publicKey).subarray(12)).toString('hex'))
+
+/** The signer's 64-byte public key, in the backend's buffer (valid until its next call); the checks of {@link recoverDigestSigner}. */
+function recoverKeyView(digest: Uint8Array, signature: string): Uint8Array {
   if (typeof signature !== 'string' || !SIGNATURE_RE.test(signature)) throw new UsageError('Voucher signature must be 65 bytes of hex.')
   const s = BigInt('0x' + signature.slice(66, 130))
   if (s > HALF_N) throw new UsageError('Voucher signature has a high s value (malleable twin); refused.')
@@ -319,7 +329,5 @@ export function recoverDigestKey(digest: Uint8Array, signature: string): { publi
   } catch (err) {
     throw new UsageError('Voucher signature does not recover to an address.', { cause: err })
   }
-  // The native recover writes into one shared buffer: copy before the next call does.
-  const publicKey = Uint8Array.from(pub)
-  return { publicKey, signer: cachedChecksum(Buffer.from(keccak(publicKey).subarray(12)).toString('hex')) }
+  return pub
 }

@@ -22,7 +22,8 @@
  */
 import { z } from 'zod'
 import { UsageError } from '../../errors.js'
-import { INDEX_MAX, ZERO_HASH, type EvmVoucher } from '../../channel/voucher.js'
+import { INDEX_MAX, ZERO_HASH, type EvmVoucher, type Voucher } from '../../channel/voucher.js'
+import type { ChannelScheme } from '../../scheme/index.js'
 
 /** The BTP sub-protocol name of a claim. */
 export const CLAIM_PROTOCOL = 'payment-channel-claim'
@@ -103,6 +104,18 @@ export function parseClaim(data: Buffer, contentType: number): Claim {
     throw new ClaimFormatError(`Malformed claim: ${issue.path.join('.') || 'claim'}: ${issue.message}`)
   }
   return r.data
+}
+
+/** What a claim carries beside its voucher (`ChannelScheme.voucherProof`): the EIP-712 digest, the signer's public key and address. */
+export type ClaimProof = (v: Voucher) => { digest: string; publicKey: string; signer: string }
+
+/**
+ * The family's claim proof, bound to its wallet.
+ * @throws {UsageError} the family has no claims (no `voucherProof`: Bitcoin)
+ */
+export function claimProof(s: ChannelScheme): ClaimProof {
+  if (!s.voucherProof) throw new UsageError('Interledger claims are EVM vouchers; this network\'s family has none.')
+  return s.voucherProof.bind(s)
 }
 
 /** The voucher a claim carries: lane 0, plain (see the module comment). */

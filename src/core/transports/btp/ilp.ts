@@ -54,6 +54,11 @@ export function conditionFor(sharedSecret: Buffer, data: Buffer): Buffer {
   return createHash('sha256').update(fulfillmentFor(sharedSecret, data)).digest()
 }
 
+/** Whether `fulfillment` opens `condition` (RFC 27: its SHA-256 is the condition), compared in constant time. */
+export function fulfills(fulfillment: Buffer, condition: Buffer): boolean {
+  return condition.length === 32 && timingSafeEqual(createHash('sha256').update(fulfillment).digest(), condition)
+}
+
 /** The shared secret of `token` under the listener's `receiveSecret` (32 bytes). */
 export function sharedSecretFor(receiveSecret: Buffer, token: string): Buffer {
   return hmac(receiveSecret, Buffer.from(token, 'utf8'))
@@ -123,8 +128,7 @@ export class IlpReceiver {
     if (!TOKEN.test(token)) return reject('F02', this.ilpAddress, `No route to ${p.destination.slice(0, 100)}: this peer takes packets for ${prefix}<token> (SPSP at ${SPSP_PATH}).`)
     if (p.expiresAt.getTime() <= now) return reject('R00', this.ilpAddress, 'The Prepare had expired when it arrived.')
     const fulfillment = fulfillmentFor(sharedSecretFor(this.receiveSecret, token), p.data)
-    const condition = createHash('sha256').update(fulfillment).digest()
-    if (p.executionCondition.length !== 32 || !timingSafeEqual(condition, p.executionCondition)) return reject('F05', this.ilpAddress, 'The condition does not match the data under this destination\'s shared secret.')
+    if (!fulfills(fulfillment, p.executionCondition)) return reject('F05', this.ilpAddress, 'The condition does not match the data under this destination\'s shared secret.')
     const amount = BigInt(p.amount)
     const owed = this.owedBy(peer) + amount
     if (owed > this.maxOwed) return reject('T04', this.ilpAddress, `Peer owes ${this.owedBy(peer)}; this Prepare would take it above ${this.maxOwed}: settle with a claim first.`)

@@ -5,16 +5,16 @@
  */
 import type { ChannelScheme } from '../../scheme/index.js'
 import type { SellerPolicy } from '../../scheme/seller.js'
-import { UsageError } from '../../errors.js'
 import { claimReceiver, type ClaimReceivedEvent } from './receiver.js'
 import { startBtpServer, type BtpServer } from './peer.js'
 import { IlpReceiver, SPSP_CONTENT_TYPE, SPSP_PATH } from './ilp.js'
+import { claimProof } from './claim.js'
 
 export { BtpError, connectBtp, parseBtpUrl, startBtpServer, type BtpConnection, type BtpHandlers, type BtpServer } from './peer.js'
-export { CLAIM_PROTOCOL, claimFromVoucher, parseClaim, voucherFromClaim, type Claim, type ClaimWire } from './claim.js'
+export { CLAIM_PROTOCOL, claimFromVoucher, claimProof, parseClaim, voucherFromClaim, type Claim, type ClaimProof, type ClaimWire } from './claim.js'
 export type { ClaimReceipt, ClaimReceivedEvent } from './receiver.js'
 export { ClaimSender, fetchSpsp, IlpRejectError, sendOverIlp, transferClaim, type ClaimSent, type IlpSendResult } from './settle.js'
-export { IlpReceiver, conditionFor, fulfillmentFor, parseSpsp, sharedSecretFor, SPSP_CONTENT_TYPE, SPSP_PATH, type SpspAnswer } from './ilp.js'
+export { IlpReceiver, conditionFor, fulfillmentFor, fulfills, parseSpsp, sharedSecretFor, SPSP_CONTENT_TYPE, SPSP_PATH, type SpspAnswer } from './ilp.js'
 
 /**
  * A listening BTP peer that takes claims and, with `ilp`, fulfills ILP Prepares.
@@ -36,8 +36,7 @@ export type ClaimListener = BtpServer & {
  * @throws {UsageError} the family has no claims (no `voucherProof`: Bitcoin); an invalid ILP address
  */
 export async function listenForClaims(s: ChannelScheme, o: { host: string; port: number; secret: string; ilpAddress: string; policy: SellerPolicy; ilp?: { maxOwed: bigint; receiveSecret?: Buffer } }): Promise<ClaimListener> {
-  const proof = s.voucherProof?.bind(s)
-  if (!proof) throw new UsageError('Interledger claims are EVM vouchers; this network\'s family has none.')
+  const proof = claimProof(s)
   const ilp = o.ilp && new IlpReceiver(o.ilpAddress, o.ilp.maxOwed, o.ilp.receiveSecret)
   const payee = await s.seller(o.policy)
   const receiver = claimReceiver(payee, proof)

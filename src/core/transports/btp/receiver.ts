@@ -19,10 +19,10 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Recovered, X402Payee } from '../../scheme/seller.js'
-import { sameVoucher, type Voucher } from '../../channel/voucher.js'
+import { sameVoucher } from '../../channel/voucher.js'
 import { VoucherRefusedError } from '../../channel/accept.js'
 import { groupCommit } from '../../store/group-commit.js'
-import { parseClaim, voucherFromClaim } from './claim.js'
+import { parseClaim, voucherFromClaim, type ClaimProof } from './claim.js'
 import { BtpError, type BtpHandlers } from './peer.js'
 
 /** messageIds remembered for duplicate detection. */
@@ -83,7 +83,7 @@ export interface ClaimReceipt {
  * @param proof - the family's `ChannelScheme.voucherProof`, for the same wallet as `payee`: the
  *   signer it recovers under the wallet's contract is the one `payee.signerDomain` names
  */
-export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest: string; publicKey: string; signer: string }): { handler: NonNullable<BtpHandlers['claim']>; events: EventEmitter } {
+export function claimReceiver(payee: X402Payee, proof: ClaimProof): { handler: NonNullable<BtpHandlers['claim']>; events: EventEmitter } {
   const events = new EventEmitter()
   const seen = new Map<string, { signature: string; receipt: ClaimReceipt }>()
   const domain = payee.signerDomain
@@ -113,7 +113,7 @@ export function claimReceiver(payee: X402Payee, proof: (v: Voucher) => { digest:
     const v = voucherFromClaim(claim)
     const again = answered(claim.messageId, v.signature)
     if (again) return durable().then(() => again)
-    let p: { digest: string; publicKey: string; signer: string }
+    let p: ReturnType<ClaimProof>
     try {
       p = proof(v)
     } catch (err) {

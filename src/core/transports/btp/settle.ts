@@ -15,14 +15,14 @@
  *   counted twice. A refused claim (a BTP Error) is not resent: its voucher stays committed
  *   (the receiver may still redeem the channel's latest) and the error is thrown.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { IlpReply } from 'ilp-packet'
 import type { ChannelScheme } from '../../scheme/index.js'
 import { ChannelsError, ExitCode, NetworkError, UsageError } from '../../errors.js'
 import { voucherOfFamily } from '../../channel/voucher.js'
 import { BtpError, connectBtp, parseBtpUrl, type BtpConnection } from './peer.js'
-import { conditionFor, parseSpsp, SPSP_CONTENT_TYPE } from './ilp.js'
-import { CLAIM_PROTOCOL, CONTENT_JSON, claimFromVoucher, type ClaimWire } from './claim.js'
+import { conditionFor, fulfills, parseSpsp, SPSP_CONTENT_TYPE } from './ilp.js'
+import { CLAIM_PROTOCOL, CONTENT_JSON, claimFromVoucher, claimProof, type ClaimProof, type ClaimWire } from './claim.js'
 
 /** A claim sent and answered. Amounts in base units. */
 export interface ClaimSent {
@@ -53,6 +53,7 @@ export class ClaimSender {
   /** A claim whose answer never came: sent again first. */
   private unanswered?: { claim: ClaimWire; amount: bigint }
   private queue: Promise<unknown> = Promise.resolve()
+  private readonly proof: ClaimProof
 
   /**
    * @param connection - the current connection to the peer (asked at each send, so a reconnect is picked up)
@@ -66,7 +67,7 @@ export class ClaimSender {
     private readonly connection: () => BtpConnection,
     readonly o: { channel: string; senderId: string; threshold: bigint },
   ) {
-    if (!s.voucherProof) throw new UsageError('Interledger claims are EVM vouchers; this network\'s family has none.')
+    this.proof = claimProof(s)
     if (o.threshold < 0n) throw new UsageError('The settlement threshold must not be negative.')
   }
 
@@ -123,7 +124,7 @@ export class ClaimSender {
     }
     const { voucher: v, paid } = await this.s.pay(this.o.channel, amount, { lane: 0n, deliver: false })
     committed()
-    const claim = claimFromVoucher(voucherOfFamily(v, 'evm'), this.s.voucherProof!(v), { senderId: this.o.senderId })
+    const claim = claimFromVoucher(voucherOfFamily(v, 'evm'), this.proof(v), { senderId: this.o.senderId })
     this.unanswered = { claim, amount: paid }
     let receipt: unknown
     try {
@@ -177,7 +178,7 @@ export async function sendOverIlp(s: ChannelScheme, o: { url: string; spsp: stri
       const data = randomBytes(32)
       const condition = conditionFor(sharedSecret, data)
       const reply = await conn.sendPrepare({ amount: amount.toString(), destination, executionCondition: condition, expiresAt: new Date(Date.now() + (o.expirySeconds ?? 30) * 1000), data })
-      if (!('fulfillment' in reply) || !createHash('sha256').update(reply.fulfillment).digest().equals(condition)) {
+      if (!('fulfillment' in reply) || !fulfills(reply.fulfillment, condition)) {
         track(await sender.settle())
         throw new IlpRejectError(reply, result)
       }
